@@ -1,0 +1,21 @@
+//! The auth function: sign-up, login, refresh-token sessions and the caller's own profile.
+
+mod me;
+mod sessions;
+mod tokens;
+
+use rota::AppState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(sessions::signup))
+        .routes(routes!(sessions::login))
+        .routes(routes!(sessions::refresh))
+        .routes(routes!(sessions::logout))
+        .routes(routes!(sessions::logout_all))
+        .routes(routes!(sessions::list_sessions))
+        .routes(routes!(sessions::revoke_session))
+        .routes(routes!(me::get_me, me::update_me))
+}

@@ -1,0 +1,32 @@
+//! The `Caller` extractor: the verified identity behind a request. The tenant always comes from
+//! here, never from the client.
+
+use axum::extract::FromRequestParts;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+
+use crate::{AppState, Error};
+
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub tenant_id: String,
+    pub person_id: String,
+    pub role: crate::auth::Role,
+    /// The refresh session (device) the access token was issued for.
+    pub session_id: String,
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
+        let token = parts
+            .headers
+            .get(AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.strip_prefix("Bearer "))
+            .ok_or(Error::Unauthorized("a Bearer access token is required"))?;
+        let claims = state.keys.verify(token.trim())?;
+        Ok(Self { tenant_id: claims.tenant_id, person_id: claims.sub, role: claims.role, session_id: claims.sid })
+    }
+}

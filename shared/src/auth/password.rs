@@ -1,0 +1,61 @@
+//! argon2id with the OWASP parameters: m = 19 MiB, t = 2, p = 1.
+
+use std::sync::OnceLock;
+
+use rand_core::OsRng;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+
+use crate::Error;
+
+fn argon2() -> Argon2<'static> {
+    let params = Params::new(19 * 1024, 2, 1, None).expect("constant argon2 parameters are valid");
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+/// Hashes a password into a PHC string (parameters and salt travel with the hash).
+pub async fn hash(password: String) -> Result<String, Error> {
+    blocking(move || {
+        let salt = SaltString::generate(&mut OsRng);
+        argon2().hash_password(password.as_bytes(), &salt).map(|h| h.to_string()).map_err(Error::internal)
+    })
+    .await
+}
+
+/// Checks a password against a stored PHC string. With no stored hash (unknown email) it still
+/// does the same work, so response time does not reveal which emails exist.
+pub async fn verify(password: String, stored: Option<String>) -> Result<bool, Error> {
+    blocking(move || {
+        let stored = stored.as_deref().unwrap_or_else(|| dummy_hash());
+        let parsed = PasswordHash::new(stored).map_err(Error::internal)?;
+        Ok(argon2().verify_password(password.as_bytes(), &parsed).is_ok())
+    })
+    .await
+}
+
+fn dummy_hash() -> &'static str {
+    static DUMMY: OnceLock<String> = OnceLock::new();
+    DUMMY.get_or_init(|| {
+        let salt = SaltString::generate(&mut OsRng);
+        argon2().hash_password(b"no such user", &salt).expect("hashing a constant works").to_string()
+    })
+}
+
+/// argon2 is deliberately slow CPU work: keep it off the async workers.
+async fn blocking<T: Send + 'static>(work: impl FnOnce() -> Result<T, Error> + Send + 'static) -> Result<T, Error> {
+    tokio::task::spawn_blocking(work).await.map_err(Error::internal)?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn hashes_with_owasp_parameters_and_verifies() {
+        let stored = hash("correct horse battery".into()).await.unwrap();
+        assert!(stored.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{stored}");
+        assert!(verify("correct horse battery".into(), Some(stored.clone())).await.unwrap());
+        assert!(!verify("wrong horse battery".into(), Some(stored)).await.unwrap());
+        assert!(!verify("anything".into(), None).await.unwrap());
+    }
+}

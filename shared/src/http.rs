@@ -1,0 +1,153 @@
+//! HTTP plumbing shared by every function: the validated JSON extractor, the finishing touches on
+//! a router (OpenAPI document, fallbacks, request logging) and the Lambda entry point.
+
+use std::time::Instant;
+
+use axum::extract::{FromRequest, OptionalFromRequest, Request, State, rejection::JsonRejection};
+use axum::http::{HeaderMap, HeaderValue, Method, Uri, header};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::{Json, Router};
+use serde::de::DeserializeOwned;
+use tracing::Instrument;
+use utoipa::openapi::path::{HttpMethod, OperationBuilder};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{ComponentsBuilder, InfoBuilder, OpenApi, ResponseBuilder};
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::{AppState, Error};
+
+/// A JSON body, deserialised strictly and validated: unreadable JSON is a 400 naming the problem,
+/// a broken rule a 422 listing every field.
+pub struct ValidJson<T>(pub T);
+
+impl<T, S> FromRequest<S> for ValidJson<T>
+where
+    T: DeserializeOwned + garde::Validate<Context = ()>,
+    S: Send + Sync,
+{
+    type Rejection = Error;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Error> {
+        let Json(value) = <Json<T> as FromRequest<S>>::from_request(request, state).await.map_err(unreadable)?;
+        value.validate()?;
+        Ok(Self(value))
+    }
+}
+
+/// An optional body: no `Content-Type` at all is `None`; anything else must be valid.
+impl<T, S> OptionalFromRequest<S> for ValidJson<T>
+where
+    T: DeserializeOwned + garde::Validate<Context = ()>,
+    S: Send + Sync,
+{
+    type Rejection = Error;
+
+    async fn from_request(request: Request, state: &S) -> Result<Option<Self>, Error> {
+        let value = <Json<T> as OptionalFromRequest<S>>::from_request(request, state).await.map_err(unreadable)?;
+        match value {
+            Some(Json(value)) => {
+                value.validate()?;
+                Ok(Some(Self(value)))
+            }
+            None => Ok(None),
+        }
+    }
+}
+
+fn unreadable(rejection: JsonRejection) -> Error {
+    Error::InvalidRequest { status: rejection.status(), detail: rejection.body_text() }
+}
+
+/// Reads one cookie from the request headers.
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find_map(|(key, value)| (key == name).then_some(value))
+}
+
+pub const OPENAPI_PATH: &str = "/openapi.json";
+
+/// Turns a function's routes into the router that ships and the document that describes it:
+/// adds `GET /openapi.json`, problem+json fallbacks and request logging, and binds the state.
+pub fn finish(api: OpenApiRouter<AppState>, state: AppState) -> (Router, OpenApi) {
+    let (router, mut doc) = api.split_for_parts();
+    doc.info = InfoBuilder::new()
+        .title("Rota API")
+        .version(env!("CARGO_PKG_VERSION"))
+        .description(Some("Staff scheduling and attendance. Errors are RFC 9457 problem+json."))
+        .build();
+    doc.components.get_or_insert_with(|| ComponentsBuilder::new().build()).add_security_scheme(
+        "bearer",
+        SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+    );
+    doc.paths.add_path_operation(
+        OPENAPI_PATH,
+        vec![HttpMethod::Get],
+        OperationBuilder::new()
+            .operation_id(Some("openapi"))
+            .summary(Some("This OpenAPI 3.1 document"))
+            .response("200", ResponseBuilder::new().description("The document").build()),
+    );
+    let served = serde_json::to_value(&doc).expect("an OpenAPI document serialises");
+    let router = router
+        .route(OPENAPI_PATH, axum::routing::get(move || async move { Json(served) }))
+        .fallback(|method: Method, uri: Uri| async move {
+            Error::RouteNotFound { method: method.to_string(), path: uri.path().to_owned() }
+        })
+        .method_not_allowed_fallback(|| async { Error::MethodNotAllowed })
+        .layer(middleware::from_fn_with_state(state.clone(), log_request))
+        .with_state(state);
+    (router, doc)
+}
+
+/// One JSON log line per request, inside a span carrying the request id, which is echoed back as
+/// `x-request-id`. In Lambda the id is the invocation's; locally a new ULID.
+async fn log_request(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let request_id = request
+        .extensions()
+        .get::<lambda_http::Context>()
+        .map(|context| context.request_id.clone())
+        .unwrap_or_else(|| ulid::Ulid::new().to_string());
+    let span = tracing::info_span!("request", request_id = %request_id, method = %request.method(), path = %request.uri().path());
+    let (started, trips_before) = (Instant::now(), state.store.round_trips());
+    let mut response = next.run(request).instrument(span.clone()).await;
+    span.in_scope(|| {
+        tracing::info!(
+            status = response.status().as_u16(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            // Exact in Lambda (one request per instance at a time); approximate when concurrent.
+            ddb_round_trips = state.store.round_trips() - trips_before,
+            "request finished"
+        )
+    });
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert("x-request-id", value);
+    }
+    response
+}
+
+/// The whole `main` of an HTTP function: logs, state once per cold start, then serve events.
+pub async fn run_lambda(api: OpenApiRouter<AppState>) -> Result<(), lambda_http::Error> {
+    crate::telemetry::init();
+    let state = AppState::from_env().await?;
+    let (router, _) = finish(api, state);
+    lambda_http::run(router).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_a_cookie_among_several() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::COOKIE, HeaderValue::from_static("a=1; rota_refresh=xyz; b=2"));
+        assert_eq!(cookie(&headers, "rota_refresh"), Some("xyz"));
+        assert_eq!(cookie(&headers, "missing"), None);
+    }
+}

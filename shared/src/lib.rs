@@ -1,0 +1,13 @@
+//! `rota`: what every Rota function shares — settings, the error type, authentication, the
+//! single-table store and the HTTP plumbing. Nothing endpoint-specific lives here.
+
+pub mod auth;
+pub mod clock;
+pub mod config;
+pub mod error;
+pub mod http;
+pub mod store;
+pub mod telemetry;
+
+pub use config::{AppState, Config};
+pub use error::{Error, Result};

@@ -1,0 +1,32 @@
+//! The key design (see DESIGN.md). Only the platform-wide email index and rate-limit counters
+//! live outside a tenant's `T#{tenant_id}` prefix.
+
+pub fn tenant(tenant_id: &str) -> String {
+    format!("T#{tenant_id}")
+}
+pub const TENANT_SK: &str = "TENANT";
+pub const TENANTS: &str = "TENANTS";
+
+pub fn person_sk(person_id: &str) -> String {
+    format!("PERSON#{person_id}")
+}
+
+pub fn email(email: &str) -> String {
+    format!("EMAIL#{email}")
+}
+pub const EMAIL_SK: &str = "EMAIL";
+
+pub fn session(tenant_id: &str, session_id: &str) -> String {
+    format!("T#{tenant_id}#SESSION#{session_id}")
+}
+pub const SESSION_SK: &str = "SESSION";
+
+/// gsi1 partition of a person's refresh sessions.
+pub fn person_sessions(tenant_id: &str, person_id: &str) -> String {
+    format!("T#{tenant_id}#PERSON#{person_id}#SESSIONS")
+}
+
+pub fn rate_limit(name: &str, subject: &str, window: i64) -> String {
+    format!("RL#{name}#{subject}#{window}")
+}
+pub const RATE_LIMIT_SK: &str = "RL";

@@ -1,0 +1,73 @@
+//! The single DynamoDB table: key design in [`keys`], one module per aggregate, typed items in
+//! and typed items out. Every tenant-owned key starts with `T#{tenant_id}`.
+
+pub mod keys;
+pub mod people;
+pub mod rate_limits;
+pub mod round_trips;
+pub mod sessions;
+pub mod tenants;
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::AttributeValue;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+pub use round_trips::RoundTrips;
+
+use crate::Error;
+
+pub type Item = HashMap<String, AttributeValue>;
+
+#[derive(Clone)]
+pub struct Store {
+    pub(crate) client: Client,
+    pub(crate) table: String,
+    round_trips: RoundTrips,
+}
+
+impl Store {
+    pub fn new(client: Client, table: String, round_trips: RoundTrips) -> Self {
+        Self { client, table, round_trips }
+    }
+
+    /// Sequential DynamoDB round trips made so far by this store (parallel calls count once).
+    pub fn round_trips(&self) -> usize {
+        self.round_trips.count()
+    }
+}
+
+pub(crate) fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+pub(crate) fn n(value: impl ToString) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+/// A typed value plus its keys, as one item.
+pub(crate) fn to_item<T: Serialize>(value: &T, keys: &[(&str, String)]) -> Result<Item, Error> {
+    let mut item: Item = serde_dynamo::to_item(value)?;
+    for (name, key) in keys {
+        item.insert((*name).to_owned(), s(key.clone()));
+    }
+    Ok(item)
+}
+
+pub(crate) fn from_item<T: DeserializeOwned>(item: Item) -> Result<T, Error> {
+    Ok(serde_dynamo::from_item(item)?)
+}
+
+pub(crate) fn key(pk: String, sk: impl Into<String>) -> Item {
+    HashMap::from([("pk".to_owned(), s(pk)), ("sk".to_owned(), s(sk))])
+}
+
+/// Whether a write failed because its condition expression did not hold.
+pub(crate) fn condition_failed<E, R>(error: &aws_sdk_dynamodb::error::SdkError<E, R>) -> bool
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
+{
+    error.as_service_error().and_then(|e| e.code()) == Some("ConditionalCheckFailedException")
+}

@@ -1,0 +1,121 @@
+//! The test harness: `spawn_app()` serves the merged router on a random port against the local
+//! AWS stack (moto), and each test signs up its own fresh tenant, so tests run in parallel.
+//! Run through `make test`, which starts the stack and sets the environment.
+
+use reqwest::{Method, Response, StatusCode};
+use rota::store::RoundTrips;
+use rota::{AppState, Config};
+use serde_json::{Value, json};
+use utoipa::openapi::OpenApi;
+
+pub struct TestApp {
+    pub address: String,
+    pub http: reqwest::Client,
+    pub config: Config,
+    pub doc: OpenApi,
+    /// The router as served, for tests that inspect its routes.
+    pub router: axum::Router,
+    round_trips: RoundTrips,
+}
+
+/// A tenant's owner, signed up and logged in.
+#[derive(Debug, Clone)]
+pub struct Account {
+    pub email: String,
+    pub password: String,
+    pub tenant_id: String,
+    pub person_id: String,
+    pub session_id: String,
+    pub access_token: String,
+    pub refresh_token: String,
+}
+
+pub async fn spawn_app() -> TestApp {
+    let config = Config::from_env().expect("run the tests with `make test`, which sets up the local stack");
+    let round_trips = RoundTrips::default();
+    let state = AppState::with_round_trips(config.clone(), round_trips.clone()).await.expect("state");
+    let (router, doc) = dev_server::app(state);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a port");
+    let address = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(axum::serve(listener, router.clone()).into_future());
+    TestApp { address, http: reqwest::Client::new(), config, doc, router, round_trips }
+}
+
+pub fn unique_email(label: &str) -> String {
+    format!("{label}-{}@example.com", ulid::Ulid::new().to_string().to_lowercase())
+}
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+impl TestApp {
+    pub async fn request(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Response {
+        let mut request = self.http.request(method, format!("{}{path}", self.address));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        request.send().await.expect("the server answers")
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> Response {
+        self.request(Method::POST, path, token, Some(body)).await
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Response {
+        self.request(Method::GET, path, Some(token), None).await
+    }
+
+    pub async fn signup_response(&self, email: &str) -> Response {
+        let body = json!({ "organisation_name": "Harbour Events", "name": "Olive Owner", "email": email, "password": PASSWORD });
+        self.post("/auth/signup", None, body).await
+    }
+
+    /// Signs up a fresh organisation and returns its logged-in owner.
+    pub async fn signup(&self) -> Account {
+        let email = unique_email("owner");
+        let body = json_of(self.signup_response(&email).await, StatusCode::CREATED).await;
+        Account {
+            email,
+            password: PASSWORD.into(),
+            tenant_id: body["tenant"]["id"].as_str().unwrap().into(),
+            person_id: body["me"]["id"].as_str().unwrap().into(),
+            session_id: body["tokens"]["session_id"].as_str().unwrap().into(),
+            access_token: body["tokens"]["access_token"].as_str().unwrap().into(),
+            refresh_token: body["tokens"]["refresh_token"].as_str().unwrap().into(),
+        }
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Response {
+        self.post("/auth/login", None, json!({ "email": email, "password": password })).await
+    }
+
+    pub async fn refresh(&self, refresh_token: &str) -> Response {
+        self.post("/auth/refresh", None, json!({ "refresh_token": refresh_token })).await
+    }
+
+    /// Sequential DynamoDB round trips made by this app so far (parallel calls count once).
+    pub fn round_trips(&self) -> usize {
+        self.round_trips.count()
+    }
+}
+
+/// Asserts the status and returns the JSON body.
+pub async fn json_of(response: Response, status: StatusCode) -> Value {
+    let actual = response.status();
+    let text = response.text().await.unwrap_or_default();
+    assert_eq!(actual, status, "unexpected status; body: {text}");
+    serde_json::from_str(&text).unwrap_or(Value::Null)
+}
+
+/// Asserts an RFC 9457 problem with this status and code, and returns it.
+pub async fn problem_of(response: Response, status: StatusCode, code: &str) -> Value {
+    let content_type = response.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned());
+    let problem = json_of(response, status).await;
+    assert_eq!(content_type.as_deref(), Some("application/problem+json"), "{problem}");
+    assert_eq!(problem["code"], code, "{problem}");
+    assert_eq!(problem["status"], status.as_u16(), "{problem}");
+    assert!(problem["title"].is_string() && problem["detail"].is_string() && problem["type"].is_string(), "{problem}");
+    problem
+}

@@ -1,0 +1,207 @@
+//! Identity and sessions, as a user lives them.
+
+use api_tests::{PASSWORD, json_of, problem_of, spawn_app, unique_email};
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+#[tokio::test]
+async fn an_owner_signs_up_logs_in_and_reads_their_profile() {
+    let app = spawn_app().await;
+    let owner = app.signup().await;
+
+    let tokens = json_of(app.login(&owner.email.to_uppercase(), PASSWORD).await, StatusCode::OK).await;
+    assert_eq!(tokens["token_type"], "Bearer");
+    assert_eq!(tokens["expires_in"], 900);
+
+    let me = json_of(app.get("/me", tokens["access_token"].as_str().unwrap()).await, StatusCode::OK).await;
+    assert_eq!(me["email"], owner.email);
+    assert_eq!(me["role"], "owner");
+    assert_eq!(me["status"], "active");
+    assert_eq!(me["tenant_id"], owner.tenant_id);
+    assert!(me.get("password_hash").is_none());
+}
+
+#[tokio::test]
+async fn wrong_password_and_unknown_email_get_the_same_401() {
+    let app = spawn_app().await;
+    let owner = app.signup().await;
+
+    let wrong_password = problem_of(app.login(&owner.email, "not the password").await, StatusCode::UNAUTHORIZED, "unauthorized").await;
+    let unknown_email = problem_of(app.login(&unique_email("nobody"), PASSWORD).await, StatusCode::UNAUTHORIZED, "unauthorized").await;
+    assert_eq!(wrong_password, unknown_email);
+}
+
+#[tokio::test]
+async fn the_sixth_failed_login_is_rate_limited_even_with_the_right_password() {
+    let app = spawn_app().await;
+    let owner = app.signup().await;
+    for _ in 0..5 {
+        problem_of(app.login(&owner.email, "wrong password!").await, StatusCode::UNAUTHORIZED, "unauthorized").await;
+    }
+
+    let response = app.login(&owner.email, PASSWORD).await;
+    let retry_after: u64 = response.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=900).contains(&retry_after), "Retry-After {retry_after}");
+    problem_of(response, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+}
+
+#[tokio::test]
+async fn refresh_rotates_and_reusing_an_old_token_ends_the_session() {
+    let app = spawn_app().await;
+    let owner = app.signup().await;
+
+    let first = json_of(app.refresh(&owner.refresh_token).await, StatusCode::OK).await;
+    let newer = first["refresh_token"].as_str().unwrap();
+    assert_ne!(newer, owner.refresh_token);
+    assert_eq!(first["session_id"], owner.session_id);
+    json_of(app.get("/me", first["access_token"].as_str().unwrap()).await, StatusCode::OK).await;
+
+    // The original token was used: presenting it again is theft or a bug. It fails...
+    problem_of(app.refresh(&owner.refresh_token).await, StatusCode::UNAUTHORIZED, "unauthorized").await;
+    // ...and takes the newer token of the same session down with it.
+    problem_of(app.refresh(newer).await, StatusCode::UNAUTHORIZED, "unauthorized").await;
+}
+
+#[tokio::test]
+async fn refresh_accepts_the_cookie_it_sets() {
+    let app = spawn_app().await;
+    let owner = app.signup().await;
+    let response = app.login(&owner.email, PASSWORD).await;
+    let cookie = response.headers()["set-cookie"].to_str().unwrap().to_owned();
+    for attribute in ["HttpOnly", "Secure", "SameSite=Strict", "Path=/auth"] {
+        assert!(cookie.contains(attribute), "{cookie} lacks {attribute}");
+    }
+    let token = json_of(response, StatusCode::OK).await["refresh_token"].as_str().unwrap().to_owned();
+    assert!(cookie.starts_with(&format!("rota_refresh={token};")));
+
+    let refreshed = app.http.post(format!("{}/auth/refresh", app.address)).header("cookie", format!("rota_refresh={token}")).send().await.unwrap();
+    json_of(refreshed, StatusCode::OK).await;
+}
+
+#[tokio::test]
+async fn refresh_without_or_with_a_garbled_token_is_401() {
+    let app = spawn_app().await;
+    problem_of(app.post("/auth/refresh", None, json!({})).await, StatusCode::UNAUTHORIZED, "unauthorized").await;
+    problem_of(app.refresh("garbled").await, StatusCode::UNAUTHORIZED, "unauthorized").await;
+}
+
+#[tokio::test]
+async fn logout_ends_only_that_session() {
+    let app = spawn_app().await;
+    let owner = app.signup().await;
+    let laptop = json_of(app.login(&owner.email, PASSWORD).await, StatusCode::OK).await;
+
+    let response = app.request(Method::POST, "/auth/logout", Some(&owner.access_token), None).await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert!(response.headers()["set-cookie"].to_str().unwrap().contains("Max-Age=0"));
+
+    problem_of(app.refresh(&owner.refresh_token).await, StatusCode::UNAUTHORIZED, "unauthorized").await;
+    let sessions = json_of(app.get("/auth/sessions", laptop["access_token"].as_str().unwrap()).await, StatusCode::OK).await;
+    let ids: Vec<_> = sessions["items"].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, [laptop["session_id"].as_str().unwrap()]);
+    json_of(app.refresh(laptop["refresh_token"].as_str().unwrap()).await, StatusCode::OK).await;
+}
+
+#[tokio::test]
+async fn logout_all_ends_every_session() {
+    let app = spawn_app().await;
+    let owner = app.signup().await;
+    let phone = json_of(app.login(&owner.email, PASSWORD).await, StatusCode::OK).await;
+
+    let response = app.request(Method::POST, "/auth/logout-all", Some(&owner.access_token), None).await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+
+    problem_of(app.refresh(&owner.refresh_token).await, StatusCode::UNAUTHORIZED, "unauthorized").await;
+    problem_of(app.refresh(phone["refresh_token"].as_str().unwrap()).await, StatusCode::UNAUTHORIZED, "unauthorized").await;
+    let sessions = json_of(app.get("/auth/sessions", &owner.access_token).await, StatusCode::OK).await;
+    assert_eq!(sessions["items"], json!([]));
+}
+
+#[tokio::test]
+async fn a_user_lists_and_revokes_their_device_sessions() {
+    let app = spawn_app().await;
+    let owner = app.signup().await;
+    let tablet = json_of(app.login(&owner.email, PASSWORD).await, StatusCode::OK).await;
+
+    let sessions = json_of(app.get("/auth/sessions", &owner.access_token).await, StatusCode::OK).await;
+    let items = sessions["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2);
+    let current: Vec<_> = items.iter().filter(|s| s["current"] == true).map(|s| s["id"].as_str().unwrap()).collect();
+    assert_eq!(current, [owner.session_id.as_str()]);
+
+    let path = format!("/auth/sessions/{}", tablet["session_id"].as_str().unwrap());
+    let response = app.request(Method::DELETE, &path, Some(&owner.access_token), None).await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    problem_of(app.refresh(tablet["refresh_token"].as_str().unwrap()).await, StatusCode::UNAUTHORIZED, "unauthorized").await;
+    problem_of(app.request(Method::DELETE, &path, Some(&owner.access_token), None).await, StatusCode::NOT_FOUND, "not_found").await;
+}
+
+#[tokio::test]
+async fn another_tenant_cannot_touch_my_sessions() {
+    let app = spawn_app().await;
+    let alice = app.signup().await;
+    let bob = app.signup().await;
+
+    let path = format!("/auth/sessions/{}", alice.session_id);
+    problem_of(app.request(Method::DELETE, &path, Some(&bob.access_token), None).await, StatusCode::NOT_FOUND, "not_found").await;
+    json_of(app.refresh(&alice.refresh_token).await, StatusCode::OK).await;
+}
+
+#[tokio::test]
+async fn signing_up_twice_with_one_email_is_a_conflict() {
+    let app = spawn_app().await;
+    let owner = app.signup().await;
+    problem_of(app.signup_response(&owner.email.to_uppercase()).await, StatusCode::CONFLICT, "conflict").await;
+}
+
+#[tokio::test]
+async fn signup_names_every_invalid_field() {
+    let app = spawn_app().await;
+    let body = json!({ "organisation_name": " ", "name": "Olive", "email": "not-an-email", "password": "short" });
+    let problem = problem_of(app.post("/auth/signup", None, body).await, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    let mut fields: Vec<_> = problem["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+    fields.sort();
+    assert_eq!(fields, ["email", "organisation_name", "password"]);
+}
+
+#[tokio::test]
+async fn malformed_json_is_a_400_problem_naming_the_problem() {
+    let app = spawn_app().await;
+    let response = app
+        .http
+        .post(format!("{}/auth/login", app.address))
+        .header("content-type", "application/json")
+        .body(r#"{"email": "a@b.c", "password": "#)
+        .send()
+        .await
+        .unwrap();
+    let problem = problem_of(response, StatusCode::BAD_REQUEST, "invalid_request").await;
+    assert!(problem["detail"].as_str().unwrap().contains("EOF"), "{problem}");
+
+    let unknown_field = app.post("/auth/login", None, json!({ "email": "a@b.c", "password": "x", "admin": true })).await;
+    let problem = problem_of(unknown_field, StatusCode::UNPROCESSABLE_ENTITY, "invalid_request").await;
+    assert!(problem["detail"].as_str().unwrap().contains("admin"), "{problem}");
+}
+
+#[tokio::test]
+async fn a_user_updates_their_contact_details() {
+    let app = spawn_app().await;
+    let owner = app.signup().await;
+
+    let patch = |body| app.request(Method::PATCH, "/me", Some(&owner.access_token), Some(body));
+    let me = json_of(patch(json!({ "name": "Olive Oyl", "phone": "+44 20 7946 0958", "version": 1 })).await, StatusCode::OK).await;
+    assert_eq!((me["name"].as_str(), me["phone"].as_str(), me["version"].as_u64()), (Some("Olive Oyl"), Some("+44 20 7946 0958"), Some(2)));
+
+    problem_of(patch(json!({ "name": "Stale", "version": 1 })).await, StatusCode::CONFLICT, "conflict").await;
+    let problem = problem_of(patch(json!({ "phone": "call me maybe" })).await, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    assert_eq!(problem["errors"][0]["field"], "phone");
+    let me = json_of(app.get("/me", &owner.access_token).await, StatusCode::OK).await;
+    assert_eq!(me["name"], "Olive Oyl");
+}
+
+#[tokio::test]
+async fn unknown_routes_answer_problem_json() {
+    let app = spawn_app().await;
+    problem_of(app.request(Method::GET, "/no/such/route", None, None).await, StatusCode::NOT_FOUND, "route_not_found").await;
+    problem_of(app.request(Method::PUT, "/auth/login", None, None).await, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed").await;
+}

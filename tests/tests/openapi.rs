@@ -1,0 +1,86 @@
+//! The OpenAPI document and the router describe the same API: every route is documented and
+//! every documented operation is served.
+
+use api_tests::{TestApp, json_of, spawn_app};
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+use std::collections::BTreeSet;
+
+/// The paths the router really serves, read from its `Debug` form (axum has no route listing).
+fn router_paths(app: &TestApp) -> BTreeSet<String> {
+    let debug = format!("{:?}", app.router);
+    let path_router = &debug[..debug.find("fallback_router").expect("axum's Router Debug layout changed")];
+    let mut paths = BTreeSet::new();
+    let mut rest = path_router;
+    while let Some(at) = rest.find("): \"/") {
+        rest = &rest[at + 4..];
+        let end = rest.find('"').unwrap();
+        paths.insert(rest[..end].to_owned());
+        rest = &rest[end..];
+    }
+    paths
+}
+
+fn documented(app: &TestApp) -> Vec<(String, Method)> {
+    let doc = serde_json::to_value(&app.doc).unwrap();
+    let mut operations = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            if let Ok(method) = method.to_uppercase().parse::<Method>() {
+                operations.push((path.clone(), method));
+            }
+        }
+    }
+    operations
+}
+
+fn concrete(path: &str) -> String {
+    path.split('/').map(|part| if part.starts_with('{') { "01J0000000000000000000000X" } else { part }).collect::<Vec<_>>().join("/")
+}
+
+#[tokio::test]
+async fn the_served_document_is_the_generated_one() {
+    let app = spawn_app().await;
+    let served = json_of(app.request(Method::GET, "/openapi.json", None, None).await, StatusCode::OK).await;
+    assert_eq!(served, serde_json::to_value(&app.doc).unwrap());
+    assert!(served["openapi"].as_str().unwrap().starts_with("3.1"));
+}
+
+#[tokio::test]
+async fn every_route_of_the_router_is_documented() {
+    let app = spawn_app().await;
+    let served = router_paths(&app);
+    assert!(served.contains("/auth/login") && served.contains("/auth/sessions/{session_id}"), "could not read routes: {served:?}");
+    let documented: BTreeSet<String> = documented(&app).into_iter().map(|(path, _)| path).collect();
+    let undocumented: Vec<_> = served.difference(&documented).collect();
+    assert!(undocumented.is_empty(), "routes missing from the OpenAPI document: {undocumented:?}");
+
+    // And no path serves a method the document does not list for it.
+    let operations = documented_operations(&app);
+    for path in &served {
+        for method in [Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE] {
+            let response = app.request(method.clone(), &concrete(path), None, None).await;
+            if response.status() != StatusCode::METHOD_NOT_ALLOWED {
+                assert!(operations.contains(&(path.clone(), method.clone())), "{method} {path} is served but not documented");
+            }
+        }
+    }
+}
+
+fn documented_operations(app: &TestApp) -> BTreeSet<(String, Method)> {
+    documented(app).into_iter().collect()
+}
+
+#[tokio::test]
+async fn every_documented_operation_is_served() {
+    let app = spawn_app().await;
+    for (path, method) in documented(&app) {
+        let response = app.request(method.clone(), &concrete(&path), None, None).await;
+        let status = response.status();
+        let body: Value = response.json().await.unwrap_or(Value::Null);
+        assert!(
+            !matches!(body["code"].as_str(), Some("route_not_found" | "method_not_allowed")),
+            "{method} {path} is documented but not served ({status}: {body})"
+        );
+    }
+}
