@@ -8,6 +8,7 @@ pub mod error;
 pub mod http;
 pub mod store;
 pub mod telemetry;
+pub mod validate;
 
 pub use config::{AppState, Config};
 pub use error::{Error, Result};

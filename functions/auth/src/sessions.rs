@@ -14,12 +14,12 @@ use rota::http::{ValidJson, cookie};
 use rota::store::people::{Credential, Person, PersonStatus};
 use rota::store::sessions::Rotation;
 use rota::store::tenants::{Tenant, TenantStatus};
+use rota::validate::not_blank;
 use rota::{AppState, Error};
 use serde::{Deserialize, Serialize};
 use ulid::Ulid;
 use utoipa::ToSchema;
 
-use crate::me::{Me, not_blank};
 use crate::tokens::{REFRESH_COOKIE, TokenPair, clear_cookie, issue, new_session};
 
 const BAD_CREDENTIALS: Error = Error::Unauthorized("email or password is incorrect");
@@ -32,10 +32,10 @@ fn normalise_email(email: &str) -> String {
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SignupRequest {
-    #[garde(length(chars, min = 1, max = 200), custom(|v: &String, c: &()| not_blank(&Some(v.clone()), c)))]
+    #[garde(length(chars, min = 1, max = 200), custom(not_blank))]
     pub organisation_name: String,
     /// The owner's name.
-    #[garde(length(chars, min = 1, max = 100), custom(|v: &String, c: &()| not_blank(&Some(v.clone()), c)))]
+    #[garde(length(chars, min = 1, max = 100), custom(not_blank))]
     pub name: String,
     /// Unique across the platform; compared case-insensitively.
     #[garde(email, length(max = 254))]
@@ -55,7 +55,7 @@ pub struct TenantSummary {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SignupResponse {
     pub tenant: TenantSummary,
-    pub me: Me,
+    pub me: Person,
     pub tokens: TokenPair,
 }
 
@@ -105,7 +105,7 @@ pub async fn signup(
     state.store.create_tenant_with_owner(&tenant, &owner, &credential, &session).await?;
     let (cookie, tokens) = issue(&state, &session, &refresh, &now)?;
     let tenant = TenantSummary { id: tenant.id, name: tenant.name, status: tenant.status };
-    Ok((StatusCode::CREATED, cookie, Json(SignupResponse { tenant, me: owner.into(), tokens })))
+    Ok((StatusCode::CREATED, cookie, Json(SignupResponse { tenant, me: owner, tokens })))
 }
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
@@ -136,8 +136,7 @@ pub async fn login(
     let email = normalise_email(&request.email);
     let limit = &LOGIN_FAILURES_PER_EMAIL;
     // Round trip 1: the credential and the failure count, in parallel.
-    let (credential, failures) =
-        tokio::try_join!(state.store.credential(&email), state.store.rate_limit_count(limit, &email, now.epoch))?;
+    let (credential, failures) = tokio::try_join!(state.store.credential(&email), state.store.rate_limit_counter(limit, &email))?;
     if let Some(retry_after_secs) = limit.retry_after(failures, now.epoch) {
         return Err(Error::RateLimited { retry_after_secs });
     }
@@ -146,7 +145,7 @@ pub async fn login(
         (true, Some(credential)) => credential,
         _ => {
             // Round trip 2 (failure): count it.
-            state.store.rate_limit_hit(limit, &email, now.epoch).await?;
+            state.store.rate_limit_hit(limit, &email, failures, now.epoch).await?;
             return Err(BAD_CREDENTIALS);
         }
     };

@@ -26,7 +26,7 @@ pub fn person_sessions(tenant_id: &str, person_id: &str) -> String {
     format!("T#{tenant_id}#PERSON#{person_id}#SESSIONS")
 }
 
-pub fn rate_limit(name: &str, subject: &str, window: i64) -> String {
-    format!("RL#{name}#{subject}#{window}")
+pub fn rate_limit(name: &str, subject: &str) -> String {
+    format!("RL#{name}#{subject}")
 }
 pub const RATE_LIMIT_SK: &str = "RL";

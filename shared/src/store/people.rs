@@ -12,7 +12,9 @@ use super::{Item, Store, condition_failed, from_item, key, keys, n, s, to_item};
 use crate::Error;
 use crate::auth::Role;
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// A person of a tenant. Holds no secrets (the password hash lives on [`Credential`]), so it is
+/// also what the API returns.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Person {
     pub id: String,
     pub tenant_id: String,
@@ -21,6 +23,8 @@ pub struct Person {
     pub phone: Option<String>,
     pub role: Role,
     pub status: PersonStatus,
+    /// Incremented by every change; send it back on update to refuse overwriting someone
+    /// else's change (409).
     pub version: u64,
     pub created_at: String,
     pub updated_at: String,

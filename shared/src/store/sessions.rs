@@ -5,7 +5,7 @@
 use aws_sdk_dynamodb::types::{DeleteRequest, WriteRequest};
 use serde::{Deserialize, Serialize};
 
-use super::{Item, Store, condition_failed, from_item, key, keys, n, s, to_item};
+use super::{Item, Store, from_item, key, keys, n, s, to_item, written};
 use crate::Error;
 use crate::auth::Role;
 
@@ -79,11 +79,7 @@ impl Store {
             .expression_attribute_values(":expires", n(rotation.expires_at))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(error) if condition_failed(&error) => Ok(false),
-            Err(error) => Err(error.into()),
-        }
+        written(result)
     }
 
     /// Deletes a session of `person_id`. `false` when there was no such session of theirs.
@@ -97,11 +93,7 @@ impl Store {
             .expression_attribute_values(":person", s(person_id))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(error) if condition_failed(&error) => Ok(false),
-            Err(error) => Err(error.into()),
-        }
+        written(result)
     }
 
     /// A person's live sessions, newest first.
