@@ -1,12 +1,16 @@
 # Rota: `make dev` serves the whole API locally; `make test` runs every test. Both set up the
-# local AWS stack (moto) and tools themselves; see infra/stack.
-.PHONY: dev test bench lint tools
+# local AWS stack (moto) and the tools themselves; see infra/stack.
+.PHONY: dev test lint bench tools
 
 dev:
 	infra/stack run cargo run -p dev-server
 
-test:
+test: lint
 	infra/stack run sh -c 'cfn-lint template.yaml && cargo test --workspace'
+
+lint:
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets --quiet -- -D warnings
 
 bench:
 	infra/stack run bench/run

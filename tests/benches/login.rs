@@ -35,5 +35,10 @@ async fn main() {
         login.push(started.elapsed());
     }
     let (argon2, login) = (median(argon2), median(login));
-    println!("login (median of {RUNS}, local moto): total {}, argon2id verify {}, store + rest {}", ms(login), ms(argon2), ms(login.saturating_sub(argon2)));
+    println!(
+        "login (median of {RUNS}, local moto): total {}, argon2id verify {}, store + rest {}",
+        ms(login),
+        ms(argon2),
+        ms(login.saturating_sub(argon2))
+    );
 }

@@ -26,8 +26,10 @@ async fn wrong_password_and_unknown_email_get_the_same_401() {
     let app = spawn_app().await;
     let owner = app.signup().await;
 
-    let wrong_password = problem_of(app.login(&owner.email, "not the password").await, StatusCode::UNAUTHORIZED, "unauthorized").await;
-    let unknown_email = problem_of(app.login(&unique_email("nobody"), PASSWORD).await, StatusCode::UNAUTHORIZED, "unauthorized").await;
+    let wrong_password =
+        problem_of(app.login(&owner.email, "not the password").await, StatusCode::UNAUTHORIZED, "unauthorized").await;
+    let unknown_email =
+        problem_of(app.login(&unique_email("nobody"), PASSWORD).await, StatusCode::UNAUTHORIZED, "unauthorized").await;
     assert_eq!(wrong_password, unknown_email);
 }
 
@@ -74,7 +76,13 @@ async fn refresh_accepts_the_cookie_it_sets() {
     let token = json_of(response, StatusCode::OK).await["refresh_token"].as_str().unwrap().to_owned();
     assert!(cookie.starts_with(&format!("rota_refresh={token};")));
 
-    let refreshed = app.http.post(format!("{}/auth/refresh", app.address)).header("cookie", format!("rota_refresh={token}")).send().await.unwrap();
+    let refreshed = app
+        .http
+        .post(format!("{}/auth/refresh", app.address))
+        .header("cookie", format!("rota_refresh={token}"))
+        .send()
+        .await
+        .unwrap();
     json_of(refreshed, StatusCode::OK).await;
 }
 
@@ -96,7 +104,8 @@ async fn logout_ends_only_that_session() {
     assert!(response.headers()["set-cookie"].to_str().unwrap().contains("Max-Age=0"));
 
     problem_of(app.refresh(&owner.refresh_token).await, StatusCode::UNAUTHORIZED, "unauthorized").await;
-    let sessions = json_of(app.get("/auth/sessions", laptop["access_token"].as_str().unwrap()).await, StatusCode::OK).await;
+    let sessions =
+        json_of(app.get("/auth/sessions", laptop["access_token"].as_str().unwrap()).await, StatusCode::OK).await;
     let ids: Vec<_> = sessions["items"].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap()).collect();
     assert_eq!(ids, [laptop["session_id"].as_str().unwrap()]);
     json_of(app.refresh(laptop["refresh_token"].as_str().unwrap()).await, StatusCode::OK).await;
@@ -112,7 +121,8 @@ async fn logout_all_ends_every_session() {
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
 
     problem_of(app.refresh(&owner.refresh_token).await, StatusCode::UNAUTHORIZED, "unauthorized").await;
-    problem_of(app.refresh(phone["refresh_token"].as_str().unwrap()).await, StatusCode::UNAUTHORIZED, "unauthorized").await;
+    problem_of(app.refresh(phone["refresh_token"].as_str().unwrap()).await, StatusCode::UNAUTHORIZED, "unauthorized")
+        .await;
     let sessions = json_of(app.get("/auth/sessions", &owner.access_token).await, StatusCode::OK).await;
     assert_eq!(sessions["items"], json!([]));
 }
@@ -132,8 +142,14 @@ async fn a_user_lists_and_revokes_their_device_sessions() {
     let path = format!("/auth/sessions/{}", tablet["session_id"].as_str().unwrap());
     let response = app.request(Method::DELETE, &path, Some(&owner.access_token), None).await;
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
-    problem_of(app.refresh(tablet["refresh_token"].as_str().unwrap()).await, StatusCode::UNAUTHORIZED, "unauthorized").await;
-    problem_of(app.request(Method::DELETE, &path, Some(&owner.access_token), None).await, StatusCode::NOT_FOUND, "not_found").await;
+    problem_of(app.refresh(tablet["refresh_token"].as_str().unwrap()).await, StatusCode::UNAUTHORIZED, "unauthorized")
+        .await;
+    problem_of(
+        app.request(Method::DELETE, &path, Some(&owner.access_token), None).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -143,7 +159,12 @@ async fn another_tenant_cannot_touch_my_sessions() {
     let bob = app.signup().await;
 
     let path = format!("/auth/sessions/{}", alice.session_id);
-    problem_of(app.request(Method::DELETE, &path, Some(&bob.access_token), None).await, StatusCode::NOT_FOUND, "not_found").await;
+    problem_of(
+        app.request(Method::DELETE, &path, Some(&bob.access_token), None).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
     json_of(app.refresh(&alice.refresh_token).await, StatusCode::OK).await;
 }
 
@@ -158,8 +179,11 @@ async fn signing_up_twice_with_one_email_is_a_conflict() {
 async fn signup_names_every_invalid_field() {
     let app = spawn_app().await;
     let body = json!({ "organisation_name": " ", "name": "Olive", "email": "not-an-email", "password": "short" });
-    let problem = problem_of(app.post("/auth/signup", None, body).await, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
-    let mut fields: Vec<_> = problem["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+    let problem =
+        problem_of(app.post("/auth/signup", None, body).await, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed")
+            .await;
+    let mut fields: Vec<_> =
+        problem["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
     fields.sort();
     assert_eq!(fields, ["email", "organisation_name", "password"]);
 }
@@ -178,7 +202,8 @@ async fn malformed_json_is_a_400_problem_naming_the_problem() {
     let problem = problem_of(response, StatusCode::BAD_REQUEST, "invalid_request").await;
     assert!(problem["detail"].as_str().unwrap().contains("EOF"), "{problem}");
 
-    let unknown_field = app.post("/auth/login", None, json!({ "email": "a@b.c", "password": "x", "admin": true })).await;
+    let unknown_field =
+        app.post("/auth/login", None, json!({ "email": "a@b.c", "password": "x", "admin": true })).await;
     let problem = problem_of(unknown_field, StatusCode::UNPROCESSABLE_ENTITY, "invalid_request").await;
     assert!(problem["detail"].as_str().unwrap().contains("admin"), "{problem}");
 }
@@ -189,11 +214,21 @@ async fn a_user_updates_their_contact_details() {
     let owner = app.signup().await;
 
     let patch = |body| app.request(Method::PATCH, "/me", Some(&owner.access_token), Some(body));
-    let me = json_of(patch(json!({ "name": "Olive Oyl", "phone": "+44 20 7946 0958", "version": 1 })).await, StatusCode::OK).await;
-    assert_eq!((me["name"].as_str(), me["phone"].as_str(), me["version"].as_u64()), (Some("Olive Oyl"), Some("+44 20 7946 0958"), Some(2)));
+    let me =
+        json_of(patch(json!({ "name": "Olive Oyl", "phone": "+44 20 7946 0958", "version": 1 })).await, StatusCode::OK)
+            .await;
+    assert_eq!(
+        (me["name"].as_str(), me["phone"].as_str(), me["version"].as_u64()),
+        (Some("Olive Oyl"), Some("+44 20 7946 0958"), Some(2))
+    );
 
     problem_of(patch(json!({ "name": "Stale", "version": 1 })).await, StatusCode::CONFLICT, "conflict").await;
-    let problem = problem_of(patch(json!({ "phone": "call me maybe" })).await, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    let problem = problem_of(
+        patch(json!({ "phone": "call me maybe" })).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
     assert_eq!(problem["errors"][0]["field"], "phone");
     let me = json_of(app.get("/me", &owner.access_token).await, StatusCode::OK).await;
     assert_eq!(me["name"], "Olive Oyl");
@@ -202,6 +237,12 @@ async fn a_user_updates_their_contact_details() {
 #[tokio::test]
 async fn unknown_routes_answer_problem_json() {
     let app = spawn_app().await;
-    problem_of(app.request(Method::GET, "/no/such/route", None, None).await, StatusCode::NOT_FOUND, "route_not_found").await;
-    problem_of(app.request(Method::PUT, "/auth/login", None, None).await, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed").await;
+    problem_of(app.request(Method::GET, "/no/such/route", None, None).await, StatusCode::NOT_FOUND, "route_not_found")
+        .await;
+    problem_of(
+        app.request(Method::PUT, "/auth/login", None, None).await,
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+    )
+    .await;
 }

@@ -19,7 +19,8 @@ async fn every_sample_event_reaches_a_handler() {
         let bytes = axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap();
         let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
         assert!(
-            !status.is_server_error() && !matches!(body["code"].as_str(), Some("route_not_found" | "method_not_allowed" | "invalid_request")),
+            !status.is_server_error()
+                && !matches!(body["code"].as_str(), Some("route_not_found" | "method_not_allowed" | "invalid_request")),
             "{}: {status} {body}",
             path.display()
         );

@@ -35,7 +35,10 @@ fn documented(app: &TestApp) -> Vec<(String, Method)> {
 }
 
 fn concrete(path: &str) -> String {
-    path.split('/').map(|part| if part.starts_with('{') { "01J0000000000000000000000X" } else { part }).collect::<Vec<_>>().join("/")
+    path.split('/')
+        .map(|part| if part.starts_with('{') { "01J0000000000000000000000X" } else { part })
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 #[tokio::test]
@@ -50,7 +53,10 @@ async fn the_served_document_is_the_generated_one() {
 async fn every_route_of_the_router_is_documented() {
     let app = spawn_app().await;
     let served = router_paths(&app);
-    assert!(served.contains("/auth/login") && served.contains("/auth/sessions/{session_id}"), "could not read routes: {served:?}");
+    assert!(
+        served.contains("/auth/login") && served.contains("/auth/sessions/{session_id}"),
+        "could not read routes: {served:?}"
+    );
     let documented: BTreeSet<String> = documented(&app).into_iter().map(|(path, _)| path).collect();
     let undocumented: Vec<_> = served.difference(&documented).collect();
     assert!(undocumented.is_empty(), "routes missing from the OpenAPI document: {undocumented:?}");
@@ -61,7 +67,10 @@ async fn every_route_of_the_router_is_documented() {
         for method in [Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE] {
             let response = app.request(method.clone(), &concrete(path), None, None).await;
             if response.status() != StatusCode::METHOD_NOT_ALLOWED {
-                assert!(operations.contains(&(path.clone(), method.clone())), "{method} {path} is served but not documented");
+                assert!(
+                    operations.contains(&(path.clone(), method.clone())),
+                    "{method} {path} is served but not documented"
+                );
             }
         }
     }

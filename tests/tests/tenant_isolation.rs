@@ -59,7 +59,10 @@ fn fill(template: &str, fixtures: &HashMap<&'static str, String>) -> (String, bo
         .map(|part| match part.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
             Some(name) => {
                 has_params = true;
-                fixtures.get(name).cloned().unwrap_or_else(|| panic!("add a fixture for `{name}` so the matrix covers {template}"))
+                fixtures
+                    .get(name)
+                    .cloned()
+                    .unwrap_or_else(|| panic!("add a fixture for `{name}` so the matrix covers {template}"))
             }
             None => part.to_owned(),
         })

@@ -46,10 +46,16 @@ async fn expired_unsigned_and_misaddressed_tokens_are_401() {
         URL_SAFE_NO_PAD.encode(claims(&app, &owner, now).to_string())
     );
     let header = Header { kid: Some("some-other-key".into()), ..Header::new(Algorithm::HS256) };
-    let unknown_kid =
-        jsonwebtoken::encode(&header, &claims(&app, &owner, now), &EncodingKey::from_secret(app.config.jwt_secret.as_bytes())).unwrap();
+    let unknown_kid = jsonwebtoken::encode(
+        &header,
+        &claims(&app, &owner, now),
+        &EncodingKey::from_secret(app.config.jwt_secret.as_bytes()),
+    )
+    .unwrap();
 
-    for (name, token) in [("expired", expired), ("wrong aud", wrong_audience), ("alg none", alg_none), ("unknown kid", unknown_kid)] {
+    for (name, token) in
+        [("expired", expired), ("wrong aud", wrong_audience), ("alg none", alg_none), ("unknown kid", unknown_kid)]
+    {
         let response = app.get("/me", &token).await;
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{name}");
         problem_of(response, StatusCode::UNAUTHORIZED, "unauthorized").await;

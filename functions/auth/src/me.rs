@@ -7,8 +7,8 @@ use rota::auth::Caller;
 use rota::clock::Now;
 use rota::error::Problem;
 use rota::http::ValidJson;
-use rota::validate::{not_blank, phone_number};
 use rota::store::people::{ContactChange, Person};
+use rota::validate::{not_blank, phone_number};
 use rota::{AppState, Error};
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -43,7 +43,11 @@ pub struct UpdateMe {
         (status = 409, description = "`version` is stale", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A field is invalid", body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn update_me(State(state): State<AppState>, caller: Caller, ValidJson(update): ValidJson<UpdateMe>) -> Result<Json<Person>, Error> {
+pub async fn update_me(
+    State(state): State<AppState>,
+    caller: Caller,
+    ValidJson(update): ValidJson<UpdateMe>,
+) -> Result<Json<Person>, Error> {
     if update.name.is_none() && update.phone.is_none() {
         return Err(Error::field("name", "give at least one of name, phone"));
     }

@@ -136,7 +136,8 @@ pub async fn login(
     let email = normalise_email(&request.email);
     let limit = &LOGIN_FAILURES_PER_EMAIL;
     // Round trip 1: the credential and the failure count, in parallel.
-    let (credential, failures) = tokio::try_join!(state.store.credential(&email), state.store.rate_limit_counter(limit, &email))?;
+    let (credential, failures) =
+        tokio::try_join!(state.store.credential(&email), state.store.rate_limit_counter(limit, &email))?;
     if let Some(retry_after_secs) = limit.retry_after(failures, now.epoch) {
         return Err(Error::RateLimited { retry_after_secs });
     }
@@ -276,7 +277,11 @@ pub async fn list_sessions(State(state): State<AppState>, caller: Caller) -> Res
         (status = 204, description = "The session is ended"),
         (status = 404, description = "No such session of the caller's", body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn revoke_session(State(state): State<AppState>, caller: Caller, Path(session_id): Path<String>) -> Result<StatusCode, Error> {
+pub async fn revoke_session(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(session_id): Path<String>,
+) -> Result<StatusCode, Error> {
     if state.store.delete_session(&caller.tenant_id, &caller.person_id, &session_id).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {

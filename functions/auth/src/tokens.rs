@@ -29,9 +29,16 @@ pub struct TokenPair {
 }
 
 /// A new device session for a person, with its first refresh token.
-pub fn new_session(tenant_id: Ulid, person_id: &str, role: Role, headers: &HeaderMap, now: &Now) -> (Session, RefreshToken) {
+pub fn new_session(
+    tenant_id: Ulid,
+    person_id: &str,
+    role: Role,
+    headers: &HeaderMap,
+    now: &Now,
+) -> (Session, RefreshToken) {
     let refresh = RefreshToken::generate(tenant_id, Ulid::new());
-    let user_agent = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(|ua| ua.chars().take(200).collect());
+    let user_agent =
+        headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(|ua| ua.chars().take(200).collect());
     let session = Session {
         id: refresh.session_id.to_string(),
         tenant_id: tenant_id.to_string(),
@@ -47,7 +54,12 @@ pub fn new_session(tenant_id: Ulid, person_id: &str, role: Role, headers: &Heade
 }
 
 /// The token pair for `session`, and the `Set-Cookie` header carrying its refresh token.
-pub fn issue(state: &AppState, session: &Session, refresh: &RefreshToken, now: &Now) -> Result<(HeaderMap, TokenPair), Error> {
+pub fn issue(
+    state: &AppState,
+    session: &Session,
+    refresh: &RefreshToken,
+    now: &Now,
+) -> Result<(HeaderMap, TokenPair), Error> {
     let subject = Subject {
         tenant_id: &session.tenant_id,
         person_id: &session.person_id,
@@ -55,7 +67,9 @@ pub fn issue(state: &AppState, session: &Session, refresh: &RefreshToken, now: &
         session_id: &session.id,
     };
     let refresh_token = refresh.encode();
-    let cookie = format!("{REFRESH_COOKIE}={refresh_token}; HttpOnly; Secure; SameSite=Strict; Path=/auth; Max-Age={REFRESH_TOKEN_SECS}");
+    let cookie = format!(
+        "{REFRESH_COOKIE}={refresh_token}; HttpOnly; Secure; SameSite=Strict; Path=/auth; Max-Age={REFRESH_TOKEN_SECS}"
+    );
     let pair = TokenPair {
         access_token: state.keys.issue(&subject, now.epoch)?,
         token_type: "Bearer",

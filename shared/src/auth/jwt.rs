@@ -82,7 +82,9 @@ impl Keys {
         if header.kid.as_deref() != Some(self.kid.as_str()) {
             return Err(INVALID);
         }
-        jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).map(|data| data.claims).map_err(|_| INVALID)
+        jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+            .map(|data| data.claims)
+            .map_err(|_| INVALID)
     }
 }
 

@@ -2,9 +2,9 @@
 
 use std::sync::OnceLock;
 
-use rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
+use rand_core::OsRng;
 
 use crate::Error;
 

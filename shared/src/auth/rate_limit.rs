@@ -65,6 +65,9 @@ mod tests {
         let now = 10_000;
         assert_eq!(LIMIT.hit(None, now), Hit::Start { expires_at: now + 900 });
         assert_eq!(LIMIT.hit(Some(Counter { hits: 2, expires_at: now + 1 }), now), Hit::Increment);
-        assert_eq!(LIMIT.hit(Some(Counter { hits: 5, expires_at: now - 1 }), now), Hit::Start { expires_at: now + 900 });
+        assert_eq!(
+            LIMIT.hit(Some(Counter { hits: 5, expires_at: now - 1 }), now),
+            Hit::Start { expires_at: now + 900 }
+        );
     }
 }

@@ -2,9 +2,9 @@
 //! session ids so the session is one GetItem away under a tenant-prefixed key; only the SHA-256
 //! of the secret is stored.
 
-use rand_core::{OsRng, RngCore};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rand_core::{OsRng, RngCore};
 use sha2::{Digest, Sha256};
 use ulid::Ulid;
 

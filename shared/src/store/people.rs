@@ -92,7 +92,12 @@ impl Store {
 
     /// Applies a contact change in one conditional write and returns the updated person.
     /// `NotFound` if the person does not exist, `Conflict` if `expected_version` is stale.
-    pub async fn update_contact(&self, tenant_id: &str, person_id: &str, change: ContactChange) -> Result<Person, Error> {
+    pub async fn update_contact(
+        &self,
+        tenant_id: &str,
+        person_id: &str,
+        change: ContactChange,
+    ) -> Result<Person, Error> {
         let mut sets = vec!["version = version + :one", "updated_at = :now"];
         let mut request = self
             .client
@@ -115,7 +120,8 @@ impl Store {
             condition.push_str(" AND version = :expected");
             request = request.expression_attribute_values(":expected", n(version));
         }
-        let result = request.update_expression(format!("SET {}", sets.join(", "))).condition_expression(condition).send().await;
+        let result =
+            request.update_expression(format!("SET {}", sets.join(", "))).condition_expression(condition).send().await;
         match result {
             Ok(output) => from_item(output.attributes.unwrap_or_default()),
             Err(error) if condition_failed(&error) && change.expected_version.is_some() => {

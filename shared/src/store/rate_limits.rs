@@ -19,7 +19,13 @@ impl Store {
     }
 
     /// Records one event, given the counter as last read (`ADD` is atomic across instances).
-    pub async fn rate_limit_hit(&self, limit: &RateLimit, subject: &str, seen: Option<Counter>, now: i64) -> Result<(), Error> {
+    pub async fn rate_limit_hit(
+        &self,
+        limit: &RateLimit,
+        subject: &str,
+        seen: Option<Counter>,
+        now: i64,
+    ) -> Result<(), Error> {
         let request = self
             .client
             .update_item()
@@ -28,9 +34,9 @@ impl Store {
             .expression_attribute_values(":one", n(1));
         let request = match limit.hit(seen, now) {
             Hit::Increment => request.update_expression("ADD hits :one"),
-            Hit::Start { expires_at } => {
-                request.update_expression("SET hits = :one, expires_at = :expires").expression_attribute_values(":expires", n(expires_at))
-            }
+            Hit::Start { expires_at } => request
+                .update_expression("SET hits = :one, expires_at = :expires")
+                .expression_attribute_values(":expires", n(expires_at)),
         };
         request.send().await?;
         Ok(())

@@ -64,15 +64,15 @@ impl Store {
         match result {
             Ok(_) => Ok(()),
             // Ids are fresh ULIDs, so the only condition that can fail is the email's.
-            Err(error) if transaction_condition_failed(&error) => Err(Error::Conflict("an account with this email already exists")),
+            Err(error) if transaction_condition_failed(&error) => {
+                Err(Error::Conflict("an account with this email already exists"))
+            }
             Err(error) => Err(error.into()),
         }
     }
 }
 
-fn transaction_condition_failed<R>(
-    error: &aws_sdk_dynamodb::error::SdkError<TransactWriteItemsError, R>,
-) -> bool {
+fn transaction_condition_failed<R>(error: &aws_sdk_dynamodb::error::SdkError<TransactWriteItemsError, R>) -> bool {
     error
         .as_service_error()
         .map(|e| match e {
