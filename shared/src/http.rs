@@ -3,11 +3,13 @@
 
 use std::time::Instant;
 
-use axum::extract::{FromRequest, OptionalFromRequest, Request, State, rejection::JsonRejection};
+use axum::extract::{FromRequest, FromRequestParts, OptionalFromRequest, Request, State, rejection::JsonRejection};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, Uri, header};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::{Json, Router};
+use lambda_http::request::RequestContext;
 use serde::de::DeserializeOwned;
 use tracing::Instrument;
 use utoipa::openapi::path::{HttpMethod, OperationBuilder};
@@ -57,6 +59,21 @@ where
 
 fn unreadable(rejection: JsonRejection) -> Error {
     Error::InvalidRequest { status: rejection.status(), detail: rejection.body_text() }
+}
+
+/// The client's IP address as API Gateway saw it. `None` outside Lambda (the dev server), where
+/// no trustworthy source is at hand; a client-sent `X-Forwarded-For` is never believed.
+pub struct ClientIp(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(match parts.extensions.get::<RequestContext>() {
+            Some(RequestContext::ApiGatewayV2(context)) => context.http.source_ip.clone(),
+            _ => None,
+        }))
+    }
 }
 
 /// Reads one cookie from the request headers.

@@ -95,6 +95,16 @@ impl TestApp {
         self.post("/auth/refresh", None, json!({ "refresh_token": refresh_token })).await
     }
 
+    /// Sends an API Gateway (HTTP API v2) event through the router, as Lambda would.
+    pub async fn invoke(&self, event: &Value) -> (StatusCode, http::HeaderMap, Value) {
+        use tower::ServiceExt;
+        let request = lambda_http::request::from_str(&event.to_string()).expect("a valid API Gateway v2 event");
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let (parts, body) = response.into_parts();
+        let bytes = axum::body::to_bytes(body, 1 << 20).await.unwrap();
+        (parts.status, parts.headers, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    }
+
     /// Sequential DynamoDB round trips made by this app so far (parallel calls count once).
     pub fn round_trips(&self) -> usize {
         self.round_trips.count()

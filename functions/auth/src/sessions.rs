@@ -5,12 +5,12 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use garde::Validate;
-use rota::auth::rate_limit::LOGIN_FAILURES_PER_EMAIL;
+use rota::auth::rate_limit::{Counter, LOGIN_FAILURES_PER_EMAIL, LOGIN_FAILURES_PER_IP};
 use rota::auth::refresh::{REFRESH_TOKEN_SECS, RefreshToken};
 use rota::auth::{Caller, Role, password};
 use rota::clock::{Now, iso_from_epoch};
 use rota::error::Problem;
-use rota::http::{ValidJson, cookie};
+use rota::http::{ClientIp, ValidJson, cookie};
 use rota::store::people::{Credential, Person, PersonStatus};
 use rota::store::sessions::Rotation;
 use rota::store::tenants::{Tenant, TenantStatus};
@@ -119,7 +119,8 @@ pub struct LoginRequest {
 
 /// Logs in with email and password and starts a device session.
 ///
-/// Five failures for one email within 15 minutes lock that email out until the window ends.
+/// Five failures for one email, or twenty from one IP address, within 15 minutes lock that email or
+/// address out until the window ends.
 #[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = LoginRequest,
     responses(
         (status = 200, description = "Logged in", body = TokenPair),
@@ -129,16 +130,16 @@ pub struct LoginRequest {
     ))]
 pub async fn login(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     ValidJson(request): ValidJson<LoginRequest>,
 ) -> Result<(HeaderMap, Json<TokenPair>), Error> {
     let now = Now::get();
     let email = normalise_email(&request.email);
-    let limit = &LOGIN_FAILURES_PER_EMAIL;
-    // Round trip 1: the credential and the failure count, in parallel.
+    // Round trip 1: the credential and the failure counters, in parallel.
     let (credential, failures) =
-        tokio::try_join!(state.store.credential(&email), state.store.rate_limit_counter(limit, &email))?;
-    if let Some(retry_after_secs) = limit.retry_after(failures, now.epoch) {
+        tokio::try_join!(state.store.credential(&email), Failures::read(&state, &email, ip.as_deref()))?;
+    if let Some(retry_after_secs) = failures.retry_after(now.epoch) {
         return Err(Error::RateLimited { retry_after_secs });
     }
     let stored_hash = credential.as_ref().map(|c| c.password_hash.clone());
@@ -146,7 +147,7 @@ pub async fn login(
         (true, Some(credential)) => credential,
         _ => {
             // Round trip 2 (failure): count it.
-            state.store.rate_limit_hit(limit, &email, failures, now.epoch).await?;
+            failures.record(&state, now.epoch).await?;
             return Err(BAD_CREDENTIALS);
         }
     };
@@ -159,6 +160,42 @@ pub async fn login(
     state.store.put_session(&session).await?;
     let (cookie, tokens) = issue(&state, &session, &refresh, &now)?;
     Ok((cookie, Json(tokens)))
+}
+
+/// Failed-login counters of one attempt: per email, and per client IP where it is known.
+struct Failures<'a> {
+    email: &'a str,
+    by_email: Option<Counter>,
+    ip: Option<(&'a str, Option<Counter>)>,
+}
+
+impl<'a> Failures<'a> {
+    async fn read(state: &AppState, email: &'a str, ip: Option<&'a str>) -> Result<Self, Error> {
+        let by_ip = async {
+            match ip {
+                Some(ip) => Ok(Some((ip, state.store.rate_limit_counter(&LOGIN_FAILURES_PER_IP, ip).await?))),
+                None => Ok(None),
+            }
+        };
+        let (by_email, ip) = tokio::try_join!(state.store.rate_limit_counter(&LOGIN_FAILURES_PER_EMAIL, email), by_ip)?;
+        Ok(Self { email, by_email, ip })
+    }
+
+    fn retry_after(&self, now: i64) -> Option<u64> {
+        let by_ip = self.ip.and_then(|(_, counter)| LOGIN_FAILURES_PER_IP.retry_after(counter, now));
+        LOGIN_FAILURES_PER_EMAIL.retry_after(self.by_email, now).max(by_ip)
+    }
+
+    async fn record(&self, state: &AppState, now: i64) -> Result<(), Error> {
+        let by_ip = async {
+            match self.ip {
+                Some((ip, counter)) => state.store.rate_limit_hit(&LOGIN_FAILURES_PER_IP, ip, counter, now).await,
+                None => Ok(()),
+            }
+        };
+        tokio::try_join!(state.store.rate_limit_hit(&LOGIN_FAILURES_PER_EMAIL, self.email, self.by_email, now), by_ip)?;
+        Ok(())
+    }
 }
 
 /// The refresh token, in the body or else in the `rota_refresh` cookie.

@@ -13,6 +13,9 @@ pub struct RateLimit {
 /// Failed logins per email: 5 per 15 minutes.
 pub const LOGIN_FAILURES_PER_EMAIL: RateLimit = RateLimit { name: "login-email", limit: 5, window_secs: 15 * 60 };
 
+/// Failed logins per client IP: 20 per 15 minutes.
+pub const LOGIN_FAILURES_PER_IP: RateLimit = RateLimit { name: "login-ip", limit: 20, window_secs: 15 * 60 };
+
 /// A stored counter: events so far in the window that ends at `expires_at` (epoch seconds).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Counter {
