@@ -32,8 +32,7 @@ where
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Error> {
         let Json(value) = <Json<T> as FromRequest<S>>::from_request(request, state).await.map_err(unreadable)?;
-        value.validate()?;
-        Ok(Self(value))
+        validated(value)
     }
 }
 
@@ -47,14 +46,13 @@ where
 
     async fn from_request(request: Request, state: &S) -> Result<Option<Self>, Error> {
         let value = <Json<T> as OptionalFromRequest<S>>::from_request(request, state).await.map_err(unreadable)?;
-        match value {
-            Some(Json(value)) => {
-                value.validate()?;
-                Ok(Some(Self(value)))
-            }
-            None => Ok(None),
-        }
+        value.map(|Json(value)| validated(value)).transpose()
     }
+}
+
+fn validated<T: garde::Validate<Context = ()>>(value: T) -> Result<ValidJson<T>, Error> {
+    value.validate()?;
+    Ok(ValidJson(value))
 }
 
 fn unreadable(rejection: JsonRejection) -> Error {
@@ -110,9 +108,13 @@ pub fn finish(api: OpenApiRouter<AppState>, state: AppState) -> (Router, OpenApi
             .summary(Some("This OpenAPI 3.1 document"))
             .response("200", ResponseBuilder::new().description("The document").build()),
     );
-    let served = serde_json::to_value(&doc).expect("an OpenAPI document serialises");
+    // Serialised once; each request shares the bytes.
+    let served = axum::body::Bytes::from(serde_json::to_vec(&doc).expect("an OpenAPI document serialises"));
     let router = router
-        .route(OPENAPI_PATH, axum::routing::get(move || async move { Json(served) }))
+        .route(
+            OPENAPI_PATH,
+            axum::routing::get(move || async move { ([(header::CONTENT_TYPE, "application/json")], served) }),
+        )
         .fallback(|method: Method, uri: Uri| async move {
             Error::RouteNotFound { method: method.to_string(), path: uri.path().to_owned() }
         })
