@@ -6,7 +6,7 @@ dev:
 	infra/stack run cargo run -p dev-server
 
 test: lint
-	infra/stack run sh -c 'cfn-lint template.yaml && cargo test --workspace'
+	infra/stack run sh -c 'cfn-lint template.yaml && cargo test --workspace && infra/contract'
 
 lint:
 	cargo fmt --all --check

@@ -10,10 +10,16 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// The request could not be read: malformed JSON, wrong content type, wrong field types.
-    #[error("{detail}")]
-    InvalidRequest { status: StatusCode, detail: String },
-    /// The request was read but breaks the rules; every offending field is listed.
+    /// The body is not JSON at all (malformed, truncated, trailing data).
+    #[error("{0}")]
+    InvalidRequest(String),
+    /// A body was sent without `Content-Type: application/json`.
+    #[error("the body must be JSON, sent with `Content-Type: application/json`")]
+    UnsupportedMediaType,
+    #[error("the body is larger than the {limit_bytes} bytes accepted")]
+    PayloadTooLarge { limit_bytes: usize },
+    /// The body is JSON but breaks the rules: unknown, missing or wrongly typed fields, or
+    /// values out of range. Every offending field is listed.
     #[error("validation failed")]
     Validation(Vec<FieldError>),
     #[error("{0}")]
@@ -69,7 +75,9 @@ impl Error {
 
     fn status_and_code(&self) -> (StatusCode, &'static str) {
         match self {
-            Self::InvalidRequest { status, .. } => (*status, "invalid_request"),
+            Self::InvalidRequest(_) => (StatusCode::BAD_REQUEST, "invalid_request"),
+            Self::UnsupportedMediaType => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
+            Self::PayloadTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             Self::Validation(_) => (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
             Self::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
             Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),

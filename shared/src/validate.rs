@@ -1,5 +1,16 @@
 //! Field rules for `garde`'s `custom(...)`, shared by every request type. Each works on a text
 //! field and on an optional one (checked only when given).
+//!
+//! Each rule also has the regular expression a request schema declares for it
+//! (`#[schema(pattern = ...)]` takes only a literal, hence the `const`s); the tests below check
+//! that rule and expression agree, and schemathesis checks the served schema against the API.
+
+/// Schema pattern of [`not_blank`]: at least one character that is neither whitespace nor a
+/// control character.
+pub const NOT_BLANK: &str = r"[^\s\x00-\x1f\x7f-\x9f]";
+
+/// Schema pattern of [`phone_number`] (with `max_length = 32`).
+pub const PHONE_NUMBER: &str = r"^[ +\-.()]*(?:[0-9][ +\-.()]*){5,20}$";
 
 /// A text field, required or optional.
 pub trait Text {
@@ -18,10 +29,12 @@ impl Text for Option<String> {
     }
 }
 
-/// Something besides whitespace.
+/// Something besides whitespace and control characters.
 pub fn not_blank<T: Text>(value: &T, _: &()) -> garde::Result {
     match value.text() {
-        Some(text) if text.trim().is_empty() => Err(garde::Error::new("must not be blank")),
+        Some(text) if text.chars().all(|c| c.is_whitespace() || c.is_control()) => {
+            Err(garde::Error::new("must not be blank"))
+        }
         _ => Ok(()),
     }
 }
@@ -48,6 +61,32 @@ mod tests {
         assert!(not_blank(&Some("\t".to_owned()), &()).is_err());
         assert!(not_blank(&"Olive".to_owned(), &()).is_ok());
         assert!(not_blank(&None::<String>, &()).is_ok());
+    }
+
+    #[test]
+    fn not_blank_agrees_with_its_schema_pattern() {
+        let pattern = regex::Regex::new(NOT_BLANK).unwrap();
+        for code in (0..0x3100).chain([0xfeff, 0x1_f600]) {
+            let Some(c) = char::from_u32(code) else { continue };
+            for text in [c.to_string(), format!(" {c}\t")] {
+                assert_eq!(not_blank(&text, &()).is_ok(), pattern.is_match(&text), "U+{code:04X} in {text:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn phone_number_agrees_with_its_schema_pattern() {
+        let pattern = regex::Regex::new(PHONE_NUMBER).unwrap();
+        let pieces = ["", "1", "12345", "+", " ", "-", ".", "(", ")", "x", "0612345678", "99999999999"];
+        for a in pieces {
+            for b in pieces {
+                for c in pieces {
+                    let text = format!("{a}{b}{c}{b}");
+                    let schema = pattern.is_match(&text) && text.chars().count() <= 32;
+                    assert_eq!(phone_number(&text, &()).is_ok(), schema, "{text:?}");
+                }
+            }
+        }
     }
 
     #[test]

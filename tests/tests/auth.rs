@@ -189,23 +189,38 @@ async fn signup_names_every_invalid_field() {
 }
 
 #[tokio::test]
-async fn malformed_json_is_a_400_problem_naming_the_problem() {
+async fn a_body_that_is_not_json_is_a_400_and_one_without_a_json_type_a_415() {
     let app = spawn_app().await;
-    let response = app
-        .http
-        .post(format!("{}/auth/login", app.address))
-        .header("content-type", "application/json")
-        .body(r#"{"email": "a@b.c", "password": "#)
-        .send()
-        .await
-        .unwrap();
-    let problem = problem_of(response, StatusCode::BAD_REQUEST, "invalid_request").await;
+    let send = |content_type: &'static str, body: &'static str| {
+        app.http.post(format!("{}/auth/login", app.address)).header("content-type", content_type).body(body).send()
+    };
+    let truncated = send("application/json", r#"{"email": "a@b.c", "password": "#).await.unwrap();
+    let problem = problem_of(truncated, StatusCode::BAD_REQUEST, "invalid_request").await;
     assert!(problem["detail"].as_str().unwrap().contains("EOF"), "{problem}");
 
+    let as_text = send("text/plain", r#"{"email": "a@b.c", "password": "x"}"#).await.unwrap();
+    problem_of(as_text, StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type").await;
+}
+
+#[tokio::test]
+async fn unknown_and_wrongly_typed_fields_are_422_naming_the_field() {
+    let app = spawn_app().await;
     let unknown_field =
         app.post("/auth/login", None, json!({ "email": "a@b.c", "password": "x", "admin": true })).await;
-    let problem = problem_of(unknown_field, StatusCode::UNPROCESSABLE_ENTITY, "invalid_request").await;
-    assert!(problem["detail"].as_str().unwrap().contains("admin"), "{problem}");
+    let problem = problem_of(unknown_field, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    assert_eq!(problem["errors"][0]["field"], "admin", "{problem}");
+    assert!(problem["errors"][0]["message"].as_str().unwrap().starts_with("unknown field"), "{problem}");
+
+    let wrong_type = app.post("/auth/refresh", None, json!({ "refresh_token": 42 })).await;
+    let problem = problem_of(wrong_type, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    assert_eq!(
+        problem["errors"],
+        json!([{ "field": "refresh_token", "message": "invalid type: integer `42`, expected a string" }])
+    );
+
+    let missing = app.post("/auth/login", None, json!({ "email": "a@b.c" })).await;
+    let problem = problem_of(missing, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    assert_eq!(problem["errors"], json!([{ "field": "password", "message": "is required" }]));
 }
 
 #[tokio::test]

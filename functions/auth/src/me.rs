@@ -14,10 +14,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 #[utoipa::path(get, path = "/me", tag = "me", security(("bearer" = [])),
-    responses(
-        (status = 200, description = "The caller's profile", body = Person),
-        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
-    ))]
+    responses((status = 200, description = "The caller's profile", body = Person)))]
 pub async fn get_me(State(state): State<AppState>, caller: Caller) -> Result<Json<Person>, Error> {
     let person = state.store.person(&caller.tenant_id, &caller.person_id).await?.ok_or(Error::NotFound)?;
     Ok(Json(person))
@@ -26,11 +23,14 @@ pub async fn get_me(State(state): State<AppState>, caller: Caller) -> Result<Jso
 /// Own contact details; omitted fields stay as they are.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({ "name": "Olive Owner", "phone": "+44 20 7946 0958", "version": 1 }))]
 pub struct UpdateMe {
     #[garde(length(chars, min = 1, max = 100), custom(not_blank))]
+    #[schema(min_length = 1, max_length = 100, pattern = r"[^\s\x00-\x1f\x7f-\x9f]")]
     pub name: Option<String>,
-    /// Digits with optional `+`, spaces, dashes, dots and parentheses.
+    /// 5 to 20 digits, optionally with `+`, spaces, dashes, dots and parentheses.
     #[garde(custom(phone_number))]
+    #[schema(max_length = 32, pattern = r"^[ +\-.()]*(?:[0-9][ +\-.()]*){5,20}$")]
     pub phone: Option<String>,
     /// The `version` last read; when given, a stale write answers 409.
     #[garde(skip)]
@@ -41,7 +41,6 @@ pub struct UpdateMe {
     responses(
         (status = 200, description = "The updated profile", body = Person),
         (status = 409, description = "`version` is stale", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A field is invalid", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn update_me(
     State(state): State<AppState>,
@@ -49,7 +48,8 @@ pub async fn update_me(
     ValidJson(update): ValidJson<UpdateMe>,
 ) -> Result<Json<Person>, Error> {
     if update.name.is_none() && update.phone.is_none() {
-        return Err(Error::field("name", "give at least one of name, phone"));
+        // Nothing to change: answer the profile as it is, like a form saved untouched.
+        return get_me(State(state), caller).await;
     }
     let change = ContactChange {
         name: update.name.map(|name| name.trim().to_owned()),

@@ -31,17 +31,24 @@ fn normalise_email(email: &str) -> String {
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "organisation_name": "Harbour Events", "name": "Olive Owner",
+    "email": "olive@harbour.example", "password": "correct horse battery staple",
+}))]
 pub struct SignupRequest {
     #[garde(length(chars, min = 1, max = 200), custom(not_blank))]
+    #[schema(min_length = 1, max_length = 200, pattern = r"[^\s\x00-\x1f\x7f-\x9f]")]
     pub organisation_name: String,
     /// The owner's name.
     #[garde(length(chars, min = 1, max = 100), custom(not_blank))]
+    #[schema(min_length = 1, max_length = 100, pattern = r"[^\s\x00-\x1f\x7f-\x9f]")]
     pub name: String,
     /// Unique across the platform; compared case-insensitively.
-    #[garde(email, length(max = 254))]
+    #[garde(email, length(chars, max = 254))]
+    #[schema(format = Email, max_length = 254)]
     pub email: String,
-    /// 12 to 128 characters.
     #[garde(length(chars, min = 12, max = 128))]
+    #[schema(min_length = 12, max_length = 128)]
     pub password: String,
 }
 
@@ -62,10 +69,9 @@ pub struct SignupResponse {
 /// Creates an organisation and its owner, and logs the owner in.
 #[utoipa::path(post, path = "/auth/signup", tag = "auth", request_body = SignupRequest,
     responses(
-        (status = 201, description = "Organisation and owner created; the owner is logged in", body = SignupResponse),
-        (status = 400, description = "Unreadable body", body = Problem, content_type = "application/problem+json"),
+        (status = 201, description = "Organisation and owner created; the owner is logged in", body = SignupResponse,
+            links(("RevokeSession" = (operation_id = "revoke_session", parameters(("session_id" = "$response.body#/tokens/session_id")))))),
         (status = 409, description = "The email is already registered", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A field is invalid", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn signup(
     State(state): State<AppState>,
@@ -110,10 +116,14 @@ pub async fn signup(
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({ "email": "olive@harbour.example", "password": "correct horse battery staple" }))]
 pub struct LoginRequest {
-    #[garde(length(min = 1, max = 254))]
+    /// Compared case-insensitively. Not checked for format: a wrong email is simply a failed login.
+    #[garde(length(chars, min = 1, max = 254))]
+    #[schema(min_length = 1, max_length = 254)]
     pub email: String,
-    #[garde(length(min = 1, max = 1024))]
+    #[garde(length(chars, min = 1, max = 1024))]
+    #[schema(min_length = 1, max_length = 1024)]
     pub password: String,
 }
 
@@ -122,11 +132,12 @@ pub struct LoginRequest {
 /// Five failures for one email, or twenty from one IP address, within 15 minutes lock that email or
 /// address out until the window ends.
 #[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = LoginRequest,
+    extensions(("x-rate-limit" = json!("5 failures per email or 20 per client IP within 15 minutes"))),
     responses(
-        (status = 200, description = "Logged in", body = TokenPair),
+        (status = 200, description = "Logged in", body = TokenPair,
+            links(("RevokeSession" = (operation_id = "revoke_session", parameters(("session_id" = "$response.body#/session_id")))))),
         (status = 401, description = "Email or password is incorrect (the same answer for both)", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The account is not active", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many failures; see `Retry-After`", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn login(
     State(state): State<AppState>,
@@ -203,6 +214,7 @@ impl<'a> Failures<'a> {
 #[serde(deny_unknown_fields)]
 pub struct RefreshRequest {
     #[garde(length(max = 200))]
+    #[schema(max_length = 200)]
     pub refresh_token: Option<String>,
 }
 
@@ -246,10 +258,7 @@ pub async fn refresh(
 
 /// Ends the caller's current device session.
 #[utoipa::path(post, path = "/auth/logout", tag = "auth", security(("bearer" = [])),
-    responses(
-        (status = 204, description = "Logged out; the session's refresh token no longer works"),
-        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
-    ))]
+    responses((status = 204, description = "Logged out; the session's refresh token no longer works")))]
 pub async fn logout(State(state): State<AppState>, caller: Caller) -> Result<(StatusCode, HeaderMap), Error> {
     // Already gone is fine: logging out twice is still logged out.
     state.store.delete_session(&caller.tenant_id, &caller.person_id, &caller.session_id).await?;
@@ -258,10 +267,7 @@ pub async fn logout(State(state): State<AppState>, caller: Caller) -> Result<(St
 
 /// Ends every device session of the caller.
 #[utoipa::path(post, path = "/auth/logout-all", tag = "auth", security(("bearer" = [])),
-    responses(
-        (status = 204, description = "Every session ended"),
-        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
-    ))]
+    responses((status = 204, description = "Every session ended")))]
 pub async fn logout_all(State(state): State<AppState>, caller: Caller) -> Result<(StatusCode, HeaderMap), Error> {
     let sessions = state.store.sessions_of(&caller.tenant_id, &caller.person_id, Now::get().epoch).await?;
     state.store.delete_sessions(&sessions).await?;
@@ -287,10 +293,7 @@ pub struct SessionList {
 
 /// Lists the caller's live device sessions, newest first.
 #[utoipa::path(get, path = "/auth/sessions", tag = "auth", security(("bearer" = [])),
-    responses(
-        (status = 200, description = "The caller's sessions", body = SessionList),
-        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
-    ))]
+    responses((status = 200, description = "The caller's sessions", body = SessionList)))]
 pub async fn list_sessions(State(state): State<AppState>, caller: Caller) -> Result<Json<SessionList>, Error> {
     let sessions = state.store.sessions_of(&caller.tenant_id, &caller.person_id, Now::get().epoch).await?;
     let items = sessions

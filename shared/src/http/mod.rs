@@ -1,63 +1,26 @@
 //! HTTP plumbing shared by every function: the validated JSON extractor, the finishing touches on
 //! a router (OpenAPI document, fallbacks, request logging) and the Lambda entry point.
 
+mod body;
+pub mod openapi;
+
+pub use body::{BODY_LIMIT_BYTES, ValidJson};
+pub use openapi::OPENAPI_PATH;
+
 use std::time::Instant;
 
-use axum::extract::{FromRequest, FromRequestParts, OptionalFromRequest, Request, State, rejection::JsonRejection};
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, Uri, header};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::{Json, Router};
 use lambda_http::request::RequestContext;
-use serde::de::DeserializeOwned;
 use tracing::Instrument;
-use utoipa::openapi::path::{HttpMethod, OperationBuilder};
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::openapi::{ComponentsBuilder, InfoBuilder, OpenApi, ResponseBuilder};
+use utoipa::openapi::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::{AppState, Error};
-
-/// A JSON body, deserialised strictly and validated: unreadable JSON is a 400 naming the problem,
-/// a broken rule a 422 listing every field.
-pub struct ValidJson<T>(pub T);
-
-impl<T, S> FromRequest<S> for ValidJson<T>
-where
-    T: DeserializeOwned + garde::Validate<Context = ()>,
-    S: Send + Sync,
-{
-    type Rejection = Error;
-
-    async fn from_request(request: Request, state: &S) -> Result<Self, Error> {
-        let Json(value) = <Json<T> as FromRequest<S>>::from_request(request, state).await.map_err(unreadable)?;
-        validated(value)
-    }
-}
-
-/// An optional body: no `Content-Type` at all is `None`; anything else must be valid.
-impl<T, S> OptionalFromRequest<S> for ValidJson<T>
-where
-    T: DeserializeOwned + garde::Validate<Context = ()>,
-    S: Send + Sync,
-{
-    type Rejection = Error;
-
-    async fn from_request(request: Request, state: &S) -> Result<Option<Self>, Error> {
-        let value = <Json<T> as OptionalFromRequest<S>>::from_request(request, state).await.map_err(unreadable)?;
-        value.map(|Json(value)| validated(value)).transpose()
-    }
-}
-
-fn validated<T: garde::Validate<Context = ()>>(value: T) -> Result<ValidJson<T>, Error> {
-    value.validate()?;
-    Ok(ValidJson(value))
-}
-
-fn unreadable(rejection: JsonRejection) -> Error {
-    Error::InvalidRequest { status: rejection.status(), detail: rejection.body_text() }
-}
 
 /// The client's IP address as API Gateway saw it. `None` outside Lambda (the dev server), where
 /// no trustworthy source is at hand; a client-sent `X-Forwarded-For` is never believed.
@@ -85,29 +48,19 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .find_map(|(key, value)| (key == name).then_some(value))
 }
 
-pub const OPENAPI_PATH: &str = "/openapi.json";
+/// A function's routes and their completed OpenAPI document (see [`openapi`]), without state:
+/// what `make openapi` writes and what [`finish`] serves.
+pub fn document(api: OpenApiRouter<AppState>) -> (Router<AppState>, OpenApi) {
+    let (router, mut doc) = api.split_for_parts();
+    openapi::complete(&mut doc);
+    (router, doc)
+}
 
 /// Turns a function's routes into the router that ships and the document that describes it:
-/// adds `GET /openapi.json`, problem+json fallbacks and request logging, and binds the state.
+/// adds `GET /openapi.json`, problem+json fallbacks, the body limit and request logging, and
+/// binds the state.
 pub fn finish(api: OpenApiRouter<AppState>, state: AppState) -> (Router, OpenApi) {
-    let (router, mut doc) = api.split_for_parts();
-    doc.info = InfoBuilder::new()
-        .title("Rota API")
-        .version(env!("CARGO_PKG_VERSION"))
-        .description(Some("Staff scheduling and attendance. Errors are RFC 9457 problem+json."))
-        .build();
-    doc.components.get_or_insert_with(|| ComponentsBuilder::new().build()).add_security_scheme(
-        "bearer",
-        SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
-    );
-    doc.paths.add_path_operation(
-        OPENAPI_PATH,
-        vec![HttpMethod::Get],
-        OperationBuilder::new()
-            .operation_id(Some("openapi"))
-            .summary(Some("This OpenAPI 3.1 document"))
-            .response("200", ResponseBuilder::new().description("The document").build()),
-    );
+    let (router, doc) = document(api);
     // Serialised once; each request shares the bytes.
     let served = axum::body::Bytes::from(serde_json::to_vec(&doc).expect("an OpenAPI document serialises"));
     let router = router
@@ -119,6 +72,7 @@ pub fn finish(api: OpenApiRouter<AppState>, state: AppState) -> (Router, OpenApi
             Error::RouteNotFound { method: method.to_string(), path: uri.path().to_owned() }
         })
         .method_not_allowed_fallback(|| async { Error::MethodNotAllowed })
+        .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
         .layer(middleware::from_fn_with_state(state.clone(), log_request))
         .with_state(state);
     (router, doc)

@@ -1,0 +1,187 @@
+//! The OpenAPI document: what every function's routes declare, plus what every operation of a
+//! kind can answer, added here once instead of in each handler.
+//!
+//! - an operation with a JSON body can answer 400, 413, 415 and 422;
+//! - a protected one (`security(("bearer" = []))`) 401, and 403 when it names the roles it
+//!   requires as scopes (`security(("bearer" = ["coordinator"]))`);
+//! - one marked `extensions(("x-rate-limit" = json!("…")))` 429 with `Retry-After`;
+//! - every operation 500.
+//!
+//! A response a handler declares itself (with its own description) is kept as it is.
+
+use utoipa::openapi::header::Header;
+use utoipa::openapi::path::{HttpMethod, Operation, OperationBuilder};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{
+    ComponentsBuilder, ContentBuilder, InfoBuilder, ObjectBuilder, OpenApi, Ref, RefOr, Response, ResponseBuilder,
+    Schema, Type,
+};
+use utoipa::{PartialSchema, ToSchema};
+
+use crate::error::Problem;
+
+pub const OPENAPI_PATH: &str = "/openapi.json";
+
+/// The bearer security scheme's name, as handlers reference it.
+pub const BEARER: &str = "bearer";
+
+/// The extension that marks a rate-limited operation; its value says which limits apply.
+pub const RATE_LIMIT_EXTENSION: &str = "x-rate-limit";
+
+/// A response every operation of some kind can give, as a component under `name`.
+struct Standard {
+    status: &'static str,
+    name: &'static str,
+    description: &'static str,
+    header: Option<(&'static str, &'static str)>,
+}
+
+const INVALID_REQUEST: Standard = Standard {
+    status: "400",
+    name: "InvalidRequest",
+    description: "The body is not JSON at all (`invalid_request`)",
+    header: None,
+};
+const PAYLOAD_TOO_LARGE: Standard = Standard {
+    status: "413",
+    name: "PayloadTooLarge",
+    description: "The body is larger than 1 MiB (`payload_too_large`)",
+    header: None,
+};
+const UNSUPPORTED_MEDIA_TYPE: Standard = Standard {
+    status: "415",
+    name: "UnsupportedMediaType",
+    description: "A body sent without `Content-Type: application/json` (`unsupported_media_type`)",
+    header: None,
+};
+const VALIDATION_FAILED: Standard = Standard {
+    status: "422",
+    name: "ValidationFailed",
+    description: "Unknown, missing or wrongly typed fields, or values breaking a rule; `errors` names every \
+                  field (`validation_failed`)",
+    header: None,
+};
+const UNAUTHORIZED: Standard = Standard {
+    status: "401",
+    name: "Unauthorized",
+    description: "No valid access token (`unauthorized`)",
+    header: Some(("WWW-Authenticate", "`Bearer`")),
+};
+const FORBIDDEN: Standard = Standard {
+    status: "403",
+    name: "Forbidden",
+    description: "The caller's role does not allow this (`forbidden`)",
+    header: None,
+};
+const RATE_LIMITED: Standard = Standard {
+    status: "429",
+    name: "RateLimited",
+    description: "Too many requests (`rate_limited`); `Retry-After` says when to try again",
+    header: Some(("Retry-After", "Seconds until the limit's window ends")),
+};
+const INTERNAL_ERROR: Standard = Standard {
+    status: "500",
+    name: "InternalError",
+    description: "An unexpected error; logged, answered without detail (`internal_error`)",
+    header: None,
+};
+
+/// Completes a function's (or the merged) document: title, security scheme, the document's own
+/// route and the standard responses.
+pub fn complete(doc: &mut OpenApi) {
+    doc.info = InfoBuilder::new()
+        .title("Rota API")
+        .version(env!("CARGO_PKG_VERSION"))
+        .description(Some(
+            "Staff scheduling and attendance. JSON with snake_case keys; errors are RFC 9457 \
+             `application/problem+json` with a machine-readable `code`.",
+        ))
+        .build();
+    doc.paths.add_path_operation(
+        OPENAPI_PATH,
+        vec![HttpMethod::Get],
+        OperationBuilder::new()
+            .operation_id(Some("openapi"))
+            .tag("docs")
+            .summary(Some("This OpenAPI 3.1 document"))
+            .response(
+                "200",
+                ResponseBuilder::new()
+                    .description("The document")
+                    .content("application/json", ContentBuilder::new().schema(Some(object(Type::Object))).build())
+                    .build(),
+            ),
+    );
+
+    let components = doc.components.get_or_insert_with(|| ComponentsBuilder::new().build());
+    components.add_security_scheme(
+        BEARER,
+        SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+    );
+    let mut schemas = vec![(Problem::name().into_owned(), Problem::schema())];
+    Problem::schemas(&mut schemas);
+    components.schemas.extend(schemas);
+    for standard in [
+        &INVALID_REQUEST,
+        &PAYLOAD_TOO_LARGE,
+        &UNSUPPORTED_MEDIA_TYPE,
+        &VALIDATION_FAILED,
+        &UNAUTHORIZED,
+        &FORBIDDEN,
+        &RATE_LIMITED,
+        &INTERNAL_ERROR,
+    ] {
+        components.responses.insert(standard.name.into(), RefOr::T(problem_response(standard)));
+    }
+
+    for item in doc.paths.paths.values_mut() {
+        let operations = [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch];
+        for operation in operations.into_iter().flatten() {
+            add_standard_responses(operation);
+        }
+    }
+}
+
+fn add_standard_responses(operation: &mut Operation) {
+    let (protected, roles) = bearer_roles(operation);
+    let has_body = operation.request_body.is_some();
+    let limited = operation.extensions.as_ref().is_some_and(|extensions| extensions.contains_key(RATE_LIMIT_EXTENSION));
+    let applicable = [
+        (has_body, &INVALID_REQUEST),
+        (has_body, &PAYLOAD_TOO_LARGE),
+        (has_body, &UNSUPPORTED_MEDIA_TYPE),
+        (has_body, &VALIDATION_FAILED),
+        (protected, &UNAUTHORIZED),
+        (roles, &FORBIDDEN),
+        (limited, &RATE_LIMITED),
+        (true, &INTERNAL_ERROR),
+    ];
+    for (_, standard) in applicable.into_iter().filter(|(applies, _)| *applies) {
+        let reference = Ref::new(format!("#/components/responses/{}", standard.name));
+        operation.responses.responses.entry(standard.status.into()).or_insert(RefOr::Ref(reference));
+    }
+}
+
+/// Whether the operation takes a bearer token, and whether it names required roles (scopes).
+fn bearer_roles(operation: &Operation) -> (bool, bool) {
+    let requirements = serde_json::to_value(&operation.security).unwrap_or_default();
+    let scopes: Vec<&serde_json::Value> =
+        requirements.as_array().into_iter().flatten().filter_map(|requirement| requirement.get(BEARER)).collect();
+    let roles = scopes.iter().any(|scopes| scopes.as_array().is_some_and(|roles| !roles.is_empty()));
+    (!scopes.is_empty(), roles)
+}
+
+fn problem_response(standard: &Standard) -> Response {
+    let content = ContentBuilder::new().schema(Some(Ref::from_schema_name(Problem::name()))).build();
+    let mut response =
+        ResponseBuilder::new().description(standard.description).content("application/problem+json", content);
+    if let Some((name, description)) = standard.header {
+        let header = Header::builder().schema(Some(object(Type::String)));
+        response = response.header(name, header.description(Some(description)).build());
+    }
+    response.build()
+}
+
+fn object(kind: Type) -> Schema {
+    Schema::from(ObjectBuilder::new().schema_type(kind))
+}
