@@ -5,13 +5,20 @@ use std::sync::Arc;
 
 use crate::store::{RoundTrips, Store};
 
-/// Settings read from the environment. Locally they come from `infra/local.env`; in AWS from
-/// template.yaml (the JWT secret through a Secrets Manager reference, never committed).
+/// Settings read from the environment. Locally they come from `infra/local.env` and `infra/stack`
+/// (which generates a local key pair); in AWS from template.yaml (the private key through a Secrets
+/// Manager reference on the auth function alone, never committed).
 #[derive(Clone, Debug)]
 pub struct Config {
     pub table: String,
-    pub jwt_secret: String,
+    /// `ROTA_JWT_PRIVATE_KEY`: the Ed25519 key access tokens are signed with (PKCS#8 PEM). Only the
+    /// auth function has it; without it a function verifies tokens but cannot issue them.
+    pub jwt_private_key: Option<Secret>,
+    /// `ROTA_JWT_KID`: the `kid` the private key signs with; must be in `jwt_public_keys`.
     pub jwt_kid: String,
+    /// `ROTA_JWT_PUBLIC_KEYS`: a JWKS (`{"keys":[{"kty":"OKP","crv":"Ed25519","kid":…,"x":…}]}`) of
+    /// every key a token may be signed with; several during a rotation.
+    pub jwt_public_keys: String,
     pub jwt_issuer: String,
     pub jwt_audience: String,
 }
@@ -20,17 +27,37 @@ impl Config {
     pub fn from_env() -> Result<Self, String> {
         let var = |name: &str| std::env::var(name).map_err(|_| format!("environment variable {name} is not set"));
         let or = |name: &str, default: &str| std::env::var(name).unwrap_or_else(|_| default.to_owned());
-        let jwt_secret = var("ROTA_JWT_SECRET")?;
-        if jwt_secret.len() < 32 {
-            return Err("ROTA_JWT_SECRET must be at least 32 bytes".into());
-        }
         Ok(Self {
             table: var("ROTA_TABLE")?,
-            jwt_secret,
+            jwt_private_key: std::env::var("ROTA_JWT_PRIVATE_KEY")
+                .ok()
+                .filter(|pem| !pem.trim().is_empty())
+                .map(Secret),
             jwt_kid: or("ROTA_JWT_KID", "rota-1"),
+            jwt_public_keys: var("ROTA_JWT_PUBLIC_KEYS")?,
             jwt_issuer: or("ROTA_JWT_ISSUER", "rota"),
             jwt_audience: or("ROTA_JWT_AUDIENCE", "rota-api"),
         })
+    }
+}
+
+/// A setting that must never reach a log: `Debug` prints `[redacted]`.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
     }
 }
 
@@ -53,7 +80,7 @@ impl AppState {
         let sdk = aws_config::load_from_env().await;
         let ddb = aws_sdk_dynamodb::config::Builder::from(&sdk).interceptor(round_trips.clone()).build();
         Ok(Self {
-            keys: Arc::new(crate::auth::jwt::Keys::new(&config)),
+            keys: Arc::new(crate::auth::jwt::Keys::new(&config)?),
             store: Store::new(aws_sdk_dynamodb::Client::from_conf(ddb), config.table.clone(), round_trips),
             config: Arc::new(config),
         })

@@ -10,5 +10,5 @@ pub mod store;
 pub mod telemetry;
 pub mod validate;
 
-pub use config::{AppState, Config};
+pub use config::{AppState, Config, Secret};
 pub use error::{Error, Result};

@@ -31,7 +31,17 @@ pub struct Account {
 }
 
 pub async fn spawn_app() -> TestApp {
-    let config = Config::from_env().expect("run the tests with `make test`, which sets up the local stack");
+    spawn_app_with(local_config()).await
+}
+
+/// The settings `make test` provides (`infra/local.env`, the key pair in `.local/jwt/`): the same
+/// ones the app reads, so tests can sign tokens with the app's own private key.
+pub fn local_config() -> Config {
+    Config::from_env().expect("run the tests with `make test`, which sets up the local stack")
+}
+
+/// As [`spawn_app`], with other settings (another key set, say).
+pub async fn spawn_app_with(config: Config) -> TestApp {
     let round_trips = RoundTrips::default();
     let state = AppState::with_round_trips(config.clone(), round_trips.clone()).await.expect("state");
     let (router, doc) = dev_server::app(state);

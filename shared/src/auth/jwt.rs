@@ -1,5 +1,14 @@
-//! Access tokens: HS256 JWTs, 15 minutes, algorithm pinned, `kid` checked.
+//! Access tokens: EdDSA (Ed25519) JWTs, 15 minutes, algorithm pinned, `kid` one of a known set.
+//!
+//! Only the auth function holds the private key (`ROTA_JWT_PRIVATE_KEY`) and can issue tokens;
+//! every function verifies them with the public key set (`ROTA_JWT_PUBLIC_KEYS`, a JWKS), which
+//! holds several keys while a rotation overlaps. Both are parsed once per cold start.
 
+use std::collections::HashMap;
+
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, JwkSet, KeyAlgorithm, PublicKeyUse};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
@@ -32,34 +41,66 @@ pub struct Subject<'a> {
     pub session_id: &'a str,
 }
 
+/// The token keys of one function: the public key set to verify with, and the private key to
+/// sign with when this function is allowed to issue tokens.
 pub struct Keys {
-    kid: String,
     issuer: String,
     audience: String,
-    encoding: EncodingKey,
-    decoding: DecodingKey,
+    signing: Option<SigningKey>,
+    /// The public key set by `kid`.
+    verifying: HashMap<String, DecodingKey>,
     validation: Validation,
 }
 
+struct SigningKey {
+    kid: String,
+    key: EncodingKey,
+}
+
 impl Keys {
-    pub fn new(config: &Config) -> Self {
-        let mut validation = Validation::new(Algorithm::HS256);
+    /// Parses and cross-checks the key settings: the JWKS must be well formed and, when a private
+    /// key is given, hold its public key under `ROTA_JWT_KID`. Errors name the setting at fault.
+    pub fn new(config: &Config) -> Result<Self, String> {
+        let verifying = public_keys(&config.jwt_public_keys)?;
+        let signing = match &config.jwt_private_key {
+            None => None,
+            Some(pem) => {
+                let key = private_key_from_pem(pem.expose()).map_err(|e| format!("ROTA_JWT_PRIVATE_KEY: {e}"))?;
+                let kid = &config.jwt_kid;
+                let listed = verifying.get(kid).ok_or_else(|| {
+                    format!(
+                        "ROTA_JWT_PUBLIC_KEYS has no key with kid \"{kid}\", the ROTA_JWT_KID the private key signs with"
+                    )
+                })?;
+                if !signs_for(&key, listed) {
+                    return Err(format!(
+                        "ROTA_JWT_PRIVATE_KEY does not match the public key with kid \"{kid}\" in ROTA_JWT_PUBLIC_KEYS"
+                    ));
+                }
+                Some(SigningKey { kid: kid.clone(), key })
+            }
+        };
+        let mut validation = Validation::new(Algorithm::EdDSA);
         validation.set_issuer(&[&config.jwt_issuer]);
         validation.set_audience(&[&config.jwt_audience]);
         validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
         validation.validate_nbf = true;
         validation.leeway = 30;
-        Self {
-            kid: config.jwt_kid.clone(),
+        Ok(Self {
             issuer: config.jwt_issuer.clone(),
             audience: config.jwt_audience.clone(),
-            encoding: EncodingKey::from_secret(config.jwt_secret.as_bytes()),
-            decoding: DecodingKey::from_secret(config.jwt_secret.as_bytes()),
+            signing,
+            verifying,
             validation,
-        }
+        })
     }
 
     pub fn issue(&self, subject: &Subject<'_>, now: i64) -> Result<String, Error> {
+        let signing = self.signing.as_ref().ok_or_else(|| {
+            Error::internal(
+                "ROTA_JWT_PRIVATE_KEY is not set: this function can verify access tokens but not issue them",
+            )
+        })?;
         let claims = Claims {
             iss: self.issuer.clone(),
             aud: self.audience.clone(),
@@ -72,55 +113,225 @@ impl Keys {
             nbf: now,
             exp: now + ACCESS_TOKEN_SECS,
         };
-        let header = Header { kid: Some(self.kid.clone()), ..Header::new(Algorithm::HS256) };
-        jsonwebtoken::encode(&header, &claims, &self.encoding).map_err(Error::internal)
+        let header = Header { kid: Some(signing.kid.clone()), ..Header::new(Algorithm::EdDSA) };
+        jsonwebtoken::encode(&header, &claims, &signing.key).map_err(Error::internal)
     }
 
     pub fn verify(&self, token: &str) -> Result<Claims, Error> {
         const INVALID: Error = Error::Unauthorized("invalid or expired access token");
         let header = jsonwebtoken::decode_header(token).map_err(|_| INVALID)?;
-        if header.kid.as_deref() != Some(self.kid.as_str()) {
-            return Err(INVALID);
-        }
-        jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
-            .map(|data| data.claims)
-            .map_err(|_| INVALID)
+        let key = header.kid.as_deref().and_then(|kid| self.verifying.get(kid)).ok_or(INVALID)?;
+        jsonwebtoken::decode::<Claims>(token, key, &self.validation).map(|data| data.claims).map_err(|_| INVALID)
     }
+}
+
+/// An Ed25519 private key from its PKCS#8 PEM (`openssl genpkey -algorithm ed25519`). Literal
+/// `\n` escapes are read as line breaks, for environments that flatten the PEM onto one line.
+pub fn private_key_from_pem(pem: &str) -> Result<EncodingKey, String> {
+    const NOT_PEM: &str = "not a PKCS#8 PEM (-----BEGIN PRIVATE KEY-----)";
+    let pem = pem.replace("\\n", "\n");
+    let body = pem
+        .trim()
+        .strip_prefix("-----BEGIN PRIVATE KEY-----")
+        .and_then(|rest| rest.strip_suffix("-----END PRIVATE KEY-----"))
+        .ok_or(NOT_PEM)?;
+    let der = STANDARD.decode(body.split_whitespace().collect::<String>()).map_err(|_| NOT_PEM)?;
+    let key = EncodingKey::from_ed_der(&der);
+    jsonwebtoken::crypto::sign(b"rota key check", &key, Algorithm::EdDSA).map_err(|_| "not an Ed25519 private key")?;
+    Ok(key)
+}
+
+/// Whether `key` is an Ed25519 private key whose signatures `public` accepts (a probe signature:
+/// works for PKCS#8 v1 and v2 alike).
+fn signs_for(key: &EncodingKey, public: &DecodingKey) -> bool {
+    const PROBE: &[u8] = b"rota key check";
+    jsonwebtoken::crypto::sign(PROBE, key, Algorithm::EdDSA)
+        .and_then(|signature| jsonwebtoken::crypto::verify(&signature, PROBE, public, Algorithm::EdDSA))
+        .unwrap_or(false)
+}
+
+/// The JWKS of `ROTA_JWT_PUBLIC_KEYS` by `kid`: every key Ed25519 with a unique `kid`, nothing else
+/// (a symmetric `oct` key here would let anyone holding the JWKS sign).
+fn public_keys(jwks: &str) -> Result<HashMap<String, DecodingKey>, String> {
+    let set: JwkSet = serde_json::from_str(jwks)
+        .map_err(|e| format!("ROTA_JWT_PUBLIC_KEYS is not a JWKS ({{\"keys\":[…]}}): {e}"))?;
+    if set.keys.is_empty() {
+        return Err("ROTA_JWT_PUBLIC_KEYS has no keys".into());
+    }
+    let mut keys = HashMap::new();
+    for jwk in &set.keys {
+        let kid = jwk.common.key_id.clone().ok_or("ROTA_JWT_PUBLIC_KEYS: every key needs a kid")?;
+        let invalid = |why: &str| format!("ROTA_JWT_PUBLIC_KEYS: key \"{kid}\" {why}");
+        let x = match &jwk.algorithm {
+            AlgorithmParameters::OctetKeyPair(okp) if okp.curve == EllipticCurve::Ed25519 => &okp.x,
+            _ => return Err(invalid("is not an Ed25519 key (kty OKP, crv Ed25519)")),
+        };
+        if jwk.common.key_algorithm.is_some_and(|alg| alg != KeyAlgorithm::EdDSA) {
+            return Err(invalid("has an alg other than EdDSA"));
+        }
+        if jwk.common.public_key_use.as_ref().is_some_and(|key_use| *key_use != PublicKeyUse::Signature) {
+            return Err(invalid("has a use other than sig"));
+        }
+        if URL_SAFE_NO_PAD.decode(x).map(|bytes| bytes.len()) != Ok(32) {
+            return Err(invalid("has an x that is not 32 bytes of unpadded base64url"));
+        }
+        let key = DecodingKey::from_jwk(jwk).map_err(|e| invalid(&e.to_string()))?;
+        if keys.insert(kid.clone(), key).is_some() {
+            return Err(invalid("appears twice"));
+        }
+    }
+    Ok(keys)
 }
 
 #[cfg(test)]
 mod tests {
+    use aws_lc_rs::rand::SystemRandom;
+    use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair};
+    use serde_json::{Value, json};
+
     use super::*;
 
-    fn keys(secret: &str) -> Keys {
-        Keys::new(&Config {
+    /// A fresh key pair: its PKCS#8 PEM and its public JWK under `kid`.
+    fn key_pair(kid: &str) -> (String, Value) {
+        let pkcs8 = Ed25519KeyPair::generate_pkcs8(&SystemRandom::new()).unwrap();
+        let public = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).unwrap().public_key().as_ref().to_vec();
+        let pem =
+            format!("-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n", STANDARD.encode(pkcs8.as_ref()));
+        (pem, json!({ "kty": "OKP", "crv": "Ed25519", "kid": kid, "x": URL_SAFE_NO_PAD.encode(public) }))
+    }
+
+    fn config(private_key: Option<&str>, kid: &str, jwks: &[&Value]) -> Config {
+        Config {
             table: "t".into(),
-            jwt_secret: secret.into(),
-            jwt_kid: "k1".into(),
+            jwt_private_key: private_key.map(crate::Secret::new),
+            jwt_kid: kid.into(),
+            jwt_public_keys: json!({ "keys": jwks }).to_string(),
             jwt_issuer: "rota".into(),
             jwt_audience: "rota-api".into(),
-        })
+        }
+    }
+
+    fn keys(private_key: Option<&str>, kid: &str, jwks: &[&Value]) -> Keys {
+        Keys::new(&config(private_key, kid, jwks)).unwrap()
+    }
+
+    fn startup_error(private_key: Option<&str>, kid: &str, jwks: &[&Value]) -> String {
+        Keys::new(&config(private_key, kid, jwks)).err().expect("the settings are refused")
     }
 
     const SUBJECT: Subject<'static> = Subject { tenant_id: "T1", person_id: "P1", role: Role::Owner, session_id: "S1" };
 
-    #[test]
-    fn round_trips_and_carries_every_claim() {
-        let keys = keys("0123456789abcdef0123456789abcdef");
-        let now = chrono::Utc::now().timestamp();
-        let claims = keys.verify(&keys.issue(&SUBJECT, now).unwrap()).unwrap();
-        assert_eq!((claims.sub.as_str(), claims.tenant_id.as_str(), claims.role), ("P1", "T1", Role::Owner));
-        assert_eq!(claims.exp - claims.nbf, 15 * 60);
-        assert_eq!(claims.aud, "rota-api");
+    fn now() -> i64 {
+        chrono::Utc::now().timestamp()
     }
 
     #[test]
-    fn rejects_expired_and_foreign_tokens() {
-        let keys_a = keys("0123456789abcdef0123456789abcdef");
-        let keys_b = keys("fedcba9876543210fedcba9876543210");
-        let now = chrono::Utc::now().timestamp();
-        assert!(keys_a.verify(&keys_a.issue(&SUBJECT, now - 3600).unwrap()).is_err());
-        assert!(keys_a.verify(&keys_b.issue(&SUBJECT, now).unwrap()).is_err());
-        assert!(keys_a.verify("not.a.token").is_err());
+    fn round_trips_and_carries_every_claim() {
+        let (pem, jwk) = key_pair("k1");
+        let keys = keys(Some(&pem), "k1", &[&jwk]);
+        let token = keys.issue(&SUBJECT, now()).unwrap();
+        let header = jsonwebtoken::decode_header(&token).unwrap();
+        assert_eq!((header.alg, header.kid.as_deref()), (Algorithm::EdDSA, Some("k1")));
+        let claims = keys.verify(&token).unwrap();
+        assert_eq!((claims.sub.as_str(), claims.tenant_id.as_str(), claims.role), ("P1", "T1", Role::Owner));
+        assert_eq!(claims.exp - claims.nbf, 15 * 60);
+        assert_eq!((claims.aud.as_str(), claims.sid.as_str()), ("rota-api", "S1"));
+    }
+
+    #[test]
+    fn both_keys_of_a_rotation_verify_and_either_can_sign() {
+        let ((old_pem, old), (new_pem, new)) = (key_pair("old"), key_pair("new"));
+        let signs_old = keys(Some(&old_pem), "old", &[&old, &new]);
+        let signs_new = keys(Some(&new_pem), "new", &[&old, &new]);
+        let verifier = keys(None, "old", &[&old, &new]);
+        for token in [signs_old.issue(&SUBJECT, now()).unwrap(), signs_new.issue(&SUBJECT, now()).unwrap()] {
+            assert!(verifier.verify(&token).is_ok());
+            assert!(signs_old.verify(&token).is_ok() && signs_new.verify(&token).is_ok());
+        }
+    }
+
+    #[test]
+    fn rejects_unknown_kids_other_keys_expired_and_garbage() {
+        let ((pem, jwk), (other_pem, other)) = (key_pair("k1"), key_pair("k2"));
+        let keys = keys(Some(&pem), "k1", &[&jwk]);
+        let unknown_kid = self::keys(Some(&other_pem), "k2", &[&other]).issue(&SUBJECT, now()).unwrap();
+        let (impostor_pem, mut impostor) = key_pair("k1");
+        impostor["kid"] = json!("k1");
+        let other_key_same_kid = self::keys(Some(&impostor_pem), "k1", &[&impostor]).issue(&SUBJECT, now()).unwrap();
+        let expired = keys.issue(&SUBJECT, now() - 3600).unwrap();
+        let claims = keys.verify(&keys.issue(&SUBJECT, now()).unwrap()).unwrap();
+        let header = Header { kid: Some("k9".into()), ..Header::new(Algorithm::EdDSA) };
+        let right_key_wrong_kid = jsonwebtoken::encode(&header, &claims, &private_key_from_pem(&pem).unwrap()).unwrap();
+        for token in [unknown_kid, other_key_same_kid, right_key_wrong_kid, expired, "not.a.token".into()] {
+            assert!(matches!(keys.verify(&token), Err(Error::Unauthorized(_))), "{token}");
+        }
+    }
+
+    #[test]
+    fn an_hs256_token_keyed_with_the_public_key_is_refused() {
+        let (pem, jwk) = key_pair("k1");
+        let keys = keys(Some(&pem), "k1", &[&jwk]);
+        let claims: Value = serde_json::to_value(keys.verify(&keys.issue(&SUBJECT, now()).unwrap()).unwrap()).unwrap();
+        let header = Header { kid: Some("k1".into()), ..Header::new(Algorithm::HS256) };
+        let x = jwk["x"].as_str().unwrap();
+        for secret in [URL_SAFE_NO_PAD.decode(x).unwrap(), x.as_bytes().to_vec()] {
+            let forged = jsonwebtoken::encode(&header, &claims, &EncodingKey::from_secret(&secret)).unwrap();
+            assert!(keys.verify(&forged).is_err());
+        }
+    }
+
+    #[test]
+    fn a_verifier_without_the_private_key_cannot_issue() {
+        let (pem, jwk) = key_pair("k1");
+        let verifier = keys(None, "k1", &[&jwk]);
+        let error = verifier.issue(&SUBJECT, now()).unwrap_err();
+        assert!(matches!(&error, Error::Internal(e) if e.to_string().contains("ROTA_JWT_PRIVATE_KEY")), "{error:?}");
+        assert!(verifier.verify(&keys(Some(&pem), "k1", &[&jwk]).issue(&SUBJECT, now()).unwrap()).is_ok());
+    }
+
+    #[test]
+    fn inconsistent_settings_fail_at_start_up_naming_the_setting() {
+        let ((pem, jwk), (_, other)) = (key_pair("k1"), key_pair("k2"));
+        assert!(startup_error(Some(&pem), "k2", &[&jwk]).contains("no key with kid \"k2\""));
+        let mut mismatched = other.clone();
+        mismatched["kid"] = json!("k1");
+        assert!(startup_error(Some(&pem), "k1", &[&mismatched]).contains("does not match"));
+        assert!(
+            startup_error(Some("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----"), "k1", &[&jwk])
+                .starts_with("ROTA_JWT_PRIVATE_KEY")
+        );
+        assert!(startup_error(None, "k1", &[]).contains("no keys"));
+        assert!(startup_error(None, "k1", &[&jwk, &jwk]).contains("twice"));
+        let oct = json!({ "kty": "oct", "kid": "k1", "k": "c2VjcmV0" });
+        assert!(startup_error(None, "k1", &[&oct]).contains("not an Ed25519 key"));
+        let mut no_kid = jwk.clone();
+        no_kid.as_object_mut().unwrap().remove("kid");
+        assert!(startup_error(None, "k1", &[&no_kid]).contains("kid"));
+        let not_json = Config { jwt_public_keys: "nope".into(), ..config(None, "k1", &[&jwk]) };
+        assert!(Keys::new(&not_json).err().unwrap().starts_with("ROTA_JWT_PUBLIC_KEYS"));
+    }
+
+    #[test]
+    fn reads_a_pem_flattened_onto_one_line() {
+        let (pem, jwk) = key_pair("k1");
+        let flattened = pem.replace('\n', "\\n");
+        assert!(keys(Some(&flattened), "k1", &[&jwk]).issue(&SUBJECT, now()).is_ok());
+    }
+
+    #[test]
+    fn reads_pkcs8_v1_as_openssl_writes_it() {
+        // aws-lc generates v2 (seed and public key); `openssl genpkey` writes v1 (seed only).
+        let (pem, jwk) = key_pair("k1");
+        let v2 = STANDARD.decode(pem.lines().nth(1).unwrap()).unwrap();
+        let v1 = [&[0x30, 0x2e, 0x02, 0x01, 0x00], &v2[5..16], &v2[16..48]].concat();
+        let pem = format!("-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n", STANDARD.encode(v1));
+        assert!(keys(Some(&pem), "k1", &[&jwk]).issue(&SUBJECT, now()).is_ok());
+    }
+
+    #[test]
+    fn the_private_key_never_reaches_a_log() {
+        let (pem, jwk) = key_pair("k1");
+        let body = pem.lines().nth(1).unwrap().to_owned();
+        assert!(!format!("{:?}", config(Some(&pem), "k1", &[&jwk])).contains(&body));
     }
 }
