@@ -1,6 +1,6 @@
 # Rota: `make dev` serves the whole API locally; `make test` runs every test. Both set up the
 # local AWS stack (moto) and the tools themselves; see infra/stack.
-.PHONY: dev test lint bench tools
+.PHONY: dev test lint openapi bench tools
 
 dev:
 	infra/stack run cargo run -p dev-server
@@ -11,6 +11,10 @@ test: lint
 lint:
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets --quiet -- -D warnings
+
+# The whole API's document, committed so frontends can generate clients; a test fails when stale.
+openapi:
+	cargo run --quiet -p dev-server --bin openapi > openapi.json
 
 bench:
 	infra/stack run bench/run

@@ -21,6 +21,9 @@ pub struct Config {
     pub jwt_public_keys: String,
     pub jwt_issuer: String,
     pub jwt_audience: String,
+    /// `ROTA_CORS_ORIGINS`: browser origins allowed to call the API, comma-separated; none by
+    /// default (no CORS headers at all).
+    pub cors_origins: Vec<axum::http::HeaderValue>,
 }
 
 impl Config {
@@ -37,6 +40,7 @@ impl Config {
             jwt_public_keys: var("ROTA_JWT_PUBLIC_KEYS")?,
             jwt_issuer: or("ROTA_JWT_ISSUER", "rota"),
             jwt_audience: or("ROTA_JWT_AUDIENCE", "rota-api"),
+            cors_origins: crate::http::cors::parse_origins(&or("ROTA_CORS_ORIGINS", ""))?,
         })
     }
 }

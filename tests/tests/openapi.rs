@@ -93,3 +93,12 @@ async fn every_documented_operation_is_served() {
         );
     }
 }
+
+/// Frontends generate clients from the committed document, so it must be what the code serves.
+#[test]
+fn the_committed_document_is_current() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../openapi.json");
+    let committed: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let generated = serde_json::to_value(dev_server::document()).unwrap();
+    assert!(committed == generated, "openapi.json is stale: run `make openapi` and commit it");
+}

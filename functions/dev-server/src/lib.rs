@@ -6,9 +6,22 @@ use rota::AppState;
 use utoipa::openapi::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
-/// Every function's routes, merged. Add a function's router here when it is created.
+/// Every HTTP function: its Lambda binary (template.yaml's `BuildProperties.Binary`) and its
+/// routes. Add a function here when it is created; the template test then expects its routes
+/// in template.yaml.
+pub fn functions() -> Vec<(&'static str, OpenApiRouter<AppState>)> {
+    vec![("auth", auth::router())]
+}
+
+/// Every function's routes, merged.
 pub fn api() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().merge(auth::router())
+    functions().into_iter().fold(OpenApiRouter::new(), |api, (_, router)| api.merge(router))
+}
+
+/// The whole API's OpenAPI document: what `make openapi` writes to `openapi.json` and the `docs`
+/// function serves in AWS.
+pub fn document() -> OpenApi {
+    rota::http::document(api()).1
 }
 
 /// The merged router, ready to serve, and its OpenAPI document.

@@ -208,6 +208,7 @@ mod tests {
             jwt_public_keys: json!({ "keys": jwks }).to_string(),
             jwt_issuer: "rota".into(),
             jwt_audience: "rota-api".into(),
+            cors_origins: Vec::new(),
         }
     }
 

@@ -2,6 +2,7 @@
 //! a router (OpenAPI document, fallbacks, request logging) and the Lambda entry point.
 
 mod body;
+pub mod cors;
 pub mod openapi;
 
 pub use body::{BODY_LIMIT_BYTES, ValidJson};
@@ -56,26 +57,34 @@ pub fn document(api: OpenApiRouter<AppState>) -> (Router<AppState>, OpenApi) {
     (router, doc)
 }
 
-/// Turns a function's routes into the router that ships and the document that describes it:
-/// adds `GET /openapi.json`, problem+json fallbacks, the body limit and request logging, and
-/// binds the state.
+/// The router that runs locally (dev server, tests): [`serve`]d routes plus `GET /openapi.json`,
+/// and the document it serves. In AWS the `docs` function serves the committed document instead.
 pub fn finish(api: OpenApiRouter<AppState>, state: AppState) -> (Router, OpenApi) {
     let (router, doc) = document(api);
     // Serialised once; each request shares the bytes.
     let served = axum::body::Bytes::from(serde_json::to_vec(&doc).expect("an OpenAPI document serialises"));
+    let router = router.route(
+        OPENAPI_PATH,
+        axum::routing::get(move || async move { ([(header::CONTENT_TYPE, "application/json")], served) }),
+    );
+    (serve(router, state), doc)
+}
+
+/// What every served router gets: problem+json fallbacks, the body limit, request logging, CORS
+/// for the configured origins and the state.
+fn serve(router: Router<AppState>, state: AppState) -> Router {
     let router = router
-        .route(
-            OPENAPI_PATH,
-            axum::routing::get(move || async move { ([(header::CONTENT_TYPE, "application/json")], served) }),
-        )
         .fallback(|method: Method, uri: Uri| async move {
             Error::RouteNotFound { method: method.to_string(), path: uri.path().to_owned() }
         })
         .method_not_allowed_fallback(|| async { Error::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
-        .layer(middleware::from_fn_with_state(state.clone(), log_request))
-        .with_state(state);
-    (router, doc)
+        .layer(middleware::from_fn_with_state(state.clone(), log_request));
+    let router = match cors::layer(&state.config.cors_origins) {
+        Some(cors) => router.layer(cors),
+        None => router,
+    };
+    router.with_state(state)
 }
 
 /// One JSON log line per request, inside a span carrying the request id, which is echoed back as
@@ -108,8 +117,8 @@ async fn log_request(State(state): State<AppState>, request: Request, next: Next
 pub async fn run_lambda(api: OpenApiRouter<AppState>) -> Result<(), lambda_http::Error> {
     crate::telemetry::init();
     let state = AppState::from_env().await?;
-    let (router, _) = finish(api, state);
-    lambda_http::run(router).await
+    let (router, _) = api.split_for_parts();
+    lambda_http::run(serve(router, state)).await
 }
 
 #[cfg(test)]
