@@ -34,6 +34,23 @@ async fn wrong_password_and_unknown_email_get_the_same_401() {
 }
 
 #[tokio::test]
+async fn an_inactive_account_is_answered_like_a_wrong_password() {
+    let app = spawn_app().await;
+    let owner = app.signup().await;
+    app.set(&format!("EMAIL#{}", owner.email), "EMAIL", &[("status", json!("inactive"))]).await;
+
+    let right = problem_of(app.login(&owner.email, PASSWORD).await, StatusCode::UNAUTHORIZED, "unauthorized").await;
+    let wrong =
+        problem_of(app.login(&owner.email, "not the password").await, StatusCode::UNAUTHORIZED, "unauthorized").await;
+    assert_eq!(right, wrong, "the answer does not confirm the password");
+    // Both counted: three more failures and the right password is refused for a while.
+    for _ in 0..3 {
+        problem_of(app.login(&owner.email, PASSWORD).await, StatusCode::UNAUTHORIZED, "unauthorized").await;
+    }
+    problem_of(app.login(&owner.email, PASSWORD).await, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+}
+
+#[tokio::test]
 async fn the_sixth_failed_login_is_rate_limited_even_with_the_right_password() {
     let app = spawn_app().await;
     let owner = app.signup().await;

@@ -13,6 +13,11 @@ use utoipa::ToSchema;
 
 pub const REFRESH_COOKIE: &str = "rota_refresh";
 
+/// Emails are compared case-insensitively and without surrounding spaces.
+pub fn normalise_email(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
 /// An access token for API calls and a refresh token to get the next one.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TokenPair {

@@ -33,6 +33,12 @@ impl Store {
         Self { client, table, round_trips }
     }
 
+    /// The DynamoDB client and table, for tests that set up state no endpoint can (a suspended
+    /// tenant, a deactivated person).
+    pub fn raw(&self) -> (&Client, &str) {
+        (&self.client, &self.table)
+    }
+
     /// Sequential DynamoDB round trips made so far by this store (parallel calls count once).
     pub fn round_trips(&self) -> usize {
         self.round_trips.count()
