@@ -66,8 +66,9 @@ pub async fn login(
         (true, Some(credential)) if credential.status == PersonStatus::Active => credential,
         _ => return Err(BAD_CREDENTIALS),
     };
-    let tenant_id = credential.tenant_id.parse::<Ulid>().map_err(Error::internal)?;
-    let (session, refresh) = new_session(tenant_id, &credential.person_id, credential.role, &headers, &now);
+    let ids = (credential.tenant_id.parse::<Ulid>(), credential.person_id.parse::<Ulid>());
+    let (Ok(tenant_id), Ok(person_id)) = ids else { return Err(Error::internal("a credential with malformed ids")) };
+    let (session, refresh) = new_session(tenant_id, person_id, credential.role, &headers, &now);
     // Round trip 2: the new session, and the attempt taken back.
     tokio::try_join!(state.store.put_session(&session), counted.undo(&state))?;
     let (cookie, tokens) = issue(&state, &session, &refresh, &now)?;

@@ -5,11 +5,13 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use garde::Validate;
 use rota::auth::Caller;
-use rota::auth::refresh::{REFRESH_TOKEN_SECS, RefreshToken};
+use rota::auth::refresh::{self, Presented, REFRESH_TOKEN_SECS, RefreshToken};
 use rota::clock::{Now, iso_from_epoch};
 use rota::error::Problem;
 use rota::http::{ValidJson, cookie};
-use rota::store::sessions::Rotation;
+use rota::store::people::PersonStatus;
+use rota::store::sessions::{PersonGate, Rotate, Rotation, Session};
+use rota::store::tenants::TenantStatus;
 use rota::{AppState, Error};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -27,12 +29,15 @@ pub struct RefreshRequest {
     pub refresh_token: Option<String>,
 }
 
-/// Trades a refresh token for a new token pair. The refresh token is single use: presenting one
-/// that was already used ends its whole device session.
+/// Trades a refresh token for a new token pair. The refresh token is single use, with a grace:
+/// presented again within 10 seconds of its use (a retry, a second tab), it answers with the same
+/// next refresh token; presented later, it is a replay and ends its whole device session. A
+/// session also ends 30 days after its login, when its person is deactivated or changes role, when
+/// they log out everywhere, and gives no tokens while its organisation is suspended.
 #[utoipa::path(post, path = "/auth/refresh", tag = "auth", request_body(content = Option<RefreshRequest>, description = "Optional when the cookie is sent"),
     responses(
         (status = 200, description = "A new token pair; the old refresh token is now used up", body = TokenPair),
-        (status = 401, description = "Missing, invalid, expired or reused refresh token", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing, invalid, expired or replayed refresh token, or an ended session", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn refresh(
     State(state): State<AppState>,
@@ -44,24 +49,88 @@ pub async fn refresh(
         .or_else(|| cookie(&headers, REFRESH_COOKIE).map(str::to_owned))
         .ok_or(Error::Unauthorized("a refresh token is required, in the body or the rota_refresh cookie"))?;
     let token = RefreshToken::parse(&presented).ok_or(BAD_REFRESH)?;
+    let chain = state.keys.refresh_chain()?;
     let now = Now::get();
     let (tenant_id, session_id) = (token.tenant_id.to_string(), token.session_id.to_string());
-    let session = state.store.session(&tenant_id, &session_id, now.epoch).await?.ok_or(BAD_REFRESH)?;
-    let next = RefreshToken::generate(token.tenant_id, token.session_id);
-    let rotation = Rotation {
-        old_hash: &token.hash(),
-        new_hash: &next.hash(),
-        used_at: &now.iso,
-        expires_at: now.epoch + REFRESH_TOKEN_SECS,
-    };
-    // A token that no longer matches was used before: whoever holds the family is suspect, so
-    // the whole device session ends. Losing a race to a concurrent use counts the same.
-    if session.token_hash != rotation.old_hash || !state.store.rotate_session(&session, rotation).await? {
-        tracing::warn!(tenant_id, session_id, "refresh token reuse; session revoked");
-        state.store.delete_session(&tenant_id, &session.person_id, &session_id).await?;
-        return Err(BAD_REFRESH);
+    // Round trip 1: the session, the person and the organisation as they are now.
+    let context = state.store.refresh_context(&tenant_id, &session_id, &token.person_id.to_string()).await?;
+    let session = context.session.filter(|session| session.is_live(now.epoch)).ok_or(BAD_REFRESH)?;
+    match ended(&session, context.person.as_ref(), context.tenant_status) {
+        None => {}
+        // Reactivating the organisation resumes its sessions.
+        Some(Ended::Suspended) => return Err(BAD_REFRESH),
+        Some(Ended::For(reason)) => {
+            tracing::info!(tenant_id, session_id, reason, "session ended at refresh");
+            state.store.delete_session(&tenant_id, &session.person_id, &session_id).await?;
+            return Err(BAD_REFRESH);
+        }
     }
-    let (cookie, tokens) = issue(&state, &session, &next, &now)?;
+    let hash = token.hash();
+    let next = match refresh::presented(&hash, &session.token_hash, &session.rotated, now.epoch) {
+        Presented::Unknown => return Err(BAD_REFRESH),
+        Presented::Replayed => return Err(replayed(&state, &session).await?),
+        Presented::Repeated => match refresh::catch_up(&token, &session.token_hash, chain) {
+            Some(next) => return answer(&state, &session, &next, &now),
+            None => return Err(replayed(&state, &session).await?),
+        },
+        Presented::Current => token.next(chain),
+    };
+    let expires_at = (now.epoch + REFRESH_TOKEN_SECS).min(session.ends_at);
+    let rotation = Rotation {
+        old_hash: &hash,
+        new_hash: &next.hash(),
+        rotated: refresh::after_rotation(&session.rotated, &hash, now.epoch),
+        used_at: &now.iso,
+        expires_at,
+    };
+    // Round trip 2: the rotation, conditional on the token still being current.
+    match state.store.rotate_session(&session, rotation).await? {
+        Rotate::Done => {}
+        // A concurrent refresh with the same token won: it rotated to the same next token.
+        Rotate::Lost(Some(current)) if current == next.hash() => {}
+        Rotate::Lost(_) => return Err(BAD_REFRESH),
+    }
+    answer(&state, &Session { expires_at, ..session }, &next, &now)
+}
+
+/// Why a live session may not be refreshed now.
+enum Ended {
+    /// For good, for this reason: the session is deleted.
+    For(&'static str),
+    /// While its organisation is suspended.
+    Suspended,
+}
+
+fn ended(session: &Session, person: Option<&PersonGate>, tenant: Option<TenantStatus>) -> Option<Ended> {
+    let Some(person) = person else { return Some(Ended::For("the person no longer exists")) };
+    if person.status != PersonStatus::Active {
+        Some(Ended::For("the person is not active"))
+    } else if person.role != session.role {
+        Some(Ended::For("the person's role changed"))
+    } else if person.sessions_valid_after.as_deref().is_some_and(|after| session.created_at.as_str() <= after) {
+        Some(Ended::For("the person logged out everywhere"))
+    } else if tenant != Some(TenantStatus::Active) {
+        Some(Ended::Suspended)
+    } else {
+        None
+    }
+}
+
+/// A token rotated away long ago came back: whoever holds the family is suspect, so the whole
+/// device session ends.
+async fn replayed(state: &AppState, session: &Session) -> Result<Error, Error> {
+    tracing::warn!(tenant_id = session.tenant_id, session_id = session.id, "refresh token replayed; session revoked");
+    state.store.delete_session(&session.tenant_id, &session.person_id, &session.id).await?;
+    Ok(BAD_REFRESH)
+}
+
+fn answer(
+    state: &AppState,
+    session: &Session,
+    next: &RefreshToken,
+    now: &Now,
+) -> Result<(HeaderMap, Json<TokenPair>), Error> {
+    let (cookie, tokens) = issue(state, session, next, now)?;
     Ok((cookie, Json(tokens)))
 }
 
@@ -78,7 +147,13 @@ pub async fn logout(State(state): State<AppState>, caller: Caller) -> Result<(St
 #[utoipa::path(post, path = "/auth/logout-all", tag = "auth", security(("bearer" = [])),
     responses((status = 204, description = "Every session ended")))]
 pub async fn logout_all(State(state): State<AppState>, caller: Caller) -> Result<(StatusCode, HeaderMap), Error> {
-    let sessions = state.store.sessions_of(&caller.tenant_id, &caller.person_id, Now::get().epoch).await?;
+    let now = Now::get();
+    // Ending them on the person is what counts (a session the index has not listed yet ends
+    // too); deleting the listed ones tidies up.
+    let (sessions, ()) = tokio::try_join!(
+        state.store.sessions_of(&caller.tenant_id, &caller.person_id, now.epoch),
+        state.store.end_sessions_until(&caller.tenant_id, &caller.person_id, &now.iso),
+    )?;
     state.store.delete_sessions(&sessions).await?;
     Ok((StatusCode::NO_CONTENT, clear_cookie()?))
 }

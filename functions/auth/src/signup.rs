@@ -76,8 +76,9 @@ pub async fn signup(
         status: TenantStatus::Active,
         created_at: now.iso.clone(),
     };
+    let owner_id = Ulid::new();
     let owner = Person {
-        id: Ulid::new().to_string(),
+        id: owner_id.to_string(),
         tenant_id: tenant.id.clone(),
         email: email.clone(),
         name: request.name.trim().to_owned(),
@@ -96,7 +97,7 @@ pub async fn signup(
         status: owner.status,
         password_hash: password::hash(request.password).await?,
     };
-    let (session, refresh) = new_session(tenant_id, &owner.id, owner.role, &headers, &now);
+    let (session, refresh) = new_session(tenant_id, owner_id, owner.role, &headers, &now);
     state.store.create_tenant_with_owner(&tenant, &owner, &credential, &session).await?;
     let (cookie, tokens) = issue(&state, &session, &refresh, &now)?;
     let tenant = TenantSummary { id: tenant.id, name: tenant.name, status: tenant.status };

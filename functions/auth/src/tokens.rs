@@ -3,7 +3,7 @@
 use axum::http::{HeaderMap, HeaderValue, header};
 use rota::auth::Role;
 use rota::auth::jwt::{ACCESS_TOKEN_SECS, Subject};
-use rota::auth::refresh::{REFRESH_TOKEN_SECS, RefreshToken};
+use rota::auth::refresh::{REFRESH_TOKEN_SECS, RefreshToken, SESSION_MAX_SECS};
 use rota::clock::Now;
 use rota::store::sessions::Session;
 use rota::{AppState, Error};
@@ -36,23 +36,25 @@ pub struct TokenPair {
 /// A new device session for a person, with its first refresh token.
 pub fn new_session(
     tenant_id: Ulid,
-    person_id: &str,
+    person_id: Ulid,
     role: Role,
     headers: &HeaderMap,
     now: &Now,
 ) -> (Session, RefreshToken) {
-    let refresh = RefreshToken::generate(tenant_id, Ulid::new());
+    let refresh = RefreshToken::generate(tenant_id, Ulid::new(), person_id);
     let user_agent =
         headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(|ua| ua.chars().take(200).collect());
     let session = Session {
         id: refresh.session_id.to_string(),
         tenant_id: tenant_id.to_string(),
-        person_id: person_id.to_owned(),
+        person_id: person_id.to_string(),
         role,
         token_hash: refresh.hash(),
+        rotated: Vec::new(),
         created_at: now.iso.clone(),
         last_used_at: now.iso.clone(),
         expires_at: now.epoch + REFRESH_TOKEN_SECS,
+        ends_at: now.epoch + SESSION_MAX_SECS,
         user_agent,
     };
     (session, refresh)
@@ -72,15 +74,16 @@ pub fn issue(
         session_id: &session.id,
     };
     let refresh_token = refresh.encode();
+    let refresh_expires_in = (session.expires_at.min(session.ends_at) - now.epoch).max(0);
     let cookie = format!(
-        "{REFRESH_COOKIE}={refresh_token}; HttpOnly; Secure; SameSite=Strict; Path=/auth; Max-Age={REFRESH_TOKEN_SECS}"
+        "{REFRESH_COOKIE}={refresh_token}; HttpOnly; Secure; SameSite=Strict; Path=/auth; Max-Age={refresh_expires_in}"
     );
     let pair = TokenPair {
         access_token: state.keys.issue(&subject, now.epoch)?,
         token_type: "Bearer",
         expires_in: ACCESS_TOKEN_SECS,
         refresh_token,
-        refresh_expires_in: REFRESH_TOKEN_SECS,
+        refresh_expires_in,
         session_id: session.id.clone(),
     };
     Ok((set_cookie(&cookie)?, pair))

@@ -34,7 +34,8 @@ pub async fn verify(password: String, stored: Option<String>) -> Result<bool, Er
 /// A hash of nothing anyone knows, with the same parameters as real ones: verifying against it
 /// costs what a real verify costs. A constant, so even the first unknown-email login of a cold
 /// instance takes no longer than the others.
-const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$i1OR0udoze5hBVq78ZPIBA$D2wMKgXPZNFjb0MvH4sjwGDA5YTOsyGwkR7F6olou1k";
+const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$i1OR0udoze5hBVq78ZPIBA$D2wMKgXPZNFjb0MvH4sjwGDA5YTOsyGwkR7F6olou1k";
 
 /// argon2 is deliberately slow CPU work: keep it off the async workers.
 async fn blocking<T: Send + 'static>(work: impl FnOnce() -> Result<T, Error> + Send + 'static) -> Result<T, Error> {
