@@ -15,7 +15,7 @@ use serde::Deserialize;
 use ulid::Ulid;
 use utoipa::ToSchema;
 
-use crate::tokens::{TokenPair, issue, new_session, normalise_email};
+use crate::tokens::{TokenDelivery, TokenPair, issue, new_session, normalise_email};
 
 const BAD_CREDENTIALS: Error = Error::Unauthorized("email or password is incorrect");
 
@@ -30,6 +30,10 @@ pub struct LoginRequest {
     #[garde(length(chars, min = 1, max = 1024))]
     #[schema(min_length = 1, max_length = 1024)]
     pub password: String,
+    /// Where the refresh token goes; by default the cookie for browsers (a request from an
+    /// allowed origin), the body for everyone else.
+    #[garde(skip)]
+    pub token_delivery: Option<TokenDelivery>,
 }
 
 /// Logs in with email and password and starts a device session.
@@ -71,7 +75,8 @@ pub async fn login(
     let (session, refresh) = new_session(tenant_id, person_id, credential.role, &headers, &now);
     // Round trip 2: the new session, and the attempt taken back.
     tokio::try_join!(state.store.put_session(&session), counted.undo(&state))?;
-    let (cookie, tokens) = issue(&state, &session, &refresh, &now)?;
+    let delivery = TokenDelivery::choose(request.token_delivery, &state, &headers, false);
+    let (cookie, tokens) = issue(&state, &session, &refresh, &now, delivery)?;
     Ok((cookie, Json(tokens)))
 }
 

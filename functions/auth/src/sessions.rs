@@ -16,17 +16,21 @@ use rota::{AppState, Error};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::tokens::{REFRESH_COOKIE, TokenPair, clear_cookie, issue};
+use crate::tokens::{REFRESH_COOKIE, TokenDelivery, TokenPair, clear_cookie, issue};
 
 const BAD_REFRESH: Error = Error::Unauthorized("the refresh token is invalid, expired or already used");
 
-/// The refresh token, in the body or else in the `rota_refresh` cookie.
+/// The refresh token, in the body or else in the `__Secure-rota_refresh` cookie.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RefreshRequest {
     #[garde(length(max = 200))]
     #[schema(max_length = 200)]
     pub refresh_token: Option<String>,
+    /// Where the next refresh token goes; by default where this one came from (the cookie for
+    /// a browser), else the body.
+    #[garde(skip)]
+    pub token_delivery: Option<TokenDelivery>,
 }
 
 /// Trades a refresh token for a new token pair. The refresh token is single use, with a grace:
@@ -44,11 +48,15 @@ pub async fn refresh(
     headers: HeaderMap,
     body: Option<ValidJson<RefreshRequest>>,
 ) -> Result<(HeaderMap, Json<TokenPair>), Error> {
-    let presented = body
-        .and_then(|ValidJson(body)| body.refresh_token)
-        .or_else(|| cookie(&headers, REFRESH_COOKIE).map(str::to_owned))
-        .ok_or(Error::Unauthorized("a refresh token is required, in the body or the rota_refresh cookie"))?;
-    let token = RefreshToken::parse(&presented).ok_or(BAD_REFRESH)?;
+    let (in_body, requested) =
+        body.map(|ValidJson(body)| (body.refresh_token, body.token_delivery)).unwrap_or_default();
+    let in_cookie = cookie(&headers, REFRESH_COOKIE)?;
+    let delivery = TokenDelivery::choose(requested, &state, &headers, in_body.is_none() && in_cookie.is_some());
+    let presented = in_body
+        .as_deref()
+        .or(in_cookie)
+        .ok_or(Error::Unauthorized("a refresh token is required, in the body or the __Secure-rota_refresh cookie"))?;
+    let token = RefreshToken::parse(presented).ok_or(BAD_REFRESH)?;
     let chain = state.keys.refresh_chain()?;
     let now = Now::get();
     let (tenant_id, session_id) = (token.tenant_id.to_string(), token.session_id.to_string());
@@ -70,7 +78,7 @@ pub async fn refresh(
         Presented::Unknown => return Err(BAD_REFRESH),
         Presented::Replayed => return Err(replayed(&state, &session).await?),
         Presented::Repeated => match refresh::catch_up(&token, &session.token_hash, chain) {
-            Some(next) => return answer(&state, &session, &next, &now),
+            Some(next) => return answer(&state, &session, &next, &now, delivery),
             None => return Err(replayed(&state, &session).await?),
         },
         Presented::Current => token.next(chain),
@@ -90,7 +98,7 @@ pub async fn refresh(
         Rotate::Lost(Some(current)) if current == next.hash() => {}
         Rotate::Lost(_) => return Err(BAD_REFRESH),
     }
-    answer(&state, &Session { expires_at, ..session }, &next, &now)
+    answer(&state, &Session { expires_at, ..session }, &next, &now, delivery)
 }
 
 /// Why a live session may not be refreshed now.
@@ -129,8 +137,9 @@ fn answer(
     session: &Session,
     next: &RefreshToken,
     now: &Now,
+    delivery: TokenDelivery,
 ) -> Result<(HeaderMap, Json<TokenPair>), Error> {
-    let (cookie, tokens) = issue(state, session, next, now)?;
+    let (cookie, tokens) = issue(state, session, next, now, delivery)?;
     Ok((cookie, Json(tokens)))
 }
 

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use ulid::Ulid;
 use utoipa::ToSchema;
 
-use crate::tokens::{TokenPair, issue, new_session, normalise_email};
+use crate::tokens::{TokenDelivery, TokenPair, issue, new_session, normalise_email};
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -99,7 +99,8 @@ pub async fn signup(
     };
     let (session, refresh) = new_session(tenant_id, owner_id, owner.role, &headers, &now);
     state.store.create_tenant_with_owner(&tenant, &owner, &credential, &session).await?;
-    let (cookie, tokens) = issue(&state, &session, &refresh, &now)?;
+    let delivery = TokenDelivery::choose(None, &state, &headers, false);
+    let (cookie, tokens) = issue(&state, &session, &refresh, &now, delivery)?;
     let tenant = TenantSummary { id: tenant.id, name: tenant.name, status: tenant.status };
     Ok((StatusCode::CREATED, cookie, Json(SignupResponse { tenant, me: owner, tokens })))
 }
