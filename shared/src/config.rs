@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use crate::mail::Mailer;
 use crate::store::{RoundTrips, Store};
 
 /// Settings read from the environment. Locally they come from `infra/local.env` and `infra/stack`
@@ -24,6 +25,10 @@ pub struct Config {
     /// `ROTA_CORS_ORIGINS`: browser origins allowed to call the API, comma-separated; none by
     /// default (no CORS headers at all).
     pub cors_origins: Vec<axum::http::HeaderValue>,
+    /// `ROTA_MAIL_FROM`: the SES-verified sender of every email.
+    pub mail_from: String,
+    /// `ROTA_APP_URL`: the frontend's base URL; emailed links point into it.
+    pub app_url: String,
 }
 
 impl Config {
@@ -41,6 +46,8 @@ impl Config {
             jwt_issuer: or("ROTA_JWT_ISSUER", "rota"),
             jwt_audience: or("ROTA_JWT_AUDIENCE", "rota-api"),
             cors_origins: crate::http::cors::parse_origins(&or("ROTA_CORS_ORIGINS", ""))?,
+            mail_from: var("ROTA_MAIL_FROM")?,
+            app_url: var("ROTA_APP_URL")?,
         })
     }
 }
@@ -71,6 +78,7 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub keys: Arc<crate::auth::jwt::Keys>,
     pub store: Store,
+    pub mail: Mailer,
 }
 
 impl AppState {
@@ -86,6 +94,7 @@ impl AppState {
         Ok(Self {
             keys: Arc::new(crate::auth::jwt::Keys::new(&config)?),
             store: Store::new(aws_sdk_dynamodb::Client::from_conf(ddb), config.table.clone(), round_trips),
+            mail: Mailer::new(aws_sdk_ses::Client::new(&sdk), config.mail_from.clone(), config.app_url.clone()),
             config: Arc::new(config),
         })
     }

@@ -6,6 +6,7 @@ pub mod clock;
 pub mod config;
 pub mod error;
 pub mod http;
+pub mod mail;
 pub mod store;
 pub mod telemetry;
 pub mod validate;

@@ -85,10 +85,14 @@ impl TestApp {
         self.post("/auth/signup", None, body).await
     }
 
-    /// Signs up a fresh organisation and returns its logged-in owner.
+    /// Signs up a fresh organisation and returns its logged-in owner: the sign-up, the link from
+    /// the email, and the verification that follows it.
     pub async fn signup(&self) -> Account {
         let email = unique_email("owner");
-        let body = json_of(self.signup_response(&email).await, StatusCode::CREATED).await;
+        json_of(self.signup_response(&email).await, StatusCode::ACCEPTED).await;
+        let token = self.link_token(&email, "/verify-email").await;
+        let body =
+            json_of(self.post("/auth/verify-email", None, json!({ "token": token })).await, StatusCode::CREATED).await;
         Account {
             email,
             password: PASSWORD.into(),
@@ -163,5 +167,33 @@ impl TestApp {
                 .expression_attribute_values(format!(":v{i}"), value);
         }
         update.update_expression(format!("SET {}", sets.join(", "))).send().await.expect("the item exists");
+    }
+}
+
+/// Mail, read back from the local SES as a user would read their inbox.
+impl TestApp {
+    /// Every message sent to `to`, oldest first, as `{subject, body}`.
+    pub async fn mail_to(&self, to: &str) -> Vec<Value> {
+        let endpoint = std::env::var("AWS_ENDPOINT_URL").expect("make test sets AWS_ENDPOINT_URL");
+        let data: Value =
+            self.http.get(format!("{endpoint}/moto-api/data.json")).send().await.unwrap().json().await.unwrap();
+        let messages = data["ses"]["Message"].as_array().cloned().unwrap_or_default();
+        messages
+            .into_iter()
+            .filter(|message| {
+                message["destinations"]["ToAddresses"].as_array().is_some_and(|to_list| to_list.iter().any(|a| a == to))
+            })
+            .map(|message| json!({ "subject": message["subject"], "body": message["body"] }))
+            .collect()
+    }
+
+    /// The `token` of the newest link to `{ROTA_APP_URL}{path}?token=…` mailed to `to`.
+    pub async fn link_token(&self, to: &str, path: &str) -> String {
+        let prefix = format!("{}{path}?token=", self.config.app_url);
+        let mail = self.mail_to(to).await;
+        let body = mail.iter().rev().filter_map(|m| m["body"].as_str()).find(|body| body.contains(&prefix));
+        let body = body.unwrap_or_else(|| panic!("no mail to {to} with a {path} link: {mail:?}"));
+        let token = &body[body.find(&prefix).unwrap() + prefix.len()..];
+        token.split(|c: char| c.is_whitespace()).next().unwrap().to_owned()
     }
 }

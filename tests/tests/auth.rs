@@ -185,10 +185,23 @@ async fn another_tenant_cannot_touch_my_sessions() {
 }
 
 #[tokio::test]
-async fn signing_up_twice_with_one_email_is_a_conflict() {
+async fn signing_up_with_a_taken_email_answers_the_same_and_warns_its_owner() {
     let app = spawn_app().await;
     let owner = app.signup().await;
-    problem_of(app.signup_response(&owner.email.to_uppercase()).await, StatusCode::CONFLICT, "conflict").await;
+    let fresh = unique_email("fresh");
+
+    let taken = json_of(app.signup_response(&owner.email.to_uppercase()).await, StatusCode::ACCEPTED).await;
+    let free = json_of(app.signup_response(&fresh).await, StatusCode::ACCEPTED).await;
+    assert_eq!(taken["link_expires_in"], free["link_expires_in"]);
+    assert_eq!((taken["email"].as_str(), free["email"].as_str()), (Some(owner.email.as_str()), Some(fresh.as_str())));
+    assert_eq!(taken.as_object().unwrap().len(), free.as_object().unwrap().len(), "{taken} vs {free}");
+
+    let mail = app.mail_to(&owner.email).await;
+    let warning = mail.last().unwrap();
+    assert_eq!(warning["subject"], "Someone tried to sign up with your email");
+    assert!(!warning["body"].as_str().unwrap().contains("token="), "no link to create anything: {warning}");
+    // The owner's account is untouched.
+    json_of(app.login(&owner.email, PASSWORD).await, StatusCode::OK).await;
 }
 
 #[tokio::test]

@@ -13,6 +13,7 @@ use utoipa_axum::routes;
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(signup::signup))
+        .routes(routes!(signup::verify_email))
         .routes(routes!(login::login))
         .routes(routes!(sessions::refresh))
         .routes(routes!(sessions::logout))

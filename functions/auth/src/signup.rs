@@ -1,15 +1,19 @@
-//! `POST /auth/signup`: a new organisation and its owner.
+//! Sign-up in two steps: `POST /auth/signup` emails a link, `POST /auth/verify-email` follows it
+//! and creates the organisation and its owner. Until then nothing exists and no email is claimed.
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use garde::Validate;
-use rota::auth::{Role, password};
+use rota::auth::rate_limit::{SIGNUP_PER_EMAIL, SIGNUP_PER_IP, client_key};
+use rota::auth::{Role, one_time, password};
 use rota::clock::Now;
 use rota::error::Problem;
-use rota::http::ValidJson;
+use rota::http::{ClientIp, ValidJson};
+use rota::mail::Mail;
 use rota::store::people::{Credential, Person, PersonStatus};
-use rota::store::tenants::{Tenant, TenantStatus};
+use rota::store::signups::PendingSignup;
+use rota::store::tenants::{NotCreated, Tenant, TenantStatus};
 use rota::validate::not_blank;
 use rota::{AppState, Error};
 use serde::{Deserialize, Serialize};
@@ -17,6 +21,9 @@ use ulid::Ulid;
 use utoipa::ToSchema;
 
 use crate::tokens::{TokenDelivery, TokenPair, issue, new_session, normalise_email};
+
+/// How long a sign-up link works.
+const SIGNUP_LINK_SECS: i64 = 24 * 3600;
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -41,6 +48,87 @@ pub struct SignupRequest {
     pub password: String,
 }
 
+/// The same answer whether or not the email already has an account.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SignupAccepted {
+    /// The address the link went to, as it will be used (trimmed, lower case).
+    pub email: String,
+    /// How long the emailed link works, in seconds.
+    pub link_expires_in: i64,
+}
+
+/// Starts a sign-up: emails a link that creates the organisation and its owner when followed.
+///
+/// The answer is the same 202 whether or not the email already has an account (that address
+/// gets a "someone tried to sign up with your email" message instead), so it reveals nothing.
+/// Nothing is created, and no address is claimed, until the link is followed
+/// (`POST /auth/verify-email`); an unconfirmed sign-up expires after 24 hours.
+#[utoipa::path(post, path = "/auth/signup", tag = "auth", request_body = SignupRequest,
+    extensions(("x-rate-limit" = json!("3 per email and 10 per client address in an hour"))),
+    responses((status = 202, description = "If the email can be used, a link to finish signing up has been sent to it", body = SignupAccepted)))]
+pub async fn signup(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    ValidJson(request): ValidJson<SignupRequest>,
+) -> Result<(StatusCode, Json<SignupAccepted>), Error> {
+    let now = Now::get();
+    let email = normalise_email(&request.email);
+    // Round trip 1: the attempt counted (before any work), and whether the email is taken.
+    let limits = async {
+        let by_ip = async {
+            match &ip {
+                Some(ip) => state.store.rate_limit_hit(&SIGNUP_PER_IP, &client_key(ip), now.epoch).await.map(Some),
+                None => Ok(None),
+            }
+        };
+        tokio::try_join!(state.store.rate_limit_hit(&SIGNUP_PER_EMAIL, &email, now.epoch), by_ip)
+    };
+    let (credential, (by_email, by_ip)) = tokio::try_join!(state.store.credential(&email), limits)?;
+    let over = [(SIGNUP_PER_EMAIL, Some(by_email)), (SIGNUP_PER_IP, by_ip)]
+        .into_iter()
+        .filter_map(|(limit, counter)| limit.retry_after(counter?, now.epoch))
+        .max();
+    if let Some(retry_after_secs) = over {
+        return Err(Error::RateLimited { retry_after_secs });
+    }
+    // Hashed either way, so a taken email answers no faster than a free one.
+    let password_hash = password::hash(request.password).await?;
+    let accepted = SignupAccepted { email: email.clone(), link_expires_in: SIGNUP_LINK_SECS };
+    if credential.is_some() {
+        state.mail.send(Mail::SignupAttempt { to: email }).await?;
+        return Ok((StatusCode::ACCEPTED, Json(accepted)));
+    }
+    let (token, token_hash) = one_time::generate();
+    let organisation = request.organisation_name.trim().to_owned();
+    let pending = PendingSignup {
+        token_hash,
+        organisation_name: organisation.clone(),
+        name: request.name.trim().to_owned(),
+        email: email.clone(),
+        password_hash,
+        created_at: now.iso,
+        expires_at: now.epoch + SIGNUP_LINK_SECS,
+    };
+    // Round trip 2: the pending sign-up; then the link.
+    state.store.put_pending_signup(&pending).await?;
+    let mail = Mail::VerifySignup { to: email, organisation, token, valid_hours: SIGNUP_LINK_SECS / 3600 };
+    state.mail.send(mail).await?;
+    Ok((StatusCode::ACCEPTED, Json(accepted)))
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({ "token": "z1v9HkWm0t3Q8cJr6xYbN2pLdA5sFgE7uKoIiRe4TqU" }))]
+pub struct VerifyEmailRequest {
+    /// The `token` of the emailed link.
+    #[garde(length(chars, min = 1, max = 100))]
+    #[schema(min_length = 1, max_length = 100)]
+    pub token: String,
+    /// Where the refresh token goes (see `POST /auth/login`).
+    #[garde(skip)]
+    pub token_delivery: Option<TokenDelivery>,
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TenantSummary {
     pub id: String,
@@ -55,33 +143,36 @@ pub struct SignupResponse {
     pub tokens: TokenPair,
 }
 
-/// Creates an organisation and its owner, and logs the owner in.
-#[utoipa::path(post, path = "/auth/signup", tag = "auth", request_body = SignupRequest,
+/// Follows a sign-up link: creates the organisation and its owner, claims the email, and logs
+/// the owner in. A link works once.
+#[utoipa::path(post, path = "/auth/verify-email", tag = "auth", request_body = VerifyEmailRequest,
     responses(
         (status = 201, description = "Organisation and owner created; the owner is logged in", body = SignupResponse,
             links(("RevokeSession" = (operation_id = "revoke_session", parameters(("session_id" = "$response.body#/tokens/session_id")))))),
-        (status = 409, description = "The email is already registered", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No sign-up waits for this token: the link is wrong, used or expired (sign up again)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The email has an account already (another sign-up was confirmed first): log in instead", body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn signup(
+pub async fn verify_email(
     State(state): State<AppState>,
     headers: HeaderMap,
-    ValidJson(request): ValidJson<SignupRequest>,
+    ValidJson(request): ValidJson<VerifyEmailRequest>,
 ) -> Result<(StatusCode, HeaderMap, Json<SignupResponse>), Error> {
     let now = Now::get();
-    let tenant_id = Ulid::new();
-    let email = normalise_email(&request.email);
+    let token_hash = one_time::hash(&request.token);
+    // Round trip 1: the pending sign-up.
+    let signup = state.store.pending_signup(&token_hash, now.epoch).await?.ok_or(Error::NotFound)?;
+    let (tenant_id, owner_id) = (Ulid::new(), Ulid::new());
     let tenant = Tenant {
         id: tenant_id.to_string(),
-        name: request.organisation_name.trim().to_owned(),
+        name: signup.organisation_name,
         status: TenantStatus::Active,
         created_at: now.iso.clone(),
     };
-    let owner_id = Ulid::new();
     let owner = Person {
         id: owner_id.to_string(),
         tenant_id: tenant.id.clone(),
-        email: email.clone(),
-        name: request.name.trim().to_owned(),
+        email: signup.email.clone(),
+        name: signup.name,
         phone: None,
         role: Role::Owner,
         status: PersonStatus::Active,
@@ -90,16 +181,23 @@ pub async fn signup(
         updated_at: now.iso.clone(),
     };
     let credential = Credential {
-        email,
+        email: signup.email,
         tenant_id: tenant.id.clone(),
         person_id: owner.id.clone(),
         role: owner.role,
         status: owner.status,
-        password_hash: password::hash(request.password).await?,
+        password_hash: signup.password_hash,
     };
     let (session, refresh) = new_session(tenant_id, owner_id, owner.role, &headers, &now);
-    state.store.create_tenant_with_owner(&tenant, &owner, &credential, &session).await?;
-    let delivery = TokenDelivery::choose(None, &state, &headers, false);
+    // Round trip 2: everything, and the pending sign-up consumed, in one transaction.
+    match state.store.create_tenant_with_owner(&tenant, &owner, &credential, &session, &token_hash).await? {
+        Ok(()) => {}
+        Err(NotCreated::SignupUsed) => return Err(Error::NotFound),
+        Err(NotCreated::EmailTaken) => {
+            return Err(Error::Conflict("this email has an account already: log in instead"));
+        }
+    }
+    let delivery = TokenDelivery::choose(request.token_delivery, &state, &headers, false);
     let (cookie, tokens) = issue(&state, &session, &refresh, &now, delivery)?;
     let tenant = TenantSummary { id: tenant.id, name: tenant.name, status: tenant.status };
     Ok((StatusCode::CREATED, cookie, Json(SignupResponse { tenant, me: owner, tokens })))

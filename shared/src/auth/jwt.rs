@@ -221,6 +221,8 @@ mod tests {
             jwt_issuer: "rota".into(),
             jwt_audience: "rota-api".into(),
             cors_origins: Vec::new(),
+            mail_from: "no-reply@rota.test".into(),
+            app_url: "https://app.rota.test".into(),
         }
     }
 

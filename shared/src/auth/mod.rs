@@ -3,6 +3,7 @@
 
 pub mod caller;
 pub mod jwt;
+pub mod one_time;
 pub mod password;
 pub mod policy;
 pub mod rate_limit;

@@ -26,6 +26,12 @@ pub const LOGIN_PER_EMAIL: RateLimit = RateLimit { name: "login-email", limit: 5
 /// Login attempts per client address, whatever the email: 20 per 15 minutes.
 pub const LOGIN_PER_IP: RateLimit = RateLimit { name: "login-ip", limit: 20, window_secs: 15 * 60 };
 
+/// Sign-ups per email: 3 an hour (each sends that address a message).
+pub const SIGNUP_PER_EMAIL: RateLimit = RateLimit { name: "signup-email", limit: 3, window_secs: 3600 };
+
+/// Sign-ups per client address: 10 an hour.
+pub const SIGNUP_PER_IP: RateLimit = RateLimit { name: "signup-ip", limit: 10, window_secs: 3600 };
+
 /// A counter after an event: events so far in the window that ends at `expires_at` (epoch s).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Counter {

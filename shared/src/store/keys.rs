@@ -1,5 +1,6 @@
-//! The key design (see DESIGN.md). Only the platform-wide email index and rate-limit counters
-//! live outside a tenant's `T#{tenant_id}` prefix.
+//! The key design (see DESIGN.md). Only the platform-wide email index, sign-ups waiting for
+//! their email to be confirmed (no tenant exists yet) and rate-limit counters live outside a
+//! tenant's `T#{tenant_id}` prefix.
 
 pub fn tenant(tenant_id: &str) -> String {
     format!("T#{tenant_id}")
@@ -25,6 +26,12 @@ pub const SESSION_SK: &str = "SESSION";
 pub fn person_sessions(tenant_id: &str, person_id: &str) -> String {
     format!("T#{tenant_id}#PERSON#{person_id}#SESSIONS")
 }
+
+/// A pending sign-up, by the hash of its emailed token.
+pub fn signup(token_hash: &str) -> String {
+    format!("SIGNUP#{token_hash}")
+}
+pub const SIGNUP_SK: &str = "SIGNUP";
 
 pub fn rate_limit(name: &str, subject: &str) -> String {
     format!("RL#{name}#{subject}")

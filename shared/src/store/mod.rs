@@ -6,6 +6,7 @@ pub mod people;
 pub mod rate_limits;
 pub mod round_trips;
 pub mod sessions;
+pub mod signups;
 pub mod tenants;
 
 use std::collections::HashMap;

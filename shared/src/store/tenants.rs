@@ -1,13 +1,13 @@
-//! Tenants (organisations). Sign-up writes the tenant, its owner, the owner's email claim and
-//! first session in one transaction: all of it or none of it.
+//! Tenants (organisations). A confirmed sign-up writes the tenant, its owner, the owner's email
+//! claim and first session, and consumes the pending sign-up, in one transaction.
 
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem};
 use serde::{Deserialize, Serialize};
 
 use super::people::{Credential, Person};
 use super::sessions::Session;
-use super::{Store, keys, to_item};
+use super::{Store, key, keys, to_item};
 use crate::Error;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -25,15 +25,26 @@ pub enum TenantStatus {
     Suspended,
 }
 
+/// Why creating an organisation did not happen.
+#[derive(Debug, PartialEq, Eq)]
+pub enum NotCreated {
+    /// The owner's email was claimed meanwhile (another sign-up was confirmed first).
+    EmailTaken,
+    /// The pending sign-up is gone: its link was used already.
+    SignupUsed,
+}
+
 impl Store {
-    /// Creates an organisation with its owner. `Err(Conflict)` when the email is taken.
+    /// Creates an organisation with its owner, their email claim and first session, and deletes
+    /// the pending sign-up it comes from: all of it or none of it, in one transaction.
     pub async fn create_tenant_with_owner(
         &self,
         tenant: &Tenant,
         owner: &Person,
         credential: &Credential,
         session: &Session,
-    ) -> Result<(), Error> {
+        signup_token_hash: &str,
+    ) -> Result<Result<(), NotCreated>, Error> {
         let tenant_item = to_item(
             tenant,
             &[
@@ -52,6 +63,13 @@ impl Store {
                 .map_err(Error::internal)?;
             Ok(TransactWriteItem::builder().put(put).build())
         };
+        let consume = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::signup(signup_token_hash), keys::SIGNUP_SK)))
+            .condition_expression("attribute_exists(pk)")
+            .build()
+            .map_err(Error::internal)?;
+        // The order matters below: a failed condition is reported by position.
         let result = self
             .client
             .transact_write_items()
@@ -59,27 +77,33 @@ impl Store {
             .transact_items(put_new(self.person_item(owner)?)?)
             .transact_items(put_new(self.credential_item(credential)?)?)
             .transact_items(put_new(self.session_item(session)?)?)
+            .transact_items(TransactWriteItem::builder().delete(consume).build())
             .send()
             .await;
         match result {
-            Ok(_) => Ok(()),
-            // Ids are fresh ULIDs, so the only condition that can fail is the email's.
-            Err(error) if transaction_condition_failed(&error) => {
-                Err(Error::Conflict("an account with this email already exists"))
-            }
-            Err(error) => Err(error.into()),
+            Ok(_) => Ok(Ok(())),
+            Err(error) => match failed_conditions(&error) {
+                // Ids are fresh ULIDs: only the email claim (2) or the sign-up (4) can fail.
+                Some(failed) if failed.contains(&4) => Ok(Err(NotCreated::SignupUsed)),
+                Some(failed) if failed.contains(&2) => Ok(Err(NotCreated::EmailTaken)),
+                _ => Err(error.into()),
+            },
         }
     }
 }
 
-fn transaction_condition_failed<R>(error: &aws_sdk_dynamodb::error::SdkError<TransactWriteItemsError, R>) -> bool {
-    error
-        .as_service_error()
-        .map(|e| match e {
-            TransactWriteItemsError::TransactionCanceledException(e) => {
-                e.cancellation_reasons().iter().any(|r| r.code() == Some("ConditionalCheckFailed"))
-            }
-            _ => false,
-        })
-        .unwrap_or(false)
+/// The positions of the items whose condition failed, when a transaction was cancelled for that.
+fn failed_conditions<R>(error: &aws_sdk_dynamodb::error::SdkError<TransactWriteItemsError, R>) -> Option<Vec<usize>> {
+    match error.as_service_error()? {
+        TransactWriteItemsError::TransactionCanceledException(cancelled) => Some(
+            cancelled
+                .cancellation_reasons()
+                .iter()
+                .enumerate()
+                .filter(|(_, reason)| reason.code() == Some("ConditionalCheckFailed"))
+                .map(|(position, _)| position)
+                .collect(),
+        ),
+        _ => None,
+    }
 }
