@@ -42,7 +42,7 @@ pub fn local_config() -> Config {
 
 /// As [`spawn_app`], with other settings (another key set, say).
 pub async fn spawn_app_with(config: Config) -> TestApp {
-    let round_trips = RoundTrips::default();
+    let round_trips = RoundTrips::recording();
     let state = AppState::with_round_trips(config.clone(), round_trips.clone()).await.expect("state");
     let (router, doc) = dev_server::app(state);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a port");
@@ -115,9 +115,14 @@ impl TestApp {
         (parts.status, parts.headers, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
     }
 
-    /// Sequential DynamoDB round trips made by this app so far (parallel calls count once).
-    pub fn round_trips(&self) -> usize {
-        self.round_trips.count()
+    /// The sequential DynamoDB round trips of the request that got this response (found by its
+    /// `x-request-id`), as its request log line reported them. Panics when none was reported.
+    pub fn round_trips_of(&self, response_headers: &http::HeaderMap) -> usize {
+        let request_id = response_headers
+            .get("x-request-id")
+            .and_then(|id| id.to_str().ok())
+            .expect("every response carries x-request-id");
+        self.round_trips.of_request(request_id).unwrap_or_else(|| panic!("no round trips reported for {request_id}"))
     }
 }
 
