@@ -2,6 +2,8 @@
 //! AWS stack (moto), and each test signs up its own fresh tenant, so tests run in parallel.
 //! Run through `make test`, which starts the stack and sets the environment.
 
+use std::time::Duration;
+
 use reqwest::{Method, Response, StatusCode};
 use rota::store::RoundTrips;
 use rota::{AppState, Config};
@@ -42,6 +44,9 @@ pub fn local_config() -> Config {
 
 /// As [`spawn_app`], with other settings (another key set, say).
 pub async fn spawn_app_with(config: Config) -> TestApp {
+    let endpoint = std::env::var("AWS_ENDPOINT_URL")
+        .expect("AWS_ENDPOINT_URL is not set; run the tests with `make test`, which starts the local AWS stack");
+    check_stack(&endpoint).await;
     let round_trips = RoundTrips::recording();
     let state = AppState::with_round_trips(config.clone(), round_trips.clone()).await.expect("state");
     let (router, doc) = dev_server::app(state);
@@ -49,6 +54,16 @@ pub async fn spawn_app_with(config: Config) -> TestApp {
     let address = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(axum::serve(listener, router.clone()).into_future());
     TestApp { address, http: reqwest::Client::new(), config, doc, router, round_trips }
+}
+
+/// Panics with a clear message when nothing answers at the local AWS stack's address, rather than
+/// letting every test fail later with an opaque 500.
+pub async fn check_stack(endpoint: &str) {
+    let address = endpoint.trim_start_matches("http://").trim_start_matches("https://").trim_end_matches('/');
+    let connected = tokio::time::timeout(Duration::from_secs(2), tokio::net::TcpStream::connect(address)).await;
+    if !matches!(connected, Ok(Ok(_))) {
+        panic!("the local AWS stack is not reachable at {endpoint}; run the tests with `make test`");
+    }
 }
 
 pub fn unique_email(label: &str) -> String {
