@@ -17,6 +17,8 @@ pub struct TestApp {
     pub doc: OpenApi,
     /// The router as served, for tests that inspect its routes.
     pub router: axum::Router,
+    /// The app's store, for setting up what no endpoint can (see [`TestApp::set`]).
+    pub store: rota::store::Store,
     round_trips: RoundTrips,
 }
 
@@ -49,11 +51,12 @@ pub async fn spawn_app_with(config: Config) -> TestApp {
     check_stack(&endpoint).await;
     let round_trips = RoundTrips::recording();
     let state = AppState::with_round_trips(config.clone(), round_trips.clone()).await.expect("state");
+    let store = state.store.clone();
     let (router, doc) = dev_server::app(state);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a port");
     let address = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(axum::serve(listener, router.clone()).into_future());
-    TestApp { address, http: reqwest::Client::new(), config, doc, router, round_trips }
+    TestApp { address, http: reqwest::Client::new(), config, doc, router, store, round_trips }
 }
 
 /// Panics with a clear message when nothing answers at the local AWS stack's address, rather than
@@ -158,4 +161,27 @@ pub async fn problem_of(response: Response, status: StatusCode, code: &str) -> V
     assert_eq!(problem["status"], status.as_u16(), "{problem}");
     assert!(problem["title"].is_string() && problem["detail"].is_string() && problem["type"].is_string(), "{problem}");
     problem
+}
+
+impl TestApp {
+    /// Sets attributes of a stored item directly, as an operator or a later feature would.
+    pub async fn set(&self, pk: &str, sk: &str, attributes: &[(&str, Value)]) {
+        use aws_sdk_dynamodb::types::AttributeValue;
+        let (client, table) = self.store.raw();
+        let mut update = client
+            .update_item()
+            .table_name(table)
+            .key("pk", AttributeValue::S(pk.into()))
+            .key("sk", AttributeValue::S(sk.into()))
+            .condition_expression("attribute_exists(pk)");
+        let mut sets = Vec::new();
+        for (i, (name, value)) in attributes.iter().enumerate() {
+            sets.push(format!("#n{i} = :v{i}"));
+            let value = serde_dynamo::to_attribute_value(value).unwrap();
+            update = update
+                .expression_attribute_names(format!("#n{i}"), *name)
+                .expression_attribute_values(format!(":v{i}"), value);
+        }
+        update.update_expression(format!("SET {}", sets.join(", "))).send().await.expect("the item exists");
+    }
 }

@@ -34,6 +34,23 @@ async fn wrong_password_and_unknown_email_get_the_same_401() {
 }
 
 #[tokio::test]
+async fn an_inactive_account_is_answered_like_a_wrong_password() {
+    let app = spawn_app().await;
+    let owner = app.signup().await;
+    app.set(&format!("EMAIL#{}", owner.email), "EMAIL", &[("status", json!("inactive"))]).await;
+
+    let right = problem_of(app.login(&owner.email, PASSWORD).await, StatusCode::UNAUTHORIZED, "unauthorized").await;
+    let wrong =
+        problem_of(app.login(&owner.email, "not the password").await, StatusCode::UNAUTHORIZED, "unauthorized").await;
+    assert_eq!(right, wrong, "the answer does not confirm the password");
+    // Both counted: three more failures and the right password is refused for a while.
+    for _ in 0..3 {
+        problem_of(app.login(&owner.email, PASSWORD).await, StatusCode::UNAUTHORIZED, "unauthorized").await;
+    }
+    problem_of(app.login(&owner.email, PASSWORD).await, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+}
+
+#[tokio::test]
 async fn the_sixth_failed_login_is_rate_limited_even_with_the_right_password() {
     let app = spawn_app().await;
     let owner = app.signup().await;
@@ -48,42 +65,41 @@ async fn the_sixth_failed_login_is_rate_limited_even_with_the_right_password() {
 }
 
 #[tokio::test]
-async fn refresh_rotates_and_reusing_an_old_token_ends_the_session() {
+async fn a_browser_gets_the_refresh_token_only_as_a_cookie() {
     let app = spawn_app().await;
     let owner = app.signup().await;
+    let body = json!({ "email": owner.email, "password": PASSWORD, "token_delivery": "cookie" });
+    let response = app.post("/auth/login", None, body).await;
+    let cookie = response.headers()["set-cookie"].to_str().unwrap().to_owned();
+    for attribute in ["HttpOnly", "Secure", "SameSite=Strict", "Path=/auth", "Max-Age=604800"] {
+        assert!(cookie.contains(attribute), "{cookie} lacks {attribute}");
+    }
+    let tokens = json_of(response, StatusCode::OK).await;
+    assert!(tokens.get("refresh_token").is_none(), "script on the page must not see it: {tokens}");
+    let token = cookie.strip_prefix("__Secure-rota_refresh=").unwrap().split(';').next().unwrap().to_owned();
 
-    let first = json_of(app.refresh(&owner.refresh_token).await, StatusCode::OK).await;
-    let newer = first["refresh_token"].as_str().unwrap();
-    assert_ne!(newer, owner.refresh_token);
-    assert_eq!(first["session_id"], owner.session_id);
-    json_of(app.get("/me", first["access_token"].as_str().unwrap()).await, StatusCode::OK).await;
+    // The browser sends the cookie back; the next token comes the same way.
+    let send = |cookie: String| app.http.post(format!("{}/auth/refresh", app.address)).header("cookie", cookie).send();
+    let refreshed = send(format!("theme=dark; __Secure-rota_refresh={token}")).await.unwrap();
+    assert!(refreshed.headers()["set-cookie"].to_str().unwrap().starts_with("__Secure-rota_refresh="));
+    let tokens = json_of(refreshed, StatusCode::OK).await;
+    assert!(tokens.get("refresh_token").is_none() && tokens["access_token"].is_string(), "{tokens}");
 
-    // The original token was used: presenting it again is theft or a bug. It fails...
-    problem_of(app.refresh(&owner.refresh_token).await, StatusCode::UNAUTHORIZED, "unauthorized").await;
-    // ...and takes the newer token of the same session down with it.
-    problem_of(app.refresh(newer).await, StatusCode::UNAUTHORIZED, "unauthorized").await;
+    // A second cookie of the same name (planted by a sibling domain) is refused, not guessed at.
+    let planted = send(format!("__Secure-rota_refresh=planted; __Secure-rota_refresh={token}")).await.unwrap();
+    problem_of(planted, StatusCode::UNAUTHORIZED, "unauthorized").await;
 }
 
 #[tokio::test]
-async fn refresh_accepts_the_cookie_it_sets() {
+async fn other_clients_get_the_refresh_token_only_in_the_body() {
     let app = spawn_app().await;
     let owner = app.signup().await;
     let response = app.login(&owner.email, PASSWORD).await;
-    let cookie = response.headers()["set-cookie"].to_str().unwrap().to_owned();
-    for attribute in ["HttpOnly", "Secure", "SameSite=Strict", "Path=/auth"] {
-        assert!(cookie.contains(attribute), "{cookie} lacks {attribute}");
-    }
-    let token = json_of(response, StatusCode::OK).await["refresh_token"].as_str().unwrap().to_owned();
-    assert!(cookie.starts_with(&format!("rota_refresh={token};")));
-
-    let refreshed = app
-        .http
-        .post(format!("{}/auth/refresh", app.address))
-        .header("cookie", format!("rota_refresh={token}"))
-        .send()
-        .await
-        .unwrap();
-    json_of(refreshed, StatusCode::OK).await;
+    assert!(!response.headers().contains_key("set-cookie"));
+    let tokens = json_of(response, StatusCode::OK).await;
+    let refreshed = app.refresh(tokens["refresh_token"].as_str().unwrap()).await;
+    assert!(!refreshed.headers().contains_key("set-cookie"));
+    assert!(json_of(refreshed, StatusCode::OK).await["refresh_token"].is_string());
 }
 
 #[tokio::test]

@@ -60,3 +60,21 @@ async fn with_no_origins_configured_there_is_no_cors_at_all() {
     assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
     assert!(!response.headers().contains_key("access-control-allow-origin"));
 }
+
+#[tokio::test]
+async fn a_login_from_an_allowed_origin_gets_the_refresh_token_as_a_cookie() {
+    let app = app_allowing(ALLOWED).await;
+    let owner = app.signup().await;
+    let body = serde_json::json!({ "email": owner.email, "password": api_tests::PASSWORD });
+    let response = app
+        .http
+        .post(format!("{}/auth/login", app.address))
+        .header("origin", ALLOWED)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert!(response.headers()["set-cookie"].to_str().unwrap().starts_with("__Secure-rota_refresh="));
+    let tokens = api_tests::json_of(response, StatusCode::OK).await;
+    assert!(tokens.get("refresh_token").is_none(), "{tokens}");
+}

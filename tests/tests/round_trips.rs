@@ -143,7 +143,7 @@ async fn concurrent_requests_each_count_their_own_calls() {
     let app = spawn_app().await;
     let owner = app.signup().await;
     let requests = (0..8).map(|_| app.get("/me", &owner.access_token));
-    for response in futures::future::join_all(requests).await {
+    for response in futures_util::future::join_all(requests).await {
         measured(&app, "GET", "/me", response, StatusCode::OK).await;
     }
 

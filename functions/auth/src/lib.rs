@@ -1,7 +1,9 @@
 //! The auth function: sign-up, login, refresh-token sessions and the caller's own profile.
 
+mod login;
 mod me;
 mod sessions;
+mod signup;
 mod tokens;
 
 use rota::AppState;
@@ -10,8 +12,8 @@ use utoipa_axum::routes;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(sessions::signup))
-        .routes(routes!(sessions::login))
+        .routes(routes!(signup::signup))
+        .routes(routes!(login::login))
         .routes(routes!(sessions::refresh))
         .routes(routes!(sessions::logout))
         .routes(routes!(sessions::logout_all))

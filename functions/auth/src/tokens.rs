@@ -3,15 +3,41 @@
 use axum::http::{HeaderMap, HeaderValue, header};
 use rota::auth::Role;
 use rota::auth::jwt::{ACCESS_TOKEN_SECS, Subject};
-use rota::auth::refresh::{REFRESH_TOKEN_SECS, RefreshToken};
+use rota::auth::refresh::{REFRESH_TOKEN_SECS, RefreshToken, SESSION_MAX_SECS};
 use rota::clock::Now;
 use rota::store::sessions::Session;
 use rota::{AppState, Error};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use ulid::Ulid;
 use utoipa::ToSchema;
 
-pub const REFRESH_COOKIE: &str = "rota_refresh";
+/// `__Secure-`: browsers accept it only with `Secure` from an HTTPS origin, so an insecure page
+/// or sibling domain cannot plant one.
+pub const REFRESH_COOKIE: &str = "__Secure-rota_refresh";
+
+/// How the refresh token travels. Browsers get it only as the `HttpOnly` cookie, so script on
+/// the page never sees it; other clients (mobile apps, servers) only in the body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenDelivery {
+    Body,
+    Cookie,
+}
+
+impl TokenDelivery {
+    /// What was asked for; otherwise the cookie for a browser (a request from an allowed CORS
+    /// origin, or one that sent the cookie), the body for anyone else.
+    pub fn choose(requested: Option<Self>, state: &AppState, headers: &HeaderMap, sent_cookie: bool) -> Self {
+        let browser =
+            sent_cookie || headers.get(header::ORIGIN).is_some_and(|origin| state.config.cors_origins.contains(origin));
+        requested.unwrap_or(if browser { Self::Cookie } else { Self::Body })
+    }
+}
+
+/// Emails are compared case-insensitively and without surrounding spaces.
+pub fn normalise_email(email: &str) -> String {
+    email.trim().to_lowercase()
+}
 
 /// An access token for API calls and a refresh token to get the next one.
 #[derive(Debug, Serialize, ToSchema)]
@@ -21,8 +47,10 @@ pub struct TokenPair {
     pub token_type: &'static str,
     /// Seconds until the access token expires (900).
     pub expires_in: i64,
-    /// Opaque; single use: every refresh returns a new one. Also set as an HttpOnly cookie.
-    pub refresh_token: String,
+    /// Opaque; single use: every refresh returns a new one. Absent when it travels as the
+    /// `__Secure-rota_refresh` cookie instead (see `token_delivery`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
     pub refresh_expires_in: i64,
     /// The device session these tokens belong to.
     pub session_id: String,
@@ -31,34 +59,37 @@ pub struct TokenPair {
 /// A new device session for a person, with its first refresh token.
 pub fn new_session(
     tenant_id: Ulid,
-    person_id: &str,
+    person_id: Ulid,
     role: Role,
     headers: &HeaderMap,
     now: &Now,
 ) -> (Session, RefreshToken) {
-    let refresh = RefreshToken::generate(tenant_id, Ulid::new());
+    let refresh = RefreshToken::generate(tenant_id, Ulid::new(), person_id);
     let user_agent =
         headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(|ua| ua.chars().take(200).collect());
     let session = Session {
         id: refresh.session_id.to_string(),
         tenant_id: tenant_id.to_string(),
-        person_id: person_id.to_owned(),
+        person_id: person_id.to_string(),
         role,
         token_hash: refresh.hash(),
+        rotated: Vec::new(),
         created_at: now.iso.clone(),
         last_used_at: now.iso.clone(),
         expires_at: now.epoch + REFRESH_TOKEN_SECS,
+        ends_at: now.epoch + SESSION_MAX_SECS,
         user_agent,
     };
     (session, refresh)
 }
 
-/// The token pair for `session`, and the `Set-Cookie` header carrying its refresh token.
+/// The token pair for `session`, with the refresh token in the body or in a `Set-Cookie` header.
 pub fn issue(
     state: &AppState,
     session: &Session,
     refresh: &RefreshToken,
     now: &Now,
+    delivery: TokenDelivery,
 ) -> Result<(HeaderMap, TokenPair), Error> {
     let subject = Subject {
         tenant_id: &session.tenant_id,
@@ -67,18 +98,27 @@ pub fn issue(
         session_id: &session.id,
     };
     let refresh_token = refresh.encode();
-    let cookie = format!(
-        "{REFRESH_COOKIE}={refresh_token}; HttpOnly; Secure; SameSite=Strict; Path=/auth; Max-Age={REFRESH_TOKEN_SECS}"
-    );
-    let pair = TokenPair {
+    let refresh_expires_in = (session.expires_at.min(session.ends_at) - now.epoch).max(0);
+    let mut pair = TokenPair {
         access_token: state.keys.issue(&subject, now.epoch)?,
         token_type: "Bearer",
         expires_in: ACCESS_TOKEN_SECS,
-        refresh_token,
-        refresh_expires_in: REFRESH_TOKEN_SECS,
+        refresh_token: None,
+        refresh_expires_in,
         session_id: session.id.clone(),
     };
-    Ok((set_cookie(&cookie)?, pair))
+    match delivery {
+        TokenDelivery::Body => {
+            pair.refresh_token = Some(refresh_token);
+            Ok((HeaderMap::new(), pair))
+        }
+        TokenDelivery::Cookie => {
+            let cookie = format!(
+                "{REFRESH_COOKIE}={refresh_token}; HttpOnly; Secure; SameSite=Strict; Path=/auth; Max-Age={refresh_expires_in}"
+            );
+            Ok((set_cookie(&cookie)?, pair))
+        }
+    }
 }
 
 /// Tells the browser to forget the refresh cookie.

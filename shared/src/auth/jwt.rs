@@ -13,6 +13,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::Role;
+use crate::auth::refresh::ChainKey;
 use crate::{Config, Error};
 
 pub const ACCESS_TOKEN_SECS: i64 = 15 * 60;
@@ -55,6 +56,8 @@ pub struct Keys {
 struct SigningKey {
     kid: String,
     key: EncodingKey,
+    /// Refresh tokens rotate along a chain keyed by the same secret (see `auth::refresh`).
+    refresh_chain: ChainKey,
 }
 
 impl Keys {
@@ -77,7 +80,7 @@ impl Keys {
                         "ROTA_JWT_PRIVATE_KEY does not match the public key with kid \"{kid}\" in ROTA_JWT_PUBLIC_KEYS"
                     ));
                 }
-                Some(SigningKey { kid: kid.clone(), key })
+                Some(SigningKey { kid: kid.clone(), key, refresh_chain: ChainKey::derive(pem.expose().as_bytes()) })
             }
         };
         let mut validation = Validation::new(Algorithm::EdDSA);
@@ -95,12 +98,21 @@ impl Keys {
         })
     }
 
-    pub fn issue(&self, subject: &Subject<'_>, now: i64) -> Result<String, Error> {
-        let signing = self.signing.as_ref().ok_or_else(|| {
+    fn signing(&self) -> Result<&SigningKey, Error> {
+        self.signing.as_ref().ok_or_else(|| {
             Error::internal(
                 "ROTA_JWT_PRIVATE_KEY is not set: this function can verify access tokens but not issue them",
             )
-        })?;
+        })
+    }
+
+    /// The key refresh tokens rotate with; only a function that can issue tokens has it.
+    pub fn refresh_chain(&self) -> Result<&ChainKey, Error> {
+        Ok(&self.signing()?.refresh_chain)
+    }
+
+    pub fn issue(&self, subject: &Subject<'_>, now: i64) -> Result<String, Error> {
+        let signing = self.signing()?;
         let claims = Claims {
             iss: self.issuer.clone(),
             aud: self.audience.clone(),

@@ -1,50 +1,59 @@
 //! Rate limits, counted in DynamoDB so every Lambda instance shares them. A window opens at the
-//! first event and lasts `window_secs`; `limit` events inside it lock the subject out until it
-//! ends. (Windows aligned to the clock would let a burst straddle a boundary.)
+//! first event and lasts `window_secs`; past `limit` events inside it, the subject is refused
+//! until it ends. (Windows aligned to the clock would let a burst straddle a boundary.)
+//!
+//! Every event is counted *before* the work it guards, with one conditional write that returns
+//! the new count, and the decision is made on that count: a parallel burst gets exactly `limit`
+//! through, never more (no read-check-write).
+
+use std::net::IpAddr;
 
 /// `limit` events per `window_secs`.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RateLimit {
     pub name: &'static str,
     pub limit: u32,
     pub window_secs: i64,
 }
 
-/// Failed logins per email: 5 per 15 minutes.
-pub const LOGIN_FAILURES_PER_EMAIL: RateLimit = RateLimit { name: "login-email", limit: 5, window_secs: 15 * 60 };
+/// Login attempts per email from one client address: 5 per 15 minutes. The tight limit, keyed by
+/// address too, so failures from elsewhere cannot lock the owner of the email out.
+pub const LOGIN_PER_EMAIL_AND_IP: RateLimit = RateLimit { name: "login-email-ip", limit: 5, window_secs: 15 * 60 };
 
-/// Failed logins per client IP: 20 per 15 minutes.
-pub const LOGIN_FAILURES_PER_IP: RateLimit = RateLimit { name: "login-ip", limit: 20, window_secs: 15 * 60 };
+/// Login attempts per email from anywhere: 50 per 15 minutes (a distributed guess).
+pub const LOGIN_PER_EMAIL: RateLimit = RateLimit { name: "login-email", limit: 50, window_secs: 15 * 60 };
 
-/// A stored counter: events so far in the window that ends at `expires_at` (epoch seconds).
+/// Login attempts per client address, whatever the email: 20 per 15 minutes.
+pub const LOGIN_PER_IP: RateLimit = RateLimit { name: "login-ip", limit: 20, window_secs: 15 * 60 };
+
+/// A counter after an event: events so far in the window that ends at `expires_at` (epoch s).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Counter {
     pub hits: u32,
     pub expires_at: i64,
 }
 
-/// How to record the next event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Hit {
-    /// Add one to the live window.
-    Increment,
-    /// No live window: start one, ending at this instant.
-    Start { expires_at: i64 },
+impl RateLimit {
+    /// `Some(seconds to wait)` when the event that brought the counter here is over the limit.
+    pub fn retry_after(&self, counter: Counter, now: i64) -> Option<u64> {
+        (counter.hits > self.limit).then(|| (counter.expires_at - now).max(1) as u64)
+    }
 }
 
-impl RateLimit {
-    /// `Some(seconds to wait)` when the live window is used up. A counter past its expiry is
-    /// dead even if TTL has not deleted it yet.
-    pub fn retry_after(&self, counter: Option<Counter>, now: i64) -> Option<u64> {
-        let counter = counter.filter(|c| c.expires_at > now)?;
-        (counter.hits >= self.limit).then(|| (counter.expires_at - now).max(1) as u64)
-    }
-
-    pub fn hit(&self, counter: Option<Counter>, now: i64) -> Hit {
-        match counter {
-            Some(counter) if counter.expires_at > now => Hit::Increment,
-            _ => Hit::Start { expires_at: now + self.window_secs },
-        }
+/// The key a client address is limited under: an IPv4 address as it is, an IPv6 address by its
+/// /64 (one subscriber usually holds a whole /64, so single addresses would be free to rotate).
+pub fn client_key(ip: &str) -> String {
+    match ip.trim().parse::<IpAddr>() {
+        Ok(IpAddr::V4(v4)) => v4.to_string(),
+        Ok(IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+        // Not an address (API Gateway always gives one): limit it as the text it is.
+        Err(_) => ip.trim().to_owned(),
     }
 }
 
@@ -52,25 +61,22 @@ impl RateLimit {
 mod tests {
     use super::*;
 
-    const LIMIT: RateLimit = LOGIN_FAILURES_PER_EMAIL;
-
     #[test]
-    fn blocks_from_the_limit_until_the_window_ends() {
+    fn the_event_after_the_limit_waits_for_the_window_to_end() {
         let now = 10_000;
-        assert_eq!(LIMIT.retry_after(None, now), None);
-        assert_eq!(LIMIT.retry_after(Some(Counter { hits: 4, expires_at: now + 600 }), now), None);
-        assert_eq!(LIMIT.retry_after(Some(Counter { hits: 5, expires_at: now + 600 }), now), Some(600));
-        assert_eq!(LIMIT.retry_after(Some(Counter { hits: 9, expires_at: now }), now), None, "expired window");
+        let limit = LOGIN_PER_EMAIL_AND_IP;
+        assert_eq!(limit.retry_after(Counter { hits: 1, expires_at: now + 900 }, now), None);
+        assert_eq!(limit.retry_after(Counter { hits: 5, expires_at: now + 600 }, now), None);
+        assert_eq!(limit.retry_after(Counter { hits: 6, expires_at: now + 600 }, now), Some(600));
+        assert_eq!(limit.retry_after(Counter { hits: 60, expires_at: now }, now), Some(1), "never 0");
     }
 
     #[test]
-    fn the_first_event_opens_a_window() {
-        let now = 10_000;
-        assert_eq!(LIMIT.hit(None, now), Hit::Start { expires_at: now + 900 });
-        assert_eq!(LIMIT.hit(Some(Counter { hits: 2, expires_at: now + 1 }), now), Hit::Increment);
-        assert_eq!(
-            LIMIT.hit(Some(Counter { hits: 5, expires_at: now - 1 }), now),
-            Hit::Start { expires_at: now + 900 }
-        );
+    fn ipv6_clients_are_limited_by_their_64() {
+        assert_eq!(client_key("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::/64");
+        assert_eq!(client_key("2001:db8:1:2:bbbb:cccc:dddd:eeee"), "2001:db8:1:2::/64");
+        assert_ne!(client_key("2001:db8:1:3::1"), client_key("2001:db8:1:2::1"));
+        assert_eq!(client_key("203.0.113.7"), "203.0.113.7");
+        assert_eq!(client_key("::ffff:203.0.113.7"), "203.0.113.7");
     }
 }

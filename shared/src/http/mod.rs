@@ -39,15 +39,20 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
     }
 }
 
-/// Reads one cookie from the request headers.
-pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
+/// Reads one cookie from the request headers. The same name twice is refused (`Err`): a cookie
+/// planted by a sibling domain must not be able to shadow the real one.
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Result<Option<&'a str>, Error> {
+    let mut values = headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find_map(|(key, value)| (key == name).then_some(value))
+        .filter_map(|(key, value)| (key == name).then_some(value));
+    match (values.next(), values.next()) {
+        (_, Some(_)) => Err(Error::Unauthorized("the request carries the same cookie more than once")),
+        (value, None) => Ok(value),
+    }
 }
 
 /// A function's routes and their completed OpenAPI document (see [`openapi`]), without state:
@@ -130,10 +135,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn finds_a_cookie_among_several() {
-        let mut headers = HeaderMap::new();
-        headers.insert(header::COOKIE, HeaderValue::from_static("a=1; rota_refresh=xyz; b=2"));
-        assert_eq!(cookie(&headers, "rota_refresh"), Some("xyz"));
-        assert_eq!(cookie(&headers, "missing"), None);
+    fn finds_a_cookie_among_several_and_refuses_it_twice() {
+        let with = |value: &'static str| HeaderMap::from_iter([(header::COOKIE, HeaderValue::from_static(value))]);
+        let headers = with("a=1; __Secure-rota_refresh=xyz; b=2");
+        assert_eq!(cookie(&headers, "__Secure-rota_refresh").unwrap(), Some("xyz"));
+        assert_eq!(cookie(&headers, "missing").unwrap(), None);
+        assert!(cookie(&with("t=1; a=2; t=3"), "t").is_err());
     }
 }

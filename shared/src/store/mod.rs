@@ -33,6 +33,12 @@ impl Store {
         Self { client, table, round_trips }
     }
 
+    /// The DynamoDB client and table, for tests that set up state no endpoint can (a suspended
+    /// tenant, a deactivated person).
+    pub fn raw(&self) -> (&Client, &str) {
+        (&self.client, &self.table)
+    }
+
     /// The round-trip interceptor of this store's client, where each request's count is reported.
     pub fn round_trips(&self) -> &RoundTrips {
         &self.round_trips

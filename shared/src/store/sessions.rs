@@ -1,13 +1,18 @@
 //! Refresh sessions: one item per device session (token family), under the tenant's prefix,
-//! listed per person through gsi1. The current token's hash is all that identifies a live token;
-//! a rotated-away token no longer matches, and presenting it revokes the session.
+//! listed per person through gsi1. The current token's hash identifies the live token; the hashes
+//! of the few tokens rotated away before it tell a repeated refresh from a replay (see
+//! [`crate::auth::refresh`]).
 
-use aws_sdk_dynamodb::types::{DeleteRequest, WriteRequest};
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::{DeleteRequest, KeysAndAttributes, ReturnValuesOnConditionCheckFailure, WriteRequest};
 use serde::{Deserialize, Serialize};
 
-use super::{Item, Store, from_item, key, keys, n, s, to_item, written};
+use super::people::PersonStatus;
+use super::tenants::TenantStatus;
+use super::{Item, Store, condition_failed, from_item, key, keys, n, s, to_item, written};
 use crate::Error;
 use crate::auth::Role;
+use crate::auth::refresh::Rotated;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Session {
@@ -16,19 +21,61 @@ pub struct Session {
     pub person_id: String,
     pub role: Role,
     pub token_hash: String,
+    /// Tokens rotated away, newest first.
+    #[serde(default)]
+    pub rotated: Vec<Rotated>,
     pub created_at: String,
     pub last_used_at: String,
     /// Epoch seconds; also the table's TTL attribute. TTL deletes late, so reads check it too.
     pub expires_at: i64,
+    /// Epoch seconds: the absolute end, however often the session refreshes.
+    #[serde(default)]
+    pub ends_at: i64,
     pub user_agent: Option<String>,
+}
+
+impl Session {
+    pub fn is_live(&self, now: i64) -> bool {
+        self.expires_at > now && self.ends_at > now
+    }
 }
 
 /// What a rotation writes.
 pub struct Rotation<'a> {
     pub old_hash: &'a str,
     pub new_hash: &'a str,
+    pub rotated: Vec<Rotated>,
     pub used_at: &'a str,
     pub expires_at: i64,
+}
+
+/// How a rotation went: it won, or it lost to a concurrent one, which left the session holding
+/// this token hash (`None` when the session is gone).
+pub enum Rotate {
+    Done,
+    Lost(Option<String>),
+}
+
+/// What a refresh checks besides the session: the person as they are now.
+#[derive(Debug, Clone, Deserialize)]
+pub struct PersonGate {
+    pub role: Role,
+    pub status: PersonStatus,
+    /// Sessions started at or before this instant (ISO 8601) have ended: set by log out everywhere.
+    #[serde(default)]
+    pub sessions_valid_after: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct TenantGate {
+    status: TenantStatus,
+}
+
+/// The session, person and tenant a refresh token names, read in one round trip.
+pub struct RefreshContext {
+    pub session: Option<Session>,
+    pub person: Option<PersonGate>,
+    pub tenant_status: Option<TenantStatus>,
 }
 
 impl Store {
@@ -49,37 +96,95 @@ impl Store {
         Ok(())
     }
 
-    /// A live (unexpired) session.
-    pub async fn session(&self, tenant_id: &str, session_id: &str, now: i64) -> Result<Option<Session>, Error> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(keys::session(tenant_id, session_id), keys::SESSION_SK)))
-            .consistent_read(true)
-            .send()
-            .await?;
-        let session: Option<Session> = output.item.map(from_item).transpose()?;
-        Ok(session.filter(|session| session.expires_at > now))
+    /// The session (live or not: the caller decides), the person and the tenant, strongly
+    /// consistent, in one `BatchGetItem`.
+    pub async fn refresh_context(
+        &self,
+        tenant_id: &str,
+        session_id: &str,
+        person_id: &str,
+    ) -> Result<RefreshContext, Error> {
+        let wanted = [
+            key(keys::session(tenant_id, session_id), keys::SESSION_SK),
+            key(keys::tenant(tenant_id), keys::person_sk(person_id)),
+            key(keys::tenant(tenant_id), keys::TENANT_SK),
+        ];
+        let mut request = KeysAndAttributes::builder().consistent_read(true).set_keys(Some(wanted.to_vec()));
+        let mut items: Vec<Item> = Vec::new();
+        // DynamoDB may leave keys unprocessed under load; ask again for those.
+        loop {
+            let output = self
+                .client
+                .batch_get_item()
+                .request_items(&self.table, request.build().map_err(Error::internal)?)
+                .send()
+                .await?;
+            items.extend(output.responses.and_then(|mut r| r.remove(&self.table)).unwrap_or_default());
+            match output.unprocessed_keys.and_then(|mut u| u.remove(&self.table)) {
+                Some(rest) if !rest.keys().is_empty() => {
+                    request = KeysAndAttributes::builder().consistent_read(true).set_keys(Some(rest.keys().to_vec()))
+                }
+                _ => break,
+            }
+        }
+        let find = |wanted: &Item| {
+            items.iter().find(|item| item.get("pk") == wanted.get("pk") && item.get("sk") == wanted.get("sk")).cloned()
+        };
+        Ok(RefreshContext {
+            session: find(&wanted[0]).map(from_item).transpose()?,
+            person: find(&wanted[1]).map(from_item).transpose()?,
+            tenant_status: find(&wanted[2]).map(from_item::<TenantGate>).transpose()?.map(|tenant| tenant.status),
+        })
     }
 
     /// Swaps the session's token hash, only if it still holds `old_hash`: of two concurrent
-    /// uses of one token, exactly one wins. `false` when it lost.
-    pub async fn rotate_session(&self, session: &Session, rotation: Rotation<'_>) -> Result<bool, Error> {
+    /// uses of one token, exactly one wins, and the loser learns what won without another read.
+    pub async fn rotate_session(&self, session: &Session, rotation: Rotation<'_>) -> Result<Rotate, Error> {
+        let rotated = serde_dynamo::to_attribute_value(&rotation.rotated)?;
         let result = self
             .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key(keys::session(&session.tenant_id, &session.id), keys::SESSION_SK)))
-            .update_expression("SET token_hash = :new, last_used_at = :used, expires_at = :expires")
+            .update_expression("SET token_hash = :new, rotated = :rotated, last_used_at = :used, expires_at = :expires")
             .condition_expression("token_hash = :old")
             .expression_attribute_values(":new", s(rotation.new_hash))
             .expression_attribute_values(":old", s(rotation.old_hash))
+            .expression_attribute_values(":rotated", rotated)
             .expression_attribute_values(":used", s(rotation.used_at))
             .expression_attribute_values(":expires", n(rotation.expires_at))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
-        written(result)
+        match result {
+            Ok(_) => Ok(Rotate::Done),
+            Err(error) if condition_failed(&error) => {
+                let current = match error.into_service_error() {
+                    UpdateItemError::ConditionalCheckFailedException(failed) => failed.item,
+                    _ => None,
+                };
+                let session: Option<Session> = current.map(from_item).transpose()?;
+                Ok(Rotate::Lost(session.map(|session| session.token_hash)))
+            }
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    /// Ends every session of a person started until `now` (ISO 8601), whether or not the
+    /// sessions index has caught up with it yet: refresh checks this instant.
+    pub async fn end_sessions_until(&self, tenant_id: &str, person_id: &str, now: &str) -> Result<(), Error> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::tenant(tenant_id), keys::person_sk(person_id))))
+            .update_expression("SET sessions_valid_after = :now")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":now", s(now))
+            .send()
+            .await;
+        written(result)?;
+        Ok(())
     }
 
     /// Deletes a session of `person_id`. `false` when there was no such session of theirs.
@@ -120,7 +225,7 @@ impl Store {
                 break;
             }
         }
-        sessions.retain(|session| session.expires_at > now);
+        sessions.retain(|session| session.is_live(now));
         Ok(sessions)
     }
 

@@ -1,0 +1,56 @@
+//! What the logs may hold: even at `RUST_LOG=trace`, never a password, a token or an
+//! `Authorization` header. One test binary, one global subscriber writing to a buffer.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use api_tests::{PASSWORD, json_of, spawn_app};
+use reqwest::StatusCode;
+
+#[derive(Clone, Default)]
+struct Buffer(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Buffer {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_login_at_trace_level_logs_no_password_and_no_token() {
+    let buffer = Buffer::default();
+    let writer = buffer.clone();
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(rota::telemetry::filter(Some("trace")))
+        .with_writer(move || writer.clone())
+        .init();
+    // The pinned crates stay quiet below info...
+    tracing::trace!(target: "lambda_runtime", "raw event: {{\"password\": \"leaked\"}}");
+    tracing::debug!(target: "aws_smithy_runtime", "request body: leaked");
+    // ...while everything else is at trace.
+    tracing::trace!(target: "rota", "a trace line of our own");
+
+    let app = spawn_app().await;
+    let owner = app.signup().await;
+    let tokens = json_of(app.login(&owner.email, PASSWORD).await, StatusCode::OK).await;
+    json_of(app.refresh(tokens["refresh_token"].as_str().unwrap()).await, StatusCode::OK).await;
+    json_of(app.get("/me", tokens["access_token"].as_str().unwrap()).await, StatusCode::OK).await;
+
+    let logs = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+    assert!(logs.contains("a trace line of our own"), "the filter is at trace");
+    assert!(logs.contains("\"request finished\""), "requests are logged");
+    assert!(!logs.contains("leaked"), "a pinned crate logged below info");
+    let secrets = [PASSWORD, &owner.refresh_token, &owner.access_token];
+    let secrets = secrets
+        .iter()
+        .copied()
+        .chain([tokens["access_token"].as_str().unwrap(), tokens["refresh_token"].as_str().unwrap()]);
+    for secret in secrets {
+        assert!(!logs.contains(secret), "a secret reached the logs: {secret}");
+    }
+}
