@@ -1,6 +1,6 @@
 # Rota: `make dev` serves the whole API locally; `make test` runs every test. Both set up the
 # local AWS stack (moto) and the tools themselves; see infra/stack.
-.PHONY: dev test lint openapi bench tools
+.PHONY: dev test lint openapi bench tools build-tools
 
 dev:
 	infra/stack run cargo run -p dev-server
@@ -16,8 +16,13 @@ lint:
 openapi:
 	cargo run --quiet -p dev-server --bin openapi > openapi.json
 
+# Release builds with cargo-lambda (and zig): the build tools are installed for these targets only.
 bench:
+	infra/stack build-tools
 	infra/stack run bench/run
 
 tools:
 	infra/stack tools
+
+build-tools:
+	infra/stack build-tools

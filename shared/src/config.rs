@@ -87,7 +87,8 @@ impl AppState {
         Self::with_round_trips(Config::from_env()?, RoundTrips::default()).await
     }
 
-    /// As [`AppState::from_env`], with a given DynamoDB round-trip counter (the tests read it).
+    /// As [`AppState::from_env`], with a given DynamoDB round-trip interceptor (tests pass one
+    /// that records each request's count: [`RoundTrips::recording`]).
     pub async fn with_round_trips(config: Config, round_trips: RoundTrips) -> Result<Self, String> {
         let sdk = aws_config::load_from_env().await;
         let ddb = aws_sdk_dynamodb::config::Builder::from(&sdk).interceptor(round_trips.clone()).build();

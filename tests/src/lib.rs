@@ -2,6 +2,8 @@
 //! AWS stack (moto), and each test signs up its own fresh tenant, so tests run in parallel.
 //! Run through `make test`, which starts the stack and sets the environment.
 
+use std::time::Duration;
+
 use reqwest::{Method, Response, StatusCode};
 use rota::store::RoundTrips;
 use rota::{AppState, Config};
@@ -44,7 +46,10 @@ pub fn local_config() -> Config {
 
 /// As [`spawn_app`], with other settings (another key set, say).
 pub async fn spawn_app_with(config: Config) -> TestApp {
-    let round_trips = RoundTrips::default();
+    let endpoint = std::env::var("AWS_ENDPOINT_URL")
+        .expect("AWS_ENDPOINT_URL is not set; run the tests with `make test`, which starts the local AWS stack");
+    check_stack(&endpoint).await;
+    let round_trips = RoundTrips::recording();
     let state = AppState::with_round_trips(config.clone(), round_trips.clone()).await.expect("state");
     let store = state.store.clone();
     let (router, doc) = dev_server::app(state);
@@ -52,6 +57,16 @@ pub async fn spawn_app_with(config: Config) -> TestApp {
     let address = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(axum::serve(listener, router.clone()).into_future());
     TestApp { address, http: reqwest::Client::new(), config, doc, router, store, round_trips }
+}
+
+/// Panics with a clear message when nothing answers at the local AWS stack's address, rather than
+/// letting every test fail later with an opaque 500.
+pub async fn check_stack(endpoint: &str) {
+    let address = endpoint.trim_start_matches("http://").trim_start_matches("https://").trim_end_matches('/');
+    let connected = tokio::time::timeout(Duration::from_secs(2), tokio::net::TcpStream::connect(address)).await;
+    if !matches!(connected, Ok(Ok(_))) {
+        panic!("the local AWS stack is not reachable at {endpoint}; run the tests with `make test`");
+    }
 }
 
 pub fn unique_email(label: &str) -> String {
@@ -122,9 +137,14 @@ impl TestApp {
         (parts.status, parts.headers, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
     }
 
-    /// Sequential DynamoDB round trips made by this app so far (parallel calls count once).
-    pub fn round_trips(&self) -> usize {
-        self.round_trips.count()
+    /// The sequential DynamoDB round trips of the request that got this response (found by its
+    /// `x-request-id`), as its request log line reported them. Panics when none was reported.
+    pub fn round_trips_of(&self, response_headers: &http::HeaderMap) -> usize {
+        let request_id = response_headers
+            .get("x-request-id")
+            .and_then(|id| id.to_str().ok())
+            .expect("every response carries x-request-id");
+        self.round_trips.of_request(request_id).unwrap_or_else(|| panic!("no round trips reported for {request_id}"))
     }
 }
 

@@ -7,6 +7,8 @@ use serde_json::Value;
 use std::collections::BTreeSet;
 
 /// The paths the router really serves, read from its `Debug` form (axum has no route listing).
+/// Each route there has a `RouteId(n)`; unless a path was read for every one of them, the format
+/// changed and routes could hide, so this fails instead.
 fn router_paths(app: &TestApp) -> BTreeSet<String> {
     let debug = format!("{:?}", app.router);
     let path_router = &debug[..debug.find("fallback_router").expect("axum's Router Debug layout changed")];
@@ -18,6 +20,22 @@ fn router_paths(app: &TestApp) -> BTreeSet<String> {
         paths.insert(rest[..end].to_owned());
         rest = &rest[end..];
     }
+    let mut route_ids = BTreeSet::new();
+    let mut rest = path_router;
+    while let Some(at) = rest.find("RouteId(") {
+        rest = &rest[at + "RouteId(".len()..];
+        let end = rest.find(')').expect("RouteId(n)");
+        route_ids.insert(rest[..end].to_owned());
+        rest = &rest[end..];
+    }
+    assert!(!route_ids.is_empty(), "no RouteId in the router's Debug output: axum's layout changed");
+    assert_eq!(
+        paths.len(),
+        route_ids.len(),
+        "read {} paths for {} RouteIds from the router's Debug output: axum's layout changed ({paths:?})",
+        paths.len(),
+        route_ids.len()
+    );
     paths
 }
 

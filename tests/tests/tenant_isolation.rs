@@ -1,77 +1,297 @@
-//! Tenant B's token on tenant A's resources: always 404, never A's data. The routes come from the
-//! OpenAPI document, so every new route is covered the day it is added.
+//! Tenant B's token on tenant A's resources: never A's data, never a change to it. Every operation
+//! comes from the OpenAPI document, so a new route is covered the day it is added:
+//!
+//! - only the operations in [`PUBLIC`] may be called without a token; every other one answers 401;
+//! - per protected operation, B's call carries A's ids wherever the operation takes an id (path,
+//!   query, and every `_id`/`_ids` field of the request body, filled from its schema) and must
+//!   answer `404 not_found` (or `403 forbidden` where B's role decides first), or, when there is no
+//!   id to carry, succeed on B's own data; then the same call with A's token must succeed, which
+//!   proves the request was well-formed and that B's call left A's resource alone.
 
-use api_tests::{Account, TestApp, json_of, spawn_app};
+use api_tests::{Account, PASSWORD, TestApp, json_of, problem_of, spawn_app};
 use reqwest::{Method, StatusCode};
-use serde_json::{Value, json};
-use std::collections::HashMap;
+use serde_json::{Map, Value, json};
 
-/// Tenant A's resource ids by path parameter name. A new path parameter needs an entry here:
-/// the matrix fails until it has one.
-fn fixtures(a: &Account) -> HashMap<&'static str, String> {
-    HashMap::from([("session_id", a.session_id.clone())])
+/// The operations anyone may call without a token: they act on no tenant's data.
+const PUBLIC: &[(&str, &str)] = &[
+    ("POST", "/auth/signup"),
+    ("POST", "/auth/verify-email"),
+    ("POST", "/auth/login"),
+    ("POST", "/auth/refresh"),
+    ("GET", "/openapi.json"),
+];
+
+/// Tenant A's value for an id-like name (a path or query parameter, or a body field ending in
+/// `_id`). A new kind of id needs an entry here: the matrix fails until it has one.
+fn fixture(a: &Session, name: &str) -> String {
+    match name {
+        "tenant_id" => a.account.tenant_id.clone(),
+        "person_id" => a.account.person_id.clone(),
+        "session_id" => a.session_id.clone(),
+        _ => panic!("add a fixture for `{name}` (one of tenant A's ids) so the tenant matrix covers it"),
+    }
 }
 
-fn secrets_of(a: &Account) -> [&str; 4] {
-    [&a.tenant_id, &a.person_id, &a.session_id, &a.email]
+/// A logged-in device session of an account: its token, and the session that token belongs to.
+struct Session {
+    account: Account,
+    session_id: String,
+    access_token: String,
 }
 
-#[tokio::test]
-async fn tenant_b_never_reaches_tenant_a() {
-    let app = spawn_app().await;
-    let a = app.signup().await;
-    let b = app.signup().await;
-    let fixtures = fixtures(&a);
-    let doc = serde_json::to_value(&app.doc).unwrap();
+async fn login(app: &TestApp, account: &Account) -> Session {
+    let tokens = json_of(app.login(&account.email, PASSWORD).await, StatusCode::OK).await;
+    Session {
+        account: account.clone(),
+        session_id: tokens["session_id"].as_str().unwrap().to_owned(),
+        access_token: tokens["access_token"].as_str().unwrap().to_owned(),
+    }
+}
 
-    let mut checked = 0;
+struct Operation {
+    method: Method,
+    template: String,
+    spec: Value,
+}
+
+impl Operation {
+    fn is_public(&self) -> bool {
+        PUBLIC.iter().any(|(method, path)| *method == self.method.as_str() && *path == self.template)
+    }
+}
+
+fn operations(doc: &Value) -> Vec<Operation> {
+    let mut operations = Vec::new();
     for (template, item) in doc["paths"].as_object().unwrap() {
-        for (method, operation) in item.as_object().unwrap() {
-            // Public operations (sign-up, login, refresh, the document) act on no tenant's data.
-            if operation.get("security").is_none() {
-                continue;
-            }
-            let method: Method = method.to_uppercase().parse().unwrap();
-            let (path, has_params) = fill(template, &fixtures);
-            let body = matches!(method, Method::POST | Method::PUT | Method::PATCH).then(|| json!({}));
-            let response = app.request(method.clone(), &path, Some(&b.access_token), body).await;
-            let status = response.status();
-            let text = response.text().await.unwrap();
-            for secret in secrets_of(&a) {
-                assert!(!text.contains(secret), "{method} {path} with B's token showed A's data: {text}");
-            }
-            if has_params {
-                assert_eq!(status, StatusCode::NOT_FOUND, "{method} {path} with B's token: {text}");
-            }
-            checked += 1;
+        for (method, spec) in item.as_object().unwrap() {
+            let Ok(method) = method.to_uppercase().parse::<Method>() else { continue };
+            operations.push(Operation { method, template: template.clone(), spec: spec.clone() });
         }
     }
-    assert!(checked >= 6, "only {checked} operations checked");
-
-    // Nothing B did reached A: A's session still works.
-    assert_still_there(&app, &a).await;
+    operations
 }
 
-fn fill(template: &str, fixtures: &HashMap<&'static str, String>) -> (String, bool) {
-    let mut has_params = false;
-    let path = template
+/// A request for `operation` filled with A's ids: the path, the query and the JSON body, and
+/// whether any of A's ids went into it.
+struct Filled {
+    path: String,
+    body: Option<Value>,
+    carries_ids: bool,
+}
+
+fn fill(doc: &Value, operation: &Operation, a: &Session) -> Filled {
+    let mut carries_ids = false;
+    let mut path = operation
+        .template
         .split('/')
         .map(|part| match part.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
             Some(name) => {
-                has_params = true;
-                fixtures
-                    .get(name)
-                    .cloned()
-                    .unwrap_or_else(|| panic!("add a fixture for `{name}` so the matrix covers {template}"))
+                carries_ids = true;
+                fixture(a, name)
             }
             None => part.to_owned(),
         })
         .collect::<Vec<_>>()
         .join("/");
-    (path, has_params)
+    let mut query = Vec::new();
+    for parameter in operation.spec["parameters"].as_array().into_iter().flatten() {
+        let parameter = resolve(doc, parameter);
+        let name = parameter["name"].as_str().unwrap();
+        if parameter["in"] != "query" {
+            continue;
+        }
+        if let Some(ids) = id_value(a, name) {
+            carries_ids = true;
+            let ids = match ids {
+                Value::Array(ids) => ids.iter().map(|id| id.as_str().unwrap().to_owned()).collect::<Vec<_>>().join(","),
+                id => id.as_str().unwrap().to_owned(),
+            };
+            query.push(format!("{name}={ids}"));
+        } else if parameter["required"] == true {
+            let value = sample(doc, &parameter["schema"], a, &mut carries_ids);
+            query.push(format!("{name}={}", value.as_str().map_or_else(|| value.to_string(), str::to_owned)));
+        }
+    }
+    if !query.is_empty() {
+        path = format!("{path}?{}", query.join("&"));
+    }
+    let body = operation.spec["requestBody"]["content"]["application/json"]["schema"].as_object().map(|_| {
+        sample(doc, &operation.spec["requestBody"]["content"]["application/json"]["schema"], a, &mut carries_ids)
+    });
+    Filled { path, body, carries_ids }
 }
 
-async fn assert_still_there(app: &TestApp, a: &Account) {
-    let sessions: Value = json_of(app.get("/auth/sessions", &a.access_token).await, StatusCode::OK).await;
-    assert!(sessions["items"].as_array().unwrap().iter().any(|s| s["id"] == a.session_id.as_str()));
+/// A's id (or ids) for an id-like name: `…_id` → the id, `…_ids` → a list of it.
+fn id_value(a: &Session, name: &str) -> Option<Value> {
+    if let Some(base) = name.strip_suffix("_ids") {
+        Some(json!([fixture(a, &format!("{base}_id"))]))
+    } else if name.ends_with("_id") {
+        Some(json!(fixture(a, name)))
+    } else {
+        None
+    }
+}
+
+fn resolve<'a>(doc: &'a Value, schema: &'a Value) -> &'a Value {
+    match schema["$ref"].as_str() {
+        Some(reference) => {
+            let pointer = reference.strip_prefix('#').expect("a local $ref");
+            resolve(doc, doc.pointer(pointer).unwrap_or_else(|| panic!("{reference} is not in the document")))
+        }
+        None => schema,
+    }
+}
+
+/// A valid value for `schema`: its example if it has one, else the least the schema requires;
+/// then every id-like property, at any depth, gets A's id.
+fn sample(doc: &Value, schema: &Value, a: &Session, carries_ids: &mut bool) -> Value {
+    let schema = resolve(doc, schema);
+    for alternatives in ["oneOf", "anyOf"] {
+        if let Some(alternatives) = schema[alternatives].as_array() {
+            let chosen =
+                alternatives.iter().find(|s| resolve(doc, s)["type"] != "null").expect("a non-null alternative");
+            return sample(doc, chosen, a, carries_ids);
+        }
+    }
+    let types: Vec<&str> = match &schema["type"] {
+        Value::String(t) => vec![t.as_str()],
+        Value::Array(ts) => ts.iter().filter_map(Value::as_str).filter(|t| *t != "null").collect(),
+        _ => vec![if schema["properties"].is_object() { "object" } else { "string" }],
+    };
+    if types.first() == Some(&"object") {
+        let mut object = match &schema["example"] {
+            Value::Object(example) => example.clone(),
+            _ => Map::new(),
+        };
+        let required: Vec<&str> =
+            schema["required"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+        for (name, property) in schema["properties"].as_object().into_iter().flatten() {
+            if let Some(ids) = id_value(a, name) {
+                *carries_ids = true;
+                object.insert(name.clone(), ids);
+            } else if let Some(value) = object.get_mut(name) {
+                if resolve(doc, property)["properties"].is_object() {
+                    *value = merge_ids(doc, property, value.clone(), a, carries_ids);
+                }
+            } else if required.contains(&name.as_str()) {
+                object.insert(name.clone(), sample(doc, property, a, carries_ids));
+            }
+        }
+        return Value::Object(object);
+    }
+    if !schema["example"].is_null() {
+        return schema["example"].clone();
+    }
+    if let Some(first) = schema["enum"].as_array().and_then(|values| values.first()) {
+        return first.clone();
+    }
+    match types.first().copied() {
+        Some("integer" | "number") => schema["minimum"].as_i64().map_or(json!(1), |min| json!(min.max(1))),
+        Some("boolean") => json!(false),
+        Some("array") => match schema["minItems"].as_u64() {
+            Some(1..) => json!([sample(doc, &schema["items"], a, carries_ids)]),
+            _ => json!([]),
+        },
+        _ if schema["format"] == "email" => json!(api_tests::unique_email("matrix")),
+        _ => json!("x".repeat(schema["minLength"].as_u64().unwrap_or(1).max(1) as usize)),
+    }
+}
+
+/// An example object with A's ids put into its id-like properties, at any depth.
+fn merge_ids(doc: &Value, schema: &Value, example: Value, a: &Session, carries_ids: &mut bool) -> Value {
+    let schema = resolve(doc, schema);
+    let mut object = match example {
+        Value::Object(object) => object,
+        other => return other,
+    };
+    for (name, property) in schema["properties"].as_object().into_iter().flatten() {
+        if let Some(ids) = id_value(a, name) {
+            *carries_ids = true;
+            object.insert(name.clone(), ids);
+        } else if let Some(value) = object.get_mut(name) {
+            *value = merge_ids(doc, property, value.clone(), a, carries_ids);
+        }
+    }
+    Value::Object(object)
+}
+
+/// What of A's must never appear in an answer to B.
+fn secrets_of(a: &Session) -> [&str; 5] {
+    [&a.account.tenant_id, &a.account.person_id, &a.account.session_id, &a.session_id, &a.account.email]
+}
+
+#[tokio::test]
+async fn only_the_public_operations_answer_without_a_token() {
+    let app = spawn_app().await;
+    let a = app.signup().await;
+    let a = login(&app, &a).await;
+    let doc = serde_json::to_value(&app.doc).unwrap();
+    let operations = operations(&doc);
+
+    for (method, path) in PUBLIC {
+        let operation = operations.iter().find(|op| op.method.as_str() == *method && op.template == *path);
+        let operation =
+            operation.unwrap_or_else(|| panic!("{method} {path} is listed as public but not in the document"));
+        assert!(
+            operation.spec["security"].is_null(),
+            "{method} {path} is listed as public but documented with security"
+        );
+    }
+    let mut protected = 0;
+    for operation in operations.iter().filter(|op| !op.is_public()) {
+        let Filled { path, body, .. } = fill(&doc, operation, &a);
+        let response = app.request(operation.method.clone(), &path, None, body).await;
+        let what = format!("{} {} without a token", operation.method, operation.template);
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{what}: add it to PUBLIC if it is meant to be");
+        problem_of(response, StatusCode::UNAUTHORIZED, "unauthorized").await;
+        assert!(operation.spec["security"].is_array(), "{what}: the document should name its bearer security");
+        protected += 1;
+    }
+    assert!(protected >= 6, "only {protected} protected operations in the document");
+}
+
+#[tokio::test]
+async fn tenant_b_never_reaches_tenant_a() {
+    let app = spawn_app().await;
+    let (a, b) = (app.signup().await, app.signup().await);
+    let doc = serde_json::to_value(&app.doc).unwrap();
+
+    let mut checked = 0;
+    for operation in operations(&doc).iter().filter(|op| !op.is_public()) {
+        // Fresh sessions for both per operation: an operation may end the session it runs in.
+        let (a, b) = (login(&app, &a).await, login(&app, &b).await);
+        let Filled { path, body, carries_ids } = fill(&doc, operation, &a);
+        let what = format!("{} {path} (body {body:?})", operation.method);
+
+        let response = app.request(operation.method.clone(), &path, Some(&b.access_token), body.clone()).await;
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        for secret in secrets_of(&a) {
+            assert!(!text.contains(secret), "{what} with B's token showed A's data: {text}");
+        }
+        if carries_ids {
+            let code = serde_json::from_str::<Value>(&text).unwrap_or_default()["code"].clone();
+            let refused = (status, code.as_str());
+            assert!(
+                matches!(
+                    refused,
+                    (StatusCode::NOT_FOUND, Some("not_found")) | (StatusCode::FORBIDDEN, Some("forbidden"))
+                ),
+                "{what} with B's token on A's ids: expected 404 not_found (or 403 forbidden), got {status}: {text}"
+            );
+        } else {
+            assert!(
+                status.is_success(),
+                "{what} with B's token (no ids to carry) should act on B's own data: {status} {text}"
+            );
+        }
+
+        // The control: the same request with A's own token works, so B's refusal meant something
+        // and B's call changed nothing of A's.
+        let response = app.request(operation.method.clone(), &path, Some(&a.access_token), body).await;
+        let status = response.status();
+        assert!(status.is_success(), "{what} with A's own token: {status} {}", response.text().await.unwrap());
+        checked += 1;
+    }
+    assert!(checked >= 6, "only {checked} operations checked");
 }

@@ -21,6 +21,7 @@ use tracing::Instrument;
 use utoipa::openapi::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
+use crate::store::RequestTrips;
 use crate::{AppState, Error};
 
 /// The client's IP address as API Gateway saw it. `None` outside Lambda (the dev server), where
@@ -93,7 +94,8 @@ fn serve(router: Router<AppState>, state: AppState) -> Router {
 }
 
 /// One JSON log line per request, inside a span carrying the request id, which is echoed back as
-/// `x-request-id`. In Lambda the id is the invocation's; locally a new ULID.
+/// `x-request-id`. In Lambda the id is the invocation's; locally a new ULID. The request runs in
+/// its own round-trip scope, so `ddb_round_trips` counts its DynamoDB calls and no other's.
 async fn log_request(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let request_id = request
         .extensions()
@@ -101,14 +103,16 @@ async fn log_request(State(state): State<AppState>, request: Request, next: Next
         .map(|context| context.request_id.clone())
         .unwrap_or_else(|| ulid::Ulid::new().to_string());
     let span = tracing::info_span!("request", request_id = %request_id, method = %request.method(), path = %request.uri().path());
-    let (started, trips_before) = (Instant::now(), state.store.round_trips());
-    let mut response = next.run(request).instrument(span.clone()).await;
+    let (started, trips) = (Instant::now(), RequestTrips::default());
+    let mut response = trips.clone().scope(next.run(request)).instrument(span.clone()).await;
+    // This request's own sequential DynamoDB round trips, exact however many run concurrently.
+    let ddb_round_trips = trips.count();
+    state.store.round_trips().report(&request_id, ddb_round_trips);
     span.in_scope(|| {
         tracing::info!(
             status = response.status().as_u16(),
             elapsed_ms = started.elapsed().as_millis() as u64,
-            // Exact in Lambda (one request per instance at a time); approximate when concurrent.
-            ddb_round_trips = state.store.round_trips() - trips_before,
+            ddb_round_trips,
             "request finished"
         )
     });

@@ -16,7 +16,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-pub use round_trips::RoundTrips;
+pub use round_trips::{RequestTrips, RoundTrips};
 
 use crate::Error;
 
@@ -40,9 +40,9 @@ impl Store {
         (&self.client, &self.table)
     }
 
-    /// Sequential DynamoDB round trips made so far by this store (parallel calls count once).
-    pub fn round_trips(&self) -> usize {
-        self.round_trips.count()
+    /// The round-trip interceptor of this store's client, where each request's count is reported.
+    pub fn round_trips(&self) -> &RoundTrips {
+        &self.round_trips
     }
 }
 

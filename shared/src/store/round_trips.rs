@@ -1,30 +1,113 @@
-//! An SDK interceptor that counts sequential DynamoDB round trips: a call that starts while
-//! another is in flight runs in parallel with it and does not count again. Tests assert the
-//! per-endpoint budget with it; the request log reports it.
+//! Sequential DynamoDB round trips per request. The request log middleware runs each request in
+//! a [`RequestTrips`] scope (a task-local); the [`RoundTrips`] SDK interceptor counts every attempt
+//! (retries included) that starts while nothing else of that request is in flight: calls made in
+//! parallel count once, calls made one after another count each. The in-flight mark of an attempt
+//! is a guard kept in the operation's config bag, so an attempt whose future is dropped (a
+//! `try_join!` sibling failed, a timeout, a client that hung up) is no longer in flight either.
+//! Work a request spawns onto another task counts when wrapped in [`in_current_request`].
 
-use std::sync::Arc;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::interceptors::context::{
-    BeforeSerializationInterceptorContextRef, FinalizerInterceptorContextRef,
+    BeforeTransmitInterceptorContextRef, FinalizerInterceptorContextRef,
 };
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
-use aws_smithy_types::config_bag::ConfigBag;
+use aws_smithy_types::config_bag::{ConfigBag, Storable, StoreReplace};
 
+tokio::task_local! {
+    static CURRENT: RequestTrips;
+}
+
+/// The round trips of one request: what its log line reports.
 #[derive(Clone, Debug, Default)]
-pub struct RoundTrips(Arc<Counters>);
+pub struct RequestTrips(Arc<Counters>);
 
 #[derive(Debug, Default)]
 struct Counters {
     in_flight: AtomicUsize,
-    rounds: AtomicUsize,
+    trips: AtomicUsize,
+}
+
+impl RequestTrips {
+    /// Sequential round trips made in this request's scope so far.
+    pub fn count(&self) -> usize {
+        self.0.trips.load(Ordering::SeqCst)
+    }
+
+    /// Runs `future` as (part of) this request: DynamoDB attempts it makes count here.
+    pub async fn scope<F: Future>(self, future: F) -> F::Output {
+        CURRENT.scope(self, future).await
+    }
+
+    /// The request the current task is running, if any.
+    pub fn current() -> Option<Self> {
+        CURRENT.try_with(Clone::clone).ok()
+    }
+
+    fn start_attempt(&self) -> InFlight {
+        if self.0.in_flight.fetch_add(1, Ordering::SeqCst) == 0 {
+            self.0.trips.fetch_add(1, Ordering::SeqCst);
+        }
+        InFlight(self.clone())
+    }
+}
+
+/// `future` as part of the current request, for work spawned onto another task
+/// (`tokio::spawn(in_current_request(work))`), whose attempts would not count otherwise. The
+/// request is taken here, on the spawning task, not when the spawned task first polls.
+pub fn in_current_request<F: Future>(future: F) -> impl Future<Output = F::Output> {
+    let request = RequestTrips::current();
+    async move {
+        match request {
+            Some(request) => request.scope(future).await,
+            None => future.await,
+        }
+    }
+}
+
+/// One attempt in flight; dropping it (after the attempt, or with its cancelled future) ends it.
+#[derive(Debug)]
+struct InFlight(RequestTrips);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.0.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl Storable for InFlight {
+    type Storer = StoreReplace<Self>;
+}
+
+/// The SDK interceptor, and in tests a record of each request's count by request id (see
+/// [`RoundTrips::recording`]). In production it records nothing: the log line is the report.
+#[derive(Clone, Debug, Default)]
+pub struct RoundTrips {
+    record: Option<Arc<Mutex<HashMap<String, usize>>>>,
 }
 
 impl RoundTrips {
-    pub fn count(&self) -> usize {
-        self.0.rounds.load(Ordering::SeqCst)
+    /// An interceptor that also keeps every request's count, for tests to read by the request's
+    /// `x-request-id` ([`RoundTrips::of_request`]).
+    pub fn recording() -> Self {
+        Self { record: Some(Arc::default()) }
+    }
+
+    /// Called once per request with its final count (by the request log middleware).
+    pub fn report(&self, request_id: &str, trips: usize) {
+        if let Some(record) = &self.record {
+            record.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).insert(request_id.to_owned(), trips);
+        }
+    }
+
+    /// The count reported for a request, when recording.
+    pub fn of_request(&self, request_id: &str) -> Option<usize> {
+        let record = self.record.as_ref()?;
+        record.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).get(request_id).copied()
     }
 }
 
@@ -33,24 +116,199 @@ impl Intercept for RoundTrips {
         "RoundTrips"
     }
 
-    fn read_before_execution(
+    /// Once per attempt, retries included, just before it is signed and sent.
+    fn read_before_attempt(
         &self,
-        _: &BeforeSerializationInterceptorContextRef<'_>,
-        _: &mut ConfigBag,
+        _: &BeforeTransmitInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        if self.0.in_flight.fetch_add(1, Ordering::SeqCst) == 0 {
-            self.0.rounds.fetch_add(1, Ordering::SeqCst);
+        if let Some(request) = RequestTrips::current() {
+            // Lives in the operation's config bag: dropped after the attempt or with the future.
+            cfg.interceptor_state().store_put(request.start_attempt());
         }
         Ok(())
     }
 
-    fn read_after_execution(
+    fn read_after_attempt(
         &self,
         _: &FinalizerInterceptorContextRef<'_>,
         _: &RuntimeComponents,
-        _: &mut ConfigBag,
+        cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
+        cfg.interceptor_state().unset::<InFlight>();
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Against a scripted DynamoDB on a loopback port: no stack needed, and every case is exact.
+
+    use std::time::Duration;
+
+    use aws_sdk_dynamodb::Client;
+    use aws_sdk_dynamodb::config::retry::RetryConfig;
+    use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::{TcpListener, TcpStream};
+
+    use super::*;
+
+    /// How the scripted server answers each request.
+    #[derive(Clone, Copy)]
+    enum Script {
+        /// `{}` at once: a GetItem that found nothing.
+        Answer,
+        /// Never answers.
+        Hang,
+        /// A throttling error (retryable), then `{}` from the next request on.
+        ThrottleOnce,
+    }
+
+    fn response(status: &str, body: &str) -> String {
+        let length = body.len();
+        format!(
+            "HTTP/1.1 {status}\r\ncontent-type: application/x-amz-json-1.0\r\ncontent-length: {length}\r\n\r\n{body}"
+        )
+    }
+
+    async fn serve(script: Script) -> String {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = format!("http://{}", listener.local_addr().unwrap());
+        let throttled = Arc::new(AtomicUsize::new(0));
+        tokio::spawn(async move {
+            loop {
+                let (stream, _) = listener.accept().await.unwrap();
+                let throttled = throttled.clone();
+                tokio::spawn(connection(stream, script, throttled));
+            }
+        });
+        address
+    }
+
+    async fn connection(mut stream: TcpStream, script: Script, throttled: Arc<AtomicUsize>) {
+        let mut buffer = Vec::new();
+        loop {
+            // One request: headers, then content-length bytes of body.
+            let mut chunk = [0; 4096];
+            let Ok(read @ 1..) = stream.read(&mut chunk).await else { return };
+            buffer.extend_from_slice(&chunk[..read]);
+            let Some(end) = buffer.windows(4).position(|w| w == b"\r\n\r\n") else { continue };
+            let head = String::from_utf8_lossy(&buffer[..end]).to_lowercase();
+            let length: usize = head
+                .lines()
+                .find_map(|line| line.strip_prefix("content-length:"))
+                .map_or(0, |value| value.trim().parse().unwrap());
+            if buffer.len() < end + 4 + length {
+                continue;
+            }
+            buffer.drain(..end + 4 + length);
+            let answer = match script {
+                Script::Hang => std::future::pending().await,
+                Script::ThrottleOnce if throttled.fetch_add(1, Ordering::SeqCst) == 0 => response(
+                    "400 Bad Request",
+                    r#"{"__type":"com.amazonaws.dynamodb.v20120810#ThrottlingException","message":"slow down"}"#,
+                ),
+                _ => response("200 OK", "{}"),
+            };
+            stream.write_all(answer.as_bytes()).await.unwrap();
+        }
+    }
+
+    async fn client(script: Script) -> Client {
+        let config = aws_sdk_dynamodb::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
+            .endpoint_url(serve(script).await)
+            .retry_config(RetryConfig::standard().with_initial_backoff(Duration::from_millis(1)))
+            .interceptor(RoundTrips::default())
+            .build();
+        Client::from_conf(config)
+    }
+
+    async fn get(client: &Client) {
+        client.get_item().table_name("t").key("pk", super::super::s("k")).send().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn calls_one_after_another_count_each_and_parallel_ones_once() {
+        let client = client(Script::Answer).await;
+        let request = RequestTrips::default();
+        request
+            .clone()
+            .scope(async {
+                get(&client).await;
+                get(&client).await;
+                tokio::join!(get(&client), get(&client), get(&client));
+            })
+            .await;
+        assert_eq!(request.count(), 3);
+    }
+
+    #[tokio::test]
+    async fn a_cancelled_call_does_not_stop_the_count() {
+        // The counter this replaced marked a call in flight until its end hook ran, which a
+        // dropped future never reaches: every later call of the app counted 0.
+        let (stuck, client) = (client(Script::Hang).await, client(Script::Answer).await);
+        let request = RequestTrips::default();
+        request
+            .clone()
+            .scope(async {
+                let cancelled = tokio::time::timeout(Duration::from_millis(300), get(&stuck)).await;
+                assert!(cancelled.is_err(), "the scripted server never answers");
+                for _ in 0..3 {
+                    get(&client).await;
+                }
+            })
+            .await;
+        assert_eq!(request.count(), 4, "the cancelled call and the three after it");
+    }
+
+    #[tokio::test]
+    async fn a_retried_call_counts_each_attempt() {
+        let client = client(Script::ThrottleOnce).await;
+        let request = RequestTrips::default();
+        request.clone().scope(get(&client)).await;
+        assert_eq!(request.count(), 2);
+    }
+
+    #[tokio::test]
+    async fn each_request_counts_its_own_calls() {
+        let client = client(Script::Answer).await;
+        let (first, second) = (RequestTrips::default(), RequestTrips::default());
+        tokio::join!(
+            first.clone().scope(get(&client)),
+            second.clone().scope(async {
+                get(&client).await;
+                get(&client).await;
+            })
+        );
+        get(&client).await; // outside any request: counts nowhere
+        assert_eq!((first.count(), second.count()), (1, 2));
+    }
+
+    #[tokio::test]
+    async fn spawned_work_counts_when_carried_into_the_task() {
+        let client = client(Script::Answer).await;
+        let request = RequestTrips::default();
+        request
+            .clone()
+            .scope(async {
+                let spawned = tokio::spawn(in_current_request({
+                    let client = client.clone();
+                    async move { get(&client).await }
+                }));
+                spawned.await.unwrap();
+                tokio::spawn({
+                    let client = client.clone();
+                    async move { get(&client).await }
+                })
+                .await
+                .unwrap();
+            })
+            .await;
+        assert_eq!(request.count(), 1, "only the call carried into its task counts");
     }
 }

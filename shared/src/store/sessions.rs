@@ -244,14 +244,14 @@ impl Store {
                 })
                 .collect::<Result<_, Error>>()?;
             let (client, table) = (self.client.clone(), self.table.clone());
-            batches.spawn(async move {
+            batches.spawn(super::round_trips::in_current_request(async move {
                 // DynamoDB may hand back part of a batch as unprocessed; send that part again.
                 while !requests.is_empty() {
                     let output = client.batch_write_item().request_items(&table, requests).send().await?;
                     requests = output.unprocessed_items.and_then(|mut items| items.remove(&table)).unwrap_or_default();
                 }
                 Ok::<_, Error>(())
-            });
+            }));
         }
         while let Some(result) = batches.join_next().await {
             result.map_err(Error::internal)??;
