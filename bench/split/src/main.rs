@@ -41,7 +41,9 @@ fn main() -> Result<(), lambda_http::Error> {
             keys,
             config: Arc::new(config),
         };
-        let (router, _) = rota::http::finish(auth::router(), state);
+        let api = auth::router();
+        mark("routes");
+        let (router, _) = rota::http::finish(api, state);
         mark("router");
         lambda_http::run(router).await
     })
