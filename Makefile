@@ -1,6 +1,6 @@
 # Rota: `make dev` serves the whole API locally; `make test` runs every test. Both set up the
 # local AWS stack (moto) and the tools themselves; see infra/stack.
-.PHONY: dev test lint openapi bench tools build-tools
+.PHONY: dev test lint openapi bench package tools build-tools
 
 dev:
 	infra/stack run cargo run -p dev-server
@@ -20,6 +20,10 @@ openapi:
 bench:
 	infra/stack build-tools
 	infra/stack run bench/run
+
+# `sam build` of every function (arm64, no Docker) into .aws-sam/; minutes, so not part of `test`.
+package:
+	infra/stack package
 
 tools:
 	infra/stack tools

@@ -90,7 +90,7 @@ impl AppState {
     /// As [`AppState::from_env`], with a given DynamoDB round-trip interceptor (tests pass one
     /// that records each request's count: [`RoundTrips::recording`]).
     pub async fn with_round_trips(config: Config, round_trips: RoundTrips) -> Result<Self, String> {
-        let sdk = aws_config::load_from_env().await;
+        let sdk = crate::aws::sdk_config().await;
         let ddb = aws_sdk_dynamodb::config::Builder::from(&sdk).interceptor(round_trips.clone()).build();
         Ok(Self {
             keys: Arc::new(crate::auth::jwt::Keys::new(&config)?),

@@ -2,6 +2,7 @@
 //! single-table store and the HTTP plumbing. Nothing endpoint-specific lives here.
 
 pub mod auth;
+pub mod aws;
 pub mod clock;
 pub mod config;
 pub mod error;

@@ -77,8 +77,8 @@ pub fn finish(api: OpenApiRouter<AppState>, state: AppState) -> (Router, OpenApi
 }
 
 /// What every served router gets: problem+json fallbacks, the body limit, request logging, CORS
-/// for the configured origins and the state.
-fn serve(router: Router<AppState>, state: AppState) -> Router {
+/// for the configured origins and the state. (Public for `bench/split`, which times each step.)
+pub fn serve(router: Router<AppState>, state: AppState) -> Router {
     let router = router
         .fallback(|method: Method, uri: Uri| async move {
             Error::RouteNotFound { method: method.to_string(), path: uri.path().to_owned() }

@@ -1,0 +1,54 @@
+//! The auth Lambda's `main` (`rota::http::run_lambda(auth::router())`) unrolled, with a
+//! CLOCK_MONOTONIC mark on stderr after each step (`bench-mark STEP NANOS`) so that
+//! `bench/coldstart.py --split` can place every step between exec and the first runtime-API poll.
+//! `BENCH_SDK=native` builds the SDK config the way it was before `rota::aws`
+//! (`aws_config::load_from_env()`, platform trust store), for the before/after comparison.
+
+use std::sync::Arc;
+
+use rota::store::{RoundTrips, Store};
+
+fn mark(step: &str) {
+    let mut now = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `now` is a valid, writable timespec; CLOCK_MONOTONIC always exists on Linux.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut now) };
+    eprintln!("bench-mark {step} {}", now.tv_sec * 1_000_000_000 + now.tv_nsec);
+}
+
+fn main() -> Result<(), lambda_http::Error> {
+    mark("main");
+    // What `#[tokio::main]` expands to.
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    mark("tokio");
+    runtime.block_on(async {
+        rota::telemetry::init();
+        mark("tracing");
+        let config = rota::Config::from_env()?;
+        mark("config");
+        let sdk = match std::env::var("BENCH_SDK").as_deref() {
+            Ok("native") => aws_config::load_from_env().await,
+            _ => rota::aws::sdk_config().await,
+        };
+        mark("aws_config");
+        let round_trips = RoundTrips::default();
+        let ddb = aws_sdk_dynamodb::config::Builder::from(&sdk).interceptor(round_trips.clone()).build();
+        let client = aws_sdk_dynamodb::Client::from_conf(ddb);
+        mark("dynamodb");
+        let keys = Arc::new(rota::auth::jwt::Keys::new(&config)?);
+        mark("jwt");
+        let mail =
+            rota::mail::Mailer::new(aws_sdk_ses::Client::new(&sdk), config.mail_from.clone(), config.app_url.clone());
+        mark("ses");
+        let state = rota::AppState {
+            store: Store::new(client, config.table.clone(), round_trips),
+            keys,
+            mail,
+            config: Arc::new(config),
+        };
+        let (api, _) = auth::router().split_for_parts();
+        mark("routes");
+        let router = rota::http::serve(api, state);
+        mark("router");
+        lambda_http::run(router).await
+    })
+}
