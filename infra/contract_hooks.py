@@ -17,6 +17,7 @@ import json
 import os
 import re
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 from collections import Counter
@@ -40,9 +41,9 @@ def post(path, body):
 
 def link_token(email):
     """The token of the newest sign-up link mailed to `email`, read from the local SES."""
-    with urllib.request.urlopen(f"{os.environ['AWS_ENDPOINT_URL']}/moto-api/data.json") as response:
-        messages = json.load(response)["ses"]["Message"]
-    bodies = [m["body"] for m in messages if email in m["destinations"]["ToAddresses"]]
+    query = urllib.parse.urlencode({"to": email})
+    with urllib.request.urlopen(f"{os.environ['AWS_ENDPOINT_URL']}/rota/mail?{query}") as response:
+        bodies = [message["body"] for message in json.load(response)]
     return re.search(r"/verify-email\?token=(\S+)", bodies[-1]).group(1)
 
 

@@ -192,19 +192,12 @@ impl TestApp {
 
 /// Mail, read back from the local SES as a user would read their inbox.
 impl TestApp {
-    /// Every message sent to `to`, oldest first, as `{subject, body}`.
+    /// Every message sent to `to`, oldest first, as `{subject, body}` (from the local stack's
+    /// mailbox, `infra/local_aws.py`).
     pub async fn mail_to(&self, to: &str) -> Vec<Value> {
         let endpoint = std::env::var("AWS_ENDPOINT_URL").expect("make test sets AWS_ENDPOINT_URL");
-        let data: Value =
-            self.http.get(format!("{endpoint}/moto-api/data.json")).send().await.unwrap().json().await.unwrap();
-        let messages = data["ses"]["Message"].as_array().cloned().unwrap_or_default();
-        messages
-            .into_iter()
-            .filter(|message| {
-                message["destinations"]["ToAddresses"].as_array().is_some_and(|to_list| to_list.iter().any(|a| a == to))
-            })
-            .map(|message| json!({ "subject": message["subject"], "body": message["body"] }))
-            .collect()
+        let mailbox = self.http.get(format!("{endpoint}/rota/mail")).query(&[("to", to)]).send().await.unwrap();
+        mailbox.json().await.expect("the local stack's mailbox answers a JSON list")
     }
 
     /// The `token` of the newest link to `{ROTA_APP_URL}{path}?token=…` mailed to `to`.

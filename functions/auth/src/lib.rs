@@ -1,5 +1,6 @@
 //! The auth function: sign-up, login, refresh-token sessions and the caller's own profile.
 
+mod limits;
 mod login;
 mod me;
 mod sessions;

@@ -5,7 +5,6 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use garde::Validate;
 use rota::auth::password;
-use rota::auth::rate_limit::{Counter, LOGIN_PER_EMAIL, LOGIN_PER_EMAIL_AND_IP, LOGIN_PER_IP, RateLimit, client_key};
 use rota::clock::Now;
 use rota::error::Problem;
 use rota::http::{ClientIp, ValidJson};
@@ -15,6 +14,7 @@ use serde::Deserialize;
 use ulid::Ulid;
 use utoipa::ToSchema;
 
+use crate::limits::Attempt;
 use crate::tokens::{TokenDelivery, TokenPair, issue, new_session, normalise_email};
 
 const BAD_CREDENTIALS: Error = Error::Unauthorized("email or password is incorrect");
@@ -57,7 +57,7 @@ pub async fn login(
 ) -> Result<(HeaderMap, Json<TokenPair>), Error> {
     let now = Now::get();
     let email = normalise_email(&request.email);
-    let attempt = Attempt::new(&email, ip.as_deref());
+    let attempt = Attempt::login(&email, ip.as_deref());
     // Round trip 1: the credential, and this attempt counted against every limit, in parallel.
     let (credential, counted) = tokio::try_join!(state.store.credential(&email), attempt.count(&state, now.epoch))?;
     if let Some(retry_after_secs) = counted.retry_after(now.epoch) {
@@ -78,52 +78,4 @@ pub async fn login(
     let delivery = TokenDelivery::choose(request.token_delivery, &state, &headers, false);
     let (cookie, tokens) = issue(&state, &session, &refresh, &now, delivery)?;
     Ok((cookie, Json(tokens)))
-}
-
-/// The limits one login attempt counts against, each with its subject.
-struct Attempt {
-    limits: Vec<(RateLimit, String)>,
-}
-
-/// The counters after an attempt, in the order of its limits.
-struct Counted<'a> {
-    attempt: &'a Attempt,
-    counters: Vec<Counter>,
-}
-
-impl Attempt {
-    /// Outside API Gateway (the dev server) there is no trustworthy client address: the
-    /// address-keyed limits then apply to the email alone.
-    fn new(email: &str, ip: Option<&str>) -> Self {
-        let address = ip.map(client_key).unwrap_or_else(|| "unknown".into());
-        let mut limits =
-            vec![(LOGIN_PER_EMAIL_AND_IP, format!("{email}#{address}")), (LOGIN_PER_EMAIL, email.to_owned())];
-        if ip.is_some() {
-            limits.push((LOGIN_PER_IP, address));
-        }
-        Self { limits }
-    }
-
-    async fn count(&self, state: &AppState, now: i64) -> Result<Counted<'_>, Error> {
-        let hits = self.limits.iter().map(|(limit, subject)| state.store.rate_limit_hit(limit, subject, now));
-        Ok(Counted { attempt: self, counters: futures_util::future::try_join_all(hits).await? })
-    }
-}
-
-impl Counted<'_> {
-    fn retry_after(&self, now: i64) -> Option<u64> {
-        let limits = self.attempt.limits.iter().map(|(limit, _)| limit);
-        limits.zip(&self.counters).filter_map(|(limit, counter)| limit.retry_after(*counter, now)).max()
-    }
-
-    async fn undo(&self, state: &AppState) -> Result<(), Error> {
-        let undo = self
-            .attempt
-            .limits
-            .iter()
-            .zip(&self.counters)
-            .map(|((limit, subject), counter)| state.store.rate_limit_undo(limit, subject, *counter));
-        futures_util::future::try_join_all(undo).await?;
-        Ok(())
-    }
 }

@@ -5,7 +5,6 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use garde::Validate;
-use rota::auth::rate_limit::{SIGNUP_PER_EMAIL, SIGNUP_PER_IP, client_key};
 use rota::auth::{Role, one_time, password};
 use rota::clock::Now;
 use rota::error::Problem;
@@ -20,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use ulid::Ulid;
 use utoipa::ToSchema;
 
+use crate::limits::Attempt;
 use crate::tokens::{TokenDelivery, TokenPair, issue, new_session, normalise_email};
 
 /// How long a sign-up link works.
@@ -74,21 +74,9 @@ pub async fn signup(
     let now = Now::get();
     let email = normalise_email(&request.email);
     // Round trip 1: the attempt counted (before any work), and whether the email is taken.
-    let limits = async {
-        let by_ip = async {
-            match &ip {
-                Some(ip) => state.store.rate_limit_hit(&SIGNUP_PER_IP, &client_key(ip), now.epoch).await.map(Some),
-                None => Ok(None),
-            }
-        };
-        tokio::try_join!(state.store.rate_limit_hit(&SIGNUP_PER_EMAIL, &email, now.epoch), by_ip)
-    };
-    let (credential, (by_email, by_ip)) = tokio::try_join!(state.store.credential(&email), limits)?;
-    let over = [(SIGNUP_PER_EMAIL, Some(by_email)), (SIGNUP_PER_IP, by_ip)]
-        .into_iter()
-        .filter_map(|(limit, counter)| limit.retry_after(counter?, now.epoch))
-        .max();
-    if let Some(retry_after_secs) = over {
+    let attempt = Attempt::signup(&email, ip.as_deref());
+    let (credential, counted) = tokio::try_join!(state.store.credential(&email), attempt.count(&state, now.epoch))?;
+    if let Some(retry_after_secs) = counted.retry_after(now.epoch) {
         return Err(Error::RateLimited { retry_after_secs });
     }
     // Hashed either way, so a taken email answers no faster than a free one.

@@ -1,0 +1,66 @@
+//! The limits an attempt (a login, a sign-up) counts against, counted before the work they guard
+//! (see `rota::auth::rate_limit`).
+
+use rota::auth::rate_limit::{
+    Counter, LOGIN_PER_EMAIL, LOGIN_PER_EMAIL_AND_IP, LOGIN_PER_IP, RateLimit, SIGNUP_PER_EMAIL, SIGNUP_PER_IP,
+    client_key,
+};
+use rota::{AppState, Error};
+
+/// The limits one attempt counts against, each with its subject.
+pub struct Attempt {
+    limits: Vec<(RateLimit, String)>,
+}
+
+/// The counters after an attempt, in the order of its limits.
+pub struct Counted<'a> {
+    attempt: &'a Attempt,
+    counters: Vec<Counter>,
+}
+
+impl Attempt {
+    /// A login. Outside API Gateway (the dev server) there is no trustworthy client address: the
+    /// address-keyed limits then apply to the email alone.
+    pub fn login(email: &str, ip: Option<&str>) -> Self {
+        let address = ip.map(client_key).unwrap_or_else(|| "unknown".into());
+        let mut limits =
+            vec![(LOGIN_PER_EMAIL_AND_IP, format!("{email}#{address}")), (LOGIN_PER_EMAIL, email.to_owned())];
+        if ip.is_some() {
+            limits.push((LOGIN_PER_IP, address));
+        }
+        Self { limits }
+    }
+
+    /// A sign-up.
+    pub fn signup(email: &str, ip: Option<&str>) -> Self {
+        let mut limits = vec![(SIGNUP_PER_EMAIL, email.to_owned())];
+        limits.extend(ip.map(|ip| (SIGNUP_PER_IP, client_key(ip))));
+        Self { limits }
+    }
+
+    /// Counts the attempt against every limit, in parallel (one round trip).
+    pub async fn count(&self, state: &AppState, now: i64) -> Result<Counted<'_>, Error> {
+        let hits = self.limits.iter().map(|(limit, subject)| state.store.rate_limit_hit(limit, subject, now));
+        Ok(Counted { attempt: self, counters: futures_util::future::try_join_all(hits).await? })
+    }
+}
+
+impl Counted<'_> {
+    /// Seconds to wait when the attempt is over any limit.
+    pub fn retry_after(&self, now: i64) -> Option<u64> {
+        let limits = self.attempt.limits.iter().map(|(limit, _)| limit);
+        limits.zip(&self.counters).filter_map(|(limit, counter)| limit.retry_after(*counter, now)).max()
+    }
+
+    /// Takes the attempt back (it turned out to be no guess).
+    pub async fn undo(&self, state: &AppState) -> Result<(), Error> {
+        let undo = self
+            .attempt
+            .limits
+            .iter()
+            .zip(&self.counters)
+            .map(|((limit, subject), counter)| state.store.rate_limit_undo(limit, subject, *counter));
+        futures_util::future::try_join_all(undo).await?;
+        Ok(())
+    }
+}
