@@ -120,3 +120,35 @@ fn the_committed_document_is_current() {
     let generated = serde_json::to_value(dev_server::document()).unwrap();
     assert!(committed == generated, "openapi.json is stale: run `make openapi` and commit it");
 }
+
+/// A Lambda serves `lambda_router()`, built from the same declarations as the documented
+/// `router()` but without the OpenAPI operations: every path and method must answer alike.
+#[tokio::test]
+async fn each_lambda_serves_exactly_its_documented_operations() {
+    use tower::ServiceExt;
+    let state = rota::AppState::from_env().await.expect("state");
+    let lambdas: std::collections::HashMap<_, _> = dev_server::lambda_routers().into_iter().collect();
+    for (binary, documented) in dev_server::functions() {
+        let lambda = lambdas
+            .get(binary)
+            .unwrap_or_else(|| panic!("add {binary}'s lambda_router() to dev_server::lambda_routers()"));
+        let (documented, doc) = documented.split_for_parts();
+        let (documented, lambda) =
+            (rota::http::serve(documented, state.clone()), rota::http::serve(lambda.clone(), state.clone()));
+        assert!(!doc.paths.paths.is_empty(), "{binary} documents no operation");
+        for path in doc.paths.paths.keys() {
+            for method in [Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE] {
+                let answer = |router: axum::Router| {
+                    let request = axum::http::Request::builder()
+                        .method(method.as_str())
+                        .uri(concrete(path))
+                        .body(axum::body::Body::empty())
+                        .unwrap();
+                    async move { router.oneshot(request).await.unwrap().status() }
+                };
+                let (expected, actual) = (answer(documented.clone()).await, answer(lambda.clone()).await);
+                assert_eq!(actual, expected, "{binary}: {method} {path}");
+            }
+        }
+    }
+}

@@ -1,4 +1,4 @@
-//! The auth Lambda's `main` (`rota::http::run_lambda(auth::router())`) unrolled, with a
+//! The auth Lambda's `main` (`rota::http::run_lambda(auth::lambda_router())`) unrolled, with a
 //! CLOCK_MONOTONIC mark on stderr after each step (`bench-mark STEP NANOS`) so that
 //! `bench/coldstart.py --split` can place every step between exec and the first runtime-API poll.
 //! `BENCH_SDK=native` builds the SDK config the way it was before `rota::aws`
@@ -45,9 +45,9 @@ fn main() -> Result<(), lambda_http::Error> {
             mail,
             config: Arc::new(config),
         };
-        let (api, _) = auth::router().split_for_parts();
+        let routes = auth::lambda_router();
         mark("routes");
-        let router = rota::http::serve(api, state);
+        let router = rota::http::serve(routes, state);
         mark("router");
         lambda_http::run(router).await
     })

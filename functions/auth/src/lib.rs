@@ -7,19 +7,14 @@ mod sessions;
 mod signup;
 mod tokens;
 
-use rota::AppState;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
-
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(signup::signup))
-        .routes(routes!(signup::verify_email))
-        .routes(routes!(login::login))
-        .routes(routes!(sessions::refresh))
-        .routes(routes!(sessions::logout))
-        .routes(routes!(sessions::logout_all))
-        .routes(routes!(sessions::list_sessions))
-        .routes(routes!(sessions::revoke_session))
-        .routes(routes!(me::get_me, me::update_me))
-}
+rota::function_routes!(
+    [signup::signup],
+    [signup::verify_email],
+    [login::login],
+    [sessions::refresh],
+    [sessions::logout],
+    [sessions::logout_all],
+    [sessions::list_sessions],
+    [sessions::revoke_session],
+    [me::get_me, me::update_me],
+);

@@ -1,4 +1,4 @@
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    rota::http::run_lambda(auth::router()).await
+    rota::http::run_lambda(auth::lambda_router()).await
 }

@@ -13,6 +13,12 @@ pub fn functions() -> Vec<(&'static str, OpenApiRouter<AppState>)> {
     vec![("auth", auth::router())]
 }
 
+/// Every HTTP function's Lambda router (`lambda_router()`, the same routes without the OpenAPI
+/// operations), by binary: what `tests/openapi.rs` compares with [`functions`].
+pub fn lambda_routers() -> Vec<(&'static str, axum::Router<AppState>)> {
+    vec![("auth", auth::lambda_router())]
+}
+
 /// Every function's routes, merged.
 pub fn api() -> OpenApiRouter<AppState> {
     functions().into_iter().fold(OpenApiRouter::new(), |api, (_, router)| api.merge(router))

@@ -123,11 +123,51 @@ async fn log_request(State(state): State<AppState>, request: Request, next: Next
 }
 
 /// The whole `main` of an HTTP function: logs, state once per cold start, then serve events.
-pub async fn run_lambda(api: OpenApiRouter<AppState>) -> Result<(), lambda_http::Error> {
+/// It takes the function's `lambda_router()` (see [`function_routes!`]): in AWS the document is
+/// the `docs` function's, so building one here would only slow every cold start.
+pub async fn run_lambda(routes: Router<AppState>) -> Result<(), lambda_http::Error> {
     crate::telemetry::init();
     let state = AppState::from_env().await?;
-    let (router, _) = api.split_for_parts();
-    lambda_http::run(serve(router, state)).await
+    lambda_http::run(serve(routes, state)).await
+}
+
+/// Declares a function's routes once, as groups of handlers that share a path, and defines from
+/// them:
+/// - `router()`: the routes with their OpenAPI operations (`utoipa_axum`), for the dev server,
+///   the document and the tests;
+/// - `lambda_router()`: the same routes, methods and handlers, taken from the same
+///   `#[utoipa::path]` declarations but without building any OpenAPI operation, for the Lambda's
+///   cold start. (`tests/openapi.rs` checks that both serve the same operations.)
+#[macro_export]
+macro_rules! function_routes {
+    ($( [$($first:ident $(:: $rest:ident)*),+ $(,)?] ),+ $(,)?) => {
+        pub fn router() -> ::utoipa_axum::router::OpenApiRouter<$crate::AppState> {
+            ::utoipa_axum::router::OpenApiRouter::new()
+                $( .routes(::utoipa_axum::routes!($($first $(:: $rest)*),+)) )+
+        }
+
+        pub fn lambda_router() -> ::axum::Router<$crate::AppState> {
+            let router = ::axum::Router::new();
+            $( $( let router = $crate::lambda_route!(router, $first $(:: $rest)*); )+ )+
+            router
+        }
+    };
+}
+
+/// One handler's route, as [`function_routes!`]'s `lambda_router()` adds it.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! lambda_route {
+    ($router:ident, $first:ident $(:: $rest:ident)*) => {{
+        #[allow(unused_imports)]
+        use ::utoipa_axum::PathItemExt;
+        let path = ::utoipa_axum::routes!(@path [path()] of $first $(:: $rest)*);
+        let methods = ::utoipa_axum::routes!(@path [methods()] of $first $(:: $rest)*);
+        let method_router = methods.iter().fold(::axum::routing::MethodRouter::new(), |routes, method| {
+            routes.on(method.to_method_filter(), $first $(:: $rest)*)
+        });
+        $router.route(&path, method_router)
+    }};
 }
 
 #[cfg(test)]
