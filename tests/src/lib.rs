@@ -34,6 +34,13 @@ pub struct Account {
     pub refresh_token: String,
 }
 
+impl Account {
+    /// The `pk` of this account's device session item.
+    pub fn session_key(&self) -> String {
+        format!("T#{}#SESSION#{}", self.tenant_id, self.session_id)
+    }
+}
+
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(local_config()).await
 }
@@ -168,6 +175,25 @@ pub async fn problem_of(response: Response, status: StatusCode, code: &str) -> V
 }
 
 impl TestApp {
+    /// Moves the session's latest refresh-token rotation `secs` into the past, as if that much
+    /// time had gone by (no sleeping through the grace).
+    pub async fn age_latest_rotation(&self, account: &Account, secs: i64) {
+        use aws_sdk_dynamodb::types::AttributeValue;
+        let (client, table) = self.store.raw();
+        let at = chrono::Utc::now().timestamp() - secs;
+        client
+            .update_item()
+            .table_name(table)
+            .key("pk", AttributeValue::S(account.session_key()))
+            .key("sk", AttributeValue::S("SESSION".into()))
+            .update_expression("SET rotated[0].#at = :at")
+            .expression_attribute_names("#at", "at")
+            .expression_attribute_values(":at", AttributeValue::N(at.to_string()))
+            .send()
+            .await
+            .expect("the session has rotated");
+    }
+
     /// Sets attributes of a stored item directly, as an operator or a later feature would.
     pub async fn set(&self, pk: &str, sk: &str, attributes: &[(&str, Value)]) {
         use aws_sdk_dynamodb::types::AttributeValue;

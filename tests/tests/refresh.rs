@@ -1,8 +1,7 @@
 //! Refresh tokens over a session's life: rotation, the grace for repeats, replays, forgeries, and
 //! everything that ends a session (its age, its person, its organisation, log out everywhere).
 
-use api_tests::{Account, TestApp, json_of, problem_of, spawn_app};
-use aws_sdk_dynamodb::types::AttributeValue;
+use api_tests::{TestApp, json_of, problem_of, spawn_app};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use futures_util::future::join_all;
@@ -15,27 +14,6 @@ async fn refreshed(app: &TestApp, token: &str) -> Value {
 
 async fn refused(app: &TestApp, token: &str) {
     problem_of(app.refresh(token).await, StatusCode::UNAUTHORIZED, "unauthorized").await;
-}
-
-fn session_key(account: &Account) -> String {
-    format!("T#{}#SESSION#{}", account.tenant_id, account.session_id)
-}
-
-/// Moves the session's latest rotation `secs` into the past, as if that much time had gone by.
-async fn age_latest_rotation(app: &TestApp, account: &Account, secs: i64) {
-    let (client, table) = app.store.raw();
-    let at = chrono::Utc::now().timestamp() - secs;
-    client
-        .update_item()
-        .table_name(table)
-        .key("pk", AttributeValue::S(session_key(account)))
-        .key("sk", AttributeValue::S("SESSION".into()))
-        .update_expression("SET rotated[0].#at = :at")
-        .expression_attribute_names("#at", "at")
-        .expression_attribute_values(":at", AttributeValue::N(at.to_string()))
-        .send()
-        .await
-        .unwrap();
 }
 
 #[tokio::test]
@@ -86,7 +64,7 @@ async fn a_replay_after_the_grace_ends_the_whole_session() {
     let owner = app.signup().await;
     let newer = refreshed(&app, &owner.refresh_token).await["refresh_token"].as_str().unwrap().to_owned();
 
-    age_latest_rotation(&app, &owner, 11).await;
+    app.age_latest_rotation(&owner, 11).await;
     // The original token was rotated away 11 s ago: presenting it is theft or a bug. It fails...
     refused(&app, &owner.refresh_token).await;
     // ...and takes the newer token of the same session down with it.
@@ -99,7 +77,7 @@ async fn a_repeat_just_inside_the_grace_still_gets_the_next_token() {
     let owner = app.signup().await;
     let newer = refreshed(&app, &owner.refresh_token).await["refresh_token"].clone();
 
-    age_latest_rotation(&app, &owner, 9).await;
+    app.age_latest_rotation(&owner, 9).await;
     assert_eq!(refreshed(&app, &owner.refresh_token).await["refresh_token"], newer);
 }
 
@@ -126,7 +104,7 @@ async fn a_session_ends_thirty_days_after_login_however_often_it_refreshes() {
     assert!((7 * 86400 - 5..=7 * 86400).contains(&left), "{left}");
 
     let ended = chrono::Utc::now().timestamp() - 1;
-    app.set(&session_key(&owner), "SESSION", &[("ends_at", json!(ended))]).await;
+    app.set(&owner.session_key(), "SESSION", &[("ends_at", json!(ended))]).await;
     refused(&app, first["refresh_token"].as_str().unwrap()).await;
 }
 
@@ -169,7 +147,7 @@ async fn log_out_everywhere_ends_sessions_the_index_has_not_listed() {
     let app = spawn_app().await;
     let owner = app.signup().await;
     // A session whose index entry lags: move it out of the person's listing.
-    app.set(&session_key(&owner), "SESSION", &[("gsi1pk", json!("LAGGING"))]).await;
+    app.set(&owner.session_key(), "SESSION", &[("gsi1pk", json!("LAGGING"))]).await;
     let other = json_of(app.login(&owner.email, &owner.password).await, StatusCode::OK).await;
 
     let response = app.request(reqwest::Method::POST, "/auth/logout-all", other["access_token"].as_str(), None).await;

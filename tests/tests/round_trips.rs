@@ -8,8 +8,7 @@ use std::collections::BTreeSet;
 use std::ops::RangeInclusive;
 use std::sync::Mutex;
 
-use api_tests::{Account, PASSWORD, TestApp, json_of, spawn_app, unique_email};
-use aws_sdk_dynamodb::types::AttributeValue;
+use api_tests::{PASSWORD, TestApp, json_of, spawn_app, unique_email};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use reqwest::{Method, Response, StatusCode};
@@ -128,7 +127,7 @@ async fn failures_stay_within_the_budget_too() {
     measured(&app, "POST", "/auth/refresh", app.refresh(&owner.refresh_token).await, StatusCode::OK).await;
     let forged = forged(&owner.refresh_token);
     measured(&app, "POST", "/auth/refresh", app.refresh(&forged).await, StatusCode::UNAUTHORIZED).await;
-    age_latest_rotation(&app, &owner, 11).await;
+    app.age_latest_rotation(&owner, 11).await;
     measured(&app, "POST", "/auth/refresh", app.refresh(&owner.refresh_token).await, StatusCode::UNAUTHORIZED).await;
     measured(&app, "POST", "/auth/refresh", app.refresh(newer).await, StatusCode::UNAUTHORIZED).await;
 }
@@ -140,24 +139,6 @@ fn forged(token: &str) -> String {
         *byte ^= 0x5a;
     }
     URL_SAFE_NO_PAD.encode(bytes)
-}
-
-/// Moves the session's latest rotation `secs` into the past, past the refresh grace (as
-/// `refresh.rs` does).
-async fn age_latest_rotation(app: &TestApp, account: &Account, secs: i64) {
-    let (client, table) = app.store.raw();
-    let at = chrono::Utc::now().timestamp() - secs;
-    client
-        .update_item()
-        .table_name(table)
-        .key("pk", AttributeValue::S(format!("T#{}#SESSION#{}", account.tenant_id, account.session_id)))
-        .key("sk", AttributeValue::S("SESSION".into()))
-        .update_expression("SET rotated[0].#at = :at")
-        .expression_attribute_names("#at", "at")
-        .expression_attribute_values(":at", AttributeValue::N(at.to_string()))
-        .send()
-        .await
-        .unwrap();
 }
 
 /// Two tabs refreshing with one token at once: within the grace both get the new pair, and the
