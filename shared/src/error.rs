@@ -26,6 +26,13 @@ pub enum Error {
     Unauthorized(&'static str),
     #[error("{0}")]
     Forbidden(&'static str),
+    /// An owner, admin or platform admin acting without a session that passed two-factor
+    /// authentication, while their organisation requires it.
+    #[error("this action needs two-factor authentication: enable it (POST /auth/2fa/setup) and log in with a code")]
+    MfaRequired,
+    /// The caller's organisation is suspended by the platform.
+    #[error("the organisation is suspended")]
+    TenantSuspended,
     /// Also what another tenant's resource looks like: never a 403, never data.
     #[error("not found")]
     NotFound,
@@ -81,6 +88,8 @@ impl Error {
             Self::Validation(_) => (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
             Self::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
             Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            Self::MfaRequired => (StatusCode::FORBIDDEN, "mfa_required"),
+            Self::TenantSuspended => (StatusCode::FORBIDDEN, "tenant_suspended"),
             Self::NotFound => (StatusCode::NOT_FOUND, "not_found"),
             Self::RouteNotFound { .. } => (StatusCode::NOT_FOUND, "route_not_found"),
             Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),

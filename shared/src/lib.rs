@@ -5,6 +5,7 @@ pub mod auth;
 pub mod aws;
 pub mod clock;
 pub mod config;
+pub mod domain;
 pub mod error;
 pub mod http;
 pub mod mail;

@@ -150,12 +150,7 @@ pub async fn verify_email(
     // Round trip 1: the pending sign-up.
     let signup = state.store.pending_signup(&token_hash, now.epoch).await?.ok_or(Error::NotFound)?;
     let (tenant_id, owner_id) = (Ulid::new(), Ulid::new());
-    let tenant = Tenant {
-        id: tenant_id.to_string(),
-        name: signup.organisation_name,
-        status: TenantStatus::Active,
-        created_at: now.iso.clone(),
-    };
+    let tenant = Tenant::new(tenant_id.to_string(), signup.organisation_name, &now.iso);
     let owner = Person {
         id: owner_id.to_string(),
         tenant_id: tenant.id.clone(),

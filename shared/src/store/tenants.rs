@@ -7,15 +7,65 @@ use serde::{Deserialize, Serialize};
 
 use super::people::{Credential, Person};
 use super::sessions::Session;
-use super::{Store, key, keys, to_item};
+use super::{Store, from_item, key, keys, to_item};
 use crate::Error;
+use crate::domain::settings::{Settings, Weekday};
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// An organisation. Fields added after the first tenants were stored have serde defaults, so old
+/// items read as if they had been created with them.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Tenant {
     pub id: String,
     pub name: String,
     pub status: TenantStatus,
+    /// IANA time zone of the organisation: weeks, days and pay periods are counted in it.
+    #[serde(default = "utc")]
+    pub time_zone: String,
+    #[serde(default = "monday")]
+    pub week_start: Weekday,
+    /// ISO 4217 code of every amount (rates, pay stubs, costs), kept in minor units.
+    #[serde(default = "euro")]
+    pub currency: String,
+    #[serde(default)]
+    pub settings: Settings,
+    /// Incremented by every change; send it back on update to refuse overwriting someone
+    /// else's change (409).
+    #[serde(default = "first_version")]
+    pub version: u64,
     pub created_at: String,
+    #[serde(default)]
+    pub updated_at: String,
+}
+
+fn utc() -> String {
+    "UTC".into()
+}
+fn monday() -> Weekday {
+    Weekday::Monday
+}
+fn euro() -> String {
+    "EUR".into()
+}
+fn first_version() -> u64 {
+    1
+}
+
+impl Tenant {
+    /// A new, active organisation with default settings.
+    pub fn new(id: String, name: String, now: &str) -> Self {
+        Self {
+            id,
+            name,
+            status: TenantStatus::Active,
+            time_zone: utc(),
+            week_start: monday(),
+            currency: euro(),
+            settings: Settings::default(),
+            version: first_version(),
+            created_at: now.to_owned(),
+            updated_at: now.to_owned(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -35,6 +85,17 @@ pub enum NotCreated {
 }
 
 impl Store {
+    pub async fn tenant(&self, tenant_id: &str) -> Result<Option<Tenant>, Error> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::tenant(tenant_id), keys::TENANT_SK)))
+            .send()
+            .await?;
+        output.item.map(from_item).transpose()
+    }
+
     /// Creates an organisation with its owner, their email claim and first session, and deletes
     /// the pending sign-up it comes from: all of it or none of it, in one transaction.
     pub async fn create_tenant_with_owner(

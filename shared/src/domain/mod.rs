@@ -1,0 +1,3 @@
+//! Plain types and pure rules: no I/O and no clock, so each is unit-tested on its own.
+
+pub mod settings;
