@@ -21,6 +21,10 @@ pub enum Mail {
     VerifySignup { to: String, organisation: String, token: String, valid_hours: i64 },
     /// Someone tried to sign up with an email that already has an account.
     SignupAttempt { to: String },
+    /// An admin added this person: the link sets their password (`{app}/accept-invitation?token=…`).
+    Invitation { to: String, name: String, organisation: String, token: String, valid_hours: i64 },
+    /// The link that sets a new password (`{app}/reset-password?token=…`).
+    PasswordReset { to: String, token: String, valid_minutes: i64 },
 }
 
 impl Mailer {
@@ -55,6 +59,23 @@ impl Mailer {
                      nothing is created until the link is followed."
                 );
                 (to, "Confirm your email to finish signing up".into(), text)
+            }
+            Mail::Invitation { to, name, organisation, token, valid_hours } => {
+                let link = format!("{}/accept-invitation?token={token}", self.app_url);
+                let text = format!(
+                    "Hello {name},\n\nyou have been invited to join {organisation} on Rota. Choose your password \
+                     here to get started:\n\n{link}\n\nThe link works once, for {valid_hours} hours."
+                );
+                (to, format!("You are invited to join {organisation} on Rota"), text)
+            }
+            Mail::PasswordReset { to, token, valid_minutes } => {
+                let link = format!("{}/reset-password?token={token}", self.app_url);
+                let text = format!(
+                    "To choose a new password for Rota, follow this link:\n\n{link}\n\nIt works once, for \
+                     {valid_minutes} minutes, and logs you out everywhere. If you did not ask for it, ignore this \
+                     email: your password stays as it is."
+                );
+                (to, "Reset your Rota password".into(), text)
             }
             Mail::SignupAttempt { to } => {
                 let link = format!("{}/login", self.app_url);

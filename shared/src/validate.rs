@@ -51,6 +51,24 @@ pub fn phone_number<T: Text>(value: &T, _: &()) -> garde::Result {
     }
 }
 
+/// For `#[serde(default, deserialize_with = "nullable")]` on an `Option<Option<T>>`: absent is
+/// `None` (leave as is), `null` is `Some(None)` (remove), a value is `Some(Some(value))`.
+pub fn nullable<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    serde::Deserialize::deserialize(deserializer).map(Some)
+}
+
+/// The schema of a list of at most `MAX_ITEMS` texts of 1 to `MAX_CHARS` characters (for
+/// `#[schema(schema_with = texts::<20, 40>)]`: utoipa cannot put limits on items otherwise).
+pub fn texts<const MAX_ITEMS: usize, const MAX_CHARS: usize>() -> utoipa::openapi::Array {
+    use utoipa::openapi::{ArrayBuilder, ObjectBuilder, Type};
+    let item = ObjectBuilder::new().schema_type(Type::String).min_length(Some(1)).max_length(Some(MAX_CHARS));
+    ArrayBuilder::new().items(item).max_items(Some(MAX_ITEMS)).build()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -236,3 +236,38 @@ impl TestApp {
         token.split(|c: char| c.is_whitespace()).next().unwrap().to_owned()
     }
 }
+
+/// One of each record an organisation keeps, made through the API by its owner: what tests
+/// need an id of.
+#[derive(Debug, Clone)]
+pub struct Organisation {
+    pub location_id: String,
+    pub position_id: String,
+    pub unit_id: String,
+    /// An invited staff member (not the owner: changing them is fair game).
+    pub person_id: String,
+    pub person_email: String,
+}
+
+impl TestApp {
+    pub async fn organisation(&self, owner: &Account) -> Organisation {
+        let token = Some(owner.access_token.as_str());
+        let created = |path: &'static str, body: Value| async move {
+            json_of(self.post(path, token, body).await, StatusCode::CREATED).await["id"].as_str().unwrap().to_owned()
+        };
+        let location_id = created(
+            "/locations",
+            json!({ "name": "Riverside Hall", "lat": 53.8, "lng": -1.55, "radius_m": 150, "time_zone": "Europe/London" }),
+        )
+        .await;
+        let position_id = created("/positions", json!({ "name": "Bartender" })).await;
+        let unit_id = created("/units", json!({ "name": "Bar team" })).await;
+        let person_email = unique_email("staff");
+        let person_id = created(
+            "/people",
+            json!({ "email": person_email, "name": "Sam Staff", "role": "staff", "position_ids": [position_id], "unit_id": unit_id }),
+        )
+        .await;
+        Organisation { location_id, position_id, unit_id, person_id, person_email }
+    }
+}

@@ -14,6 +14,11 @@ const ACCESS_TOKEN: &str = "REPLACE_WITH_ACCESS_TOKEN";
 const REFRESH_TOKEN: &str = "REPLACE_WITH_REFRESH_TOKEN";
 const SESSION_ID: &str = "01JSAMPLESESSION0000000000";
 const SIGNUP_TOKEN: &str = "REPLACE_WITH_THE_TOKEN_FROM_THE_EMAILED_LINK";
+/// The ids of the people-function samples, replaced by records of the owner's organisation.
+const LOCATION_ID: &str = "01JSAMPLELOCATION000000000";
+const POSITION_ID: &str = "01JSAMPLEPOSITION000000000";
+const UNIT_ID: &str = "01JSAMPLEUN1T0000000000000";
+const PERSON_ID: &str = "01JSAMPLEPERSON00000000000";
 /// The sign-up sample creates this owner and the login sample logs in as them.
 const EMAIL: &str = "owner@example.com";
 
@@ -56,7 +61,12 @@ async fn every_sample_event_succeeds_with_real_tokens() {
         } else {
             String::new()
         };
+        let org = app.organisation(&owner).await;
         let text = text
+            .replace(LOCATION_ID, &org.location_id)
+            .replace(POSITION_ID, &org.position_id)
+            .replace(UNIT_ID, &org.unit_id)
+            .replace(PERSON_ID, &org.person_id)
             .replace(SIGNUP_TOKEN, &signup_token)
             .replace(ACCESS_TOKEN, &owner.access_token)
             .replace(REFRESH_TOKEN, &owner.refresh_token)

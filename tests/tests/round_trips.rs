@@ -28,6 +28,27 @@ const BUDGETS: &[(&str, &str, RangeInclusive<usize>)] = &[
     ("GET", "/me", 1..=1),
     ("PATCH", "/me", 1..=2),
     ("GET", "/openapi.json", 0..=0),
+    ("GET", "/tenant", 1..=1),
+    ("PATCH", "/tenant", 2..=2),
+    ("GET", "/locations", 1..=1),
+    ("POST", "/locations", 1..=2),
+    ("GET", "/locations/{location_id}", 1..=1),
+    ("PATCH", "/locations/{location_id}", 2..=2),
+    ("DELETE", "/locations/{location_id}", 2..=2),
+    ("GET", "/positions", 1..=1),
+    ("POST", "/positions", 1..=1),
+    ("PATCH", "/positions/{position_id}", 2..=2),
+    ("DELETE", "/positions/{position_id}", 2..=2),
+    ("GET", "/units", 1..=1),
+    ("POST", "/units", 1..=2),
+    ("PATCH", "/units/{unit_id}", 2..=2),
+    ("GET", "/people", 1..=1),
+    ("POST", "/people", 2..=2),
+    ("GET", "/people/{person_id}", 1..=1),
+    ("PATCH", "/people/{person_id}", 2..=2),
+    ("DELETE", "/people/{person_id}", 2..=2),
+    ("POST", "/people/{person_id}/invite", 2..=2),
+    ("GET", "/audit-logs", 1..=1),
 ];
 
 fn budget(method: &str, path: &str) -> RangeInclusive<usize> {
@@ -45,6 +66,9 @@ static MEASURED: Mutex<BTreeSet<(String, String)>> = Mutex::new(BTreeSet::new())
 async fn measured(app: &TestApp, method: &str, path: &str, response: Response, status: StatusCode) -> Value {
     MEASURED.lock().unwrap().insert((method.to_owned(), path.to_owned()));
     let trips = app.round_trips_of(response.headers());
+    if response.status() != status {
+        panic!("{method} {path}: {} {}", response.status(), response.text().await.unwrap_or_default());
+    }
     let body = json_of(response, status).await;
     let budget = budget(method, path);
     assert!(budget.contains(&trips), "{method} {path} ({status}) took {trips} round trips, budget {budget:?}");
@@ -99,10 +123,93 @@ async fn every_endpoint_stays_within_its_budget() {
     let logout = app.request(Method::POST, "/auth/logout", Some(&other.access_token), None).await;
     measured(&app, "POST", "/auth/logout", logout, StatusCode::NO_CONTENT).await;
 
+    organisation_endpoints(&app).await;
+
     let measured = MEASURED.lock().unwrap().clone();
     let unmeasured: Vec<_> =
         BUDGETS.iter().filter(|(m, p, _)| !measured.contains(&(m.to_string(), p.to_string()))).collect();
     assert!(unmeasured.is_empty(), "measure these here too: {unmeasured:?}");
+}
+
+/// Every people-function operation, in an organisation of its own.
+async fn organisation_endpoints(app: &TestApp) {
+    let owner = app.signup().await;
+    let token = Some(owner.access_token.as_str());
+    let org = app.organisation(&owner).await;
+    let call = |method: &'static str, path: String, body: Option<Value>| async move {
+        app.request(method.parse().unwrap(), &path, token, body).await
+    };
+    let json = |value: Value| Some(value);
+    let cases: Vec<(&str, &str, String, Option<Value>, StatusCode)> = vec![
+        ("GET", "/tenant", "/tenant".into(), None, StatusCode::OK),
+        ("PATCH", "/tenant", "/tenant".into(), json(serde_json::json!({ "currency": "GBP" })), StatusCode::OK),
+        ("GET", "/locations", "/locations".into(), None, StatusCode::OK),
+        (
+            "POST",
+            "/locations",
+            "/locations".into(),
+            json(serde_json::json!({ "name": "Hall", "lat": 1.0, "lng": 2.0, "radius_m": 100 })),
+            StatusCode::CREATED,
+        ),
+        ("GET", "/locations/{location_id}", format!("/locations/{}", org.location_id), None, StatusCode::OK),
+        (
+            "PATCH",
+            "/locations/{location_id}",
+            format!("/locations/{}", org.location_id),
+            json(serde_json::json!({ "radius_m": 120 })),
+            StatusCode::OK,
+        ),
+        ("DELETE", "/locations/{location_id}", format!("/locations/{}", org.location_id), None, StatusCode::NO_CONTENT),
+        ("GET", "/positions", "/positions".into(), None, StatusCode::OK),
+        ("POST", "/positions", "/positions".into(), json(serde_json::json!({ "name": "Usher" })), StatusCode::CREATED),
+        (
+            "PATCH",
+            "/positions/{position_id}",
+            format!("/positions/{}", org.position_id),
+            json(serde_json::json!({ "name": "Barista" })),
+            StatusCode::OK,
+        ),
+        ("DELETE", "/positions/{position_id}", format!("/positions/{}", org.position_id), None, StatusCode::NO_CONTENT),
+        ("GET", "/units", "/units".into(), None, StatusCode::OK),
+        (
+            "POST",
+            "/units",
+            "/units".into(),
+            json(serde_json::json!({ "name": "Door team", "lead_person_id": org.person_id })),
+            StatusCode::CREATED,
+        ),
+        (
+            "PATCH",
+            "/units/{unit_id}",
+            format!("/units/{}", org.unit_id),
+            json(serde_json::json!({ "lead_person_id": org.person_id })),
+            StatusCode::OK,
+        ),
+        ("GET", "/people", "/people?role=staff&q=sam".into(), None, StatusCode::OK),
+        (
+            "POST",
+            "/people",
+            "/people".into(),
+            json(
+                serde_json::json!({ "email": unique_email("budget"), "name": "Bo", "role": "staff", "unit_id": org.unit_id }),
+            ),
+            StatusCode::CREATED,
+        ),
+        ("GET", "/people/{person_id}", format!("/people/{}", org.person_id), None, StatusCode::OK),
+        (
+            "PATCH",
+            "/people/{person_id}",
+            format!("/people/{}", org.person_id),
+            json(serde_json::json!({ "role": "coordinator" })),
+            StatusCode::OK,
+        ),
+        ("POST", "/people/{person_id}/invite", format!("/people/{}/invite", org.person_id), None, StatusCode::ACCEPTED),
+        ("DELETE", "/people/{person_id}", format!("/people/{}", org.person_id), None, StatusCode::NO_CONTENT),
+        ("GET", "/audit-logs", "/audit-logs?entity_type=person".into(), None, StatusCode::OK),
+    ];
+    for (method, template, path, body, status) in cases {
+        measured(app, method, template, call(method, path, body).await, status).await;
+    }
 }
 
 #[tokio::test]

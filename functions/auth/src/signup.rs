@@ -152,16 +152,15 @@ pub async fn verify_email(
     let (tenant_id, owner_id) = (Ulid::new(), Ulid::new());
     let tenant = Tenant::new(tenant_id.to_string(), signup.organisation_name, &now.iso);
     let owner = Person {
-        id: owner_id.to_string(),
-        tenant_id: tenant.id.clone(),
-        email: signup.email.clone(),
-        name: signup.name,
-        phone: None,
-        role: Role::Owner,
         status: PersonStatus::Active,
-        version: 1,
-        created_at: now.iso.clone(),
-        updated_at: now.iso.clone(),
+        ..Person::invited(
+            owner_id.to_string(),
+            tenant.id.clone(),
+            signup.email.clone(),
+            signup.name,
+            Role::Owner,
+            &now.iso,
+        )
     };
     let credential = Credential {
         email: signup.email,
@@ -170,6 +169,8 @@ pub async fn verify_email(
         role: owner.role,
         status: owner.status,
         password_hash: signup.password_hash,
+        invitation_hash: None,
+        reset_hash: None,
     };
     let (session, refresh) = new_session(tenant_id, owner_id, owner.role, &headers, &now);
     // Round trip 2: everything, and the pending sign-up consumed, in one transaction.

@@ -5,6 +5,8 @@ use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 
+use crate::http::{ClientIp, RequestId};
+use crate::store::audit::Actor;
 use crate::{AppState, Error};
 
 #[derive(Debug, Clone)]
@@ -14,6 +16,9 @@ pub struct Caller {
     pub role: crate::auth::Role,
     /// The refresh session (device) the access token was issued for.
     pub session_id: String,
+    /// The request being served and the client's address: what an audit entry records.
+    pub request_id: String,
+    pub ip: Option<String>,
 }
 
 impl FromRequestParts<AppState> for Caller {
@@ -27,6 +32,27 @@ impl FromRequestParts<AppState> for Caller {
             .and_then(|value| value.strip_prefix("Bearer "))
             .ok_or(Error::Unauthorized("a Bearer access token is required"))?;
         let claims = state.keys.verify(token.trim())?;
-        Ok(Self { tenant_id: claims.tenant_id, person_id: claims.sub, role: claims.role, session_id: claims.sid })
+        let Ok(RequestId(request_id)) = RequestId::from_request_parts(parts, state).await;
+        let Ok(ClientIp(ip)) = ClientIp::from_request_parts(parts, state).await;
+        Ok(Self {
+            tenant_id: claims.tenant_id,
+            person_id: claims.sub,
+            role: claims.role,
+            session_id: claims.sid,
+            request_id,
+            ip,
+        })
+    }
+}
+
+impl Caller {
+    /// The caller as the actor of a change, for its audit entry.
+    pub fn actor(&self) -> Actor {
+        Actor {
+            tenant_id: self.tenant_id.clone(),
+            person_id: self.person_id.clone(),
+            request_id: self.request_id.clone(),
+            ip: self.ip.clone(),
+        }
     }
 }

@@ -151,9 +151,6 @@ pub fn time_zone<T: crate::validate::Text>(value: &T, _: &()) -> garde::Result {
     }
 }
 
-/// Schema pattern of an ISO 4217 currency code.
-pub const CURRENCY: &str = "^[A-Z]{3}$";
-
 /// An ISO 4217 currency code: three capital letters.
 pub fn currency<T: crate::validate::Text>(value: &T, _: &()) -> garde::Result {
     match value.text() {

@@ -4,9 +4,11 @@
 mod body;
 pub mod cors;
 pub mod openapi;
+mod query;
 
 pub use body::{BODY_LIMIT_BYTES, ValidJson};
 pub use openapi::OPENAPI_PATH;
+pub use query::ValidQuery;
 
 use std::time::Instant;
 
@@ -36,6 +38,19 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
             Some(RequestContext::ApiGatewayV2(context)) => context.http.source_ip.clone(),
             _ => None,
         }))
+    }
+}
+
+/// The id of the request being served (the Lambda invocation's, or a new ULID locally), as
+/// logged and echoed in `x-request-id`; audit entries carry it.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for RequestId {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(parts.extensions.get::<RequestId>().cloned().unwrap_or_else(|| RequestId(String::new())))
     }
 }
 
@@ -96,12 +111,13 @@ pub fn serve(router: Router<AppState>, state: AppState) -> Router {
 /// One JSON log line per request, inside a span carrying the request id, which is echoed back as
 /// `x-request-id`. In Lambda the id is the invocation's; locally a new ULID. The request runs in
 /// its own round-trip scope, so `ddb_round_trips` counts its DynamoDB calls and no other's.
-async fn log_request(State(state): State<AppState>, request: Request, next: Next) -> Response {
+async fn log_request(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let request_id = request
         .extensions()
         .get::<lambda_http::Context>()
         .map(|context| context.request_id.clone())
         .unwrap_or_else(|| ulid::Ulid::new().to_string());
+    request.extensions_mut().insert(RequestId(request_id.clone()));
     let span = tracing::info_span!("request", request_id = %request_id, method = %request.method(), path = %request.uri().path());
     let (started, trips) = (Instant::now(), RequestTrips::default());
     let mut response = trips.clone().scope(next.run(request)).instrument(span.clone()).await;

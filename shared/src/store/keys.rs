@@ -33,7 +33,28 @@ pub fn signup(token_hash: &str) -> String {
 }
 pub const SIGNUP_SK: &str = "SIGNUP";
 
+/// An emailed invitation or password-reset link, by the hash of its token.
+pub fn link(token_hash: &str) -> String {
+    format!("LINK#{token_hash}")
+}
+pub const LINK_SK: &str = "LINK";
+
 pub fn rate_limit(name: &str, subject: &str) -> String {
     format!("RL#{name}#{subject}")
 }
 pub const RATE_LIMIT_SK: &str = "RL";
+
+/// A tenant's audit log, newest last by `{at}#{id}`.
+pub fn audit(tenant_id: &str) -> String {
+    format!("T#{tenant_id}#AUDIT")
+}
+
+/// gsi1 partition of one entity's audit history.
+pub fn audit_of_entity(tenant_id: &str, entity_id: &str) -> String {
+    format!("T#{tenant_id}#AUDIT#ENTITY#{entity_id}")
+}
+
+/// gsi2 partition of one actor's audit history.
+pub fn audit_by_actor(tenant_id: &str, actor_id: &str) -> String {
+    format!("T#{tenant_id}#AUDIT#ACTOR#{actor_id}")
+}

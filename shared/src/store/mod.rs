@@ -1,8 +1,13 @@
 //! The single DynamoDB table: key design in [`keys`], one module per aggregate, typed items in
 //! and typed items out. Every tenant-owned key starts with `T#{tenant_id}`.
 
+pub mod audit;
+pub mod entities;
 pub mod keys;
+pub mod links;
+pub mod page;
 pub mod people;
+pub mod places;
 pub mod rate_limits;
 pub mod round_trips;
 pub mod sessions;
@@ -46,8 +51,13 @@ impl Store {
     }
 }
 
-pub(crate) fn s(value: impl Into<String>) -> AttributeValue {
+pub fn s(value: impl Into<String>) -> AttributeValue {
     AttributeValue::S(value.into())
+}
+
+/// Any serialisable value (an enum, say) as it is stored, for a condition or filter.
+pub fn value<T: Serialize>(value: &T) -> Result<AttributeValue, Error> {
+    Ok(serde_dynamo::to_attribute_value(value)?)
 }
 
 pub(crate) fn n(value: impl ToString) -> AttributeValue {

@@ -5,10 +5,10 @@
 //! login find person, tenant, role and password hash in one read. Role or status changes must
 //! update both items in one transaction.
 
-use aws_sdk_dynamodb::types::ReturnValue;
+use aws_sdk_dynamodb::types::{Put, ReturnValue, TransactWriteItem, Update};
 use serde::{Deserialize, Serialize};
 
-use super::{Item, Store, condition_failed, from_item, key, keys, n, s, to_item};
+use super::{Item, Store, condition_failed, from_item, key, keys, n, s, to_item, value};
 use crate::Error;
 use crate::auth::Role;
 
@@ -23,12 +23,83 @@ pub struct Person {
     pub phone: Option<String>,
     pub role: Role,
     pub status: PersonStatus,
+    #[serde(default)]
+    pub employment_type: EmploymentType,
+    /// The positions (job roles) this person can work.
+    #[serde(default)]
+    pub position_ids: Vec<String>,
+    /// Pay per hour in minor units of the tenant's currency (cents for EUR).
+    #[serde(default)]
+    pub hourly_rate_minor: Option<u64>,
+    /// Most hours a week this person may be scheduled; the tenant's setting when absent.
+    #[serde(default)]
+    pub weekly_hours_cap: Option<u32>,
+    #[serde(default)]
+    pub unit_id: Option<String>,
+    #[serde(default)]
+    pub emergency_contact: Option<EmergencyContact>,
+    /// Sessions started at or before this instant have ended (log out everywhere, a password
+    /// reset, a role or status change).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sessions_valid_after: Option<String>,
     /// Incremented by every change; send it back on update to refuse overwriting someone
     /// else's change (409).
     pub version: u64,
     pub created_at: String,
     pub updated_at: String,
 }
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EmploymentType {
+    #[default]
+    Staff,
+    Volunteer,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, garde::Validate, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EmergencyContact {
+    #[garde(length(chars, min = 1, max = 100), custom(crate::validate::not_blank))]
+    #[schema(min_length = 1, max_length = 100, pattern = r"[^\s\x00-\x1f\x7f-\x9f]")]
+    pub name: String,
+    #[garde(custom(crate::validate::phone_number))]
+    #[schema(max_length = 32, pattern = r"^[ +\-.()]*(?:[0-9][ +\-.()]*){5,20}$")]
+    pub phone: String,
+}
+
+impl Person {
+    /// A person as an admin adds them: invited, until they accept the emailed invitation.
+    pub fn invited(id: String, tenant_id: String, email: String, name: String, role: Role, now: &str) -> Self {
+        Self {
+            id,
+            tenant_id,
+            email,
+            name,
+            phone: None,
+            role,
+            status: PersonStatus::Invited,
+            employment_type: EmploymentType::Staff,
+            position_ids: Vec::new(),
+            hourly_rate_minor: None,
+            weekly_hours_cap: None,
+            unit_id: None,
+            emergency_contact: None,
+            sessions_valid_after: None,
+            version: 1,
+            created_at: now.to_owned(),
+            updated_at: now.to_owned(),
+        }
+    }
+}
+
+// The lower-cased name and email are kept as `search_text`, for `GET /people?q=`.
+crate::entity!(
+    Person,
+    "PERSON#",
+    "person",
+    extra = |person: &Person| vec![("search_text", format!("{} {}", person.name.to_lowercase(), person.email))]
+);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -45,7 +116,14 @@ pub struct Credential {
     pub person_id: String,
     pub role: Role,
     pub status: PersonStatus,
+    /// Empty until an invited person sets a password.
     pub password_hash: String,
+    /// The hash of the invitation link that is still valid; a re-sent invitation replaces it.
+    #[serde(default)]
+    pub invitation_hash: Option<String>,
+    /// The hash of the password-reset link that is still valid; a new request replaces it.
+    #[serde(default)]
+    pub reset_hash: Option<String>,
 }
 
 /// A change to a person's own contact details; `None` leaves a field as it is.
@@ -60,11 +138,39 @@ pub struct ContactChange {
 
 impl Store {
     pub(crate) fn person_item(&self, person: &Person) -> Result<Item, Error> {
-        to_item(person, &[("pk", keys::tenant(&person.tenant_id)), ("sk", keys::person_sk(&person.id))])
+        self.entity_item(person)
     }
 
     pub(crate) fn credential_item(&self, credential: &Credential) -> Result<Item, Error> {
         to_item(credential, &[("pk", keys::email(&credential.email)), ("sk", keys::EMAIL_SK.into())])
+    }
+
+    /// The person's email claim and credential, new: refused (in a transaction) if the email
+    /// belongs to anyone already.
+    pub fn credential_put(&self, credential: &Credential) -> Result<TransactWriteItem, Error> {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(self.credential_item(credential)?))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .map_err(Error::internal)?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    /// The credential following a role or status change of its person, for the same transaction.
+    pub fn credential_access(&self, person: &Person) -> Result<TransactWriteItem, Error> {
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::email(&person.email), keys::EMAIL_SK)))
+            .update_expression("SET #role = :role, #status = :status")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_names("#role", "role")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":role", value(&person.role)?)
+            .expression_attribute_values(":status", value(&person.status)?)
+            .build()
+            .map_err(Error::internal)?;
+        Ok(TransactWriteItem::builder().update(update).build())
     }
 
     pub async fn person(&self, tenant_id: &str, person_id: &str) -> Result<Option<Person>, Error> {

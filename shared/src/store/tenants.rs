@@ -1,13 +1,14 @@
 //! Tenants (organisations). A confirmed sign-up writes the tenant, its owner, the owner's email
 //! claim and first session, and consumes the pending sign-up, in one transaction.
 
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem};
 use serde::{Deserialize, Serialize};
 
+use super::audit::AuditEntry;
+use super::entities::failed_conditions;
 use super::people::{Credential, Person};
 use super::sessions::Session;
-use super::{Store, from_item, key, keys, to_item};
+use super::{Item, Store, from_item, key, keys, n, to_item};
 use crate::Error;
 use crate::domain::settings::{Settings, Weekday};
 
@@ -75,6 +76,19 @@ pub enum TenantStatus {
     Suspended,
 }
 
+/// The tenant item, listed for the platform admin by creation time (gsi1).
+fn tenant_item(tenant: &Tenant) -> Result<Item, Error> {
+    to_item(
+        tenant,
+        &[
+            ("pk", keys::tenant(&tenant.id)),
+            ("sk", keys::TENANT_SK.into()),
+            ("gsi1pk", keys::TENANTS.into()),
+            ("gsi1sk", format!("{}#{}", tenant.created_at, tenant.id)),
+        ],
+    )
+}
+
 /// Why creating an organisation did not happen.
 #[derive(Debug, PartialEq, Eq)]
 pub enum NotCreated {
@@ -96,6 +110,23 @@ impl Store {
         output.item.map(from_item).transpose()
     }
 
+    /// Replaces the tenant, read at `expected_version`, with its audit entry, in one transaction.
+    /// A stale version is 409.
+    pub async fn update_tenant(&self, tenant: &Tenant, expected_version: u64, audit: &AuditEntry) -> Result<(), Error> {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(tenant_item(tenant)?))
+            .condition_expression("attribute_exists(pk) AND version = :expected")
+            .expression_attribute_values(":expected", n(expected_version))
+            .build()
+            .map_err(Error::internal)?;
+        let items = vec![TransactWriteItem::builder().put(put).build(), self.audit_put(audit)?];
+        match self.transact(items).await? {
+            Ok(()) => Ok(()),
+            Err(_) => Err(Error::Conflict("the organisation was changed by someone else; reload and retry")),
+        }
+    }
+
     /// Creates an organisation with its owner, their email claim and first session, and deletes
     /// the pending sign-up it comes from: all of it or none of it, in one transaction.
     pub async fn create_tenant_with_owner(
@@ -106,15 +137,7 @@ impl Store {
         session: &Session,
         signup_token_hash: &str,
     ) -> Result<Result<(), NotCreated>, Error> {
-        let tenant_item = to_item(
-            tenant,
-            &[
-                ("pk", keys::tenant(&tenant.id)),
-                ("sk", keys::TENANT_SK.into()),
-                ("gsi1pk", keys::TENANTS.into()),
-                ("gsi1sk", format!("{}#{}", tenant.created_at, tenant.id)),
-            ],
-        )?;
+        let tenant_item = tenant_item(tenant)?;
         let put_new = |item| -> Result<TransactWriteItem, Error> {
             let put = Put::builder()
                 .table_name(&self.table)
@@ -150,21 +173,5 @@ impl Store {
                 _ => Err(error.into()),
             },
         }
-    }
-}
-
-/// The positions of the items whose condition failed, when a transaction was cancelled for that.
-fn failed_conditions<R>(error: &aws_sdk_dynamodb::error::SdkError<TransactWriteItemsError, R>) -> Option<Vec<usize>> {
-    match error.as_service_error()? {
-        TransactWriteItemsError::TransactionCanceledException(cancelled) => Some(
-            cancelled
-                .cancellation_reasons()
-                .iter()
-                .enumerate()
-                .filter(|(_, reason)| reason.code() == Some("ConditionalCheckFailed"))
-                .map(|(position, _)| position)
-                .collect(),
-        ),
-        _ => None,
     }
 }

@@ -1,0 +1,67 @@
+//! What the organisation's lists and records share: the list query of archivable records,
+//! archiving, and a transaction's refusal as HTTP.
+
+use axum::http::StatusCode;
+use garde::Validate;
+use rota::auth::Caller;
+use rota::clock::Now;
+use rota::store::audit::AuditEntry;
+use rota::store::entities::{Archivable, Filter, Refused};
+use rota::store::s;
+use rota::{AppState, Error};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+#[derive(Debug, Deserialize, Validate, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ArchiveFilter {
+    /// Also list archived records.
+    #[garde(skip)]
+    pub include_archived: Option<bool>,
+    /// Page size, 1 to 100 (50 by default).
+    #[garde(range(min = 1, max = 100))]
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    #[garde(length(max = 1024))]
+    #[param(max_length = 1024)]
+    pub cursor: Option<String>,
+}
+
+impl ArchiveFilter {
+    pub fn filter(&self) -> Filter {
+        match self.include_archived {
+            Some(true) => Filter::default(),
+            _ => Filter::default().and(
+                "(attribute_not_exists(archived_at) OR attribute_type(archived_at, :null))",
+                ("", ""),
+                (":null", s("NULL")),
+            ),
+        }
+    }
+}
+
+/// Archives the record `id` of type `T` with its audit entry: 204, also when it was archived
+/// already (nothing changes then).
+pub async fn archived<T: Archivable>(state: &AppState, caller: &Caller, id: &str) -> Result<StatusCode, Error> {
+    // Round trip 1: the record as it is.
+    let before: T = state.store.entity(&caller.tenant_id, id).await?.ok_or(Error::NotFound)?;
+    let now = Now::get();
+    let mut after = before.clone();
+    if !after.archive(&now.iso) {
+        return Ok(StatusCode::NO_CONTENT);
+    }
+    after.touch(&now.iso);
+    let action = format!("{}.archived", T::KIND);
+    let audit = AuditEntry::new(&caller.actor(), &action, (T::KIND, id), Some(&before), Some(&after), &now.iso);
+    // Round trip 2: archived with its audit entry, if nobody changed it meanwhile.
+    committed(state.store.update(&after, before.version(), &audit, Vec::new()).await?)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A transaction refused for a reason the caller did not foresee: someone changed something at
+/// the same time.
+pub fn committed(result: Result<(), Refused>) -> Result<(), Error> {
+    result.map_err(|_| Error::Conflict("something this change depends on was changed at the same time; retry"))
+}

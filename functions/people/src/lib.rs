@@ -1,0 +1,24 @@
+//! The people function: the organisation (settings, locations, positions, units), its people and
+//! their invitations, and the audit log of every change.
+
+mod archive;
+mod audit;
+mod locations;
+mod people;
+mod positions;
+mod tenant;
+mod units;
+
+rota::function_routes!(
+    [tenant::get_tenant, tenant::update_tenant],
+    [locations::list_locations, locations::create_location],
+    [locations::get_location, locations::update_location, locations::delete_location],
+    [positions::list_positions, positions::create_position],
+    [positions::update_position, positions::delete_position],
+    [units::list_units, units::create_unit],
+    [units::update_unit],
+    [people::list_people, people::create_person],
+    [people::get_person, people::update_person, people::deactivate_person],
+    [people::resend_invitation],
+    [audit::list_audit_logs],
+);

@@ -1,0 +1,210 @@
+//! Locations: venues, sites and rooms, each with its geofence and time zone.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use garde::Validate;
+use rota::auth::{Caller, Role};
+use rota::clock::Now;
+use rota::domain::settings;
+use rota::error::Problem;
+use rota::http::{ValidJson, ValidQuery};
+use rota::store::audit::AuditEntry;
+use rota::store::entities::Entity;
+use rota::store::page::Page;
+use rota::store::places::Location;
+use rota::validate::{not_blank, texts};
+use rota::{AppState, Error};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use crate::archive::{ArchiveFilter, archived, committed};
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({ "name": "Riverside Hall", "address": "1 River Road, Leeds", "lat": 53.7997, "lng": -1.5492, "radius_m": 150, "time_zone": "Europe/London", "tags": ["main"] }))]
+pub struct CreateLocation {
+    #[garde(length(chars, min = 1, max = 200), custom(not_blank))]
+    #[schema(min_length = 1, max_length = 200, pattern = r"[^\s\x00-\x1f\x7f-\x9f]")]
+    pub name: String,
+    #[garde(length(chars, max = 500))]
+    #[schema(max_length = 500)]
+    pub address: Option<String>,
+    #[garde(range(min = -90.0, max = 90.0))]
+    #[schema(minimum = -90, maximum = 90)]
+    pub lat: f64,
+    #[garde(range(min = -180.0, max = 180.0))]
+    #[schema(minimum = -180, maximum = 180)]
+    pub lng: f64,
+    /// The geofence radius in metres.
+    #[garde(range(min = 10, max = 5000))]
+    #[schema(minimum = 10, maximum = 5000)]
+    pub radius_m: u32,
+    /// IANA time zone; the organisation's when omitted.
+    #[garde(length(max = 64), custom(settings::time_zone))]
+    #[schema(max_length = 64, example = "Europe/London")]
+    pub time_zone: Option<String>,
+    #[garde(length(max = 20), inner(length(chars, min = 1, max = 40), custom(not_blank)))]
+    #[schema(schema_with = texts::<20, 40>)]
+    #[serde(default)]
+    pub tags: Vec<String>,
+}
+
+/// Omitted fields stay as they are.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateLocation {
+    #[garde(length(chars, min = 1, max = 200), custom(not_blank))]
+    #[schema(min_length = 1, max_length = 200, pattern = r"[^\s\x00-\x1f\x7f-\x9f]")]
+    pub name: Option<String>,
+    #[garde(length(chars, max = 500))]
+    #[schema(max_length = 500)]
+    pub address: Option<String>,
+    #[garde(range(min = -90.0, max = 90.0))]
+    #[schema(minimum = -90, maximum = 90)]
+    pub lat: Option<f64>,
+    #[garde(range(min = -180.0, max = 180.0))]
+    #[schema(minimum = -180, maximum = 180)]
+    pub lng: Option<f64>,
+    #[garde(range(min = 10, max = 5000))]
+    #[schema(minimum = 10, maximum = 5000)]
+    pub radius_m: Option<u32>,
+    #[garde(length(max = 64), custom(settings::time_zone))]
+    #[schema(max_length = 64)]
+    pub time_zone: Option<String>,
+    #[garde(length(max = 20), inner(inner(length(chars, min = 1, max = 40), custom(not_blank))))]
+    #[schema(schema_with = texts::<20, 40>)]
+    pub tags: Option<Vec<String>>,
+    /// The `version` last read; when given, a stale write answers 409.
+    #[garde(skip)]
+    pub version: Option<u64>,
+}
+
+/// The organisation's locations, oldest first; archived ones only when asked for.
+#[utoipa::path(get, path = "/locations", tag = "organisation", security(("bearer" = [])), params(ArchiveFilter),
+    responses((status = 200, description = "A page of locations", body = Page<Location>)))]
+pub async fn list_locations(
+    State(state): State<AppState>,
+    caller: Caller,
+    ValidQuery(query): ValidQuery<ArchiveFilter>,
+) -> Result<Json<Page<Location>>, Error> {
+    let page = state.store.entities(&caller.tenant_id, query.limit, query.cursor.as_deref(), query.filter()).await?;
+    Ok(Json(page))
+}
+
+/// Adds a location (admins).
+#[utoipa::path(post, path = "/locations", tag = "organisation", security(("bearer" = ["admin"])), request_body = CreateLocation,
+    responses((status = 201, description = "The new location", body = Location)))]
+pub async fn create_location(
+    State(state): State<AppState>,
+    caller: Caller,
+    ValidJson(request): ValidJson<CreateLocation>,
+) -> Result<(StatusCode, Json<Location>), Error> {
+    caller.require(Role::Admin)?;
+    let time_zone = match request.time_zone {
+        Some(zone) => zone,
+        // Round trip 1 (only without a zone): the organisation's.
+        None => state.store.tenant(&caller.tenant_id).await?.ok_or(Error::NotFound)?.time_zone,
+    };
+    let now = Now::get();
+    let location = Location {
+        id: ulid::Ulid::new().to_string(),
+        tenant_id: caller.tenant_id.clone(),
+        name: request.name.trim().to_owned(),
+        address: request.address,
+        lat: request.lat,
+        lng: request.lng,
+        radius_m: request.radius_m,
+        time_zone,
+        tags: request.tags,
+        archived_at: None,
+        version: 1,
+        created_at: now.iso.clone(),
+        updated_at: now.iso.clone(),
+    };
+    let audit = AuditEntry::new(
+        &caller.actor(),
+        "location.created",
+        ("location", &location.id),
+        None::<&Location>,
+        Some(&location),
+        &now.iso,
+    );
+    committed(state.store.create(&location, &audit, Vec::new()).await?)?;
+    Ok((StatusCode::CREATED, Json(location)))
+}
+
+#[utoipa::path(get, path = "/locations/{location_id}", tag = "organisation", security(("bearer" = [])),
+    params(("location_id" = String, Path)),
+    responses(
+        (status = 200, description = "The location", body = Location),
+        (status = 404, description = "No such location in this organisation", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn get_location(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(location_id): Path<String>,
+) -> Result<Json<Location>, Error> {
+    Ok(Json(state.store.entity(&caller.tenant_id, &location_id).await?.ok_or(Error::NotFound)?))
+}
+
+/// Changes a location (admins).
+#[utoipa::path(patch, path = "/locations/{location_id}", tag = "organisation", security(("bearer" = ["admin"])),
+    params(("location_id" = String, Path)), request_body = UpdateLocation,
+    responses(
+        (status = 200, description = "The updated location", body = Location),
+        (status = 404, description = "No such location in this organisation", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`version` is stale", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn update_location(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(location_id): Path<String>,
+    ValidJson(update): ValidJson<UpdateLocation>,
+) -> Result<Json<Location>, Error> {
+    caller.require(Role::Admin)?;
+    // Round trip 1: the location as it is.
+    let before: Location = state.store.entity(&caller.tenant_id, &location_id).await?.ok_or(Error::NotFound)?;
+    if update.version.is_some_and(|version| version != before.version) {
+        return Err(Error::Conflict(Location::STALE));
+    }
+    let now = Now::get();
+    let mut after = before.clone();
+    if let Some(name) = update.name {
+        after.name = name.trim().to_owned();
+    }
+    after.address = update.address.or(after.address);
+    after.lat = update.lat.unwrap_or(after.lat);
+    after.lng = update.lng.unwrap_or(after.lng);
+    after.radius_m = update.radius_m.unwrap_or(after.radius_m);
+    after.time_zone = update.time_zone.unwrap_or(after.time_zone);
+    after.tags = update.tags.unwrap_or(after.tags);
+    after.touch(&now.iso);
+    let audit = AuditEntry::new(
+        &caller.actor(),
+        "location.updated",
+        ("location", &after.id),
+        Some(&before),
+        Some(&after),
+        &now.iso,
+    );
+    // Round trip 2: the change and its audit entry, if nobody changed it meanwhile.
+    committed(state.store.update(&after, before.version, &audit, Vec::new()).await?)?;
+    Ok(Json(after))
+}
+
+/// Archives a location (admins): it leaves the list, and what happened there stays.
+#[utoipa::path(delete, path = "/locations/{location_id}", tag = "organisation", security(("bearer" = ["admin"])),
+    params(("location_id" = String, Path)),
+    responses(
+        (status = 204, description = "Archived (or already archived)"),
+        (status = 404, description = "No such location in this organisation", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn delete_location(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(location_id): Path<String>,
+) -> Result<StatusCode, Error> {
+    caller.require(Role::Admin)?;
+    archived::<Location>(&state, &caller, &location_id).await
+}

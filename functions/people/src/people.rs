@@ -1,0 +1,428 @@
+//! People: list, invite, read, change, deactivate, and re-send an invitation.
+//!
+//! A role or status change updates the person and their `EMAIL#` credential in one transaction
+//! and ends every session they have (refresh checks `sessions_valid_after`), so a refresh never
+//! issues the old role and a deactivated person is out at once.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use garde::Validate;
+use rota::auth::{Caller, Role};
+use rota::clock::Now;
+use rota::error::Problem;
+use rota::http::{ValidJson, ValidQuery};
+use rota::mail::Mail;
+use rota::store::audit::AuditEntry;
+use rota::store::entities::Filter;
+use rota::store::entities::{Entity, Refused};
+use rota::store::links::{INVITATION_SECS, LinkKind, new_link};
+use rota::store::page::Page;
+use rota::store::people::{Credential, EmergencyContact, EmploymentType, Person, PersonStatus};
+use rota::store::places::{Position, Unit};
+use rota::store::{s, value};
+use rota::validate::{not_blank, nullable, phone_number, texts};
+use rota::{AppState, Error};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::archive::committed;
+
+#[derive(Debug, Deserialize, Validate, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PeopleQuery {
+    #[garde(skip)]
+    pub role: Option<Role>,
+    #[garde(skip)]
+    pub status: Option<PersonStatus>,
+    /// People who hold this position.
+    #[garde(length(max = 64))]
+    #[param(max_length = 64)]
+    pub position_id: Option<String>,
+    #[garde(length(max = 64))]
+    #[param(max_length = 64)]
+    pub unit_id: Option<String>,
+    /// Part of a name or email, any case.
+    #[garde(length(chars, min = 1, max = 100))]
+    #[param(min_length = 1, max_length = 100)]
+    pub q: Option<String>,
+    /// Page size, 1 to 100 (50 by default).
+    #[garde(range(min = 1, max = 100))]
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    #[garde(length(max = 1024))]
+    #[param(max_length = 1024)]
+    pub cursor: Option<String>,
+}
+
+/// The organisation's people, oldest first (coordinators and up).
+#[utoipa::path(get, path = "/people", tag = "people", security(("bearer" = ["coordinator"])), params(PeopleQuery),
+    responses((status = 200, description = "A page of people", body = Page<Person>)))]
+pub async fn list_people(
+    State(state): State<AppState>,
+    caller: Caller,
+    ValidQuery(query): ValidQuery<PeopleQuery>,
+) -> Result<Json<Page<Person>>, Error> {
+    caller.require(Role::Coordinator)?;
+    let mut filter = Filter::default();
+    if let Some(role) = query.role {
+        filter = filter.and("#role = :role", ("#role", "role"), (":role", value(&role)?));
+    }
+    if let Some(status) = query.status {
+        filter = filter.and("#status = :status", ("#status", "status"), (":status", value(&status)?));
+    }
+    if let Some(position) = query.position_id {
+        filter = filter.and("contains(position_ids, :position)", ("", ""), (":position", s(position)));
+    }
+    if let Some(unit) = query.unit_id {
+        filter = filter.and("unit_id = :unit", ("", ""), (":unit", s(unit)));
+    }
+    if let Some(q) = query.q {
+        filter = filter.and("contains(search_text, :q)", ("", ""), (":q", s(q.trim().to_lowercase())));
+    }
+    let page = state.store.entities(&caller.tenant_id, query.limit, query.cursor.as_deref(), filter).await?;
+    Ok(Json(page))
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({ "email": "sam@harbour.example", "name": "Sam Staff", "role": "staff", "position_ids": [], "hourly_rate_minor": 1450 }))]
+pub struct CreatePerson {
+    /// Unique across the platform; compared case-insensitively. Cannot be changed later.
+    #[garde(email, length(chars, max = 254))]
+    #[schema(format = Email, max_length = 254)]
+    pub email: String,
+    #[garde(length(chars, min = 1, max = 100), custom(not_blank))]
+    #[schema(min_length = 1, max_length = 100, pattern = r"[^\s\x00-\x1f\x7f-\x9f]")]
+    pub name: String,
+    /// `owner` only by an owner; never `platform_admin`.
+    #[garde(skip)]
+    pub role: Role,
+    #[garde(custom(phone_number))]
+    #[schema(max_length = 32, pattern = r"^[ +\-.()]*(?:[0-9][ +\-.()]*){5,20}$")]
+    pub phone: Option<String>,
+    #[garde(skip)]
+    pub employment_type: Option<EmploymentType>,
+    #[garde(length(max = 50), inner(length(min = 1, max = 64)))]
+    #[schema(schema_with = texts::<50, 64>)]
+    #[serde(default)]
+    pub position_ids: Vec<String>,
+    /// Minor units of the organisation's currency per hour.
+    #[garde(range(max = 10_000_000))]
+    #[schema(maximum = 10_000_000)]
+    pub hourly_rate_minor: Option<u64>,
+    #[garde(range(min = 1, max = 168))]
+    #[schema(minimum = 1, maximum = 168)]
+    pub weekly_hours_cap: Option<u32>,
+    #[garde(length(min = 1, max = 64))]
+    #[schema(min_length = 1, max_length = 64)]
+    pub unit_id: Option<String>,
+    #[garde(dive)]
+    pub emergency_contact: Option<EmergencyContact>,
+}
+
+/// Who may give which role: nobody gives `platform_admin` here, only an owner gives `owner`.
+fn may_grant(caller: &Caller, role: Role) -> Result<(), Error> {
+    match role {
+        Role::PlatformAdmin => Err(Error::field("role", "platform_admin is not a role of an organisation")),
+        Role::Owner if caller.role != Role::Owner => Err(Error::Forbidden("only an owner can make someone an owner")),
+        _ => Ok(()),
+    }
+}
+
+/// Adds a person to the organisation as `invited` and emails them an invitation link (admins).
+/// The link sets their password (`POST /auth/invitations/accept`) and works once, for 72 hours.
+#[utoipa::path(post, path = "/people", tag = "people", security(("bearer" = ["admin"])), request_body = CreatePerson,
+    responses(
+        (status = 201, description = "The invited person; the invitation is on its way", body = Person),
+        (status = 409, description = "The email belongs to someone already", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn create_person(
+    State(state): State<AppState>,
+    caller: Caller,
+    ValidJson(request): ValidJson<CreatePerson>,
+) -> Result<(StatusCode, Json<Person>), Error> {
+    caller.require(Role::Admin)?;
+    may_grant(&caller, request.role)?;
+    // Round trip 1: the organisation, whose name the invitation gives, and the positions and
+    // unit named, which must be the organisation's.
+    let (tenant, ..) = tokio::try_join!(
+        state.store.tenant(&caller.tenant_id),
+        state.store.all_exist::<Position>(&caller.tenant_id, &request.position_ids),
+        state.store.all_exist::<Unit>(&caller.tenant_id, request.unit_id.as_slice()),
+    )?;
+    let tenant = tenant.ok_or(Error::NotFound)?;
+    let now = Now::get();
+    let email = request.email.trim().to_lowercase();
+    let mut person = Person::invited(
+        ulid::Ulid::new().to_string(),
+        caller.tenant_id.clone(),
+        email.clone(),
+        request.name.trim().to_owned(),
+        request.role,
+        &now.iso,
+    );
+    person.phone = request.phone.map(|phone| phone.trim().to_owned());
+    person.employment_type = request.employment_type.unwrap_or_default();
+    person.position_ids = request.position_ids;
+    person.hourly_rate_minor = request.hourly_rate_minor;
+    person.weekly_hours_cap = request.weekly_hours_cap;
+    person.unit_id = request.unit_id;
+    person.emergency_contact = request.emergency_contact;
+    let (link, token) = new_link(LinkKind::Invitation, &person.tenant_id, &person.id, &email, now.epoch);
+    let credential = Credential {
+        email: email.clone(),
+        tenant_id: person.tenant_id.clone(),
+        person_id: person.id.clone(),
+        role: person.role,
+        status: person.status,
+        password_hash: String::new(),
+        invitation_hash: Some(link.token_hash.clone()),
+        reset_hash: None,
+    };
+    let audit = AuditEntry::new(
+        &caller.actor(),
+        "person.invited",
+        ("person", &person.id),
+        None::<&Person>,
+        Some(&person),
+        &now.iso,
+    );
+    // Round trip 2: the person, their email claim and the link, with the audit entry.
+    let more = vec![state.store.credential_put(&credential)?, state.store.link_put(&link)?];
+    match state.store.create(&person, &audit, more).await? {
+        Ok(()) => {}
+        // Position 2 is the email claim.
+        Err(Refused(failed)) if failed.contains(&2) => {
+            return Err(Error::Conflict("this email belongs to someone already"));
+        }
+        Err(refused) => committed(Err(refused))?,
+    }
+    state.mail.send(invitation(&person, &tenant.name, token)).await?;
+    Ok((StatusCode::CREATED, Json(person)))
+}
+
+fn invitation(person: &Person, organisation: &str, token: String) -> Mail {
+    Mail::Invitation {
+        to: person.email.clone(),
+        name: person.name.clone(),
+        organisation: organisation.to_owned(),
+        token,
+        valid_hours: INVITATION_SECS / 3600,
+    }
+}
+
+/// One person: coordinators and up see anyone, staff only themselves.
+#[utoipa::path(get, path = "/people/{person_id}", tag = "people", security(("bearer" = [])),
+    params(("person_id" = String, Path)),
+    responses(
+        (status = 200, description = "The person", body = Person),
+        (status = 404, description = "No such person in this organisation (or not yours to see)", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn get_person(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(person_id): Path<String>,
+) -> Result<Json<Person>, Error> {
+    if person_id != caller.person_id && !caller.role.includes(Role::Coordinator) {
+        return Err(Error::NotFound);
+    }
+    Ok(Json(state.store.entity(&caller.tenant_id, &person_id).await?.ok_or(Error::NotFound)?))
+}
+
+/// Omitted fields stay as they are; `unit_id: null` takes the person out of their unit. The
+/// email cannot change.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({ "role": "coordinator" }))]
+pub struct UpdatePerson {
+    #[garde(length(chars, min = 1, max = 100), custom(not_blank))]
+    #[schema(min_length = 1, max_length = 100, pattern = r"[^\s\x00-\x1f\x7f-\x9f]")]
+    pub name: Option<String>,
+    #[garde(custom(phone_number))]
+    #[schema(max_length = 32, pattern = r"^[ +\-.()]*(?:[0-9][ +\-.()]*){5,20}$")]
+    pub phone: Option<String>,
+    /// Changing it ends the person's sessions.
+    #[garde(skip)]
+    pub role: Option<Role>,
+    /// `inactive` ends the person's sessions and stops their logins; `active` brings back a
+    /// deactivated person (an invited one becomes active by accepting the invitation).
+    #[garde(skip)]
+    pub status: Option<PersonStatus>,
+    #[garde(skip)]
+    pub employment_type: Option<EmploymentType>,
+    #[garde(length(max = 50), inner(inner(length(min = 1, max = 64))))]
+    #[schema(schema_with = texts::<50, 64>)]
+    pub position_ids: Option<Vec<String>>,
+    #[garde(range(max = 10_000_000))]
+    #[schema(maximum = 10_000_000)]
+    pub hourly_rate_minor: Option<u64>,
+    #[garde(range(min = 1, max = 168))]
+    #[schema(minimum = 1, maximum = 168)]
+    pub weekly_hours_cap: Option<u32>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[garde(inner(inner(length(min = 1, max = 64))))]
+    #[schema(value_type = Option<String>, nullable, min_length = 1, max_length = 64)]
+    pub unit_id: Option<Option<String>>,
+    #[garde(dive)]
+    pub emergency_contact: Option<EmergencyContact>,
+    /// The `version` last read; when given, a stale write answers 409.
+    #[garde(skip)]
+    pub version: Option<u64>,
+}
+
+/// Changes a person (admins). Nobody changes their own role or status here, and only an owner
+/// changes an owner.
+#[utoipa::path(patch, path = "/people/{person_id}", tag = "people", security(("bearer" = ["admin"])),
+    params(("person_id" = String, Path)), request_body = UpdatePerson,
+    responses(
+        (status = 200, description = "The updated person", body = Person),
+        (status = 404, description = "No such person in this organisation", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`version` is stale", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn update_person(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(person_id): Path<String>,
+    ValidJson(update): ValidJson<UpdatePerson>,
+) -> Result<Json<Person>, Error> {
+    caller.require(Role::Admin)?;
+    if let Some(role) = update.role {
+        may_grant(&caller, role)?;
+    }
+    if update.status == Some(PersonStatus::Invited) {
+        return Err(Error::field("status", "only accepting the invitation makes a person invited or active"));
+    }
+    let positions = update.position_ids.clone().unwrap_or_default();
+    let unit = update.unit_id.clone().flatten();
+    // Round trip 1: the person as they are, and the positions and unit named.
+    let (before, ..) = tokio::try_join!(
+        state.store.entity::<Person>(&caller.tenant_id, &person_id),
+        state.store.all_exist::<Position>(&caller.tenant_id, &positions),
+        state.store.all_exist::<Unit>(&caller.tenant_id, unit.as_slice()),
+    )?;
+    let before = before.ok_or(Error::NotFound)?;
+    if update.version.is_some_and(|version| version != before.version) {
+        return Err(Error::Conflict(Person::STALE));
+    }
+    let mut after = before.clone();
+    after.role = update.role.unwrap_or(after.role);
+    after.status = update.status.unwrap_or(after.status);
+    if update.status == Some(PersonStatus::Active) && before.status == PersonStatus::Invited {
+        return Err(Error::field("status", "an invited person becomes active by accepting the invitation"));
+    }
+    if let Some(name) = update.name {
+        after.name = name.trim().to_owned();
+    }
+    after.phone = update.phone.map(|phone| phone.trim().to_owned()).or(after.phone);
+    after.employment_type = update.employment_type.unwrap_or(after.employment_type);
+    after.position_ids = update.position_ids.unwrap_or(after.position_ids);
+    after.hourly_rate_minor = update.hourly_rate_minor.or(after.hourly_rate_minor);
+    after.weekly_hours_cap = update.weekly_hours_cap.or(after.weekly_hours_cap);
+    after.unit_id = update.unit_id.unwrap_or(after.unit_id);
+    after.emergency_contact = update.emergency_contact.or(after.emergency_contact);
+    Ok(Json(changed(&state, &caller, before, after, "person.updated").await?))
+}
+
+/// Deactivates a person (admins): their logins and refreshes stop at once; their history stays.
+#[utoipa::path(delete, path = "/people/{person_id}", tag = "people", security(("bearer" = ["admin"])),
+    params(("person_id" = String, Path)),
+    responses(
+        (status = 204, description = "Deactivated (or inactive already)"),
+        (status = 404, description = "No such person in this organisation", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn deactivate_person(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(person_id): Path<String>,
+) -> Result<StatusCode, Error> {
+    caller.require(Role::Admin)?;
+    // Round trip 1: the person as they are.
+    let before = state.store.entity::<Person>(&caller.tenant_id, &person_id).await?.ok_or(Error::NotFound)?;
+    if before.status == PersonStatus::Inactive {
+        return Ok(StatusCode::NO_CONTENT);
+    }
+    let after = Person { status: PersonStatus::Inactive, ..before.clone() };
+    changed(&state, &caller, before, after, "person.deactivated").await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Writes a person's change (round trip 2). When their role or status changes, the credential
+/// changes with it and every session they have ends, all in the one transaction.
+async fn changed(
+    state: &AppState,
+    caller: &Caller,
+    before: Person,
+    mut after: Person,
+    action: &str,
+) -> Result<Person, Error> {
+    let access_changes = after.role != before.role || after.status != before.status;
+    if access_changes && after.id == caller.person_id {
+        return Err(Error::Forbidden("nobody changes their own role or status; ask another admin"));
+    }
+    if before.role == Role::Owner && caller.role != Role::Owner {
+        return Err(Error::Forbidden("only an owner can change an owner"));
+    }
+    let now = Now::get();
+    after.touch(&now.iso);
+    let mut more = Vec::new();
+    if access_changes {
+        after.sessions_valid_after = Some(now.iso.clone());
+        more.push(state.store.credential_access(&after)?);
+    }
+    let audit = AuditEntry::new(&caller.actor(), action, ("person", &after.id), Some(&before), Some(&after), &now.iso);
+    committed(state.store.update(&after, before.version, &audit, more).await?)?;
+    Ok(after)
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InvitationSent {
+    pub email: String,
+    /// How long the emailed link works, in seconds.
+    pub link_expires_in: i64,
+}
+
+/// Emails an invited person a new invitation link; the old link stops working (admins).
+#[utoipa::path(post, path = "/people/{person_id}/invite", tag = "people", security(("bearer" = ["admin"])),
+    params(("person_id" = String, Path)),
+    responses(
+        (status = 202, description = "A new invitation is on its way", body = InvitationSent),
+        (status = 404, description = "No such person in this organisation", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The person has accepted already (or is inactive)", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn resend_invitation(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(person_id): Path<String>,
+) -> Result<(StatusCode, Json<InvitationSent>), Error> {
+    caller.require(Role::Admin)?;
+    // Round trip 1: the person and the organisation, in parallel.
+    let (person, tenant) = tokio::try_join!(
+        state.store.entity::<Person>(&caller.tenant_id, &person_id),
+        state.store.tenant(&caller.tenant_id)
+    )?;
+    let (person, tenant) = (person.ok_or(Error::NotFound)?, tenant.ok_or(Error::NotFound)?);
+    if person.status != PersonStatus::Invited {
+        return Err(Error::Conflict("only an invited person gets an invitation; this one has accepted or is inactive"));
+    }
+    let now = Now::get();
+    let (link, token) = new_link(LinkKind::Invitation, &person.tenant_id, &person.id, &person.email, now.epoch);
+    let mut after = person.clone();
+    after.touch(&now.iso);
+    let audit = AuditEntry::new(
+        &caller.actor(),
+        "person.reinvited",
+        ("person", &person.id),
+        Some(&person),
+        Some(&after),
+        &now.iso,
+    );
+    // Round trip 2: the new link, which the credential now names (so the old one is dead).
+    let more = vec![state.store.link_put(&link)?, state.store.link_point(&link)?];
+    committed(state.store.update(&after, person.version, &audit, more).await?)?;
+    state.mail.send(invitation(&person, &tenant.name, token)).await?;
+    let sent = InvitationSent { email: person.email, link_expires_in: INVITATION_SECS };
+    Ok((StatusCode::ACCEPTED, Json(sent)))
+}

@@ -1,0 +1,162 @@
+//! Units: teams or classes, each with at most one lead.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use garde::Validate;
+use rota::auth::{Caller, Role};
+use rota::clock::Now;
+use rota::error::Problem;
+use rota::http::{ValidJson, ValidQuery};
+use rota::store::audit::AuditEntry;
+use rota::store::entities::Entity;
+use rota::store::page::Page;
+use rota::store::people::{Person, PersonStatus};
+use rota::store::places::Unit;
+use rota::validate::{not_blank, nullable};
+use rota::{AppState, Error};
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+
+use crate::archive::committed;
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({ "name": "Year 3 — Oak" }))]
+pub struct CreateUnit {
+    #[garde(length(chars, min = 1, max = 100), custom(not_blank))]
+    #[schema(min_length = 1, max_length = 100, pattern = r"[^\s\x00-\x1f\x7f-\x9f]")]
+    pub name: String,
+    /// A person of the organisation who leads it.
+    #[garde(length(max = 64))]
+    #[schema(max_length = 64)]
+    pub lead_person_id: Option<String>,
+}
+
+/// Omitted fields stay as they are; `lead_person_id: null` removes the lead.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateUnit {
+    #[garde(length(chars, min = 1, max = 100), custom(not_blank))]
+    #[schema(min_length = 1, max_length = 100, pattern = r"[^\s\x00-\x1f\x7f-\x9f]")]
+    pub name: Option<String>,
+    /// The new lead. A unit that has a different lead already keeps it unless `version` is
+    /// given (replacing a lead is deliberate): of two people made lead at once, one wins and
+    /// the other gets 409.
+    #[serde(default, deserialize_with = "nullable")]
+    #[garde(inner(inner(length(max = 64))))]
+    #[schema(value_type = Option<String>, nullable, max_length = 64)]
+    pub lead_person_id: Option<Option<String>>,
+    /// The `version` last read; when given, a stale write answers 409.
+    #[garde(skip)]
+    pub version: Option<u64>,
+}
+
+#[derive(Debug, Deserialize, Validate, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct UnitsQuery {
+    /// Page size, 1 to 100 (50 by default).
+    #[garde(range(min = 1, max = 100))]
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    #[garde(length(max = 1024))]
+    #[param(max_length = 1024)]
+    pub cursor: Option<String>,
+}
+
+#[utoipa::path(get, path = "/units", tag = "organisation", security(("bearer" = [])), params(UnitsQuery),
+    responses((status = 200, description = "A page of units, oldest first", body = Page<Unit>)))]
+pub async fn list_units(
+    State(state): State<AppState>,
+    caller: Caller,
+    ValidQuery(query): ValidQuery<UnitsQuery>,
+) -> Result<Json<Page<Unit>>, Error> {
+    Ok(Json(state.store.entities(&caller.tenant_id, query.limit, query.cursor.as_deref(), Default::default()).await?))
+}
+
+/// A lead must be a current (invited or active) person of this organisation: an unknown one is
+/// 404, an inactive one 422.
+async fn check_lead(state: &AppState, caller: &Caller, lead: Option<&str>) -> Result<(), Error> {
+    let Some(lead) = lead else { return Ok(()) };
+    match state.store.entity::<Person>(&caller.tenant_id, lead).await? {
+        Some(person) if person.status != PersonStatus::Inactive => Ok(()),
+        Some(_) => Err(Error::field("lead_person_id", "is no longer a person of this organisation")),
+        // Unknown here, another tenant's included.
+        None => Err(Error::NotFound),
+    }
+}
+
+/// Adds a unit (admins).
+#[utoipa::path(post, path = "/units", tag = "organisation", security(("bearer" = ["admin"])), request_body = CreateUnit,
+    responses((status = 201, description = "The new unit", body = Unit)))]
+pub async fn create_unit(
+    State(state): State<AppState>,
+    caller: Caller,
+    ValidJson(request): ValidJson<CreateUnit>,
+) -> Result<(StatusCode, Json<Unit>), Error> {
+    caller.require(Role::Admin)?;
+    // Round trip 1: the lead, if one is named.
+    check_lead(&state, &caller, request.lead_person_id.as_deref()).await?;
+    let now = Now::get();
+    let unit = Unit {
+        id: ulid::Ulid::new().to_string(),
+        tenant_id: caller.tenant_id.clone(),
+        name: request.name.trim().to_owned(),
+        lead_person_id: request.lead_person_id,
+        version: 1,
+        created_at: now.iso.clone(),
+        updated_at: now.iso.clone(),
+    };
+    let audit =
+        AuditEntry::new(&caller.actor(), "unit.created", ("unit", &unit.id), None::<&Unit>, Some(&unit), &now.iso);
+    // Round trip 2: the unit and its audit entry.
+    committed(state.store.create(&unit, &audit, Vec::new()).await?)?;
+    Ok((StatusCode::CREATED, Json(unit)))
+}
+
+/// Renames a unit or changes its lead (admins).
+#[utoipa::path(patch, path = "/units/{unit_id}", tag = "organisation", security(("bearer" = ["admin"])),
+    params(("unit_id" = String, Path)), request_body = UpdateUnit,
+    responses(
+        (status = 200, description = "The updated unit", body = Unit),
+        (status = 404, description = "No such unit in this organisation", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`version` is stale, or the unit has another lead already (send `version` to replace them)", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn update_unit(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(unit_id): Path<String>,
+    ValidJson(update): ValidJson<UpdateUnit>,
+) -> Result<Json<Unit>, Error> {
+    caller.require(Role::Admin)?;
+    let new_lead = update.lead_person_id.as_ref().and_then(Option::as_deref);
+    // Round trip 1: the unit and the new lead, in parallel.
+    let (before, ()) = tokio::try_join!(
+        state.store.entity::<Unit>(&caller.tenant_id, &unit_id),
+        check_lead(&state, &caller, new_lead)
+    )?;
+    let before = before.ok_or(Error::NotFound)?;
+    if update.version.is_some_and(|version| version != before.version) {
+        return Err(Error::Conflict(Unit::STALE));
+    }
+    let now = Now::get();
+    let mut after = before.clone();
+    if let Some(name) = update.name {
+        after.name = name.trim().to_owned();
+    }
+    if let Some(lead) = update.lead_person_id {
+        let replacing = before.lead_person_id.is_some() && lead.is_some() && before.lead_person_id != lead;
+        if replacing && update.version.is_none() {
+            return Err(Error::Conflict("the unit has a lead already; send `version` to replace them"));
+        }
+        after.lead_person_id = lead;
+    }
+    after.touch(&now.iso);
+    let audit =
+        AuditEntry::new(&caller.actor(), "unit.updated", ("unit", &after.id), Some(&before), Some(&after), &now.iso);
+    // Round trip 2: the change, only if the unit is still as read: one of two concurrent leads wins.
+    committed(state.store.update(&after, before.version, &audit, Vec::new()).await?)?;
+    Ok(Json(after))
+}

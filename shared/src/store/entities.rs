@@ -1,0 +1,259 @@
+//! What every tenant-owned record (location, position, unit, person) shares: it lives in the
+//! tenant's partition (`T#{t}` / `{PREFIX}{id}`), carries a `version`, and every change is one
+//! transaction with its audit entry. An update writes only if the version it read is still the
+//! stored one, so of two concurrent changes one wins and the other gets 409.
+
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, TransactWriteItem};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use utoipa::ToSchema;
+
+use super::audit::AuditEntry;
+use super::page::{Index, Page, PageRequest};
+use super::{Item, Store, from_item, key, keys, n, s, to_item};
+use crate::Error;
+
+pub trait Entity: Serialize + DeserializeOwned + ToSchema + Clone {
+    /// The sort-key prefix, e.g. `LOC#`.
+    const PREFIX: &'static str;
+    /// The audit log's entity type, e.g. `location`.
+    const KIND: &'static str;
+    /// Said in a 409 when someone else changed it first.
+    const STALE: &'static str;
+
+    fn id(&self) -> &str;
+    fn tenant_id(&self) -> &str;
+    fn version(&self) -> u64;
+    /// Marks a change made at `now`: the next version, `updated_at`.
+    fn touch(&mut self, now: &str);
+
+    /// Stored attributes besides the record's own fields (index keys, search text), if any.
+    fn extra_attributes(&self) -> Vec<(&'static str, String)> {
+        Vec::new()
+    }
+}
+
+/// A record that is archived rather than deleted, so what refers to it keeps its history.
+pub trait Archivable: Entity {
+    /// Archives it at `now`; `false` when it was archived already.
+    fn archive(&mut self, now: &str) -> bool;
+}
+
+/// Implements [`Entity`] for a record with `id`, `tenant_id`, `version` and `updated_at` fields;
+/// `extra` (a closure from the record) gives [`Entity::extra_attributes`].
+#[macro_export]
+macro_rules! entity {
+    ($type:ty, $prefix:literal, $kind:literal $(, extra = $extra:expr)?) => {
+        impl $crate::store::entities::Entity for $type {
+            const PREFIX: &'static str = $prefix;
+            const KIND: &'static str = $kind;
+            const STALE: &'static str = concat!("the ", $kind, " was changed by someone else; reload and retry");
+
+            fn id(&self) -> &str {
+                &self.id
+            }
+            fn tenant_id(&self) -> &str {
+                &self.tenant_id
+            }
+            fn version(&self) -> u64 {
+                self.version
+            }
+            fn touch(&mut self, now: &str) {
+                self.version += 1;
+                self.updated_at = now.to_owned();
+            }
+            $(
+                fn extra_attributes(&self) -> Vec<(&'static str, String)> {
+                    ($extra)(self)
+                }
+            )?
+        }
+    };
+}
+
+/// Conditions a list applies within the tenant's own partition, all of which must hold.
+#[derive(Default)]
+pub struct Filter {
+    conditions: Vec<&'static str>,
+    names: Vec<(&'static str, &'static str)>,
+    values: Vec<(&'static str, AttributeValue)>,
+}
+
+impl Filter {
+    /// One more condition, with the attribute name it aliases (`("", "")` for none) and its value.
+    pub fn and(
+        mut self,
+        condition: &'static str,
+        name: (&'static str, &'static str),
+        value: (&'static str, AttributeValue),
+    ) -> Self {
+        self.conditions.push(condition);
+        if !name.0.is_empty() {
+            self.names.push(name);
+        }
+        self.values.push(value);
+        self
+    }
+}
+
+/// Why a transaction did not happen: the positions of its items whose condition failed.
+pub struct Refused(pub Vec<usize>);
+
+impl Store {
+    pub(crate) fn entity_item<T: Entity>(&self, entity: &T) -> Result<Item, Error> {
+        let mut keys = vec![("pk", keys::tenant(entity.tenant_id())), ("sk", format!("{}{}", T::PREFIX, entity.id()))];
+        keys.extend(entity.extra_attributes());
+        to_item(entity, &keys)
+    }
+
+    /// A put of `entity` that only happens if it is new (`expected_version: None`) or still at
+    /// `expected_version`.
+    pub fn entity_put<T: Entity>(&self, entity: &T, expected_version: Option<u64>) -> Result<TransactWriteItem, Error> {
+        let put = Put::builder().table_name(&self.table).set_item(Some(self.entity_item(entity)?));
+        let put = match expected_version {
+            None => put.condition_expression("attribute_not_exists(pk)"),
+            Some(version) => put
+                .condition_expression("attribute_exists(pk) AND version = :expected")
+                .expression_attribute_values(":expected", n(version)),
+        };
+        Ok(TransactWriteItem::builder().put(put.build().map_err(Error::internal)?).build())
+    }
+
+    pub async fn entity<T: Entity>(&self, tenant_id: &str, id: &str) -> Result<Option<T>, Error> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::tenant(tenant_id), format!("{}{id}", T::PREFIX))))
+            .consistent_read(true)
+            .send()
+            .await?;
+        output.item.map(from_item).transpose()
+    }
+
+    /// Whether every one of `ids` is a record of type `T` in this tenant (one BatchGetItem of
+    /// at most 100 keys; an empty list holds). Unknown ids — another tenant's included — are 404.
+    pub async fn all_exist<T: Entity>(&self, tenant_id: &str, ids: &[String]) -> Result<(), Error> {
+        let mut ids: Vec<&String> = ids.iter().collect();
+        ids.sort();
+        ids.dedup();
+        let wanted: Vec<Item> =
+            ids.iter().map(|id| key(keys::tenant(tenant_id), format!("{}{id}", T::PREFIX))).collect();
+        if wanted.is_empty() {
+            return Ok(());
+        }
+        if wanted.len() > 100 {
+            return Err(Error::field(T::KIND, "names more than 100 records"));
+        }
+        let mut found = 0;
+        let mut request = KeysAndAttributes::builder().set_keys(Some(wanted.clone())).projection_expression("pk");
+        // DynamoDB may leave keys unprocessed under load; ask again for those.
+        loop {
+            let output = self
+                .client
+                .batch_get_item()
+                .request_items(&self.table, request.build().map_err(Error::internal)?)
+                .send()
+                .await?;
+            found += output.responses.and_then(|mut r| r.remove(&self.table)).map_or(0, |items| items.len());
+            match output.unprocessed_keys.and_then(|mut u| u.remove(&self.table)) {
+                Some(rest) if !rest.keys().is_empty() => {
+                    request =
+                        KeysAndAttributes::builder().set_keys(Some(rest.keys().to_vec())).projection_expression("pk")
+                }
+                _ => break,
+            }
+        }
+        if found == wanted.len() { Ok(()) } else { Err(Error::NotFound) }
+    }
+
+    /// A tenant's records of one kind in id (creation) order, optionally filtered by `filter`
+    /// (a filter expression with its values, applied within the tenant's partition only).
+    pub async fn entities<T: Entity>(
+        &self,
+        tenant_id: &str,
+        limit: Option<u32>,
+        cursor: Option<&str>,
+        filter: Filter,
+    ) -> Result<Page<T>, Error> {
+        let partition = keys::tenant(tenant_id);
+        let request = PageRequest::new(limit, cursor, Index::Table, &partition)?;
+        let mut query = self
+            .client
+            .query()
+            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+            .expression_attribute_values(":pk", s(partition))
+            .expression_attribute_values(":prefix", s(T::PREFIX));
+        let filtered = !filter.conditions.is_empty();
+        if filtered {
+            query = query.filter_expression(filter.conditions.join(" AND "));
+            for (placeholder, name) in filter.names {
+                query = query.expression_attribute_names(placeholder, name);
+            }
+            for (placeholder, value) in filter.values {
+                query = query.expression_attribute_values(placeholder, value);
+            }
+        }
+        self.page(query, request, Index::Table, filtered).await
+    }
+
+    /// Creates `entity` with its audit entry, plus any `more` items, in one transaction.
+    /// `Conflict` when the id exists (never for fresh ULIDs) or one of `more` is refused.
+    pub async fn create<T: Entity>(
+        &self,
+        entity: &T,
+        audit: &AuditEntry,
+        more: Vec<TransactWriteItem>,
+    ) -> Result<Result<(), Refused>, Error> {
+        let mut items = vec![self.entity_put(entity, None)?, self.audit_put(audit)?];
+        items.extend(more);
+        self.transact(items).await
+    }
+
+    /// Replaces `entity` (read at `expected_version`) with its audit entry and any `more` items,
+    /// in one transaction. A stale version is 409 (position 0 refused).
+    pub async fn update<T: Entity>(
+        &self,
+        entity: &T,
+        expected_version: u64,
+        audit: &AuditEntry,
+        more: Vec<TransactWriteItem>,
+    ) -> Result<Result<(), Refused>, Error> {
+        let mut items = vec![self.entity_put(entity, Some(expected_version))?, self.audit_put(audit)?];
+        items.extend(more);
+        match self.transact(items).await? {
+            Err(Refused(failed)) if failed.contains(&0) => Err(Error::Conflict(T::STALE)),
+            other => Ok(other),
+        }
+    }
+
+    /// Runs the items as one transaction; a cancellation for failed conditions is `Refused`.
+    pub async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<Result<(), Refused>, Error> {
+        match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
+            Ok(_) => Ok(Ok(())),
+            Err(error) => match failed_conditions(&error) {
+                Some(failed) if !failed.is_empty() => Ok(Err(Refused(failed))),
+                _ => Err(error.into()),
+            },
+        }
+    }
+}
+
+/// The positions of the items whose condition failed, when a transaction was cancelled for that.
+pub(crate) fn failed_conditions<R>(
+    error: &aws_sdk_dynamodb::error::SdkError<TransactWriteItemsError, R>,
+) -> Option<Vec<usize>> {
+    match error.as_service_error()? {
+        TransactWriteItemsError::TransactionCanceledException(cancelled) => Some(
+            cancelled
+                .cancellation_reasons()
+                .iter()
+                .enumerate()
+                .filter(|(_, reason)| reason.code() == Some("ConditionalCheckFailed"))
+                .map(|(position, _)| position)
+                .collect(),
+        ),
+        _ => None,
+    }
+}

@@ -1,0 +1,166 @@
+//! Emailed one-time links: invitations (72 h) and password resets (30 min).
+//!
+//! A link's token is `{tenant_id}.{person_id}.{secret}`: the ids let the first round trip read
+//! the link, the person and the tenant in parallel; only the token's hash is stored (`LINK#{hash}`,
+//! expiring by TTL). The person's credential names the one link of each kind still valid, so a
+//! re-sent invitation or a newer reset request kills the older link, and using a link is a
+//! transaction conditioned on both: it works once.
+
+use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem, Update};
+use serde::{Deserialize, Serialize};
+
+use super::{Store, from_item, key, keys, n, s, to_item};
+use crate::Error;
+use crate::auth::one_time;
+
+pub const INVITATION_SECS: i64 = 72 * 3600;
+pub const RESET_SECS: i64 = 30 * 60;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkKind {
+    Invitation,
+    Reset,
+}
+
+impl LinkKind {
+    /// The credential attribute naming this kind's valid link.
+    fn credential_attribute(self) -> &'static str {
+        match self {
+            LinkKind::Invitation => "invitation_hash",
+            LinkKind::Reset => "reset_hash",
+        }
+    }
+
+    pub fn lifetime_secs(self) -> i64 {
+        match self {
+            LinkKind::Invitation => INVITATION_SECS,
+            LinkKind::Reset => RESET_SECS,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Link {
+    pub token_hash: String,
+    pub kind: LinkKind,
+    pub tenant_id: String,
+    pub person_id: String,
+    pub email: String,
+    /// Epoch seconds; also the TTL attribute. TTL deletes late, so reads check it too.
+    pub expires_at: i64,
+}
+
+/// A new link for a person and the token that goes into the email.
+pub fn new_link(kind: LinkKind, tenant_id: &str, person_id: &str, email: &str, now: i64) -> (Link, String) {
+    let (secret, _) = one_time::generate();
+    let token = format!("{tenant_id}.{person_id}.{secret}");
+    let link = Link {
+        token_hash: one_time::hash(&token),
+        kind,
+        tenant_id: tenant_id.to_owned(),
+        person_id: person_id.to_owned(),
+        email: email.to_owned(),
+        expires_at: now + kind.lifetime_secs(),
+    };
+    (link, token)
+}
+
+/// The tenant and person ids a link token names, if it is shaped like one.
+pub fn token_ids(token: &str) -> Option<(ulid::Ulid, ulid::Ulid)> {
+    let mut parts = token.trim().splitn(3, '.');
+    let (tenant, person, secret) = (parts.next()?, parts.next()?, parts.next()?);
+    (!secret.is_empty()).then_some(())?;
+    Some((tenant.parse().ok()?, person.parse().ok()?))
+}
+
+impl Store {
+    /// The link, for a transaction. (A new person's credential names it from the start; an
+    /// existing one is pointed at it by [`Store::link_point`].)
+    pub fn link_put(&self, link: &Link) -> Result<TransactWriteItem, Error> {
+        let item = to_item(link, &[("pk", keys::link(&link.token_hash)), ("sk", keys::LINK_SK.into())])?;
+        let put = Put::builder().table_name(&self.table).set_item(Some(item)).build().map_err(Error::internal)?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    /// The credential's only valid link of its kind becomes `link`, for a transaction.
+    pub fn link_point(&self, link: &Link) -> Result<TransactWriteItem, Error> {
+        let point = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::email(&link.email), keys::EMAIL_SK)))
+            .update_expression(format!("SET {} = :hash", link.kind.credential_attribute()))
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":hash", s(link.token_hash.clone()))
+            .build()
+            .map_err(Error::internal)?;
+        Ok(TransactWriteItem::builder().update(point).build())
+    }
+
+    /// The unexpired link a token stands for.
+    pub async fn link(&self, token: &str, kind: LinkKind, now: i64) -> Result<Option<Link>, Error> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::link(&one_time::hash(token)), keys::LINK_SK)))
+            .consistent_read(true)
+            .send()
+            .await?;
+        let link: Option<Link> = output.item.map(from_item).transpose()?;
+        Ok(link.filter(|link| link.kind == kind && link.expires_at > now))
+    }
+
+    /// Uses a link up, for a transaction: the link is deleted, and the credential takes the new
+    /// password hash, only if the link is unexpired and still the credential's valid one. An
+    /// invitation also activates the credential.
+    pub fn link_use(&self, link: &Link, password_hash: &str, now: i64) -> Result<Vec<TransactWriteItem>, Error> {
+        let delete = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::link(&link.token_hash), keys::LINK_SK)))
+            .condition_expression("attribute_exists(pk) AND expires_at > :now")
+            .expression_attribute_values(":now", n(now))
+            .build()
+            .map_err(Error::internal)?;
+        let attribute = link.kind.credential_attribute();
+        let (set, condition) = match link.kind {
+            LinkKind::Invitation => (
+                "SET password_hash = :password, #status = :active",
+                format!("{attribute} = :hash AND #status = :invited"),
+            ),
+            LinkKind::Reset => ("SET password_hash = :password", format!("{attribute} = :hash AND #status = :active")),
+        };
+        let mut update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::email(&link.email), keys::EMAIL_SK)))
+            .update_expression(format!("{set} REMOVE {attribute}"))
+            .condition_expression(condition)
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":password", s(password_hash))
+            .expression_attribute_values(":hash", s(link.token_hash.clone()))
+            .expression_attribute_values(":active", s("active"));
+        if link.kind == LinkKind::Invitation {
+            update = update.expression_attribute_values(":invited", s("invited"));
+        }
+        Ok(vec![
+            TransactWriteItem::builder().delete(delete).build(),
+            TransactWriteItem::builder().update(update.build().map_err(Error::internal)?).build(),
+        ])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_token_names_its_tenant_and_person_and_only_its_hash_is_kept() {
+        let (tenant, person) = (ulid::Ulid::new(), ulid::Ulid::new());
+        let (link, token) = new_link(LinkKind::Invitation, &tenant.to_string(), &person.to_string(), "a@b.c", 100);
+        assert_eq!(token_ids(&token), Some((tenant, person)));
+        assert_eq!(link.token_hash, one_time::hash(&token));
+        assert!(!link.token_hash.contains(&tenant.to_string()));
+        assert_eq!(link.expires_at, 100 + 72 * 3600);
+        assert_eq!(token_ids("nonsense"), None);
+        assert_eq!(token_ids(&format!("{tenant}.{person}.")), None);
+    }
+}

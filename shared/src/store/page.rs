@@ -1,0 +1,160 @@
+//! Cursor pagination: `?limit=` (1–100) and an opaque `next_cursor`, which is the last key a page
+//! returned. A cursor is only ever used as the start of the query it came from: one naming
+//! another partition (another tenant's, a tampered one) is refused as a bad `cursor`.
+
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
+use aws_sdk_dynamodb::types::AttributeValue;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::collections::BTreeMap;
+use utoipa::ToSchema;
+
+use super::{Item, Store, from_item, s};
+use crate::Error;
+
+pub const DEFAULT_LIMIT: u32 = 50;
+pub const MAX_LIMIT: u32 = 100;
+
+/// One page of a list, newest or first items first as the operation says.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Page<T: ToSchema> {
+    pub items: Vec<T>,
+    /// Pass as `cursor` to get the next page; absent on the last one.
+    pub next_cursor: Option<String>,
+}
+
+/// A validated page request, ready for a query on one partition.
+pub struct PageRequest {
+    pub limit: u32,
+    start: Option<Item>,
+}
+
+impl PageRequest {
+    /// `limit` defaults to 50; `cursor` must be one this query's partition `partition` gave out.
+    pub fn new(limit: Option<u32>, cursor: Option<&str>, index: Index, partition: &str) -> Result<Self, Error> {
+        let limit = limit.unwrap_or(DEFAULT_LIMIT);
+        if !(1..=MAX_LIMIT).contains(&limit) {
+            return Err(Error::field("limit", "must be between 1 and 100"));
+        }
+        let start = cursor.map(|cursor| decode(cursor, index, partition)).transpose()?;
+        Ok(Self { limit, start })
+    }
+}
+
+/// Which key a query runs on; a cursor holds that index's key and the table's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Index {
+    Table,
+    Gsi1,
+    Gsi2,
+}
+
+impl Index {
+    pub fn partition_attribute(self) -> &'static str {
+        match self {
+            Index::Table => "pk",
+            Index::Gsi1 => "gsi1pk",
+            Index::Gsi2 => "gsi2pk",
+        }
+    }
+
+    fn attributes(self) -> &'static [&'static str] {
+        match self {
+            Index::Table => &["pk", "sk"],
+            Index::Gsi1 => &["pk", "sk", "gsi1pk", "gsi1sk"],
+            Index::Gsi2 => &["pk", "sk", "gsi2pk", "gsi2sk"],
+        }
+    }
+
+    pub fn name(self) -> Option<&'static str> {
+        match self {
+            Index::Table => None,
+            Index::Gsi1 => Some("gsi1"),
+            Index::Gsi2 => Some("gsi2"),
+        }
+    }
+}
+
+fn bad_cursor() -> Error {
+    Error::field("cursor", "is not a cursor this list gave out")
+}
+
+fn decode(cursor: &str, index: Index, partition: &str) -> Result<Item, Error> {
+    let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| bad_cursor())?;
+    let key: BTreeMap<String, String> = serde_json::from_slice(&bytes).map_err(|_| bad_cursor())?;
+    let wanted = index.attributes();
+    if key.len() != wanted.len()
+        || !wanted.iter().all(|name| key.contains_key(*name))
+        || key.get(index.partition_attribute()).map(String::as_str) != Some(partition)
+    {
+        return Err(bad_cursor());
+    }
+    Ok(key.into_iter().map(|(name, value)| (name, s(value))).collect())
+}
+
+fn encode(item: &Item, index: Index) -> Option<String> {
+    let mut key = BTreeMap::new();
+    for name in index.attributes() {
+        let AttributeValue::S(value) = item.get(*name)? else { return None };
+        key.insert(*name, value.as_str());
+    }
+    Some(URL_SAFE_NO_PAD.encode(serde_json::to_vec(&key).ok()?))
+}
+
+impl Store {
+    /// Runs `query` (key condition, filter and direction already set) for one page: at most
+    /// `limit` items from where the cursor left off. With a filter, DynamoDB reads up to 1 MB and
+    /// filters; the page ends at the last item kept (or where DynamoDB stopped), so a page can be
+    /// shorter than `limit` and still have a next one.
+    pub async fn page<T: DeserializeOwned + ToSchema>(
+        &self,
+        query: QueryFluentBuilder,
+        request: PageRequest,
+        index: Index,
+        filtered: bool,
+    ) -> Result<Page<T>, Error> {
+        let query = query.table_name(&self.table).set_index_name(index.name().map(Into::into));
+        // One more than asked tells whether another page exists without an empty last page.
+        let query = if filtered { query } else { query.limit(request.limit as i32 + 1) };
+        let output = query.set_exclusive_start_key(request.start).send().await?;
+        let mut items = output.items.unwrap_or_default();
+        let next = if items.len() > request.limit as usize {
+            items.truncate(request.limit as usize);
+            items.last().and_then(|item| encode(item, index))
+        } else {
+            output.last_evaluated_key.and_then(|key| encode(&key, index))
+        };
+        let items = items.into_iter().map(from_item).collect::<Result<_, _>>()?;
+        Ok(Page { items, next_cursor: next })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cursor_round_trips_and_only_fits_its_own_partition() {
+        let item: Item = [("pk", "T#a"), ("sk", "PERSON#1"), ("name", "Olive")]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), s(v)))
+            .collect();
+        let cursor = encode(&item, Index::Table).unwrap();
+        let key = decode(&cursor, Index::Table, "T#a").unwrap();
+        assert_eq!(key.len(), 2);
+        assert_eq!(key["sk"], s("PERSON#1"));
+        assert!(decode(&cursor, Index::Table, "T#b").is_err(), "another tenant's partition");
+        assert!(decode(&cursor, Index::Gsi1, "T#a").is_err(), "another index");
+        assert!(decode("not-a-cursor", Index::Table, "T#a").is_err());
+    }
+
+    #[test]
+    fn limits_are_one_to_a_hundred() {
+        assert!(PageRequest::new(Some(0), None, Index::Table, "T#a").is_err());
+        assert!(PageRequest::new(Some(101), None, Index::Table, "T#a").is_err());
+        assert_eq!(PageRequest::new(None, None, Index::Table, "T#a").unwrap().limit, 50);
+        assert_eq!(PageRequest::new(Some(100), None, Index::Table, "T#a").unwrap().limit, 100);
+    }
+}
