@@ -14,6 +14,8 @@ const ACCESS_TOKEN: &str = "REPLACE_WITH_ACCESS_TOKEN";
 const REFRESH_TOKEN: &str = "REPLACE_WITH_REFRESH_TOKEN";
 const SESSION_ID: &str = "01JSAMPLESESSION0000000000";
 const SIGNUP_TOKEN: &str = "REPLACE_WITH_THE_TOKEN_FROM_THE_EMAILED_LINK";
+const INVITATION_TOKEN: &str = "REPLACE_WITH_THE_INVITATION_TOKEN";
+const RESET_TOKEN: &str = "REPLACE_WITH_THE_RESET_TOKEN";
 /// The ids of the people-function samples, replaced by records of the owner's organisation.
 const LOCATION_ID: &str = "01JSAMPLELOCATION000000000";
 const POSITION_ID: &str = "01JSAMPLEPOSITION000000000";
@@ -62,12 +64,23 @@ async fn every_sample_event_succeeds_with_real_tokens() {
             String::new()
         };
         let org = app.organisation(&owner).await;
+        let invitation_token = app.link_token(&org.person_email, "/accept-invitation").await;
+        // The reset sample follows the link of a reset just asked for.
+        let reset_token = if text.contains(RESET_TOKEN) {
+            let forgot = app.post("/auth/forgot-password", None, serde_json::json!({ "email": owner.email })).await;
+            json_of(forgot, StatusCode::ACCEPTED).await;
+            app.link_token(&owner.email, "/reset-password").await
+        } else {
+            String::new()
+        };
         let text = text
             .replace(LOCATION_ID, &org.location_id)
             .replace(POSITION_ID, &org.position_id)
             .replace(UNIT_ID, &org.unit_id)
             .replace(PERSON_ID, &org.person_id)
             .replace(SIGNUP_TOKEN, &signup_token)
+            .replace(INVITATION_TOKEN, &invitation_token)
+            .replace(RESET_TOKEN, &reset_token)
             .replace(ACCESS_TOKEN, &owner.access_token)
             .replace(REFRESH_TOKEN, &owner.refresh_token)
             .replace(SESSION_ID, spare["session_id"].as_str().unwrap())

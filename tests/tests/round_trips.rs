@@ -21,6 +21,9 @@ const BUDGETS: &[(&str, &str, RangeInclusive<usize>)] = &[
     ("POST", "/auth/verify-email", 1..=2),
     ("POST", "/auth/login", 1..=2),
     ("POST", "/auth/refresh", 1..=2),
+    ("POST", "/auth/invitations/accept", 2..=2),
+    ("POST", "/auth/forgot-password", 2..=2),
+    ("POST", "/auth/reset-password", 2..=2),
     ("POST", "/auth/logout", 1..=2),
     ("POST", "/auth/logout-all", 1..=2),
     ("GET", "/auth/sessions", 1..=2),
@@ -210,6 +213,20 @@ async fn organisation_endpoints(app: &TestApp) {
     for (method, template, path, body, status) in cases {
         measured(app, method, template, call(method, path, body).await, status).await;
     }
+
+    // The invited staff member was deactivated above; another one accepts and resets.
+    let email = unique_email("invited");
+    let invite = serde_json::json!({ "email": email, "name": "Ivy", "role": "staff" });
+    json_of(app.post("/people", token, invite).await, StatusCode::CREATED).await;
+    let accept =
+        serde_json::json!({ "token": app.link_token(&email, "/accept-invitation").await, "password": PASSWORD });
+    let accepted = app.post("/auth/invitations/accept", None, accept).await;
+    measured(app, "POST", "/auth/invitations/accept", accepted, StatusCode::CREATED).await;
+    let forgot = app.post("/auth/forgot-password", None, serde_json::json!({ "email": email })).await;
+    measured(app, "POST", "/auth/forgot-password", forgot, StatusCode::ACCEPTED).await;
+    let reset = serde_json::json!({ "token": app.link_token(&email, "/reset-password").await, "password": PASSWORD });
+    let reset = app.post("/auth/reset-password", None, reset).await;
+    measured(app, "POST", "/auth/reset-password", reset, StatusCode::NO_CONTENT).await;
 }
 
 #[tokio::test]

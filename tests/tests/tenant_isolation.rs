@@ -18,6 +18,9 @@ const PUBLIC: &[(&str, &str)] = &[
     ("POST", "/auth/verify-email"),
     ("POST", "/auth/login"),
     ("POST", "/auth/refresh"),
+    ("POST", "/auth/invitations/accept"),
+    ("POST", "/auth/forgot-password"),
+    ("POST", "/auth/reset-password"),
     ("GET", "/openapi.json"),
 ];
 

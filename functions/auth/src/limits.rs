@@ -1,9 +1,9 @@
-//! The limits an attempt (a login, a sign-up) counts against, counted before the work they guard
+//! The limits an attempt (a login, a sign-up, a reset request) counts against, counted before the work they guard
 //! (see `rota::auth::rate_limit`).
 
 use rota::auth::rate_limit::{
-    Counter, LOGIN_PER_EMAIL, LOGIN_PER_EMAIL_AND_IP, LOGIN_PER_IP, RateLimit, SIGNUP_PER_EMAIL, SIGNUP_PER_IP,
-    client_key,
+    Counter, LOGIN_PER_EMAIL, LOGIN_PER_EMAIL_AND_IP, LOGIN_PER_IP, RESET_PER_EMAIL, RESET_PER_IP, RateLimit,
+    SIGNUP_PER_EMAIL, SIGNUP_PER_IP, client_key,
 };
 use rota::{AppState, Error};
 
@@ -33,8 +33,18 @@ impl Attempt {
 
     /// A sign-up.
     pub fn signup(email: &str, ip: Option<&str>) -> Self {
-        let mut limits = vec![(SIGNUP_PER_EMAIL, email.to_owned())];
-        limits.extend(ip.map(|ip| (SIGNUP_PER_IP, client_key(ip))));
+        Self::mailing((SIGNUP_PER_EMAIL, SIGNUP_PER_IP), email, ip)
+    }
+
+    /// A password-reset request.
+    pub fn reset(email: &str, ip: Option<&str>) -> Self {
+        Self::mailing((RESET_PER_EMAIL, RESET_PER_IP), email, ip)
+    }
+
+    /// Something that mails an address: limited per address and per client.
+    fn mailing((per_email, per_ip): (RateLimit, RateLimit), email: &str, ip: Option<&str>) -> Self {
+        let mut limits = vec![(per_email, email.to_owned())];
+        limits.extend(ip.map(|ip| (per_ip, client_key(ip))));
         Self { limits }
     }
 

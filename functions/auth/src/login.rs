@@ -63,7 +63,8 @@ pub async fn login(
     if let Some(retry_after_secs) = counted.retry_after(now.epoch) {
         return Err(Error::RateLimited { retry_after_secs });
     }
-    let stored_hash = credential.as_ref().map(|c| c.password_hash.clone());
+    // An invited person has no password yet: checked like an unknown email, against the dummy.
+    let stored_hash = credential.as_ref().map(|c| c.password_hash.clone()).filter(|hash| !hash.is_empty());
     let credential = match (password::verify(request.password, stored_hash).await?, credential) {
         // An inactive account is answered like a wrong password, so no one learns that the
         // password was right, and the attempt stays counted.

@@ -91,6 +91,17 @@ impl Store {
         )
     }
 
+    /// A new session, for a transaction.
+    pub fn session_put(&self, session: &Session) -> Result<aws_sdk_dynamodb::types::TransactWriteItem, Error> {
+        let put = aws_sdk_dynamodb::types::Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(self.session_item(session)?))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .map_err(Error::internal)?;
+        Ok(aws_sdk_dynamodb::types::TransactWriteItem::builder().put(put).build())
+    }
+
     pub async fn put_session(&self, session: &Session) -> Result<(), Error> {
         self.client.put_item().table_name(&self.table).set_item(Some(self.session_item(session)?)).send().await?;
         Ok(())
