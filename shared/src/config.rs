@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use crate::mail::Mailer;
+use crate::notify::Outbox;
 use crate::store::{RoundTrips, Store};
 
 /// Settings read from the environment. Locally they come from `infra/local.env` and `infra/stack`
@@ -29,6 +29,8 @@ pub struct Config {
     pub mail_from: String,
     /// `ROTA_APP_URL`: the frontend's base URL; emailed links point into it.
     pub app_url: String,
+    /// `ROTA_NOTIFICATION_QUEUE`: the URL of the queue the notifier worker sends from.
+    pub notification_queue: String,
 }
 
 impl Config {
@@ -48,6 +50,7 @@ impl Config {
             cors_origins: crate::http::cors::parse_origins(&or("ROTA_CORS_ORIGINS", ""))?,
             mail_from: var("ROTA_MAIL_FROM")?,
             app_url: var("ROTA_APP_URL")?,
+            notification_queue: var("ROTA_NOTIFICATION_QUEUE")?,
         })
     }
 }
@@ -78,7 +81,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub keys: Arc<crate::auth::jwt::Keys>,
     pub store: Store,
-    pub mail: Mailer,
+    /// Where handlers queue notifications, after their change is committed.
+    pub outbox: Outbox,
 }
 
 impl AppState {
@@ -91,11 +95,10 @@ impl AppState {
     /// that records each request's count: [`RoundTrips::recording`]).
     pub async fn with_round_trips(config: Config, round_trips: RoundTrips) -> Result<Self, String> {
         let sdk = crate::aws::sdk_config().await;
-        let ddb = aws_sdk_dynamodb::config::Builder::from(&sdk).interceptor(round_trips.clone()).build();
         Ok(Self {
             keys: Arc::new(crate::auth::jwt::Keys::new(&config)?),
-            store: Store::new(aws_sdk_dynamodb::Client::from_conf(ddb), config.table.clone(), round_trips),
-            mail: Mailer::new(aws_sdk_ses::Client::new(&sdk), config.mail_from.clone(), config.app_url.clone()),
+            store: Store::from_sdk(&sdk, config.table.clone(), round_trips),
+            outbox: Outbox::new(aws_sdk_sqs::Client::new(&sdk), config.notification_queue.clone()),
             config: Arc::new(config),
         })
     }

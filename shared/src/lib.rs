@@ -8,7 +8,7 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod http;
-pub mod mail;
+pub mod notify;
 pub mod store;
 pub mod telemetry;
 pub mod validate;

@@ -20,6 +20,9 @@ pub struct TestApp {
     /// The app's store, for setting up what no endpoint can (see [`TestApp::set`]).
     pub store: rota::store::Store,
     round_trips: RoundTrips,
+    /// The notifier worker, on this app's own notification queue (see [`TestApp::deliver`]).
+    pub notifier: notifier::Notifier,
+    pub sqs: aws_sdk_sqs::Client,
 }
 
 /// A tenant's owner, signed up and logged in.
@@ -51,11 +54,16 @@ pub fn local_config() -> Config {
     Config::from_env().expect("run the tests with `make test`, which sets up the local stack")
 }
 
-/// As [`spawn_app`], with other settings (another key set, say).
-pub async fn spawn_app_with(config: Config) -> TestApp {
+/// As [`spawn_app`], with other settings (another key set, say). Each app gets a notification
+/// queue of its own, so one test's worker never takes another test's mail.
+pub async fn spawn_app_with(mut config: Config) -> TestApp {
     let endpoint = std::env::var("AWS_ENDPOINT_URL")
         .expect("AWS_ENDPOINT_URL is not set; run the tests with `make test`, which starts the local AWS stack");
     check_stack(&endpoint).await;
+    let sqs = aws_sdk_sqs::Client::new(&rota::aws::sdk_config().await);
+    let queue = sqs.create_queue().queue_name(format!("test-{}", ulid::Ulid::new())).send().await.expect("a queue");
+    config.notification_queue = queue.queue_url.expect("a queue URL");
+    let notifier = notifier::Notifier::new(&config).await;
     let round_trips = RoundTrips::recording();
     let state = AppState::with_round_trips(config.clone(), round_trips.clone()).await.expect("state");
     let store = state.store.clone();
@@ -63,7 +71,7 @@ pub async fn spawn_app_with(config: Config) -> TestApp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a port");
     let address = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(axum::serve(listener, router.clone()).into_future());
-    TestApp { address, http: reqwest::Client::new(), config, doc, router, store, round_trips }
+    TestApp { address, http: reqwest::Client::new(), config, doc, router, store, round_trips, notifier, sqs }
 }
 
 /// Panics with a clear message when nothing answers at the local AWS stack's address, rather than
@@ -218,22 +226,39 @@ impl TestApp {
 
 /// Mail, read back from the local SES as a user would read their inbox.
 impl TestApp {
+    /// Runs the notifier on everything queued so far, as its Lambda trigger would; returns how
+    /// many messages it handled.
+    pub async fn deliver(&self) -> usize {
+        notifier::poll(&self.notifier, &self.sqs, &self.config.notification_queue, 0).await.expect("the queue answers")
+    }
+
     /// Every message sent to `to`, oldest first, as `{subject, body}` (from the local stack's
-    /// mailbox, `infra/local_aws.py`).
+    /// mailbox, `infra/local_aws.py`), once the notifier has delivered what is queued.
     pub async fn mail_to(&self, to: &str) -> Vec<Value> {
+        self.deliver().await;
         let endpoint = std::env::var("AWS_ENDPOINT_URL").expect("make test sets AWS_ENDPOINT_URL");
         let mailbox = self.http.get(format!("{endpoint}/rota/mail")).query(&[("to", to)]).send().await.unwrap();
         mailbox.json().await.expect("the local stack's mailbox answers a JSON list")
     }
 
-    /// The `token` of the newest link to `{ROTA_APP_URL}{path}?token=…` mailed to `to`.
-    pub async fn link_token(&self, to: &str, path: &str) -> String {
+    /// The `token`s of every link to `{ROTA_APP_URL}{path}?token=…` mailed to `to`, oldest first.
+    pub async fn link_tokens(&self, to: &str, path: &str) -> Vec<String> {
         let prefix = format!("{}{path}?token=", self.config.app_url);
         let mail = self.mail_to(to).await;
-        let body = mail.iter().rev().filter_map(|m| m["body"].as_str()).find(|body| body.contains(&prefix));
-        let body = body.unwrap_or_else(|| panic!("no mail to {to} with a {path} link: {mail:?}"));
-        let token = &body[body.find(&prefix).unwrap() + prefix.len()..];
-        token.split(|c: char| c.is_whitespace()).next().unwrap().to_owned()
+        let bodies = mail.iter().filter_map(|m| m["body"].as_str()).filter(|body| body.contains(&prefix));
+        bodies
+            .map(|body| {
+                let token = &body[body.find(&prefix).unwrap() + prefix.len()..];
+                // The token ends where URL-safe characters do (whitespace in text, a quote in HTML).
+                token.split(|c: char| !(c.is_ascii_alphanumeric() || "-_.".contains(c))).next().unwrap().to_owned()
+            })
+            .collect()
+    }
+
+    /// The `token` of the newest link to `{ROTA_APP_URL}{path}?token=…` mailed to `to`.
+    pub async fn link_token(&self, to: &str, path: &str) -> String {
+        let tokens = self.link_tokens(to, path).await;
+        tokens.last().unwrap_or_else(|| panic!("no mail to {to} with a {path} link")).clone()
     }
 }
 

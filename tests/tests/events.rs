@@ -47,6 +47,9 @@ async fn every_sample_event_succeeds_with_real_tokens() {
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
         let text = std::fs::read_to_string(&path).unwrap();
         let event: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
+        if event["Records"].is_array() {
+            continue; // an SQS event, for a worker: tests/notifier.rs runs it
+        }
         let route = event["routeKey"].as_str().unwrap_or_else(|| panic!("{name} has no routeKey")).to_owned();
         let (method, template) = route.split_once(' ').unwrap();
 

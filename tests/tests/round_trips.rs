@@ -52,6 +52,7 @@ const BUDGETS: &[(&str, &str, RangeInclusive<usize>)] = &[
     ("DELETE", "/people/{person_id}", 2..=2),
     ("POST", "/people/{person_id}/invite", 2..=2),
     ("GET", "/audit-logs", 1..=1),
+    ("GET", "/notifications", 1..=1),
 ];
 
 fn budget(method: &str, path: &str) -> RangeInclusive<usize> {
@@ -209,6 +210,7 @@ async fn organisation_endpoints(app: &TestApp) {
         ("POST", "/people/{person_id}/invite", format!("/people/{}/invite", org.person_id), None, StatusCode::ACCEPTED),
         ("DELETE", "/people/{person_id}", format!("/people/{}", org.person_id), None, StatusCode::NO_CONTENT),
         ("GET", "/audit-logs", "/audit-logs?entity_type=person".into(), None, StatusCode::OK),
+        ("GET", "/notifications", "/notifications".into(), None, StatusCode::OK),
     ];
     for (method, template, path, body, status) in cases {
         measured(app, method, template, call(method, path, body).await, status).await;

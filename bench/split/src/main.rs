@@ -30,21 +30,13 @@ fn main() -> Result<(), lambda_http::Error> {
             _ => rota::aws::sdk_config().await,
         };
         mark("aws_config");
-        let round_trips = RoundTrips::default();
-        let ddb = aws_sdk_dynamodb::config::Builder::from(&sdk).interceptor(round_trips.clone()).build();
-        let client = aws_sdk_dynamodb::Client::from_conf(ddb);
+        let store = Store::from_sdk(&sdk, config.table.clone(), RoundTrips::default());
         mark("dynamodb");
         let keys = Arc::new(rota::auth::jwt::Keys::new(&config)?);
         mark("jwt");
-        let mail =
-            rota::mail::Mailer::new(aws_sdk_ses::Client::new(&sdk), config.mail_from.clone(), config.app_url.clone());
-        mark("ses");
-        let state = rota::AppState {
-            store: Store::new(client, config.table.clone(), round_trips),
-            keys,
-            mail,
-            config: Arc::new(config),
-        };
+        let outbox = rota::notify::Outbox::new(aws_sdk_sqs::Client::new(&sdk), config.notification_queue.clone());
+        mark("sqs");
+        let state = rota::AppState { store, keys, outbox, config: Arc::new(config) };
         let routes = auth::lambda_router();
         mark("routes");
         let router = rota::http::serve(routes, state);

@@ -11,7 +11,7 @@ use rota::auth::password;
 use rota::clock::Now;
 use rota::error::Problem;
 use rota::http::{ClientIp, RequestId, ValidJson};
-use rota::mail::Mail;
+use rota::notify::{Envelope, Message};
 use rota::store::audit::{Actor, AuditEntry};
 use rota::store::entities::{Entity, Refused};
 use rota::store::links::{LinkKind, RESET_SECS, new_link, token_ids};
@@ -68,7 +68,9 @@ pub async fn forgot_password(
         // Round trip 2: the link, which the credential now names (older links die).
         let items = vec![state.store.link_put(&link)?, state.store.link_point(&link)?];
         if state.store.transact(items).await?.is_ok() {
-            state.mail.send(Mail::PasswordReset { to: email, token, valid_minutes: RESET_SECS / 60 }).await?;
+            let reset = Message::PasswordReset { token, valid_minutes: RESET_SECS / 60 };
+            let envelope = Envelope::new(Some(&credential.tenant_id), Some(&credential.person_id), &email, reset);
+            state.outbox.send(&envelope).await?;
         }
     }
     tokio::time::sleep_until(answer_at).await;

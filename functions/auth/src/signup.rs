@@ -9,7 +9,7 @@ use rota::auth::{Role, one_time, password};
 use rota::clock::Now;
 use rota::error::Problem;
 use rota::http::{ClientIp, ValidJson};
-use rota::mail::Mail;
+use rota::notify::{Envelope, Message};
 use rota::store::people::{Credential, Person, PersonStatus};
 use rota::store::signups::PendingSignup;
 use rota::store::tenants::{NotCreated, Tenant, TenantStatus};
@@ -83,7 +83,7 @@ pub async fn signup(
     let password_hash = password::hash(request.password).await?;
     let accepted = SignupAccepted { email: email.clone(), link_expires_in: SIGNUP_LINK_SECS };
     if credential.is_some() {
-        state.mail.send(Mail::SignupAttempt { to: email }).await?;
+        state.outbox.send(&Envelope::new(None, None, &email, Message::SignupAttempt)).await?;
         return Ok((StatusCode::ACCEPTED, Json(accepted)));
     }
     let (token, token_hash) = one_time::generate();
@@ -99,8 +99,8 @@ pub async fn signup(
     };
     // Round trip 2: the pending sign-up; then the link.
     state.store.put_pending_signup(&pending).await?;
-    let mail = Mail::VerifySignup { to: email, organisation, token, valid_hours: SIGNUP_LINK_SECS / 3600 };
-    state.mail.send(mail).await?;
+    let verify = Message::SignupVerification { organisation, token, valid_hours: SIGNUP_LINK_SECS / 3600 };
+    state.outbox.send(&Envelope::new(None, None, &email, verify)).await?;
     Ok((StatusCode::ACCEPTED, Json(accepted)))
 }
 

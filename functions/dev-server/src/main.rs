@@ -1,9 +1,22 @@
-//! `make dev`: the whole API on `http://127.0.0.1:$PORT` (default 3000) against the local stack.
+//! `make dev`: the whole API on `http://127.0.0.1:$PORT` (default 3000) against the local stack,
+//! with the notifier draining the local notification queue as its Lambda trigger would.
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     rota::telemetry::init();
     let state = rota::AppState::from_env().await?;
+    let notifier = notifier::Notifier::from_env().await?;
+    let sqs = aws_sdk_sqs::Client::new(&rota::aws::sdk_config().await);
+    let queue = state.config.notification_queue.clone();
+    tokio::spawn(async move {
+        loop {
+            // Long polling: the call itself waits up to 10 s for a message.
+            if let Err(error) = notifier::poll(&notifier, &sqs, &queue, 10).await {
+                tracing::error!(error = %error, "polling the notification queue failed");
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            }
+        }
+    });
     let (router, _) = dev_server::app(state);
     let port = std::env::var("PORT").unwrap_or_else(|_| "3000".into());
     let listener = tokio::net::TcpListener::bind(format!("127.0.0.1:{port}")).await?;

@@ -4,6 +4,7 @@
 mod archive;
 mod audit;
 mod locations;
+mod notifications;
 mod people;
 mod positions;
 mod tenant;
@@ -21,4 +22,5 @@ rota::function_routes!(
     [people::get_person, people::update_person, people::deactivate_person],
     [people::resend_invitation],
     [audit::list_audit_logs],
+    [notifications::list_notifications],
 );

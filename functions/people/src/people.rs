@@ -12,7 +12,7 @@ use rota::auth::{Caller, Role};
 use rota::clock::Now;
 use rota::error::Problem;
 use rota::http::{ValidJson, ValidQuery};
-use rota::mail::Mail;
+use rota::notify::{Envelope, Message};
 use rota::store::audit::AuditEntry;
 use rota::store::entities::Filter;
 use rota::store::entities::{Entity, Refused};
@@ -200,18 +200,18 @@ pub async fn create_person(
         }
         Err(refused) => committed(Err(refused))?,
     }
-    state.mail.send(invitation(&person, &tenant.name, token)).await?;
+    state.outbox.send(&invitation(&person, &tenant.name, token)).await?;
     Ok((StatusCode::CREATED, Json(person)))
 }
 
-fn invitation(person: &Person, organisation: &str, token: String) -> Mail {
-    Mail::Invitation {
-        to: person.email.clone(),
+fn invitation(person: &Person, organisation: &str, token: String) -> Envelope {
+    let message = Message::Invitation {
         name: person.name.clone(),
         organisation: organisation.to_owned(),
         token,
         valid_hours: INVITATION_SECS / 3600,
-    }
+    };
+    Envelope::new(Some(&person.tenant_id), Some(&person.id), &person.email, message)
 }
 
 /// One person: coordinators and up see anyone, staff only themselves.
@@ -422,7 +422,7 @@ pub async fn resend_invitation(
     // Round trip 2: the new link, which the credential now names (so the old one is dead).
     let more = vec![state.store.link_put(&link)?, state.store.link_point(&link)?];
     committed(state.store.update(&after, person.version, &audit, more).await?)?;
-    state.mail.send(invitation(&person, &tenant.name, token)).await?;
+    state.outbox.send(&invitation(&person, &tenant.name, token)).await?;
     let sent = InvitationSent { email: person.email, link_expires_in: INVITATION_SECS };
     Ok((StatusCode::ACCEPTED, Json(sent)))
 }

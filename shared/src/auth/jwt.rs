@@ -223,6 +223,7 @@ mod tests {
             cors_origins: Vec::new(),
             mail_from: "no-reply@rota.test".into(),
             app_url: "https://app.rota.test".into(),
+            notification_queue: "https://sqs.test/1/notifications".into(),
         }
     }
 

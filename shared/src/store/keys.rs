@@ -58,3 +58,14 @@ pub fn audit_of_entity(tenant_id: &str, entity_id: &str) -> String {
 pub fn audit_by_actor(tenant_id: &str, actor_id: &str) -> String {
     format!("T#{tenant_id}#AUDIT#ACTOR#{actor_id}")
 }
+
+/// The marker of an envelope the notifier has sent (or is sending).
+pub fn delivery(envelope_id: &str) -> String {
+    format!("SENT#{envelope_id}")
+}
+pub const DELIVERY_SK: &str = "SENT";
+
+/// A tenant's notification log, newest last by `{at}#{id}`.
+pub fn notifications(tenant_id: &str) -> String {
+    format!("T#{tenant_id}#NOTIFY")
+}

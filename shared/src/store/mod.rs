@@ -5,6 +5,7 @@ pub mod audit;
 pub mod entities;
 pub mod keys;
 pub mod links;
+pub mod notifications;
 pub mod page;
 pub mod people;
 pub mod places;
@@ -37,6 +38,13 @@ pub struct Store {
 impl Store {
     pub fn new(client: Client, table: String, round_trips: RoundTrips) -> Self {
         Self { client, table, round_trips }
+    }
+
+    /// A store on its own DynamoDB client, built from the shared SDK settings with the
+    /// round-trip interceptor.
+    pub fn from_sdk(sdk: &aws_config::SdkConfig, table: String, round_trips: RoundTrips) -> Self {
+        let config = aws_sdk_dynamodb::config::Builder::from(sdk).interceptor(round_trips.clone()).build();
+        Self::new(Client::from_conf(config), table, round_trips)
     }
 
     /// The DynamoDB client and table, for tests that set up state no endpoint can (a suspended

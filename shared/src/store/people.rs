@@ -38,6 +38,9 @@ pub struct Person {
     pub unit_id: Option<String>,
     #[serde(default)]
     pub emergency_contact: Option<EmergencyContact>,
+    /// Kinds of notification this person does not want (account mail always arrives).
+    #[serde(default)]
+    pub notification_opt_outs: Vec<crate::notify::Kind>,
     /// Sessions started at or before this instant have ended (log out everywhere, a password
     /// reset, a role or status change).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -85,6 +88,7 @@ impl Person {
             weekly_hours_cap: None,
             unit_id: None,
             emergency_contact: None,
+            notification_opt_outs: Vec::new(),
             sessions_valid_after: None,
             version: 1,
             created_at: now.to_owned(),

@@ -29,6 +29,10 @@ pub struct Tenant {
     pub currency: String,
     #[serde(default)]
     pub settings: Settings,
+    /// Messages the organisation can still send (one credit each; account mail is free).
+    /// Taken one at a time by the notifier; granted by the platform admin.
+    #[serde(default)]
+    pub message_credits: i64,
     /// Incremented by every change; send it back on update to refuse overwriting someone
     /// else's change (409).
     #[serde(default = "first_version")]
@@ -37,6 +41,9 @@ pub struct Tenant {
     #[serde(default)]
     pub updated_at: String,
 }
+
+/// The messages a new organisation may send before the platform grants more.
+pub const TRIAL_CREDITS: i64 = 500;
 
 fn utc() -> String {
     "UTC".into()
@@ -62,6 +69,7 @@ impl Tenant {
             week_start: monday(),
             currency: euro(),
             settings: Settings::default(),
+            message_credits: TRIAL_CREDITS,
             version: first_version(),
             created_at: now.to_owned(),
             updated_at: now.to_owned(),

@@ -1,0 +1,199 @@
+//! The notifier worker: takes envelopes off the notification queue and sends each once.
+//!
+//! Per record: claim the envelope's id (a conditional put of a `SENT#` marker, so a redelivery or
+//! a concurrent delivery sends nothing), check the recipient's opt-outs, take a message credit
+//! (account mail is free), send through the [`Channel`], and log the attempt for the
+//! organisation's admins. A record that fails is reported in the batch response alone
+//! (`ReportBatchItemFailures`); SQS retries it and, after 5 receives, moves it to the
+//! dead-letter queue.
+//!
+//! Locally the dev server and the tests call [`poll`], which drains the queue into the same
+//! [`handle`] the Lambda runs.
+
+mod channel;
+
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
+use rota::clock::Now;
+use rota::notify::{Envelope, render};
+use rota::store::notifications::{DeliveryStatus, Notification};
+use rota::store::people::Person;
+use rota::store::{RoundTrips, Store};
+use rota::{Config, Error};
+
+pub use channel::{Channel, Ses};
+
+/// What the worker needs, built once per cold start.
+pub struct Notifier {
+    pub store: Store,
+    pub channel: Box<dyn Channel>,
+    pub app_url: String,
+}
+
+impl Notifier {
+    pub async fn from_env() -> Result<Self, String> {
+        Ok(Self::new(&Config::from_env()?).await)
+    }
+
+    pub async fn new(config: &Config) -> Self {
+        let sdk = rota::aws::sdk_config().await;
+        let ses = aws_sdk_ses::Client::new(&sdk);
+        Self {
+            store: Store::from_sdk(&sdk, config.table.clone(), RoundTrips::default()),
+            channel: Box::new(Ses::new(ses, config.mail_from.clone())),
+            app_url: config.app_url.clone(),
+        }
+    }
+}
+
+/// The whole `main` of the Lambda.
+pub async fn run_lambda() -> Result<(), lambda_runtime::Error> {
+    rota::telemetry::init();
+    let notifier = Notifier::from_env().await?;
+    let notifier = &notifier;
+    lambda_runtime::run(lambda_runtime::service_fn(move |event: lambda_runtime::LambdaEvent<SqsEvent>| async move {
+        Ok::<_, std::convert::Infallible>(handle(notifier, event.payload).await)
+    }))
+    .await
+}
+
+/// Handles a batch: every record on its own, the failed ones reported by message id.
+pub async fn handle(notifier: &Notifier, event: SqsEvent) -> SqsBatchResponse {
+    let deliveries = event.records.iter().map(|record| async move {
+        let outcome = deliver(notifier, record).await;
+        if let Err(error) = &outcome {
+            tracing::error!(message_id = record.message_id.as_deref(), error = %error, "notification failed");
+        }
+        outcome.err().map(|_| record.message_id.clone().unwrap_or_default())
+    });
+    let failed = futures_util::future::join_all(deliveries).await;
+    let mut response = SqsBatchResponse::default();
+    response.batch_item_failures = failed
+        .into_iter()
+        .flatten()
+        .map(|item_identifier| {
+            let mut failure = BatchItemFailure::default();
+            failure.item_identifier = item_identifier;
+            failure
+        })
+        .collect();
+    response
+}
+
+async fn deliver(notifier: &Notifier, record: &SqsMessage) -> Result<(), Error> {
+    let body = record.body.as_deref().unwrap_or_default();
+    let envelope: Envelope =
+        serde_json::from_str(body).map_err(|e| Error::internal(format!("not an envelope: {e}")))?;
+    let now = Now::get();
+    if !notifier.store.claim_delivery(&envelope.id, now.epoch).await? {
+        tracing::info!(envelope_id = envelope.id, "already delivered; skipped");
+        return Ok(());
+    }
+    let status = match attempt(notifier, &envelope).await {
+        Ok(status) => status,
+        Err(error) => {
+            // Not sent: give the claim back so the retry can send, and log the failure.
+            notifier.store.release_delivery(&envelope.id).await?;
+            log(notifier, &envelope, DeliveryStatus::Failed, &now.iso).await?;
+            return Err(error);
+        }
+    };
+    log(notifier, &envelope, status, &now.iso).await
+}
+
+/// Opt-outs, credits, then the channel. Returns what became of the envelope.
+async fn attempt(notifier: &Notifier, envelope: &Envelope) -> Result<DeliveryStatus, Error> {
+    let kind = envelope.message.kind();
+    if let (Some(tenant_id), Some(person_id), false) =
+        (&envelope.tenant_id, &envelope.person_id, kind.is_account_mail())
+    {
+        let person: Option<Person> = notifier.store.entity(tenant_id, person_id).await?;
+        if person.is_some_and(|person| person.notification_opt_outs.contains(&kind)) {
+            return Ok(DeliveryStatus::OptedOut);
+        }
+    }
+    let charged = envelope.tenant_id.as_deref().filter(|_| !kind.is_account_mail());
+    if let Some(tenant_id) = charged
+        && !notifier.store.take_credit(tenant_id).await?
+    {
+        return Ok(DeliveryStatus::SkippedNoCredit);
+    }
+    let rendered = render(&envelope.message, &notifier.app_url);
+    if let Err(error) = notifier.channel.send(&envelope.to, &rendered).await {
+        if let Some(tenant_id) = charged {
+            notifier.store.return_credit(tenant_id).await?;
+        }
+        return Err(error);
+    }
+    Ok(DeliveryStatus::Sent)
+}
+
+/// The organisation's log of the attempt (mail sent before an organisation exists has none).
+async fn log(notifier: &Notifier, envelope: &Envelope, status: DeliveryStatus, at: &str) -> Result<(), Error> {
+    let Some(tenant_id) = &envelope.tenant_id else { return Ok(()) };
+    let notification = Notification {
+        id: envelope.id.clone(),
+        tenant_id: tenant_id.clone(),
+        kind: envelope.message.kind(),
+        recipient: envelope.to.clone(),
+        person_id: envelope.person_id.clone(),
+        status,
+        at: at.to_owned(),
+    };
+    notifier.store.record_notification(&notification).await
+}
+
+/// Drains `queue_url` once, as the Lambda trigger would deliver it: batches of up to 10 through
+/// [`handle`], the handled ones deleted, the failed ones left for a retry. Returns how many
+/// messages were handled (failed ones included). For the dev server and the tests.
+pub async fn poll(
+    notifier: &Notifier,
+    sqs: &aws_sdk_sqs::Client,
+    queue_url: &str,
+    wait_secs: i32,
+) -> Result<usize, Error> {
+    let mut handled = 0;
+    loop {
+        let received = sqs
+            .receive_message()
+            .queue_url(queue_url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(if handled == 0 { wait_secs } else { 0 })
+            .send()
+            .await
+            .map_err(sqs_error)?;
+        let messages = received.messages.unwrap_or_default();
+        if messages.is_empty() {
+            return Ok(handled);
+        }
+        let mut event = SqsEvent::default();
+        event.records = messages
+            .iter()
+            .map(|message| {
+                let mut record = SqsMessage::default();
+                record.message_id = message.message_id.clone();
+                record.receipt_handle = message.receipt_handle.clone();
+                record.body = message.body.clone();
+                record
+            })
+            .collect();
+        let response = handle(notifier, event).await;
+        let failed: Vec<_> = response.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
+        for message in &messages {
+            if failed.contains(&message.message_id.as_deref().unwrap_or_default()) {
+                continue;
+            }
+            if let Some(receipt) = &message.receipt_handle {
+                sqs.delete_message().queue_url(queue_url).receipt_handle(receipt).send().await.map_err(sqs_error)?;
+            }
+        }
+        handled += messages.len();
+    }
+}
+
+fn sqs_error<E, R>(error: aws_sdk_sqs::error::SdkError<E, R>) -> Error
+where
+    E: std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    Error::internal(aws_sdk_sqs::error::DisplayErrorContext(error).to_string())
+}

@@ -1,0 +1,211 @@
+//! Notifications: every message Rota sends is a [`Message`] in an [`Envelope`]. Handlers put
+//! envelopes on the notification queue ([`Outbox`]) only after their change is committed; the
+//! notifier worker renders them ([`render`], in one place) and sends them through a channel.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::Error;
+
+/// One message to one recipient, with the id that makes its delivery idempotent (a redelivered
+/// envelope is sent once).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Envelope {
+    pub id: String,
+    /// The organisation it is sent for (charged to, recorded under); none before one exists.
+    pub tenant_id: Option<String>,
+    /// The recipient, when they are a person of the organisation (their opt-outs apply).
+    pub person_id: Option<String>,
+    pub to: String,
+    pub message: Message,
+}
+
+impl Envelope {
+    pub fn new(tenant_id: Option<&str>, person_id: Option<&str>, to: &str, message: Message) -> Self {
+        Self {
+            id: ulid::Ulid::new().to_string(),
+            tenant_id: tenant_id.map(str::to_owned),
+            person_id: person_id.map(str::to_owned),
+            to: to.to_owned(),
+            message,
+        }
+    }
+}
+
+/// What is said. Later work adds the shift, request and digest kinds here.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Message {
+    /// The link that finishes a sign-up (`{app}/verify-email?token=…`).
+    SignupVerification { organisation: String, token: String, valid_hours: i64 },
+    /// Someone tried to sign up with an email that already has an account.
+    SignupAttempt,
+    /// An admin added this person: the link sets their password (`{app}/accept-invitation?token=…`).
+    Invitation { name: String, organisation: String, token: String, valid_hours: i64 },
+    /// The link that sets a new password (`{app}/reset-password?token=…`).
+    PasswordReset { token: String, valid_minutes: i64 },
+}
+
+/// The kinds of message, as opt-outs and the notification log name them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    SignupVerification,
+    SignupAttempt,
+    Invitation,
+    PasswordReset,
+}
+
+impl Message {
+    pub fn kind(&self) -> Kind {
+        match self {
+            Message::SignupVerification { .. } => Kind::SignupVerification,
+            Message::SignupAttempt => Kind::SignupAttempt,
+            Message::Invitation { .. } => Kind::Invitation,
+            Message::PasswordReset { .. } => Kind::PasswordReset,
+        }
+    }
+}
+
+impl Kind {
+    /// Account mail (sign-up, password reset) is never charged and never opted out of: without
+    /// it nobody could get in. Everything else an organisation sends costs a credit.
+    pub fn is_account_mail(self) -> bool {
+        matches!(self, Kind::SignupVerification | Kind::SignupAttempt | Kind::PasswordReset)
+    }
+}
+
+/// A message ready for a channel.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rendered {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+/// Subject, text and HTML of a message; links point into the frontend at `app_url`.
+pub fn render(message: &Message, app_url: &str) -> Rendered {
+    let app = app_url.trim_end_matches('/');
+    let (subject, paragraphs, link): (String, Vec<String>, Option<String>) = match message {
+        Message::SignupVerification { organisation, token, valid_hours } => (
+            "Confirm your email to finish signing up".into(),
+            vec![
+                "Welcome to Rota.".into(),
+                format!("To finish setting up {organisation}, confirm your email address:"),
+                format!(
+                    "The link works once, for {valid_hours} hours. If you did not sign up, ignore this email: \
+                     nothing is created until the link is followed."
+                ),
+            ],
+            Some(format!("{app}/verify-email?token={token}")),
+        ),
+        Message::SignupAttempt => (
+            "Someone tried to sign up with your email".into(),
+            vec![
+                "Someone just tried to sign up for Rota with this email address, which already has an account. \
+                 If it was you, log in instead:"
+                    .into(),
+                "If it was not, you can ignore this email: nothing has changed.".into(),
+            ],
+            Some(format!("{app}/login")),
+        ),
+        Message::Invitation { name, organisation, token, valid_hours } => (
+            format!("You are invited to join {organisation} on Rota"),
+            vec![
+                format!("Hello {name},"),
+                format!(
+                    "you have been invited to join {organisation} on Rota. Choose your password here to get started:"
+                ),
+                format!("The link works once, for {valid_hours} hours."),
+            ],
+            Some(format!("{app}/accept-invitation?token={token}")),
+        ),
+        Message::PasswordReset { token, valid_minutes } => (
+            "Reset your Rota password".into(),
+            vec![
+                "To choose a new password for Rota, follow this link:".into(),
+                format!(
+                    "It works once, for {valid_minutes} minutes, and logs you out everywhere. If you did not ask \
+                     for it, ignore this email: your password stays as it is."
+                ),
+            ],
+            Some(format!("{app}/reset-password?token={token}")),
+        ),
+    };
+    // The link goes after the paragraph that leads to it (the one ending in a colon).
+    let mut text = Vec::new();
+    let mut html = Vec::new();
+    for paragraph in &paragraphs {
+        text.push(paragraph.clone());
+        html.push(format!("<p>{}</p>", escape(paragraph)));
+        if let (Some(link), true) = (&link, paragraph.ends_with(':')) {
+            text.push(link.clone());
+            html.push(format!("<p><a href=\"{0}\">{0}</a></p>", escape(link)));
+        }
+    }
+    Rendered { subject, text: text.join("\n\n"), html: html.join("\n") }
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+/// The sending side of the notification queue (`ROTA_NOTIFICATION_QUEUE`, its URL).
+#[derive(Clone)]
+pub struct Outbox {
+    client: aws_sdk_sqs::Client,
+    queue_url: String,
+}
+
+impl Outbox {
+    pub fn new(client: aws_sdk_sqs::Client, queue_url: String) -> Self {
+        Self { client, queue_url }
+    }
+
+    /// Queues one envelope. Call it after the change it reports is committed.
+    pub async fn send(&self, envelope: &Envelope) -> Result<(), Error> {
+        let body = serde_json::to_string(envelope).map_err(Error::internal)?;
+        self.client
+            .send_message()
+            .queue_url(&self.queue_url)
+            .message_body(body)
+            .send()
+            .await
+            .map_err(|error| Error::internal(aws_sdk_sqs::error::DisplayErrorContext(error).to_string()))?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rendered_message_carries_its_link_in_text_and_html() {
+        let message = Message::Invitation {
+            name: "Ivy <3".into(),
+            organisation: "Harbour & Co".into(),
+            token: "abc".into(),
+            valid_hours: 72,
+        };
+        let rendered = render(&message, "https://app.example/");
+        assert_eq!(rendered.subject, "You are invited to join Harbour & Co on Rota");
+        assert!(rendered.text.contains("https://app.example/accept-invitation?token=abc\n\nThe link works once"));
+        assert!(rendered.html.contains("<a href=\"https://app.example/accept-invitation?token=abc\">"));
+        assert!(rendered.html.contains("Hello Ivy &lt;3,") && rendered.html.contains("Harbour &amp; Co"));
+    }
+
+    #[test]
+    fn envelopes_travel_as_tagged_json() {
+        let envelope = Envelope::new(Some("t"), None, "a@b.c", Message::SignupAttempt);
+        let json = serde_json::to_value(&envelope).unwrap();
+        assert_eq!(json["message"]["kind"], "signup_attempt");
+        assert_eq!(serde_json::from_value::<Envelope>(json).unwrap(), envelope);
+    }
+
+    #[test]
+    fn account_mail_is_free_and_kept() {
+        assert!(Kind::PasswordReset.is_account_mail() && Kind::SignupVerification.is_account_mail());
+        assert!(!Kind::Invitation.is_account_mail());
+    }
+}
