@@ -1,8 +1,10 @@
-//! The auth function: sign-up, login, refresh-token sessions and the caller's own profile.
+//! The auth function: sign-up, login (with two-factor authentication), refresh-token sessions and
+//! the caller's own profile.
 
 mod limits;
 mod login;
 mod me;
+mod mfa;
 mod sessions;
 mod signup;
 mod tokens;
@@ -11,10 +13,14 @@ rota::function_routes!(
     [signup::signup],
     [signup::verify_email],
     [login::login],
+    [mfa::login_mfa],
     [sessions::refresh],
     [sessions::logout],
     [sessions::logout_all],
     [sessions::list_sessions],
     [sessions::revoke_session],
+    [mfa::setup_2fa],
+    [mfa::enable_2fa],
+    [mfa::disable_2fa],
     [me::get_me, me::update_me],
 );

@@ -14,6 +14,10 @@ pub struct Caller {
     pub role: crate::auth::Role,
     /// The refresh session (device) the access token was issued for.
     pub session_id: String,
+    /// This session passed two-factor authentication.
+    pub mfa: bool,
+    /// The caller's role must have passed it before acting above staff (see [`Caller::require`]).
+    pub mfa_enforced: bool,
 }
 
 impl FromRequestParts<AppState> for Caller {
@@ -27,6 +31,13 @@ impl FromRequestParts<AppState> for Caller {
             .and_then(|value| value.strip_prefix("Bearer "))
             .ok_or(Error::Unauthorized("a Bearer access token is required"))?;
         let claims = state.keys.verify(token.trim())?;
-        Ok(Self { tenant_id: claims.tenant_id, person_id: claims.sub, role: claims.role, session_id: claims.sid })
+        Ok(Self {
+            tenant_id: claims.tenant_id,
+            person_id: claims.sub,
+            role: claims.role,
+            session_id: claims.sid,
+            mfa: claims.mfa,
+            mfa_enforced: claims.mfa_enforced,
+        })
     }
 }

@@ -3,7 +3,9 @@
 //!
 //! - an operation with a JSON body can answer 400, 413, 415 and 422;
 //! - a protected one (`security(("bearer" = []))`) 401, and 403 when it names the roles it
-//!   requires as scopes (`security(("bearer" = ["coordinator"]))`);
+//!   requires as scopes (`security(("bearer" = ["coordinator"]))`): `forbidden` for the role, or
+//!   `mfa_required` for an owner or admin whose session has not passed two-factor authentication
+//!   while the organisation requires it (what `Caller::require` answers);
 //! - one marked `extensions(("x-rate-limit" = json!("…")))` 429 with `Retry-After`;
 //! - every operation 500.
 //!
@@ -70,7 +72,9 @@ const UNAUTHORIZED: Standard = Standard {
 const FORBIDDEN: Standard = Standard {
     status: "403",
     name: "Forbidden",
-    description: "The caller's role does not allow this (`forbidden`)",
+    description: "The caller's role does not allow this (`forbidden`), or the caller is an owner, admin or platform \
+                  admin whose session has not passed two-factor authentication while the organisation requires it \
+                  (`mfa_required`: turn 2FA on with `POST /auth/2fa/setup`, then log in with a code)",
     header: None,
 };
 const RATE_LIMITED: Standard = Standard {

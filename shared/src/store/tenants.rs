@@ -1,13 +1,12 @@
 //! Tenants (organisations). A confirmed sign-up writes the tenant, its owner, the owner's email
 //! claim and first session, and consumes the pending sign-up, in one transaction.
 
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem};
 use serde::{Deserialize, Serialize};
 
 use super::people::{Credential, Person};
 use super::sessions::Session;
-use super::{Store, from_item, key, keys, to_item};
+use super::{Item, Store, failed_conditions, from_item, key, keys, to_item};
 use crate::Error;
 use crate::domain::settings::{Settings, Weekday};
 
@@ -75,6 +74,55 @@ pub enum TenantStatus {
     Suspended,
 }
 
+/// What issuing tokens needs to know of an organisation: whether it is active, and whether its
+/// owners and admins must pass two-factor authentication (`settings.require_admin_mfa`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TenantGate {
+    pub status: TenantStatus,
+    pub require_admin_mfa: bool,
+}
+
+/// The two attributes of a tenant item a [`TenantGate`] reads (the rest may be of a newer version).
+#[derive(Deserialize)]
+struct GateItem {
+    status: TenantStatus,
+    #[serde(default)]
+    settings: GateSettings,
+}
+
+#[derive(Deserialize)]
+struct GateSettings {
+    #[serde(default = "require_admin_mfa")]
+    require_admin_mfa: bool,
+}
+
+impl Default for GateSettings {
+    fn default() -> Self {
+        Self { require_admin_mfa: require_admin_mfa() }
+    }
+}
+
+fn require_admin_mfa() -> bool {
+    Settings::default().require_admin_mfa
+}
+
+impl TenantGate {
+    pub(crate) fn from_item(item: Item) -> Result<Self, Error> {
+        let gate: GateItem = from_item(item)?;
+        Ok(Self { status: gate.status, require_admin_mfa: gate.settings.require_admin_mfa })
+    }
+
+    pub fn is_active(&self) -> bool {
+        self.status == TenantStatus::Active
+    }
+}
+
+impl From<&Tenant> for TenantGate {
+    fn from(tenant: &Tenant) -> Self {
+        Self { status: tenant.status, require_admin_mfa: tenant.settings.require_admin_mfa }
+    }
+}
+
 /// Why creating an organisation did not happen.
 #[derive(Debug, PartialEq, Eq)]
 pub enum NotCreated {
@@ -94,6 +142,21 @@ impl Store {
             .send()
             .await?;
         output.item.map(from_item).transpose()
+    }
+
+    /// The organisation's status and 2FA rule, strongly consistent (a suspension counts at once).
+    pub async fn tenant_gate(&self, tenant_id: &str) -> Result<Option<TenantGate>, Error> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::tenant(tenant_id), keys::TENANT_SK)))
+            .projection_expression("#status, settings.require_admin_mfa")
+            .expression_attribute_names("#status", "status")
+            .consistent_read(true)
+            .send()
+            .await?;
+        output.item.map(TenantGate::from_item).transpose()
     }
 
     /// Creates an organisation with its owner, their email claim and first session, and deletes
@@ -150,21 +213,5 @@ impl Store {
                 _ => Err(error.into()),
             },
         }
-    }
-}
-
-/// The positions of the items whose condition failed, when a transaction was cancelled for that.
-fn failed_conditions<R>(error: &aws_sdk_dynamodb::error::SdkError<TransactWriteItemsError, R>) -> Option<Vec<usize>> {
-    match error.as_service_error()? {
-        TransactWriteItemsError::TransactionCanceledException(cancelled) => Some(
-            cancelled
-                .cancellation_reasons()
-                .iter()
-                .enumerate()
-                .filter(|(_, reason)| reason.code() == Some("ConditionalCheckFailed"))
-                .map(|(position, _)| position)
-                .collect(),
-        ),
-        _ => None,
     }
 }
