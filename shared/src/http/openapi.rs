@@ -189,3 +189,27 @@ fn problem_response(standard: &Standard) -> Response {
 fn object(kind: Type) -> Schema {
     Schema::from(ObjectBuilder::new().schema_type(kind))
 }
+
+#[cfg(test)]
+mod tests {
+    use utoipa::openapi::security::SecurityRequirement;
+
+    use super::*;
+
+    fn responses(operation: OperationBuilder) -> Vec<String> {
+        let mut operation = operation.build();
+        add_standard_responses(&mut operation);
+        operation.responses.responses.keys().cloned().collect()
+    }
+
+    #[test]
+    fn an_operation_naming_roles_can_answer_403_forbidden_or_mfa_required() {
+        let admin = OperationBuilder::new().security(SecurityRequirement::new(BEARER, ["admin"]));
+        assert_eq!(responses(admin), ["401", "403", "500"]);
+        let anyone = OperationBuilder::new().security(SecurityRequirement::new(BEARER, Vec::<String>::new()));
+        assert_eq!(responses(anyone), ["401", "500"], "self-service needs no role and no second factor");
+        let forbidden = serde_json::to_value(problem_response(&FORBIDDEN)).unwrap();
+        let description = forbidden["description"].as_str().unwrap();
+        assert!(description.contains("`forbidden`") && description.contains("`mfa_required`"), "{description}");
+    }
+}
