@@ -1,21 +1,34 @@
 """schemathesis hooks for the contract run (infra/contract, schemathesis.toml).
 
 Sets the scene when schemathesis loads it: signs up the owner the run acts as (sign-up, the link
-from the email in the local SES, verification), and makes sure the account of the document's
-login example exists, so that example logs in as documented.
+from the email in the local SES, verification) and turns two-factor authentication on for it, as
+every owner must for anything beyond their own profile (setup, enable with a code, refresh for
+a token that passed 2FA), and makes sure the account of the document's login example exists
+(without 2FA), so that example logs in as documented.
 
-Every request then carries the owner's access token. Two operations need things only an email
-or a fresh login gives, so the first few calls of each phase get them from pools made before the
-run (without them every call would 404 and schemathesis would report missing test data):
+Every request then carries the owner's access token. Some operations need things only an email,
+a fresh login or an authenticator app gives, so the first few calls of each phase get them from
+pools made before the run (without them every call would be refused and schemathesis would
+report missing test data or missing authentication):
 - DELETE /auth/sessions/{session_id} signs up a fresh owner and ends that owner's just-started
   session with its own token. (The run's own owner is no use: the run calls POST
   /auth/logout-all with its token, and soon locks its email out by fuzzing logins with it.)
 - POST /auth/verify-email gets the token of a sign-up just started.
+- POST /auth/2fa/setup, /auth/2fa/enable and /auth/2fa/disable get a fresh owner in the state
+  the operation acts on (2FA off; a secret set up; 2FA on) and that owner's own code, made when
+  the call is about to go (codes live 30 seconds; the run's own owner locks its codes out soon,
+  as with logins).
+- POST /auth/login/mfa gets the login token of a password login just made and the owner's code.
 """
 
+import base64
+import hashlib
+import hmac
 import json
 import os
 import re
+import struct
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -28,15 +41,35 @@ BASE = os.environ["ROTA_CONTRACT_BASE"]
 SUPPLIED_PER_PHASE = 5
 
 
-def post(path, body):
-    request = urllib.request.Request(
-        f"{BASE}{path}", data=json.dumps(body).encode(), headers={"content-type": "application/json"}
-    )
+def post(path, body, token=None):
+    headers = {"content-type": "application/json"}
+    if token:
+        headers["authorization"] = f"Bearer {token}"
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(f"{BASE}{path}", data=data, headers=headers, method="POST")
     try:
         with urllib.request.urlopen(request) as response:
-            return response.status, json.load(response)
+            return response.status, json.loads(response.read() or b"null")
     except urllib.error.HTTPError as error:
         return error.code, json.load(error)
+
+
+def totp(secret, at=None):
+    """The RFC 6238 code (HMAC-SHA1, 30 s, 6 digits) of a base32 secret for the step of `at` (or a step number)."""
+    step = int(time.time()) // 30 if at is None else at
+    key = base64.b32decode(secret + "=" * (-len(secret) % 8))
+    digest = hmac.new(key, struct.pack(">Q", step), hashlib.sha1).digest()
+    offset = digest[-1] & 0x0F
+    value = struct.unpack(">I", digest[offset : offset + 4])[0] & 0x7FFFFFFF
+    return f"{value % 1_000_000:06d}"
+
+
+def next_code(secret, used_step):
+    """A code the server takes now: of the current step, or of the next one while the current one is used."""
+    return totp(secret, max(int(time.time()) // 30, used_step + 1))
+
+
+assert totp("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ", 59 // 30) == "287082", "RFC 6238's first SHA1 vector"
 
 
 def link_token(email):
@@ -73,16 +106,60 @@ def fresh_owner():
     return signup(new_signup())
 
 
+def set_up(tokens):
+    """POST /auth/2fa/setup for an owner: the secret waiting for its first code."""
+    status, setup = post("/auth/2fa/setup", None, tokens["access_token"])
+    assert status == 200, f"2FA setup answered {status}"
+    return setup["secret"]
+
+
+def owner_with_2fa():
+    """A fresh owner with 2FA on, logged in (the refresh after enabling passed 2FA too)."""
+    body = new_signup()
+    tokens = signup(body)
+    secret = set_up(tokens)
+    step = int(time.time()) // 30
+    status, _ = post("/auth/2fa/enable", {"code": totp(secret, step)}, tokens["access_token"])
+    assert status == 200, f"2FA enable answered {status}"
+    status, tokens = post("/auth/refresh", {"refresh_token": tokens["refresh_token"]})
+    assert status == 200, f"refresh answered {status}"
+    return {"body": body, "tokens": tokens, "secret": secret, "used_step": step}
+
+
+def waiting_login():
+    """A fresh owner with 2FA on whose password login waits for the code: its login token."""
+    owner = owner_with_2fa()
+    status, waiting = post("/auth/login", {"email": owner["body"]["email"], "password": owner["body"]["password"]})
+    assert status == 200 and waiting.get("mfa_required"), f"login answered {status}: {waiting}"
+    return {**owner, "mfa_token": waiting["mfa_token"]}
+
+
+def pending_setup():
+    """A fresh owner without 2FA, with a secret set up and waiting for its first code."""
+    tokens = fresh_owner()
+    return {"tokens": tokens, "secret": set_up(tokens), "used_step": -1}
+
+
 with urllib.request.urlopen(f"{BASE}/openapi.json") as response:
     signup(json.load(response)["components"]["schemas"]["SignupRequest"]["example"])
-OWNER_TOKEN = fresh_owner()["access_token"]
+OWNER_TOKEN = owner_with_2fa()["tokens"]["access_token"]
 # Made before the run, so no hook does network work while schemathesis generates data.
 PHASES = ("examples", "coverage", "fuzzing", "stateful")
+SUPPLIED = SUPPLIED_PER_PHASE * len(PHASES)
 pools = {
-    "DELETE /auth/sessions/{session_id}": [fresh_owner() for _ in range(SUPPLIED_PER_PHASE * len(PHASES))],
-    "POST /auth/verify-email": [start_signup(new_signup()) for _ in range(SUPPLIED_PER_PHASE * len(PHASES))],
+    "DELETE /auth/sessions/{session_id}": [fresh_owner() for _ in range(SUPPLIED)],
+    "POST /auth/verify-email": [start_signup(new_signup()) for _ in range(SUPPLIED)],
+    "POST /auth/2fa/setup": [fresh_owner() for _ in range(SUPPLIED)],
+    "POST /auth/2fa/enable": [pending_setup() for _ in range(SUPPLIED)],
+    "POST /auth/2fa/disable": [owner_with_2fa() for _ in range(SUPPLIED)],
+    "POST /auth/login/mfa": [waiting_login() for _ in range(SUPPLIED)],
 }
 supplied = Counter()
+
+
+# Operations whose supplied values go into the body: only bodies meant to be valid get them, so a
+# body meant to be refused is not made acceptable by a supplied code.
+POSITIVE_ONLY = {"POST /auth/2fa/enable", "POST /auth/2fa/disable", "POST /auth/login/mfa"}
 
 
 def supply(case, operation):
@@ -90,8 +167,15 @@ def supply(case, operation):
     phase = case.meta.phase.name.value if case.meta else None
     if f"{case.method.upper()} {case.path}" != operation or supplied[operation, phase] >= SUPPLIED_PER_PHASE:
         return None
+    if operation in POSITIVE_ONLY and not (case.meta and case.meta.generation.mode.is_positive):
+        return None
     supplied[operation, phase] += 1
     return pools[operation].pop() if pools[operation] else None
+
+
+def with_code(case, owner, **fields):
+    """The case's body with the owner's code (made now) and `fields`."""
+    case.body = {**case.body, **fields, "code": next_code(owner["secret"], owner["used_step"])}
 
 
 @schemathesis.auth(refresh_interval=None)
@@ -100,8 +184,19 @@ class ContractAuth:
         if tokens := supply(case, "DELETE /auth/sessions/{session_id}"):
             case.path_parameters = {**(case.path_parameters or {}), "session_id": tokens["session_id"]}
             return tokens["access_token"]
-        if isinstance(case.body, dict) and (token := supply(case, "POST /auth/verify-email")):
-            case.body = {**case.body, "token": token}
+        if tokens := supply(case, "POST /auth/2fa/setup"):
+            return tokens["access_token"]
+        if isinstance(case.body, dict):
+            if token := supply(case, "POST /auth/verify-email"):
+                case.body = {**case.body, "token": token}
+            elif owner := supply(case, "POST /auth/2fa/enable"):
+                with_code(case, owner)
+                return owner["tokens"]["access_token"]
+            elif owner := supply(case, "POST /auth/2fa/disable"):
+                with_code(case, owner)
+                return owner["tokens"]["access_token"]
+            elif owner := supply(case, "POST /auth/login/mfa"):
+                with_code(case, owner, mfa_token=owner["mfa_token"])
         return OWNER_TOKEN
 
     def set(self, case, token, context):

@@ -12,6 +12,9 @@ pub const NOT_BLANK: &str = r"[^\s\x00-\x1f\x7f-\x9f]";
 /// Schema pattern of [`phone_number`] (with `max_length = 32`).
 pub const PHONE_NUMBER: &str = r"^[ +\-.()]*(?:[0-9][ +\-.()]*){5,20}$";
 
+/// Schema pattern of [`totp_code`].
+pub const TOTP_CODE: &str = "^[0-9]{6}$";
+
 /// A text field, required or optional.
 pub trait Text {
     fn text(&self) -> Option<&str>;
@@ -69,6 +72,16 @@ pub fn texts<const MAX_ITEMS: usize, const MAX_CHARS: usize>() -> utoipa::openap
     ArrayBuilder::new().items(item).max_items(Some(MAX_ITEMS)).build()
 }
 
+/// Six digits, as an authenticator app shows a TOTP code.
+pub fn totp_code<T: Text>(value: &T, _: &()) -> garde::Result {
+    match value.text() {
+        Some(text) if !crate::auth::totp::looks_like_code(text) => {
+            Err(garde::Error::new("must be the 6 digits of a code"))
+        }
+        _ => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -105,6 +118,21 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn totp_code_agrees_with_its_schema_pattern() {
+        let pattern = regex::Regex::new(TOTP_CODE).unwrap();
+        let pieces = ["", "0", "12", "123", "123456", " ", "a", "-", "٣", "\n"];
+        for a in pieces {
+            for b in pieces {
+                for c in pieces {
+                    let text = format!("{a}{b}{c}");
+                    assert_eq!(totp_code(&text, &()).is_ok(), pattern.is_match(&text), "{text:?}");
+                }
+            }
+        }
+        assert!(totp_code(&None::<String>, &()).is_ok());
     }
 
     #[test]

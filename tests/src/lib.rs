@@ -35,6 +35,10 @@ pub struct Account {
     pub session_id: String,
     pub access_token: String,
     pub refresh_token: String,
+    /// The TOTP secret (base32) while two-factor authentication is on, so tests make codes.
+    pub totp_secret: Option<String>,
+    /// The recovery codes given when 2FA was turned on (used ones included).
+    pub recovery_codes: Vec<String>,
 }
 
 impl Account {
@@ -42,6 +46,24 @@ impl Account {
     pub fn session_key(&self) -> String {
         format!("T#{}#SESSION#{}", self.tenant_id, self.session_id)
     }
+
+    /// The code of the TOTP step `time` (epoch seconds) falls in.
+    pub fn code_at(&self, time: i64) -> String {
+        totp_code(self.totp_secret.as_deref().expect("two-factor authentication is on"), time)
+    }
+
+    /// The code the authenticator app shows now.
+    pub fn code(&self) -> String {
+        self.code_at(chrono::Utc::now().timestamp())
+    }
+}
+
+/// The TOTP code (RFC 6238: SHA1, 30 s, 6 digits) of `secret` (base32) at `time`, computed here
+/// with totp-rs rather than by the code under test.
+pub fn totp_code(secret: &str, time: i64) -> String {
+    let secret = totp_rs::Secret::try_from_base32(secret).expect("a base32 secret");
+    let totp = totp_rs::Builder::new().with_secret(secret).build().expect("a TOTP secret of 160 bits");
+    totp.generate(time as u64).to_string()
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -115,9 +137,36 @@ impl TestApp {
         self.post("/auth/signup", None, body).await
     }
 
-    /// Signs up a fresh organisation and returns its logged-in owner: the sign-up, the link from
-    /// the email, and the verification that follows it.
+    /// Signs up a fresh organisation and returns its logged-in owner with two-factor
+    /// authentication on, whose tokens passed it (owners must, for anything beyond their own
+    /// profile): [`TestApp::signup_without_2fa`], then 2FA turned on through the API (setup, enable
+    /// with a code) and the session refreshed, as a client does after enabling.
     pub async fn signup(&self) -> Account {
+        let mut owner = self.signup_without_2fa().await;
+        let token = owner.access_token.clone();
+        self.enable_2fa(&mut owner, &token).await;
+        let tokens = json_of(self.refresh(&owner.refresh_token).await, StatusCode::OK).await;
+        owner.access_token = tokens["access_token"].as_str().unwrap().into();
+        owner.refresh_token = tokens["refresh_token"].as_str().unwrap().into();
+        owner
+    }
+
+    /// Turns 2FA on for `account` through the API, in the session of `access_token`: setup, then
+    /// enable with the app's code. Keeps the secret and the recovery codes on `account`.
+    pub async fn enable_2fa(&self, account: &mut Account, access_token: &str) {
+        let setup = json_of(self.post_empty("/auth/2fa/setup", access_token).await, StatusCode::OK).await;
+        let secret = setup["secret"].as_str().unwrap().to_owned();
+        let code = totp_code(&secret, chrono::Utc::now().timestamp());
+        let body = json!({ "code": code });
+        let enabled = json_of(self.post("/auth/2fa/enable", Some(access_token), body).await, StatusCode::OK).await;
+        account.recovery_codes =
+            enabled["recovery_codes"].as_array().unwrap().iter().map(|c| c.as_str().unwrap().to_owned()).collect();
+        account.totp_secret = Some(secret);
+    }
+
+    /// Signs up a fresh organisation and returns its logged-in owner, without 2FA: the sign-up,
+    /// the link from the email, and the verification that follows it.
+    pub async fn signup_without_2fa(&self) -> Account {
         let email = unique_email("owner");
         json_of(self.signup_response(&email).await, StatusCode::ACCEPTED).await;
         let token = self.link_token(&email, "/verify-email").await;
@@ -131,11 +180,44 @@ impl TestApp {
             session_id: body["tokens"]["session_id"].as_str().unwrap().into(),
             access_token: body["tokens"]["access_token"].as_str().unwrap().into(),
             refresh_token: body["tokens"]["refresh_token"].as_str().unwrap().into(),
+            totp_secret: None,
+            recovery_codes: Vec::new(),
         }
     }
 
+    /// `POST /auth/login` with email and password: one request, as it answers.
     pub async fn login(&self, email: &str, password: &str) -> Response {
         self.post("/auth/login", None, json!({ "email": email, "password": password })).await
+    }
+
+    /// `POST /auth/login/mfa`: one request, as it answers.
+    pub async fn login_mfa(&self, mfa_token: &str, code: &str) -> Response {
+        self.post("/auth/login/mfa", None, json!({ "mfa_token": mfa_token, "code": code })).await
+    }
+
+    /// A whole login, as a person does it: the password, and when 2FA is on a fresh code from the
+    /// app (see [`TestApp::fresh_code`]). Returns the token pair.
+    pub async fn login_tokens(&self, account: &Account) -> Value {
+        let answer = json_of(self.login(&account.email, &account.password).await, StatusCode::OK).await;
+        if answer["mfa_required"] != true {
+            return answer;
+        }
+        let code = self.fresh_code(account).await;
+        json_of(self.login_mfa(answer["mfa_token"].as_str().unwrap(), &code).await, StatusCode::OK).await
+    }
+
+    /// A code the server has not seen yet: the app's current code, after moving the account's
+    /// newest accepted step back as if the next 30-second step had come (a code is good once,
+    /// and a test that logs in again at once would otherwise wait for the clock).
+    pub async fn fresh_code(&self, account: &Account) -> String {
+        let (pk, sk) = (format!("T#{}", account.tenant_id), format!("MFA#{}", account.person_id));
+        self.set(&pk, &sk, &[("last_step", json!(0))]).await;
+        account.code()
+    }
+
+    /// A POST without a body.
+    pub async fn post_empty(&self, path: &str, token: &str) -> Response {
+        self.request(Method::POST, path, Some(token), None).await
     }
 
     pub async fn refresh(&self, refresh_token: &str) -> Response {
@@ -161,6 +243,17 @@ impl TestApp {
             .expect("every response carries x-request-id");
         self.round_trips.of_request(request_id).unwrap_or_else(|| panic!("no round trips reported for {request_id}"))
     }
+}
+
+/// An `mfa_token` with its secret changed: the tenant and person ids it carries are no secret.
+pub fn forged_mfa_token(token: &str) -> String {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let mut bytes = URL_SAFE_NO_PAD.decode(token).expect("an mfa_token");
+    for byte in &mut bytes[32..] {
+        *byte ^= 0x5a;
+    }
+    URL_SAFE_NO_PAD.encode(bytes)
 }
 
 /// Asserts the status and returns the JSON body.
@@ -276,7 +369,12 @@ pub struct Organisation {
 
 impl TestApp {
     pub async fn organisation(&self, owner: &Account) -> Organisation {
-        let token = Some(owner.access_token.as_str());
+        self.organisation_of(&owner.access_token).await
+    }
+
+    /// As [`TestApp::organisation`], made with an owner's (or admin's) access token.
+    pub async fn organisation_of(&self, access_token: &str) -> Organisation {
+        let token = Some(access_token);
         let created = |path: &'static str, body: Value| async move {
             json_of(self.post(path, token, body).await, StatusCode::CREATED).await["id"].as_str().unwrap().to_owned()
         };

@@ -9,7 +9,12 @@ async fn an_owner_signs_up_logs_in_and_reads_their_profile() {
     let app = spawn_app().await;
     let owner = app.signup().await;
 
-    let tokens = json_of(app.login(&owner.email.to_uppercase(), PASSWORD).await, StatusCode::OK).await;
+    // The password, then a code: the owner has two-factor authentication on.
+    let waiting = json_of(app.login(&owner.email.to_uppercase(), PASSWORD).await, StatusCode::OK).await;
+    assert_eq!((waiting["mfa_required"].as_bool(), waiting["expires_in"].as_i64()), (Some(true), Some(300)));
+    assert!(waiting.get("access_token").is_none(), "no tokens before the second factor: {waiting}");
+    let code = app.fresh_code(&owner).await;
+    let tokens = json_of(app.login_mfa(waiting["mfa_token"].as_str().unwrap(), &code).await, StatusCode::OK).await;
     assert_eq!(tokens["token_type"], "Bearer");
     assert_eq!(tokens["expires_in"], 900);
 
@@ -67,7 +72,8 @@ async fn the_sixth_failed_login_is_rate_limited_even_with_the_right_password() {
 #[tokio::test]
 async fn a_browser_gets_the_refresh_token_only_as_a_cookie() {
     let app = spawn_app().await;
-    let owner = app.signup().await;
+    // Without 2FA, so the password alone gets the tokens.
+    let owner = app.signup_without_2fa().await;
     let body = json!({ "email": owner.email, "password": PASSWORD, "token_delivery": "cookie" });
     let response = app.post("/auth/login", None, body).await;
     let cookie = response.headers()["set-cookie"].to_str().unwrap().to_owned();
@@ -93,7 +99,7 @@ async fn a_browser_gets_the_refresh_token_only_as_a_cookie() {
 #[tokio::test]
 async fn other_clients_get_the_refresh_token_only_in_the_body() {
     let app = spawn_app().await;
-    let owner = app.signup().await;
+    let owner = app.signup_without_2fa().await;
     let response = app.login(&owner.email, PASSWORD).await;
     assert!(!response.headers().contains_key("set-cookie"));
     let tokens = json_of(response, StatusCode::OK).await;
@@ -113,7 +119,7 @@ async fn refresh_without_or_with_a_garbled_token_is_401() {
 async fn logout_ends_only_that_session() {
     let app = spawn_app().await;
     let owner = app.signup().await;
-    let laptop = json_of(app.login(&owner.email, PASSWORD).await, StatusCode::OK).await;
+    let laptop = app.login_tokens(&owner).await;
 
     let response = app.request(Method::POST, "/auth/logout", Some(&owner.access_token), None).await;
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
@@ -131,7 +137,7 @@ async fn logout_ends_only_that_session() {
 async fn logout_all_ends_every_session() {
     let app = spawn_app().await;
     let owner = app.signup().await;
-    let phone = json_of(app.login(&owner.email, PASSWORD).await, StatusCode::OK).await;
+    let phone = app.login_tokens(&owner).await;
 
     let response = app.request(Method::POST, "/auth/logout-all", Some(&owner.access_token), None).await;
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
@@ -147,7 +153,7 @@ async fn logout_all_ends_every_session() {
 async fn a_user_lists_and_revokes_their_device_sessions() {
     let app = spawn_app().await;
     let owner = app.signup().await;
-    let tablet = json_of(app.login(&owner.email, PASSWORD).await, StatusCode::OK).await;
+    let tablet = app.login_tokens(&owner).await;
 
     let sessions = json_of(app.get("/auth/sessions", &owner.access_token).await, StatusCode::OK).await;
     let items = sessions["items"].as_array().unwrap();

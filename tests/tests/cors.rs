@@ -64,7 +64,7 @@ async fn with_no_origins_configured_there_is_no_cors_at_all() {
 #[tokio::test]
 async fn a_login_from_an_allowed_origin_gets_the_refresh_token_as_a_cookie() {
     let app = app_allowing(ALLOWED).await;
-    let owner = app.signup().await;
+    let owner = app.signup_without_2fa().await;
     let body = serde_json::json!({ "email": owner.email, "password": api_tests::PASSWORD });
     let response = app
         .http

@@ -21,6 +21,10 @@ const LOCATION_ID: &str = "01JSAMPLELOCATION000000000";
 const POSITION_ID: &str = "01JSAMPLEPOSITION000000000";
 const UNIT_ID: &str = "01JSAMPLEUN1T0000000000000";
 const PERSON_ID: &str = "01JSAMPLEPERSON00000000000";
+/// A code of the authenticator app (for enable: of the secret from setup).
+const TOTP_CODE: &str = "REPLACE_WITH_TOTP_CODE";
+/// The `mfa_token` a password login answered.
+const MFA_TOKEN: &str = "REPLACE_WITH_MFA_TOKEN";
 /// The sign-up sample creates this owner and the login sample logs in as them.
 const EMAIL: &str = "owner@example.com";
 
@@ -54,9 +58,11 @@ async fn every_sample_event_succeeds_with_real_tokens() {
         let (method, template) = route.split_once(' ').unwrap();
 
         // A fresh owner per event (an event may end its session), with a second session for the
-        // revoke sample to end. The sign-up sample gets an address nobody has yet.
-        let owner = app.signup().await;
-        let spare = json_of(app.login(&owner.email, &owner.password).await, StatusCode::OK).await;
+        // revoke sample to end; with 2FA on, except for the samples that turn it on. The sign-up
+        // sample gets an address nobody has yet.
+        let turns_2fa_on = matches!(route.as_str(), "POST /auth/2fa/setup" | "POST /auth/2fa/enable");
+        let owner = if turns_2fa_on { app.signup_without_2fa().await } else { app.signup().await };
+        let spare = app.login_tokens(&owner).await;
         let email = if route == "POST /auth/signup" { unique_email("sample") } else { owner.email.clone() };
         // The verify sample follows the link of a sign-up just started.
         let signup_token = if text.contains(SIGNUP_TOKEN) {
@@ -66,8 +72,21 @@ async fn every_sample_event_succeeds_with_real_tokens() {
         } else {
             String::new()
         };
-        let org = app.organisation(&owner).await;
-        let invitation_token = app.link_token(&org.person_email, "/accept-invitation").await;
+        // The organisation's records (and the invitation of its staff member), where the sample
+        // names one.
+        let names_records =
+            [LOCATION_ID, POSITION_ID, UNIT_ID, PERSON_ID, INVITATION_TOKEN].iter().any(|id| text.contains(id));
+        let mut text = text;
+        if names_records {
+            let org = app.organisation(&owner).await;
+            let invitation_token = app.link_token(&org.person_email, "/accept-invitation").await;
+            text = text
+                .replace(LOCATION_ID, &org.location_id)
+                .replace(POSITION_ID, &org.position_id)
+                .replace(UNIT_ID, &org.unit_id)
+                .replace(PERSON_ID, &org.person_id)
+                .replace(INVITATION_TOKEN, &invitation_token);
+        }
         // The reset sample follows the link of a reset just asked for.
         let reset_token = if text.contains(RESET_TOKEN) {
             let forgot = app.post("/auth/forgot-password", None, serde_json::json!({ "email": owner.email })).await;
@@ -76,14 +95,28 @@ async fn every_sample_event_succeeds_with_real_tokens() {
         } else {
             String::new()
         };
+        // The login sample's token comes from a password login; codes from the app, or for the
+        // enable sample from the secret of a setup just done.
+        let mfa_token = if text.contains(MFA_TOKEN) {
+            let waiting = json_of(app.login(&owner.email, &owner.password).await, StatusCode::OK).await;
+            waiting["mfa_token"].as_str().unwrap().to_owned()
+        } else {
+            String::new()
+        };
+        let code = if !text.contains(TOTP_CODE) {
+            String::new()
+        } else if route == "POST /auth/2fa/enable" {
+            let setup = app.post_empty("/auth/2fa/setup", &owner.access_token).await;
+            let secret = json_of(setup, StatusCode::OK).await["secret"].as_str().unwrap().to_owned();
+            api_tests::totp_code(&secret, chrono::Utc::now().timestamp())
+        } else {
+            app.fresh_code(&owner).await
+        };
         let text = text
-            .replace(LOCATION_ID, &org.location_id)
-            .replace(POSITION_ID, &org.position_id)
-            .replace(UNIT_ID, &org.unit_id)
-            .replace(PERSON_ID, &org.person_id)
             .replace(SIGNUP_TOKEN, &signup_token)
-            .replace(INVITATION_TOKEN, &invitation_token)
             .replace(RESET_TOKEN, &reset_token)
+            .replace(MFA_TOKEN, &mfa_token)
+            .replace(TOTP_CODE, &code)
             .replace(ACCESS_TOKEN, &owner.access_token)
             .replace(REFRESH_TOKEN, &owner.refresh_token)
             .replace(SESSION_ID, spare["session_id"].as_str().unwrap())

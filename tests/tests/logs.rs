@@ -37,7 +37,7 @@ async fn a_login_at_trace_level_logs_no_password_and_no_token() {
 
     let app = spawn_app().await;
     let owner = app.signup().await;
-    let tokens = json_of(app.login(&owner.email, PASSWORD).await, StatusCode::OK).await;
+    let tokens = app.login_tokens(&owner).await;
     json_of(app.refresh(tokens["refresh_token"].as_str().unwrap()).await, StatusCode::OK).await;
     json_of(app.get("/me", tokens["access_token"].as_str().unwrap()).await, StatusCode::OK).await;
 
@@ -45,7 +45,8 @@ async fn a_login_at_trace_level_logs_no_password_and_no_token() {
     assert!(logs.contains("a trace line of our own"), "the filter is at trace");
     assert!(logs.contains("\"request finished\""), "requests are logged");
     assert!(!logs.contains("leaked"), "a pinned crate logged below info");
-    let secrets = [PASSWORD, &owner.refresh_token, &owner.access_token];
+    let secret = owner.totp_secret.clone().unwrap();
+    let secrets = [PASSWORD, &owner.refresh_token, &owner.access_token, &secret, &owner.recovery_codes[0]];
     let secrets = secrets
         .iter()
         .copied()

@@ -2,7 +2,7 @@
 //! role and status changes that take effect at once, password resets, units, settings, and the
 //! audit trail every change leaves.
 
-use api_tests::{Account, PASSWORD, TestApp, json_of, problem_of, spawn_app, unique_email};
+use api_tests::{Account, PASSWORD, TestApp, json_of, problem_of, spawn_app, totp_code, unique_email};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -21,6 +21,16 @@ async fn accept(app: &TestApp, email: &str) -> Value {
     let token = app.link_token(email, "/accept-invitation").await;
     let body = json!({ "token": token, "password": PASSWORD, "token_delivery": "body" });
     json_of(app.post("/auth/invitations/accept", None, body).await, StatusCode::CREATED).await
+}
+
+/// An admin's access token after turning on 2FA, as they must before acting as an admin.
+async fn with_2fa(app: &TestApp, accepted: &Value) -> String {
+    let token = accepted["tokens"]["access_token"].as_str().unwrap();
+    let setup = json_of(app.post_empty("/auth/2fa/setup", token).await, StatusCode::OK).await;
+    let code = totp_code(setup["secret"].as_str().unwrap(), chrono::Utc::now().timestamp());
+    json_of(app.post("/auth/2fa/enable", Some(token), json!({ "code": code })).await, StatusCode::OK).await;
+    let refreshed = app.refresh(accepted["tokens"]["refresh_token"].as_str().unwrap()).await;
+    json_of(refreshed, StatusCode::OK).await["access_token"].as_str().unwrap().to_owned()
 }
 
 fn claims(access_token: &str) -> Value {
@@ -121,7 +131,11 @@ async fn who_may_change_whom() {
     let admin_email = unique_email("ada");
     invite(&app, &owner, &admin_email, "admin").await;
     let admin = accept(&app, &admin_email).await;
-    let admin_token = admin["tokens"]["access_token"].as_str().unwrap();
+    // Until the admin turns on 2FA, admin actions wait for it.
+    let without = admin["tokens"]["access_token"].as_str().unwrap();
+    let body = json!({ "email": unique_email("x"), "name": "X", "role": "staff" });
+    problem_of(app.post("/people", Some(without), body).await, StatusCode::FORBIDDEN, "mfa_required").await;
+    let admin_token = &with_2fa(&app, &admin).await;
 
     // An admin cannot make an owner, nor change the owner; nobody changes their own role.
     let body = json!({ "email": unique_email("x"), "name": "X", "role": "owner" });

@@ -136,7 +136,7 @@ async fn a_suspended_organisation_gets_no_tokens_until_it_is_reactivated() {
     let owner = app.signup().await;
     let tenant = format!("T#{}", owner.tenant_id);
     app.set(&tenant, "TENANT", &[("status", json!("suspended"))]).await;
-    refused(&app, &owner.refresh_token).await;
+    problem_of(app.refresh(&owner.refresh_token).await, StatusCode::FORBIDDEN, "tenant_suspended").await;
 
     app.set(&tenant, "TENANT", &[("status", json!("active"))]).await;
     refreshed(&app, &owner.refresh_token).await;
@@ -148,7 +148,7 @@ async fn log_out_everywhere_ends_sessions_the_index_has_not_listed() {
     let owner = app.signup().await;
     // A session whose index entry lags: move it out of the person's listing.
     app.set(&owner.session_key(), "SESSION", &[("gsi1pk", json!("LAGGING"))]).await;
-    let other = json_of(app.login(&owner.email, &owner.password).await, StatusCode::OK).await;
+    let other = app.login_tokens(&owner).await;
 
     let response = app.request(reqwest::Method::POST, "/auth/logout-all", other["access_token"].as_str(), None).await;
     assert_eq!(response.status(), StatusCode::NO_CONTENT);

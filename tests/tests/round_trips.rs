@@ -8,11 +8,11 @@ use std::collections::BTreeSet;
 use std::ops::RangeInclusive;
 use std::sync::Mutex;
 
-use api_tests::{PASSWORD, TestApp, json_of, spawn_app, unique_email};
+use api_tests::{PASSWORD, TestApp, json_of, spawn_app, totp_code, unique_email};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use reqwest::{Method, Response, StatusCode};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 /// Every operation's budget of sequential round trips (DESIGN: at most 2 on any HTTP endpoint).
 /// Only the document, served from memory, makes none.
@@ -20,6 +20,10 @@ const BUDGETS: &[(&str, &str, RangeInclusive<usize>)] = &[
     ("POST", "/auth/signup", 1..=2),
     ("POST", "/auth/verify-email", 1..=2),
     ("POST", "/auth/login", 1..=2),
+    ("POST", "/auth/login/mfa", 1..=2),
+    ("POST", "/auth/2fa/setup", 1..=2),
+    ("POST", "/auth/2fa/enable", 1..=2),
+    ("POST", "/auth/2fa/disable", 1..=2),
     ("POST", "/auth/refresh", 1..=2),
     ("POST", "/auth/invitations/accept", 2..=2),
     ("POST", "/auth/forgot-password", 2..=2),
@@ -105,7 +109,21 @@ async fn every_endpoint_stays_within_its_budget() {
     let owner = app.signup().await;
     let token = owner.access_token.as_str();
 
-    let laptop = measured(&app, "POST", "/auth/login", app.login(&owner.email, PASSWORD).await, StatusCode::OK).await;
+    // With 2FA on: the password, then the code.
+    let waiting = measured(&app, "POST", "/auth/login", app.login(&owner.email, PASSWORD).await, StatusCode::OK).await;
+    let code = app.fresh_code(&owner).await;
+    let login_mfa = app.login_mfa(waiting["mfa_token"].as_str().unwrap(), &code).await;
+    let laptop = measured(&app, "POST", "/auth/login/mfa", login_mfa, StatusCode::OK).await;
+    // 2FA off (with a recovery code), a login with the password alone, and 2FA on again.
+    let disable = app.post("/auth/2fa/disable", Some(token), json!({ "code": owner.recovery_codes[0] })).await;
+    measured(&app, "POST", "/auth/2fa/disable", disable, StatusCode::NO_CONTENT).await;
+    measured(&app, "POST", "/auth/login", app.login(&owner.email, PASSWORD).await, StatusCode::OK).await;
+    let setup =
+        measured(&app, "POST", "/auth/2fa/setup", app.post_empty("/auth/2fa/setup", token).await, StatusCode::OK).await;
+    let code = totp_code(setup["secret"].as_str().unwrap(), chrono::Utc::now().timestamp());
+    let enable = app.post("/auth/2fa/enable", Some(token), json!({ "code": code })).await;
+    measured(&app, "POST", "/auth/2fa/enable", enable, StatusCode::OK).await;
+
     measured(&app, "GET", "/me", app.get("/me", token).await, StatusCode::OK).await;
     let patch = app.request(Method::PATCH, "/me", Some(token), Some(serde_json::json!({ "name": "Budget" }))).await;
     measured(&app, "PATCH", "/me", patch, StatusCode::OK).await;
@@ -256,6 +274,58 @@ async fn failures_stay_within_the_budget_too() {
     app.age_latest_rotation(&owner, 11).await;
     measured(&app, "POST", "/auth/refresh", app.refresh(&owner.refresh_token).await, StatusCode::UNAUTHORIZED).await;
     measured(&app, "POST", "/auth/refresh", app.refresh(newer).await, StatusCode::UNAUTHORIZED).await;
+}
+
+#[tokio::test]
+async fn second_factor_failures_stay_within_the_budget_too() {
+    let app = spawn_app().await;
+    let owner = app.signup().await;
+    let token = owner.access_token.as_str();
+
+    // Turning 2FA on when it is on, or off when no code fits.
+    let setup = app.post_empty("/auth/2fa/setup", token).await;
+    measured(&app, "POST", "/auth/2fa/setup", setup, StatusCode::CONFLICT).await;
+    let enable = app.post("/auth/2fa/enable", Some(token), json!({ "code": owner.code() })).await;
+    measured(&app, "POST", "/auth/2fa/enable", enable, StatusCode::CONFLICT).await;
+
+    // A login token nobody issued, a code already used, wrong codes up to the limit, and past it.
+    let waiting = json_of(app.login(&owner.email, PASSWORD).await, StatusCode::OK).await;
+    let mfa_token = waiting["mfa_token"].as_str().unwrap();
+    let unknown = api_tests::forged_mfa_token(mfa_token);
+    measured(&app, "POST", "/auth/login/mfa", app.login_mfa(&unknown, &owner.code()).await, StatusCode::UNAUTHORIZED)
+        .await;
+    let code = app.fresh_code(&owner).await;
+    json_of(app.login_mfa(mfa_token, &code).await, StatusCode::OK).await;
+    let waiting = json_of(app.login(&owner.email, PASSWORD).await, StatusCode::OK).await;
+    let mfa_token = waiting["mfa_token"].as_str().unwrap();
+    measured(&app, "POST", "/auth/login/mfa", app.login_mfa(mfa_token, &code).await, StatusCode::UNAUTHORIZED).await;
+    for _ in 0..4 {
+        let disable = app.post("/auth/2fa/disable", Some(token), json!({ "code": "000000-wrong" })).await;
+        measured(&app, "POST", "/auth/2fa/disable", disable, StatusCode::UNAUTHORIZED).await;
+    }
+    let code = app.fresh_code(&owner).await;
+    measured(&app, "POST", "/auth/login/mfa", app.login_mfa(mfa_token, &code).await, StatusCode::TOO_MANY_REQUESTS)
+        .await;
+    let enable = app.post("/auth/2fa/disable", Some(token), json!({ "code": code })).await;
+    measured(&app, "POST", "/auth/2fa/disable", enable, StatusCode::TOO_MANY_REQUESTS).await;
+
+    // A suspended organisation: both kinds of login, completing one, and refresh.
+    let plain = app.signup_without_2fa().await;
+    for account in [&owner, &plain] {
+        app.set(&format!("T#{}", account.tenant_id), "TENANT", &[("status", json!("suspended"))]).await;
+    }
+    let other = app.signup().await;
+    let waiting = json_of(app.login(&other.email, PASSWORD).await, StatusCode::OK).await;
+    app.set(&format!("T#{}", other.tenant_id), "TENANT", &[("status", json!("suspended"))]).await;
+    for account in [&owner, &plain] {
+        let login = app.login(&account.email, PASSWORD).await;
+        measured(&app, "POST", "/auth/login", login, StatusCode::FORBIDDEN).await;
+        let refresh = app.refresh(&account.refresh_token).await;
+        measured(&app, "POST", "/auth/refresh", refresh, StatusCode::FORBIDDEN).await;
+    }
+    let code = app.fresh_code(&other).await;
+    let login_mfa = app.login_mfa(waiting["mfa_token"].as_str().unwrap(), &code).await;
+    measured(&app, "POST", "/auth/login/mfa", login_mfa, StatusCode::FORBIDDEN).await;
 }
 
 /// The token with its secret changed: the tenant and session ids it carries are no secret.

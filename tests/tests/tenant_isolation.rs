@@ -7,8 +7,13 @@
 //!   answer `404 not_found` (or `403 forbidden` where B's role decides first), or, when there is no
 //!   id to carry, succeed on B's own data; then the same call with A's token must succeed, which
 //!   proves the request was well-formed and that B's call left A's resource alone.
+//!
+//! Both accounts are owners with two-factor authentication on, logged in with a code. The
+//! operations in [`OWN_FACTOR`] take a code only the caller's authenticator app knows: before
+//! each call, [`prepare`] brings the caller's own 2FA into the state the operation acts on and
+//! fills in the caller's own code (a code is no id: B sends B's).
 
-use api_tests::{Account, Organisation, PASSWORD, TestApp, json_of, problem_of, spawn_app};
+use api_tests::{Account, Organisation, TestApp, json_of, problem_of, spawn_app, totp_code};
 use reqwest::{Method, StatusCode};
 use serde_json::{Map, Value, json};
 
@@ -17,12 +22,17 @@ const PUBLIC: &[(&str, &str)] = &[
     ("POST", "/auth/signup"),
     ("POST", "/auth/verify-email"),
     ("POST", "/auth/login"),
+    ("POST", "/auth/login/mfa"),
     ("POST", "/auth/refresh"),
     ("POST", "/auth/invitations/accept"),
     ("POST", "/auth/forgot-password"),
     ("POST", "/auth/reset-password"),
     ("GET", "/openapi.json"),
 ];
+
+/// The operations on the caller's own second factor, which [`prepare`] sets the scene for.
+const OWN_FACTOR: &[(&str, &str)] =
+    &[("POST", "/auth/2fa/setup"), ("POST", "/auth/2fa/enable"), ("POST", "/auth/2fa/disable")];
 
 /// Tenant A's value for an id-like name (a path or query parameter, or a body field ending in
 /// `_id`). A new kind of id needs an entry here: the matrix fails until it has one.
@@ -51,13 +61,19 @@ struct Session {
     org: Organisation,
 }
 
-async fn login(app: &TestApp, account: &Account) -> Session {
-    let tokens = json_of(app.login(&account.email, PASSWORD).await, StatusCode::OK).await;
+/// Logs `account` in, with 2FA (turned back on if an operation turned it off: owners need it
+/// for anything beyond their own profile), and makes fresh records of its organisation.
+async fn login(app: &TestApp, account: &mut Account) -> Session {
+    let mut tokens = app.login_tokens(account).await;
+    if account.totp_secret.is_none() {
+        app.enable_2fa(account, tokens["access_token"].as_str().unwrap()).await;
+        tokens = json_of(app.refresh(tokens["refresh_token"].as_str().unwrap()).await, StatusCode::OK).await;
+    }
     Session {
         account: account.clone(),
         session_id: tokens["session_id"].as_str().unwrap().to_owned(),
         access_token: tokens["access_token"].as_str().unwrap().to_owned(),
-        org: app.organisation(account).await,
+        org: app.organisation_of(tokens["access_token"].as_str().unwrap()).await,
     }
 }
 
@@ -70,6 +86,45 @@ struct Operation {
 impl Operation {
     fn is_public(&self) -> bool {
         PUBLIC.iter().any(|(method, path)| *method == self.method.as_str() && *path == self.template)
+    }
+
+    fn is_own_factor(&self) -> bool {
+        OWN_FACTOR.iter().any(|(method, path)| *method == self.method.as_str() && *path == self.template)
+    }
+}
+
+/// What [`prepare`] set up for a call: its body, and the account's TOTP secret once it succeeded.
+struct Prepared {
+    body: Option<Value>,
+    secret_after: Option<String>,
+}
+
+/// For an operation of [`OWN_FACTOR`]: brings `account`'s 2FA (in the session of `token`) into
+/// the state the operation acts on, and answers the call's body with the account's own code.
+async fn prepare(app: &TestApp, operation: &Operation, account: &mut Account, token: &str) -> Prepared {
+    let on = account.totp_secret.is_some();
+    if on && operation.template != "/auth/2fa/disable" {
+        let code = app.fresh_code(account).await;
+        let disable = app.post("/auth/2fa/disable", Some(token), json!({ "code": code })).await;
+        assert_eq!(disable.status(), StatusCode::NO_CONTENT, "turning 2FA off to set the scene");
+        account.totp_secret = None;
+    }
+    match operation.template.as_str() {
+        "/auth/2fa/setup" => Prepared { body: None, secret_after: None },
+        "/auth/2fa/enable" => {
+            let setup = json_of(app.post_empty("/auth/2fa/setup", token).await, StatusCode::OK).await;
+            let secret = setup["secret"].as_str().unwrap().to_owned();
+            let code = totp_code(&secret, chrono::Utc::now().timestamp());
+            Prepared { body: Some(json!({ "code": code })), secret_after: Some(secret) }
+        }
+        "/auth/2fa/disable" => {
+            if !on {
+                app.enable_2fa(account, token).await;
+            }
+            let code = app.fresh_code(account).await;
+            Prepared { body: Some(json!({ "code": code })), secret_after: None }
+        }
+        other => panic!("{other} is listed in OWN_FACTOR but prepare() does not know it"),
     }
 }
 
@@ -246,8 +301,8 @@ fn secrets_of(a: &Session) -> [&str; 9] {
 #[tokio::test]
 async fn only_the_public_operations_answer_without_a_token() {
     let app = spawn_app().await;
-    let a = app.signup().await;
-    let a = login(&app, &a).await;
+    let mut a = app.signup().await;
+    let a = login(&app, &mut a).await;
     let doc = serde_json::to_value(&app.doc).unwrap();
     let operations = operations(&doc);
 
@@ -276,17 +331,23 @@ async fn only_the_public_operations_answer_without_a_token() {
 #[tokio::test]
 async fn tenant_b_never_reaches_tenant_a() {
     let app = spawn_app().await;
-    let (a, b) = (app.signup().await, app.signup().await);
+    let (mut a_account, mut b_account) = (app.signup().await, app.signup().await);
     let doc = serde_json::to_value(&app.doc).unwrap();
 
     let mut checked = 0;
     for operation in operations(&doc).iter().filter(|op| !op.is_public()) {
         // Fresh sessions for both per operation: an operation may end the session it runs in.
-        let (a, b) = (login(&app, &a).await, login(&app, &b).await);
-        let Filled { path, body, carries_ids } = fill(&doc, operation, &a);
-        let what = format!("{} {path} (body {body:?})", operation.method);
+        let (a, b) = (login(&app, &mut a_account).await, login(&app, &mut b_account).await);
+        let Filled { path, mut body, carries_ids } = fill(&doc, operation, &a);
+        let mut b_body = body.clone();
+        let mut after = None;
+        if operation.is_own_factor() {
+            let prepared = prepare(&app, operation, &mut b_account, &b.access_token).await;
+            (b_body, after) = (prepared.body, Some(prepared.secret_after));
+        }
+        let what = format!("{} {path} (body {b_body:?})", operation.method);
 
-        let response = app.request(operation.method.clone(), &path, Some(&b.access_token), body.clone()).await;
+        let response = app.request(operation.method.clone(), &path, Some(&b.access_token), b_body).await;
         let status = response.status();
         let text = response.text().await.unwrap();
         for secret in secrets_of(&a) {
@@ -312,11 +373,22 @@ async fn tenant_b_never_reaches_tenant_a() {
             );
         }
 
+        if let Some(secret_after) = after.take() {
+            b_account.totp_secret = secret_after;
+        }
+
         // The control: the same request with A's own token works, so B's refusal meant something
         // and B's call changed nothing of A's.
+        if operation.is_own_factor() {
+            let prepared = prepare(&app, operation, &mut a_account, &a.access_token).await;
+            (body, after) = (prepared.body, Some(prepared.secret_after));
+        }
         let response = app.request(operation.method.clone(), &path, Some(&a.access_token), body).await;
         let status = response.status();
         assert!(status.is_success(), "{what} with A's own token: {status} {}", response.text().await.unwrap());
+        if let Some(secret_after) = after {
+            a_account.totp_secret = secret_after;
+        }
         checked += 1;
     }
     assert!(checked >= 6, "only {checked} operations checked");

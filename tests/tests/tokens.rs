@@ -37,7 +37,8 @@ fn app_jwk(app: &TestApp) -> Value {
 fn claims(app: &TestApp, account: &Account, issued_at: i64) -> Value {
     json!({
         "iss": app.config.jwt_issuer, "aud": app.config.jwt_audience, "sub": account.person_id,
-        "tenant_id": account.tenant_id, "role": "owner", "sid": account.session_id, "jti": "j1",
+        "tenant_id": account.tenant_id, "role": "owner", "sid": account.session_id, "mfa": true, "mfa_enforced": true,
+        "jti": "j1",
         "iat": issued_at, "nbf": issued_at, "exp": issued_at + 900,
     })
 }
@@ -151,6 +152,18 @@ async fn a_function_without_the_private_key_verifies_tokens_but_cannot_issue_the
     let verifier = spawn_app_with(rota::Config { jwt_private_key: None, ..local_config() }).await;
 
     assert_eq!(verifier.get("/me", &owner.access_token).await.status(), StatusCode::OK);
-    let login = verifier.login(&owner.email, &owner.password).await;
+    // The password step issues no token (the owner has 2FA on); the second step would.
+    let waiting = api_tests::json_of(verifier.login(&owner.email, &owner.password).await, StatusCode::OK).await;
+    let code = auth.fresh_code(&owner).await;
+    let login = verifier.login_mfa(waiting["mfa_token"].as_str().unwrap(), &code).await;
     problem_of(login, StatusCode::INTERNAL_SERVER_ERROR, "internal_error").await;
+}
+
+#[tokio::test]
+async fn a_token_without_the_2fa_claims_is_401() {
+    // As every token issued before the claims existed: the client refreshes and gets them.
+    let (app, mut claims) = app_and_claims().await;
+    claims.as_object_mut().unwrap().remove("mfa");
+    claims.as_object_mut().unwrap().remove("mfa_enforced");
+    assert_refused(&app, &sign(&app.config.jwt_kid, &app_key(&app), &claims)).await;
 }

@@ -93,6 +93,6 @@ pub async fn accept_invitation(
         Err(Refused(_)) => return Err(Error::NotFound),
     }
     let delivery = TokenDelivery::choose(request.token_delivery, &state, &headers, false);
-    let (cookie, tokens) = issue(&state, &session, &refresh, &now, delivery)?;
+    let (cookie, tokens) = issue(&state, &session, &refresh, &now, delivery, tenant.settings.require_admin_mfa)?;
     Ok((StatusCode::CREATED, cookie, Json(Accepted { me: after, tokens })))
 }

@@ -1,9 +1,11 @@
-//! The auth function: sign-up, login, refresh-token sessions and the caller's own profile.
+//! The auth function: sign-up, login (with two-factor authentication), refresh-token sessions and
+//! the caller's own profile.
 
 mod invitations;
 mod limits;
 mod login;
 mod me;
+mod mfa;
 mod password_reset;
 mod sessions;
 mod signup;
@@ -16,10 +18,14 @@ rota::function_routes!(
     [invitations::accept_invitation],
     [password_reset::forgot_password],
     [password_reset::reset_password],
+    [mfa::login_mfa],
     [sessions::refresh],
     [sessions::logout],
     [sessions::logout_all],
     [sessions::list_sessions],
     [sessions::revoke_session],
+    [mfa::setup_2fa],
+    [mfa::enable_2fa],
+    [mfa::disable_2fa],
     [me::get_me, me::update_me],
 );

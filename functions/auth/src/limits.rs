@@ -2,8 +2,8 @@
 //! (see `rota::auth::rate_limit`).
 
 use rota::auth::rate_limit::{
-    Counter, LOGIN_PER_EMAIL, LOGIN_PER_EMAIL_AND_IP, LOGIN_PER_IP, RESET_PER_EMAIL, RESET_PER_IP, RateLimit,
-    SIGNUP_PER_EMAIL, SIGNUP_PER_IP, client_key,
+    Counter, LOGIN_PER_EMAIL, LOGIN_PER_EMAIL_AND_IP, LOGIN_PER_IP, MFA_PER_PERSON, RESET_PER_EMAIL, RESET_PER_IP,
+    RateLimit, SIGNUP_PER_EMAIL, SIGNUP_PER_IP, client_key,
 };
 use rota::{AppState, Error};
 
@@ -48,6 +48,11 @@ impl Attempt {
         Self { limits }
     }
 
+    /// A second-factor code of a person (completing a login, turning 2FA on or off).
+    pub fn mfa(tenant_id: &str, person_id: &str) -> Self {
+        Self { limits: vec![(MFA_PER_PERSON, format!("{tenant_id}#{person_id}"))] }
+    }
+
     /// Counts the attempt against every limit, in parallel (one round trip).
     pub async fn count(&self, state: &AppState, now: i64) -> Result<Counted<'_>, Error> {
         let hits = self.limits.iter().map(|(limit, subject)| state.store.rate_limit_hit(limit, subject, now));
@@ -72,5 +77,14 @@ impl Counted<'_> {
             .map(|((limit, subject), counter)| state.store.rate_limit_undo(limit, subject, *counter));
         futures_util::future::try_join_all(undo).await?;
         Ok(())
+    }
+
+    /// `error`, after taking the attempt back: what failed was no guess (the answer came before
+    /// any check of a secret).
+    pub async fn refuse(&self, state: &AppState, error: Error) -> Error {
+        match self.undo(state).await {
+            Ok(()) => error,
+            Err(failed) => failed,
+        }
     }
 }

@@ -4,13 +4,15 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use garde::Validate;
+use rota::auth::mfa::{MFA_TOKEN_SECS, MfaToken};
 use rota::auth::password;
 use rota::clock::Now;
 use rota::error::Problem;
 use rota::http::{ClientIp, ValidJson};
+use rota::store::mfa::MfaLogin;
 use rota::store::people::PersonStatus;
 use rota::{AppState, Error};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use ulid::Ulid;
 use utoipa::ToSchema;
 
@@ -36,25 +38,51 @@ pub struct LoginRequest {
     pub token_delivery: Option<TokenDelivery>,
 }
 
+/// What a right password gets: the token pair, or, when the person has two-factor
+/// authentication on, a token to finish logging in with a code (`POST /auth/login/mfa`).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum LoginResponse {
+    Tokens(TokenPair),
+    MfaRequired(MfaRequired),
+}
+
+/// No tokens yet: the password was right, and the second factor is still to come.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MfaRequired {
+    /// Always `true`.
+    pub mfa_required: bool,
+    /// Single use: send it with a code to `POST /auth/login/mfa` within `expires_in` seconds.
+    pub mfa_token: String,
+    /// Seconds until the login token expires (300).
+    pub expires_in: i64,
+}
+
 /// Logs in with email and password and starts a device session.
+///
+/// For a person with two-factor authentication on, the answer is `mfa_required` and a login token
+/// instead of the token pair: `POST /auth/login/mfa` with it and a code finishes the login.
 ///
 /// Every attempt is counted before the password is checked: 5 per email from one client address,
 /// 50 per email from anywhere and 20 per client address (IPv6 by its /64) within 15 minutes; past
 /// any of them the answer is 429 until that window ends. A successful login takes its attempt
 /// back. A wrong password, an unknown email and an account that is not active get the same 401.
+/// The people of a suspended organisation get 403 `tenant_suspended` (only with the right
+/// password).
 #[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = LoginRequest,
     extensions(("x-rate-limit" = json!("5 per email and client address, 50 per email, 20 per client address, in 15 minutes"))),
     responses(
-        (status = 200, description = "Logged in", body = TokenPair,
+        (status = 200, description = "Logged in (a token pair), or the password was right and a second factor is needed (`mfa_required`)", body = LoginResponse,
             links(("RevokeSession" = (operation_id = "revoke_session", parameters(("session_id" = "$response.body#/session_id")))))),
         (status = 401, description = "Email or password is incorrect, or the account is not active (the same answer for all)", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The organisation is suspended (`tenant_suspended`)", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn login(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
     ValidJson(request): ValidJson<LoginRequest>,
-) -> Result<(HeaderMap, Json<TokenPair>), Error> {
+) -> Result<(HeaderMap, Json<LoginResponse>), Error> {
     let now = Now::get();
     let email = normalise_email(&request.email);
     let attempt = Attempt::login(&email, ip.as_deref());
@@ -73,10 +101,39 @@ pub async fn login(
     };
     let ids = (credential.tenant_id.parse::<Ulid>(), credential.person_id.parse::<Ulid>());
     let (Ok(tenant_id), Ok(person_id)) = ids else { return Err(Error::internal("a credential with malformed ids")) };
+    if credential.mfa {
+        let token = MfaToken::generate(tenant_id, person_id);
+        let waiting = MfaLogin {
+            token_hash: token.hash(),
+            tenant_id: credential.tenant_id.clone(),
+            person_id: credential.person_id.clone(),
+            created_at: now.iso.clone(),
+            expires_at: now.epoch + MFA_TOKEN_SECS,
+        };
+        // Round trip 2: the login waiting for its second factor, the organisation's status, and
+        // the attempt taken back. (Completing the login checks the organisation again.)
+        let ((), tenant, ()) = tokio::try_join!(
+            state.store.put_mfa_login(&waiting),
+            state.store.tenant_gate(&credential.tenant_id),
+            counted.undo(&state),
+        )?;
+        if !tenant.is_some_and(|tenant| tenant.is_active()) {
+            return Err(Error::TenantSuspended);
+        }
+        let waiting = MfaRequired { mfa_required: true, mfa_token: token.encode(), expires_in: MFA_TOKEN_SECS };
+        return Ok((HeaderMap::new(), Json(LoginResponse::MfaRequired(waiting))));
+    }
     let (session, refresh) = new_session(tenant_id, person_id, credential.role, &headers, &now);
-    // Round trip 2: the new session, and the attempt taken back.
-    tokio::try_join!(state.store.put_session(&session), counted.undo(&state))?;
+    // Round trip 2: the new session, written only while the organisation is active (so a
+    // suspended one never gets a session, not even briefly); the organisation's 2FA rule for the
+    // token; and the attempt taken back.
+    let (written, tenant, ()) = tokio::try_join!(
+        state.store.put_session_if_active(&session),
+        state.store.tenant_gate(&credential.tenant_id),
+        counted.undo(&state),
+    )?;
+    let Some(tenant) = tenant.filter(|_| written) else { return Err(Error::TenantSuspended) };
     let delivery = TokenDelivery::choose(request.token_delivery, &state, &headers, false);
-    let (cookie, tokens) = issue(&state, &session, &refresh, &now, delivery)?;
-    Ok((cookie, Json(tokens)))
+    let (cookie, tokens) = issue(&state, &session, &refresh, &now, delivery, tenant.require_admin_mfa)?;
+    Ok((cookie, Json(LoginResponse::Tokens(tokens))))
 }

@@ -11,7 +11,7 @@ use rota::error::Problem;
 use rota::http::{ValidJson, cookie};
 use rota::store::people::PersonStatus;
 use rota::store::sessions::{PersonGate, Rotate, Rotation, Session};
-use rota::store::tenants::TenantStatus;
+use rota::store::tenants::TenantGate;
 use rota::{AppState, Error};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -37,11 +37,17 @@ pub struct RefreshRequest {
 /// presented again within 10 seconds of its use (a retry, a second tab), it answers with the same
 /// next refresh token; presented later, it is a replay and ends its whole device session. A
 /// session also ends 30 days after its login, when its person is deactivated or changes role, when
-/// they log out everywhere, and gives no tokens while its organisation is suspended.
+/// they log out everywhere. While its organisation is suspended it gives no tokens (403
+/// `tenant_suspended`) but lives on, so reactivating the organisation resumes it.
+///
+/// The access token says whether the session passed two-factor authentication (`mfa`: its login
+/// took a second factor, or 2FA was turned on in it, and 2FA is still on) and whether the role
+/// must have (`mfa_enforced`, from the organisation's settings as they are now).
 #[utoipa::path(post, path = "/auth/refresh", tag = "auth", request_body(content = Option<RefreshRequest>, description = "Optional when the cookie is sent"),
     responses(
         (status = 200, description = "A new token pair; the old refresh token is now used up", body = TokenPair),
         (status = 401, description = "Missing, invalid, expired or replayed refresh token, or an ended session", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The organisation is suspended (`tenant_suspended`); the session resumes when it is reactivated", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn refresh(
     State(state): State<AppState>,
@@ -60,25 +66,33 @@ pub async fn refresh(
     let chain = state.keys.refresh_chain()?;
     let now = Now::get();
     let (tenant_id, session_id) = (token.tenant_id.to_string(), token.session_id.to_string());
-    // Round trip 1: the session, the person and the organisation as they are now.
+    // Round trip 1: the session, the person, the organisation and the 2FA enrolment as they are now.
     let context = state.store.refresh_context(&tenant_id, &session_id, &token.person_id.to_string()).await?;
     let session = context.session.filter(|session| session.is_live(now.epoch)).ok_or(BAD_REFRESH)?;
-    match ended(&session, context.person.as_ref(), context.tenant_status) {
-        None => {}
-        // Reactivating the organisation resumes its sessions.
-        Some(Ended::Suspended) => return Err(BAD_REFRESH),
+    let suspended = match ended(&session, context.person.as_ref(), context.tenant) {
+        None => false,
+        Some(Ended::Suspended) => true,
         Some(Ended::For(reason)) => {
             tracing::info!(tenant_id, session_id, reason, "session ended at refresh");
             state.store.delete_session(&tenant_id, &session.person_id, &session_id).await?;
             return Err(BAD_REFRESH);
         }
-    }
+    };
+    // The session passed 2FA only while 2FA is still on (turning it off takes that back).
+    let session = Session { mfa: session.mfa && context.mfa_on, ..session };
+    let require_admin_mfa = context.tenant.is_none_or(|tenant| tenant.require_admin_mfa);
     let hash = token.hash();
-    let next = match refresh::presented(&hash, &session.token_hash, &session.rotated, now.epoch) {
+    let presented = refresh::presented(&hash, &session.token_hash, &session.rotated, now.epoch);
+    // Suspension is told only to the holder of a real token, and only a replay still ends the
+    // session; reactivating the organisation resumes it.
+    if suspended && matches!(presented, Presented::Current | Presented::Repeated) {
+        return Err(Error::TenantSuspended);
+    }
+    let next = match presented {
         Presented::Unknown => return Err(BAD_REFRESH),
         Presented::Replayed => return Err(replayed(&state, &session).await?),
         Presented::Repeated => match refresh::catch_up(&token, &session.token_hash, chain) {
-            Some(next) => return answer(&state, &session, &next, &now, delivery),
+            Some(next) => return answer(&state, &session, &next, &now, delivery, require_admin_mfa),
             None => return Err(replayed(&state, &session).await?),
         },
         Presented::Current => token.next(chain),
@@ -98,7 +112,7 @@ pub async fn refresh(
         Rotate::Lost(Some(current)) if current == next.hash() => {}
         Rotate::Lost(_) => return Err(BAD_REFRESH),
     }
-    answer(&state, &Session { expires_at, ..session }, &next, &now, delivery)
+    answer(&state, &Session { expires_at, ..session }, &next, &now, delivery, require_admin_mfa)
 }
 
 /// Why a live session may not be refreshed now.
@@ -109,7 +123,7 @@ enum Ended {
     Suspended,
 }
 
-fn ended(session: &Session, person: Option<&PersonGate>, tenant: Option<TenantStatus>) -> Option<Ended> {
+fn ended(session: &Session, person: Option<&PersonGate>, tenant: Option<TenantGate>) -> Option<Ended> {
     let Some(person) = person else { return Some(Ended::For("the person no longer exists")) };
     if person.status != PersonStatus::Active {
         Some(Ended::For("the person is not active"))
@@ -117,7 +131,7 @@ fn ended(session: &Session, person: Option<&PersonGate>, tenant: Option<TenantSt
         Some(Ended::For("the person's role changed"))
     } else if person.sessions_valid_after.as_deref().is_some_and(|after| session.created_at.as_str() <= after) {
         Some(Ended::For("the person logged out everywhere"))
-    } else if tenant != Some(TenantStatus::Active) {
+    } else if !tenant.is_some_and(|tenant| tenant.is_active()) {
         Some(Ended::Suspended)
     } else {
         None
@@ -138,8 +152,9 @@ fn answer(
     next: &RefreshToken,
     now: &Now,
     delivery: TokenDelivery,
+    require_admin_mfa: bool,
 ) -> Result<(HeaderMap, Json<TokenPair>), Error> {
-    let (cookie, tokens) = issue(state, session, next, now, delivery)?;
+    let (cookie, tokens) = issue(state, session, next, now, delivery, require_admin_mfa)?;
     Ok((cookie, Json(tokens)))
 }
 

@@ -171,6 +171,7 @@ pub async fn verify_email(
         password_hash: signup.password_hash,
         invitation_hash: None,
         reset_hash: None,
+        mfa: false,
     };
     let (session, refresh) = new_session(tenant_id, owner_id, owner.role, &headers, &now);
     // Round trip 2: everything, and the pending sign-up consumed, in one transaction.
@@ -182,7 +183,7 @@ pub async fn verify_email(
         }
     }
     let delivery = TokenDelivery::choose(request.token_delivery, &state, &headers, false);
-    let (cookie, tokens) = issue(&state, &session, &refresh, &now, delivery)?;
+    let (cookie, tokens) = issue(&state, &session, &refresh, &now, delivery, tenant.settings.require_admin_mfa)?;
     let tenant = TenantSummary { id: tenant.id, name: tenant.name, status: tenant.status };
     Ok((StatusCode::CREATED, cookie, Json(SignupResponse { tenant, me: owner, tokens })))
 }

@@ -79,23 +79,31 @@ pub fn new_session(
         expires_at: now.epoch + REFRESH_TOKEN_SECS,
         ends_at: now.epoch + SESSION_MAX_SECS,
         user_agent,
+        // Set by whoever starts it after a second factor (`POST /auth/login/mfa`).
+        mfa: false,
     };
     (session, refresh)
 }
 
 /// The token pair for `session`, with the refresh token in the body or in a `Set-Cookie` header.
+/// The access token's `mfa` is the session's; its `mfa_enforced` follows from the session's role
+/// and `require_admin_mfa`, the organisation's setting of that name (`tenant.settings`, or
+/// `TenantGate`), which every caller reads when it issues tokens.
 pub fn issue(
     state: &AppState,
     session: &Session,
     refresh: &RefreshToken,
     now: &Now,
     delivery: TokenDelivery,
+    require_admin_mfa: bool,
 ) -> Result<(HeaderMap, TokenPair), Error> {
     let subject = Subject {
         tenant_id: &session.tenant_id,
         person_id: &session.person_id,
         role: session.role,
         session_id: &session.id,
+        mfa: session.mfa,
+        mfa_enforced: session.role.mfa_enforced(require_admin_mfa),
     };
     let refresh_token = refresh.encode();
     let refresh_expires_in = (session.expires_at.min(session.ends_at) - now.epoch).max(0);

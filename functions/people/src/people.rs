@@ -181,6 +181,7 @@ pub async fn create_person(
         password_hash: String::new(),
         invitation_hash: Some(link.token_hash.clone()),
         reset_hash: None,
+        mfa: false,
     };
     let audit = AuditEntry::new(
         &caller.actor(),

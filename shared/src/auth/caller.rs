@@ -16,6 +16,10 @@ pub struct Caller {
     pub role: crate::auth::Role,
     /// The refresh session (device) the access token was issued for.
     pub session_id: String,
+    /// This session passed two-factor authentication.
+    pub mfa: bool,
+    /// The caller's role must have passed it before acting above staff (see [`Caller::require`]).
+    pub mfa_enforced: bool,
     /// The request being served and the client's address: what an audit entry records.
     pub request_id: String,
     pub ip: Option<String>,
@@ -39,6 +43,8 @@ impl FromRequestParts<AppState> for Caller {
             person_id: claims.sub,
             role: claims.role,
             session_id: claims.sid,
+            mfa: claims.mfa,
+            mfa_enforced: claims.mfa_enforced,
             request_id,
             ip,
         })

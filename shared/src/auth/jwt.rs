@@ -18,7 +18,10 @@ use crate::{Config, Error};
 
 pub const ACCESS_TOKEN_SECS: i64 = 15 * 60;
 
-/// The claims of an access token. `sid` names the refresh session (device) it was issued for.
+/// The claims of an access token. `sid` names the refresh session (device) it was issued for;
+/// `mfa` says that session passed two-factor authentication, `mfa_enforced` that the role must
+/// have before acting above staff (see `Caller::require`). Both are required: a token without
+/// them (issued before they existed) is refused, and the client refreshes.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Claims {
     pub iss: String,
@@ -27,6 +30,8 @@ pub struct Claims {
     pub tenant_id: String,
     pub role: Role,
     pub sid: String,
+    pub mfa: bool,
+    pub mfa_enforced: bool,
     pub jti: String,
     pub iat: i64,
     pub nbf: i64,
@@ -40,6 +45,10 @@ pub struct Subject<'a> {
     pub person_id: &'a str,
     pub role: Role,
     pub session_id: &'a str,
+    /// The session passed two-factor authentication.
+    pub mfa: bool,
+    /// The role must have passed it before acting above staff.
+    pub mfa_enforced: bool,
 }
 
 /// The token keys of one function: the public key set to verify with, and the private key to
@@ -120,6 +129,8 @@ impl Keys {
             tenant_id: subject.tenant_id.to_owned(),
             role: subject.role,
             sid: subject.session_id.to_owned(),
+            mfa: subject.mfa,
+            mfa_enforced: subject.mfa_enforced,
             jti: ulid::Ulid::new().to_string(),
             iat: now,
             nbf: now,
@@ -235,7 +246,14 @@ mod tests {
         Keys::new(&config(private_key, kid, jwks)).err().expect("the settings are refused")
     }
 
-    const SUBJECT: Subject<'static> = Subject { tenant_id: "T1", person_id: "P1", role: Role::Owner, session_id: "S1" };
+    const SUBJECT: Subject<'static> = Subject {
+        tenant_id: "T1",
+        person_id: "P1",
+        role: Role::Owner,
+        session_id: "S1",
+        mfa: true,
+        mfa_enforced: true,
+    };
 
     fn now() -> i64 {
         chrono::Utc::now().timestamp()
@@ -252,6 +270,21 @@ mod tests {
         assert_eq!((claims.sub.as_str(), claims.tenant_id.as_str(), claims.role), ("P1", "T1", Role::Owner));
         assert_eq!(claims.exp - claims.nbf, 15 * 60);
         assert_eq!((claims.aud.as_str(), claims.sid.as_str()), ("rota-api", "S1"));
+        assert_eq!((claims.mfa, claims.mfa_enforced), (true, true));
+        let without = keys.issue(&Subject { mfa: false, mfa_enforced: true, ..SUBJECT }, now()).unwrap();
+        assert_eq!(keys.verify(&without).map(|c| (c.mfa, c.mfa_enforced)).unwrap(), (false, true));
+    }
+
+    #[test]
+    fn a_token_without_the_2fa_claims_is_refused() {
+        let (pem, jwk) = key_pair("k1");
+        let keys = keys(Some(&pem), "k1", &[&jwk]);
+        let mut claims: Value =
+            serde_json::to_value(keys.verify(&keys.issue(&SUBJECT, now()).unwrap()).unwrap()).unwrap();
+        claims.as_object_mut().unwrap().remove("mfa_enforced");
+        let header = Header { kid: Some("k1".into()), ..Header::new(Algorithm::EdDSA) };
+        let older = jsonwebtoken::encode(&header, &claims, &private_key_from_pem(&pem).unwrap()).unwrap();
+        assert!(matches!(keys.verify(&older), Err(Error::Unauthorized(_))));
     }
 
     #[test]

@@ -1,13 +1,15 @@
-//! Authentication: passwords, access tokens (JWT), refresh tokens, the `Caller` extractor and
-//! the role policy.
+//! Authentication: passwords, access tokens (JWT), refresh tokens, two-factor authentication
+//! (TOTP, recovery codes), the `Caller` extractor and the role policy.
 
 pub mod caller;
 pub mod jwt;
+pub mod mfa;
 pub mod one_time;
 pub mod password;
 pub mod policy;
 pub mod rate_limit;
 pub mod refresh;
+pub mod totp;
 
 pub use caller::Caller;
 pub use policy::Role;

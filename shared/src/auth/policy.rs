@@ -36,18 +36,48 @@ impl Role {
             _ => self == required,
         }
     }
+
+    /// Whether this role must pass two-factor authentication before acting above staff, under its
+    /// organisation's `require_admin_mfa` setting: owners, admins and platform admins do.
+    pub fn mfa_enforced(self, require_admin_mfa: bool) -> bool {
+        require_admin_mfa && matches!(self, Role::Owner | Role::Admin | Role::PlatformAdmin)
+    }
 }
 
 impl Caller {
-    /// Allows the call when the caller's role includes `required`, otherwise 403.
+    /// Allows the call when the caller's role includes `required`, otherwise 403 `forbidden`. An
+    /// action above staff also needs a session that passed two-factor authentication when the
+    /// caller's role must have one (the token's `mfa_enforced`), otherwise 403 `mfa_required`.
+    /// What anyone may do for themselves (their profile, sessions, enabling 2FA) calls no
+    /// `require` and needs neither.
     pub fn require(&self, required: Role) -> Result<(), Error> {
-        if self.role.includes(required) { Ok(()) } else { Err(Error::Forbidden("your role does not allow this")) }
+        if !self.role.includes(required) {
+            Err(Error::Forbidden("your role does not allow this"))
+        } else if required != Role::Staff && self.mfa_enforced && !self.mfa {
+            Err(Error::MfaRequired)
+        } else {
+            Ok(())
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::Role::*;
+    use super::*;
+
+    fn caller(role: Role, mfa: bool, mfa_enforced: bool) -> Caller {
+        Caller {
+            tenant_id: "T".into(),
+            person_id: "P".into(),
+            role,
+            session_id: "S".into(),
+            mfa,
+            mfa_enforced,
+            request_id: "R".into(),
+            ip: None,
+        }
+    }
 
     #[test]
     fn tenant_roles_form_a_ladder() {
@@ -59,5 +89,35 @@ mod tests {
     fn platform_admin_is_separate_from_tenant_roles() {
         assert!(PlatformAdmin.includes(PlatformAdmin));
         assert!(!PlatformAdmin.includes(Staff) && !Owner.includes(PlatformAdmin));
+    }
+
+    #[test]
+    fn owners_admins_and_platform_admins_must_pass_2fa_when_their_organisation_says_so() {
+        for role in [Owner, Admin, PlatformAdmin] {
+            assert!(role.mfa_enforced(true), "{role:?}");
+            assert!(!role.mfa_enforced(false), "{role:?}");
+        }
+        for role in [Coordinator, Staff] {
+            assert!(!role.mfa_enforced(true) && !role.mfa_enforced(false), "{role:?}");
+        }
+    }
+
+    #[test]
+    fn an_admin_action_without_2fa_is_mfa_required_where_it_is_enforced() {
+        let without = caller(Owner, false, true);
+        assert!(matches!(without.require(Admin), Err(Error::MfaRequired)));
+        assert!(matches!(without.require(Coordinator), Err(Error::MfaRequired)));
+        assert!(without.require(Staff).is_ok(), "what staff may do needs no second factor");
+        assert!(caller(Owner, true, true).require(Owner).is_ok());
+        assert!(caller(Owner, false, false).require(Owner).is_ok(), "the organisation does not require it");
+        assert!(caller(PlatformAdmin, false, true).require(PlatformAdmin).is_err());
+        assert!(caller(Coordinator, false, false).require(Coordinator).is_ok());
+    }
+
+    #[test]
+    fn the_role_is_checked_before_the_second_factor() {
+        assert!(matches!(caller(Staff, false, false).require(Admin), Err(Error::Forbidden(_))));
+        assert!(matches!(caller(Admin, false, true).require(Owner), Err(Error::Forbidden(_))));
+        assert!(matches!(caller(Admin, true, true).require(Owner), Err(Error::Forbidden(_))));
     }
 }

@@ -37,6 +37,10 @@ pub const RESET_PER_EMAIL: RateLimit = RateLimit { name: "reset-email", limit: 3
 
 /// Password-reset requests per client address: 10 an hour.
 pub const RESET_PER_IP: RateLimit = RateLimit { name: "reset-ip", limit: 10, window_secs: 3600 };
+/// Second-factor codes (TOTP or recovery) per person: 5 per 15 minutes, whichever token, session
+/// or endpoint they come through (completing a login, turning 2FA on or off). Six digits are a
+/// million guesses; this keeps a stolen password at 5 of them per window.
+pub const MFA_PER_PERSON: RateLimit = RateLimit { name: "mfa-person", limit: 5, window_secs: 15 * 60 };
 
 /// A counter after an event: events so far in the window that ends at `expires_at` (epoch s).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

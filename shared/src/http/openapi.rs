@@ -3,7 +3,9 @@
 //!
 //! - an operation with a JSON body can answer 400, 413, 415 and 422;
 //! - a protected one (`security(("bearer" = []))`) 401, and 403 when it names the roles it
-//!   requires as scopes (`security(("bearer" = ["coordinator"]))`);
+//!   requires as scopes (`security(("bearer" = ["coordinator"]))`): `forbidden` for the role, or
+//!   `mfa_required` for an owner or admin whose session has not passed two-factor authentication
+//!   while the organisation requires it (what `Caller::require` answers);
 //! - one marked `extensions(("x-rate-limit" = json!("…")))` 429 with `Retry-After`;
 //! - every operation 500.
 //!
@@ -70,7 +72,9 @@ const UNAUTHORIZED: Standard = Standard {
 const FORBIDDEN: Standard = Standard {
     status: "403",
     name: "Forbidden",
-    description: "The caller's role does not allow this (`forbidden`)",
+    description: "The caller's role does not allow this (`forbidden`), or the caller is an owner, admin or platform \
+                  admin whose session has not passed two-factor authentication while the organisation requires it \
+                  (`mfa_required`: turn 2FA on with `POST /auth/2fa/setup`, then log in with a code)",
     header: None,
 };
 const RATE_LIMITED: Standard = Standard {
@@ -184,4 +188,28 @@ fn problem_response(standard: &Standard) -> Response {
 
 fn object(kind: Type) -> Schema {
     Schema::from(ObjectBuilder::new().schema_type(kind))
+}
+
+#[cfg(test)]
+mod tests {
+    use utoipa::openapi::security::SecurityRequirement;
+
+    use super::*;
+
+    fn responses(operation: OperationBuilder) -> Vec<String> {
+        let mut operation = operation.build();
+        add_standard_responses(&mut operation);
+        operation.responses.responses.keys().cloned().collect()
+    }
+
+    #[test]
+    fn an_operation_naming_roles_can_answer_403_forbidden_or_mfa_required() {
+        let admin = OperationBuilder::new().security(SecurityRequirement::new(BEARER, ["admin"]));
+        assert_eq!(responses(admin), ["401", "403", "500"]);
+        let anyone = OperationBuilder::new().security(SecurityRequirement::new(BEARER, Vec::<String>::new()));
+        assert_eq!(responses(anyone), ["401", "500"], "self-service needs no role and no second factor");
+        let forbidden = serde_json::to_value(problem_response(&FORBIDDEN)).unwrap();
+        let description = forbidden["description"].as_str().unwrap();
+        assert!(description.contains("`forbidden`") && description.contains("`mfa_required`"), "{description}");
+    }
 }

@@ -3,7 +3,6 @@
 //! transaction with its audit entry. An update writes only if the version it read is still the
 //! stored one, so of two concurrent changes one wins and the other gets 409.
 
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, TransactWriteItem};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -11,7 +10,7 @@ use utoipa::ToSchema;
 
 use super::audit::AuditEntry;
 use super::page::{Index, Page, PageRequest};
-use super::{Item, Store, from_item, key, keys, n, s, to_item};
+use super::{Item, Store, failed_conditions, from_item, key, keys, n, s, to_item};
 use crate::Error;
 
 pub trait Entity: Serialize + DeserializeOwned + ToSchema + Clone {
@@ -237,23 +236,5 @@ impl Store {
                 _ => Err(error.into()),
             },
         }
-    }
-}
-
-/// The positions of the items whose condition failed, when a transaction was cancelled for that.
-pub(crate) fn failed_conditions<R>(
-    error: &aws_sdk_dynamodb::error::SdkError<TransactWriteItemsError, R>,
-) -> Option<Vec<usize>> {
-    match error.as_service_error()? {
-        TransactWriteItemsError::TransactionCanceledException(cancelled) => Some(
-            cancelled
-                .cancellation_reasons()
-                .iter()
-                .enumerate()
-                .filter(|(_, reason)| reason.code() == Some("ConditionalCheckFailed"))
-                .map(|(position, _)| position)
-                .collect(),
-        ),
-        _ => None,
     }
 }

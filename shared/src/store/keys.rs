@@ -12,6 +12,17 @@ pub fn person_sk(person_id: &str) -> String {
     format!("PERSON#{person_id}")
 }
 
+/// A person's two-factor enrolment (TOTP secret, newest accepted step, recovery code hashes).
+pub fn mfa_sk(person_id: &str) -> String {
+    format!("MFA#{person_id}")
+}
+
+/// A login that passed its password and waits for its second factor, by the hash of its token.
+pub fn mfa_login(tenant_id: &str, token_hash: &str) -> String {
+    format!("T#{tenant_id}#MFA_LOGIN#{token_hash}")
+}
+pub const MFA_LOGIN_SK: &str = "MFA_LOGIN";
+
 pub fn email(email: &str) -> String {
     format!("EMAIL#{email}")
 }

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod entities;
 pub mod keys;
 pub mod links;
+pub mod mfa;
 pub mod notifications;
 pub mod page;
 pub mod people;
@@ -18,7 +19,8 @@ pub mod tenants;
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -56,6 +58,37 @@ impl Store {
     /// The round-trip interceptor of this store's client, where each request's count is reported.
     pub fn round_trips(&self) -> &RoundTrips {
         &self.round_trips
+    }
+
+    /// The items under `keys`, strongly consistent, in one `BatchGetItem` (asking again for any
+    /// DynamoDB leaves unprocessed under load): each key's item or `None`, in the order of `keys`.
+    pub(crate) async fn batch_get(&self, keys: &[Item]) -> Result<Vec<Option<Item>>, Error> {
+        let mut request = KeysAndAttributes::builder().consistent_read(true).set_keys(Some(keys.to_vec()));
+        let mut items: Vec<Item> = Vec::new();
+        loop {
+            let output = self
+                .client
+                .batch_get_item()
+                .request_items(&self.table, request.build().map_err(Error::internal)?)
+                .send()
+                .await?;
+            items.extend(output.responses.and_then(|mut r| r.remove(&self.table)).unwrap_or_default());
+            match output.unprocessed_keys.and_then(|mut u| u.remove(&self.table)) {
+                Some(rest) if !rest.keys().is_empty() => {
+                    request = KeysAndAttributes::builder().consistent_read(true).set_keys(Some(rest.keys().to_vec()))
+                }
+                _ => break,
+            }
+        }
+        Ok(keys
+            .iter()
+            .map(|wanted| {
+                items
+                    .iter()
+                    .find(|item| item.get("pk") == wanted.get("pk") && item.get("sk") == wanted.get("sk"))
+                    .cloned()
+            })
+            .collect())
     }
 }
 
@@ -99,6 +132,26 @@ where
         Ok(_) => Ok(true),
         Err(error) if condition_failed(&error) => Ok(false),
         Err(error) => Err(error.into()),
+    }
+}
+
+/// The positions of the items whose condition failed, when a transaction was cancelled for that.
+/// A transaction that lost to a concurrent one on the same item (`TransactionConflict`, real
+/// DynamoDB only) is reported at that item's position too: the other request won.
+pub(crate) fn failed_conditions<R>(
+    error: &aws_sdk_dynamodb::error::SdkError<TransactWriteItemsError, R>,
+) -> Option<Vec<usize>> {
+    match error.as_service_error()? {
+        TransactWriteItemsError::TransactionCanceledException(cancelled) => Some(
+            cancelled
+                .cancellation_reasons()
+                .iter()
+                .enumerate()
+                .filter(|(_, reason)| matches!(reason.code(), Some("ConditionalCheckFailed" | "TransactionConflict")))
+                .map(|(position, _)| position)
+                .collect(),
+        ),
+        _ => None,
     }
 }
 

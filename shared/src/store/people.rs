@@ -128,6 +128,11 @@ pub struct Credential {
     /// The hash of the password-reset link that is still valid; a new request replaces it.
     #[serde(default)]
     pub reset_hash: Option<String>,
+    /// Two-factor authentication is on: a right password gets a login token for the second
+    /// factor, not a session. (A copy of the enrolment's state, so login stays one read; the
+    /// enrolment and this change in one transaction.)
+    #[serde(default)]
+    pub mfa: bool,
 }
 
 /// A change to a person's own contact details; `None` leaves a field as it is.

@@ -4,12 +4,15 @@
 //! [`crate::auth::refresh`]).
 
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::{DeleteRequest, KeysAndAttributes, ReturnValuesOnConditionCheckFailure, WriteRequest};
+use aws_sdk_dynamodb::types::{
+    ConditionCheck, DeleteRequest, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, WriteRequest,
+};
 use serde::{Deserialize, Serialize};
 
+use super::mfa::Enrolment;
 use super::people::PersonStatus;
-use super::tenants::TenantStatus;
-use super::{Item, Store, condition_failed, from_item, key, keys, n, s, to_item, written};
+use super::tenants::TenantGate;
+use super::{Item, Store, condition_failed, failed_conditions, from_item, key, keys, n, s, to_item, written};
 use crate::Error;
 use crate::auth::Role;
 use crate::auth::refresh::Rotated;
@@ -32,6 +35,10 @@ pub struct Session {
     #[serde(default)]
     pub ends_at: i64,
     pub user_agent: Option<String>,
+    /// The session passed two-factor authentication (its login took a second factor, or 2FA was
+    /// turned on in it). Its tokens say so while 2FA stays on.
+    #[serde(default)]
+    pub mfa: bool,
 }
 
 impl Session {
@@ -66,16 +73,14 @@ pub struct PersonGate {
     pub sessions_valid_after: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
-struct TenantGate {
-    status: TenantStatus,
-}
-
-/// The session, person and tenant a refresh token names, read in one round trip.
+/// The session, person, organisation and 2FA enrolment a refresh token names, read in one round
+/// trip.
 pub struct RefreshContext {
     pub session: Option<Session>,
     pub person: Option<PersonGate>,
-    pub tenant_status: Option<TenantStatus>,
+    pub tenant: Option<TenantGate>,
+    /// The person has two-factor authentication on.
+    pub mfa_on: bool,
 }
 
 impl Store {
@@ -107,8 +112,44 @@ impl Store {
         Ok(())
     }
 
-    /// The session (live or not: the caller decides), the person and the tenant, strongly
-    /// consistent, in one `BatchGetItem`.
+    /// A new session, written only while its organisation is active: one transaction of the put
+    /// and a check of the tenant, so no session of a suspended organisation is ever stored.
+    /// `false` (nothing written) when the organisation is not active.
+    pub async fn put_session_if_active(&self, session: &Session) -> Result<bool, Error> {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(self.session_item(session)?))
+            .build()
+            .map_err(Error::internal)?;
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().put(put).build())
+            .transact_items(self.tenant_is_active(&session.tenant_id)?)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(error) if failed_conditions(&error).is_some_and(|failed| failed.contains(&1)) => Ok(false),
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    /// A transaction's check that the organisation is active.
+    pub(crate) fn tenant_is_active(&self, tenant_id: &str) -> Result<TransactWriteItem, Error> {
+        let check = ConditionCheck::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::tenant(tenant_id), keys::TENANT_SK)))
+            .condition_expression("#status = :active")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":active", s("active"))
+            .build()
+            .map_err(Error::internal)?;
+        Ok(TransactWriteItem::builder().condition_check(check).build())
+    }
+
+    /// The session (live or not: the caller decides), the person, the tenant and the person's
+    /// 2FA enrolment, strongly consistent, in one `BatchGetItem`.
     pub async fn refresh_context(
         &self,
         tenant_id: &str,
@@ -119,32 +160,16 @@ impl Store {
             key(keys::session(tenant_id, session_id), keys::SESSION_SK),
             key(keys::tenant(tenant_id), keys::person_sk(person_id)),
             key(keys::tenant(tenant_id), keys::TENANT_SK),
+            key(keys::tenant(tenant_id), keys::mfa_sk(person_id)),
         ];
-        let mut request = KeysAndAttributes::builder().consistent_read(true).set_keys(Some(wanted.to_vec()));
-        let mut items: Vec<Item> = Vec::new();
-        // DynamoDB may leave keys unprocessed under load; ask again for those.
-        loop {
-            let output = self
-                .client
-                .batch_get_item()
-                .request_items(&self.table, request.build().map_err(Error::internal)?)
-                .send()
-                .await?;
-            items.extend(output.responses.and_then(|mut r| r.remove(&self.table)).unwrap_or_default());
-            match output.unprocessed_keys.and_then(|mut u| u.remove(&self.table)) {
-                Some(rest) if !rest.keys().is_empty() => {
-                    request = KeysAndAttributes::builder().consistent_read(true).set_keys(Some(rest.keys().to_vec()))
-                }
-                _ => break,
-            }
-        }
-        let find = |wanted: &Item| {
-            items.iter().find(|item| item.get("pk") == wanted.get("pk") && item.get("sk") == wanted.get("sk")).cloned()
-        };
+        let [session, person, tenant, enrolment] =
+            <[Option<Item>; 4]>::try_from(self.batch_get(&wanted).await?).map_err(|_| Error::internal("batch get"))?;
+        let enrolment: Option<Enrolment> = enrolment.map(from_item).transpose()?;
         Ok(RefreshContext {
-            session: find(&wanted[0]).map(from_item).transpose()?,
-            person: find(&wanted[1]).map(from_item).transpose()?,
-            tenant_status: find(&wanted[2]).map(from_item::<TenantGate>).transpose()?.map(|tenant| tenant.status),
+            session: session.map(from_item).transpose()?,
+            person: person.map(from_item).transpose()?,
+            tenant: tenant.map(TenantGate::from_item).transpose()?,
+            mfa_on: enrolment.is_some_and(|enrolment| enrolment.is_on()),
         })
     }
 

@@ -5,10 +5,9 @@ use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem};
 use serde::{Deserialize, Serialize};
 
 use super::audit::AuditEntry;
-use super::entities::failed_conditions;
 use super::people::{Credential, Person};
 use super::sessions::Session;
-use super::{Item, Store, from_item, key, keys, n, to_item};
+use super::{Item, Store, failed_conditions, from_item, key, keys, n, to_item};
 use crate::Error;
 use crate::domain::settings::{Settings, Weekday};
 
@@ -97,6 +96,55 @@ fn tenant_item(tenant: &Tenant) -> Result<Item, Error> {
     )
 }
 
+/// What issuing tokens needs to know of an organisation: whether it is active, and whether its
+/// owners and admins must pass two-factor authentication (`settings.require_admin_mfa`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TenantGate {
+    pub status: TenantStatus,
+    pub require_admin_mfa: bool,
+}
+
+/// The two attributes of a tenant item a [`TenantGate`] reads (the rest may be of a newer version).
+#[derive(Deserialize)]
+struct GateItem {
+    status: TenantStatus,
+    #[serde(default)]
+    settings: GateSettings,
+}
+
+#[derive(Deserialize)]
+struct GateSettings {
+    #[serde(default = "require_admin_mfa")]
+    require_admin_mfa: bool,
+}
+
+impl Default for GateSettings {
+    fn default() -> Self {
+        Self { require_admin_mfa: require_admin_mfa() }
+    }
+}
+
+fn require_admin_mfa() -> bool {
+    Settings::default().require_admin_mfa
+}
+
+impl TenantGate {
+    pub(crate) fn from_item(item: Item) -> Result<Self, Error> {
+        let gate: GateItem = from_item(item)?;
+        Ok(Self { status: gate.status, require_admin_mfa: gate.settings.require_admin_mfa })
+    }
+
+    pub fn is_active(&self) -> bool {
+        self.status == TenantStatus::Active
+    }
+}
+
+impl From<&Tenant> for TenantGate {
+    fn from(tenant: &Tenant) -> Self {
+        Self { status: tenant.status, require_admin_mfa: tenant.settings.require_admin_mfa }
+    }
+}
+
 /// Why creating an organisation did not happen.
 #[derive(Debug, PartialEq, Eq)]
 pub enum NotCreated {
@@ -133,6 +181,21 @@ impl Store {
             Ok(()) => Ok(()),
             Err(_) => Err(Error::Conflict("the organisation was changed by someone else; reload and retry")),
         }
+    }
+
+    /// The organisation's status and 2FA rule, strongly consistent (a suspension counts at once).
+    pub async fn tenant_gate(&self, tenant_id: &str) -> Result<Option<TenantGate>, Error> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::tenant(tenant_id), keys::TENANT_SK)))
+            .projection_expression("#status, settings.require_admin_mfa")
+            .expression_attribute_names("#status", "status")
+            .consistent_read(true)
+            .send()
+            .await?;
+        output.item.map(TenantGate::from_item).transpose()
     }
 
     /// Creates an organisation with its owner, their email claim and first session, and deletes
