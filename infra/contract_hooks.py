@@ -72,12 +72,19 @@ def next_code(secret, used_step):
 assert totp("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ", 59 // 30) == "287082", "RFC 6238's first SHA1 vector"
 
 
-def link_token(email):
-    """The token of the newest sign-up link mailed to `email`, read from the local SES."""
+def link_token(email, path="/verify-email"):
+    """The token of the newest `{path}` link mailed to `email`. Mail goes through the notifier
+    queue, which the dev server drains as it arrives: ask again until it is there (bounded)."""
     query = urllib.parse.urlencode({"to": email})
-    with urllib.request.urlopen(f"{os.environ['AWS_ENDPOINT_URL']}/rota/mail?{query}") as response:
-        bodies = [message["body"] for message in json.load(response)]
-    return re.search(r"/verify-email\?token=(\S+)", bodies[-1]).group(1)
+    for _ in range(100):
+        with urllib.request.urlopen(f"{os.environ['AWS_ENDPOINT_URL']}/rota/mail?{query}") as response:
+            bodies = [message["body"] for message in json.load(response)]
+        found = [re.search(re.escape(path) + r"\?token=([A-Za-z0-9_.-]+)", body) for body in bodies]
+        found = [match.group(1) for match in found if match]
+        if found:
+            return found[-1]
+        time.sleep(0.05)
+    raise RuntimeError(f"no sign-up link reached {email}")
 
 
 def start_signup(body):
@@ -134,6 +141,23 @@ def waiting_login():
     return {**owner, "mfa_token": waiting["mfa_token"]}
 
 
+def invited_person():
+    """A person the contract owner invited just now: their id and the token of their link."""
+    email = f"invited-{uuid.uuid4().hex}@example.com"
+    status, person = post("/people", {"email": email, "name": "Ivy Invited", "role": "staff"}, OWNER_TOKEN)
+    assert status == 201, f"inviting answered {status}: {person}"
+    return {"id": person["id"], "token": link_token(email, "/accept-invitation")}
+
+
+def reset_token():
+    """A fresh owner who asked for a password reset: the token of the emailed link."""
+    body = new_signup()
+    signup(body)
+    status, _ = post("/auth/forgot-password", {"email": body["email"]})
+    assert status == 202, f"forgot-password answered {status}"
+    return link_token(body["email"], "/reset-password")
+
+
 def pending_setup():
     """A fresh owner without 2FA, with a secret set up and waiting for its first code."""
     tokens = fresh_owner()
@@ -153,13 +177,22 @@ pools = {
     "POST /auth/2fa/enable": [pending_setup() for _ in range(SUPPLIED)],
     "POST /auth/2fa/disable": [owner_with_2fa() for _ in range(SUPPLIED)],
     "POST /auth/login/mfa": [waiting_login() for _ in range(SUPPLIED)],
+    "POST /auth/invitations/accept": [invited_person()["token"] for _ in range(SUPPLIED)],
+    "POST /auth/reset-password": [reset_token() for _ in range(SUPPLIED)],
+    "DELETE /people/{person_id}": [invited_person()["id"] for _ in range(SUPPLIED)],
 }
 supplied = Counter()
 
 
 # Operations whose supplied values go into the body: only bodies meant to be valid get them, so a
 # body meant to be refused is not made acceptable by a supplied code.
-POSITIVE_ONLY = {"POST /auth/2fa/enable", "POST /auth/2fa/disable", "POST /auth/login/mfa"}
+POSITIVE_ONLY = {
+    "POST /auth/2fa/enable",
+    "POST /auth/2fa/disable",
+    "POST /auth/login/mfa",
+    "POST /auth/invitations/accept",
+    "POST /auth/reset-password",
+}
 
 
 def supply(case, operation):
@@ -186,8 +219,14 @@ class ContractAuth:
             return tokens["access_token"]
         if tokens := supply(case, "POST /auth/2fa/setup"):
             return tokens["access_token"]
+        if person_id := supply(case, "DELETE /people/{person_id}"):
+            case.path_parameters = {**(case.path_parameters or {}), "person_id": person_id}
         if isinstance(case.body, dict):
             if token := supply(case, "POST /auth/verify-email"):
+                case.body = {**case.body, "token": token}
+            elif token := supply(case, "POST /auth/invitations/accept"):
+                case.body = {**case.body, "token": token}
+            elif token := supply(case, "POST /auth/reset-password"):
                 case.body = {**case.body, "token": token}
             elif owner := supply(case, "POST /auth/2fa/enable"):
                 with_code(case, owner)

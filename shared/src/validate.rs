@@ -72,6 +72,14 @@ pub fn texts<const MAX_ITEMS: usize, const MAX_CHARS: usize>() -> utoipa::openap
     ArrayBuilder::new().items(item).max_items(Some(MAX_ITEMS)).build()
 }
 
+/// As [`texts`], for an optional field where `null` means "leave as it is".
+pub fn texts_or_null<const MAX_ITEMS: usize, const MAX_CHARS: usize>() -> utoipa::openapi::Array {
+    use utoipa::openapi::schema::{SchemaType, Type};
+    let mut array = texts::<MAX_ITEMS, MAX_CHARS>();
+    array.schema_type = SchemaType::from_iter([Type::Array, Type::Null]);
+    array
+}
+
 /// Six digits, as an authenticator app shows a TOTP code.
 pub fn totp_code<T: Text>(value: &T, _: &()) -> garde::Result {
     match value.text() {

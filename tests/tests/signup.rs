@@ -59,6 +59,7 @@ async fn an_unconfirmed_sign_up_never_blocks_the_address() {
     // Someone who cannot read the victim's mail signs up with the address first...
     let squatter = json!({ "organisation_name": "Squat Ltd", "name": "Mallory", "email": email, "password": "mallory's password" });
     json_of(app.post("/auth/signup", None, squatter).await, StatusCode::ACCEPTED).await;
+    assert_eq!(app.mail_to(&email).await.len(), 1, "the squatter's link went to the victim");
     // ...and the real owner of the address signs up and confirms.
     json_of(app.signup_response(&email).await, StatusCode::ACCEPTED).await;
     let token = app.link_token(&email, "/verify-email").await;

@@ -7,6 +7,7 @@ use rota::auth::Caller;
 use rota::clock::Now;
 use rota::error::Problem;
 use rota::http::ValidJson;
+use rota::notify::Kind;
 use rota::store::people::{ContactChange, Person};
 use rota::validate::{not_blank, phone_number};
 use rota::{AppState, Error};
@@ -23,7 +24,7 @@ pub async fn get_me(State(state): State<AppState>, caller: Caller) -> Result<Jso
 /// Own contact details; omitted fields stay as they are.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({ "name": "Olive Owner", "phone": "+44 20 7946 0958", "version": 1 }))]
+#[schema(example = json!({ "name": "Olive Owner", "phone": "+44 20 7946 0958" }))]
 pub struct UpdateMe {
     #[garde(length(chars, min = 1, max = 100), custom(not_blank))]
     #[schema(min_length = 1, max_length = 100, pattern = r"[^\s\x00-\x1f\x7f-\x9f]")]
@@ -32,6 +33,11 @@ pub struct UpdateMe {
     #[garde(custom(phone_number))]
     #[schema(max_length = 32, pattern = r"^[ +\-.()]*(?:[0-9][ +\-.()]*){5,20}$")]
     pub phone: Option<String>,
+    /// Kinds of notification not to receive (account mail — sign-up, password reset — always
+    /// arrives). Replaces the list.
+    #[garde(length(max = 20))]
+    #[schema(max_items = 20)]
+    pub notification_opt_outs: Option<Vec<Kind>>,
     /// The `version` last read; when given, a stale write answers 409.
     #[garde(skip)]
     pub version: Option<u64>,
@@ -47,13 +53,14 @@ pub async fn update_me(
     caller: Caller,
     ValidJson(update): ValidJson<UpdateMe>,
 ) -> Result<Json<Person>, Error> {
-    if update.name.is_none() && update.phone.is_none() {
+    if update.name.is_none() && update.phone.is_none() && update.notification_opt_outs.is_none() {
         // Nothing to change: answer the profile as it is, like a form saved untouched.
         return get_me(State(state), caller).await;
     }
     let change = ContactChange {
         name: update.name.map(|name| name.trim().to_owned()),
         phone: update.phone.map(|phone| phone.trim().to_owned()),
+        notification_opt_outs: update.notification_opt_outs,
         expected_version: update.version,
         updated_at: Now::get().iso,
     };

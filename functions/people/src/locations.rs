@@ -6,14 +6,14 @@ use axum::http::StatusCode;
 use garde::Validate;
 use rota::auth::{Caller, Role};
 use rota::clock::Now;
-use rota::domain::settings;
+use rota::domain::settings::{self, TimeZone};
 use rota::error::Problem;
 use rota::http::{ValidJson, ValidQuery};
 use rota::store::audit::AuditEntry;
 use rota::store::entities::Entity;
 use rota::store::page::Page;
 use rota::store::places::Location;
-use rota::validate::{not_blank, texts};
+use rota::validate::{not_blank, texts, texts_or_null};
 use rota::{AppState, Error};
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -41,8 +41,8 @@ pub struct CreateLocation {
     #[schema(minimum = 10, maximum = 5000)]
     pub radius_m: u32,
     /// IANA time zone; the organisation's when omitted.
-    #[garde(length(max = 64), custom(settings::time_zone))]
-    #[schema(max_length = 64, example = "Europe/London")]
+    #[garde(custom(settings::time_zone))]
+    #[schema(value_type = Option<TimeZone>, example = "Europe/London")]
     pub time_zone: Option<String>,
     #[garde(length(max = 20), inner(length(chars, min = 1, max = 40), custom(not_blank)))]
     #[schema(schema_with = texts::<20, 40>)]
@@ -69,15 +69,21 @@ pub struct UpdateLocation {
     #[garde(range(min = 10, max = 5000))]
     #[schema(minimum = 10, maximum = 5000)]
     pub radius_m: Option<u32>,
-    #[garde(length(max = 64), custom(settings::time_zone))]
-    #[schema(max_length = 64)]
+    #[garde(custom(settings::time_zone))]
+    #[schema(value_type = Option<TimeZone>)]
     pub time_zone: Option<String>,
     #[garde(length(max = 20), inner(inner(length(chars, min = 1, max = 40), custom(not_blank))))]
-    #[schema(schema_with = texts::<20, 40>)]
+    #[schema(schema_with = texts_or_null::<20, 40>)]
     pub tags: Option<Vec<String>>,
     /// The `version` last read; when given, a stale write answers 409.
     #[garde(skip)]
     pub version: Option<u64>,
+}
+
+/// Degrees kept to 7 decimals (about a centimetre): what a geofence needs, and a number DynamoDB
+/// can store (it refuses magnitudes below 1e-130).
+fn coordinate(degrees: f64) -> f64 {
+    (degrees * 1e7).round() / 1e7
 }
 
 /// The organisation's locations, oldest first; archived ones only when asked for.
@@ -112,8 +118,8 @@ pub async fn create_location(
         tenant_id: caller.tenant_id.clone(),
         name: request.name.trim().to_owned(),
         address: request.address,
-        lat: request.lat,
-        lng: request.lng,
+        lat: coordinate(request.lat),
+        lng: coordinate(request.lng),
         radius_m: request.radius_m,
         time_zone,
         tags: request.tags,
@@ -174,8 +180,8 @@ pub async fn update_location(
         after.name = name.trim().to_owned();
     }
     after.address = update.address.or(after.address);
-    after.lat = update.lat.unwrap_or(after.lat);
-    after.lng = update.lng.unwrap_or(after.lng);
+    after.lat = update.lat.map(coordinate).unwrap_or(after.lat);
+    after.lng = update.lng.map(coordinate).unwrap_or(after.lng);
     after.radius_m = update.radius_m.unwrap_or(after.radius_m);
     after.time_zone = update.time_zone.unwrap_or(after.time_zone);
     after.tags = update.tags.unwrap_or(after.tags);

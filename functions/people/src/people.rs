@@ -21,7 +21,7 @@ use rota::store::page::Page;
 use rota::store::people::{Credential, EmergencyContact, EmploymentType, Person, PersonStatus};
 use rota::store::places::{Position, Unit};
 use rota::store::{s, value};
-use rota::validate::{not_blank, nullable, phone_number, texts};
+use rota::validate::{not_blank, nullable, phone_number, texts, texts_or_null};
 use rota::{AppState, Error};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -136,7 +136,13 @@ fn may_grant(caller: &Caller, role: Role) -> Result<(), Error> {
 /// The link sets their password (`POST /auth/invitations/accept`) and works once, for 72 hours.
 #[utoipa::path(post, path = "/people", tag = "people", security(("bearer" = ["admin"])), request_body = CreatePerson,
     responses(
-        (status = 201, description = "The invited person; the invitation is on its way", body = Person),
+        (status = 201, description = "The invited person; the invitation is on its way", body = Person,
+            links(
+                ("GetPerson" = (operation_id = "get_person", parameters(("person_id" = "$response.body#/id")))),
+                ("ResendInvitation" = (operation_id = "resend_invitation", parameters(("person_id" = "$response.body#/id")))),
+                ("DeactivatePerson" = (operation_id = "deactivate_person", parameters(("person_id" = "$response.body#/id")))),
+            )),
+        (status = 404, description = "A position or unit named is not this organisation's", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The email belongs to someone already", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn create_person(
@@ -249,13 +255,13 @@ pub struct UpdatePerson {
     #[garde(skip)]
     pub role: Option<Role>,
     /// `inactive` ends the person's sessions and stops their logins; `active` brings back a
-    /// deactivated person (an invited one becomes active by accepting the invitation).
+    /// deactivated person (an invited one becomes active by accepting the invitation: 409).
     #[garde(skip)]
-    pub status: Option<PersonStatus>,
+    pub status: Option<SettableStatus>,
     #[garde(skip)]
     pub employment_type: Option<EmploymentType>,
     #[garde(length(max = 50), inner(inner(length(min = 1, max = 64))))]
-    #[schema(schema_with = texts::<50, 64>)]
+    #[schema(schema_with = texts_or_null::<50, 64>)]
     pub position_ids: Option<Vec<String>>,
     #[garde(range(max = 10_000_000))]
     #[schema(maximum = 10_000_000)]
@@ -274,14 +280,31 @@ pub struct UpdatePerson {
     pub version: Option<u64>,
 }
 
+/// What an admin can set a person's status to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SettableStatus {
+    Active,
+    Inactive,
+}
+
+impl From<SettableStatus> for PersonStatus {
+    fn from(status: SettableStatus) -> Self {
+        match status {
+            SettableStatus::Active => PersonStatus::Active,
+            SettableStatus::Inactive => PersonStatus::Inactive,
+        }
+    }
+}
+
 /// Changes a person (admins). Nobody changes their own role or status here, and only an owner
 /// changes an owner.
 #[utoipa::path(patch, path = "/people/{person_id}", tag = "people", security(("bearer" = ["admin"])),
     params(("person_id" = String, Path)), request_body = UpdatePerson,
     responses(
         (status = 200, description = "The updated person", body = Person),
-        (status = 404, description = "No such person in this organisation", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`version` is stale", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such person in this organisation, or a position or unit named is not its", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`version` is stale, or the change does not fit the person's state", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn update_person(
     State(state): State<AppState>,
@@ -292,9 +315,6 @@ pub async fn update_person(
     caller.require(Role::Admin)?;
     if let Some(role) = update.role {
         may_grant(&caller, role)?;
-    }
-    if update.status == Some(PersonStatus::Invited) {
-        return Err(Error::field("status", "only accepting the invitation makes a person invited or active"));
     }
     let positions = update.position_ids.clone().unwrap_or_default();
     let unit = update.unit_id.clone().flatten();
@@ -310,9 +330,11 @@ pub async fn update_person(
     }
     let mut after = before.clone();
     after.role = update.role.unwrap_or(after.role);
-    after.status = update.status.unwrap_or(after.status);
-    if update.status == Some(PersonStatus::Active) && before.status == PersonStatus::Invited {
-        return Err(Error::field("status", "an invited person becomes active by accepting the invitation"));
+    if let Some(status) = update.status {
+        if before.status == PersonStatus::Invited && status == SettableStatus::Active {
+            return Err(Error::Conflict("an invited person becomes active by accepting the invitation"));
+        }
+        after.status = status.into();
     }
     if let Some(name) = update.name {
         after.name = name.trim().to_owned();

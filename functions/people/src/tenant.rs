@@ -5,7 +5,7 @@ use axum::extract::State;
 use garde::Validate;
 use rota::auth::{Caller, Role};
 use rota::clock::Now;
-use rota::domain::settings::{self, Settings, Weekday};
+use rota::domain::settings::{self, Settings, TimeZone, Weekday};
 use rota::error::{FieldError, Problem};
 use rota::http::ValidJson;
 use rota::store::audit::AuditEntry;
@@ -32,8 +32,8 @@ pub struct UpdateTenant {
     #[schema(min_length = 1, max_length = 200, pattern = r"[^\s\x00-\x1f\x7f-\x9f]")]
     pub name: Option<String>,
     /// An IANA time zone, e.g. `Europe/Berlin`.
-    #[garde(length(max = 64), custom(settings::time_zone))]
-    #[schema(max_length = 64, example = "Europe/Berlin")]
+    #[garde(custom(settings::time_zone))]
+    #[schema(value_type = Option<TimeZone>, example = "Europe/Berlin")]
     pub time_zone: Option<String>,
     #[garde(skip)]
     pub week_start: Option<Weekday>,

@@ -90,7 +90,10 @@ async fn check_lead(state: &AppState, caller: &Caller, lead: Option<&str>) -> Re
 
 /// Adds a unit (admins).
 #[utoipa::path(post, path = "/units", tag = "organisation", security(("bearer" = ["admin"])), request_body = CreateUnit,
-    responses((status = 201, description = "The new unit", body = Unit)))]
+    responses(
+        (status = 201, description = "The new unit", body = Unit),
+        (status = 404, description = "The lead named is not a person of this organisation", body = Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn create_unit(
     State(state): State<AppState>,
     caller: Caller,

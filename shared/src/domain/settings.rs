@@ -141,6 +141,27 @@ pub enum Weekday {
     Sunday,
 }
 
+/// The schema of a time zone: every name of the tz database, so a client can offer the list and
+/// a generated value is always one the API accepts.
+pub struct TimeZone;
+
+impl utoipa::PartialSchema for TimeZone {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        let names: Vec<&str> = chrono_tz::TZ_VARIANTS.iter().map(|zone| zone.name()).collect();
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::Type::String)
+            .description(Some("An IANA time zone name, e.g. `Europe/Berlin`"))
+            .enum_values(Some(names))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for TimeZone {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "TimeZone".into()
+    }
+}
+
 /// An IANA time zone name known to the tz database (`Europe/Berlin`, `UTC`).
 pub fn time_zone<T: crate::validate::Text>(value: &T, _: &()) -> garde::Result {
     match value.text() {

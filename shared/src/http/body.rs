@@ -6,7 +6,7 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, OptionalFromRequest, Request};
 use axum::http::{HeaderMap, header};
 use serde::de::DeserializeOwned;
-use serde_json::error::Category;
+use serde_json::Value;
 
 use crate::Error;
 use crate::error::FieldError;
@@ -77,19 +77,33 @@ fn validated<T: garde::Validate<Context = ()>>(value: T) -> Result<ValidJson<T>,
 }
 
 /// Deserialises a body, naming the field behind any error that is about the data rather than
-/// the JSON syntax.
+/// the JSON syntax. A number with a zero fraction (`3.0`) counts as the integer it equals, as JSON
+/// Schema says it is.
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
-    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+    let mut value: Value = serde_json::from_slice(bytes).map_err(|error| not_json(&error))?;
+    integral_floats_as_integers(&mut value);
+    serde_path_to_error::deserialize(value).map_err(|error| {
         let path = error.path().to_string();
-        let error = error.into_inner();
-        match error.classify() {
-            Category::Data => Error::Validation(vec![field_error(&path, &error)]),
-            Category::Syntax | Category::Eof | Category::Io => not_json(&error),
+        Error::Validation(vec![field_error(&path, &error.into_inner())])
+    })
+}
+
+/// Largest integer an f64 holds exactly (2^53).
+const EXACT_INTEGERS: f64 = 9_007_199_254_740_992.0;
+
+fn integral_floats_as_integers(value: &mut Value) {
+    match value {
+        Value::Number(number) => {
+            if let Some(float) =
+                number.as_f64().filter(|f| number.is_f64() && f.fract() == 0.0 && f.abs() <= EXACT_INTEGERS)
+            {
+                *number = if float < 0.0 { (float as i64).into() } else { (float as u64).into() };
+            }
         }
-    })?;
-    deserializer.end().map_err(|error| not_json(&error))?;
-    Ok(value)
+        Value::Array(items) => items.iter_mut().for_each(integral_floats_as_integers),
+        Value::Object(fields) => fields.values_mut().for_each(integral_floats_as_integers),
+        _ => {}
+    }
 }
 
 fn not_json(error: &serde_json::Error) -> Error {
@@ -165,6 +179,13 @@ mod tests {
             assert!(matches!(parse::<Body>(body.as_bytes()), Err(Error::InvalidRequest(_))), "{body:?}");
         }
         assert!(parse::<Body>(br#" {"email": "x"} "#).is_ok());
+    }
+
+    #[test]
+    fn a_whole_number_written_with_a_fraction_is_an_integer() {
+        let body: Body = parse(br#"{"email": "a", "inner": {"count": 3.0}}"#).unwrap();
+        assert_eq!(body.inner.unwrap().count, 3);
+        assert_eq!(field(r#"{"email": "a", "inner": {"count": 3.5}}"#).0, "inner.count");
     }
 
     #[test]

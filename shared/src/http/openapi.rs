@@ -149,12 +149,18 @@ pub fn complete(doc: &mut OpenApi) {
 fn add_standard_responses(operation: &mut Operation) {
     let (protected, roles) = bearer_roles(operation);
     let has_body = operation.request_body.is_some();
+    // Query parameters are checked like bodies (`ValidQuery`): a wrong one is 422 too.
+    let has_query = operation
+        .parameters
+        .iter()
+        .flatten()
+        .any(|parameter| matches!(parameter, RefOr::T(p) if matches!(p.parameter_in, utoipa::openapi::path::ParameterIn::Query)));
     let limited = operation.extensions.as_ref().is_some_and(|extensions| extensions.contains_key(RATE_LIMIT_EXTENSION));
     let applicable = [
         (has_body, &INVALID_REQUEST),
         (has_body, &PAYLOAD_TOO_LARGE),
         (has_body, &UNSUPPORTED_MEDIA_TYPE),
-        (has_body, &VALIDATION_FAILED),
+        (has_body || has_query, &VALIDATION_FAILED),
         (protected, &UNAUTHORIZED),
         (roles, &FORBIDDEN),
         (limited, &RATE_LIMITED),

@@ -140,6 +140,7 @@ pub struct Credential {
 pub struct ContactChange {
     pub name: Option<String>,
     pub phone: Option<String>,
+    pub notification_opt_outs: Option<Vec<crate::notify::Kind>>,
     /// When given, the write only happens if the stored version still matches.
     pub expected_version: Option<u64>,
     pub updated_at: String,
@@ -229,6 +230,10 @@ impl Store {
         if let Some(phone) = change.phone {
             sets.push("phone = :phone");
             request = request.expression_attribute_values(":phone", s(phone));
+        }
+        if let Some(opt_outs) = change.notification_opt_outs {
+            sets.push("notification_opt_outs = :opt_outs");
+            request = request.expression_attribute_values(":opt_outs", value(&opt_outs)?);
         }
         let mut condition = "attribute_exists(pk)".to_owned();
         if let Some(version) = change.expected_version {

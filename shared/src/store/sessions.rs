@@ -207,16 +207,18 @@ impl Store {
     }
 
     /// Ends every session of a person started until `now` (ISO 8601), whether or not the
-    /// sessions index has caught up with it yet: refresh checks this instant.
+    /// sessions index has caught up with it yet: refresh checks this instant. A new version, so
+    /// an admin's change read before it cannot write the old instant back.
     pub async fn end_sessions_until(&self, tenant_id: &str, person_id: &str, now: &str) -> Result<(), Error> {
         let result = self
             .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key(keys::tenant(tenant_id), keys::person_sk(person_id))))
-            .update_expression("SET sessions_valid_after = :now")
+            .update_expression("SET sessions_valid_after = :now, version = version + :one")
             .condition_expression("attribute_exists(pk)")
             .expression_attribute_values(":now", s(now))
+            .expression_attribute_values(":one", n(1))
             .send()
             .await;
         written(result)?;

@@ -1,13 +1,13 @@
 //! Tenants (organisations). A confirmed sign-up writes the tenant, its owner, the owner's email
 //! claim and first session, and consumes the pending sign-up, in one transaction.
 
-use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem, Update};
 use serde::{Deserialize, Serialize};
 
 use super::audit::AuditEntry;
 use super::people::{Credential, Person};
 use super::sessions::Session;
-use super::{Item, Store, failed_conditions, from_item, key, keys, n, to_item};
+use super::{Item, Store, failed_conditions, from_item, key, keys, n, to_item, value};
 use crate::Error;
 use crate::domain::settings::{Settings, Weekday};
 
@@ -168,15 +168,30 @@ impl Store {
 
     /// Replaces the tenant, read at `expected_version`, with its audit entry, in one transaction.
     /// A stale version is 409.
+    ///
+    /// Only the profile and settings are written: counters kept on the item (message credits)
+    /// change concurrently without a version and must not be overwritten with what was read.
     pub async fn update_tenant(&self, tenant: &Tenant, expected_version: u64, audit: &AuditEntry) -> Result<(), Error> {
-        let put = Put::builder()
+        let update = Update::builder()
             .table_name(&self.table)
-            .set_item(Some(tenant_item(tenant)?))
+            .set_key(Some(key(keys::tenant(&tenant.id), keys::TENANT_SK)))
+            .update_expression(
+                "SET #name = :name, time_zone = :zone, week_start = :week, currency = :currency, \
+                 settings = :settings, version = :version, updated_at = :at",
+            )
             .condition_expression("attribute_exists(pk) AND version = :expected")
+            .expression_attribute_names("#name", "name")
+            .expression_attribute_values(":name", value(&tenant.name)?)
+            .expression_attribute_values(":zone", value(&tenant.time_zone)?)
+            .expression_attribute_values(":week", value(&tenant.week_start)?)
+            .expression_attribute_values(":currency", value(&tenant.currency)?)
+            .expression_attribute_values(":settings", value(&tenant.settings)?)
+            .expression_attribute_values(":version", n(tenant.version))
+            .expression_attribute_values(":at", value(&tenant.updated_at)?)
             .expression_attribute_values(":expected", n(expected_version))
             .build()
             .map_err(Error::internal)?;
-        let items = vec![TransactWriteItem::builder().put(put).build(), self.audit_put(audit)?];
+        let items = vec![TransactWriteItem::builder().update(update).build(), self.audit_put(audit)?];
         match self.transact(items).await? {
             Ok(()) => Ok(()),
             Err(_) => Err(Error::Conflict("the organisation was changed by someone else; reload and retry")),
