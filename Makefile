@@ -1,6 +1,6 @@
 # Rota: `make dev` serves the whole API locally; `make test` runs every test. Both set up the
 # local AWS stack (moto) and the tools themselves; see infra/stack.
-.PHONY: dev test lint openapi bench package tools build-tools
+.PHONY: dev test lint openapi bench package tools build-tools platform-admin
 
 dev:
 	infra/stack run cargo run -p dev-server
@@ -30,3 +30,9 @@ tools:
 
 build-tools:
 	infra/stack build-tools
+
+# The first platform admin (and any later one): never through the public API. Prints the
+# invitation link to pass on. Against AWS, run the same binary with the stack's settings.
+platform-admin:
+	@test -n "$(EMAIL)" || { echo "usage: make platform-admin EMAIL=you@example.com" >&2; exit 2; }
+	infra/stack run cargo run --quiet -p admin --bin platform-admin -- --email "$(EMAIL)"

@@ -158,6 +158,28 @@ def reset_token():
     return link_token(body["email"], "/reset-password")
 
 
+def new_tenant_id():
+    """A fresh organisation's id."""
+    status, created = post("/auth/verify-email", {"token": start_signup(new_signup())})
+    assert status == 201, f"verify-email answered {status}"
+    return created["tenant"]["id"]
+
+
+def platform_admin_token():
+    """The platform admin the ops command invited (infra/contract), with 2FA on."""
+    token = os.environ["ROTA_CONTRACT_PLATFORM_LINK"].split("token=")[1]
+    body = {"token": token, "password": "contract platform admin", "token_delivery": "body"}
+    status, accepted = post("/auth/invitations/accept", body)
+    assert status == 201, f"accepting the platform admin's invitation answered {status}: {accepted}"
+    tokens = accepted["tokens"]
+    secret = set_up(tokens)
+    status, _ = post("/auth/2fa/enable", {"code": totp(secret, int(time.time()) // 30)}, tokens["access_token"])
+    assert status == 200, f"2FA enable answered {status}"
+    status, tokens = post("/auth/refresh", {"refresh_token": tokens["refresh_token"]})
+    assert status == 200, f"refresh answered {status}"
+    return tokens["access_token"]
+
+
 def pending_setup():
     """A fresh owner without 2FA, with a secret set up and waiting for its first code."""
     tokens = fresh_owner()
@@ -167,6 +189,20 @@ def pending_setup():
 with urllib.request.urlopen(f"{BASE}/openapi.json") as response:
     signup(json.load(response)["components"]["schemas"]["SignupRequest"]["example"])
 OWNER_TOKEN = owner_with_2fa()["tokens"]["access_token"]
+PLATFORM_TOKEN = platform_admin_token()
+
+
+def created_id(path, body):
+    status, created = post(path, body, OWNER_TOKEN)
+    assert status == 201, f"POST {path} answered {status}: {created}"
+    return created["id"]
+
+
+# Records of the owner's organisation that valid bodies naming a unit or positions get.
+ORG_UNIT = created_id("/units", {"name": "Contract unit"})
+ORG_POSITION = created_id("/positions", {"name": "Contract position"})
+# The platform admin's operations on one organisation, each supplied real ones.
+ON_A_TENANT = ("suspend", "activate", "credits")
 # Made before the run, so no hook does network work while schemathesis generates data.
 PHASES = ("examples", "coverage", "fuzzing", "stateful")
 SUPPLIED = SUPPLIED_PER_PHASE * len(PHASES)
@@ -180,6 +216,8 @@ pools = {
     "POST /auth/invitations/accept": [invited_person()["token"] for _ in range(SUPPLIED)],
     "POST /auth/reset-password": [reset_token() for _ in range(SUPPLIED)],
     "DELETE /people/{person_id}": [invited_person()["id"] for _ in range(SUPPLIED)],
+    "POST /people/{person_id}/invite": [invited_person()["id"] for _ in range(SUPPLIED)],
+    **{f"POST /admin/tenants/{{tenant_id}}/{action}": [new_tenant_id() for _ in range(SUPPLIED)] for action in ON_A_TENANT},
 }
 supplied = Counter()
 
@@ -219,8 +257,21 @@ class ContractAuth:
             return tokens["access_token"]
         if tokens := supply(case, "POST /auth/2fa/setup"):
             return tokens["access_token"]
-        if person_id := supply(case, "DELETE /people/{person_id}"):
-            case.path_parameters = {**(case.path_parameters or {}), "person_id": person_id}
+        for operation in ("DELETE /people/{person_id}", "POST /people/{person_id}/invite"):
+            if person_id := supply(case, operation):
+                case.path_parameters = {**(case.path_parameters or {}), "person_id": person_id}
+        positive = case.meta and case.meta.generation.mode.is_positive
+        if positive and case.method.upper() in ("POST", "PATCH") and case.path.startswith("/people") and isinstance(case.body, dict):
+            # Ids of records that exist in the owner's organisation, where a body names some.
+            if case.body.get("unit_id"):
+                case.body = {**case.body, "unit_id": ORG_UNIT}
+            if case.body.get("position_ids"):
+                case.body = {**case.body, "position_ids": [ORG_POSITION]}
+        if case.path.startswith("/admin/"):
+            for action in ON_A_TENANT:
+                if tenant_id := supply(case, f"POST /admin/tenants/{{tenant_id}}/{action}"):
+                    case.path_parameters = {**(case.path_parameters or {}), "tenant_id": tenant_id}
+            return PLATFORM_TOKEN
         if isinstance(case.body, dict):
             if token := supply(case, "POST /auth/verify-email"):
                 case.body = {**case.body, "token": token}

@@ -15,6 +15,9 @@ pub const PHONE_NUMBER: &str = r"^[ +\-.()]*(?:[0-9][ +\-.()]*){5,20}$";
 /// Schema pattern of [`totp_code`].
 pub const TOTP_CODE: &str = "^[0-9]{6}$";
 
+/// The largest `version` a request may send: a JSON integer's int64 range, as the document says.
+pub const MAX_VERSION: u64 = i64::MAX as u64;
+
 /// A text field, required or optional.
 pub trait Text {
     fn text(&self) -> Option<&str>;

@@ -22,6 +22,8 @@ pub struct TestApp {
     round_trips: RoundTrips,
     /// The notifier worker, on this app's own notification queue (see [`TestApp::deliver`]).
     pub notifier: notifier::Notifier,
+    /// The app's state, for what only an operator does (see [`TestApp::platform_admin`]).
+    pub state: AppState,
     pub sqs: aws_sdk_sqs::Client,
 }
 
@@ -89,11 +91,23 @@ pub async fn spawn_app_with(mut config: Config) -> TestApp {
     let round_trips = RoundTrips::recording();
     let state = AppState::with_round_trips(config.clone(), round_trips.clone()).await.expect("state");
     let store = state.store.clone();
+    let app_state = state.clone();
     let (router, doc) = dev_server::app(state);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a port");
     let address = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(axum::serve(listener, router.clone()).into_future());
-    TestApp { address, http: reqwest::Client::new(), config, doc, router, store, round_trips, notifier, sqs }
+    TestApp {
+        address,
+        http: reqwest::Client::new(),
+        config,
+        doc,
+        router,
+        store,
+        round_trips,
+        notifier,
+        sqs,
+        state: app_state,
+    }
 }
 
 /// Panics with a clear message when nothing answers at the local AWS stack's address, rather than
@@ -352,6 +366,33 @@ impl TestApp {
     pub async fn link_token(&self, to: &str, path: &str) -> String {
         let tokens = self.link_tokens(to, path).await;
         tokens.last().unwrap_or_else(|| panic!("no mail to {to} with a {path} link")).clone()
+    }
+}
+
+impl TestApp {
+    /// A platform admin's access token, as an operator makes one: the ops command's invitation
+    /// (`admin::create_platform_admin`), accepted, then 2FA turned on as they must.
+    pub async fn platform_admin(&self) -> String {
+        let email = unique_email("platform");
+        let link = admin::create_platform_admin(&self.state, &email).await.expect("a platform admin is invited");
+        let token = link.rsplit_once("token=").unwrap().1;
+        let body = json!({ "token": token, "password": PASSWORD, "token_delivery": "body" });
+        let accepted = json_of(self.post("/auth/invitations/accept", None, body).await, StatusCode::CREATED).await;
+        let mut account = Account {
+            email,
+            password: PASSWORD.into(),
+            tenant_id: rota::store::platform::PLATFORM_TENANT.into(),
+            person_id: accepted["me"]["id"].as_str().unwrap().into(),
+            session_id: accepted["tokens"]["session_id"].as_str().unwrap().into(),
+            access_token: accepted["tokens"]["access_token"].as_str().unwrap().into(),
+            refresh_token: accepted["tokens"]["refresh_token"].as_str().unwrap().into(),
+            totp_secret: None,
+            recovery_codes: Vec::new(),
+        };
+        let access_token = account.access_token.clone();
+        self.enable_2fa(&mut account, &access_token).await;
+        let tokens = json_of(self.refresh(&account.refresh_token).await, StatusCode::OK).await;
+        tokens["access_token"].as_str().unwrap().to_owned()
     }
 }
 

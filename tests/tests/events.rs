@@ -21,6 +21,9 @@ const LOCATION_ID: &str = "01JSAMPLELOCATION000000000";
 const POSITION_ID: &str = "01JSAMPLEPOSITION000000000";
 const UNIT_ID: &str = "01JSAMPLEUN1T0000000000000";
 const PERSON_ID: &str = "01JSAMPLEPERSON00000000000";
+/// The platform samples act on the owner's organisation, as a platform admin.
+const TENANT_ID: &str = "01JSAMPLETENANT00000000000";
+const PLATFORM_ADMIN_TOKEN: &str = "REPLACE_WITH_PLATFORM_ADMIN_ACCESS_TOKEN";
 /// A code of the authenticator app (for enable: of the secret from setup).
 const TOTP_CODE: &str = "REPLACE_WITH_TOTP_CODE";
 /// The `mfa_token` a password login answered.
@@ -76,7 +79,10 @@ async fn every_sample_event_succeeds_with_real_tokens() {
         // names one.
         let names_records =
             [LOCATION_ID, POSITION_ID, UNIT_ID, PERSON_ID, INVITATION_TOKEN].iter().any(|id| text.contains(id));
-        let mut text = text;
+        let mut text = text.replace(TENANT_ID, &owner.tenant_id);
+        if text.contains(PLATFORM_ADMIN_TOKEN) {
+            text = text.replace(PLATFORM_ADMIN_TOKEN, &app.platform_admin().await);
+        }
         if names_records {
             let org = app.organisation(&owner).await;
             let invitation_token = app.link_token(&org.person_email, "/accept-invitation").await;

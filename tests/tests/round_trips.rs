@@ -57,6 +57,12 @@ const BUDGETS: &[(&str, &str, RangeInclusive<usize>)] = &[
     ("POST", "/people/{person_id}/invite", 2..=2),
     ("GET", "/audit-logs", 1..=1),
     ("GET", "/notifications", 1..=1),
+    ("GET", "/admin/tenants", 1..=1),
+    ("POST", "/admin/tenants/{tenant_id}/suspend", 2..=2),
+    ("POST", "/admin/tenants/{tenant_id}/activate", 2..=2),
+    ("POST", "/admin/tenants/{tenant_id}/credits", 1..=1),
+    // Reads every organisation's counters: pages of the tenant index (platform admins only).
+    ("GET", "/admin/stats", 1..=2),
 ];
 
 fn budget(method: &str, path: &str) -> RangeInclusive<usize> {
@@ -146,11 +152,29 @@ async fn every_endpoint_stays_within_its_budget() {
     measured(&app, "POST", "/auth/logout", logout, StatusCode::NO_CONTENT).await;
 
     organisation_endpoints(&app).await;
+    platform_endpoints(&app).await;
 
     let measured = MEASURED.lock().unwrap().clone();
     let unmeasured: Vec<_> =
         BUDGETS.iter().filter(|(m, p, _)| !measured.contains(&(m.to_string(), p.to_string()))).collect();
     assert!(unmeasured.is_empty(), "measure these here too: {unmeasured:?}");
+}
+
+/// Every admin-function operation, as a platform admin on a fresh organisation.
+async fn platform_endpoints(app: &TestApp) {
+    let admin = app.platform_admin().await;
+    let owner = app.signup().await;
+    let tenant = |action: &str| format!("/admin/tenants/{}/{action}", owner.tenant_id);
+    let admin_token = Some(admin.as_str());
+    let list = app.get("/admin/tenants", &admin).await;
+    measured(app, "GET", "/admin/tenants", list, StatusCode::OK).await;
+    let suspend = app.post(&tenant("suspend"), admin_token, Value::Null).await;
+    measured(app, "POST", "/admin/tenants/{tenant_id}/suspend", suspend, StatusCode::OK).await;
+    let activate = app.post(&tenant("activate"), admin_token, Value::Null).await;
+    measured(app, "POST", "/admin/tenants/{tenant_id}/activate", activate, StatusCode::OK).await;
+    let credits = app.post(&tenant("credits"), admin_token, serde_json::json!({ "amount": 5 })).await;
+    measured(app, "POST", "/admin/tenants/{tenant_id}/credits", credits, StatusCode::OK).await;
+    measured(app, "GET", "/admin/stats", app.get("/admin/stats", &admin).await, StatusCode::OK).await;
 }
 
 /// Every people-function operation, in an organisation of its own.

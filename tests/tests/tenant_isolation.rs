@@ -30,6 +30,16 @@ const PUBLIC: &[(&str, &str)] = &[
     ("GET", "/openapi.json"),
 ];
 
+/// The platform admin's operations: no organisation's member reaches them (403), a platform admin
+/// does (the control).
+const PLATFORM: &[(&str, &str)] = &[
+    ("GET", "/admin/tenants"),
+    ("POST", "/admin/tenants/{tenant_id}/suspend"),
+    ("POST", "/admin/tenants/{tenant_id}/activate"),
+    ("POST", "/admin/tenants/{tenant_id}/credits"),
+    ("GET", "/admin/stats"),
+];
+
 /// The operations on the caller's own second factor, which [`prepare`] sets the scene for.
 const OWN_FACTOR: &[(&str, &str)] =
     &[("POST", "/auth/2fa/setup"), ("POST", "/auth/2fa/enable"), ("POST", "/auth/2fa/disable")];
@@ -86,6 +96,10 @@ struct Operation {
 impl Operation {
     fn is_public(&self) -> bool {
         PUBLIC.iter().any(|(method, path)| *method == self.method.as_str() && *path == self.template)
+    }
+
+    fn is_platform(&self) -> bool {
+        PLATFORM.iter().any(|(method, path)| *method == self.method.as_str() && *path == self.template)
     }
 
     fn is_own_factor(&self) -> bool {
@@ -334,11 +348,28 @@ async fn tenant_b_never_reaches_tenant_a() {
     let (mut a_account, mut b_account) = (app.signup().await, app.signup().await);
     let doc = serde_json::to_value(&app.doc).unwrap();
 
+    let platform_admin = app.platform_admin().await;
+
     let mut checked = 0;
     for operation in operations(&doc).iter().filter(|op| !op.is_public()) {
         // Fresh sessions for both per operation: an operation may end the session it runs in.
         let (a, b) = (login(&app, &mut a_account).await, login(&app, &mut b_account).await);
         let Filled { path, mut body, carries_ids } = fill(&doc, operation, &a);
+        if operation.is_platform() {
+            let what = format!("{} {path}", operation.method);
+            let refused = app.request(operation.method.clone(), &path, Some(&b.access_token), body.clone()).await;
+            assert_eq!(refused.status(), StatusCode::FORBIDDEN, "{what} as an organisation's owner");
+            problem_of(refused, StatusCode::FORBIDDEN, "forbidden").await;
+            let response = app.request(operation.method.clone(), &path, Some(&platform_admin), body).await;
+            assert!(response.status().is_success(), "{what} as the platform admin: {}", response.status());
+            if path.ends_with("/suspend") {
+                // A must keep working for the operations still to come.
+                let activate = path.replace("/suspend", "/activate");
+                assert!(app.request(Method::POST, &activate, Some(&platform_admin), None).await.status().is_success());
+            }
+            checked += 1;
+            continue;
+        }
         let mut b_body = body.clone();
         let mut after = None;
         if operation.is_own_factor() {

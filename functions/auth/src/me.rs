@@ -39,7 +39,7 @@ pub struct UpdateMe {
     #[schema(max_items = 20)]
     pub notification_opt_outs: Option<Vec<Kind>>,
     /// The `version` last read; when given, a stale write answers 409.
-    #[garde(skip)]
+    #[garde(range(max = rota::validate::MAX_VERSION))]
     pub version: Option<u64>,
 }
 

@@ -150,7 +150,7 @@ pub async fn verify_email(
     // Round trip 1: the pending sign-up.
     let signup = state.store.pending_signup(&token_hash, now.epoch).await?.ok_or(Error::NotFound)?;
     let (tenant_id, owner_id) = (Ulid::new(), Ulid::new());
-    let tenant = Tenant::new(tenant_id.to_string(), signup.organisation_name, &now.iso);
+    let tenant = Tenant { people_count: 1, ..Tenant::new(tenant_id.to_string(), signup.organisation_name, &now.iso) };
     let owner = Person {
         status: PersonStatus::Active,
         ..Person::invited(

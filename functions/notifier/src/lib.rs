@@ -124,6 +124,11 @@ async fn attempt(notifier: &Notifier, envelope: &Envelope) -> Result<DeliverySta
         }
         return Err(error);
     }
+    // The platform's count of this month's messages (`yyyy-mm` of the ISO instant). The message
+    // is out: a failure here must not make the queue send it again.
+    if let Err(error) = notifier.store.count_sent(&Now::get().iso[..7]).await {
+        tracing::warn!(error = %error, "the monthly message count missed one");
+    }
     Ok(DeliveryStatus::Sent)
 }
 

@@ -76,7 +76,7 @@ pub struct UpdateLocation {
     #[schema(schema_with = texts_or_null::<20, 40>)]
     pub tags: Option<Vec<String>>,
     /// The `version` last read; when given, a stale write answers 409.
-    #[garde(skip)]
+    #[garde(range(max = rota::validate::MAX_VERSION))]
     pub version: Option<u64>,
 }
 

@@ -97,9 +97,9 @@ pub struct CreatePerson {
     #[garde(length(chars, min = 1, max = 100), custom(not_blank))]
     #[schema(min_length = 1, max_length = 100, pattern = r"[^\s\x00-\x1f\x7f-\x9f]")]
     pub name: String,
-    /// `owner` only by an owner; never `platform_admin`.
+    /// `owner` only by an owner.
     #[garde(skip)]
-    pub role: Role,
+    pub role: OrganisationRole,
     #[garde(custom(phone_number))]
     #[schema(max_length = 32, pattern = r"^[ +\-.()]*(?:[0-9][ +\-.()]*){5,20}$")]
     pub phone: Option<String>,
@@ -123,12 +123,35 @@ pub struct CreatePerson {
     pub emergency_contact: Option<EmergencyContact>,
 }
 
-/// Who may give which role: nobody gives `platform_admin` here, only an owner gives `owner`.
-fn may_grant(caller: &Caller, role: Role) -> Result<(), Error> {
+/// The roles a person of an organisation can have (platform admins come only from the ops
+/// command).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OrganisationRole {
+    Owner,
+    Admin,
+    Coordinator,
+    Staff,
+}
+
+impl From<OrganisationRole> for Role {
+    fn from(role: OrganisationRole) -> Self {
+        match role {
+            OrganisationRole::Owner => Role::Owner,
+            OrganisationRole::Admin => Role::Admin,
+            OrganisationRole::Coordinator => Role::Coordinator,
+            OrganisationRole::Staff => Role::Staff,
+        }
+    }
+}
+
+/// Only an owner makes someone an owner.
+fn may_grant(caller: &Caller, role: OrganisationRole) -> Result<Role, Error> {
     match role {
-        Role::PlatformAdmin => Err(Error::field("role", "platform_admin is not a role of an organisation")),
-        Role::Owner if caller.role != Role::Owner => Err(Error::Forbidden("only an owner can make someone an owner")),
-        _ => Ok(()),
+        OrganisationRole::Owner if caller.role != Role::Owner => {
+            Err(Error::Forbidden("only an owner can make someone an owner"))
+        }
+        role => Ok(role.into()),
     }
 }
 
@@ -151,7 +174,7 @@ pub async fn create_person(
     ValidJson(request): ValidJson<CreatePerson>,
 ) -> Result<(StatusCode, Json<Person>), Error> {
     caller.require(Role::Admin)?;
-    may_grant(&caller, request.role)?;
+    let role = may_grant(&caller, request.role)?;
     // Round trip 1: the organisation, whose name the invitation gives, and the positions and
     // unit named, which must be the organisation's.
     let (tenant, ..) = tokio::try_join!(
@@ -167,7 +190,7 @@ pub async fn create_person(
         caller.tenant_id.clone(),
         email.clone(),
         request.name.trim().to_owned(),
-        request.role,
+        role,
         &now.iso,
     );
     person.phone = request.phone.map(|phone| phone.trim().to_owned());
@@ -198,7 +221,11 @@ pub async fn create_person(
         &now.iso,
     );
     // Round trip 2: the person, their email claim and the link, with the audit entry.
-    let more = vec![state.store.credential_put(&credential)?, state.store.link_put(&link)?];
+    let more = vec![
+        state.store.credential_put(&credential)?,
+        state.store.link_put(&link)?,
+        state.store.people_count_change(&person.tenant_id, 1)?,
+    ];
     match state.store.create(&person, &audit, more).await? {
         Ok(()) => {}
         // Position 2 is the email claim.
@@ -251,9 +278,9 @@ pub struct UpdatePerson {
     #[garde(custom(phone_number))]
     #[schema(max_length = 32, pattern = r"^[ +\-.()]*(?:[0-9][ +\-.()]*){5,20}$")]
     pub phone: Option<String>,
-    /// Changing it ends the person's sessions.
+    /// Changing it ends the person's sessions; `owner` only by an owner.
     #[garde(skip)]
-    pub role: Option<Role>,
+    pub role: Option<OrganisationRole>,
     /// `inactive` ends the person's sessions and stops their logins; `active` brings back a
     /// deactivated person (an invited one becomes active by accepting the invitation: 409).
     #[garde(skip)]
@@ -276,7 +303,7 @@ pub struct UpdatePerson {
     #[garde(dive)]
     pub emergency_contact: Option<EmergencyContact>,
     /// The `version` last read; when given, a stale write answers 409.
-    #[garde(skip)]
+    #[garde(range(max = rota::validate::MAX_VERSION))]
     pub version: Option<u64>,
 }
 
@@ -313,9 +340,7 @@ pub async fn update_person(
     ValidJson(update): ValidJson<UpdatePerson>,
 ) -> Result<Json<Person>, Error> {
     caller.require(Role::Admin)?;
-    if let Some(role) = update.role {
-        may_grant(&caller, role)?;
-    }
+    let role = update.role.map(|role| may_grant(&caller, role)).transpose()?;
     let positions = update.position_ids.clone().unwrap_or_default();
     let unit = update.unit_id.clone().flatten();
     // Round trip 1: the person as they are, and the positions and unit named.
@@ -329,7 +354,7 @@ pub async fn update_person(
         return Err(Error::Conflict(Person::STALE));
     }
     let mut after = before.clone();
-    after.role = update.role.unwrap_or(after.role);
+    after.role = role.unwrap_or(after.role);
     if let Some(status) = update.status {
         if before.status == PersonStatus::Invited && status == SettableStatus::Active {
             return Err(Error::Conflict("an invited person becomes active by accepting the invitation"));
@@ -394,6 +419,11 @@ async fn changed(
     if access_changes {
         after.sessions_valid_after = Some(now.iso.clone());
         more.push(state.store.credential_access(&after)?);
+    }
+    match (before.status == PersonStatus::Inactive, after.status == PersonStatus::Inactive) {
+        (false, true) => more.push(state.store.people_count_change(&after.tenant_id, -1)?),
+        (true, false) => more.push(state.store.people_count_change(&after.tenant_id, 1)?),
+        _ => {}
     }
     let audit = AuditEntry::new(&caller.actor(), action, ("person", &after.id), Some(&before), Some(&after), &now.iso);
     committed(state.store.update(&after, before.version, &audit, more).await?)?;

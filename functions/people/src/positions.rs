@@ -50,7 +50,7 @@ pub struct UpdatePosition {
     #[schema(maximum = 10_000_000)]
     pub default_hourly_rate_minor: Option<u64>,
     /// The `version` last read; when given, a stale write answers 409.
-    #[garde(skip)]
+    #[garde(range(max = rota::validate::MAX_VERSION))]
     pub version: Option<u64>,
 }
 

@@ -46,7 +46,7 @@ pub struct UpdateTenant {
     #[schema(value_type = Option<Settings>)]
     pub settings: Option<Map<String, Value>>,
     /// The `version` last read; when given, a stale write answers 409.
-    #[garde(skip)]
+    #[garde(range(max = rota::validate::MAX_VERSION))]
     pub version: Option<u64>,
 }
 

@@ -48,7 +48,7 @@ pub struct UpdateUnit {
     #[schema(value_type = Option<String>, nullable, max_length = 64)]
     pub lead_person_id: Option<Option<String>>,
     /// The `version` last read; when given, a stale write answers 409.
-    #[garde(skip)]
+    #[garde(range(max = rota::validate::MAX_VERSION))]
     pub version: Option<u64>,
 }
 

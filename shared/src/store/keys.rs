@@ -80,3 +80,9 @@ pub const DELIVERY_SK: &str = "SENT";
 pub fn notifications(tenant_id: &str) -> String {
     format!("T#{tenant_id}#NOTIFY")
 }
+
+/// The platform's counters of one month (`yyyy-mm`).
+pub fn stats(month: &str) -> String {
+    format!("STATS#{month}")
+}
+pub const STATS_SK: &str = "STATS";

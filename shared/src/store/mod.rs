@@ -10,6 +10,7 @@ pub mod notifications;
 pub mod page;
 pub mod people;
 pub mod places;
+pub mod platform;
 pub mod rate_limits;
 pub mod round_trips;
 pub mod sessions;

@@ -32,6 +32,10 @@ pub struct Tenant {
     /// Taken one at a time by the notifier; granted by the platform admin.
     #[serde(default)]
     pub message_credits: i64,
+    /// People who are not deactivated (invited or active), kept by the transactions that add,
+    /// deactivate and reactivate them.
+    #[serde(default)]
+    pub people_count: i64,
     /// Incremented by every change; send it back on update to refuse overwriting someone
     /// else's change (409).
     #[serde(default = "first_version")]
@@ -69,6 +73,7 @@ impl Tenant {
             currency: euro(),
             settings: Settings::default(),
             message_credits: TRIAL_CREDITS,
+            people_count: 0,
             version: first_version(),
             created_at: now.to_owned(),
             updated_at: now.to_owned(),
@@ -211,6 +216,19 @@ impl Store {
             .send()
             .await?;
         output.item.map(TenantGate::from_item).transpose()
+    }
+
+    /// Creates an organisation on its own (the platform's); `Conflict` when it exists.
+    pub async fn create_tenant(&self, tenant: &Tenant) -> Result<(), Error> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(tenant_item(tenant)?))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        if super::written(result)? { Ok(()) } else { Err(Error::Conflict("the organisation exists already")) }
     }
 
     /// Creates an organisation with its owner, their email claim and first session, and deletes

@@ -1,0 +1,15 @@
+//! The admin function: what only a platform admin may do — list organisations, suspend and
+//! reactivate them, grant message credits, read the platform's figures. The first platform admin
+//! comes from an ops command ([`create_platform_admin`], `make platform-admin`), never the API.
+
+mod tenants;
+
+pub use tenants::create_platform_admin;
+
+rota::function_routes!(
+    [tenants::list_tenants],
+    [tenants::suspend_tenant],
+    [tenants::activate_tenant],
+    [tenants::grant_credits],
+    [tenants::platform_stats],
+);

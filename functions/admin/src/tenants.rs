@@ -1,0 +1,246 @@
+//! The organisations as the platform admin sees them.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use garde::Validate;
+use rota::auth::{Caller, Role};
+use rota::clock::Now;
+use rota::error::Problem;
+use rota::http::{ValidJson, ValidQuery};
+use rota::store::audit::AuditEntry;
+use rota::store::links::{LinkKind, new_link};
+use rota::store::page::Page;
+use rota::store::people::{Credential, Person};
+use rota::store::platform::PLATFORM_TENANT;
+use rota::store::tenants::{Tenant, TenantStatus};
+use rota::{AppState, Error};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+/// An organisation, with its counters.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TenantOverview {
+    pub id: String,
+    pub name: String,
+    pub status: TenantStatus,
+    /// People who are not deactivated (invited or active).
+    pub people_count: i64,
+    pub message_credits: i64,
+    pub created_at: String,
+}
+
+impl From<Tenant> for TenantOverview {
+    fn from(tenant: Tenant) -> Self {
+        Self {
+            id: tenant.id,
+            name: tenant.name,
+            status: tenant.status,
+            people_count: tenant.people_count,
+            message_credits: tenant.message_credits,
+            created_at: tenant.created_at,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, Validate, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct TenantsQuery {
+    /// Page size, 1 to 100 (50 by default).
+    #[garde(range(min = 1, max = 100))]
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    #[garde(length(max = 1024))]
+    #[param(max_length = 1024)]
+    pub cursor: Option<String>,
+}
+
+/// Every organisation, newest first.
+#[utoipa::path(get, path = "/admin/tenants", tag = "platform", security(("bearer" = ["platform_admin"])), params(TenantsQuery),
+    responses((status = 200, description = "A page of organisations", body = Page<TenantOverview>)))]
+pub async fn list_tenants(
+    State(state): State<AppState>,
+    caller: Caller,
+    ValidQuery(query): ValidQuery<TenantsQuery>,
+) -> Result<Json<Page<TenantOverview>>, Error> {
+    caller.require(Role::PlatformAdmin)?;
+    let page = state.store.tenants(query.limit, query.cursor.as_deref()).await?;
+    Ok(Json(Page { items: page.items.into_iter().map(Into::into).collect(), next_cursor: page.next_cursor }))
+}
+
+/// Suspends an organisation: its people cannot log in, refresh or accept invitations until it is
+/// reactivated (their sessions then resume).
+#[utoipa::path(post, path = "/admin/tenants/{tenant_id}/suspend", tag = "platform", security(("bearer" = ["platform_admin"])),
+    params(("tenant_id" = String, Path)),
+    responses(
+        (status = 200, description = "Suspended (or suspended already)", body = TenantOverview),
+        (status = 404, description = "No such organisation", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn suspend_tenant(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(tenant_id): Path<String>,
+) -> Result<Json<TenantOverview>, Error> {
+    set_status(&state, &caller, &tenant_id, TenantStatus::Suspended).await
+}
+
+/// Reactivates a suspended organisation.
+#[utoipa::path(post, path = "/admin/tenants/{tenant_id}/activate", tag = "platform", security(("bearer" = ["platform_admin"])),
+    params(("tenant_id" = String, Path)),
+    responses(
+        (status = 200, description = "Active (or active already)", body = TenantOverview),
+        (status = 404, description = "No such organisation", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn activate_tenant(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(tenant_id): Path<String>,
+) -> Result<Json<TenantOverview>, Error> {
+    set_status(&state, &caller, &tenant_id, TenantStatus::Active).await
+}
+
+async fn set_status(
+    state: &AppState,
+    caller: &Caller,
+    tenant_id: &str,
+    status: TenantStatus,
+) -> Result<Json<TenantOverview>, Error> {
+    caller.require(Role::PlatformAdmin)?;
+    if tenant_id == PLATFORM_TENANT {
+        return Err(Error::NotFound);
+    }
+    // Round trip 1: the organisation as it is.
+    let before = state.store.tenant(tenant_id).await?.ok_or(Error::NotFound)?;
+    if before.status == status {
+        return Ok(Json(before.into()));
+    }
+    let now = Now::get();
+    let after = Tenant { status, updated_at: now.iso.clone(), ..before.clone() };
+    let action = match status {
+        TenantStatus::Suspended => "tenant.suspended",
+        TenantStatus::Active => "tenant.activated",
+    };
+    // The entry goes into the organisation's own log: its admins see who did it.
+    let mut actor = caller.actor();
+    actor.tenant_id = tenant_id.to_owned();
+    let audit = AuditEntry::new(&actor, action, ("tenant", tenant_id), Some(&before), Some(&after), &now.iso);
+    // Round trip 2: the status and its audit entry.
+    state.store.set_tenant_status(tenant_id, status, &audit).await?;
+    Ok(Json(after.into()))
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({ "amount": 1000 }))]
+pub struct GrantCredits {
+    /// Messages to add to the balance.
+    #[garde(range(min = 1, max = 1_000_000))]
+    #[schema(minimum = 1, maximum = 1_000_000)]
+    pub amount: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreditBalance {
+    pub tenant_id: String,
+    pub message_credits: i64,
+}
+
+/// Grants an organisation message credits; answers the new balance.
+#[utoipa::path(post, path = "/admin/tenants/{tenant_id}/credits", tag = "platform", security(("bearer" = ["platform_admin"])),
+    params(("tenant_id" = String, Path)), request_body = GrantCredits,
+    responses(
+        (status = 200, description = "The new balance", body = CreditBalance),
+        (status = 404, description = "No such organisation", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn grant_credits(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(tenant_id): Path<String>,
+    ValidJson(request): ValidJson<GrantCredits>,
+) -> Result<Json<CreditBalance>, Error> {
+    caller.require(Role::PlatformAdmin)?;
+    if tenant_id == PLATFORM_TENANT {
+        return Err(Error::NotFound);
+    }
+    let message_credits = state.store.grant_credits(&tenant_id, request.amount).await?;
+    tracing::info!(tenant_id, amount = request.amount, granted_by = caller.person_id, "message credits granted");
+    Ok(Json(CreditBalance { tenant_id, message_credits }))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PlatformStats {
+    pub tenants: i64,
+    pub active_tenants: i64,
+    /// People who are not deactivated, across every organisation.
+    pub people: i64,
+    /// `yyyy-mm`, UTC.
+    pub month: String,
+    pub messages_sent_this_month: i64,
+}
+
+/// The platform's figures.
+#[utoipa::path(get, path = "/admin/stats", tag = "platform", security(("bearer" = ["platform_admin"])),
+    responses((status = 200, description = "Counts across every organisation", body = PlatformStats)))]
+pub async fn platform_stats(State(state): State<AppState>, caller: Caller) -> Result<Json<PlatformStats>, Error> {
+    caller.require(Role::PlatformAdmin)?;
+    let month = Now::get().iso[..7].to_owned();
+    // Round trip 1: the tenant counters and the month's count, in parallel.
+    let (totals, messages_sent_this_month) = tokio::try_join!(state.store.totals(), state.store.messages_sent(&month))?;
+    Ok(Json(PlatformStats {
+        tenants: totals.tenants,
+        active_tenants: totals.active_tenants,
+        people: totals.people,
+        month,
+        messages_sent_this_month,
+    }))
+}
+
+/// Invites a platform admin (creating the platform's own organisation the first time) and
+/// returns their invitation link. For the ops command only: the API never creates one.
+pub async fn create_platform_admin(state: &AppState, email: &str) -> Result<String, Error> {
+    let email = email.trim().to_lowercase();
+    let now = Now::get();
+    let platform = Tenant::new(PLATFORM_TENANT.to_owned(), "Rota platform".to_owned(), &now.iso);
+    match state.store.create_tenant(&platform).await {
+        Ok(()) | Err(Error::Conflict(_)) => {}
+        Err(error) => return Err(error),
+    }
+    let person = Person::invited(
+        ulid::Ulid::new().to_string(),
+        PLATFORM_TENANT.to_owned(),
+        email.clone(),
+        email.clone(),
+        Role::PlatformAdmin,
+        &now.iso,
+    );
+    let (link, token) = new_link(LinkKind::Invitation, PLATFORM_TENANT, &person.id, &email, now.epoch);
+    let credential = Credential {
+        email: email.clone(),
+        tenant_id: PLATFORM_TENANT.to_owned(),
+        person_id: person.id.clone(),
+        role: person.role,
+        status: person.status,
+        password_hash: String::new(),
+        invitation_hash: Some(link.token_hash.clone()),
+        reset_hash: None,
+        mfa: false,
+    };
+    let actor = rota::store::audit::Actor {
+        tenant_id: PLATFORM_TENANT.to_owned(),
+        person_id: "ops".to_owned(),
+        request_id: "platform-admin command".to_owned(),
+        ip: None,
+    };
+    let audit =
+        AuditEntry::new(&actor, "person.invited", ("person", &person.id), None::<&Person>, Some(&person), &now.iso);
+    let more = vec![
+        state.store.credential_put(&credential)?,
+        state.store.link_put(&link)?,
+        state.store.people_count_change(PLATFORM_TENANT, 1)?,
+    ];
+    if state.store.create(&person, &audit, more).await?.is_err() {
+        return Err(Error::Conflict("this email belongs to someone already"));
+    }
+    Ok(format!("{}/accept-invitation?token={token}", state.config.app_url.trim_end_matches('/')))
+}

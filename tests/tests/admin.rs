@@ -1,0 +1,110 @@
+//! The platform admin's story: an operator invites them (never the API), they set a password and
+//! turn on 2FA, then look after the organisations.
+
+use api_tests::{json_of, problem_of, spawn_app, unique_email};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+#[tokio::test]
+async fn a_platform_admin_suspends_and_reactivates_an_organisation() {
+    let app = spawn_app().await;
+    let admin = app.platform_admin().await;
+    let owner = app.signup().await;
+    let path = |action: &str| format!("/admin/tenants/{}/{action}", owner.tenant_id);
+
+    let suspended = json_of(app.post(&path("suspend"), Some(&admin), json!(null)).await, StatusCode::OK).await;
+    assert_eq!(suspended["status"], "suspended");
+    problem_of(app.login(&owner.email, &owner.password).await, StatusCode::FORBIDDEN, "tenant_suspended").await;
+    problem_of(app.refresh(&owner.refresh_token).await, StatusCode::FORBIDDEN, "tenant_suspended").await;
+
+    let active = json_of(app.post(&path("activate"), Some(&admin), json!(null)).await, StatusCode::OK).await;
+    assert_eq!(active["status"], "active");
+    json_of(app.refresh(&owner.refresh_token).await, StatusCode::OK).await;
+
+    // The organisation's admins see who did it, in their own audit log.
+    let owner_token = app.login_tokens(&owner).await["access_token"].as_str().unwrap().to_owned();
+    let log = json_of(app.get("/audit-logs?entity_type=tenant", &owner_token).await, StatusCode::OK).await;
+    let actions: Vec<&str> = log["items"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["tenant.activated", "tenant.suspended"]);
+}
+
+#[tokio::test]
+async fn credits_are_granted_and_counted_exactly() {
+    let app = spawn_app().await;
+    let admin = app.platform_admin().await;
+    let owner = app.signup().await;
+    let path = format!("/admin/tenants/{}/credits", owner.tenant_id);
+    // Ten grants at once: one ADD each, none lost.
+    let grants = (0..10)
+        .map(|_| async { json_of(app.post(&path, Some(&admin), json!({ "amount": 7 })).await, StatusCode::OK).await });
+    let mut balances: Vec<i64> =
+        futures_util::future::join_all(grants).await.iter().map(|b| b["message_credits"].as_i64().unwrap()).collect();
+    balances.sort();
+    // Each grant saw its own new balance: every step from 507 to 570, once.
+    assert_eq!(balances, (1..=10).map(|i| 500 + 7 * i).collect::<Vec<_>>());
+    let tenant = json_of(app.get("/tenant", &owner.access_token).await, StatusCode::OK).await;
+    assert_eq!(tenant["message_credits"], 500 + 70);
+
+    for amount in [json!(0), json!(1_000_001), json!("many")] {
+        let problem = problem_of(
+            app.post(&path, Some(&admin), json!({ "amount": amount })).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        )
+        .await;
+        assert_eq!(problem["errors"][0]["field"], "amount");
+    }
+    let nowhere = "/admin/tenants/01JNOSUCHTENANT00000000000/credits";
+    problem_of(app.post(nowhere, Some(&admin), json!({ "amount": 1 })).await, StatusCode::NOT_FOUND, "not_found").await;
+}
+
+#[tokio::test]
+async fn the_tenant_list_and_figures_count_people_as_they_come_and_go() {
+    let app = spawn_app().await;
+    let admin = app.platform_admin().await;
+    let owner = app.signup().await;
+    let org = app.organisation(&owner).await;
+
+    let find =
+        |page: &Value| page["items"].as_array().unwrap().iter().find(|t| t["id"] == owner.tenant_id.as_str()).cloned();
+    let first = json_of(app.get("/admin/tenants?limit=100", &admin).await, StatusCode::OK).await;
+    let listed = find(&first).expect("the newest organisations come first");
+    assert_eq!(
+        (listed["people_count"].as_i64(), listed["status"].as_str()),
+        (Some(2), Some("active")),
+        "the owner and the invited staff member"
+    );
+    assert!(first["items"].as_array().unwrap().iter().all(|t| t["id"] != rota::store::platform::PLATFORM_TENANT));
+
+    let before = json_of(app.get("/admin/stats", &admin).await, StatusCode::OK).await;
+    let deactivate = app
+        .request(reqwest::Method::DELETE, &format!("/people/{}", org.person_id), Some(&owner.access_token), None)
+        .await;
+    assert_eq!(deactivate.status(), StatusCode::NO_CONTENT);
+    let invite = json!({ "email": unique_email("new"), "name": "New", "role": "staff" });
+    json_of(app.post("/people", Some(&owner.access_token), invite).await, StatusCode::CREATED).await;
+    app.deliver().await;
+    let after = json_of(app.get("/admin/stats", &admin).await, StatusCode::OK).await;
+    // Other tests run alongside and add their own: this organisation's changes are the floor.
+    assert!(after["tenants"].as_i64() >= before["tenants"].as_i64());
+    let sent = |stats: &Value| stats["messages_sent_this_month"].as_i64().unwrap();
+    assert!(sent(&after) > sent(&before), "the invitation was sent and counted");
+    let listed = find(&json_of(app.get("/admin/tenants?limit=100", &admin).await, StatusCode::OK).await).unwrap();
+    assert_eq!(listed["people_count"], 2, "one deactivated, one invited");
+}
+
+#[tokio::test]
+async fn only_platform_admins_reach_the_platform() {
+    let app = spawn_app().await;
+    let owner = app.signup().await;
+    for path in ["/admin/tenants", "/admin/stats"] {
+        problem_of(app.get(path, &owner.access_token).await, StatusCode::FORBIDDEN, "forbidden").await;
+    }
+    let suspend = format!("/admin/tenants/{}/suspend", owner.tenant_id);
+    problem_of(app.post(&suspend, Some(&owner.access_token), json!(null)).await, StatusCode::FORBIDDEN, "forbidden")
+        .await;
+    // The platform's own organisation is not the platform admin's to suspend.
+    let admin = app.platform_admin().await;
+    let own = format!("/admin/tenants/{}/suspend", rota::store::platform::PLATFORM_TENANT);
+    problem_of(app.post(&own, Some(&admin), json!(null)).await, StatusCode::NOT_FOUND, "not_found").await;
+}
