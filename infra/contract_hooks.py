@@ -217,6 +217,8 @@ pools = {
     "POST /auth/reset-password": [reset_token() for _ in range(SUPPLIED)],
     "DELETE /people/{person_id}": [invited_person()["id"] for _ in range(SUPPLIED)],
     "POST /people/{person_id}/invite": [invited_person()["id"] for _ in range(SUPPLIED)],
+    "POST /people/{person_id}/feedback": [invited_person()["id"] for _ in range(SUPPLIED)],
+    "GET /people/{person_id}/feedback": [invited_person()["id"] for _ in range(SUPPLIED)],
     **{f"POST /admin/tenants/{{tenant_id}}/{action}": [new_tenant_id() for _ in range(SUPPLIED)] for action in ON_A_TENANT},
 }
 supplied = Counter()
@@ -257,7 +259,12 @@ class ContractAuth:
             return tokens["access_token"]
         if tokens := supply(case, "POST /auth/2fa/setup"):
             return tokens["access_token"]
-        for operation in ("DELETE /people/{person_id}", "POST /people/{person_id}/invite"):
+        for operation in (
+            "DELETE /people/{person_id}",
+            "POST /people/{person_id}/invite",
+            "POST /people/{person_id}/feedback",
+            "GET /people/{person_id}/feedback",
+        ):
             if person_id := supply(case, operation):
                 case.path_parameters = {**(case.path_parameters or {}), "person_id": person_id}
         positive = case.meta and case.meta.generation.mode.is_positive

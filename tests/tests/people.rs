@@ -404,3 +404,48 @@ async fn every_change_leaves_an_audit_entry_with_before_and_after() {
         json_of(app.get("/audit-logs?from=2099-01-01T00:00:00Z", &owner.access_token).await, StatusCode::OK).await;
     assert_eq!(future["items"].as_array().unwrap().len(), 0);
 }
+
+#[tokio::test]
+async fn supervisors_give_feedback_and_the_worker_sees_only_their_own() {
+    let app = spawn_app().await;
+    let owner = app.signup().await;
+    let (sam_email, kim_email) = (unique_email("sam"), unique_email("kim"));
+    let sam = invite(&app, &owner, &sam_email, "staff").await;
+    let kim = invite(&app, &owner, &kim_email, "staff").await;
+    let sam_token = accept(&app, &sam_email).await["tokens"]["access_token"].as_str().unwrap().to_owned();
+    let path = |person: &Value| format!("/people/{}/feedback", person["id"].as_str().unwrap());
+
+    let token = Some(owner.access_token.as_str());
+    for (rating, note) in [(4, "Good first shift"), (5, "Calm on a busy night")] {
+        let given = app.post(&path(&sam), token, json!({ "rating": rating, "note": note })).await;
+        let given = json_of(given, StatusCode::CREATED).await;
+        assert_eq!(
+            (given["rating"].as_u64(), given["author_id"].as_str()),
+            (Some(rating), Some(owner.person_id.as_str()))
+        );
+    }
+    for rating in [0, 6] {
+        let problem = problem_of(
+            app.post(&path(&sam), token, json!({ "rating": rating })).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        )
+        .await;
+        assert_eq!(problem["errors"][0]["field"], "rating");
+    }
+
+    let own = json_of(app.get(&path(&sam), &sam_token).await, StatusCode::OK).await;
+    let notes: Vec<&str> = own["items"].as_array().unwrap().iter().map(|f| f["note"].as_str().unwrap()).collect();
+    assert_eq!(notes, ["Calm on a busy night", "Good first shift"], "newest first");
+    // A worker sees no one else's, and gives none.
+    problem_of(app.get(&path(&kim), &sam_token).await, StatusCode::NOT_FOUND, "not_found").await;
+    problem_of(
+        app.post(&path(&kim), Some(&sam_token), json!({ "rating": 1 })).await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await;
+    let history =
+        json_of(app.get("/audit-logs?action=feedback.given", &owner.access_token).await, StatusCode::OK).await;
+    assert_eq!(history["items"].as_array().unwrap().len(), 2);
+}

@@ -3,6 +3,7 @@
 
 mod archive;
 mod audit;
+mod feedback;
 mod locations;
 mod notifications;
 mod people;
@@ -21,6 +22,7 @@ rota::function_routes!(
     [people::list_people, people::create_person],
     [people::get_person, people::update_person, people::deactivate_person],
     [people::resend_invitation],
+    [feedback::give_feedback, feedback::list_feedback],
     [audit::list_audit_logs],
     [notifications::list_notifications],
 );

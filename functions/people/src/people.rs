@@ -164,6 +164,8 @@ fn may_grant(caller: &Caller, role: OrganisationRole) -> Result<Role, Error> {
                 ("GetPerson" = (operation_id = "get_person", parameters(("person_id" = "$response.body#/id")))),
                 ("ResendInvitation" = (operation_id = "resend_invitation", parameters(("person_id" = "$response.body#/id")))),
                 ("DeactivatePerson" = (operation_id = "deactivate_person", parameters(("person_id" = "$response.body#/id")))),
+                ("GiveFeedback" = (operation_id = "give_feedback", parameters(("person_id" = "$response.body#/id")))),
+                ("ListFeedback" = (operation_id = "list_feedback", parameters(("person_id" = "$response.body#/id")))),
             )),
         (status = 404, description = "A position or unit named is not this organisation's", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The email belongs to someone already", body = Problem, content_type = "application/problem+json"),

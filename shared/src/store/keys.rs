@@ -86,3 +86,8 @@ pub fn stats(month: &str) -> String {
     format!("STATS#{month}")
 }
 pub const STATS_SK: &str = "STATS";
+
+/// A person's feedback, newest last by `{at}#{id}`.
+pub fn feedback(tenant_id: &str, person_id: &str) -> String {
+    format!("T#{tenant_id}#PERSON#{person_id}#FEEDBACK")
+}

@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod entities;
+pub mod feedback;
 pub mod keys;
 pub mod links;
 pub mod mfa;
