@@ -8,7 +8,9 @@ use rota::clock::Now;
 use rota::error::Problem;
 use rota::http::ValidJson;
 use rota::notify::Kind;
-use rota::store::people::{ContactChange, Person};
+use rota::store::audit::AuditEntry;
+use rota::store::entities::Entity;
+use rota::store::people::Person;
 use rota::validate::{not_blank, phone_number};
 use rota::{AppState, Error};
 use serde::Deserialize;
@@ -17,7 +19,7 @@ use utoipa::ToSchema;
 #[utoipa::path(get, path = "/me", tag = "me", security(("bearer" = [])),
     responses((status = 200, description = "The caller's profile", body = Person)))]
 pub async fn get_me(State(state): State<AppState>, caller: Caller) -> Result<Json<Person>, Error> {
-    let person = state.store.person(&caller.tenant_id, &caller.person_id).await?.ok_or(Error::NotFound)?;
+    let person = state.store.entity::<Person>(&caller.tenant_id, &caller.person_id).await?.ok_or(Error::NotFound)?;
     Ok(Json(person))
 }
 
@@ -57,13 +59,32 @@ pub async fn update_me(
         // Nothing to change: answer the profile as it is, like a form saved untouched.
         return get_me(State(state), caller).await;
     }
-    let change = ContactChange {
-        name: update.name.map(|name| name.trim().to_owned()),
-        phone: update.phone.map(|phone| phone.trim().to_owned()),
-        notification_opt_outs: update.notification_opt_outs,
-        expected_version: update.version,
-        updated_at: Now::get().iso,
-    };
-    let person = state.store.update_contact(&caller.tenant_id, &caller.person_id, change).await?;
-    Ok(Json(person))
+    // Round trip 1: the profile as it is.
+    let before = state.store.entity::<Person>(&caller.tenant_id, &caller.person_id).await?.ok_or(Error::NotFound)?;
+    if update.version.is_some_and(|version| version != before.version) {
+        return Err(Error::Conflict(Person::STALE));
+    }
+    let now = Now::get();
+    let mut after = before.clone();
+    if let Some(name) = update.name {
+        after.name = name.trim().to_owned();
+    }
+    after.phone = update.phone.map(|phone| phone.trim().to_owned()).or(after.phone);
+    after.notification_opt_outs = update.notification_opt_outs.unwrap_or(after.notification_opt_outs);
+    after.touch(&now.iso);
+    let audit = AuditEntry::new(
+        &caller.actor(),
+        "person.updated_own_profile",
+        ("person", &after.id),
+        Some(&before),
+        Some(&after),
+        &now.iso,
+    );
+    // Round trip 2: the change and its audit entry, if nobody changed the profile meanwhile.
+    state
+        .store
+        .update(&after, before.version, &audit, Vec::new())
+        .await?
+        .map_err(|_| Error::Conflict(Person::STALE))?;
+    Ok(Json(after))
 }

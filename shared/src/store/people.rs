@@ -5,10 +5,10 @@
 //! login find person, tenant, role and password hash in one read. Role or status changes must
 //! update both items in one transaction.
 
-use aws_sdk_dynamodb::types::{Put, ReturnValue, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
 use serde::{Deserialize, Serialize};
 
-use super::{Item, Store, condition_failed, from_item, key, keys, n, s, to_item, value};
+use super::{Item, Store, from_item, key, keys, to_item, value};
 use crate::Error;
 use crate::auth::Role;
 
@@ -135,17 +135,6 @@ pub struct Credential {
     pub mfa: bool,
 }
 
-/// A change to a person's own contact details; `None` leaves a field as it is.
-#[derive(Debug, Clone, Default)]
-pub struct ContactChange {
-    pub name: Option<String>,
-    pub phone: Option<String>,
-    pub notification_opt_outs: Option<Vec<crate::notify::Kind>>,
-    /// When given, the write only happens if the stored version still matches.
-    pub expected_version: Option<u64>,
-    pub updated_at: String,
-}
-
 impl Store {
     pub(crate) fn person_item(&self, person: &Person) -> Result<Item, Error> {
         self.entity_item(person)
@@ -183,17 +172,6 @@ impl Store {
         Ok(TransactWriteItem::builder().update(update).build())
     }
 
-    pub async fn person(&self, tenant_id: &str, person_id: &str) -> Result<Option<Person>, Error> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(keys::tenant(tenant_id), keys::person_sk(person_id))))
-            .send()
-            .await?;
-        output.item.map(from_item).transpose()
-    }
-
     pub async fn credential(&self, email: &str) -> Result<Option<Credential>, Error> {
         let output = self
             .client
@@ -204,55 +182,5 @@ impl Store {
             .send()
             .await?;
         output.item.map(from_item).transpose()
-    }
-
-    /// Applies a contact change in one conditional write and returns the updated person.
-    /// `NotFound` if the person does not exist, `Conflict` if `expected_version` is stale.
-    pub async fn update_contact(
-        &self,
-        tenant_id: &str,
-        person_id: &str,
-        change: ContactChange,
-    ) -> Result<Person, Error> {
-        let mut sets = vec!["version = version + :one", "updated_at = :now"];
-        let mut request = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key(keys::tenant(tenant_id), keys::person_sk(person_id))))
-            .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":now", s(change.updated_at))
-            .return_values(ReturnValue::AllNew);
-        if let Some(name) = change.name {
-            sets.push("#name = :name");
-            request = request.expression_attribute_names("#name", "name").expression_attribute_values(":name", s(name));
-        }
-        if let Some(phone) = change.phone {
-            sets.push("phone = :phone");
-            request = request.expression_attribute_values(":phone", s(phone));
-        }
-        if let Some(opt_outs) = change.notification_opt_outs {
-            sets.push("notification_opt_outs = :opt_outs");
-            request = request.expression_attribute_values(":opt_outs", value(&opt_outs)?);
-        }
-        let mut condition = "attribute_exists(pk)".to_owned();
-        if let Some(version) = change.expected_version {
-            condition.push_str(" AND version = :expected");
-            request = request.expression_attribute_values(":expected", n(version));
-        }
-        let result =
-            request.update_expression(format!("SET {}", sets.join(", "))).condition_expression(condition).send().await;
-        match result {
-            Ok(output) => from_item(output.attributes.unwrap_or_default()),
-            Err(error) if condition_failed(&error) && change.expected_version.is_some() => {
-                // Either it is gone or someone else changed it first; one read tells which.
-                match self.person(tenant_id, person_id).await? {
-                    Some(_) => Err(Error::Conflict("the profile was changed by someone else; reload and retry")),
-                    None => Err(Error::NotFound),
-                }
-            }
-            Err(error) if condition_failed(&error) => Err(Error::NotFound),
-            Err(error) => Err(error.into()),
-        }
     }
 }
