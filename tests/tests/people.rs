@@ -400,6 +400,16 @@ async fn every_change_leaves_an_audit_entry_with_before_and_after() {
     let by_person =
         json_of(app.get(&format!("/audit-logs?actor_id={id}"), &owner.access_token).await, StatusCode::OK).await;
     assert_eq!(by_person["items"][0]["action"], "person.accepted_invitation");
+    // One's own profile too.
+    json_of(patch(&app, "/me", &owner.access_token, json!({ "phone": "+44 20 7946 0000" })).await, StatusCode::OK)
+        .await;
+    let own = json_of(
+        app.get(&format!("/audit-logs?entity_id={}", owner.person_id), &owner.access_token).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(own["items"][0]["action"], "person.updated_own_profile");
+    assert_eq!(own["items"][0]["after"]["phone"], "+44 20 7946 0000");
     let future =
         json_of(app.get("/audit-logs?from=2099-01-01T00:00:00Z", &owner.access_token).await, StatusCode::OK).await;
     assert_eq!(future["items"].as_array().unwrap().len(), 0);
