@@ -6,7 +6,7 @@ use garde::Validate;
 use rota::auth::{Caller, Role};
 use rota::clock::Now;
 use rota::error::Problem;
-use rota::http::{ValidJson, ValidQuery};
+use rota::http::{PageQuery, ValidJson, ValidQuery};
 use rota::store::audit::AuditEntry;
 use rota::store::links::{LinkKind, new_link};
 use rota::store::page::Page;
@@ -15,7 +15,7 @@ use rota::store::platform::PLATFORM_TENANT;
 use rota::store::tenants::{Tenant, TenantStatus};
 use rota::{AppState, Error};
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 
 /// An organisation, with its counters.
 #[derive(Debug, Serialize, ToSchema)]
@@ -42,27 +42,13 @@ impl From<Tenant> for TenantOverview {
     }
 }
 
-#[derive(Debug, Deserialize, Validate, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct TenantsQuery {
-    /// Page size, 1 to 100 (50 by default).
-    #[garde(range(min = 1, max = 100))]
-    #[param(minimum = 1, maximum = 100)]
-    pub limit: Option<u32>,
-    /// `next_cursor` of the previous page.
-    #[garde(length(max = 1024))]
-    #[param(max_length = 1024)]
-    pub cursor: Option<String>,
-}
-
 /// Every organisation, newest first.
-#[utoipa::path(get, path = "/admin/tenants", tag = "platform", security(("bearer" = ["platform_admin"])), params(TenantsQuery),
+#[utoipa::path(get, path = "/admin/tenants", tag = "platform", security(("bearer" = ["platform_admin"])), params(PageQuery),
     responses((status = 200, description = "A page of organisations", body = Page<TenantOverview>)))]
 pub async fn list_tenants(
     State(state): State<AppState>,
     caller: Caller,
-    ValidQuery(query): ValidQuery<TenantsQuery>,
+    ValidQuery(query): ValidQuery<PageQuery>,
 ) -> Result<Json<Page<TenantOverview>>, Error> {
     caller.require(Role::PlatformAdmin)?;
     let page = state.store.tenants(query.limit, query.cursor.as_deref()).await?;

@@ -7,14 +7,14 @@ use garde::Validate;
 use rota::auth::{Caller, Role};
 use rota::clock::Now;
 use rota::error::Problem;
-use rota::http::{ValidJson, ValidQuery};
+use rota::http::{PageQuery, ValidJson, ValidQuery};
 use rota::store::audit::AuditEntry;
 use rota::store::feedback::Feedback;
 use rota::store::page::Page;
 use rota::store::people::Person;
 use rota::{AppState, Error};
 use serde::Deserialize;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -71,23 +71,9 @@ pub async fn give_feedback(
     Ok((StatusCode::CREATED, Json(feedback)))
 }
 
-#[derive(Debug, Deserialize, Validate, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct FeedbackQuery {
-    /// Page size, 1 to 100 (50 by default).
-    #[garde(range(min = 1, max = 100))]
-    #[param(minimum = 1, maximum = 100)]
-    pub limit: Option<u32>,
-    /// `next_cursor` of the previous page.
-    #[garde(length(max = 1024))]
-    #[param(max_length = 1024)]
-    pub cursor: Option<String>,
-}
-
 /// A person's feedback, newest first: coordinators and up see anyone's, staff their own.
 #[utoipa::path(get, path = "/people/{person_id}/feedback", tag = "people", security(("bearer" = [])),
-    params(("person_id" = String, Path), FeedbackQuery),
+    params(("person_id" = String, Path), PageQuery),
     responses(
         (status = 200, description = "A page of feedback", body = Page<Feedback>),
         (status = 404, description = "No such person in this organisation (or not yours to see)", body = Problem, content_type = "application/problem+json"),
@@ -96,7 +82,7 @@ pub async fn list_feedback(
     State(state): State<AppState>,
     caller: Caller,
     Path(person_id): Path<String>,
-    ValidQuery(query): ValidQuery<FeedbackQuery>,
+    ValidQuery(query): ValidQuery<PageQuery>,
 ) -> Result<Json<Page<Feedback>>, Error> {
     if person_id != caller.person_id && !caller.role.includes(Role::Coordinator) {
         return Err(Error::NotFound);

@@ -1,13 +1,13 @@
 //! The people function: the organisation (settings, locations, positions, units), its people and
 //! their invitations, and the audit log of every change.
 
-mod archive;
 mod audit;
 mod feedback;
 mod locations;
 mod notifications;
 mod people;
 mod positions;
+mod records;
 mod tenant;
 mod units;
 

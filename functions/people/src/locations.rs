@@ -10,7 +10,6 @@ use rota::domain::settings::{self, TimeZone};
 use rota::error::Problem;
 use rota::http::{ValidJson, ValidQuery};
 use rota::store::audit::AuditEntry;
-use rota::store::entities::Entity;
 use rota::store::page::Page;
 use rota::store::places::Location;
 use rota::validate::{not_blank, texts, texts_or_null};
@@ -18,7 +17,7 @@ use rota::{AppState, Error};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use crate::archive::{ArchiveFilter, archived, committed};
+use crate::records::{ArchiveFilter, archived, committed, save};
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -171,31 +170,20 @@ pub async fn update_location(
     caller.require(Role::Admin)?;
     // Round trip 1: the location as it is.
     let before: Location = state.store.entity(&caller.tenant_id, &location_id).await?.ok_or(Error::NotFound)?;
-    if update.version.is_some_and(|version| version != before.version) {
-        return Err(Error::Conflict(Location::STALE));
-    }
-    let now = Now::get();
-    let mut after = before.clone();
-    if let Some(name) = update.name {
-        after.name = name.trim().to_owned();
-    }
-    after.address = update.address.or(after.address);
-    after.lat = update.lat.map(coordinate).unwrap_or(after.lat);
-    after.lng = update.lng.map(coordinate).unwrap_or(after.lng);
-    after.radius_m = update.radius_m.unwrap_or(after.radius_m);
-    after.time_zone = update.time_zone.unwrap_or(after.time_zone);
-    after.tags = update.tags.unwrap_or(after.tags);
-    after.touch(&now.iso);
-    let audit = AuditEntry::new(
-        &caller.actor(),
-        "location.updated",
-        ("location", &after.id),
-        Some(&before),
-        Some(&after),
-        &now.iso,
-    );
     // Round trip 2: the change and its audit entry, if nobody changed it meanwhile.
-    committed(state.store.update(&after, before.version, &audit, Vec::new()).await?)?;
+    let after = save(&state, &caller, before, update.version, "updated", |location| {
+        if let Some(name) = update.name {
+            location.name = name.trim().to_owned();
+        }
+        location.address = update.address.or(location.address.take());
+        location.lat = update.lat.map(coordinate).unwrap_or(location.lat);
+        location.lng = update.lng.map(coordinate).unwrap_or(location.lng);
+        location.radius_m = update.radius_m.unwrap_or(location.radius_m);
+        location.time_zone = update.time_zone.unwrap_or(std::mem::take(&mut location.time_zone));
+        location.tags = update.tags.unwrap_or(std::mem::take(&mut location.tags));
+        Ok(())
+    })
+    .await?;
     Ok(Json(after))
 }
 

@@ -10,7 +10,6 @@ use rota::clock::Now;
 use rota::error::Problem;
 use rota::http::{ValidJson, ValidQuery};
 use rota::store::audit::AuditEntry;
-use rota::store::entities::Entity;
 use rota::store::page::Page;
 use rota::store::places::Position;
 use rota::validate::not_blank;
@@ -18,7 +17,7 @@ use rota::{AppState, Error};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use crate::archive::{ArchiveFilter, archived, committed};
+use crate::records::{ArchiveFilter, archived, committed, save};
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -116,27 +115,16 @@ pub async fn update_position(
     caller.require(Role::Admin)?;
     // Round trip 1: the position as it is.
     let before: Position = state.store.entity(&caller.tenant_id, &position_id).await?.ok_or(Error::NotFound)?;
-    if update.version.is_some_and(|version| version != before.version) {
-        return Err(Error::Conflict(Position::STALE));
-    }
-    let now = Now::get();
-    let mut after = before.clone();
-    if let Some(name) = update.name {
-        after.name = name.trim().to_owned();
-    }
-    after.description = update.description.or(after.description);
-    after.default_hourly_rate_minor = update.default_hourly_rate_minor.or(after.default_hourly_rate_minor);
-    after.touch(&now.iso);
-    let audit = AuditEntry::new(
-        &caller.actor(),
-        "position.updated",
-        ("position", &after.id),
-        Some(&before),
-        Some(&after),
-        &now.iso,
-    );
     // Round trip 2: the change and its audit entry, if nobody changed it meanwhile.
-    committed(state.store.update(&after, before.version, &audit, Vec::new()).await?)?;
+    let after = save(&state, &caller, before, update.version, "updated", |position| {
+        if let Some(name) = update.name {
+            position.name = name.trim().to_owned();
+        }
+        position.description = update.description.or(position.description.take());
+        position.default_hourly_rate_minor = update.default_hourly_rate_minor.or(position.default_hourly_rate_minor);
+        Ok(())
+    })
+    .await?;
     Ok(Json(after))
 }
 

@@ -7,18 +7,17 @@ use garde::Validate;
 use rota::auth::{Caller, Role};
 use rota::clock::Now;
 use rota::error::Problem;
-use rota::http::{ValidJson, ValidQuery};
+use rota::http::{PageQuery, ValidJson, ValidQuery};
 use rota::store::audit::AuditEntry;
-use rota::store::entities::Entity;
 use rota::store::page::Page;
 use rota::store::people::{Person, PersonStatus};
 use rota::store::places::Unit;
 use rota::validate::{not_blank, nullable};
 use rota::{AppState, Error};
 use serde::Deserialize;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 
-use crate::archive::committed;
+use crate::records::{committed, save};
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -52,26 +51,12 @@ pub struct UpdateUnit {
     pub version: Option<u64>,
 }
 
-#[derive(Debug, Deserialize, Validate, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct UnitsQuery {
-    /// Page size, 1 to 100 (50 by default).
-    #[garde(range(min = 1, max = 100))]
-    #[param(minimum = 1, maximum = 100)]
-    pub limit: Option<u32>,
-    /// `next_cursor` of the previous page.
-    #[garde(length(max = 1024))]
-    #[param(max_length = 1024)]
-    pub cursor: Option<String>,
-}
-
-#[utoipa::path(get, path = "/units", tag = "organisation", security(("bearer" = [])), params(UnitsQuery),
+#[utoipa::path(get, path = "/units", tag = "organisation", security(("bearer" = [])), params(PageQuery),
     responses((status = 200, description = "A page of units, oldest first", body = Page<Unit>)))]
 pub async fn list_units(
     State(state): State<AppState>,
     caller: Caller,
-    ValidQuery(query): ValidQuery<UnitsQuery>,
+    ValidQuery(query): ValidQuery<PageQuery>,
 ) -> Result<Json<Page<Unit>>, Error> {
     Ok(Json(state.store.entities(&caller.tenant_id, query.limit, query.cursor.as_deref(), Default::default()).await?))
 }
@@ -141,25 +126,20 @@ pub async fn update_unit(
         check_lead(&state, &caller, new_lead)
     )?;
     let before = before.ok_or(Error::NotFound)?;
-    if update.version.is_some_and(|version| version != before.version) {
-        return Err(Error::Conflict(Unit::STALE));
-    }
-    let now = Now::get();
-    let mut after = before.clone();
-    if let Some(name) = update.name {
-        after.name = name.trim().to_owned();
-    }
-    if let Some(lead) = update.lead_person_id {
-        let replacing = before.lead_person_id.is_some() && lead.is_some() && before.lead_person_id != lead;
-        if replacing && update.version.is_none() {
-            return Err(Error::Conflict("the unit has a lead already; send `version` to replace them"));
-        }
-        after.lead_person_id = lead;
-    }
-    after.touch(&now.iso);
-    let audit =
-        AuditEntry::new(&caller.actor(), "unit.updated", ("unit", &after.id), Some(&before), Some(&after), &now.iso);
     // Round trip 2: the change, only if the unit is still as read: one of two concurrent leads wins.
-    committed(state.store.update(&after, before.version, &audit, Vec::new()).await?)?;
+    let after = save(&state, &caller, before, update.version, "updated", |unit| {
+        if let Some(name) = update.name {
+            unit.name = name.trim().to_owned();
+        }
+        if let Some(lead) = update.lead_person_id {
+            let replacing = unit.lead_person_id.is_some() && lead.is_some() && unit.lead_person_id != lead;
+            if replacing && update.version.is_none() {
+                return Err(Error::Conflict("the unit has a lead already; send `version` to replace them"));
+            }
+            unit.lead_person_id = lead;
+        }
+        Ok(())
+    })
+    .await?;
     Ok(Json(after))
 }

@@ -8,7 +8,7 @@ mod query;
 
 pub use body::{BODY_LIMIT_BYTES, ValidJson};
 pub use openapi::OPENAPI_PATH;
-pub use query::ValidQuery;
+pub use query::{PageQuery, ValidQuery};
 
 use std::time::Instant;
 

@@ -32,6 +32,21 @@ where
     }
 }
 
+/// The query of a list that takes nothing but its page: `?limit=&cursor=`.
+#[derive(Debug, serde::Deserialize, garde::Validate, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// Page size, 1 to 100 (50 by default).
+    #[garde(range(min = 1, max = 100))]
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    #[garde(length(max = 1024))]
+    #[param(max_length = 1024)]
+    pub cursor: Option<String>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -35,8 +35,9 @@ pub trait Entity: Serialize + DeserializeOwned + ToSchema + Clone {
 
 /// A record that is archived rather than deleted, so what refers to it keeps its history.
 pub trait Archivable: Entity {
-    /// Archives it at `now`; `false` when it was archived already.
-    fn archive(&mut self, now: &str) -> bool;
+    fn archived(&self) -> bool;
+    /// Archives it at `now` (kept as it is when archived already).
+    fn archive(&mut self, now: &str);
 }
 
 /// Implements [`Entity`] for a record with `id`, `tenant_id`, `version` and `updated_at` fields;

@@ -29,10 +29,11 @@ pub struct Location {
 crate::entity!(Location, "LOC#", "location");
 
 impl Archivable for Location {
-    fn archive(&mut self, now: &str) -> bool {
-        let fresh = self.archived_at.is_none();
+    fn archived(&self) -> bool {
+        self.archived_at.is_some()
+    }
+    fn archive(&mut self, now: &str) {
         self.archived_at.get_or_insert_with(|| now.to_owned());
-        fresh
     }
 }
 
@@ -54,10 +55,11 @@ pub struct Position {
 crate::entity!(Position, "POS#", "position");
 
 impl Archivable for Position {
-    fn archive(&mut self, now: &str) -> bool {
-        let fresh = self.archived_at.is_none();
+    fn archived(&self) -> bool {
+        self.archived_at.is_some()
+    }
+    fn archive(&mut self, now: &str) {
         self.archived_at.get_or_insert_with(|| now.to_owned());
-        fresh
     }
 }
 

@@ -1,12 +1,12 @@
-//! What the organisation's lists and records share: the list query of archivable records,
-//! archiving, and a transaction's refusal as HTTP.
+//! What the organisation's records share: the list query of archivable records, the versioned
+//! change with its audit entry, archiving, and a transaction's refusal as HTTP.
 
 use axum::http::StatusCode;
 use garde::Validate;
 use rota::auth::Caller;
 use rota::clock::Now;
 use rota::store::audit::AuditEntry;
-use rota::store::entities::{Archivable, Filter, Refused};
+use rota::store::entities::{Archivable, Entity, Filter, Refused};
 use rota::store::s;
 use rota::{AppState, Error};
 use serde::Deserialize;
@@ -42,21 +42,45 @@ impl ArchiveFilter {
     }
 }
 
+/// Writes a change of `before` (as read in round trip 1): refuses a stale `version`, applies
+/// `change`, and writes the new version with its audit entry `{KIND}.{verb}`, only if nobody
+/// changed the record meanwhile (round trip 2).
+pub async fn save<T: Entity>(
+    state: &AppState,
+    caller: &Caller,
+    before: T,
+    version: Option<u64>,
+    verb: &str,
+    change: impl FnOnce(&mut T) -> Result<(), Error>,
+) -> Result<T, Error> {
+    if version.is_some_and(|version| version != before.version()) {
+        return Err(Error::Conflict(T::STALE));
+    }
+    let now = Now::get();
+    let mut after = before.clone();
+    change(&mut after)?;
+    after.touch(&now.iso);
+    let action = format!("{}.{verb}", T::KIND);
+    let audit = AuditEntry::new(&caller.actor(), &action, (T::KIND, after.id()), Some(&before), Some(&after), &now.iso);
+    committed(state.store.update(&after, before.version(), &audit, Vec::new()).await?)?;
+    Ok(after)
+}
+
 /// Archives the record `id` of type `T` with its audit entry: 204, also when it was archived
 /// already (nothing changes then).
 pub async fn archived<T: Archivable>(state: &AppState, caller: &Caller, id: &str) -> Result<StatusCode, Error> {
     // Round trip 1: the record as it is.
     let before: T = state.store.entity(&caller.tenant_id, id).await?.ok_or(Error::NotFound)?;
-    let now = Now::get();
-    let mut after = before.clone();
-    if !after.archive(&now.iso) {
+    if before.archived() {
         return Ok(StatusCode::NO_CONTENT);
     }
-    after.touch(&now.iso);
-    let action = format!("{}.archived", T::KIND);
-    let audit = AuditEntry::new(&caller.actor(), &action, (T::KIND, id), Some(&before), Some(&after), &now.iso);
     // Round trip 2: archived with its audit entry, if nobody changed it meanwhile.
-    committed(state.store.update(&after, before.version(), &audit, Vec::new()).await?)?;
+    let at = Now::get().iso;
+    save(state, caller, before, None, "archived", |record| {
+        record.archive(&at);
+        Ok(())
+    })
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
