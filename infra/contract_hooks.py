@@ -219,6 +219,7 @@ pools = {
     "POST /people/{person_id}/invite": [invited_person()["id"] for _ in range(SUPPLIED)],
     "POST /people/{person_id}/feedback": [invited_person()["id"] for _ in range(SUPPLIED)],
     "GET /people/{person_id}/feedback": [invited_person()["id"] for _ in range(SUPPLIED)],
+    "POST /people/{person_id}/photo": [invited_person()["id"] for _ in range(SUPPLIED)],
     **{f"POST /admin/tenants/{{tenant_id}}/{action}": [new_tenant_id() for _ in range(SUPPLIED)] for action in ON_A_TENANT},
 }
 supplied = Counter()
@@ -264,6 +265,7 @@ class ContractAuth:
             "POST /people/{person_id}/invite",
             "POST /people/{person_id}/feedback",
             "GET /people/{person_id}/feedback",
+            "POST /people/{person_id}/photo",
         ):
             if person_id := supply(case, operation):
                 case.path_parameters = {**(case.path_parameters or {}), "person_id": person_id}

@@ -19,6 +19,8 @@
 //! HTTPS `AWS_ENDPOINT_URL` with another CA, a TLS-intercepting proxy, or a future AWS CA change.
 //! Plain-HTTP endpoints (moto locally, the Lambda runtime API) involve no TLS and are unaffected.
 
+use std::sync::{Arc, OnceLock};
+
 use aws_config::environment::{EnvironmentVariableCredentialsProvider, EnvironmentVariableRegionProvider};
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_smithy_http_client::proxy::ProxyConfig;
@@ -77,6 +79,45 @@ pub fn https_client(trust_store: TrustStore) -> SharedHttpClient {
         connector.set_proxy_config(Some(ProxyConfig::from_env()));
         connector.build()
     })
+}
+
+/// An SDK client built on first use instead of at cold start: building one costs ≈0.2 ms, which a
+/// function that never queues a message or signs an upload should not pay on every cold start.
+/// Cheap to clone; every clone shares the one client.
+#[derive(Clone)]
+pub struct LazyClient<C> {
+    sdk: SdkConfig,
+    client: Arc<OnceLock<C>>,
+}
+
+/// How a [`LazyClient`] builds its client from the shared configuration.
+pub trait FromSdk {
+    fn from_sdk(sdk: &SdkConfig) -> Self;
+}
+
+impl<C: FromSdk> LazyClient<C> {
+    pub fn new(sdk: &SdkConfig) -> Self {
+        Self { sdk: sdk.clone(), client: Arc::default() }
+    }
+
+    pub fn get(&self) -> &C {
+        self.client.get_or_init(|| C::from_sdk(&self.sdk))
+    }
+}
+
+impl FromSdk for aws_sdk_sqs::Client {
+    fn from_sdk(sdk: &SdkConfig) -> Self {
+        Self::new(sdk)
+    }
+}
+
+impl FromSdk for aws_sdk_s3::Client {
+    /// Path-style URLs when an endpoint is configured (moto locally): `bucket.127.0.0.1` does not
+    /// resolve. In AWS, virtual-hosted URLs as S3 recommends.
+    fn from_sdk(sdk: &SdkConfig) -> Self {
+        let config = aws_sdk_s3::config::Builder::from(sdk).force_path_style(sdk.endpoint_url().is_some()).build();
+        Self::from_conf(config)
+    }
 }
 
 #[cfg(test)]

@@ -3,6 +3,8 @@
 
 use std::sync::Arc;
 
+use crate::aws::LazyClient;
+use crate::files::Files;
 use crate::notify::Outbox;
 use crate::store::{RoundTrips, Store};
 
@@ -31,6 +33,8 @@ pub struct Config {
     pub app_url: String,
     /// `ROTA_NOTIFICATION_QUEUE`: the URL of the queue the notifier worker sends from.
     pub notification_queue: String,
+    /// `ROTA_BUCKET`: the bucket of photos, imports and exports.
+    pub bucket: String,
 }
 
 impl Config {
@@ -51,6 +55,7 @@ impl Config {
             mail_from: var("ROTA_MAIL_FROM")?,
             app_url: var("ROTA_APP_URL")?,
             notification_queue: var("ROTA_NOTIFICATION_QUEUE")?,
+            bucket: var("ROTA_BUCKET")?,
         })
     }
 }
@@ -83,6 +88,8 @@ pub struct AppState {
     pub store: Store,
     /// Where handlers queue notifications, after their change is committed.
     pub outbox: Outbox,
+    /// Presigned uploads and downloads of the files bucket.
+    pub files: Files,
 }
 
 impl AppState {
@@ -98,7 +105,8 @@ impl AppState {
         Ok(Self {
             keys: Arc::new(crate::auth::jwt::Keys::new(&config)?),
             store: Store::from_sdk(&sdk, config.table.clone(), round_trips),
-            outbox: Outbox::new(aws_sdk_sqs::Client::new(&sdk), config.notification_queue.clone()),
+            outbox: Outbox::new(LazyClient::new(&sdk), config.notification_queue.clone()),
+            files: Files::new(LazyClient::new(&sdk), config.bucket.clone()),
             config: Arc::new(config),
         })
     }

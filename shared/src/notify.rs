@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::Error;
+use crate::aws::LazyClient;
 
 /// One message to one recipient, with the id that makes its delivery idempotent (a redelivered
 /// envelope is sent once).
@@ -153,12 +154,12 @@ fn escape(text: &str) -> String {
 /// The sending side of the notification queue (`ROTA_NOTIFICATION_QUEUE`, its URL).
 #[derive(Clone)]
 pub struct Outbox {
-    client: aws_sdk_sqs::Client,
+    client: LazyClient<aws_sdk_sqs::Client>,
     queue_url: String,
 }
 
 impl Outbox {
-    pub fn new(client: aws_sdk_sqs::Client, queue_url: String) -> Self {
+    pub fn new(client: LazyClient<aws_sdk_sqs::Client>, queue_url: String) -> Self {
         Self { client, queue_url }
     }
 
@@ -166,6 +167,7 @@ impl Outbox {
     pub async fn send(&self, envelope: &Envelope) -> Result<(), Error> {
         let body = serde_json::to_string(envelope).map_err(Error::internal)?;
         self.client
+            .get()
             .send_message()
             .queue_url(&self.queue_url)
             .message_body(body)

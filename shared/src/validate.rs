@@ -67,11 +67,15 @@ where
     serde::Deserialize::deserialize(deserializer).map(Some)
 }
 
-/// The schema of a list of at most `MAX_ITEMS` texts of 1 to `MAX_CHARS` characters (for
+/// The schema of a list of at most `MAX_ITEMS` texts of 1 to `MAX_CHARS` characters, not blank (for
 /// `#[schema(schema_with = texts::<20, 40>)]`: utoipa cannot put limits on items otherwise).
 pub fn texts<const MAX_ITEMS: usize, const MAX_CHARS: usize>() -> utoipa::openapi::Array {
     use utoipa::openapi::{ArrayBuilder, ObjectBuilder, Type};
-    let item = ObjectBuilder::new().schema_type(Type::String).min_length(Some(1)).max_length(Some(MAX_CHARS));
+    let item = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .min_length(Some(1))
+        .max_length(Some(MAX_CHARS))
+        .pattern(Some(NOT_BLANK));
     ArrayBuilder::new().items(item).max_items(Some(MAX_ITEMS)).build()
 }
 

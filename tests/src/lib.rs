@@ -25,6 +25,7 @@ pub struct TestApp {
     /// The app's state, for what only an operator does (see [`TestApp::platform_admin`]).
     pub state: AppState,
     pub sqs: aws_sdk_sqs::Client,
+    pub s3: aws_sdk_s3::Client,
 }
 
 /// A tenant's owner, signed up and logged in.
@@ -84,7 +85,10 @@ pub async fn spawn_app_with(mut config: Config) -> TestApp {
     let endpoint = std::env::var("AWS_ENDPOINT_URL")
         .expect("AWS_ENDPOINT_URL is not set; run the tests with `make test`, which starts the local AWS stack");
     check_stack(&endpoint).await;
-    let sqs = aws_sdk_sqs::Client::new(&rota::aws::sdk_config().await);
+    let sdk = rota::aws::sdk_config().await;
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    // The app's own S3 client (path-style against moto), to look at what clients uploaded.
+    let s3 = <aws_sdk_s3::Client as rota::aws::FromSdk>::from_sdk(&sdk);
     let queue = sqs.create_queue().queue_name(format!("test-{}", ulid::Ulid::new())).send().await.expect("a queue");
     config.notification_queue = queue.queue_url.expect("a queue URL");
     let notifier = notifier::Notifier::new(&config).await;
@@ -106,6 +110,7 @@ pub async fn spawn_app_with(mut config: Config) -> TestApp {
         round_trips,
         notifier,
         sqs,
+        s3,
         state: app_state,
     }
 }

@@ -459,3 +459,55 @@ async fn supervisors_give_feedback_and_the_worker_sees_only_their_own() {
         json_of(app.get("/audit-logs?action=feedback.given", &owner.access_token).await, StatusCode::OK).await;
     assert_eq!(history["items"].as_array().unwrap().len(), 2);
 }
+
+#[tokio::test]
+async fn a_person_uploads_their_photo_straight_to_s3_with_the_signed_type_and_size() {
+    let app = spawn_app().await;
+    let owner = app.signup().await;
+    let email = unique_email("ivy");
+    let ivy = invite(&app, &owner, &email, "staff").await;
+    let ivy_token = accept(&app, &email).await["tokens"]["access_token"].as_str().unwrap().to_owned();
+    let path = format!("/people/{}/photo", ivy["id"].as_str().unwrap());
+    let photo = vec![0xff_u8; 2048];
+
+    let upload =
+        app.post(&path, Some(&ivy_token), json!({ "content_type": "image/jpeg", "content_length": 2048 })).await;
+    let upload = json_of(upload, StatusCode::CREATED).await;
+    let key =
+        format!("tenants/{}/people/{}/photo.jpg", ivy["tenant_id"].as_str().unwrap(), ivy["id"].as_str().unwrap());
+    assert_eq!((upload["key"].as_str(), upload["method"].as_str()), (Some(key.as_str()), Some("PUT")));
+    assert_eq!(upload["headers"], json!({ "content-type": "image/jpeg", "content-length": "2048" }));
+    let url = upload["url"].as_str().unwrap();
+    // S3 refuses an upload whose type or size differs from the signed one. moto does not check
+    // signatures, so what is signed is asserted here.
+    assert!(url.contains("X-Amz-SignedHeaders=content-length%3Bcontent-type%3Bhost"), "{url}");
+    assert!(url.contains("X-Amz-Expires=900"), "{url}");
+
+    let put = reqwest::Client::new().put(url).header("content-type", "image/jpeg").body(photo).send().await.unwrap();
+    assert_eq!(put.status(), StatusCode::OK, "{:?}", put.text().await);
+    let stored = app.s3.head_object().bucket(&app.config.bucket).key(&key).send().await.unwrap();
+    assert_eq!((stored.content_type(), stored.content_length()), (Some("image/jpeg"), Some(2048)));
+
+    // Only images, only up to 5 MiB, each field named.
+    let refused = app.post(&path, Some(&ivy_token), json!({ "content_type": "text/html", "content_length": 10 })).await;
+    let problem = problem_of(refused, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    assert_eq!(problem["errors"][0]["field"], "content_type");
+    let too_big = json!({ "content_type": "image/png", "content_length": 5 * 1024 * 1024 + 1 });
+    let problem = problem_of(
+        app.post(&path, Some(&ivy_token), too_big).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(problem["errors"][0]["field"], "content_length");
+    let largest = json!({ "content_type": "image/png", "content_length": 5 * 1024 * 1024 });
+    json_of(app.post(&path, Some(&ivy_token), largest).await, StatusCode::CREATED).await;
+
+    // Someone else's photo is an admin's business; an admin may set anyone's.
+    let owner_path = format!("/people/{}/photo", owner.person_id);
+    let body = json!({ "content_type": "image/webp", "content_length": 1 });
+    problem_of(app.post(&owner_path, Some(&ivy_token), body.clone()).await, StatusCode::FORBIDDEN, "forbidden").await;
+    json_of(app.post(&path, Some(&owner.access_token), body.clone()).await, StatusCode::CREATED).await;
+    let nobody = format!("/people/{}/photo", ulid::Ulid::new());
+    problem_of(app.post(&nobody, Some(&owner.access_token), body).await, StatusCode::NOT_FOUND, "not_found").await;
+}

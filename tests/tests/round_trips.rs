@@ -55,6 +55,7 @@ const BUDGETS: &[(&str, &str, RangeInclusive<usize>)] = &[
     ("PATCH", "/people/{person_id}", 2..=2),
     ("DELETE", "/people/{person_id}", 2..=2),
     ("POST", "/people/{person_id}/invite", 2..=2),
+    ("POST", "/people/{person_id}/photo", 1..=1),
     ("POST", "/people/{person_id}/feedback", 2..=2),
     ("GET", "/people/{person_id}/feedback", 1..=1),
     ("GET", "/audit-logs", 1..=1),
@@ -252,6 +253,13 @@ async fn organisation_endpoints(app: &TestApp) {
             StatusCode::OK,
         ),
         ("POST", "/people/{person_id}/invite", format!("/people/{}/invite", org.person_id), None, StatusCode::ACCEPTED),
+        (
+            "POST",
+            "/people/{person_id}/photo",
+            format!("/people/{}/photo", org.person_id),
+            json(serde_json::json!({ "content_type": "image/jpeg", "content_length": 1000 })),
+            StatusCode::CREATED,
+        ),
         (
             "POST",
             "/people/{person_id}/feedback",

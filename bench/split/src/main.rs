@@ -6,6 +6,7 @@
 
 use std::sync::Arc;
 
+use rota::aws::LazyClient;
 use rota::store::{RoundTrips, Store};
 
 fn mark(step: &str) {
@@ -34,9 +35,10 @@ fn main() -> Result<(), lambda_http::Error> {
         mark("dynamodb");
         let keys = Arc::new(rota::auth::jwt::Keys::new(&config)?);
         mark("jwt");
-        let outbox = rota::notify::Outbox::new(aws_sdk_sqs::Client::new(&sdk), config.notification_queue.clone());
-        mark("sqs");
-        let state = rota::AppState { store, keys, outbox, config: Arc::new(config) };
+        let outbox = rota::notify::Outbox::new(LazyClient::new(&sdk), config.notification_queue.clone());
+        let files = rota::files::Files::new(LazyClient::new(&sdk), config.bucket.clone());
+        mark("clients");
+        let state = rota::AppState { store, keys, outbox, files, config: Arc::new(config) };
         let routes = auth::lambda_router();
         mark("routes");
         let router = rota::http::serve(routes, state);

@@ -6,6 +6,7 @@ mod feedback;
 mod locations;
 mod notifications;
 mod people;
+mod photo;
 mod positions;
 mod records;
 mod tenant;
@@ -22,6 +23,7 @@ rota::function_routes!(
     [people::list_people, people::create_person],
     [people::get_person, people::update_person, people::deactivate_person],
     [people::resend_invitation],
+    [photo::photo_upload],
     [feedback::give_feedback, feedback::list_feedback],
     [audit::list_audit_logs],
     [notifications::list_notifications],

@@ -235,6 +235,7 @@ mod tests {
             mail_from: "no-reply@rota.test".into(),
             app_url: "https://app.rota.test".into(),
             notification_queue: "https://sqs.test/1/notifications".into(),
+            bucket: "rota-test".into(),
         }
     }
 

@@ -1,0 +1,83 @@
+//! The files bucket (`ROTA_BUCKET`): photos, imports and exports. Clients never send file bytes
+//! through the API: they get a presigned URL and talk to S3 directly, so a Lambda never holds an
+//! upload in memory and API Gateway's payload limit never applies.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use aws_sdk_s3::presigning::PresigningConfig;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::Error;
+use crate::aws::LazyClient;
+
+/// How long a presigned URL works.
+pub const UPLOAD_URL_SECS: u64 = 15 * 60;
+
+#[derive(Clone)]
+pub struct Files {
+    client: LazyClient<aws_sdk_s3::Client>,
+    bucket: String,
+}
+
+/// A presigned upload: PUT the file's bytes to `url` with exactly these headers before
+/// `expires_at`. The signature covers the content type and length, so S3 refuses any other.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "url": "https://rota-files.s3.eu-west-1.amazonaws.com/tenants/01J…/people/01J…/photo.jpg?X-Amz-Algorithm=AWS4-HMAC-SHA256&…",
+    "method": "PUT",
+    "headers": { "content-type": "image/jpeg", "content-length": "48213" },
+    "key": "tenants/01J…/people/01J…/photo.jpg",
+    "expires_at": "2030-01-01T09:15:00Z"
+}))]
+pub struct Upload {
+    pub url: String,
+    /// Always `PUT`.
+    pub method: &'static str,
+    /// The headers the upload must send, as signed.
+    pub headers: BTreeMap<String, String>,
+    /// Where the file will be, in the bucket.
+    pub key: String,
+    pub expires_at: String,
+}
+
+impl Files {
+    pub fn new(client: LazyClient<aws_sdk_s3::Client>, bucket: String) -> Self {
+        Self { client, bucket }
+    }
+
+    /// A presigned PUT of `content_length` bytes of `content_type` to `key`, valid
+    /// [`UPLOAD_URL_SECS`] from `now` (RFC 3339). Signing happens here; S3 is not called.
+    pub async fn upload(
+        &self,
+        key: String,
+        content_type: &str,
+        content_length: u64,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Upload, Error> {
+        let valid = Duration::from_secs(UPLOAD_URL_SECS);
+        let presigning =
+            PresigningConfig::builder().start_time(now.into()).expires_in(valid).build().map_err(Error::internal)?;
+        let length = i64::try_from(content_length).map_err(Error::internal)?;
+        let request = self
+            .client
+            .get()
+            .put_object()
+            .bucket(&self.bucket)
+            .key(&key)
+            .content_type(content_type)
+            .content_length(length)
+            .presigned(presigning)
+            .await
+            .map_err(|error| Error::internal(aws_sdk_s3::error::DisplayErrorContext(error).to_string()))?;
+        let headers = request.headers().map(|(name, value)| (name.to_ascii_lowercase(), value.to_owned())).collect();
+        Ok(Upload {
+            url: request.uri().to_owned(),
+            method: "PUT",
+            headers,
+            key,
+            expires_at: crate::clock::iso(now + valid),
+        })
+    }
+}
