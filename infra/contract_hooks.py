@@ -22,6 +22,7 @@ report missing test data or missing authentication):
 """
 
 import base64
+import datetime
 import hashlib
 import hmac
 import json
@@ -201,6 +202,87 @@ def created_id(path, body):
 # Records of the owner's organisation that valid bodies naming a unit or positions get.
 ORG_UNIT = created_id("/units", {"name": "Contract unit"})
 ORG_POSITION = created_id("/positions", {"name": "Contract position"})
+ORG_LOCATION = created_id(
+    "/locations", {"name": "Contract hall", "lat": 51.5, "lng": -0.12, "radius_m": 100, "time_zone": "Europe/London"}
+)
+ORG_EVENT = created_id("/events", {"title": "Contract fair", "starts_on": "2031-01-01", "ends_on": "2031-12-31"})
+# The owner holds the position too, so they can claim places (POST /shifts/{shift_id}/claim).
+with urllib.request.urlopen(urllib.request.Request(f"{BASE}/me", headers={"authorization": f"Bearer {OWNER_TOKEN}"})) as response:
+    OWNER_ID = json.load(response)["id"]
+_hold = urllib.request.Request(
+    f"{BASE}/people/{OWNER_ID}",
+    data=json.dumps({"position_ids": [ORG_POSITION]}).encode(),
+    headers={"content-type": "application/json", "authorization": f"Bearer {OWNER_TOKEN}"},
+    method="PATCH",
+)
+with urllib.request.urlopen(_hold) as response:
+    assert response.status == 200, f"giving the owner the position answered {response.status}"
+# Records the hooks give valid bodies: kept from deletion (see ContractAuth.get).
+KEPT = {ORG_UNIT, ORG_POSITION, ORG_LOCATION, ORG_EVENT}
+shifts_made = Counter()
+
+
+def crew():
+    """A staff member of the organisation who holds its position: their id."""
+    body = {"email": f"crew-{uuid.uuid4().hex}@example.com", "name": "Casey Crew", "role": "staff",
+            "position_ids": [ORG_POSITION]}
+    return created_id("/people", body)
+
+
+def published_shift():
+    """A published shift with places for two, two days after the last one made (2031 on): one
+    person can claim every one of them without working days in a row or a long week."""
+    shifts_made["day"] += 2
+    start = datetime.datetime(2031, 1, 1, 9, tzinfo=datetime.timezone.utc) + datetime.timedelta(days=shifts_made["day"])
+    body = {"location_id": ORG_LOCATION, "position_id": ORG_POSITION, "headcount": 2,
+            "start": start.isoformat(), "end": (start + datetime.timedelta(hours=8)).isoformat()}
+    shift_id = created_id("/shifts", body)
+    status, _ = post(f"/shifts/{shift_id}/publish", None, OWNER_TOKEN)
+    assert status == 200, f"publishing answered {status}"
+    return shift_id
+
+
+def assignment():
+    """A staff member assigned to a shift of their own: the assignment's id."""
+    status, assigned = post(f"/shifts/{published_shift()}/assignments", {"person_ids": [crew()]}, OWNER_TOKEN)
+    assert status == 201, f"assigning answered {status}: {assigned}"
+    return assigned["assignments"][0]["id"]
+
+
+def calendar_token():
+    """The secret of a fresh owner's calendar feed (the run's own owner revokes theirs now and then)."""
+    token = fresh_owner()["access_token"]
+    with urllib.request.urlopen(
+        urllib.request.Request(f"{BASE}/me/calendar-url", headers={"authorization": f"Bearer {token}"})
+    ) as response:
+        return json.load(response)["url"].split("/calendar/")[1]
+
+
+def acceptable(path, body):
+    """A schema-valid scheduling body made acceptable across fields, which no schema states: the
+    organisation's own location, position and event, an end after the start (8 h on), a week's
+    range of dates, an event that ends on or after its first day."""
+    body = {**body}
+    for field, value in (("location_id", ORG_LOCATION), ("position_id", ORG_POSITION), ("event_id", ORG_EVENT)):
+        if body.get(field):
+            body[field] = value
+    try:
+        if path == "/shifts":
+            start = datetime.datetime.fromisoformat(body["start"])
+            body["end"] = (start + datetime.timedelta(hours=8)).isoformat()
+            body["break_minutes"] = min(body.get("break_minutes", 0), 60)
+        elif path == "/shifts/recurring":
+            first = datetime.date.fromisoformat(body["from"])
+            body["to"] = (first + datetime.timedelta(days=6)).isoformat()
+            body["break_minutes"] = 0
+            if body["start_local"] == body["end_local"]:
+                body["end_local"] = "06:00" if body["start_local"] != "06:00" else "07:00"
+        elif path == "/events":
+            body["ends_on"] = body["starts_on"]
+    except (KeyError, TypeError, ValueError, OverflowError):
+        pass  # a body this cannot read is left as generated
+    return body
+
 # The platform admin's operations on one organisation, each supplied real ones.
 ON_A_TENANT = ("suspend", "activate", "credits")
 # Made before the run, so no hook does network work while schemathesis generates data.
@@ -220,6 +302,10 @@ pools = {
     "POST /people/{person_id}/feedback": [invited_person()["id"] for _ in range(SUPPLIED)],
     "GET /people/{person_id}/feedback": [invited_person()["id"] for _ in range(SUPPLIED)],
     "POST /people/{person_id}/photo": [invited_person()["id"] for _ in range(SUPPLIED)],
+    "POST /shifts/{shift_id}/assignments": [(published_shift(), crew()) for _ in range(SUPPLIED)],
+    "DELETE /assignments/{assignment_id}": [assignment() for _ in range(SUPPLIED)],
+    "GET /calendar/{token}": [calendar_token() for _ in range(SUPPLIED)],
+    "POST /shifts/{shift_id}/claim": [published_shift() for _ in range(SUPPLIED)],
     **{f"POST /admin/tenants/{{tenant_id}}/{action}": [new_tenant_id() for _ in range(SUPPLIED)] for action in ON_A_TENANT},
 }
 supplied = Counter()
@@ -255,6 +341,7 @@ def with_code(case, owner, **fields):
 @schemathesis.auth(refresh_interval=None)
 class ContractAuth:
     def get(self, case, context):
+        positive = case.meta and case.meta.generation.mode.is_positive
         if tokens := supply(case, "DELETE /auth/sessions/{session_id}"):
             case.path_parameters = {**(case.path_parameters or {}), "session_id": tokens["session_id"]}
             return tokens["access_token"]
@@ -269,7 +356,27 @@ class ContractAuth:
         ):
             if person_id := supply(case, operation):
                 case.path_parameters = {**(case.path_parameters or {}), "person_id": person_id}
-        positive = case.meta and case.meta.generation.mode.is_positive
+                if positive and case.query:
+                    # A real person's list with a made-up cursor is refused for the cursor alone.
+                    case.query = {name: value for name, value in case.query.items() if name != "cursor"}
+        if case.method.upper() == "DELETE" and set((case.path_parameters or {}).values()) & KEPT:
+            # The records valid bodies are given stay in use: deleting one is tried on an id
+            # that names nothing (404) instead.
+            case.path_parameters = {name: f"{value}X" if value in KEPT else value for name, value in case.path_parameters.items()}
+        if supplied_shift := supply(case, "POST /shifts/{shift_id}/assignments"):
+            shift_id, person_id = supplied_shift
+            case.path_parameters = {**(case.path_parameters or {}), "shift_id": shift_id}
+            if positive and isinstance(case.body, dict):
+                case.body = {**case.body, "person_ids": [person_id]}
+        if shift_id := supply(case, "POST /shifts/{shift_id}/claim"):
+            case.path_parameters = {**(case.path_parameters or {}), "shift_id": shift_id}
+        if token := supply(case, "GET /calendar/{token}"):
+            case.path_parameters = {**(case.path_parameters or {}), "token": token}
+        if assignment_id := supply(case, "DELETE /assignments/{assignment_id}"):
+            case.path_parameters = {**(case.path_parameters or {}), "assignment_id": assignment_id}
+        if positive and case.method.upper() == "POST" and case.path in ("/shifts", "/shifts/recurring", "/events"):
+            if isinstance(case.body, dict):
+                case.body = acceptable(case.path, case.body)
         if positive and case.method.upper() in ("POST", "PATCH") and case.path.startswith("/people") and isinstance(case.body, dict):
             # Ids of records that exist in the owner's organisation, where a body names some.
             if case.body.get("unit_id"):

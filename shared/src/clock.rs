@@ -20,6 +20,12 @@ pub fn iso(instant: DateTime<Utc>) -> String {
     instant.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
+/// An instant to the second, `YYYY-MM-DDTHH:MM:SSZ`: the form shift times are stored and sorted
+/// in (one width, so text order is time order).
+pub fn instant(instant: DateTime<Utc>) -> String {
+    instant.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
 /// An epoch-seconds instant as ISO 8601 UTC.
 pub fn iso_from_epoch(epoch: i64) -> String {
     DateTime::from_timestamp(epoch, 0).map(iso).unwrap_or_default()

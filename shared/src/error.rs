@@ -6,6 +6,8 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::domain::conflicts::Violation;
+
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 #[derive(Debug, thiserror::Error)]
@@ -42,6 +44,9 @@ pub enum Error {
     MethodNotAllowed,
     #[error("{0}")]
     Conflict(&'static str),
+    /// A placement breaks scheduling rules: every violation, for every person.
+    #[error("the placement breaks scheduling rules; see violations")]
+    Scheduling(Vec<Violation>),
     #[error("too many requests; retry after {retry_after_secs} s")]
     RateLimited { retry_after_secs: u64 },
     /// Anything we did not expect. Logged in full, answered without detail.
@@ -69,6 +74,9 @@ pub struct Problem {
     pub code: &'static str,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
+    /// Scheduling rules broken (`scheduling_conflict`), each with its code and person.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub violations: Vec<Violation>,
 }
 
 impl Error {
@@ -94,6 +102,7 @@ impl Error {
             Self::RouteNotFound { .. } => (StatusCode::NOT_FOUND, "route_not_found"),
             Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             Self::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            Self::Scheduling(_) => (StatusCode::UNPROCESSABLE_ENTITY, "scheduling_conflict"),
             Self::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error"),
         }
@@ -116,6 +125,10 @@ impl Error {
             code,
             errors: match self {
                 Self::Validation(errors) => errors.clone(),
+                _ => Vec::new(),
+            },
+            violations: match self {
+                Self::Scheduling(violations) => violations.clone(),
                 _ => Vec::new(),
             },
         }

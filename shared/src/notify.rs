@@ -9,7 +9,7 @@ use crate::Error;
 use crate::aws::LazyClient;
 
 /// One message to one recipient, with the id that makes its delivery idempotent (a redelivered
-/// envelope is sent once).
+/// envelope is sent once). `to` empty: the person's own address, looked up when sending.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Envelope {
     pub id: String,
@@ -22,6 +22,11 @@ pub struct Envelope {
 }
 
 impl Envelope {
+    /// A message to a person of the organisation, at their address as it is when it is sent.
+    pub fn to_person(tenant_id: &str, person_id: &str, message: Message) -> Self {
+        Self::new(Some(tenant_id), Some(person_id), "", message)
+    }
+
     pub fn new(tenant_id: Option<&str>, person_id: Option<&str>, to: &str, message: Message) -> Self {
         Self {
             id: ulid::Ulid::new().to_string(),
@@ -33,18 +38,85 @@ impl Envelope {
     }
 }
 
-/// What is said. Later work adds the shift, request and digest kinds here.
+/// A shift as a message names it: where, as what, and when on the location's clock.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ShiftSummary {
+    pub shift_id: String,
+    pub location: String,
+    pub position: String,
+    /// RFC 3339 with the location's offset.
+    pub start_local: String,
+    pub end_local: String,
+    pub time_zone: String,
+}
+
+impl ShiftSummary {
+    /// "Thu 4 Jul 2030, 09:00–17:00 (Europe/London)"; the end's date too when it is another day.
+    fn when(&self) -> String {
+        let parse = |text: &str| chrono::DateTime::parse_from_rfc3339(text).ok();
+        match (parse(&self.start_local), parse(&self.end_local)) {
+            (Some(start), Some(end)) if start.date_naive() == end.date_naive() => {
+                format!("{}–{} ({})", start.format("%a %-d %b %Y, %H:%M"), end.format("%H:%M"), self.time_zone)
+            }
+            (Some(start), Some(end)) => format!(
+                "{} – {} ({})",
+                start.format("%a %-d %b %Y, %H:%M"),
+                end.format("%a %-d %b %Y, %H:%M"),
+                self.time_zone
+            ),
+            _ => format!("{} – {} ({})", self.start_local, self.end_local, self.time_zone),
+        }
+    }
+
+    fn line(&self) -> String {
+        format!("{} at {}, {}.", self.position, self.location, self.when())
+    }
+}
+
+/// What is said.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Message {
     /// The link that finishes a sign-up (`{app}/verify-email?token=…`).
-    SignupVerification { organisation: String, token: String, valid_hours: i64 },
+    SignupVerification {
+        organisation: String,
+        token: String,
+        valid_hours: i64,
+    },
     /// Someone tried to sign up with an email that already has an account.
     SignupAttempt,
     /// An admin added this person: the link sets their password (`{app}/accept-invitation?token=…`).
-    Invitation { name: String, organisation: String, token: String, valid_hours: i64 },
+    Invitation {
+        name: String,
+        organisation: String,
+        token: String,
+        valid_hours: i64,
+    },
     /// The link that sets a new password (`{app}/reset-password?token=…`).
-    PasswordReset { token: String, valid_minutes: i64 },
+    PasswordReset {
+        token: String,
+        valid_minutes: i64,
+    },
+    /// A coordinator put the person on a shift: accept or decline it.
+    ShiftOffered {
+        shift: ShiftSummary,
+    },
+    /// A shift the person is on was published, or its times changed, or it was cancelled.
+    ShiftPublished {
+        shift: ShiftSummary,
+    },
+    ShiftChanged {
+        shift: ShiftSummary,
+    },
+    ShiftCancelled {
+        shift: ShiftSummary,
+    },
+    /// To the coordinator who offered a shift: the person's answer.
+    AssignmentAnswered {
+        shift: ShiftSummary,
+        person: String,
+        accepted: bool,
+    },
 }
 
 /// The kinds of message, as opt-outs and the notification log name them.
@@ -55,6 +127,11 @@ pub enum Kind {
     SignupAttempt,
     Invitation,
     PasswordReset,
+    ShiftOffered,
+    ShiftPublished,
+    ShiftChanged,
+    ShiftCancelled,
+    AssignmentAnswered,
 }
 
 impl Message {
@@ -64,6 +141,11 @@ impl Message {
             Message::SignupAttempt => Kind::SignupAttempt,
             Message::Invitation { .. } => Kind::Invitation,
             Message::PasswordReset { .. } => Kind::PasswordReset,
+            Message::ShiftOffered { .. } => Kind::ShiftOffered,
+            Message::ShiftPublished { .. } => Kind::ShiftPublished,
+            Message::ShiftChanged { .. } => Kind::ShiftChanged,
+            Message::ShiftCancelled { .. } => Kind::ShiftCancelled,
+            Message::AssignmentAnswered { .. } => Kind::AssignmentAnswered,
         }
     }
 }
@@ -132,6 +214,34 @@ pub fn render(message: &Message, app_url: &str) -> Rendered {
             ],
             Some(format!("{app}/reset-password?token={token}")),
         ),
+        Message::ShiftOffered { shift } => (
+            "You have been offered a shift".into(),
+            vec![shift.line(), "Accept or decline it in Rota:".into()],
+            Some(format!("{app}/shifts/{}", shift.shift_id)),
+        ),
+        Message::ShiftPublished { shift } => (
+            "Your shift is confirmed".into(),
+            vec![shift.line(), "See it in Rota:".into()],
+            Some(format!("{app}/shifts/{}", shift.shift_id)),
+        ),
+        Message::ShiftChanged { shift } => (
+            "Your shift has changed".into(),
+            vec![format!("Now: {}", shift.line()), "See it in Rota:".into()],
+            Some(format!("{app}/shifts/{}", shift.shift_id)),
+        ),
+        Message::ShiftCancelled { shift } => (
+            "Your shift is cancelled".into(),
+            vec![format!("Cancelled: {}", shift.line()), "Your schedule in Rota:".into()],
+            Some(format!("{app}/me/shifts")),
+        ),
+        Message::AssignmentAnswered { shift, person, accepted } => (
+            format!("{person} {} a shift", if *accepted { "accepted" } else { "declined" }),
+            vec![
+                format!("{person} {} {}", if *accepted { "accepted" } else { "declined" }, shift.line()),
+                "The shift in Rota:".into(),
+            ],
+            Some(format!("{app}/shifts/{}", shift.shift_id)),
+        ),
     };
     // The link goes after the paragraph that leads to it (the one ending in a colon).
     let mut text = Vec::new();
@@ -161,6 +271,40 @@ pub struct Outbox {
 impl Outbox {
     pub fn new(client: LazyClient<aws_sdk_sqs::Client>, queue_url: String) -> Self {
         Self { client, queue_url }
+    }
+
+    /// Queues envelopes ten to a request (SQS's batch), the requests in parallel. Call it after
+    /// the change they report is committed.
+    pub async fn send_all(&self, envelopes: &[Envelope]) -> Result<(), Error> {
+        use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
+        let batches = envelopes.chunks(10).map(|batch| async move {
+            let entries = batch
+                .iter()
+                .enumerate()
+                .map(|(i, envelope)| {
+                    let body = serde_json::to_string(envelope).map_err(Error::internal)?;
+                    SendMessageBatchRequestEntry::builder()
+                        .id(i.to_string())
+                        .message_body(body)
+                        .build()
+                        .map_err(Error::internal)
+                })
+                .collect::<Result<Vec<_>, Error>>()?;
+            let sent = self
+                .client
+                .get()
+                .send_message_batch()
+                .queue_url(&self.queue_url)
+                .set_entries(Some(entries))
+                .send()
+                .await
+                .map_err(|error| Error::internal(aws_sdk_sqs::error::DisplayErrorContext(error).to_string()))?;
+            match sent.failed.first() {
+                Some(failed) => Err(Error::internal(format!("SQS refused a notification: {}", failed.code))),
+                None => Ok(()),
+            }
+        });
+        futures_util::future::try_join_all(batches).await.map(drop)
     }
 
     /// Queues one envelope. Call it after the change it reports is committed.

@@ -79,6 +79,13 @@ pub fn texts<const MAX_ITEMS: usize, const MAX_CHARS: usize>() -> utoipa::openap
     ArrayBuilder::new().items(item).max_items(Some(MAX_ITEMS)).build()
 }
 
+/// The schema of a list of `MIN_ITEMS` to `MAX_ITEMS` record ids (1 to 64 characters each).
+pub fn ids<const MIN_ITEMS: usize, const MAX_ITEMS: usize>() -> utoipa::openapi::Array {
+    use utoipa::openapi::{ArrayBuilder, ObjectBuilder, Type};
+    let item = ObjectBuilder::new().schema_type(Type::String).min_length(Some(1)).max_length(Some(64));
+    ArrayBuilder::new().items(item).min_items(Some(MIN_ITEMS)).max_items(Some(MAX_ITEMS)).build()
+}
+
 /// As [`texts`], for an optional field where `null` means "leave as it is".
 pub fn texts_or_null<const MAX_ITEMS: usize, const MAX_CHARS: usize>() -> utoipa::openapi::Array {
     use utoipa::openapi::schema::{SchemaType, Type};

@@ -411,6 +411,10 @@ pub struct Organisation {
     /// An invited staff member (not the owner: changing them is fair game).
     pub person_id: String,
     pub person_email: String,
+    /// An event at the location, and a published shift of it (2030) the staff member is on.
+    pub event_id: String,
+    pub shift_id: String,
+    pub assignment_id: String,
 }
 
 impl TestApp {
@@ -419,6 +423,14 @@ impl TestApp {
     }
 
     /// As [`TestApp::organisation`], made with an owner's (or admin's) access token.
+    /// The organisation's staff member, logged in through their invitation: their access token.
+    pub async fn staff_token(&self, org: &Organisation) -> String {
+        let token = self.link_token(&org.person_email, "/accept-invitation").await;
+        let body = json!({ "token": token, "password": PASSWORD, "token_delivery": "body" });
+        let accepted = json_of(self.post("/auth/invitations/accept", None, body).await, StatusCode::CREATED).await;
+        accepted["tokens"]["access_token"].as_str().unwrap().to_owned()
+    }
+
     pub async fn organisation_of(&self, access_token: &str) -> Organisation {
         let token = Some(access_token);
         let created = |path: &'static str, body: Value| async move {
@@ -437,6 +449,28 @@ impl TestApp {
             json!({ "email": person_email, "name": "Sam Staff", "role": "staff", "position_ids": [position_id], "unit_id": unit_id }),
         )
         .await;
-        Organisation { location_id, position_id, unit_id, person_id, person_email }
+        let event_id = created(
+            "/events",
+            json!({ "title": "Harbour Festival", "location_id": location_id, "starts_on": "2030-07-04", "ends_on": "2030-07-06" }),
+        )
+        .await;
+        // A published shift far ahead (no cut-off is near), with the staff member on it.
+        let shift_id = created(
+            "/shifts",
+            json!({ "location_id": location_id, "position_id": position_id, "event_id": event_id,
+                    "start": "2030-07-04T08:00:00Z", "end": "2030-07-04T16:00:00Z", "headcount": 3, "break_minutes": 30 }),
+        )
+        .await;
+        json_of(self.post_empty(&format!("/shifts/{shift_id}/publish"), access_token).await, StatusCode::OK).await;
+        let assigned =
+            self.post(&format!("/shifts/{shift_id}/assignments"), token, json!({ "person_ids": [person_id] })).await;
+        let assignment_id =
+            json_of(assigned, StatusCode::CREATED).await["assignments"][0]["id"].as_str().unwrap().to_owned();
+        // The owner holds the position too, so they can claim a place like anyone on the team.
+        let owner = json_of(self.get("/me", access_token).await, StatusCode::OK).await;
+        let path = format!("/people/{}", owner["id"].as_str().unwrap());
+        let hold = self.request(Method::PATCH, &path, token, Some(json!({ "position_ids": [position_id] }))).await;
+        json_of(hold, StatusCode::OK).await;
+        Organisation { location_id, position_id, unit_id, person_id, person_email, event_id, shift_id, assignment_id }
     }
 }

@@ -64,6 +64,34 @@ const BUDGETS: &[(&str, &str, RangeInclusive<usize>)] = &[
     ("POST", "/admin/tenants/{tenant_id}/suspend", 2..=2),
     ("POST", "/admin/tenants/{tenant_id}/activate", 2..=2),
     ("POST", "/admin/tenants/{tenant_id}/credits", 1..=1),
+    ("GET", "/events", 1..=1),
+    ("POST", "/events", 1..=2),
+    ("GET", "/events/{event_id}", 1..=1),
+    ("PATCH", "/events/{event_id}", 2..=2),
+    ("DELETE", "/events/{event_id}", 2..=2),
+    ("GET", "/shifts", 1..=1),
+    ("POST", "/shifts", 2..=2),
+    ("POST", "/shifts/recurring", 2..=2),
+    ("GET", "/shifts/{shift_id}", 1..=1),
+    ("PATCH", "/shifts/{shift_id}", 2..=2),
+    ("POST", "/shifts/{shift_id}/publish", 2..=2),
+    ("POST", "/shifts/{shift_id}/cancel", 2..=2),
+    // Reads (shift, rules, people and schedules) in parallel, then one transaction.
+    ("POST", "/shifts/{shift_id}/assignments", 2..=2),
+    ("DELETE", "/assignments/{assignment_id}", 2..=2),
+    ("POST", "/shifts/{shift_id}/claim", 2..=2),
+    // The shift, the rules and everyone; then everyone's schedule and availability, in parallel.
+    ("GET", "/shifts/{shift_id}/eligible", 2..=2),
+    ("POST", "/assignments/{assignment_id}/status", 2..=2),
+    ("GET", "/availability/me", 1..=1),
+    ("PUT", "/availability/me", 1..=1),
+    ("GET", "/people/{person_id}/availability", 1..=1),
+    ("GET", "/me/shifts", 1..=1),
+    // The feed, and only when there is none yet a conditional put.
+    ("GET", "/me/calendar-url", 1..=2),
+    ("DELETE", "/me/calendar-url", 1..=1),
+    // The feed's secret and the shifts, in parallel.
+    ("GET", "/calendar/{token}", 1..=1),
     // Reads every organisation's counters: pages of the tenant index (platform admins only).
     ("GET", "/admin/stats", 1..=2),
 ];
@@ -155,6 +183,7 @@ async fn every_endpoint_stays_within_its_budget() {
     measured(&app, "POST", "/auth/logout", logout, StatusCode::NO_CONTENT).await;
 
     organisation_endpoints(&app).await;
+    schedule_endpoints(&app).await;
     platform_endpoints(&app).await;
 
     let measured = MEASURED.lock().unwrap().clone();
@@ -178,6 +207,96 @@ async fn platform_endpoints(app: &TestApp) {
     let credits = app.post(&tenant("credits"), admin_token, serde_json::json!({ "amount": 5 })).await;
     measured(app, "POST", "/admin/tenants/{tenant_id}/credits", credits, StatusCode::OK).await;
     measured(app, "GET", "/admin/stats", app.get("/admin/stats", &admin).await, StatusCode::OK).await;
+}
+
+/// Every schedule-function operation, as a fresh organisation's owner.
+async fn schedule_endpoints(app: &TestApp) {
+    let owner = app.signup().await;
+    let token = Some(owner.access_token.as_str());
+    let org = app.organisation(&owner).await;
+    let call = |method: &'static str, path: String, body: Option<Value>| async move {
+        app.request(method.parse().unwrap(), &path, token, body).await
+    };
+    let event = format!("/events/{}", org.event_id);
+    let event_body =
+        json!({ "title": "Gala", "location_id": org.location_id, "starts_on": "2030-07-05", "ends_on": "2030-07-05" });
+    measured(app, "POST", "/events", call("POST", "/events".into(), Some(event_body)).await, StatusCode::CREATED).await;
+    measured(app, "GET", "/events", call("GET", "/events".into(), None).await, StatusCode::OK).await;
+    measured(app, "GET", "/events/{event_id}", call("GET", event.clone(), None).await, StatusCode::OK).await;
+    let patch = call("PATCH", event.clone(), Some(json!({ "status": "confirmed" }))).await;
+    measured(app, "PATCH", "/events/{event_id}", patch, StatusCode::OK).await;
+
+    let shift_body = json!({ "location_id": org.location_id, "position_id": org.position_id,
+        "start": "2030-07-05T08:00:00Z", "end": "2030-07-05T16:00:00Z", "headcount": 2 });
+    let shift =
+        measured(app, "POST", "/shifts", call("POST", "/shifts".into(), Some(shift_body)).await, StatusCode::CREATED)
+            .await;
+    let shift = format!("/shifts/{}", shift["id"].as_str().unwrap());
+    let recurring = json!({ "location_id": org.location_id, "position_id": org.position_id, "headcount": 1,
+        "weekdays": ["sat", "sun"], "start_local": "22:00", "end_local": "06:00", "from": "2030-03-25", "to": "2030-04-07" });
+    let made = call("POST", "/shifts/recurring".into(), Some(recurring)).await;
+    measured(app, "POST", "/shifts/recurring", made, StatusCode::CREATED).await;
+    let list = call("GET", format!("/shifts?location_id={}&from=2030-07-01T00:00:00Z", org.location_id), None).await;
+    measured(app, "GET", "/shifts", list, StatusCode::OK).await;
+    let patch = call("PATCH", shift.clone(), Some(json!({ "notes": "Bring a coat" }))).await;
+    measured(app, "PATCH", "/shifts/{shift_id}", patch, StatusCode::OK).await;
+    let publish = call("POST", format!("{shift}/publish"), None).await;
+    measured(app, "POST", "/shifts/{shift_id}/publish", publish, StatusCode::OK).await;
+    let assign = call("POST", format!("{shift}/assignments"), Some(json!({ "person_ids": [org.person_id] }))).await;
+    let assigned = measured(app, "POST", "/shifts/{shift_id}/assignments", assign, StatusCode::CREATED).await;
+    measured(app, "GET", "/shifts/{shift_id}", call("GET", shift.clone(), None).await, StatusCode::OK).await;
+    let eligible = call("GET", format!("{shift}/eligible"), None).await;
+    measured(app, "GET", "/shifts/{shift_id}/eligible", eligible, StatusCode::OK).await;
+    // What the staff member does: their availability, their answer, a claim, their schedule.
+    let staff = app.staff_token(&org).await;
+    let as_staff = |method: &'static str, path: String, body: Option<Value>| {
+        let staff = staff.clone();
+        async move { app.request(method.parse().unwrap(), &path, Some(&staff), body).await }
+    };
+    let availability = json!({ "weekly": [], "blackouts": [{ "from": "2030-12-24", "to": "2030-12-26" }] });
+    let set = as_staff("PUT", "/availability/me".into(), Some(availability)).await;
+    measured(app, "PUT", "/availability/me", set, StatusCode::OK).await;
+    let mine = as_staff("GET", "/availability/me".into(), None).await;
+    measured(app, "GET", "/availability/me", mine, StatusCode::OK).await;
+    let theirs = call("GET", format!("/people/{}/availability", org.person_id), None).await;
+    measured(app, "GET", "/people/{person_id}/availability", theirs, StatusCode::OK).await;
+    let offered = format!("/assignments/{}/status", org.assignment_id);
+    let accept = as_staff("POST", offered, Some(json!({ "status": "accepted" }))).await;
+    measured(app, "POST", "/assignments/{assignment_id}/status", accept, StatusCode::OK).await;
+    let open = json!({ "location_id": org.location_id, "position_id": org.position_id,
+        "start": "2030-07-10T08:00:00Z", "end": "2030-07-10T16:00:00Z", "headcount": 1 });
+    let open = json_of(call("POST", "/shifts".into(), Some(open)).await, StatusCode::CREATED).await;
+    let open = format!("/shifts/{}", open["id"].as_str().unwrap());
+    json_of(call("POST", format!("{open}/publish"), None).await, StatusCode::OK).await;
+    let claim = as_staff("POST", format!("{open}/claim"), None).await;
+    measured(app, "POST", "/shifts/{shift_id}/claim", claim, StatusCode::CREATED).await;
+    measured(app, "GET", "/me/shifts", as_staff("GET", "/me/shifts".into(), None).await, StatusCode::OK).await;
+    let url = measured(
+        app,
+        "GET",
+        "/me/calendar-url",
+        as_staff("GET", "/me/calendar-url".into(), None).await,
+        StatusCode::OK,
+    )
+    .await;
+    let feed = url["url"].as_str().unwrap().split("/calendar/").nth(1).unwrap().to_owned();
+    let feed = app.request(Method::GET, &format!("/calendar/{feed}"), None, None).await;
+    measured(app, "GET", "/calendar/{token}", feed, StatusCode::OK).await;
+    let revoke = as_staff("DELETE", "/me/calendar-url".into(), None).await;
+    measured(app, "DELETE", "/me/calendar-url", revoke, StatusCode::NO_CONTENT).await;
+
+    let assignment = format!("/assignments/{}", assigned["assignments"][0]["id"].as_str().unwrap());
+    let drop = call("DELETE", assignment, None).await;
+    measured(app, "DELETE", "/assignments/{assignment_id}", drop, StatusCode::NO_CONTENT).await;
+    measured(
+        app,
+        "POST",
+        "/shifts/{shift_id}/cancel",
+        call("POST", format!("{shift}/cancel"), None).await,
+        StatusCode::OK,
+    )
+    .await;
+    measured(app, "DELETE", "/events/{event_id}", call("DELETE", event, None).await, StatusCode::NO_CONTENT).await;
 }
 
 /// Every people-function operation, in an organisation of its own.

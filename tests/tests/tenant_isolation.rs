@@ -28,6 +28,8 @@ const PUBLIC: &[(&str, &str)] = &[
     ("POST", "/auth/forgot-password"),
     ("POST", "/auth/reset-password"),
     ("GET", "/openapi.json"),
+    // The calendar feed: the secret in its path is the credential (a calendar app sends no token).
+    ("GET", "/calendar/{token}"),
 ];
 
 /// The platform admin's operations: no organisation's member reaches them (403), a platform admin
@@ -55,6 +57,9 @@ fn fixture(a: &Session, name: &str) -> String {
         "location_id" => a.org.location_id.clone(),
         "position_id" => a.org.position_id.clone(),
         "unit_id" => a.org.unit_id.clone(),
+        "event_id" => a.org.event_id.clone(),
+        "shift_id" => a.org.shift_id.clone(),
+        "assignment_id" => a.org.assignment_id.clone(),
         // The audit log's filters: the owner made A's records, the staff member is one of them.
         "actor_id" => a.account.person_id.clone(),
         "entity_id" => a.org.person_id.clone(),

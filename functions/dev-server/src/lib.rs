@@ -10,13 +10,23 @@ use utoipa_axum::router::OpenApiRouter;
 /// routes. Add a function here when it is created; the template test then expects its routes
 /// in template.yaml.
 pub fn functions() -> Vec<(&'static str, OpenApiRouter<AppState>)> {
-    vec![("auth", auth::router()), ("people", people::router()), ("admin", admin::router())]
+    vec![
+        ("auth", auth::router()),
+        ("people", people::router()),
+        ("schedule", schedule::router()),
+        ("admin", admin::router()),
+    ]
 }
 
 /// Every HTTP function's Lambda router (`lambda_router()`, the same routes without the OpenAPI
 /// operations), by binary: what `tests/openapi.rs` compares with [`functions`].
 pub fn lambda_routers() -> Vec<(&'static str, axum::Router<AppState>)> {
-    vec![("auth", auth::lambda_router()), ("people", people::lambda_router()), ("admin", admin::lambda_router())]
+    vec![
+        ("auth", auth::lambda_router()),
+        ("people", people::lambda_router()),
+        ("schedule", schedule::lambda_router()),
+        ("admin", admin::lambda_router()),
+    ]
 }
 
 /// Every function's routes, merged.

@@ -88,7 +88,8 @@ async fn deliver(notifier: &Notifier, record: &SqsMessage) -> Result<(), Error> 
         tracing::info!(envelope_id = envelope.id, "already delivered; skipped");
         return Ok(());
     }
-    let status = match attempt(notifier, &envelope).await {
+    let mut envelope = envelope;
+    let status = match attempt(notifier, &mut envelope).await {
         Ok(status) => status,
         Err(error) => {
             // Not sent: give the claim back so the retry can send, and log the failure.
@@ -101,13 +102,19 @@ async fn deliver(notifier: &Notifier, record: &SqsMessage) -> Result<(), Error> 
 }
 
 /// Opt-outs, credits, then the channel. Returns what became of the envelope.
-async fn attempt(notifier: &Notifier, envelope: &Envelope) -> Result<DeliveryStatus, Error> {
+async fn attempt(notifier: &Notifier, envelope: &mut Envelope) -> Result<DeliveryStatus, Error> {
     let kind = envelope.message.kind();
-    if let (Some(tenant_id), Some(person_id), false) =
-        (&envelope.tenant_id, &envelope.person_id, kind.is_account_mail())
+    // The person's opt-outs (account mail has none), and their address as it is now when the
+    // envelope names none.
+    if let (Some(tenant_id), Some(person_id)) = (&envelope.tenant_id, &envelope.person_id)
+        && (!kind.is_account_mail() || envelope.to.is_empty())
     {
         let person: Option<Person> = notifier.store.entity(tenant_id, person_id).await?;
-        if person.is_some_and(|person| person.notification_opt_outs.contains(&kind)) {
+        if envelope.to.is_empty() {
+            let person = person.as_ref().ok_or_else(|| Error::internal("the recipient is not in the organisation"))?;
+            envelope.to.clone_from(&person.email);
+        }
+        if !kind.is_account_mail() && person.is_some_and(|person| person.notification_opt_outs.contains(&kind)) {
             return Ok(DeliveryStatus::OptedOut);
         }
     }

@@ -8,7 +8,6 @@ mod notifications;
 mod people;
 mod photo;
 mod positions;
-mod records;
 mod tenant;
 mod units;
 

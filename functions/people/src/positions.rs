@@ -17,7 +17,7 @@ use rota::{AppState, Error};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use crate::records::{ArchiveFilter, archived, committed, save};
+use rota::records::{ArchiveFilter, archived, committed, save};
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -132,13 +132,48 @@ pub struct Deduction {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Weekday {
+    #[serde(alias = "mon")]
     Monday,
+    #[serde(alias = "tue")]
     Tuesday,
+    #[serde(alias = "wed")]
     Wednesday,
+    #[serde(alias = "thu")]
     Thursday,
+    #[serde(alias = "fri")]
     Friday,
+    #[serde(alias = "sat")]
     Saturday,
+    #[serde(alias = "sun")]
     Sunday,
+}
+
+impl From<Weekday> for chrono::Weekday {
+    fn from(weekday: Weekday) -> Self {
+        match weekday {
+            Weekday::Monday => chrono::Weekday::Mon,
+            Weekday::Tuesday => chrono::Weekday::Tue,
+            Weekday::Wednesday => chrono::Weekday::Wed,
+            Weekday::Thursday => chrono::Weekday::Thu,
+            Weekday::Friday => chrono::Weekday::Fri,
+            Weekday::Saturday => chrono::Weekday::Sat,
+            Weekday::Sunday => chrono::Weekday::Sun,
+        }
+    }
+}
+
+impl From<chrono::Weekday> for Weekday {
+    fn from(weekday: chrono::Weekday) -> Self {
+        match weekday {
+            chrono::Weekday::Mon => Weekday::Monday,
+            chrono::Weekday::Tue => Weekday::Tuesday,
+            chrono::Weekday::Wed => Weekday::Wednesday,
+            chrono::Weekday::Thu => Weekday::Thursday,
+            chrono::Weekday::Fri => Weekday::Friday,
+            chrono::Weekday::Sat => Weekday::Saturday,
+            chrono::Weekday::Sun => Weekday::Sunday,
+        }
+    }
 }
 
 /// The schema of a time zone: every name of the tz database, so a client can offer the list and

@@ -3,6 +3,7 @@
 //! transaction with its audit entry. An update writes only if the version it read is still the
 //! stored one, so of two concurrent changes one wins and the other gets 409.
 
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, TransactWriteItem};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -10,7 +11,7 @@ use utoipa::ToSchema;
 
 use super::audit::AuditEntry;
 use super::page::{Index, Page, PageRequest};
-use super::{Item, Store, failed_conditions, from_item, key, keys, n, s, to_item};
+use super::{Item, Store, failed_conditions, from_item, key, keys, lost_race, n, s, to_item};
 use crate::Error;
 
 pub trait Entity: Serialize + DeserializeOwned + ToSchema + Clone {
@@ -97,6 +98,23 @@ impl Filter {
     }
 }
 
+impl Filter {
+    /// `query` with these conditions as its filter expression, and whether there were any.
+    pub(crate) fn apply(self, mut query: QueryFluentBuilder) -> (QueryFluentBuilder, bool) {
+        if self.conditions.is_empty() {
+            return (query, false);
+        }
+        query = query.filter_expression(self.conditions.join(" AND "));
+        for (placeholder, name) in self.names {
+            query = query.expression_attribute_names(placeholder, name);
+        }
+        for (placeholder, value) in self.values {
+            query = query.expression_attribute_values(placeholder, value);
+        }
+        (query, true)
+    }
+}
+
 /// Why a transaction did not happen: the positions of its items whose condition failed.
 pub struct Refused(pub Vec<usize>);
 
@@ -179,23 +197,40 @@ impl Store {
     ) -> Result<Page<T>, Error> {
         let partition = keys::tenant(tenant_id);
         let request = PageRequest::new(limit, cursor, Index::Table, &partition)?;
-        let mut query = self
+        let query = self
             .client
             .query()
             .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
             .expression_attribute_values(":pk", s(partition))
             .expression_attribute_values(":prefix", s(T::PREFIX));
-        let filtered = !filter.conditions.is_empty();
-        if filtered {
-            query = query.filter_expression(filter.conditions.join(" AND "));
-            for (placeholder, name) in filter.names {
-                query = query.expression_attribute_names(placeholder, name);
+        let (query, filtered) = filter.apply(query);
+        self.page(query, request, Index::Table, filtered).await
+    }
+
+    /// Every record of a kind in the tenant, in id order: page after page (one round trip for
+    /// any organisation whose records of the kind are under 1 MB).
+    pub async fn all<T: Entity>(&self, tenant_id: &str) -> Result<Vec<T>, Error> {
+        let mut records = Vec::new();
+        let mut start = None;
+        loop {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+                .expression_attribute_values(":pk", s(keys::tenant(tenant_id)))
+                .expression_attribute_values(":prefix", s(T::PREFIX))
+                .set_exclusive_start_key(start)
+                .send()
+                .await?;
+            for item in output.items.unwrap_or_default() {
+                records.push(from_item(item)?);
             }
-            for (placeholder, value) in filter.values {
-                query = query.expression_attribute_values(placeholder, value);
+            match output.last_evaluated_key {
+                Some(key) => start = Some(key),
+                None => return Ok(records),
             }
         }
-        self.page(query, request, Index::Table, filtered).await
     }
 
     /// Creates `entity` with its audit entry, plus any `more` items, in one transaction.
@@ -229,13 +264,30 @@ impl Store {
     }
 
     /// Runs the items as one transaction; a cancellation for failed conditions is `Refused`.
+    ///
+    /// DynamoDB also cancels a transaction that touches an item another transaction is writing
+    /// at that moment (`TransactionConflict`, only in AWS): no condition failed, it lost a race
+    /// for the item, so it is tried again (up to three times, after a short random pause) before
+    /// the conflict counts as a refusal. A burst of assignments to one shift needs this: each
+    /// writes the shift's count, and each must be judged by its condition, not by the timing.
     pub async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<Result<(), Refused>, Error> {
-        match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
-            Ok(_) => Ok(Ok(())),
-            Err(error) => match failed_conditions(&error) {
-                Some(failed) if !failed.is_empty() => Ok(Err(Refused(failed))),
-                _ => Err(error.into()),
-            },
+        const ATTEMPTS: u32 = 3;
+        for attempt in 1..=ATTEMPTS {
+            match self.client.transact_write_items().set_transact_items(Some(items.clone())).send().await {
+                Ok(_) => return Ok(Ok(())),
+                Err(error) if attempt < ATTEMPTS && lost_race(&error) => {
+                    use rand_core::RngCore;
+                    let pause = 10 * u64::from(attempt) + u64::from(rand_core::OsRng.next_u32() % 20);
+                    tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
+                }
+                Err(error) => {
+                    return match failed_conditions(&error) {
+                        Some(failed) if !failed.is_empty() => Ok(Err(Refused(failed))),
+                        _ => Err(error.into()),
+                    };
+                }
+            }
         }
+        unreachable!("the last attempt returns")
     }
 }

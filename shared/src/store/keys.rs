@@ -91,3 +91,33 @@ pub const STATS_SK: &str = "STATS";
 pub fn feedback(tenant_id: &str, person_id: &str) -> String {
     format!("T#{tenant_id}#PERSON#{person_id}#FEEDBACK")
 }
+
+/// A person's schedule: their assigned shifts around now and the version that orders changes.
+pub fn schedule_sk(person_id: &str) -> String {
+    format!("SCHED#{person_id}")
+}
+
+/// A person's calendar feed (the secret of its URL).
+pub fn calendar_sk(person_id: &str) -> String {
+    format!("CALFEED#{person_id}")
+}
+
+/// A person's availability: weekly windows and blackout days.
+pub fn availability_sk(person_id: &str) -> String {
+    format!("AVAIL#{person_id}")
+}
+
+/// gsi1 partition of a location's shifts, by `{start}#{shift}`.
+pub fn location_shifts(tenant_id: &str, location_id: &str) -> String {
+    format!("T#{tenant_id}#LOC#{location_id}#SHIFTS")
+}
+
+/// gsi2 partition of every shift of a tenant, by `{start}#{shift}`.
+pub fn shifts(tenant_id: &str) -> String {
+    format!("T#{tenant_id}#SHIFTS")
+}
+
+/// gsi1 partition of a person's assignments, by `{start}#{shift}`.
+pub fn person_shifts(tenant_id: &str, person_id: &str) -> String {
+    format!("T#{tenant_id}#PERSON#{person_id}#SHIFTS")
+}

@@ -2,6 +2,7 @@
 //! and typed items out. Every tenant-owned key starts with `T#{tenant_id}`.
 
 pub mod audit;
+pub mod calendar;
 pub mod entities;
 pub mod feedback;
 pub mod keys;
@@ -14,6 +15,7 @@ pub mod places;
 pub mod platform;
 pub mod rate_limits;
 pub mod round_trips;
+pub mod schedule;
 pub mod sessions;
 pub mod signups;
 pub mod tenants;
@@ -154,6 +156,19 @@ pub(crate) fn failed_conditions<R>(
                 .collect(),
         ),
         _ => None,
+    }
+}
+
+/// Whether a transaction was cancelled only because it raced another for an item
+/// (`TransactionConflict`), with no condition failing: trying again may succeed.
+pub(crate) fn lost_race<R>(error: &aws_sdk_dynamodb::error::SdkError<TransactWriteItemsError, R>) -> bool {
+    match error.as_service_error() {
+        Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => {
+            let codes: Vec<&str> = cancelled.cancellation_reasons().iter().filter_map(|reason| reason.code()).collect();
+            codes.contains(&"TransactionConflict")
+                && codes.iter().all(|code| matches!(*code, "TransactionConflict" | "None"))
+        }
+        _ => false,
     }
 }
 

@@ -1,14 +1,14 @@
 //! What the organisation's records share: the list query of archivable records, the versioned
 //! change with its audit entry, archiving, and a transaction's refusal as HTTP.
 
+use crate::auth::Caller;
+use crate::clock::Now;
+use crate::store::audit::AuditEntry;
+use crate::store::entities::{Archivable, Entity, Filter, Refused};
+use crate::store::s;
+use crate::{AppState, Error};
 use axum::http::StatusCode;
 use garde::Validate;
-use rota::auth::Caller;
-use rota::clock::Now;
-use rota::store::audit::AuditEntry;
-use rota::store::entities::{Archivable, Entity, Filter, Refused};
-use rota::store::s;
-use rota::{AppState, Error};
 use serde::Deserialize;
 use utoipa::IntoParams;
 

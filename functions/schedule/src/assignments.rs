@@ -1,0 +1,562 @@
+//! Assignments: coordinators place people on shifts and staff claim open places, all through the
+//! conflict engine; the headcount, one place per person and each person's schedule are kept by
+//! conditional writes, so a burst of concurrent requests never overfills a shift or double-books
+//! a person. The assignee accepts or declines; a declined place opens again.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use garde::Validate;
+use rota::auth::{Caller, Role};
+use rota::clock::Now;
+use rota::domain::conflicts::{self, Candidate, Code, Placement, Rules, Slot, Violation};
+use rota::error::Problem;
+use rota::http::ValidJson;
+use rota::notify::{Envelope, Message};
+use rota::records::committed;
+use rota::store::audit::AuditEntry;
+use rota::store::entities::{Entity, Refused};
+use rota::store::people::{Person, PersonStatus};
+use rota::store::schedule::{Assignment, AssignmentStatus, Booked, Placing, Shift, ShiftStatus};
+use rota::store::tenants::Tenant;
+use rota::{AppState, Error};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::availability::rules_view;
+use crate::shifts::{summary, zone};
+
+/// The most people one request assigns: their writes share one transaction.
+pub const MAX_PEOPLE_PER_REQUEST: usize = 25;
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({ "person_ids": ["01JSAMPLEPERSON00000000000"] }))]
+pub struct Assign {
+    #[garde(length(min = 1, max = MAX_PEOPLE_PER_REQUEST), inner(length(min = 1, max = 64)))]
+    #[schema(schema_with = rota::validate::ids::<1, 25>)]
+    pub person_ids: Vec<String>,
+    /// Check only: answer what would happen, write nothing.
+    #[garde(skip)]
+    #[serde(default)]
+    pub dry_run: bool,
+    /// Place them despite warnings (never despite blocking violations); audited.
+    #[garde(skip)]
+    #[serde(default)]
+    pub force: bool,
+}
+
+/// What a placement did (or, on a dry run, would do).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Assigned {
+    /// The new assignments (none when everyone named holds a place already).
+    pub assignments: Vec<Assignment>,
+    /// Warnings the placement carries (overridden with `force`, or on a dry run).
+    pub warnings: Vec<Violation>,
+    pub dry_run: bool,
+}
+
+/// An assignment as its audit entry records it: with the warnings a `force` overrode.
+#[derive(Serialize)]
+struct Audited<'a> {
+    #[serde(flatten)]
+    assignment: &'a Assignment,
+    #[serde(skip_serializing_if = "<[Violation]>::is_empty")]
+    overridden: &'a [Violation],
+}
+
+/// The conflict rules' view of a stored shift.
+pub fn slot(shift: &Shift) -> Result<Slot, Error> {
+    Ok(Slot {
+        id: shift.id.clone(),
+        start: parse(&shift.start)?,
+        end: parse(&shift.end)?,
+        break_minutes: shift.break_minutes,
+        position_id: shift.position_id.clone(),
+        zone: zone(&shift.time_zone)?,
+        status: match shift.status {
+            ShiftStatus::Draft => conflicts::ShiftStatus::Draft,
+            ShiftStatus::Published => conflicts::ShiftStatus::Published,
+            ShiftStatus::Cancelled => conflicts::ShiftStatus::Cancelled,
+        },
+    })
+}
+
+fn booked_slot(id: &str, booked: &Booked) -> Result<Slot, Error> {
+    Ok(Slot {
+        id: id.to_owned(),
+        start: parse(&booked.start)?,
+        end: parse(&booked.end)?,
+        break_minutes: booked.break_minutes,
+        position_id: booked.position_id.clone(),
+        zone: zone(&booked.time_zone)?,
+        status: conflicts::ShiftStatus::Published,
+    })
+}
+
+fn parse(stored: &str) -> Result<DateTime<Utc>, Error> {
+    stored.parse().map_err(Error::internal)
+}
+
+pub fn rules(tenant: &Tenant) -> Result<Rules, Error> {
+    Ok(Rules::from_settings(&tenant.settings, zone(&tenant.time_zone)?, tenant.week_start))
+}
+
+/// The conflict rules' view of a person, `None` when they are not in this organisation.
+pub fn candidate(person_id: &str, placing: &Placing) -> Result<Option<Candidate>, Error> {
+    let Some(person) = &placing.person else { return Ok(None) };
+    let shifts =
+        placing.schedule.shifts.iter().map(|(id, booked)| booked_slot(id, booked)).collect::<Result<_, _>>()?;
+    Ok(Some(Candidate {
+        person_id: person_id.to_owned(),
+        // Invited people can be scheduled before they accept; deactivated ones cannot.
+        active: person.status != PersonStatus::Inactive,
+        position_ids: person.position_ids.clone(),
+        weekly_hours_cap: person.weekly_hours_cap,
+        availability: rules_view(&placing.availability),
+        time_off: Vec::new(),
+        shifts,
+    }))
+}
+
+/// A placement of people on one shift: by a coordinator (`Assign`, offered) or by a worker
+/// claiming a place for themself (`Claim`, accepted at once).
+struct Request {
+    person_ids: Vec<String>,
+    placement: Placement,
+    force: bool,
+    dry_run: bool,
+}
+
+/// Checks every rule for every person and places all of them, or none: blocking violations (and
+/// warnings, unless forced) answer 422 listing every one. Two round trips: the shift with its
+/// assignments, the rules and each person with their schedule, in parallel; then one
+/// transaction that takes the places (never beyond the headcount), puts each assignment once,
+/// and moves each schedule on from the version the check read.
+async fn place(
+    state: &AppState,
+    caller: &Caller,
+    shift_id: &str,
+    request: Request,
+) -> Result<(StatusCode, Json<Assigned>), Error> {
+    let mut person_ids = request.person_ids;
+    person_ids.sort();
+    person_ids.dedup();
+    // Round trip 1, in parallel.
+    let (found, tenant, placings) = tokio::try_join!(
+        state.store.shift_with_assignments(&caller.tenant_id, shift_id),
+        state.store.tenant(&caller.tenant_id),
+        state.store.placing(&caller.tenant_id, &person_ids),
+    )?;
+    let ((shift, assignments), tenant) = (found.ok_or(Error::NotFound)?, tenant.ok_or(Error::NotFound)?);
+    if request.placement == Placement::Claim && shift.status == ShiftStatus::Draft {
+        // A worker does not learn of drafts.
+        return Err(Error::NotFound);
+    }
+    let (slot, rules) = (slot(&shift)?, rules(&tenant)?);
+    let holding = |person_id: &str| assignments.iter().find(|assignment| assignment.person_id == person_id);
+    let mut violations = Vec::new();
+    let mut newcomers: Vec<(&String, &Placing)> = Vec::new();
+    for (person_id, placing) in person_ids.iter().zip(&placings) {
+        let candidate = candidate(person_id, placing)?.ok_or(Error::NotFound)?;
+        if holding(person_id).is_some_and(|held| held.status != AssignmentStatus::Declined) {
+            continue;
+        }
+        // Earlier people of this request take places too.
+        let taken = shift.assigned_count + newcomers.len() as u32;
+        violations.extend(conflicts::check(&slot, shift.headcount, taken, &candidate, &rules, request.placement));
+        newcomers.push((person_id, placing));
+    }
+    let (blocking, warnings): (Vec<_>, Vec<_>) = violations.into_iter().partition(|violation| violation.blocking);
+    if !blocking.is_empty() || (!warnings.is_empty() && !request.force && !request.dry_run) {
+        return Err(Error::Scheduling(blocking.into_iter().chain(warnings).collect()));
+    }
+    let now = Now::get();
+    let status = match request.placement {
+        Placement::Assign => AssignmentStatus::Offered,
+        Placement::Claim => AssignmentStatus::Accepted,
+    };
+    let new: Vec<(Assignment, Option<u64>, &Placing)> = newcomers
+        .iter()
+        .map(|(person_id, placing)| {
+            // A declined assignment is offered again in its place.
+            let declined = holding(person_id);
+            let assignment = Assignment {
+                id: Assignment::id_of(&shift.id, person_id),
+                tenant_id: caller.tenant_id.clone(),
+                shift_id: shift.id.clone(),
+                person_id: (*person_id).clone(),
+                status,
+                forced: !warnings.is_empty(),
+                assigned_by: caller.person_id.clone(),
+                start: shift.start.clone(),
+                end: shift.end.clone(),
+                location_id: shift.location_id.clone(),
+                position_id: shift.position_id.clone(),
+                location_name: shift.location_name.clone(),
+                position_name: shift.position_name.clone(),
+                shift_status: shift.status,
+                version: declined.map_or(1, |held| held.version + 1),
+                created_at: now.iso.clone(),
+                updated_at: now.iso.clone(),
+            };
+            (assignment, declined.map(|held| held.version), *placing)
+        })
+        .collect();
+    let answer = |assignments: Vec<Assignment>, dry_run| Assigned { assignments, warnings: warnings.clone(), dry_run };
+    if request.dry_run {
+        return Ok((StatusCode::OK, Json(answer(new.into_iter().map(|(a, ..)| a).collect(), true))));
+    }
+    if new.is_empty() {
+        return Ok((StatusCode::OK, Json(answer(Vec::new(), false))));
+    }
+    // Round trip 2: one transaction.
+    let booked = Booked::of(&shift);
+    let mut items = vec![state.store.shift_places_taken(&shift, new.len() as u32)?];
+    let action = match (request.placement, warnings.is_empty()) {
+        (Placement::Claim, _) => "assignment.claimed",
+        (Placement::Assign, true) => "assignment.created",
+        (Placement::Assign, false) => "assignment.forced",
+    };
+    for (assignment, declined, placing) in &new {
+        items.push(state.store.entity_put(assignment, *declined)?);
+        items.push(state.store.schedule_add(
+            &caller.tenant_id,
+            &assignment.person_id,
+            &placing.schedule,
+            &[(&shift.id, booked.clone())],
+            Utc::now(),
+        )?);
+        let after = Audited { assignment, overridden: &warnings };
+        let audit = AuditEntry::new(
+            &caller.actor(),
+            action,
+            ("assignment", &assignment.id),
+            None::<&Assignment>,
+            Some(&after),
+            &now.iso,
+        );
+        items.push(state.store.audit_put(&audit)?);
+    }
+    let placed: Vec<Assignment> = new.into_iter().map(|(assignment, ..)| assignment).collect();
+    match state.store.transact(items).await? {
+        Ok(()) => {
+            // Offers of a published shift go out now; a draft's when it is published.
+            if request.placement == Placement::Assign && shift.status == ShiftStatus::Published {
+                let envelopes: Vec<Envelope> = placed
+                    .iter()
+                    .map(|assignment| {
+                        Envelope::to_person(
+                            &caller.tenant_id,
+                            &assignment.person_id,
+                            Message::ShiftOffered { shift: summary(&shift) },
+                        )
+                    })
+                    .collect();
+                state.outbox.send_all(&envelopes).await?;
+            }
+            Ok((StatusCode::CREATED, Json(answer(placed, false))))
+        }
+        // The places went to others meanwhile.
+        Err(Refused(failed)) if failed.contains(&0) => Err(Error::Scheduling(
+            placed
+                .iter()
+                .map(|assignment| Violation {
+                    code: Code::HeadcountFull,
+                    person_id: assignment.person_id.clone(),
+                    shift_id: None,
+                    detail: format!("all {} places of the shift were taken meanwhile", shift.headcount),
+                    blocking: true,
+                })
+                .collect(),
+        )),
+        Err(_) => Err(Error::Conflict("a person's schedule changed at the same time; check again and retry")),
+    }
+}
+
+/// Assigns people to a shift (coordinators and up); each is offered the place. All of them are
+/// placed, or none: blocking violations answer 422 listing every one; warnings too, unless
+/// `force` (then they are kept in the answer and the audit entry).
+#[utoipa::path(post, path = "/shifts/{shift_id}/assignments", tag = "scheduling", security(("bearer" = ["coordinator"])),
+    params(("shift_id" = String, Path)), request_body = Assign,
+    responses(
+        (status = 201, description = "The new assignments (offered to each person)", body = Assigned),
+        (status = 200, description = "A dry run, or everyone named holds a place already", body = Assigned),
+        (status = 404, description = "No such shift (or person) in this organisation", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "A person's schedule changed at the same time; retry", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn assign(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(shift_id): Path<String>,
+    ValidJson(request): ValidJson<Assign>,
+) -> Result<(StatusCode, Json<Assigned>), Error> {
+    caller.require(Role::Coordinator)?;
+    let request = Request {
+        person_ids: request.person_ids,
+        placement: Placement::Assign,
+        force: request.force,
+        dry_run: request.dry_run,
+    };
+    place(&state, &caller, &shift_id, request).await
+}
+
+/// Claims an open place on a published shift for oneself, through the same rules (no `force`);
+/// the assignment is accepted at once.
+#[utoipa::path(post, path = "/shifts/{shift_id}/claim", tag = "scheduling", security(("bearer" = [])),
+    params(("shift_id" = String, Path)),
+    responses(
+        (status = 201, description = "The place is yours", body = Assigned),
+        (status = 200, description = "You hold a place on it already", body = Assigned),
+        (status = 404, description = "No such published shift in this organisation", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`scheduling_conflict`: the rules rule you out (every violation listed; a claim cannot be forced)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Your schedule changed at the same time; retry", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn claim(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(shift_id): Path<String>,
+) -> Result<(StatusCode, Json<Assigned>), Error> {
+    let request = Request {
+        person_ids: vec![caller.person_id.clone()],
+        placement: Placement::Claim,
+        force: false,
+        dry_run: false,
+    };
+    place(&state, &caller, &shift_id, request).await
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Answer {
+    Accepted,
+    Declined,
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({ "status": "accepted" }))]
+pub struct AnswerOffer {
+    #[garde(skip)]
+    pub status: Answer,
+}
+
+/// The assignee answers an offered assignment (or a coordinator records their answer): accepted,
+/// or declined (the place opens again and the shift leaves their schedule). The coordinator who
+/// offered it hears of it.
+#[utoipa::path(post, path = "/assignments/{assignment_id}/status", tag = "scheduling", security(("bearer" = [])),
+    params(("assignment_id" = String, Path)), request_body = AnswerOffer,
+    responses(
+        (status = 200, description = "The assignment with its new status", body = Assignment),
+        (status = 404, description = "No such assignment (of yours, for staff)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "It was answered already (drop an accepted shift with DELETE), or the shift is cancelled", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn answer(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(assignment_id): Path<String>,
+    ValidJson(request): ValidJson<AnswerOffer>,
+) -> Result<Json<Assignment>, Error> {
+    let Some((shift_id, person_id)) = Assignment::parts(&assignment_id) else { return Err(Error::NotFound) };
+    if person_id != caller.person_id {
+        // A coordinator records an answer given another way (a call, say); staff only their own.
+        if !caller.role.includes(Role::Coordinator) {
+            return Err(Error::NotFound);
+        }
+        caller.require(Role::Coordinator)?;
+    }
+    // Round trip 1: the assignment, its shift and the person (for the coordinator's message).
+    let (before, shift, person) = tokio::try_join!(
+        state.store.entity::<Assignment>(&caller.tenant_id, &assignment_id),
+        state.store.entity::<Shift>(&caller.tenant_id, shift_id),
+        state.store.entity::<Person>(&caller.tenant_id, person_id),
+    )?;
+    let (before, shift, person) =
+        (before.ok_or(Error::NotFound)?, shift.ok_or(Error::NotFound)?, person.ok_or(Error::NotFound)?);
+    let wanted = match request.status {
+        Answer::Accepted => AssignmentStatus::Accepted,
+        Answer::Declined => AssignmentStatus::Declined,
+    };
+    if before.status == wanted {
+        return Ok(Json(before));
+    }
+    if before.status != AssignmentStatus::Offered {
+        return Err(Error::Conflict(
+            "the offer was answered already; drop an accepted shift with DELETE /assignments/{id}",
+        ));
+    }
+    if before.shift_status == ShiftStatus::Cancelled {
+        return Err(Error::Conflict("the shift is cancelled"));
+    }
+    // Round trip 2: the answer with its audit entry; a decline also frees the place and the
+    // person's schedule, in the same transaction.
+    let more = match wanted {
+        AssignmentStatus::Declined => vec![
+            state.store.shift_place_freed(&caller.tenant_id, &before.shift_id)?,
+            state.store.schedule_change(&caller.tenant_id, &before.person_id, &before.shift_id, None)?,
+        ],
+        _ => Vec::new(),
+    };
+    let now = Now::get();
+    let mut after = before.clone();
+    after.status = wanted;
+    after.touch(&now.iso);
+    let verb = if wanted == AssignmentStatus::Accepted { "assignment.accepted" } else { "assignment.declined" };
+    let audit =
+        AuditEntry::new(&caller.actor(), verb, ("assignment", &after.id), Some(&before), Some(&after), &now.iso);
+    committed(state.store.update(&after, before.version, &audit, more).await?)?;
+    if after.assigned_by != after.person_id {
+        let message = Message::AssignmentAnswered {
+            shift: summary(&shift),
+            person: person.name,
+            accepted: wanted == AssignmentStatus::Accepted,
+        };
+        state.outbox.send(&Envelope::to_person(&caller.tenant_id, &after.assigned_by, message)).await?;
+    }
+    Ok(Json(after))
+}
+
+/// Removes a person from a shift: coordinators and up at any time, staff their own until the
+/// organisation's cut-off before the start. The place opens again.
+#[utoipa::path(delete, path = "/assignments/{assignment_id}", tag = "scheduling", security(("bearer" = [])),
+    params(("assignment_id" = String, Path)),
+    responses(
+        (status = 204, description = "Removed; the place is open again"),
+        (status = 404, description = "No such assignment in this organisation (or not yours)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Past the cut-off for dropping a shift, or changed at the same time", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn delete_assignment(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(assignment_id): Path<String>,
+) -> Result<StatusCode, Error> {
+    let coordinator = caller.role.includes(Role::Coordinator);
+    if coordinator {
+        caller.require(Role::Coordinator)?;
+    }
+    // Round trip 1: the assignment and the organisation's cut-off.
+    let (assignment, tenant) = tokio::try_join!(
+        state.store.entity::<Assignment>(&caller.tenant_id, &assignment_id),
+        state.store.tenant(&caller.tenant_id),
+    )?;
+    let (assignment, tenant) = (assignment.ok_or(Error::NotFound)?, tenant.ok_or(Error::NotFound)?);
+    if !coordinator {
+        if assignment.person_id != caller.person_id {
+            return Err(Error::NotFound);
+        }
+        let cutoff = parse(&assignment.start)? - chrono::Duration::hours(i64::from(tenant.settings.drop_cutoff_hours));
+        if Utc::now() > cutoff {
+            return Err(Error::Conflict(
+                "it is past the organisation's cut-off for dropping this shift; ask a coordinator",
+            ));
+        }
+    }
+    let now = Now::get();
+    let audit = AuditEntry::new(
+        &caller.actor(),
+        "assignment.removed",
+        ("assignment", &assignment.id),
+        Some(&assignment),
+        None::<&Assignment>,
+        &now.iso,
+    );
+    let mut items = vec![state.store.assignment_delete(&assignment)?, state.store.audit_put(&audit)?];
+    // A declined assignment holds no place and is on no schedule.
+    if assignment.status != AssignmentStatus::Declined {
+        items.push(state.store.shift_place_freed(&caller.tenant_id, &assignment.shift_id)?);
+        items.push(state.store.schedule_change(
+            &caller.tenant_id,
+            &assignment.person_id,
+            &assignment.shift_id,
+            None,
+        )?);
+    }
+    // Round trip 2: all of it, only if nobody changed the assignment meanwhile.
+    committed(state.store.transact(items).await?)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Someone who could take the shift, best first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EligibleCandidate {
+    pub person_id: String,
+    pub name: String,
+    /// Paid minutes already scheduled in the shift's week.
+    pub week_minutes: i64,
+    /// What placing them would warn about (they can still be placed, with `force`).
+    pub warnings: Vec<Violation>,
+}
+
+/// Someone who cannot take the shift, and why.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Excluded {
+    pub person_id: String,
+    pub name: String,
+    pub violations: Vec<Violation>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Eligibility {
+    /// Without warnings first, then fewest minutes that week, then by name.
+    pub candidates: Vec<EligibleCandidate>,
+    pub excluded: Vec<Excluded>,
+}
+
+/// Who could take a place on the shift (coordinators and up): everyone in the organisation not
+/// on it and not deactivated, ranked, and everyone else with the blocking violations that rule
+/// them out.
+#[utoipa::path(get, path = "/shifts/{shift_id}/eligible", tag = "scheduling", security(("bearer" = ["coordinator"])),
+    params(("shift_id" = String, Path)),
+    responses(
+        (status = 200, description = "Candidates, ranked, and who is excluded", body = Eligibility),
+        (status = 404, description = "No such shift in this organisation", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn eligible(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(shift_id): Path<String>,
+) -> Result<Json<Eligibility>, Error> {
+    caller.require(Role::Coordinator)?;
+    // Round trip 1: the shift with its assignments, the rules, and the organisation's people.
+    let (found, tenant, people) = tokio::try_join!(
+        state.store.shift_with_assignments(&caller.tenant_id, &shift_id),
+        state.store.tenant(&caller.tenant_id),
+        state.store.all::<Person>(&caller.tenant_id),
+    )?;
+    let ((shift, assignments), tenant) = (found.ok_or(Error::NotFound)?, tenant.ok_or(Error::NotFound)?);
+    let people: Vec<Person> = people
+        .into_iter()
+        .filter(|person| person.status != PersonStatus::Inactive)
+        .filter(|person| {
+            !assignments.iter().any(|held| held.person_id == person.id && held.status != AssignmentStatus::Declined)
+        })
+        .collect();
+    let ids: Vec<String> = people.iter().map(|person| person.id.clone()).collect();
+    // Round trip 2: their schedules and availability.
+    let placings = state.store.placing(&caller.tenant_id, &ids).await?;
+    let (slot, rules) = (slot(&shift)?, rules(&tenant)?);
+    let (mut candidates, mut excluded) = (Vec::new(), Vec::new());
+    for (person, placing) in people.iter().zip(&placings) {
+        let Some(candidate) = candidate(&person.id, placing)? else { continue };
+        let violations =
+            conflicts::check(&slot, shift.headcount, shift.assigned_count, &candidate, &rules, Placement::Assign);
+        if violations.iter().any(|violation| violation.blocking) {
+            let violations = violations.into_iter().filter(|violation| violation.blocking).collect();
+            excluded.push(Excluded { person_id: person.id.clone(), name: person.name.clone(), violations });
+        } else {
+            let week_minutes = conflicts::week_minutes(&slot, &candidate, &rules);
+            candidates.push(EligibleCandidate {
+                person_id: person.id.clone(),
+                name: person.name.clone(),
+                week_minutes,
+                warnings: violations,
+            });
+        }
+    }
+    candidates.sort_by(|a, b| {
+        (!a.warnings.is_empty(), a.week_minutes, &a.name).cmp(&(!b.warnings.is_empty(), b.week_minutes, &b.name))
+    });
+    excluded.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(Json(Eligibility { candidates, excluded }))
+}

@@ -1,0 +1,32 @@
+//! The schedule function: events, shifts (one-off and recurring), assignments through the
+//! conflict engine, availability, and a worker's own schedule.
+//!
+//! Routes that end something (publish, cancel, remove) are declared last, so the document lists
+//! them after the routes that act on what they end.
+
+mod assignments;
+mod availability;
+mod calendar;
+mod events;
+mod me;
+mod shifts;
+
+rota::function_routes!(
+    [events::list_events, events::create_event],
+    [events::get_event, events::update_event, events::delete_event],
+    [shifts::list_shifts, shifts::create_shift],
+    [shifts::create_recurring],
+    [shifts::get_shift, shifts::update_shift],
+    [assignments::assign],
+    [assignments::claim],
+    [assignments::eligible],
+    [assignments::answer],
+    [availability::get_my_availability, availability::set_my_availability],
+    [availability::get_availability],
+    [me::my_shifts],
+    [calendar::calendar_url, calendar::revoke_calendar_url],
+    [calendar::calendar_feed],
+    [shifts::publish_shift],
+    [shifts::cancel_shift],
+    [assignments::delete_assignment],
+);

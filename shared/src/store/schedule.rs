@@ -1,0 +1,554 @@
+//! Events, shifts, assignments and each person's schedule.
+//!
+//! - An event (`EVENT#`) and a shift (`SHIFT#`) are tenant records like any other; a shift is also
+//!   on gsi1 under its location and on gsi2 under the tenant, both by start, so a location's week
+//!   or the organisation's day is one Query.
+//! - An assignment (`ASSIGN#{shift}_{person}`) exists once per person and shift (a conditional
+//!   put), and sits on gsi1 under its person by start (their calendar). It carries a copy of its
+//!   shift's times, kept in step by every change of the shift.
+//! - A person's schedule (`SCHED#{person}`) lists their assigned shifts around now, read strongly
+//!   consistent, and carries a `version` every assignment of theirs moves on in the same
+//!   transaction. The conflict check reads it and the write is conditioned on it, so two
+//!   concurrent assignments of one person cannot both pass a check that saw neither (and a GSI's
+//!   lag never hides a fresh assignment from the check).
+
+use std::collections::BTreeMap;
+
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::entities::{Archivable, Filter};
+use super::page::{Index, Page, PageRequest};
+use super::people::Person;
+use super::{Item, Store, from_item, key, keys, n, s, to_item};
+use crate::Error;
+use crate::domain::settings::Weekday;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EventStatus {
+    Planned,
+    Confirmed,
+    Cancelled,
+    Completed,
+}
+
+/// Something the organisation runs over one or more days (a festival, a conference, a term).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Event {
+    pub id: String,
+    pub tenant_id: String,
+    pub title: String,
+    pub location_id: Option<String>,
+    /// First day, in the location's calendar (`YYYY-MM-DD`).
+    pub starts_on: String,
+    /// Last day, inclusive.
+    pub ends_on: String,
+    pub tags: Vec<String>,
+    pub status: EventStatus,
+    pub archived_at: Option<String>,
+    pub version: u64,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+crate::entity!(Event, "EVENT#", "event");
+
+impl Archivable for Event {
+    fn archived(&self) -> bool {
+        self.archived_at.is_some()
+    }
+    fn archive(&mut self, now: &str) {
+        self.archived_at.get_or_insert_with(|| now.to_owned());
+    }
+}
+
+/// `draft` (only coordinators see it, nobody can claim it) → `published` → `cancelled`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ShiftStatus {
+    Draft,
+    Published,
+    Cancelled,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Shift {
+    pub id: String,
+    pub tenant_id: String,
+    pub location_id: String,
+    pub position_id: String,
+    /// The location's and position's names when the shift was made (or its position changed).
+    pub location_name: String,
+    pub position_name: String,
+    pub event_id: Option<String>,
+    /// UTC instant, `YYYY-MM-DDTHH:MM:SSZ`.
+    pub start: String,
+    pub end: String,
+    /// The location's zone when the shift was made: `start_local` and `end_local` are in it.
+    pub time_zone: String,
+    /// `start` as the location's clock shows it, with the offset (`2030-03-30T22:00:00+00:00`).
+    pub start_local: String,
+    pub end_local: String,
+    /// Real minutes from start to end (a DST night counts what the clock skips or repeats).
+    pub duration_minutes: i64,
+    /// Unpaid break within the shift.
+    pub break_minutes: u32,
+    /// How many people the shift needs.
+    pub headcount: u32,
+    /// How many hold it now (offered or accepted); never above `headcount`.
+    pub assigned_count: u32,
+    pub status: ShiftStatus,
+    pub notes: Option<String>,
+    pub version: u64,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+crate::entity!(
+    Shift,
+    "SHIFT#",
+    "shift",
+    extra = |shift: &Shift| {
+        let sort = format!("{}#{}", shift.start, shift.id);
+        vec![
+            ("gsi1pk", keys::location_shifts(&shift.tenant_id, &shift.location_id)),
+            ("gsi1sk", sort.clone()),
+            ("gsi2pk", keys::shifts(&shift.tenant_id)),
+            ("gsi2sk", sort),
+        ]
+    }
+);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AssignmentStatus {
+    /// Assigned, waiting for the person's answer.
+    Offered,
+    Accepted,
+    Declined,
+}
+
+/// One person on one shift. Its id is `{shift_id}_{person_id}`: a person holds a shift once.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Assignment {
+    pub id: String,
+    pub tenant_id: String,
+    pub shift_id: String,
+    pub person_id: String,
+    pub status: AssignmentStatus,
+    /// Placed despite warnings (`force=true`); the audit entry keeps what was overridden.
+    pub forced: bool,
+    /// Who placed them: the coordinator who offered it, or the person who claimed it.
+    pub assigned_by: String,
+    /// The shift's, copied so a person's calendar is one Query.
+    pub start: String,
+    pub end: String,
+    pub location_id: String,
+    pub position_id: String,
+    pub location_name: String,
+    pub position_name: String,
+    pub shift_status: ShiftStatus,
+    pub version: u64,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+crate::entity!(
+    Assignment,
+    "ASSIGN#",
+    "assignment",
+    extra = |assignment: &Assignment| {
+        vec![
+            ("gsi1pk", keys::person_shifts(&assignment.tenant_id, &assignment.person_id)),
+            ("gsi1sk", format!("{}#{}", assignment.start, assignment.shift_id)),
+        ]
+    }
+);
+
+impl Assignment {
+    pub fn id_of(shift_id: &str, person_id: &str) -> String {
+        format!("{shift_id}_{person_id}")
+    }
+
+    /// The shift and person of an assignment id, if it is one.
+    pub fn parts(id: &str) -> Option<(&str, &str)> {
+        id.split_once('_').filter(|(shift, person)| !shift.is_empty() && !person.is_empty())
+    }
+}
+
+/// A shift as a person's schedule keeps it: what the conflict rules need.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Booked {
+    pub start: String,
+    pub end: String,
+    pub break_minutes: u32,
+    pub position_id: String,
+    pub time_zone: String,
+}
+
+impl Booked {
+    pub fn of(shift: &Shift) -> Self {
+        Self {
+            start: shift.start.clone(),
+            end: shift.end.clone(),
+            break_minutes: shift.break_minutes,
+            position_id: shift.position_id.clone(),
+            time_zone: shift.time_zone.clone(),
+        }
+    }
+}
+
+/// A person's assigned, not cancelled shifts by id (those that ended within
+/// [`Schedule::KEPT_DAYS`] and later ones), and the version each change of them moves on.
+/// Entries are set and removed one by one (`SET shifts.#id`), so a shift's change updates its
+/// assignees' schedules without reading them.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Schedule {
+    pub version: u64,
+    pub shifts: BTreeMap<String, Booked>,
+}
+
+impl Schedule {
+    /// Shifts that ended longer ago than this are dropped from the schedule (the assignments
+    /// stay): no rule looks further back than a month of consecutive days.
+    pub const KEPT_DAYS: i64 = 35;
+
+    /// The shift ids whose entries are past keeping at `now`.
+    pub fn expired(&self, now: chrono::DateTime<chrono::Utc>) -> Vec<String> {
+        let horizon = crate::clock::instant(now - chrono::Duration::days(Self::KEPT_DAYS));
+        self.shifts.iter().filter(|(_, booked)| booked.end < horizon).map(|(id, _)| id.clone()).collect()
+    }
+}
+
+/// What the conflict check needs of each person: the person, their schedule and availability.
+pub struct Placing {
+    pub person: Option<Person>,
+    pub schedule: Schedule,
+    pub availability: Availability,
+}
+
+impl Store {
+    /// Each person's record, schedule and availability, strongly consistent, in the order of
+    /// `person_ids`: `BatchGetItem`s of at most 100 keys, all in parallel (one round trip).
+    pub async fn placing(&self, tenant_id: &str, person_ids: &[String]) -> Result<Vec<Placing>, Error> {
+        let partition = keys::tenant(tenant_id);
+        let wanted: Vec<Item> = person_ids
+            .iter()
+            .flat_map(|id| {
+                [keys::person_sk(id), keys::schedule_sk(id), keys::availability_sk(id)]
+                    .map(|sort| key(partition.clone(), sort))
+            })
+            .collect();
+        let batches = futures_util::future::try_join_all(wanted.chunks(99).map(|batch| self.batch_get(batch))).await?;
+        let found: Vec<Option<Item>> = batches.into_iter().flatten().collect();
+        person_ids
+            .iter()
+            .zip(found.chunks(3))
+            .map(|(id, items)| {
+                Ok(Placing {
+                    person: items[0].clone().map(from_item).transpose()?,
+                    schedule: items[1].clone().map(from_item).transpose()?.unwrap_or_default(),
+                    availability: items[2]
+                        .clone()
+                        .map(from_item)
+                        .transpose()?
+                        .unwrap_or_else(|| Availability::none_set(id)),
+                })
+            })
+            .collect()
+    }
+
+    /// A shift and its assignments, strongly consistent: two requests in parallel.
+    pub async fn shift_with_assignments(
+        &self,
+        tenant_id: &str,
+        shift_id: &str,
+    ) -> Result<Option<(Shift, Vec<Assignment>)>, Error> {
+        let assignments = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+            .expression_attribute_values(":pk", s(keys::tenant(tenant_id)))
+            .expression_attribute_values(":prefix", s(format!("ASSIGN#{shift_id}_")))
+            .consistent_read(true)
+            .send();
+        let (shift, assignments) =
+            tokio::try_join!(self.entity::<Shift>(tenant_id, shift_id), async { Ok::<_, Error>(assignments.await?) })?;
+        let Some(shift) = shift else { return Ok(None) };
+        let assignments = assignments.items.unwrap_or_default().into_iter().map(from_item).collect::<Result<_, _>>()?;
+        Ok(Some((shift, assignments)))
+    }
+
+    /// Adds `shifts` to a person's schedule read at `read` (and drops its expired entries), only
+    /// if nobody changed it since: the write that makes a checked assignment safe.
+    pub fn schedule_add(
+        &self,
+        tenant_id: &str,
+        person_id: &str,
+        read: &Schedule,
+        shifts: &[(&str, Booked)],
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<TransactWriteItem, Error> {
+        let key = key(keys::tenant(tenant_id), keys::schedule_sk(person_id));
+        if read.version == 0 {
+            let schedule = Schedule {
+                version: 1,
+                shifts: shifts.iter().map(|(id, booked)| ((*id).to_owned(), booked.clone())).collect(),
+            };
+            let mut item = to_item(&schedule, &[])?;
+            item.extend(key);
+            let put = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .condition_expression("attribute_not_exists(pk)")
+                .build()
+                .map_err(Error::internal)?;
+            return Ok(TransactWriteItem::builder().put(put).build());
+        }
+        let mut update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .condition_expression("version = :read")
+            .expression_attribute_values(":read", n(read.version))
+            .expression_attribute_values(":next", n(read.version + 1));
+        let mut sets = vec!["version = :next".to_owned()];
+        for (i, (id, booked)) in shifts.iter().enumerate() {
+            sets.push(format!("shifts.#add{i} = :add{i}"));
+            update = update
+                .expression_attribute_names(format!("#add{i}"), *id)
+                .expression_attribute_values(format!(":add{i}"), super::value(booked)?);
+        }
+        let mut expired = read.expired(now);
+        expired.retain(|old| !shifts.iter().any(|(id, _)| id == old));
+        let mut expression = format!("SET {}", sets.join(", "));
+        if !expired.is_empty() {
+            let removes: Vec<String> = (0..expired.len()).map(|i| format!("shifts.#old{i}")).collect();
+            expression.push_str(&format!(" REMOVE {}", removes.join(", ")));
+            for (i, id) in expired.iter().enumerate() {
+                update = update.expression_attribute_names(format!("#old{i}"), id);
+            }
+        }
+        let update = update.update_expression(expression).build().map_err(Error::internal)?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+
+    /// Sets (`Some`) or removes (`None`) one shift of a person's schedule without reading it,
+    /// moving its version on so a check based on the old schedule cannot commit.
+    pub fn schedule_change(
+        &self,
+        tenant_id: &str,
+        person_id: &str,
+        shift_id: &str,
+        booked: Option<&Booked>,
+    ) -> Result<TransactWriteItem, Error> {
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::tenant(tenant_id), keys::schedule_sk(person_id))))
+            .expression_attribute_names("#shift", shift_id)
+            .expression_attribute_values(":one", n(1))
+            .condition_expression("attribute_exists(pk)");
+        let update = match booked {
+            Some(booked) => update
+                .update_expression("SET shifts.#shift = :booked ADD version :one")
+                .expression_attribute_values(":booked", super::value(booked)?),
+            None => update.update_expression("REMOVE shifts.#shift ADD version :one"),
+        };
+        Ok(TransactWriteItem::builder().update(update.build().map_err(Error::internal)?).build())
+    }
+
+    /// Takes `places` more places of the shift: only while it is not cancelled and at most
+    /// `headcount - places` are taken, so concurrent assignments never exceed the headcount.
+    /// Moves the shift's version on, so an edit based on an older read is refused.
+    pub fn shift_places_taken(&self, shift: &Shift, places: u32) -> Result<TransactWriteItem, Error> {
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::tenant(&shift.tenant_id), format!("SHIFT#{}", shift.id))))
+            .update_expression("SET assigned_count = assigned_count + :places, version = version + :one")
+            .condition_expression("assigned_count <= :most AND #status <> :cancelled")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":places", n(places))
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":most", n(shift.headcount.saturating_sub(places)))
+            .expression_attribute_values(":cancelled", s("cancelled"))
+            .build()
+            .map_err(Error::internal)?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+
+    /// Gives one place of the shift back (an assignment removed).
+    pub fn shift_place_freed(&self, tenant_id: &str, shift_id: &str) -> Result<TransactWriteItem, Error> {
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::tenant(tenant_id), format!("SHIFT#{shift_id}"))))
+            .update_expression("SET assigned_count = assigned_count - :one, version = version + :one")
+            .condition_expression("assigned_count >= :one")
+            .expression_attribute_values(":one", n(1))
+            .build()
+            .map_err(Error::internal)?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+
+    /// Deletes an assignment, only if it is still at `expected_version`.
+    pub fn assignment_delete(&self, assignment: &Assignment) -> Result<TransactWriteItem, Error> {
+        let delete = aws_sdk_dynamodb::types::Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::tenant(&assignment.tenant_id), format!("ASSIGN#{}", assignment.id))))
+            .condition_expression("version = :expected")
+            .expression_attribute_values(":expected", n(assignment.version))
+            .build()
+            .map_err(Error::internal)?;
+        Ok(TransactWriteItem::builder().delete(delete).build())
+    }
+
+    /// Shifts by start within `[from, to)` (either open), one page: under one location (gsi1)
+    /// or the whole organisation (gsi2), with `filter` applied within that partition.
+    pub async fn shifts(
+        &self,
+        tenant_id: &str,
+        location_id: Option<&str>,
+        range: (Option<&str>, Option<&str>),
+        filter: Filter,
+        limit: Option<u32>,
+        cursor: Option<&str>,
+    ) -> Result<Page<Shift>, Error> {
+        let (index, partition, sort) = match location_id {
+            Some(location) => (Index::Gsi1, keys::location_shifts(tenant_id, location), "gsi1sk"),
+            None => (Index::Gsi2, keys::shifts(tenant_id), "gsi2sk"),
+        };
+        self.by_start(index, partition, sort, range, filter, limit, cursor).await
+    }
+
+    /// A person's assignments on published and cancelled shifts by start within `[from, to)`
+    /// (and ending after `ends_after`, when given), one page: their calendar.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn person_assignments(
+        &self,
+        tenant_id: &str,
+        person_id: &str,
+        range: (Option<&str>, Option<&str>),
+        ends_after: Option<&str>,
+        newest_first: bool,
+        limit: Option<u32>,
+        cursor: Option<&str>,
+    ) -> Result<Page<Assignment>, Error> {
+        let mut filter = Filter::default().and("shift_status <> :draft", ("", ""), (":draft", s("draft")));
+        if let Some(instant) = ends_after {
+            filter = filter.and("#end > :ends_after", ("#end", "end"), (":ends_after", s(instant)));
+        }
+        let partition = keys::person_shifts(tenant_id, person_id);
+        let request = PageRequest::new(limit, cursor, Index::Gsi1, &partition)?;
+        let (condition, bounds) = start_range("gsi1sk", range);
+        let mut query = self
+            .client
+            .query()
+            .key_condition_expression(format!("gsi1pk = :pk{condition}"))
+            .expression_attribute_values(":pk", s(partition))
+            .scan_index_forward(!newest_first);
+        for (placeholder, value) in bounds {
+            query = query.expression_attribute_values(placeholder, s(value));
+        }
+        let (query, filtered) = filter.apply(query);
+        self.page(query, request, Index::Gsi1, filtered).await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn by_start(
+        &self,
+        index: Index,
+        partition: String,
+        sort: &str,
+        range: (Option<&str>, Option<&str>),
+        filter: Filter,
+        limit: Option<u32>,
+        cursor: Option<&str>,
+    ) -> Result<Page<Shift>, Error> {
+        let request = PageRequest::new(limit, cursor, index, &partition)?;
+        let (condition, bounds) = start_range(sort, range);
+        let pk = index.partition_attribute();
+        let mut query = self
+            .client
+            .query()
+            .key_condition_expression(format!("{pk} = :pk{condition}"))
+            .expression_attribute_values(":pk", s(partition));
+        for (placeholder, value) in bounds {
+            query = query.expression_attribute_values(placeholder, s(value));
+        }
+        let (query, filtered) = filter.apply(query);
+        self.page(query, request, index, filtered).await
+    }
+}
+
+/// The key condition on a `{start}#{id}` sort key for starts within `[from, to)`.
+fn start_range(sort: &str, range: (Option<&str>, Option<&str>)) -> (String, Vec<(&'static str, String)>) {
+    match range {
+        (Some(from), Some(to)) => {
+            (format!(" AND {sort} BETWEEN :from AND :to"), vec![(":from", from.to_owned()), (":to", before(to))])
+        }
+        (Some(from), None) => (format!(" AND {sort} >= :from"), vec![(":from", from.to_owned())]),
+        (None, Some(to)) => (format!(" AND {sort} <= :to"), vec![(":to", before(to))]),
+        (None, None) => (String::new(), Vec::new()),
+    }
+}
+
+/// A bound above every `{start}#{id}` key whose start is before `to` and below those starting at
+/// `to` (`!` sorts below `#`).
+fn before(to: &str) -> String {
+    format!("{to}!")
+}
+
+/// One weekly window a person can work, on the clock of wherever the shift is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct WeeklyWindow {
+    pub weekday: Weekday,
+    /// `HH:MM`.
+    pub start_local: String,
+    /// `HH:MM`; at or before the start, the window runs past midnight.
+    pub end_local: String,
+}
+
+/// Days a person cannot work at all, inclusive (`YYYY-MM-DD`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Blackout {
+    pub from: String,
+    pub to: String,
+}
+
+/// When a person says they can work: weekly windows (none: any time) and blackout days.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Availability {
+    pub person_id: String,
+    pub weekly: Vec<WeeklyWindow>,
+    pub blackouts: Vec<Blackout>,
+    /// When it was last set; absent when never.
+    pub updated_at: Option<String>,
+}
+
+impl Availability {
+    pub fn none_set(person_id: &str) -> Self {
+        Self { person_id: person_id.to_owned(), ..Self::default() }
+    }
+}
+
+impl Store {
+    /// A person's availability (any time, when never set).
+    pub async fn availability(&self, tenant_id: &str, person_id: &str) -> Result<Availability, Error> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::tenant(tenant_id), keys::availability_sk(person_id))))
+            .send()
+            .await?;
+        Ok(output.item.map(from_item).transpose()?.unwrap_or_else(|| Availability::none_set(person_id)))
+    }
+
+    /// A put of a person's availability, replacing what was there.
+    pub fn availability_put(&self, tenant_id: &str, availability: &Availability) -> Result<TransactWriteItem, Error> {
+        let keys = [("pk", keys::tenant(tenant_id)), ("sk", keys::availability_sk(&availability.person_id))];
+        let put = Put::builder().table_name(&self.table).set_item(Some(to_item(availability, &keys)?));
+        Ok(TransactWriteItem::builder().put(put.build().map_err(Error::internal)?).build())
+    }
+}
