@@ -279,6 +279,20 @@ def acceptable(path, body):
                 body["end_local"] = "06:00" if body["start_local"] != "06:00" else "07:00"
         elif path == "/events":
             body["ends_on"] = body["starts_on"]
+        elif path in ("/shifts/{shift_id}", "/events/{event_id}"):
+            # A change of one end alone may cross the stored other end: change both or neither.
+            first, last = ("start", "end") if path.startswith("/shifts") else ("starts_on", "ends_on")
+            if first in body and last in body:
+                if path.startswith("/shifts"):
+                    start = datetime.datetime.fromisoformat(body["start"])
+                    body["end"] = (start + datetime.timedelta(hours=8)).isoformat()
+                else:
+                    body["ends_on"] = body["starts_on"]
+            else:
+                body.pop(first, None)
+                body.pop(last, None)
+            if "break_minutes" in body:
+                body["break_minutes"] = min(body["break_minutes"], 60)
     except (KeyError, TypeError, ValueError, OverflowError):
         pass  # a body this cannot read is left as generated
     return body
@@ -374,7 +388,8 @@ class ContractAuth:
             case.path_parameters = {**(case.path_parameters or {}), "token": token}
         if assignment_id := supply(case, "DELETE /assignments/{assignment_id}"):
             case.path_parameters = {**(case.path_parameters or {}), "assignment_id": assignment_id}
-        if positive and case.method.upper() == "POST" and case.path in ("/shifts", "/shifts/recurring", "/events"):
+        scheduling = ("/shifts", "/shifts/recurring", "/events", "/shifts/{shift_id}", "/events/{event_id}")
+        if positive and case.method.upper() in ("POST", "PATCH") and case.path in scheduling:
             if isinstance(case.body, dict):
                 case.body = acceptable(case.path, case.body)
         if positive and case.method.upper() in ("POST", "PATCH") and case.path.startswith("/people") and isinstance(case.body, dict):
