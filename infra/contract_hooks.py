@@ -19,6 +19,9 @@ report missing test data or missing authentication):
   the call is about to go (codes live 30 seconds; the run's own owner locks its codes out soon,
   as with logins).
 - POST /auth/login/mfa gets the login token of a password login just made and the owner's code.
+- Scheduling operations on one record get records of the owner's organisation in the state the
+  operation acts on (a published shift with a free place, an assignment, a pending time off, a
+  swap offered to the owner).
 """
 
 import base64
@@ -217,6 +220,9 @@ _hold = urllib.request.Request(
 )
 with urllib.request.urlopen(_hold) as response:
     assert response.status == 200, f"giving the owner the position answered {response.status}"
+# Another owner sets their availability: the run's own owner claims places and takes swaps, which
+# generated availability would rule out (`outside_availability`).
+AVAILABILITY_TOKEN = fresh_owner()["access_token"]
 # Records the hooks give valid bodies: kept from deletion (see ContractAuth.get).
 KEPT = {ORG_UNIT, ORG_POSITION, ORG_LOCATION, ORG_EVENT}
 shifts_made = Counter()
@@ -249,6 +255,17 @@ def assignment():
     return assigned["assignments"][0]["id"]
 
 
+def time_off():
+    """The owner's own time off (in 2032, clear of every shift), waiting for a decision: its id."""
+    return created_id("/requests", {"kind": "time_off", "from": "2032-03-01", "to": "2032-03-02"})
+
+
+def swap_to_owner():
+    """A swap of a crew member's assignment the owner arranged and offered to the owner (who is
+    free that day): its id."""
+    return created_id("/requests", {"kind": "swap", "assignment_id": assignment(), "to_person_id": OWNER_ID})
+
+
 def calendar_token():
     """The secret of a fresh owner's calendar feed (the run's own owner revokes theirs now and then)."""
     token = fresh_owner()["access_token"]
@@ -261,7 +278,7 @@ def calendar_token():
 def acceptable(path, body):
     """A schema-valid scheduling body made acceptable across fields, which no schema states: the
     organisation's own location, position and event, an end after the start (8 h on), a week's
-    range of dates, an event that ends on or after its first day."""
+    range of dates, an event that ends on or after its first day, time off of three days."""
     body = {**body}
     for field, value in (("location_id", ORG_LOCATION), ("position_id", ORG_POSITION), ("event_id", ORG_EVENT)):
         if body.get(field):
@@ -279,6 +296,9 @@ def acceptable(path, body):
                 body["end_local"] = "06:00" if body["start_local"] != "06:00" else "07:00"
         elif path == "/events":
             body["ends_on"] = body["starts_on"]
+        elif path == "/requests" and body.get("kind") == "time_off":
+            first = datetime.date.fromisoformat(body["from"])
+            body["to"] = (first + datetime.timedelta(days=2)).isoformat()
         elif path in ("/shifts/{shift_id}", "/events/{event_id}"):
             # A change of one end alone may cross the stored other end: change both or neither.
             first, last = ("start", "end") if path.startswith("/shifts") else ("starts_on", "ends_on")
@@ -299,6 +319,8 @@ def acceptable(path, body):
 
 # The platform admin's operations on one organisation, each supplied real ones.
 ON_A_TENANT = ("suspend", "activate", "credits")
+# The operations on one request that a pending time off of the owner's suits.
+DECIDING = (("GET", ""), ("POST", "/approve"), ("POST", "/reject"), ("POST", "/cancel"))
 # Made before the run, so no hook does network work while schemathesis generates data.
 PHASES = ("examples", "coverage", "fuzzing", "stateful")
 SUPPLIED = SUPPLIED_PER_PHASE * len(PHASES)
@@ -320,6 +342,8 @@ pools = {
     "DELETE /assignments/{assignment_id}": [assignment() for _ in range(SUPPLIED)],
     "GET /calendar/{token}": [calendar_token() for _ in range(SUPPLIED)],
     "POST /shifts/{shift_id}/claim": [published_shift() for _ in range(SUPPLIED)],
+    **{f"{operation} /requests/{{request_id}}{action}": [time_off() for _ in range(SUPPLIED)] for operation, action in DECIDING},
+    "POST /requests/{request_id}/accept": [swap_to_owner() for _ in range(SUPPLIED)],
     **{f"POST /admin/tenants/{{tenant_id}}/{action}": [new_tenant_id() for _ in range(SUPPLIED)] for action in ON_A_TENANT},
 }
 supplied = Counter()
@@ -384,11 +408,16 @@ class ContractAuth:
                 case.body = {**case.body, "person_ids": [person_id]}
         if shift_id := supply(case, "POST /shifts/{shift_id}/claim"):
             case.path_parameters = {**(case.path_parameters or {}), "shift_id": shift_id}
+        for operation in [f"{method} /requests/{{request_id}}{action}" for method, action in DECIDING] + [
+            "POST /requests/{request_id}/accept"
+        ]:
+            if request_id := supply(case, operation):
+                case.path_parameters = {**(case.path_parameters or {}), "request_id": request_id}
         if token := supply(case, "GET /calendar/{token}"):
             case.path_parameters = {**(case.path_parameters or {}), "token": token}
         if assignment_id := supply(case, "DELETE /assignments/{assignment_id}"):
             case.path_parameters = {**(case.path_parameters or {}), "assignment_id": assignment_id}
-        scheduling = ("/shifts", "/shifts/recurring", "/events", "/shifts/{shift_id}", "/events/{event_id}")
+        scheduling = ("/shifts", "/shifts/recurring", "/events", "/shifts/{shift_id}", "/events/{event_id}", "/requests")
         if positive and case.method.upper() in ("POST", "PATCH") and case.path in scheduling:
             if isinstance(case.body, dict):
                 case.body = acceptable(case.path, case.body)
@@ -398,6 +427,8 @@ class ContractAuth:
                 case.body = {**case.body, "unit_id": ORG_UNIT}
             if case.body.get("position_ids"):
                 case.body = {**case.body, "position_ids": [ORG_POSITION]}
+        if case.path == "/availability/me":
+            return AVAILABILITY_TOKEN
         if case.path.startswith("/admin/"):
             for action in ON_A_TENANT:
                 if tenant_id := supply(case, f"POST /admin/tenants/{{tenant_id}}/{action}"):

@@ -117,6 +117,36 @@ pub enum Message {
         person: String,
         accepted: bool,
     },
+    /// To a colleague: `from` offers them their place on a shift.
+    SwapOffered {
+        shift: ShiftSummary,
+        from: String,
+        request_id: String,
+    },
+    /// To the requester: `by` took their swap; a coordinator still has to approve it when
+    /// `needs_approval`.
+    SwapTaken {
+        shift: ShiftSummary,
+        by: String,
+        needs_approval: bool,
+    },
+    /// To both sides of a request: it was approved or rejected by `by`.
+    RequestDecided {
+        subject: RequestSubject,
+        approved: bool,
+        by: String,
+        note: Option<String>,
+    },
+}
+
+/// What a decided request was about, as its message says it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum RequestSubject {
+    /// Days off, and how many shifts approving them took the person off.
+    TimeOff { from: String, to: String, released_shifts: usize },
+    /// A shift handed from one person to another.
+    Swap { shift: ShiftSummary, from: String, to: String },
 }
 
 /// The kinds of message, as opt-outs and the notification log name them.
@@ -132,6 +162,9 @@ pub enum Kind {
     ShiftChanged,
     ShiftCancelled,
     AssignmentAnswered,
+    SwapOffered,
+    SwapTaken,
+    RequestDecided,
 }
 
 impl Message {
@@ -146,6 +179,9 @@ impl Message {
             Message::ShiftChanged { .. } => Kind::ShiftChanged,
             Message::ShiftCancelled { .. } => Kind::ShiftCancelled,
             Message::AssignmentAnswered { .. } => Kind::AssignmentAnswered,
+            Message::SwapOffered { .. } => Kind::SwapOffered,
+            Message::SwapTaken { .. } => Kind::SwapTaken,
+            Message::RequestDecided { .. } => Kind::RequestDecided,
         }
     }
 }
@@ -242,6 +278,45 @@ pub fn render(message: &Message, app_url: &str) -> Rendered {
             ],
             Some(format!("{app}/shifts/{}", shift.shift_id)),
         ),
+        Message::SwapOffered { shift, from, request_id } => (
+            format!("{from} offers you a shift"),
+            vec![format!("{from} would like you to take their shift: {}", shift.line()), "Take it in Rota:".into()],
+            Some(format!("{app}/requests/{request_id}")),
+        ),
+        Message::SwapTaken { shift, by, needs_approval } => (
+            format!("{by} is taking your shift"),
+            vec![
+                format!("{by} took your swap of {}", shift.line()),
+                if *needs_approval {
+                    "A coordinator still has to approve it; until then the shift is yours. Your requests:".into()
+                } else {
+                    "The shift is theirs now. Your schedule:".into()
+                },
+            ],
+            Some(if *needs_approval { format!("{app}/requests") } else { format!("{app}/me/shifts") }),
+        ),
+        Message::RequestDecided { subject, approved, by, note } => {
+            let decided = if *approved { "approved" } else { "rejected" };
+            let (subject_line, mut paragraphs) = match subject {
+                RequestSubject::TimeOff { from, to, released_shifts } => {
+                    let days = if from == to { from.clone() } else { format!("{from} to {to}") };
+                    let mut paragraphs = vec![format!("Your time off {days} was {decided} by {by}.")];
+                    if *approved && *released_shifts > 0 {
+                        paragraphs.push(format!("You were taken off {released_shifts} shift(s) on those days."));
+                    }
+                    ("Time off".to_owned(), paragraphs)
+                }
+                RequestSubject::Swap { shift, from, to } => (
+                    "Shift swap".to_owned(),
+                    vec![format!("The swap of {} from {from} to {to} was {decided} by {by}.", shift.line())],
+                ),
+            };
+            if let Some(note) = note {
+                paragraphs.push(format!("Note: {note}"));
+            }
+            paragraphs.push("Your requests in Rota:".into());
+            (format!("{subject_line} {decided}"), paragraphs, Some(format!("{app}/requests")))
+        }
     };
     // The link goes after the paragraph that leads to it (the one ending in a colon).
     let mut text = Vec::new();

@@ -415,6 +415,10 @@ pub struct Organisation {
     pub event_id: String,
     pub shift_id: String,
     pub assignment_id: String,
+    /// The owner's own time off (January 2031), waiting for a decision.
+    pub request_id: String,
+    /// A swap of the staff member's assignment the owner arranged, offered to the owner: open.
+    pub swap_id: String,
 }
 
 impl TestApp {
@@ -471,6 +475,24 @@ impl TestApp {
         let path = format!("/people/{}", owner["id"].as_str().unwrap());
         let hold = self.request(Method::PATCH, &path, token, Some(json!({ "position_ids": [position_id] }))).await;
         json_of(hold, StatusCode::OK).await;
-        Organisation { location_id, position_id, unit_id, person_id, person_email, event_id, shift_id, assignment_id }
+        let request_id =
+            created("/requests", json!({ "kind": "time_off", "from": "2031-01-06", "to": "2031-01-07" })).await;
+        let swap_id = created(
+            "/requests",
+            json!({ "kind": "swap", "assignment_id": assignment_id, "to_person_id": owner["id"] }),
+        )
+        .await;
+        Organisation {
+            location_id,
+            position_id,
+            unit_id,
+            person_id,
+            person_email,
+            event_id,
+            shift_id,
+            assignment_id,
+            request_id,
+            swap_id,
+        }
     }
 }

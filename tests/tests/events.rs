@@ -24,6 +24,9 @@ const PERSON_ID: &str = "01JSAMPLEPERSON00000000000";
 /// The schedule samples' event and shift (an assignment id is `{shift}_{person}`).
 const EVENT_ID: &str = "01JSAMPLEEVENT000000000000";
 const SHIFT_ID: &str = "01JSAMPLESH1FT000000000000";
+/// The owner's own time off, waiting for a decision; a swap offered to the owner.
+const REQUEST_ID: &str = "01JSAMPLEREQUEST0000000000";
+const SWAP_ID: &str = "01JSAMPLESWAP0000000000000";
 /// The platform samples act on the owner's organisation, as a platform admin.
 const TENANT_ID: &str = "01JSAMPLETENANT00000000000";
 const PLATFORM_ADMIN_TOKEN: &str = "REPLACE_WITH_PLATFORM_ADMIN_ACCESS_TOKEN";
@@ -82,10 +85,20 @@ async fn every_sample_event_succeeds_with_real_tokens() {
         };
         // The organisation's records (and the invitation of its staff member), where the sample
         // names one.
-        let names_records =
-            [LOCATION_ID, POSITION_ID, UNIT_ID, PERSON_ID, EVENT_ID, SHIFT_ID, INVITATION_TOKEN, STAFF_TOKEN]
-                .iter()
-                .any(|id| text.contains(id));
+        let names_records = [
+            LOCATION_ID,
+            POSITION_ID,
+            UNIT_ID,
+            PERSON_ID,
+            EVENT_ID,
+            SHIFT_ID,
+            REQUEST_ID,
+            SWAP_ID,
+            INVITATION_TOKEN,
+            STAFF_TOKEN,
+        ]
+        .iter()
+        .any(|id| text.contains(id));
         let mut text = text.replace(TENANT_ID, &owner.tenant_id);
         if text.contains(PLATFORM_ADMIN_TOKEN) {
             text = text.replace(PLATFORM_ADMIN_TOKEN, &app.platform_admin().await);
@@ -103,6 +116,8 @@ async fn every_sample_event_succeeds_with_real_tokens() {
                 .replace(PERSON_ID, &org.person_id)
                 .replace(EVENT_ID, &org.event_id)
                 .replace(SHIFT_ID, &org.shift_id)
+                .replace(REQUEST_ID, &org.request_id)
+                .replace(SWAP_ID, &org.swap_id)
                 .replace(INVITATION_TOKEN, &invitation_token);
         }
         // The reset sample follows the link of a reset just asked for.

@@ -60,6 +60,9 @@ fn fixture(a: &Session, name: &str) -> String {
         "event_id" => a.org.event_id.clone(),
         "shift_id" => a.org.shift_id.clone(),
         "assignment_id" => a.org.assignment_id.clone(),
+        "request_id" => a.org.request_id.clone(),
+        // The colleague a swap of the staff member's assignment goes to.
+        "to_person_id" => a.account.person_id.clone(),
         // The audit log's filters: the owner made A's records, the staff member is one of them.
         "actor_id" => a.account.person_id.clone(),
         "entity_id" => a.org.person_id.clone(),
@@ -174,7 +177,11 @@ fn fill(doc: &Value, operation: &Operation, a: &Session) -> Filled {
         .map(|part| match part.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
             Some(name) => {
                 carries_ids = true;
-                fixture(a, name)
+                match (operation.template.as_str(), name) {
+                    // Only a swap offered to the caller can be taken.
+                    ("/requests/{request_id}/accept", "request_id") => a.org.swap_id.clone(),
+                    _ => fixture(a, name),
+                }
             }
             None => part.to_owned(),
         })

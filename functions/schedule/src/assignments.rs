@@ -83,7 +83,7 @@ pub fn slot(shift: &Shift) -> Result<Slot, Error> {
     })
 }
 
-fn booked_slot(id: &str, booked: &Booked) -> Result<Slot, Error> {
+pub fn booked_slot(id: &str, booked: &Booked) -> Result<Slot, Error> {
     Ok(Slot {
         id: id.to_owned(),
         start: parse(&booked.start)?,
@@ -95,7 +95,13 @@ fn booked_slot(id: &str, booked: &Booked) -> Result<Slot, Error> {
     })
 }
 
-fn parse(stored: &str) -> Result<DateTime<Utc>, Error> {
+/// A stored instant (never malformed: a failure is ours, a 500).
+pub fn parse(stored: &str) -> Result<DateTime<Utc>, Error> {
+    stored.parse().map_err(Error::internal)
+}
+
+/// A stored date.
+pub fn date(stored: &str) -> Result<chrono::NaiveDate, Error> {
     stored.parse().map_err(Error::internal)
 }
 
@@ -115,7 +121,12 @@ pub fn candidate(person_id: &str, placing: &Placing) -> Result<Option<Candidate>
         position_ids: person.position_ids.clone(),
         weekly_hours_cap: person.weekly_hours_cap,
         availability: rules_view(&placing.availability),
-        time_off: Vec::new(),
+        time_off: placing
+            .schedule
+            .time_off
+            .values()
+            .map(|away| Ok(conflicts::DateRange { from: date(&away.from)?, to: date(&away.to)? }))
+            .collect::<Result<_, Error>>()?,
         shifts,
     }))
 }

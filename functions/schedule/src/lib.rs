@@ -9,6 +9,7 @@ mod availability;
 mod calendar;
 mod events;
 mod me;
+mod requests;
 mod shifts;
 
 rota::function_routes!(
@@ -26,6 +27,12 @@ rota::function_routes!(
     [me::my_shifts],
     [calendar::calendar_url, calendar::revoke_calendar_url],
     [calendar::calendar_feed],
+    [requests::list_requests, requests::create_request],
+    [requests::get_request],
+    [requests::accept_request],
+    [requests::approve_request],
+    [requests::reject_request],
+    [requests::cancel_request],
     [shifts::publish_shift],
     [shifts::cancel_shift],
     [assignments::delete_assignment],

@@ -24,6 +24,8 @@ use rota::{AppState, Error};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::assignments::parse;
+
 /// The most people one shift needs: a change of the shift updates every assignee in one
 /// transaction (at most 100 items).
 pub const MAX_HEADCOUNT: u32 = 40;
@@ -408,10 +410,6 @@ pub async fn update_shift(
         tell(&state, &after, &assignments, |shift| Message::ShiftChanged { shift }).await?;
     }
     Ok(Json(after))
-}
-
-fn parse(stored: &str) -> Result<DateTime<Utc>, Error> {
-    stored.parse().map_err(Error::internal)
 }
 
 /// The writes that keep a shift's assignments (and, when `retimed`, its assignees' schedules)

@@ -317,13 +317,6 @@ pub fn check(
     found.into_iter().map(|(violation, _)| violation).collect()
 }
 
-/// Eligible candidates in the order to offer the shift: fewest paid minutes already scheduled in
-/// the shift's week first, then by person id so equal candidates keep a fixed order.
-pub fn rank(mut candidates: Vec<(String, i64)>) -> Vec<(String, i64)> {
-    candidates.sort_by(|(a_id, a_minutes), (b_id, b_minutes)| a_minutes.cmp(b_minutes).then_with(|| a_id.cmp(b_id)));
-    candidates
-}
-
 /// Paid minutes the candidate already has in the week of `shift` (the organisation's week, in its
 /// zone): their other non-cancelled shifts that START in that week, without the shift itself.
 /// This is what [`Code::WeeklyHoursCap`] adds the shift to.
@@ -1010,19 +1003,6 @@ mod tests {
         assert_eq!(named[..2], [Some("s-early"), Some("s-late")]);
         assert_eq!(named[9..11], [Some("s-dawn"), Some("s-close")]);
         assert!(violations.iter().all(|v| v.blocking == v.code.is_blocking()));
-    }
-
-    #[test]
-    fn candidates_rank_by_fewest_minutes_then_id() {
-        let ranked = rank(vec![
-            ("p-cy".to_owned(), 600),
-            ("p-bo".to_owned(), 0),
-            ("p-al".to_owned(), 600),
-            ("p-di".to_owned(), 120),
-        ]);
-        let order: Vec<_> = ranked.iter().map(|(id, _)| id.as_str()).collect();
-        assert_eq!(order, ["p-bo", "p-di", "p-al", "p-cy"]);
-        assert_eq!(rank(Vec::new()), []);
     }
 
     #[test]

@@ -67,6 +67,10 @@ pub struct Settings {
     #[garde(range(max = 720))]
     #[schema(maximum = 720)]
     pub drop_cutoff_hours: u32,
+    /// A swap a colleague has taken still needs a coordinator's approval; off, taking it hands
+    /// the shift over at once (the rules are checked either way).
+    #[garde(skip)]
+    pub swap_approval_required: bool,
     /// Shift reminders go out this many hours before the start.
     #[garde(range(max = 168))]
     #[schema(maximum = 168)]
@@ -95,6 +99,7 @@ impl Default for Settings {
             pay_period: PayPeriod::Weekly,
             deductions: Vec::new(),
             drop_cutoff_hours: 24,
+            swap_approval_required: true,
             reminder_hours_before: 12,
             require_admin_mfa: true,
         }

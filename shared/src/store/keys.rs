@@ -121,3 +121,13 @@ pub fn shifts(tenant_id: &str) -> String {
 pub fn person_shifts(tenant_id: &str, person_id: &str) -> String {
     format!("T#{tenant_id}#PERSON#{person_id}#SHIFTS")
 }
+
+/// gsi1 partition of a person's requests, by id (creation order).
+pub fn person_requests(tenant_id: &str, person_id: &str) -> String {
+    format!("T#{tenant_id}#PERSON#{person_id}#REQUESTS")
+}
+
+/// gsi2 partition of a tenant's requests waiting in one status (`open`, `pending`), by id.
+pub fn requests(tenant_id: &str, status: &str) -> String {
+    format!("T#{tenant_id}#REQUESTS#{status}")
+}

@@ -14,6 +14,7 @@ pub mod people;
 pub mod places;
 pub mod platform;
 pub mod rate_limits;
+pub mod requests;
 pub mod round_trips;
 pub mod schedule;
 pub mod sessions;

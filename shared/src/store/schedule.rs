@@ -200,14 +200,23 @@ impl Booked {
     }
 }
 
+/// Approved time off as a person's schedule keeps it: local dates, both included.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Away {
+    pub from: String,
+    pub to: String,
+}
+
 /// A person's assigned, not cancelled shifts by id (those that ended within
-/// [`Schedule::KEPT_DAYS`] and later ones), and the version each change of them moves on.
-/// Entries are set and removed one by one (`SET shifts.#id`), so a shift's change updates its
-/// assignees' schedules without reading them.
+/// [`Schedule::KEPT_DAYS`] and later ones), their approved time off by request id, and the
+/// version each change of either moves on. Shift entries are set and removed one by one
+/// (`SET shifts.#id`), so a shift's change updates its assignees' schedules without reading them.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Schedule {
     pub version: u64,
     pub shifts: BTreeMap<String, Booked>,
+    #[serde(default)]
+    pub time_off: BTreeMap<String, Away>,
 }
 
 impl Schedule {
@@ -297,6 +306,7 @@ impl Store {
             let schedule = Schedule {
                 version: 1,
                 shifts: shifts.iter().map(|(id, booked)| ((*id).to_owned(), booked.clone())).collect(),
+                time_off: BTreeMap::new(),
             };
             let mut item = to_item(&schedule, &[])?;
             item.extend(key);
@@ -359,6 +369,50 @@ impl Store {
         Ok(TransactWriteItem::builder().update(update.build().map_err(Error::internal)?).build())
     }
 
+    /// Replaces a person's approved time off (read with the schedule at `read`) with `time_off`
+    /// and drops the shifts `released` from it, only if nobody changed the schedule since: an
+    /// approval judged on what the schedule held.
+    pub fn schedule_time_off(
+        &self,
+        tenant_id: &str,
+        person_id: &str,
+        read: &Schedule,
+        time_off: &BTreeMap<String, Away>,
+        released: &[String],
+    ) -> Result<TransactWriteItem, Error> {
+        let key = key(keys::tenant(tenant_id), keys::schedule_sk(person_id));
+        if read.version == 0 {
+            let schedule = Schedule { version: 1, shifts: BTreeMap::new(), time_off: time_off.clone() };
+            let mut item = to_item(&schedule, &[])?;
+            item.extend(key);
+            let put = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .condition_expression("attribute_not_exists(pk)")
+                .build()
+                .map_err(Error::internal)?;
+            return Ok(TransactWriteItem::builder().put(put).build());
+        }
+        // The whole map is written: a schedule made before time off existed has none to set into.
+        let mut update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .condition_expression("version = :read")
+            .expression_attribute_values(":read", n(read.version))
+            .expression_attribute_values(":next", n(read.version + 1))
+            .expression_attribute_values(":time_off", super::value(time_off)?);
+        let mut expression = "SET version = :next, time_off = :time_off".to_owned();
+        if !released.is_empty() {
+            let removes: Vec<String> = (0..released.len()).map(|i| format!("shifts.#gone{i}")).collect();
+            expression.push_str(&format!(" REMOVE {}", removes.join(", ")));
+            for (i, id) in released.iter().enumerate() {
+                update = update.expression_attribute_names(format!("#gone{i}"), id);
+            }
+        }
+        let update = update.update_expression(expression).build().map_err(Error::internal)?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+
     /// Takes `places` more places of the shift: only while it is not cancelled and at most
     /// `headcount - places` are taken, so concurrent assignments never exceed the headcount.
     /// Moves the shift's version on, so an edit based on an older read is refused.
@@ -389,6 +443,26 @@ impl Store {
             .build()
             .map_err(Error::internal)?;
         Ok(TransactWriteItem::builder().update(update).build())
+    }
+
+    /// Deletes a person's assignment to a shift that holds a place (not declined), without
+    /// reading it: approved time off taking them off the shift. The caller's condition on the
+    /// person's schedule version is what makes this safe.
+    pub fn assignment_release(
+        &self,
+        tenant_id: &str,
+        shift_id: &str,
+        person_id: &str,
+    ) -> Result<TransactWriteItem, Error> {
+        let delete = aws_sdk_dynamodb::types::Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::tenant(tenant_id), format!("ASSIGN#{}", Assignment::id_of(shift_id, person_id)))))
+            .condition_expression("attribute_exists(pk) AND #status <> :declined")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":declined", s("declined"))
+            .build()
+            .map_err(Error::internal)?;
+        Ok(TransactWriteItem::builder().delete(delete).build())
     }
 
     /// Deletes an assignment, only if it is still at `expected_version`.
