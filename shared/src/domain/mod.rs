@@ -1,5 +1,7 @@
 //! Plain types and pure rules: no I/O and no clock, so each is unit-tested on its own.
 
+pub mod attendance;
 pub mod conflicts;
+pub mod payroll;
 pub mod settings;
 pub mod time;
