@@ -1,0 +1,87 @@
+//! Roles, walked from the document: every operation it marks for a role above staff
+//! (`security: bearer: [coordinator | admin | platform_admin]`) answers a staff member's token
+//! with `403 forbidden` — with a well-formed request naming the organisation's own records, so the
+//! refusal is the role's and not a bad body or an unknown id. A new route is covered the day it
+//! is documented.
+
+use api_tests::{Organisation, json_of, spawn_app};
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+
+/// The organisation's record for a path parameter.
+fn fixture(org: &Organisation, tenant_id: &str, name: &str) -> String {
+    match name {
+        "tenant_id" => tenant_id.to_owned(),
+        "location_id" => org.location_id.clone(),
+        "position_id" => org.position_id.clone(),
+        "unit_id" => org.unit_id.clone(),
+        "person_id" => org.person_id.clone(),
+        "event_id" => org.event_id.clone(),
+        "shift_id" => org.shift_id.clone(),
+        "assignment_id" => org.assignment_id.clone(),
+        "request_id" => org.request_id.clone(),
+        _ => panic!("add a fixture for `{name}` so the role check covers it"),
+    }
+}
+
+/// The schema a `$ref` names (or the schema itself).
+fn resolve<'a>(doc: &'a Value, schema: &'a Value) -> &'a Value {
+    match schema["$ref"].as_str() {
+        Some(reference) => doc.pointer(reference.trim_start_matches('#')).expect("a local $ref"),
+        None => schema,
+    }
+}
+
+#[tokio::test]
+async fn a_staff_token_on_every_operation_above_staff_is_forbidden() {
+    let app = spawn_app().await;
+    let owner = app.signup().await;
+    let org = app.organisation(&owner).await;
+    let staff = app.staff_token(&org).await;
+    let doc = serde_json::to_value(&app.doc).unwrap();
+
+    let mut checked = Vec::new();
+    for (template, item) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let scopes: Vec<&str> = operation["security"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .flat_map(|requirement| requirement["bearer"].as_array().into_iter().flatten())
+                .filter_map(Value::as_str)
+                .collect();
+            if scopes.is_empty() {
+                continue;
+            }
+            let path = template
+                .split('/')
+                .map(|part| match part.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
+                    Some(name) => fixture(&org, &owner.tenant_id, name),
+                    None => part.to_owned(),
+                })
+                .collect::<Vec<_>>()
+                .join("/");
+            // The documented example, or an empty object for a body of optional fields.
+            let body = operation["requestBody"]["content"]["application/json"]["schema"].as_object().map(|_| {
+                let schema = resolve(&doc, &operation["requestBody"]["content"]["application/json"]["schema"]);
+                schema.get("example").cloned().unwrap_or_else(|| serde_json::json!({}))
+            });
+            let method: Method = method.to_uppercase().parse().unwrap();
+            let what = format!("{method} {path} ({scopes:?}) as staff");
+            let response = app.request(method.clone(), &path, Some(&staff), body).await;
+            let status = response.status();
+            let text = response.text().await.unwrap();
+            let problem: Value = serde_json::from_str(&text).unwrap_or_default();
+            assert_eq!(
+                (status, problem["code"].as_str()),
+                (StatusCode::FORBIDDEN, Some("forbidden")),
+                "{what}: {text}"
+            );
+            checked.push(format!("{method} {template}"));
+        }
+    }
+    assert!(checked.len() >= 30, "only {} operations above staff: {checked:?}", checked.len());
+    // The refusals changed nothing: the organisation's shift is as it was made.
+    let shift = json_of(app.get(&format!("/shifts/{}", org.shift_id), &owner.access_token).await, StatusCode::OK).await;
+    assert_eq!((shift["status"].as_str(), shift["assigned_count"].as_u64()), (Some("published"), Some(1)));
+}
