@@ -48,6 +48,8 @@ async fn shifts_read_on_the_location_clock_and_a_dst_night_is_seven_or_nine_hour
         (Some("2030-07-04T22:00:00+01:00"), Some("2030-07-05T06:00:00+01:00"))
     );
     assert_eq!((summer["duration_minutes"].as_i64(), summer["status"].as_str()), (Some(480), Some("draft")));
+    // The location's geofence goes with the shift: check-ins are judged against it.
+    assert_eq!(summer["site"], json!({ "lat": 53.8, "lng": -1.55, "radius_m": 150 }));
 
     // 22:00–06:00 from Friday to Sunday around the spring change (London, 31 March 2030), and the
     // Saturday of the autumn change (27 October).

@@ -18,7 +18,7 @@ use rota::store::audit::AuditEntry;
 use rota::store::entities::{Entity, Filter};
 use rota::store::page::Page;
 use rota::store::places::{Location, Position};
-use rota::store::schedule::{Assignment, AssignmentStatus, Booked, Event, Shift, ShiftStatus};
+use rota::store::schedule::{Assignment, AssignmentStatus, Booked, Event, Shift, ShiftStatus, Site};
 use rota::store::value;
 use rota::{AppState, Error};
 use serde::{Deserialize, Serialize};
@@ -189,6 +189,7 @@ pub fn draft(
         position_id: position.id.clone(),
         location_name: location.name.clone(),
         position_name: position.name.clone(),
+        site: Site { lat: location.lat, lng: location.lng, radius_m: location.radius_m },
         event_id,
         start: String::new(),
         end: String::new(),

@@ -73,6 +73,16 @@ pub enum ShiftStatus {
     Cancelled,
 }
 
+/// Where a shift is worked: the location's point and geofence radius. A shift keeps them as they
+/// were when it was made (like its zone), so a check-in is judged without reading the location.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Site {
+    /// WGS 84 degrees.
+    pub lat: f64,
+    pub lng: f64,
+    pub radius_m: u32,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Shift {
     pub id: String,
@@ -82,6 +92,8 @@ pub struct Shift {
     /// The location's and position's names when the shift was made (or its position changed).
     pub location_name: String,
     pub position_name: String,
+    /// The location's geofence when the shift was made: where its check-ins are judged.
+    pub site: Site,
     pub event_id: Option<String>,
     /// UTC instant, `YYYY-MM-DDTHH:MM:SSZ`.
     pub start: String,
