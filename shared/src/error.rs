@@ -47,6 +47,12 @@ pub enum Error {
     /// A placement breaks scheduling rules: every violation, for every person.
     #[error("the placement breaks scheduling rules; see violations")]
     Scheduling(Vec<Violation>),
+    /// A check-in farther from the shift's location than its geofence (in `reject` mode).
+    #[error("{distance_m} m from the location, beyond its geofence of {radius_m} m")]
+    OutsideGeofence { distance_m: u32, radius_m: u32 },
+    /// A check-in or check-out outside the shift's window.
+    #[error("checking in and out of this shift is open from {opens_at} to {closes_at}")]
+    OutsideWindow { opens_at: String, closes_at: String },
     #[error("too many requests; retry after {retry_after_secs} s")]
     RateLimited { retry_after_secs: u64 },
     /// Anything we did not expect. Logged in full, answered without detail.
@@ -77,6 +83,16 @@ pub struct Problem {
     /// Scheduling rules broken (`scheduling_conflict`), each with its code and person.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub violations: Vec<Violation>,
+    /// `outside_geofence`: how far from the location the device was, and the geofence's radius.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub distance_m: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub radius_m: Option<u32>,
+    /// `outside_window`: when checking in opens and when it closes (UTC).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub opens_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub closes_at: Option<String>,
 }
 
 impl Error {
@@ -103,6 +119,8 @@ impl Error {
             Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             Self::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             Self::Scheduling(_) => (StatusCode::UNPROCESSABLE_ENTITY, "scheduling_conflict"),
+            Self::OutsideGeofence { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "outside_geofence"),
+            Self::OutsideWindow { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "outside_window"),
             Self::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error"),
         }
@@ -117,7 +135,7 @@ impl Error {
             }
             other => other.to_string(),
         };
-        Problem {
+        let mut problem = Problem {
             kind: format!("/problems/{code}"),
             title: status.canonical_reason().unwrap_or("Error"),
             status: status.as_u16(),
@@ -131,7 +149,21 @@ impl Error {
                 Self::Scheduling(violations) => violations.clone(),
                 _ => Vec::new(),
             },
+            distance_m: None,
+            radius_m: None,
+            opens_at: None,
+            closes_at: None,
+        };
+        match self {
+            Self::OutsideGeofence { distance_m, radius_m } => {
+                (problem.distance_m, problem.radius_m) = (Some(*distance_m), Some(*radius_m));
+            }
+            Self::OutsideWindow { opens_at, closes_at } => {
+                (problem.opens_at, problem.closes_at) = (Some(opens_at.clone()), Some(closes_at.clone()));
+            }
+            _ => {}
         }
+        problem
     }
 }
 
@@ -204,5 +236,24 @@ mod tests {
         assert_eq!((problem.status, problem.code), (422, "validation_failed"));
         assert_eq!(problem.errors.len(), 2);
         assert_eq!(problem.kind, "/problems/validation_failed");
+    }
+
+    #[test]
+    fn attendance_refusals_carry_what_a_client_shows() {
+        let problem =
+            serde_json::to_value(Error::OutsideGeofence { distance_m: 151, radius_m: 150 }.problem()).unwrap();
+        assert_eq!((problem["status"].as_u64(), problem["code"].as_str()), (Some(422), Some("outside_geofence")));
+        assert_eq!((problem["distance_m"].as_u64(), problem["radius_m"].as_u64()), (Some(151), Some(150)));
+        assert!(problem.get("opens_at").is_none());
+        let window =
+            Error::OutsideWindow { opens_at: "2030-07-04T07:00:00Z".into(), closes_at: "2030-07-04T17:00:00Z".into() };
+        let problem = serde_json::to_value(window.problem()).unwrap();
+        assert_eq!(
+            (problem["opens_at"].as_str(), problem["closes_at"].as_str()),
+            (Some("2030-07-04T07:00:00Z"), Some("2030-07-04T17:00:00Z"))
+        );
+        assert!(problem["detail"].as_str().unwrap().contains("07:00:00Z"));
+        // Other problems carry none of it.
+        assert!(serde_json::to_value(Error::NotFound.problem()).unwrap().get("distance_m").is_none());
     }
 }
