@@ -14,6 +14,7 @@
 
 use std::collections::BTreeMap;
 
+use aws_sdk_dynamodb::types::builders::UpdateBuilder;
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -315,20 +316,8 @@ impl Store {
     ) -> Result<TransactWriteItem, Error> {
         let key = key(keys::tenant(tenant_id), keys::schedule_sk(person_id));
         if read.version == 0 {
-            let schedule = Schedule {
-                version: 1,
-                shifts: shifts.iter().map(|(id, booked)| ((*id).to_owned(), booked.clone())).collect(),
-                time_off: BTreeMap::new(),
-            };
-            let mut item = to_item(&schedule, &[])?;
-            item.extend(key);
-            let put = Put::builder()
-                .table_name(&self.table)
-                .set_item(Some(item))
-                .condition_expression("attribute_not_exists(pk)")
-                .build()
-                .map_err(Error::internal)?;
-            return Ok(TransactWriteItem::builder().put(put).build());
+            let shifts = shifts.iter().map(|(id, booked)| ((*id).to_owned(), booked.clone())).collect();
+            return self.schedule_first(key, &Schedule { version: 1, shifts, time_off: BTreeMap::new() });
         }
         let mut update = Update::builder()
             .table_name(&self.table)
@@ -345,16 +334,22 @@ impl Store {
         }
         let mut expired = read.expired(now);
         expired.retain(|old| !shifts.iter().any(|(id, _)| id == old));
-        let mut expression = format!("SET {}", sets.join(", "));
-        if !expired.is_empty() {
-            let removes: Vec<String> = (0..expired.len()).map(|i| format!("shifts.#old{i}")).collect();
-            expression.push_str(&format!(" REMOVE {}", removes.join(", ")));
-            for (i, id) in expired.iter().enumerate() {
-                update = update.expression_attribute_names(format!("#old{i}"), id);
-            }
-        }
+        let (update, expression) = removing_shifts(update, format!("SET {}", sets.join(", ")), &expired);
         let update = update.update_expression(expression).build().map_err(Error::internal)?;
         Ok(TransactWriteItem::builder().update(update).build())
+    }
+
+    /// The first write of a person's schedule: a put, only where there is none yet.
+    fn schedule_first(&self, key: Item, schedule: &Schedule) -> Result<TransactWriteItem, Error> {
+        let mut item = to_item(schedule, &[])?;
+        item.extend(key);
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .map_err(Error::internal)?;
+        Ok(TransactWriteItem::builder().put(put).build())
     }
 
     /// Sets (`Some`) or removes (`None`) one shift of a person's schedule without reading it,
@@ -394,33 +389,19 @@ impl Store {
     ) -> Result<TransactWriteItem, Error> {
         let key = key(keys::tenant(tenant_id), keys::schedule_sk(person_id));
         if read.version == 0 {
-            let schedule = Schedule { version: 1, shifts: BTreeMap::new(), time_off: time_off.clone() };
-            let mut item = to_item(&schedule, &[])?;
-            item.extend(key);
-            let put = Put::builder()
-                .table_name(&self.table)
-                .set_item(Some(item))
-                .condition_expression("attribute_not_exists(pk)")
-                .build()
-                .map_err(Error::internal)?;
-            return Ok(TransactWriteItem::builder().put(put).build());
+            return self
+                .schedule_first(key, &Schedule { version: 1, shifts: BTreeMap::new(), time_off: time_off.clone() });
         }
         // The whole map is written: a schedule made before time off existed has none to set into.
-        let mut update = Update::builder()
+        let update = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key))
             .condition_expression("version = :read")
             .expression_attribute_values(":read", n(read.version))
             .expression_attribute_values(":next", n(read.version + 1))
             .expression_attribute_values(":time_off", super::value(time_off)?);
-        let mut expression = "SET version = :next, time_off = :time_off".to_owned();
-        if !released.is_empty() {
-            let removes: Vec<String> = (0..released.len()).map(|i| format!("shifts.#gone{i}")).collect();
-            expression.push_str(&format!(" REMOVE {}", removes.join(", ")));
-            for (i, id) in released.iter().enumerate() {
-                update = update.expression_attribute_names(format!("#gone{i}"), id);
-            }
-        }
+        let (update, expression) =
+            removing_shifts(update, "SET version = :next, time_off = :time_off".to_owned(), released);
         let update = update.update_expression(expression).build().map_err(Error::internal)?;
         Ok(TransactWriteItem::builder().update(update).build())
     }
@@ -583,6 +564,19 @@ fn start_range(sort: &str, range: (Option<&str>, Option<&str>)) -> (String, Vec<
 /// `to` (`!` sorts below `#`).
 fn before(to: &str) -> String {
     format!("{to}!")
+}
+
+/// `expression` with ` REMOVE shifts.#gone0, …` for the shift ids `gone` (none: as it was), and
+/// the update naming them.
+fn removing_shifts(mut update: UpdateBuilder, mut expression: String, gone: &[String]) -> (UpdateBuilder, String) {
+    if !gone.is_empty() {
+        let removes: Vec<String> = (0..gone.len()).map(|i| format!("shifts.#gone{i}")).collect();
+        expression.push_str(&format!(" REMOVE {}", removes.join(", ")));
+        for (i, id) in gone.iter().enumerate() {
+            update = update.expression_attribute_names(format!("#gone{i}"), id);
+        }
+    }
+    (update, expression)
 }
 
 /// One weekly window a person can work, on the clock of wherever the shift is.
