@@ -22,6 +22,11 @@ report missing test data or missing authentication):
 - Scheduling operations on one record get records of the owner's organisation in the state the
   operation acts on (a published shift with a free place, an assignment, a pending time off, a
   swap offered to the owner).
+- Closing a pay period gets a Monday of a period long over (when the body is meant to be valid);
+  reopening gets periods closed before the run; a stub's read gets a crew member's stub.
+- Checking in and out get crew members of their own (the owner cannot be on every shift on now),
+  each on a shift at the hall that started a minute ago: not checked in yet, checked in, or
+  checked in with a vague position (waiting for review) for the review decision.
 """
 
 import base64
@@ -145,10 +150,11 @@ def waiting_login():
     return {**owner, "mfa_token": waiting["mfa_token"]}
 
 
-def invited_person():
-    """A person the contract owner invited just now: their id and the token of their link."""
+def invited_person(**fields):
+    """A person the contract owner invited just now (with `fields`): their id and the token of
+    their link."""
     email = f"invited-{uuid.uuid4().hex}@example.com"
-    status, person = post("/people", {"email": email, "name": "Ivy Invited", "role": "staff"}, OWNER_TOKEN)
+    status, person = post("/people", {"email": email, "name": "Ivy Invited", "role": "staff", **fields}, OWNER_TOKEN)
     assert status == 201, f"inviting answered {status}: {person}"
     return {"id": person["id"], "token": link_token(email, "/accept-invitation")}
 
@@ -275,6 +281,75 @@ def calendar_token():
         return json.load(response)["url"].split("/calendar/")[1]
 
 
+def on_shift_now(checked_in=False, accuracy_m=10.0):
+    """A crew member logged in (their invitation accepted) and placed on a shift at the hall
+    that started a minute ago, their acceptance recorded by the owner; checked in already when
+    asked (with `accuracy_m`: one coarser than the geofence sends the record to review). Their
+    token, the shift and the attendance record's id."""
+    person = invited_person(position_ids=[ORG_POSITION])
+    status, accepted = post("/auth/invitations/accept", {"token": person["token"], "password": "contract crew pass",
+                                                          "token_delivery": "body"})
+    assert status == 201, f"accepting the crew invitation answered {status}: {accepted}"
+    now = datetime.datetime.now(datetime.timezone.utc)
+    body = {"location_id": ORG_LOCATION, "position_id": ORG_POSITION, "headcount": 1,
+            "start": (now - datetime.timedelta(minutes=1)).isoformat(), "end": (now + datetime.timedelta(hours=4)).isoformat()}
+    shift_id = created_id("/shifts", body)
+    assert post(f"/shifts/{shift_id}/publish", None, OWNER_TOKEN)[0] == 200
+    status, assigned = post(f"/shifts/{shift_id}/assignments", {"person_ids": [person["id"]], "force": True}, OWNER_TOKEN)
+    assert status == 201, f"assigning answered {status}: {assigned}"
+    attendance_id = assigned["assignments"][0]["id"]
+    assert post(f"/assignments/{attendance_id}/status", {"status": "accepted"}, OWNER_TOKEN)[0] == 200
+    token = accepted["tokens"]["access_token"]
+    if checked_in:
+        status, checked = post("/attendance/check-in", at_hall(shift_id, accuracy_m), token)
+        assert status == 201, f"checking in answered {status}: {checked}"
+    return {"token": token, "shift_id": shift_id, "attendance_id": attendance_id}
+
+
+def at_hall(shift_id, accuracy_m=10.0):
+    """A check-in or check-out at the organisation's hall."""
+    return {"shift_id": shift_id, "lat": 51.5, "lng": -0.12, "accuracy_m": accuracy_m}
+
+
+def past_mondays(first):
+    """Mondays from `first` (a Monday) on, one per call: pay periods nobody closed yet."""
+    monday = datetime.date.fromisoformat(first)
+    while True:
+        yield monday.isoformat()
+        monday += datetime.timedelta(days=7)
+
+
+# Periods valid close requests get (weekly, from 2001), and periods closed before the run (1990s).
+OPEN_PERIODS = past_mondays("2001-01-01")
+CLOSED_PERIODS = past_mondays("1990-01-01")
+
+
+def closed_period():
+    """A pay period of the owner's organisation closed just now: its first day."""
+    start = next(CLOSED_PERIODS)
+    status, closed = post(f"/pay-periods/{start}/close", None, OWNER_TOKEN)
+    assert status == 201, f"closing {start} answered {status}: {closed}"
+    return start
+
+
+def pay_stub():
+    """A crew member's pay stub: a morning of 1995 worked and its week closed."""
+    crew_member = invited_person(position_ids=[ORG_POSITION])
+    body = {"location_id": ORG_LOCATION, "position_id": ORG_POSITION, "headcount": 1,
+            "start": "1995-01-03T08:00:00+00:00", "end": "1995-01-03T12:00:00+00:00"}
+    shift_id = created_id("/shifts", body)
+    assert post(f"/shifts/{shift_id}/publish", None, OWNER_TOKEN)[0] == 200
+    status, assigned = post(f"/shifts/{shift_id}/assignments", {"person_ids": [crew_member["id"]], "force": True}, OWNER_TOKEN)
+    assert status == 201, f"assigning answered {status}: {assigned}"
+    record = assigned["assignments"][0]["id"]
+    assert post(f"/assignments/{record}/status", {"status": "accepted"}, OWNER_TOKEN)[0] == 200
+    worked = {"check_in_at": body["start"], "check_out_at": body["end"], "reason": "Timesheet"}
+    assert post(f"/attendance/{record}/override", worked, OWNER_TOKEN)[0] == 200
+    status, closed = post("/pay-periods/1995-01-02/close", None, OWNER_TOKEN)
+    assert status == 201, f"closing 1995-01-02 answered {status}: {closed}"
+    return closed["stubs"][0]["id"]
+
+
 def acceptable(path, body):
     """A schema-valid scheduling body made acceptable across fields, which no schema states: the
     organisation's own location, position and event, an end after the start (8 h on), a week's
@@ -296,6 +371,11 @@ def acceptable(path, body):
                 body["end_local"] = "06:00" if body["start_local"] != "06:00" else "07:00"
         elif path == "/events":
             body["ends_on"] = body["starts_on"]
+        elif path == "/attendance/exports":
+            first = datetime.date.fromisoformat(body["from"])
+            body["to"] = (first + datetime.timedelta(days=6)).isoformat()
+            if body.get("person_id"):
+                body["person_id"] = OWNER_ID
         elif path == "/requests" and body.get("kind") == "time_off":
             first = datetime.date.fromisoformat(body["from"])
             body["to"] = (first + datetime.timedelta(days=2)).isoformat()
@@ -345,7 +425,16 @@ pools = {
     **{f"{operation} /requests/{{request_id}}{action}": [time_off() for _ in range(SUPPLIED)] for operation, action in DECIDING},
     "POST /requests/{request_id}/accept": [swap_to_owner() for _ in range(SUPPLIED)],
     **{f"POST /admin/tenants/{{tenant_id}}/{action}": [new_tenant_id() for _ in range(SUPPLIED)] for action in ON_A_TENANT},
+    "POST /attendance/check-in": [on_shift_now() for _ in range(SUPPLIED)],
+    "POST /attendance/check-out": [on_shift_now(checked_in=True) for _ in range(SUPPLIED)],
+    "POST /admin/verify-face/{attendance_id}": [on_shift_now(checked_in=True, accuracy_m=5000.0) for _ in range(SUPPLIED)],
+    "POST /pay-periods/{start}/reopen": [closed_period() for _ in range(SUPPLIED)],
+    "GET /pay-stubs/{stub_id}": [pay_stub()] * SUPPLIED,
 }
+# Records that are only read (or corrected) are shared between the operations.
+pools["POST /attendance/photo-url"] = list(pools["POST /attendance/check-in"])
+pools["GET /attendance/{attendance_id}"] = list(pools["POST /attendance/check-out"])
+pools["POST /attendance/{attendance_id}/override"] = list(pools["POST /attendance/check-out"])
 supplied = Counter()
 
 
@@ -429,7 +518,34 @@ class ContractAuth:
                 case.body = {**case.body, "position_ids": [ORG_POSITION]}
         if case.path == "/availability/me":
             return AVAILABILITY_TOKEN
-        if case.path.startswith("/admin/"):
+        for operation in ("POST /attendance/check-in", "POST /attendance/check-out", "POST /attendance/photo-url"):
+            if crew_member := supply(case, operation):
+                if positive and operation != "POST /attendance/photo-url":
+                    # On site, without a photo (a generated key names no upload).
+                    case.body = at_hall(crew_member["shift_id"])
+                elif isinstance(case.body, dict):
+                    case.body = {**case.body, "shift_id": crew_member["shift_id"]}
+                return crew_member["token"]
+        for operation in ("GET /attendance/{attendance_id}", "POST /attendance/{attendance_id}/override",
+                          "POST /admin/verify-face/{attendance_id}"):
+            if record := supply(case, operation):
+                case.path_parameters = {**(case.path_parameters or {}), "attendance_id": record["attendance_id"]}
+        if start := supply(case, "POST /pay-periods/{start}/reopen"):
+            case.path_parameters = {**(case.path_parameters or {}), "start": start}
+        if positive and case.method.upper() == "POST" and case.path == "/pay-periods/{start}/close":
+            # A week start (the organisation's weeks start on Monday) of a period long over.
+            case.path_parameters = {**(case.path_parameters or {}), "start": next(OPEN_PERIODS)}
+        if stub_id := supply(case, "GET /pay-stubs/{stub_id}"):
+            case.path_parameters = {**(case.path_parameters or {}), "stub_id": stub_id}
+        if positive and case.path == "/me/hours" and isinstance(case.query, dict):
+            try:
+                first = datetime.date.fromisoformat(case.query["from"])
+                case.query = {**case.query, "to": (first + datetime.timedelta(days=6)).isoformat()}
+            except (KeyError, TypeError, ValueError, OverflowError):
+                pass
+        if positive and case.method.upper() == "POST" and case.path == "/attendance/exports" and isinstance(case.body, dict):
+            case.body = acceptable(case.path, case.body)
+        if case.path.startswith(("/admin/tenants", "/admin/stats")):
             for action in ON_A_TENANT:
                 if tenant_id := supply(case, f"POST /admin/tenants/{{tenant_id}}/{action}"):
                     case.path_parameters = {**(case.path_parameters or {}), "tenant_id": tenant_id}

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use aws_sdk_s3::presigning::PresigningConfig;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::Error;
@@ -14,6 +14,48 @@ use crate::aws::LazyClient;
 
 /// How long a presigned URL works.
 pub const UPLOAD_URL_SECS: u64 = 15 * 60;
+
+/// The largest photo accepted, in bytes (5 MiB).
+pub const MAX_PHOTO_BYTES: u64 = 5 * 1024 * 1024;
+
+/// The image types a photo (a profile's, a check-in's) may be.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+pub enum ImageType {
+    #[serde(rename = "image/jpeg")]
+    Jpeg,
+    #[serde(rename = "image/png")]
+    Png,
+    #[serde(rename = "image/webp")]
+    Webp,
+}
+
+impl ImageType {
+    pub fn mime(self) -> &'static str {
+        match self {
+            Self::Jpeg => "image/jpeg",
+            Self::Png => "image/png",
+            Self::Webp => "image/webp",
+        }
+    }
+
+    pub fn extension(self) -> &'static str {
+        match self {
+            Self::Jpeg => "jpg",
+            Self::Png => "png",
+            Self::Webp => "webp",
+        }
+    }
+}
+
+/// A cell as a spreadsheet will read it safely: text starting with `=`, `+`, `-`, `@`, a tab or
+/// a carriage return would be taken for a formula, so it gets a leading `'` (OWASP CSV
+/// injection).
+pub fn cell(text: &str) -> String {
+    match text.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{text}"),
+        _ => text.to_owned(),
+    }
+}
 
 #[derive(Clone)]
 pub struct Files {
@@ -38,6 +80,19 @@ pub struct Upload {
     /// The headers the upload must send, as signed.
     pub headers: BTreeMap<String, String>,
     /// Where the file will be, in the bucket.
+    pub key: String,
+    pub expires_at: String,
+}
+
+/// A presigned download: GET `url` before `expires_at`.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "url": "https://rota-files.s3.eu-west-1.amazonaws.com/tenants/01J…/exports/attendance-01J….csv?X-Amz-Algorithm=AWS4-HMAC-SHA256&…",
+    "key": "tenants/01J…/exports/attendance-01J….csv",
+    "expires_at": "2030-01-01T09:15:00Z"
+}))]
+pub struct Download {
+    pub url: String,
     pub key: String,
     pub expires_at: String,
 }
@@ -79,5 +134,60 @@ impl Files {
             key,
             expires_at: crate::clock::iso(now + valid),
         })
+    }
+
+    /// A presigned GET of `key`, valid [`UPLOAD_URL_SECS`] from `now`. Signing happens here.
+    pub async fn download(&self, key: String, now: chrono::DateTime<chrono::Utc>) -> Result<Download, Error> {
+        let valid = Duration::from_secs(UPLOAD_URL_SECS);
+        let presigning =
+            PresigningConfig::builder().start_time(now.into()).expires_in(valid).build().map_err(Error::internal)?;
+        let request = self
+            .client
+            .get()
+            .get_object()
+            .bucket(&self.bucket)
+            .key(&key)
+            .presigned(presigning)
+            .await
+            .map_err(|error| Error::internal(aws_sdk_s3::error::DisplayErrorContext(error).to_string()))?;
+        Ok(Download { url: request.uri().to_owned(), key, expires_at: crate::clock::iso(now + valid) })
+    }
+
+    /// Writes `body` to `key` (a file the API makes: an export).
+    pub async fn put(&self, key: &str, content_type: &str, body: Vec<u8>) -> Result<(), Error> {
+        self.client
+            .get()
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(content_type)
+            .body(body.into())
+            .send()
+            .await
+            .map_err(|error| Error::internal(aws_sdk_s3::error::DisplayErrorContext(error).to_string()))?;
+        Ok(())
+    }
+
+    /// Whether an object is stored at `key` (a client's upload arrived).
+    pub async fn exists(&self, key: &str) -> Result<bool, Error> {
+        match self.client.get().head_object().bucket(&self.bucket).key(key).send().await {
+            Ok(_) => Ok(true),
+            Err(error) if error.as_service_error().is_some_and(|e| e.is_not_found()) => Ok(false),
+            Err(error) => Err(Error::internal(aws_sdk_s3::error::DisplayErrorContext(error).to_string())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cell;
+
+    #[test]
+    fn cells_a_spreadsheet_would_run_are_quoted() {
+        for formula in ["=HYPERLINK(\"http://x\")", "+1", "-1+2", "@SUM(A1)", "\tx", "\rx"] {
+            assert_eq!(cell(formula), format!("'{formula}"));
+        }
+        assert_eq!(cell("Olive Ortiz"), "Olive Ortiz");
+        assert_eq!(cell(""), "");
     }
 }

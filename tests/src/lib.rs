@@ -421,6 +421,56 @@ pub struct Organisation {
     pub swap_id: String,
 }
 
+/// What attendance and payroll need of an organisation ([`TestApp::on_site`]): shifts on now
+/// with its owner on them, a record, and a closed pay period.
+pub struct OnSite {
+    /// A published shift at the location that started 5 minutes ago, with the owner on it, not
+    /// checked in (checking in is open).
+    pub now_shift_id: String,
+    /// A shift that ended 10 minutes ago (its window still open), which the owner checked in to
+    /// with a position coarser than the geofence: checking out is open, and the owner's record
+    /// (`attendance_id`) waits for review.
+    pub ended_shift_id: String,
+    pub attendance_id: String,
+    /// A closed weekly pay period (a Monday of 2020–2025, one of its own per organisation fixture
+    /// of the process) in which the owner worked a morning: its first day, and the owner's stub.
+    pub period_start: String,
+    pub stub_id: String,
+}
+
+/// Each organisation fixture of the process closes a week of its own: an owner making many (the
+/// tenant matrix) would otherwise place themself on one week's shift twice.
+static PAY_WEEKS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// A staff member holding the organisation's position, logged in: their id, email and token.
+pub struct Worker {
+    pub id: String,
+    pub email: String,
+    pub token: String,
+}
+
+/// Invites a staff member into `org`'s position and accepts the invitation. Make workers one at a
+/// time: the invitation is read from the app's one mailbox.
+pub async fn worker(app: &TestApp, owner: &Account, org: &Organisation, name: &str) -> Worker {
+    let email = unique_email("worker");
+    let body = json!({ "email": email, "name": name, "role": "staff", "position_ids": [org.position_id] });
+    let created = json_of(app.post("/people", Some(&owner.access_token), body).await, StatusCode::CREATED).await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    let invitation = app.link_token(&email, "/accept-invitation").await;
+    let body = json!({ "token": invitation, "password": PASSWORD, "token_delivery": "body" });
+    let accepted = json_of(app.post("/auth/invitations/accept", None, body).await, StatusCode::CREATED).await;
+    let token = accepted["tokens"]["access_token"].as_str().unwrap().to_owned();
+    Worker { id, email, token }
+}
+
+/// A point `metres` north of `(lat, lng)`, on the sphere the geofence is measured on.
+pub fn north_of(lat: f64, lng: f64, metres: f64) -> (f64, f64) {
+    (lat + (metres / 6_371_008.8_f64).to_degrees(), lng)
+}
+
+/// The fixture location's point (Riverside Hall; geofence 150 m).
+pub const HALL: (f64, f64) = (53.8, -1.55);
+
 impl TestApp {
     pub async fn organisation(&self, owner: &Account) -> Organisation {
         self.organisation_of(&owner.access_token).await
@@ -494,5 +544,90 @@ impl TestApp {
             request_id,
             swap_id,
         }
+    }
+
+    /// Shifts at `org`'s location on now with its owner (of `access_token`) on them, the owner's
+    /// record waiting for review, and a closed pay period with the owner's stub.
+    pub async fn on_site(&self, access_token: &str, org: &Organisation) -> OnSite {
+        let token = Some(access_token);
+        let (location_id, position_id) = (&org.location_id, &org.position_id);
+        let owner = json_of(self.get("/me", access_token).await, StatusCode::OK).await;
+        let owner_id = owner["id"].as_str().unwrap();
+        self.cancel_shifts_around_now(access_token).await;
+        let now = chrono::Utc::now();
+        let minutes = |m: i64| (now + chrono::Duration::minutes(m)).to_rfc3339();
+        let now_shift_id = self.published_shift(token, location_id, position_id, (minutes(-5), minutes(8 * 60))).await;
+        // The owner on both, placed with `force`: an operation of the tenant matrix may have set
+        // the owner's weekly availability, and ten minutes of rest between the two shifts is a
+        // warning only.
+        self.on_shift(token, &now_shift_id, owner_id, true).await;
+        let ended_shift_id = self.published_shift(token, location_id, position_id, (minutes(-70), minutes(-10))).await;
+        let attendance_id = self.on_shift(token, &ended_shift_id, owner_id, true).await;
+        let vague = json!({ "shift_id": ended_shift_id, "lat": HALL.0, "lng": HALL.1, "accuracy_m": 400.0 });
+        json_of(self.post("/attendance/check-in", token, vague).await, StatusCode::CREATED).await;
+        // The fixture's check-in is not the test's to count: an owner making many fixtures (the
+        // tenant matrix) would reach the limit of check-ins a minute.
+        let subject = rota::auth::rate_limit::check_subject(owner["tenant_id"].as_str().unwrap(), owner_id);
+        let counter = rota::store::keys::rate_limit(rota::auth::rate_limit::CHECKS_PER_PERSON.name, &subject);
+        let (client, table) = self.store.raw();
+        let key = [("pk", counter), ("sk", rota::store::keys::RATE_LIMIT_SK.to_owned())]
+            .map(|(name, value)| (name.to_owned(), aws_sdk_dynamodb::types::AttributeValue::S(value)));
+        client.delete_item().table_name(table).set_key(Some(key.into_iter().collect())).send().await.unwrap();
+        let week = PAY_WEEKS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let monday = chrono::NaiveDate::from_ymd_opt(2020, 1, 6).unwrap() + chrono::Days::new(7 * (week % 300));
+        let period_start = monday.to_string();
+        let morning = (format!("{monday}T08:00:00Z"), format!("{monday}T12:00:00Z"));
+        let worked_shift = self.published_shift(token, location_id, position_id, morning.clone()).await;
+        let worked = self.on_shift(token, &worked_shift, owner_id, true).await;
+        let times = json!({ "check_in_at": morning.0, "check_out_at": morning.1, "reason": "Timesheet" });
+        json_of(self.post(&format!("/attendance/{worked}/override"), token, times).await, StatusCode::OK).await;
+        let closed = self.post_empty(&format!("/pay-periods/{period_start}/close"), access_token).await;
+        assert!(closed.status().is_success(), "closing the fixture's pay period: {}", closed.status());
+        let stub_id = format!("{period_start}_{owner_id}");
+        OnSite { now_shift_id, ended_shift_id, attendance_id, period_start, stub_id }
+    }
+
+    /// Cancels the organisation's published shifts that started in the last three hours: an
+    /// owner making a second organisation fixture (the tenant matrix makes one per operation)
+    /// would otherwise overlap the first one's shifts on now.
+    async fn cancel_shifts_around_now(&self, access_token: &str) {
+        let now = chrono::Utc::now();
+        let at = |instant: chrono::DateTime<chrono::Utc>| instant.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+        let (from, to) = (at(now - chrono::Duration::hours(3)), at(now + chrono::Duration::hours(1)));
+        let path = format!("/shifts?status=published&from={from}&to={to}&limit=100");
+        let shifts = json_of(self.get(&path, access_token).await, StatusCode::OK).await;
+        for shift in shifts["items"].as_array().unwrap() {
+            let cancel = format!("/shifts/{}/cancel", shift["id"].as_str().unwrap());
+            json_of(self.post_empty(&cancel, access_token).await, StatusCode::OK).await;
+        }
+    }
+
+    /// A published shift at `location_id` from `times.0` to `times.1` (RFC 3339), with room for
+    /// three.
+    pub async fn published_shift(
+        &self,
+        token: Option<&str>,
+        location_id: &str,
+        position_id: &str,
+        times: (String, String),
+    ) -> String {
+        let shift = json!({ "location_id": location_id, "position_id": position_id, "start": times.0, "end": times.1,
+                            "headcount": 3, "break_minutes": 30 });
+        let created = json_of(self.post("/shifts", token, shift).await, StatusCode::CREATED).await;
+        let shift_id = created["id"].as_str().unwrap().to_owned();
+        let published = self.post_empty(&format!("/shifts/{shift_id}/publish"), token.unwrap()).await;
+        json_of(published, StatusCode::OK).await;
+        shift_id
+    }
+
+    /// Places `person_id` on a shift and records their acceptance (a coordinator's `token`
+    /// does both): the assignment's id.
+    pub async fn on_shift(&self, token: Option<&str>, shift_id: &str, person_id: &str, force: bool) -> String {
+        let placing = json!({ "person_ids": [person_id], "force": force });
+        let assigned = self.post(&format!("/shifts/{shift_id}/assignments"), token, placing).await;
+        let id = json_of(assigned, StatusCode::CREATED).await["assignments"][0]["id"].as_str().unwrap().to_owned();
+        let accepted = self.post(&format!("/assignments/{id}/status"), token, json!({ "status": "accepted" })).await;
+        json_of(accepted, StatusCode::OK).await;
+        id
     }
 }

@@ -27,6 +27,14 @@ const SHIFT_ID: &str = "01JSAMPLESH1FT000000000000";
 /// The owner's own time off, waiting for a decision; a swap offered to the owner.
 const REQUEST_ID: &str = "01JSAMPLEREQUEST0000000000";
 const SWAP_ID: &str = "01JSAMPLESWAP0000000000000";
+/// The owner's attendance samples: a shift on now (not checked in), and one that just ended,
+/// checked in, whose record waits for review.
+const NOW_SHIFT_ID: &str = "01JSAMPLENOWSH1FT000000000";
+const ENDED_SHIFT_ID: &str = "01JSAMPLEENDEDSH1FT0000000";
+const ATTENDANCE_ID: &str = "01JSAMPLEATTENDANCE0000000";
+/// A closed pay period of the owner's, and the owner's stub of it.
+const PERIOD_START: &str = "2020-01-06";
+const STUB_ID: &str = "01JSAMPLEPAYSTUB0000000000";
 /// The platform samples act on the owner's organisation, as a platform admin.
 const TENANT_ID: &str = "01JSAMPLETENANT00000000000";
 const PLATFORM_ADMIN_TOKEN: &str = "REPLACE_WITH_PLATFORM_ADMIN_ACCESS_TOKEN";
@@ -94,6 +102,11 @@ async fn every_sample_event_succeeds_with_real_tokens() {
             SHIFT_ID,
             REQUEST_ID,
             SWAP_ID,
+            NOW_SHIFT_ID,
+            ENDED_SHIFT_ID,
+            ATTENDANCE_ID,
+            PERIOD_START,
+            STUB_ID,
             INVITATION_TOKEN,
             STAFF_TOKEN,
         ]
@@ -108,6 +121,15 @@ async fn every_sample_event_succeeds_with_real_tokens() {
             let invitation_token = app.link_token(&org.person_email, "/accept-invitation").await;
             if text.contains(STAFF_TOKEN) {
                 text = text.replace(STAFF_TOKEN, &app.staff_token(&org).await);
+            }
+            if [NOW_SHIFT_ID, ENDED_SHIFT_ID, ATTENDANCE_ID, PERIOD_START, STUB_ID].iter().any(|id| text.contains(id)) {
+                let site = app.on_site(&owner.access_token, &org).await;
+                text = text
+                    .replace(NOW_SHIFT_ID, &site.now_shift_id)
+                    .replace(ENDED_SHIFT_ID, &site.ended_shift_id)
+                    .replace(ATTENDANCE_ID, &site.attendance_id)
+                    .replace(STUB_ID, &site.stub_id)
+                    .replace(PERIOD_START, &site.period_start);
             }
             text = text
                 .replace(LOCATION_ID, &org.location_id)

@@ -3,31 +3,10 @@
 //! that go straight through), decisions that keep who, when and why, and a burst of colleagues
 //! taking one swap at once.
 
-use api_tests::{Account, Organisation, PASSWORD, TestApp, json_of, problem_of, spawn_app, unique_email};
+use api_tests::{Account, Organisation, TestApp, json_of, problem_of, spawn_app, worker};
 use futures_util::future::join_all;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-
-/// A staff member holding the organisation's position, logged in: their id, email and token.
-struct Worker {
-    id: String,
-    email: String,
-    token: String,
-}
-
-async fn worker(app: &TestApp, owner: &Account, org: &Organisation, name: &str) -> Worker {
-    let email = unique_email("worker");
-    let body = json!({ "email": email, "name": name, "role": "staff", "position_ids": [org.position_id] });
-    let id = json_of(app.post("/people", Some(&owner.access_token), body).await, StatusCode::CREATED).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let invitation = app.link_token(&email, "/accept-invitation").await;
-    let body = json!({ "token": invitation, "password": PASSWORD, "token_delivery": "body" });
-    let accepted = json_of(app.post("/auth/invitations/accept", None, body).await, StatusCode::CREATED).await;
-    let token = accepted["tokens"]["access_token"].as_str().unwrap().to_owned();
-    Worker { id, email, token }
-}
 
 /// A published shift at the organisation's location (Europe/London) with `people` on it; its id.
 async fn shift_with(

@@ -4,12 +4,12 @@
 //! refusal is the role's and not a bad body or an unknown id. A new route is covered the day it
 //! is documented.
 
-use api_tests::{Organisation, json_of, spawn_app};
+use api_tests::{OnSite, Organisation, json_of, spawn_app};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
 /// The organisation's record for a path parameter.
-fn fixture(org: &Organisation, tenant_id: &str, name: &str) -> String {
+fn fixture(org: &Organisation, site: &OnSite, tenant_id: &str, name: &str) -> String {
     match name {
         "tenant_id" => tenant_id.to_owned(),
         "location_id" => org.location_id.clone(),
@@ -20,6 +20,9 @@ fn fixture(org: &Organisation, tenant_id: &str, name: &str) -> String {
         "shift_id" => org.shift_id.clone(),
         "assignment_id" => org.assignment_id.clone(),
         "request_id" => org.request_id.clone(),
+        "attendance_id" => site.attendance_id.clone(),
+        "start" => site.period_start.clone(),
+        "stub_id" => site.stub_id.clone(),
         _ => panic!("add a fixture for `{name}` so the role check covers it"),
     }
 }
@@ -37,6 +40,7 @@ async fn a_staff_token_on_every_operation_above_staff_is_forbidden() {
     let app = spawn_app().await;
     let owner = app.signup().await;
     let org = app.organisation(&owner).await;
+    let site = app.on_site(&owner.access_token, &org).await;
     let staff = app.staff_token(&org).await;
     let doc = serde_json::to_value(&app.doc).unwrap();
 
@@ -56,7 +60,7 @@ async fn a_staff_token_on_every_operation_above_staff_is_forbidden() {
             let path = template
                 .split('/')
                 .map(|part| match part.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
-                    Some(name) => fixture(&org, &owner.tenant_id, name),
+                    Some(name) => fixture(&org, &site, &owner.tenant_id, name),
                     None => part.to_owned(),
                 })
                 .collect::<Vec<_>>()

@@ -102,6 +102,28 @@ const BUDGETS: &[(&str, &str, RangeInclusive<usize>)] = &[
     ("POST", "/requests/{request_id}/approve", 3..=3),
     ("POST", "/requests/{request_id}/reject", 2..=2),
     ("POST", "/requests/{request_id}/cancel", 2..=2),
+    // The desk (person, assignment, shift, rules, record, kept answer), the rate counter and the
+    // photo (S3) in parallel; then one transaction.
+    ("POST", "/attendance/check-in", 2..=2),
+    ("POST", "/attendance/check-out", 2..=2),
+    ("POST", "/attendance/photo-url", 1..=1),
+    ("GET", "/attendance", 1..=1),
+    ("GET", "/attendance/{attendance_id}", 1..=1),
+    ("POST", "/attendance/{attendance_id}/override", 2..=2),
+    ("GET", "/me/attendance", 1..=1),
+    // The organisation and the records in parallel (more pages only past 100 records).
+    ("GET", "/me/hours", 1..=2),
+    ("POST", "/attendance/exports", 2..=2),
+    ("GET", "/admin/face-reviews", 1..=1),
+    ("POST", "/admin/verify-face/{attendance_id}", 2..=2),
+    // Closing a period: the reads in parallel, the stubs (batches in parallel), then the closing
+    // transaction, so a crash between leaves no closed period without its stubs. Closed already:
+    // the reads alone.
+    ("POST", "/pay-periods/{start}/close", 1..=3),
+    ("POST", "/pay-periods/{start}/reopen", 2..=2),
+    ("GET", "/pay-stubs", 1..=1),
+    ("GET", "/pay-stubs/{stub_id}", 1..=1),
+    ("POST", "/pay-stubs/exports", 1..=1),
     // Reads every organisation's counters: pages of the tenant index (platform admins only).
     ("GET", "/admin/stats", 1..=2),
 ];
@@ -194,6 +216,7 @@ async fn every_endpoint_stays_within_its_budget() {
 
     organisation_endpoints(&app).await;
     schedule_endpoints(&app).await;
+    attendance_endpoints(&app).await;
     platform_endpoints(&app).await;
 
     let measured = MEASURED.lock().unwrap().clone();
@@ -217,6 +240,67 @@ async fn platform_endpoints(app: &TestApp) {
     let credits = app.post(&tenant("credits"), admin_token, serde_json::json!({ "amount": 5 })).await;
     measured(app, "POST", "/admin/tenants/{tenant_id}/credits", credits, StatusCode::OK).await;
     measured(app, "GET", "/admin/stats", app.get("/admin/stats", &admin).await, StatusCode::OK).await;
+}
+
+/// Every attendance-function operation, as a fresh organisation's owner: checking in to the shift
+/// on now (with an idempotency key: the kept answer is one more item of the same transaction) and
+/// out of the one that just ended.
+async fn attendance_endpoints(app: &TestApp) {
+    let owner = app.signup().await;
+    let token = Some(owner.access_token.as_str());
+    let org = app.organisation(&owner).await;
+    let site = app.on_site(&owner.access_token, &org).await;
+    let call = |method: &'static str, path: String, body: Option<Value>| async move {
+        app.request(method.parse().unwrap(), &path, token, body).await
+    };
+    let at_hall = |shift: &str| json!({ "shift_id": shift, "lat": 53.8, "lng": -1.55, "accuracy_m": 10.0 });
+    let photo = json!({ "shift_id": site.now_shift_id, "content_type": "image/png", "content_length": 1000 });
+    let upload = call("POST", "/attendance/photo-url".into(), Some(photo)).await;
+    measured(app, "POST", "/attendance/photo-url", upload, StatusCode::CREATED).await;
+    let check_in = app
+        .http
+        .post(format!("{}/attendance/check-in", app.address))
+        .bearer_auth(&owner.access_token)
+        .header("Idempotency-Key", "budget-1")
+        .json(&at_hall(&site.now_shift_id))
+        .send()
+        .await
+        .unwrap();
+    measured(app, "POST", "/attendance/check-in", check_in, StatusCode::CREATED).await;
+    let check_out = call("POST", "/attendance/check-out".into(), Some(at_hall(&site.ended_shift_id))).await;
+    measured(app, "POST", "/attendance/check-out", check_out, StatusCode::OK).await;
+    measured(app, "GET", "/attendance", call("GET", "/attendance".into(), None).await, StatusCode::OK).await;
+    let record = format!("/attendance/{}", site.attendance_id);
+    measured(app, "GET", "/attendance/{attendance_id}", call("GET", record.clone(), None).await, StatusCode::OK).await;
+    let correction = json!({ "status": "on_time", "reason": "Signed in on paper" });
+    let corrected = call("POST", format!("{record}/override"), Some(correction)).await;
+    measured(app, "POST", "/attendance/{attendance_id}/override", corrected, StatusCode::OK).await;
+    measured(app, "GET", "/me/attendance", call("GET", "/me/attendance".into(), None).await, StatusCode::OK).await;
+    let hours = call("GET", "/me/hours?from=2030-07-01&to=2030-07-07".into(), None).await;
+    measured(app, "GET", "/me/hours", hours, StatusCode::OK).await;
+    let export =
+        json!({ "from": "2030-07-01", "to": "2030-07-31", "person_id": org.person_id, "event_id": org.event_id });
+    let export = call("POST", "/attendance/exports".into(), Some(export)).await;
+    measured(app, "POST", "/attendance/exports", export, StatusCode::CREATED).await;
+    let queue = call("GET", "/admin/face-reviews".into(), None).await;
+    measured(app, "GET", "/admin/face-reviews", queue, StatusCode::OK).await;
+    let verify =
+        call("POST", format!("/admin/verify-face/{}", site.attendance_id), Some(json!({ "decision": "rejected" })))
+            .await;
+    measured(app, "POST", "/admin/verify-face/{attendance_id}", verify, StatusCode::OK).await;
+
+    // Payroll: the fixture's period is closed; reopened, it closes again with every step.
+    let period = format!("/pay-periods/{}", site.period_start);
+    let reopen = call("POST", format!("{period}/reopen"), None).await;
+    measured(app, "POST", "/pay-periods/{start}/reopen", reopen, StatusCode::OK).await;
+    let close = call("POST", format!("{period}/close"), None).await;
+    let closed = measured(app, "POST", "/pay-periods/{start}/close", close, StatusCode::CREATED).await;
+    assert_eq!(closed["stubs"].as_array().unwrap().len(), 1);
+    measured(app, "GET", "/pay-stubs", call("GET", "/pay-stubs".into(), None).await, StatusCode::OK).await;
+    let stub = call("GET", format!("/pay-stubs/{}", site.stub_id), None).await;
+    measured(app, "GET", "/pay-stubs/{stub_id}", stub, StatusCode::OK).await;
+    let export = call("POST", "/pay-stubs/exports".into(), Some(json!({ "period": site.period_start }))).await;
+    measured(app, "POST", "/pay-stubs/exports", export, StatusCode::CREATED).await;
 }
 
 /// Every schedule-function operation, as a fresh organisation's owner.

@@ -13,7 +13,7 @@
 //! each call, [`prepare`] brings the caller's own 2FA into the state the operation acts on and
 //! fills in the caller's own code (a code is no id: B sends B's).
 
-use api_tests::{Account, Organisation, TestApp, json_of, problem_of, spawn_app, totp_code};
+use api_tests::{Account, OnSite, Organisation, TestApp, json_of, problem_of, spawn_app, totp_code};
 use reqwest::{Method, StatusCode};
 use serde_json::{Map, Value, json};
 
@@ -61,6 +61,11 @@ fn fixture(a: &Session, name: &str) -> String {
         "shift_id" => a.org.shift_id.clone(),
         "assignment_id" => a.org.assignment_id.clone(),
         "request_id" => a.org.request_id.clone(),
+        // The owner's own record, waiting for review.
+        "attendance_id" => a.site().attendance_id.clone(),
+        "stub_id" => a.site().stub_id.clone(),
+        // A closed pay period of A's (by its first day).
+        "start" => a.site().period_start.clone(),
         // The colleague a swap of the staff member's assignment goes to.
         "to_person_id" => a.account.person_id.clone(),
         // The audit log's filters: the owner made A's records, the staff member is one of them.
@@ -77,21 +82,41 @@ struct Session {
     access_token: String,
     /// Fresh records of the account's organisation (an operation may archive or change them).
     org: Organisation,
+    /// Its shifts on now, record and closed pay period, for the operations that need them.
+    site: Option<OnSite>,
+}
+
+impl Session {
+    fn site(&self) -> &OnSite {
+        self.site.as_ref().expect("an attendance or payroll operation gets the organisation's site")
+    }
+}
+
+/// Whether an operation acts on attendance or pay (it needs [`OnSite`] records).
+fn on_site(template: &str) -> bool {
+    ["/attendance", "/me/attendance", "/me/hours", "/admin/face-reviews", "/admin/verify-face", "/pay-"]
+        .iter()
+        .any(|prefix| template.starts_with(prefix))
 }
 
 /// Logs `account` in, with 2FA (turned back on if an operation turned it off: owners need it
-/// for anything beyond their own profile), and makes fresh records of its organisation.
-async fn login(app: &TestApp, account: &mut Account) -> Session {
+/// for anything beyond their own profile), and makes fresh records of its organisation (with its
+/// site when `site` is asked for).
+async fn login(app: &TestApp, account: &mut Account, site: bool) -> Session {
     let mut tokens = app.login_tokens(account).await;
     if account.totp_secret.is_none() {
         app.enable_2fa(account, tokens["access_token"].as_str().unwrap()).await;
         tokens = json_of(app.refresh(tokens["refresh_token"].as_str().unwrap()).await, StatusCode::OK).await;
     }
+    let access_token = tokens["access_token"].as_str().unwrap().to_owned();
+    let org = app.organisation_of(&access_token).await;
+    let site = if site { Some(app.on_site(&access_token, &org).await) } else { None };
     Session {
         account: account.clone(),
         session_id: tokens["session_id"].as_str().unwrap().to_owned(),
-        access_token: tokens["access_token"].as_str().unwrap().to_owned(),
-        org: app.organisation_of(tokens["access_token"].as_str().unwrap()).await,
+        access_token,
+        org,
+        site,
     }
 }
 
@@ -175,6 +200,8 @@ fn fill(doc: &Value, operation: &Operation, a: &Session) -> Filled {
         .template
         .split('/')
         .map(|part| match part.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
+            // Closing a period by its date acts on the caller's own organisation: B closes B's.
+            Some("start") if operation.template == "/pay-periods/{start}/close" => a.site().period_start.clone(),
             Some(name) => {
                 carries_ids = true;
                 match (operation.template.as_str(), name) {
@@ -202,16 +229,28 @@ fn fill(doc: &Value, operation: &Operation, a: &Session) -> Filled {
             };
             query.push(format!("{name}={ids}"));
         } else if parameter["required"] == true {
-            let value = sample(doc, &parameter["schema"], a, &mut carries_ids);
+            let value = match &parameter["example"] {
+                Value::Null => sample(doc, &parameter["schema"], a, &mut carries_ids),
+                example => example.clone(),
+            };
             query.push(format!("{name}={}", value.as_str().map_or_else(|| value.to_string(), str::to_owned)));
         }
     }
     if !query.is_empty() {
         path = format!("{path}?{}", query.join("&"));
     }
-    let body = operation.spec["requestBody"]["content"]["application/json"]["schema"].as_object().map(|_| {
+    let mut body = operation.spec["requestBody"]["content"]["application/json"]["schema"].as_object().map(|_| {
         sample(doc, &operation.spec["requestBody"]["content"]["application/json"]["schema"], a, &mut carries_ids)
     });
+    // Checking in and out takes a shift the owner is on and can check in to (or out of) now.
+    let shift = match operation.template.as_str() {
+        "/attendance/check-in" | "/attendance/photo-url" => Some(&a.site().now_shift_id),
+        "/attendance/check-out" => Some(&a.site().ended_shift_id),
+        _ => None,
+    };
+    if let (Some(shift), Some(body)) = (shift, body.as_mut()) {
+        body["shift_id"] = json!(shift);
+    }
     Filled { path, body, carries_ids }
 }
 
@@ -328,7 +367,7 @@ fn secrets_of(a: &Session) -> [&str; 9] {
 async fn only_the_public_operations_answer_without_a_token() {
     let app = spawn_app().await;
     let mut a = app.signup().await;
-    let a = login(&app, &mut a).await;
+    let a = login(&app, &mut a, true).await;
     let doc = serde_json::to_value(&app.doc).unwrap();
     let operations = operations(&doc);
 
@@ -365,7 +404,8 @@ async fn tenant_b_never_reaches_tenant_a() {
     let mut checked = 0;
     for operation in operations(&doc).iter().filter(|op| !op.is_public()) {
         // Fresh sessions for both per operation: an operation may end the session it runs in.
-        let (a, b) = (login(&app, &mut a_account).await, login(&app, &mut b_account).await);
+        let site = on_site(&operation.template);
+        let (a, b) = (login(&app, &mut a_account, site).await, login(&app, &mut b_account, site).await);
         let Filled { path, mut body, carries_ids } = fill(&doc, operation, &a);
         if operation.is_platform() {
             let what = format!("{} {path}", operation.method);

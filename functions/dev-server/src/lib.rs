@@ -14,6 +14,8 @@ pub fn functions() -> Vec<(&'static str, OpenApiRouter<AppState>)> {
         ("auth", auth::router()),
         ("people", people::router()),
         ("schedule", schedule::router()),
+        ("attendance", attendance::router()),
+        ("payroll", payroll::router()),
         ("admin", admin::router()),
     ]
 }
@@ -25,6 +27,8 @@ pub fn lambda_routers() -> Vec<(&'static str, axum::Router<AppState>)> {
         ("auth", auth::lambda_router()),
         ("people", people::lambda_router()),
         ("schedule", schedule::lambda_router()),
+        ("attendance", attendance::lambda_router()),
+        ("payroll", payroll::lambda_router()),
         ("admin", admin::lambda_router()),
     ]
 }

@@ -6,36 +6,12 @@ use axum::http::StatusCode;
 use garde::Validate;
 use rota::auth::{Caller, Role};
 use rota::error::Problem;
-use rota::files::Upload;
+use rota::files::{ImageType, MAX_PHOTO_BYTES, Upload};
 use rota::http::ValidJson;
 use rota::store::people::Person;
 use rota::{AppState, Error};
 use serde::Deserialize;
 use utoipa::ToSchema;
-
-/// The largest photo accepted, in bytes (5 MiB).
-pub const MAX_PHOTO_BYTES: u64 = 5 * 1024 * 1024;
-
-/// The image types a profile photo may be.
-#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
-pub enum ImageType {
-    #[serde(rename = "image/jpeg")]
-    Jpeg,
-    #[serde(rename = "image/png")]
-    Png,
-    #[serde(rename = "image/webp")]
-    Webp,
-}
-
-impl ImageType {
-    fn mime(self) -> &'static str {
-        match self {
-            Self::Jpeg => "image/jpeg",
-            Self::Png => "image/png",
-            Self::Webp => "image/webp",
-        }
-    }
-}
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -42,6 +42,15 @@ pub const RESET_PER_IP: RateLimit = RateLimit { name: "reset-ip", limit: 10, win
 /// million guesses; this keeps a stolen password at 5 of them per window.
 pub const MFA_PER_PERSON: RateLimit = RateLimit { name: "mfa-person", limit: 5, window_secs: 15 * 60 };
 
+/// Check-ins and check-outs per person: 10 a minute. A phone retrying in a loop is stopped;
+/// a person on site never gets near it.
+pub const CHECKS_PER_PERSON: RateLimit = RateLimit { name: "check-person", limit: 10, window_secs: 60 };
+
+/// Whom [`CHECKS_PER_PERSON`] counts: one person of one organisation.
+pub fn check_subject(tenant_id: &str, person_id: &str) -> String {
+    format!("{tenant_id}/{person_id}")
+}
+
 /// A counter after an event: events so far in the window that ends at `expires_at` (epoch s).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Counter {

@@ -4,7 +4,7 @@
 //! the moment of the request included — and the organisation's settings.
 
 use chrono::{DateTime, TimeDelta, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::domain::settings::{GeofenceMode, Settings};
@@ -91,7 +91,7 @@ impl Window {
 /// A shift's attendance as a status. A record can be late and leave early; the status names the
 /// more serious (`absent` > `incomplete` > `late` > `early_exit` > `on_time`), and
 /// [`Verdict`] keeps both minutes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     OnTime,
@@ -102,6 +102,19 @@ pub enum Status {
     Incomplete,
     /// No check-in by the time the window closed.
     Absent,
+}
+
+impl Status {
+    /// As the API and exports spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::OnTime => "on_time",
+            Status::EarlyExit => "early_exit",
+            Status::Late => "late",
+            Status::Incomplete => "incomplete",
+            Status::Absent => "absent",
+        }
+    }
 }
 
 /// What a shift's check-in and check-out come to.

@@ -119,7 +119,8 @@ impl Filter {
 pub struct Refused(pub Vec<usize>);
 
 impl Store {
-    pub(crate) fn entity_item<T: Entity>(&self, entity: &T) -> Result<Item, Error> {
+    /// The item a record is stored as: its fields, its keys and its index attributes.
+    pub fn entity_item<T: Entity>(&self, entity: &T) -> Result<Item, Error> {
         let mut keys = vec![("pk", keys::tenant(entity.tenant_id())), ("sk", format!("{}{}", T::PREFIX, entity.id()))];
         keys.extend(entity.extra_attributes());
         to_item(entity, &keys)

@@ -131,3 +131,44 @@ pub fn person_requests(tenant_id: &str, person_id: &str) -> String {
 pub fn requests(tenant_id: &str, status: &str) -> String {
     format!("T#{tenant_id}#REQUESTS#{status}")
 }
+
+/// gsi1 partition of a person's attendance records, by `{shift start}#{shift}`.
+pub fn person_attendance(tenant_id: &str, person_id: &str) -> String {
+    format!("T#{tenant_id}#PERSON#{person_id}#ATT")
+}
+
+/// gsi2 partition of every attendance record of a tenant, by `{shift start}#{shift}`.
+pub fn attendance(tenant_id: &str) -> String {
+    format!("T#{tenant_id}#ATT")
+}
+
+/// An attendance record's log, oldest first by `{at}#{id}`.
+pub fn attendance_log(tenant_id: &str, attendance_id: &str) -> String {
+    format!("T#{tenant_id}#ATTLOG#{attendance_id}")
+}
+
+/// Attendance waiting for review, oldest first by `{queued_at}#{attendance}`.
+pub fn face_reviews(tenant_id: &str) -> String {
+    format!("T#{tenant_id}#FACEREVIEWS")
+}
+
+/// The answer kept under one person's `Idempotency-Key` (expires after a day).
+pub fn replay(tenant_id: &str, person_id: &str, idempotency_key: &str) -> String {
+    format!("T#{tenant_id}#IDEM#{person_id}#{idempotency_key}")
+}
+pub const REPLAY_SK: &str = "IDEM";
+
+/// gsi1 partition of a person's pay stubs, by period start.
+pub fn person_stubs(tenant_id: &str, person_id: &str) -> String {
+    format!("T#{tenant_id}#PERSON#{person_id}#STUBS")
+}
+
+/// gsi2 partition of every pay stub of a tenant, by `{period start}#{person}`.
+pub fn stubs(tenant_id: &str) -> String {
+    format!("T#{tenant_id}#STUBS")
+}
+
+/// A week (by its first day) of a closed pay period: attendance counted in it stays as it is.
+pub fn pay_week_sk(first_day: &str) -> String {
+    format!("PAYWEEK#{first_day}")
+}

@@ -1,6 +1,7 @@
 //! The single DynamoDB table: key design in [`keys`], one module per aggregate, typed items in
 //! and typed items out. Every tenant-owned key starts with `T#{tenant_id}`.
 
+pub mod attendance;
 pub mod audit;
 pub mod calendar;
 pub mod entities;
@@ -10,6 +11,7 @@ pub mod links;
 pub mod mfa;
 pub mod notifications;
 pub mod page;
+pub mod payroll;
 pub mod people;
 pub mod places;
 pub mod platform;

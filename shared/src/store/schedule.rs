@@ -481,11 +481,11 @@ impl Store {
         limit: Option<u32>,
         cursor: Option<&str>,
     ) -> Result<Page<Shift>, Error> {
-        let (index, partition, sort) = match location_id {
-            Some(location) => (Index::Gsi1, keys::location_shifts(tenant_id, location), "gsi1sk"),
-            None => (Index::Gsi2, keys::shifts(tenant_id), "gsi2sk"),
+        let (index, partition) = match location_id {
+            Some(location) => (Index::Gsi1, keys::location_shifts(tenant_id, location)),
+            None => (Index::Gsi2, keys::shifts(tenant_id)),
         };
-        self.by_start(index, partition, sort, range, filter, limit, cursor).await
+        self.by_start(index, partition, range, filter, limit, cursor).await
     }
 
     /// A person's assignments on published and cancelled shifts by start within `[from, to)`
@@ -521,18 +521,25 @@ impl Store {
         self.page(query, request, Index::Gsi1, filtered).await
     }
 
-    #[allow(clippy::too_many_arguments)]
-    async fn by_start(
+    /// One page of the items of an index partition sorted by `{start}#{id}`, with starts within
+    /// `[from, to)` (either open) and `filter` applied within the partition.
+    pub(crate) async fn by_start<T: serde::de::DeserializeOwned + ToSchema>(
         &self,
         index: Index,
         partition: String,
-        sort: &str,
         range: (Option<&str>, Option<&str>),
         filter: Filter,
         limit: Option<u32>,
         cursor: Option<&str>,
-    ) -> Result<Page<Shift>, Error> {
+    ) -> Result<Page<T>, Error> {
+        if let (Some(from), Some(to)) = range
+            && to < from
+        {
+            // DynamoDB refuses a BETWEEN whose bounds are the wrong way round.
+            return Err(Error::field("to", "must not be before from"));
+        }
         let request = PageRequest::new(limit, cursor, index, &partition)?;
+        let sort = if index == Index::Gsi1 { "gsi1sk" } else { "gsi2sk" };
         let (condition, bounds) = start_range(sort, range);
         let pk = index.partition_attribute();
         let mut query = self

@@ -62,6 +62,13 @@ fn first_version() -> u64 {
 }
 
 impl Tenant {
+    /// The organisation's zone: its days, weeks and pay periods.
+    pub fn zone(&self) -> Result<chrono_tz::Tz, Error> {
+        self.time_zone
+            .parse()
+            .map_err(|_| Error::internal(format!("a stored time zone does not parse: {}", self.time_zone)))
+    }
+
     /// A new, active organisation with default settings.
     pub fn new(id: String, name: String, now: &str) -> Self {
         Self {

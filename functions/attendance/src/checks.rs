@@ -1,0 +1,327 @@
+//! Checking in and out on site: the device's position against the shift's geofence, the moment
+//! against the shift's window, one record per person and shift. Safe to retry: under an
+//! `Idempotency-Key` the same request is answered the same, once recorded.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use chrono::Utc;
+use garde::Validate;
+use rota::auth::Caller;
+use rota::auth::rate_limit::{CHECKS_PER_PERSON, check_subject};
+use rota::clock::iso;
+use rota::domain::attendance::{GeofenceVerdict, Point, Status, Window, geofence_verdict, locate, risk_score};
+use rota::error::Problem;
+use rota::files::{ImageType, MAX_PHOTO_BYTES, Upload};
+use rota::http::ValidJson;
+use rota::store::attendance::{Attendance, AttendanceEvent, FaceReview, Happening, Mark, Replay};
+use rota::store::entities::Refused;
+use rota::store::schedule::{Assignment, AssignmentStatus, ShiftStatus};
+use rota::{AppState, Error};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
+
+/// The header that makes a check-in or check-out safe to retry.
+pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
+
+#[derive(Debug, Serialize, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({ "shift_id": "01JSAMPLESHIFT000000000000", "lat": 53.8008, "lng": -1.5491, "accuracy_m": 12.0 }))]
+pub struct Check {
+    #[garde(length(min = 1, max = 64))]
+    #[schema(min_length = 1, max_length = 64)]
+    pub shift_id: String,
+    /// WGS 84 degrees, as the device reports them.
+    #[garde(range(min = -90.0, max = 90.0))]
+    #[schema(minimum = -90, maximum = 90)]
+    pub lat: f64,
+    #[garde(range(min = -180.0, max = 180.0))]
+    #[schema(minimum = -180, maximum = 180)]
+    pub lng: f64,
+    /// The device's stated accuracy radius in metres; one coarser than the geofence is flagged.
+    #[garde(range(min = 0.0, max = 100000.0))]
+    #[schema(minimum = 0, maximum = 100000)]
+    pub accuracy_m: f64,
+    /// The `key` of a photo uploaded through `POST /attendance/photo-url` for this shift.
+    #[garde(length(min = 1, max = 512))]
+    #[schema(min_length = 1, max_length = 512)]
+    pub photo_key: Option<String>,
+}
+
+/// What a check-in or check-out came to.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Checked {
+    /// The attendance record's id (`{shift_id}_{person_id}`).
+    pub id: String,
+    /// The record's status after it: `on_time` or `late` after a check-in, `early_exit` too after
+    /// a check-out.
+    pub status: Option<Status>,
+    /// Metres from the shift's location.
+    pub distance_m: u32,
+    pub radius_m: u32,
+    /// Accepted but doubtful (outside the geofence in `flag` mode, or a coarse position).
+    pub flagged: bool,
+    /// 0–100; from 50, or when flagged, the record waits for review.
+    pub risk_score: u8,
+    /// The record as it is now.
+    pub attendance: Attendance,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Direction {
+    In,
+    Out,
+}
+
+/// Checks in to one of the caller's shifts, on site, within its window. Send an
+/// `Idempotency-Key` (any unique text, e.g. a UUID) to make a retry safe: the same request again
+/// within a day gets the same answer and records nothing more.
+#[utoipa::path(post, path = "/attendance/check-in", tag = "attendance", security(("bearer" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "1–128 visible ASCII characters; the same key and body within a day answer the same, once", max_length = 128, pattern = "^[!-~]{1,128}$")),
+    request_body = Check,
+    extensions(("x-rate-limit" = json!({ "limit": 10, "window_secs": 60, "per": "person" }))),
+    responses(
+        (status = 201, description = "Checked in (or the answer kept for this Idempotency-Key)", body = Checked),
+        (status = 404, description = "You are not on this shift", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Checked in already, the offer is not accepted yet, or the shift is not on", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`outside_geofence` (with `distance_m`, `radius_m`), `outside_window` (with `opens_at`, `closes_at`), no photo at `photo_key`, or the Idempotency-Key was used for another request", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn check_in(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    ValidJson(request): ValidJson<Check>,
+) -> Result<(StatusCode, Json<Checked>), Error> {
+    check(&state, &caller, &headers, request, Direction::In).await
+}
+
+/// Checks out of a shift the caller checked in to, on the same terms as checking in.
+#[utoipa::path(post, path = "/attendance/check-out", tag = "attendance", security(("bearer" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "1–128 visible ASCII characters; the same key and body within a day answer the same, once", max_length = 128, pattern = "^[!-~]{1,128}$")),
+    request_body = Check,
+    extensions(("x-rate-limit" = json!({ "limit": 10, "window_secs": 60, "per": "person" }))),
+    responses(
+        (status = 200, description = "Checked out (or the answer kept for this Idempotency-Key)", body = Checked),
+        (status = 404, description = "You are not on this shift", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not checked in, or checked out already", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`outside_geofence`, `outside_window`, no photo at `photo_key`, or the Idempotency-Key was used for another request", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn check_out(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    ValidJson(request): ValidJson<Check>,
+) -> Result<(StatusCode, Json<Checked>), Error> {
+    check(&state, &caller, &headers, request, Direction::Out).await
+}
+
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, Error> {
+    let Some(value) = headers.get(IDEMPOTENCY_KEY) else { return Ok(None) };
+    match value.to_str() {
+        Ok(key) if (1..=128).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic()) => {
+            Ok(Some(key.to_owned()))
+        }
+        _ => Err(Error::field("Idempotency-Key", "must be 1 to 128 visible ASCII characters")),
+    }
+}
+
+/// What a request was, for telling a retry from another request under the same key.
+fn fingerprint(direction: Direction, request: &Check) -> Result<String, Error> {
+    let body = serde_json::to_vec(request).map_err(Error::internal)?;
+    let operation: &[u8] = if direction == Direction::In { b"check-in\0" } else { b"check-out\0" };
+    Ok(base64::Engine::encode(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+        Sha256::new_with_prefix(operation).chain_update(body).finalize(),
+    ))
+}
+
+fn replayed(replay: Replay, fingerprint: &str) -> Result<(StatusCode, Json<Checked>), Error> {
+    if replay.fingerprint != fingerprint {
+        return Err(Error::field("Idempotency-Key", "was used for another request; use a new key for each request"));
+    }
+    let status = StatusCode::from_u16(replay.status).map_err(Error::internal)?;
+    Ok((status, Json(serde_json::from_str(&replay.body).map_err(Error::internal)?)))
+}
+
+/// Where a check's photo must be: under the caller's folder of that shift.
+fn photo_folder(caller: &Caller, shift_id: &str) -> String {
+    format!("tenants/{}/attendance/{shift_id}/{}/", caller.tenant_id, caller.person_id)
+}
+
+async fn check(
+    state: &AppState,
+    caller: &Caller,
+    headers: &HeaderMap,
+    request: Check,
+    direction: Direction,
+) -> Result<(StatusCode, Json<Checked>), Error> {
+    let key = idempotency_key(headers)?;
+    let fingerprint = fingerprint(direction, &request)?;
+    if let Some(photo) = &request.photo_key
+        && !photo.starts_with(&photo_folder(caller, &request.shift_id))
+    {
+        return Err(Error::field("photo_key", "is not a photo uploaded for this shift (POST /attendance/photo-url)"));
+    }
+    let now = Utc::now();
+    let subject = check_subject(&caller.tenant_id, &caller.person_id);
+    // Round trip 1, all in parallel: the desk (person, assignment, shift, rules, record, kept
+    // answer), the rate counter, and whether the photo arrived (S3).
+    let (desk, counter, photo) = tokio::try_join!(
+        state.store.desk(&caller.tenant_id, &request.shift_id, &caller.person_id, key.as_deref()),
+        state.store.rate_limit_hit(&CHECKS_PER_PERSON, &subject, now.timestamp()),
+        async {
+            match &request.photo_key {
+                Some(photo) => state.files.exists(photo).await,
+                None => Ok(false),
+            }
+        },
+    )?;
+    if let Some(replay) = desk.replay {
+        return replayed(replay, &fingerprint);
+    }
+    if let Some(retry_after_secs) = CHECKS_PER_PERSON.retry_after(counter, now.timestamp()) {
+        return Err(Error::RateLimited { retry_after_secs });
+    }
+    let (Some(person), Some(assignment), Some(shift), Some(tenant)) =
+        (desk.person, desk.assignment, desk.shift, desk.tenant)
+    else {
+        return Err(Error::NotFound);
+    };
+    match assignment.status {
+        AssignmentStatus::Declined => return Err(Error::NotFound),
+        AssignmentStatus::Offered => return Err(Error::Conflict("accept the shift before checking in")),
+        AssignmentStatus::Accepted => {}
+    }
+    if shift.status != ShiftStatus::Published {
+        return Err(Error::Conflict("the shift is not on (it is a draft or cancelled)"));
+    }
+    let settings = &tenant.settings;
+    let (start, end) = (at(&shift.start)?, at(&shift.end)?);
+    let window = Window::of(start, end, settings);
+    if !window.contains(now) {
+        return Err(Error::OutsideWindow { opens_at: iso(window.opens_at), closes_at: iso(window.closes_at) });
+    }
+    let before = desk.record;
+    match (direction, before.as_ref().map(|r| (r.check_in.is_some(), r.check_out.is_some()))) {
+        (Direction::In, Some((true, _))) => return Err(Error::Conflict("checked in already")),
+        (Direction::Out, None | Some((false, _))) => return Err(Error::Conflict("check in before checking out")),
+        (Direction::Out, Some((_, true))) => return Err(Error::Conflict("checked out already")),
+        _ => {}
+    }
+    if request.photo_key.is_some() && !photo {
+        return Err(Error::field("photo_key", "no photo was uploaded there; PUT it to the presigned URL first"));
+    }
+    let site = Point { lat: shift.site.lat, lng: shift.site.lng };
+    let located = locate(site, shift.site.radius_m, Point { lat: request.lat, lng: request.lng }, request.accuracy_m);
+    let verdict = geofence_verdict(&located, settings.geofence);
+    if verdict == GeofenceVerdict::Refused {
+        return Err(Error::OutsideGeofence { distance_m: located.distance_m, radius_m: located.radius_m });
+    }
+    let at_iso = iso(now);
+    let mark = Mark {
+        at: at_iso.clone(),
+        lat: request.lat,
+        lng: request.lng,
+        accuracy_m: request.accuracy_m,
+        distance_m: located.distance_m,
+        radius_m: located.radius_m,
+        flagged: verdict == GeofenceVerdict::Flagged,
+        photo_key: request.photo_key.clone(),
+        risk_score: risk_score(&located, request.photo_key.is_some(), settings.photo_required),
+    };
+    let happening = match direction {
+        Direction::In => Happening::CheckIn(mark.clone()),
+        Direction::Out => Happening::CheckOut(mark.clone()),
+    };
+    let mut record = before.clone().unwrap_or_else(|| Attendance::of(&shift, &assignment, &person.name, &at_iso));
+    let event = AttendanceEvent::new(&record.id, (&person.id, &person.name), &at_iso, happening);
+    record.apply(&event, settings);
+    let checked = Checked {
+        id: record.id.clone(),
+        status: record.status,
+        distance_m: mark.distance_m,
+        radius_m: mark.radius_m,
+        flagged: mark.flagged,
+        risk_score: mark.risk_score,
+        attendance: record.clone(),
+    };
+    let status = if direction == Direction::In { StatusCode::CREATED } else { StatusCode::OK };
+    // Round trip 2: the record, its event, the review queue's entry if it now waits for review,
+    // and the answer kept under the key: all or nothing.
+    let mut items = vec![
+        state.store.entity_put(&record, before.as_ref().map(|before| before.version))?,
+        state.store.attendance_event_put(&caller.tenant_id, &event)?,
+    ];
+    if record.awaiting_review() && !before.as_ref().is_some_and(Attendance::awaiting_review) {
+        items.push(state.store.review_queued(&caller.tenant_id, &FaceReview::of(&record, &mark))?);
+    }
+    if let Some(key) = &key {
+        let body = serde_json::to_string(&checked).map_err(Error::internal)?;
+        let replay = Replay { fingerprint: fingerprint.clone(), status: status.as_u16(), body };
+        items.push(state.store.replay_put(&caller.tenant_id, &caller.person_id, key, &replay, now.timestamp())?);
+    }
+    let kept_at = items.len() - 1;
+    match state.store.transact(items).await? {
+        Ok(()) => Ok((status, Json(checked))),
+        // The same key raced this request and won: answer what it answered.
+        Err(Refused(failed)) if key.is_some() && failed.contains(&kept_at) => {
+            let key = key.as_deref().unwrap_or_default();
+            match state.store.replay(&caller.tenant_id, &caller.person_id, key).await? {
+                Some(replay) => replayed(replay, &fingerprint),
+                None => Err(Error::Conflict("a request with this Idempotency-Key is still in progress")),
+            }
+        }
+        Err(Refused(_)) => Err(Error::Conflict(match direction {
+            Direction::In => "checked in already",
+            Direction::Out => "the record changed meanwhile (checked out already?); reload it",
+        })),
+    }
+}
+
+fn at(instant: &str) -> Result<chrono::DateTime<Utc>, Error> {
+    instant.parse().map_err(Error::internal)
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({ "shift_id": "01JSAMPLESHIFT000000000000", "content_type": "image/jpeg", "content_length": 48213 }))]
+pub struct PhotoRequest {
+    #[garde(length(min = 1, max = 64))]
+    #[schema(min_length = 1, max_length = 64)]
+    pub shift_id: String,
+    #[garde(skip)]
+    pub content_type: ImageType,
+    /// The file's exact size in bytes, at most 5 MiB.
+    #[garde(range(min = 1, max = MAX_PHOTO_BYTES))]
+    #[schema(minimum = 1, maximum = 5242880)]
+    pub content_length: u64,
+}
+
+/// A presigned upload of a check-in or check-out photo for one of the caller's shifts, valid 15
+/// minutes. Upload it, then send its `key` as `photo_key`.
+#[utoipa::path(post, path = "/attendance/photo-url", tag = "attendance", security(("bearer" = [])),
+    request_body = PhotoRequest,
+    responses(
+        (status = 201, description = "PUT the photo to `url` with exactly `headers`", body = Upload),
+        (status = 404, description = "You are not on this shift", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn photo_url(
+    State(state): State<AppState>,
+    caller: Caller,
+    ValidJson(request): ValidJson<PhotoRequest>,
+) -> Result<(StatusCode, Json<Upload>), Error> {
+    let id = Assignment::id_of(&request.shift_id, &caller.person_id);
+    let assignment: Assignment = state.store.entity(&caller.tenant_id, &id).await?.ok_or(Error::NotFound)?;
+    if assignment.status == AssignmentStatus::Declined {
+        return Err(Error::NotFound);
+    }
+    let key = format!(
+        "{}{}.{}",
+        photo_folder(&caller, &request.shift_id),
+        ulid::Ulid::new(),
+        request.content_type.extension()
+    );
+    let upload = state.files.upload(key, request.content_type.mime(), request.content_length, Utc::now()).await?;
+    Ok((StatusCode::CREATED, Json(upload)))
+}

@@ -1,0 +1,21 @@
+//! The attendance function: checking in and out on site (geofence, window, photo, idempotent),
+//! the records and their logs, corrections, the review queue, hours and exports.
+
+mod checks;
+mod exports;
+mod records;
+mod reviews;
+
+rota::function_routes!(
+    [checks::photo_url],
+    [checks::check_in],
+    [checks::check_out],
+    [records::list_attendance],
+    [records::get_attendance],
+    [records::override_attendance],
+    [records::my_attendance],
+    [records::my_hours],
+    [exports::export_attendance],
+    [reviews::face_reviews],
+    [reviews::verify_face],
+);

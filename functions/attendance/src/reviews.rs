@@ -1,0 +1,115 @@
+//! The review queue: check-ins that were flagged or looked risky wait here for an admin, who
+//! looks at the photo and the position and verifies or rejects them.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use chrono::Utc;
+use garde::Validate;
+use rota::auth::{Caller, Role};
+use rota::clock::iso;
+use rota::error::Problem;
+use rota::http::{PageQuery, ValidJson, ValidQuery};
+use rota::store::attendance::{Attendance, AttendanceEvent, FaceReview, Happening, ReviewDecision, ReviewOutcome};
+use rota::store::audit::AuditEntry;
+use rota::store::entities::Refused;
+use rota::store::page::Page;
+use rota::store::people::Person;
+use rota::{AppState, Error};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// A record waiting for review, with a link to its photo.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Waiting {
+    #[serde(flatten)]
+    pub review: FaceReview,
+    /// A presigned GET of the photo, valid 15 minutes (none without a photo).
+    pub photo_url: Option<String>,
+}
+
+/// Check-ins waiting for review, oldest first (admins and owners).
+#[utoipa::path(get, path = "/admin/face-reviews", tag = "attendance", security(("bearer" = ["admin"])), params(PageQuery),
+    responses((status = 200, description = "A page of check-ins to review", body = Page<Waiting>)))]
+pub async fn face_reviews(
+    State(state): State<AppState>,
+    caller: Caller,
+    ValidQuery(query): ValidQuery<PageQuery>,
+) -> Result<Json<Page<Waiting>>, Error> {
+    caller.require(Role::Admin)?;
+    let page = state.store.face_reviews(&caller.tenant_id, query.limit, query.cursor.as_deref()).await?;
+    let now = Utc::now();
+    let mut items = Vec::with_capacity(page.items.len());
+    for review in page.items {
+        let photo_url = match &review.photo_key {
+            Some(key) => Some(state.files.download(key.clone(), now).await?.url),
+            None => None,
+        };
+        items.push(Waiting { review, photo_url });
+    }
+    Ok(Json(Page { items, next_cursor: page.next_cursor }))
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({ "decision": "verified", "note": "Photo matches; the hall's Wi-Fi skews GPS" }))]
+pub struct Verify {
+    #[garde(skip)]
+    pub decision: ReviewOutcome,
+    #[garde(length(chars, max = 500))]
+    #[schema(max_length = 500)]
+    pub note: Option<String>,
+}
+
+/// Decides a waiting check-in (admins and owners): `verified` or `rejected`, with a note. The
+/// decision is one more event of the record; it leaves the queue.
+#[utoipa::path(post, path = "/admin/verify-face/{attendance_id}", tag = "attendance", security(("bearer" = ["admin"])),
+    params(("attendance_id" = String, Path)), request_body = Verify,
+    responses(
+        (status = 200, description = "The record with its review decided", body = Attendance),
+        (status = 404, description = "No such record", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "It is not waiting for review (decided already, or never risky)", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn verify_face(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(attendance_id): Path<String>,
+    ValidJson(request): ValidJson<Verify>,
+) -> Result<Json<Attendance>, Error> {
+    caller.require(Role::Admin)?;
+    // Round trip 1: the record (with the rules), and the reviewer's name.
+    let (desk, me) = tokio::try_join!(
+        state.store.correcting(&caller.tenant_id, &attendance_id),
+        state.store.entity::<Person>(&caller.tenant_id, &caller.person_id),
+    )?;
+    let (Some(before), Some(tenant)) = (desk.record, desk.tenant) else { return Err(Error::NotFound) };
+    let Some(queued_at) = before.review.as_ref().filter(|_| before.awaiting_review()).map(|r| r.queued_at.clone())
+    else {
+        return Err(Error::Conflict("this record is not waiting for review"));
+    };
+    let now = iso(Utc::now());
+    let note = request.note.map(|note| note.trim().to_owned()).filter(|note| !note.is_empty());
+    let by_name = me.map(|me| me.name).unwrap_or_default();
+    let decision = ReviewDecision { decision: request.decision, note };
+    let event = AttendanceEvent::new(&before.id, (&caller.person_id, &by_name), &now, Happening::Review(decision));
+    let mut record = before.clone();
+    record.apply(&event, &tenant.settings);
+    let audit = AuditEntry::new(
+        &caller.actor(),
+        "attendance.reviewed",
+        ("attendance", &record.id),
+        Some(&before),
+        Some(&record),
+        &now,
+    );
+    // Round trip 2: the record, its event, out of the queue, and the audit entry.
+    let items = vec![
+        state.store.entity_put(&record, Some(before.version))?,
+        state.store.attendance_event_put(&caller.tenant_id, &event)?,
+        state.store.review_dequeued(&caller.tenant_id, &record.id, &queued_at)?,
+        state.store.audit_put(&audit)?,
+    ];
+    match state.store.transact(items).await? {
+        Ok(()) => Ok(Json(record)),
+        Err(Refused(_)) => Err(Error::Conflict("the record was changed or decided meanwhile; reload it")),
+    }
+}

@@ -1,0 +1,13 @@
+//! The payroll function: closing a pay period into pay stubs (worked minutes from attendance,
+//! daily and weekly overtime, deductions), reopening it, the stubs and their exports.
+
+mod periods;
+mod stubs;
+
+rota::function_routes!(
+    [periods::close_period],
+    [periods::reopen_period],
+    [stubs::list_stubs],
+    [stubs::get_stub],
+    [stubs::export_stubs],
+);

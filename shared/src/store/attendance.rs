@@ -1,0 +1,674 @@
+//! Attendance: one record per person and shift (`ATT#{shift}_{person}`), derived from an
+//! append-only log of its events (check-in, check-out, override, review decision) under
+//! `T#{t}#ATTLOG#{id}`. Every event is written in the same transaction as the record it folds
+//! into, so the record is always its log's fold ([`Attendance::apply`]) and nothing is edited away.
+//! Check-ins that need a person's eye wait in the review queue (`T#{t}#FACEREVIEWS`) until
+//! decided.
+
+use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::page::{Index, Page, PageRequest};
+use super::people::Person;
+use super::schedule::{Assignment, Shift};
+use super::tenants::Tenant;
+use super::{Item, Store, from_item, key, keys, s, to_item};
+use crate::Error;
+use crate::domain::attendance::{REVIEW_AT, Status, verdict, worked_minutes};
+use crate::domain::settings::Settings;
+use crate::store::entities::{Entity, Filter};
+
+/// A check-in or check-out as the device reported it and the rules judged it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Mark {
+    /// When it was made (server time, UTC).
+    pub at: String,
+    pub lat: f64,
+    pub lng: f64,
+    /// The device's stated accuracy radius, in metres.
+    pub accuracy_m: f64,
+    /// Metres from the shift's location.
+    pub distance_m: u32,
+    /// The shift's geofence radius it was judged against.
+    pub radius_m: u32,
+    /// Accepted but doubtful: outside the geofence (in `flag` mode), or a position coarser than
+    /// the radius.
+    pub flagged: bool,
+    /// The photo taken with it, in the files bucket.
+    pub photo_key: Option<String>,
+    /// 0–100: how much the mark needs a person's eye (distance, accuracy, photo); from 50 it is
+    /// sent to review.
+    pub risk_score: u8,
+}
+
+impl Mark {
+    /// Whether a reviewer should look at it.
+    pub fn needs_review(&self) -> bool {
+        self.flagged || self.risk_score >= REVIEW_AT
+    }
+}
+
+/// A coordinator's correction: new times and/or a status, and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Correction {
+    pub check_in_at: Option<String>,
+    pub check_out_at: Option<String>,
+    /// A status to keep whatever the times say (until the next correction).
+    pub status: Option<Status>,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewOutcome {
+    Verified,
+    Rejected,
+}
+
+/// A reviewer's decision on a risky check-in.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ReviewDecision {
+    pub decision: ReviewOutcome,
+    pub note: Option<String>,
+}
+
+/// What happened, by kind.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Happening {
+    CheckIn(Mark),
+    CheckOut(Mark),
+    Override(Correction),
+    Review(ReviewDecision),
+}
+
+/// One entry of a record's log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct AttendanceEvent {
+    pub id: String,
+    pub attendance_id: String,
+    /// When it was recorded.
+    pub at: String,
+    /// Who recorded it: the person checking in or out, or the coordinator or reviewer.
+    pub by: String,
+    pub by_name: String,
+    pub happening: Happening,
+}
+
+impl AttendanceEvent {
+    pub fn new(attendance_id: &str, by: (&str, &str), at: &str, happening: Happening) -> Self {
+        Self {
+            id: ulid::Ulid::new().to_string(),
+            attendance_id: attendance_id.to_owned(),
+            at: at.to_owned(),
+            by: by.0.to_owned(),
+            by_name: by.1.to_owned(),
+            happening,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewState {
+    Pending,
+    Verified,
+    Rejected,
+}
+
+/// Where a record stands in review.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Review {
+    pub state: ReviewState,
+    /// When it entered the queue: its place there.
+    pub queued_at: String,
+    pub decided_by: Option<String>,
+    pub decided_at: Option<String>,
+    pub note: Option<String>,
+}
+
+/// A person's attendance of one shift, as its events add up. Its id is `{shift_id}_{person_id}`,
+/// the id of the assignment it follows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Attendance {
+    pub id: String,
+    pub tenant_id: String,
+    pub shift_id: String,
+    pub person_id: String,
+    pub person_name: String,
+    pub event_id: Option<String>,
+    pub location_id: String,
+    pub location_name: String,
+    pub position_id: String,
+    pub position_name: String,
+    /// The shift's start and end (UTC) and unpaid break, when the record began.
+    pub shift_start: String,
+    pub shift_end: String,
+    pub break_minutes: u32,
+    /// As made on site; corrections leave them as they were.
+    pub check_in: Option<Mark>,
+    pub check_out: Option<Mark>,
+    /// What counts: the marks' times, or a correction's.
+    pub check_in_at: Option<String>,
+    pub check_out_at: Option<String>,
+    /// `None` until there is something to judge.
+    pub status: Option<Status>,
+    /// A status a correction set, kept over what the times say.
+    pub status_override: Option<Status>,
+    pub late_minutes: i64,
+    pub early_minutes: i64,
+    /// Check-out − check-in − unpaid break, never negative; 0 until both are known.
+    pub worked_minutes: i64,
+    /// Whether a coordinator corrected it.
+    pub overridden: bool,
+    /// Whether a mark was accepted but doubtful.
+    pub flagged: bool,
+    /// The highest of its marks' risk scores.
+    pub risk_score: u8,
+    pub review: Option<Review>,
+    pub version: u64,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+crate::entity!(
+    Attendance,
+    "ATT#",
+    "attendance",
+    extra = |record: &Attendance| {
+        let sort = format!("{}#{}", record.shift_start, record.shift_id);
+        vec![
+            ("gsi1pk", keys::person_attendance(&record.tenant_id, &record.person_id)),
+            ("gsi1sk", sort.clone()),
+            ("gsi2pk", keys::attendance(&record.tenant_id)),
+            ("gsi2sk", sort),
+        ]
+    }
+);
+
+fn parse(instant: &str) -> Option<DateTime<Utc>> {
+    instant.parse().ok()
+}
+
+impl Attendance {
+    /// The empty record of `assignment`'s person on `shift`, before its first event.
+    pub fn of(shift: &Shift, assignment: &Assignment, person_name: &str, now: &str) -> Self {
+        Self {
+            id: assignment.id.clone(),
+            tenant_id: shift.tenant_id.clone(),
+            shift_id: shift.id.clone(),
+            person_id: assignment.person_id.clone(),
+            person_name: person_name.to_owned(),
+            event_id: shift.event_id.clone(),
+            location_id: shift.location_id.clone(),
+            location_name: shift.location_name.clone(),
+            position_id: shift.position_id.clone(),
+            position_name: shift.position_name.clone(),
+            shift_start: shift.start.clone(),
+            shift_end: shift.end.clone(),
+            break_minutes: shift.break_minutes,
+            check_in: None,
+            check_out: None,
+            check_in_at: None,
+            check_out_at: None,
+            status: None,
+            status_override: None,
+            late_minutes: 0,
+            early_minutes: 0,
+            worked_minutes: 0,
+            overridden: false,
+            flagged: false,
+            risk_score: 0,
+            review: None,
+            version: 0,
+            created_at: now.to_owned(),
+            updated_at: now.to_owned(),
+        }
+    }
+
+    /// Folds one event into the record: the only way a record changes. `now` is the event's
+    /// moment; the status is judged as of then.
+    pub fn apply(&mut self, event: &AttendanceEvent, settings: &Settings) {
+        match &event.happening {
+            Happening::CheckIn(mark) => {
+                self.check_in_at = Some(mark.at.clone());
+                self.check_in = Some(mark.clone());
+                self.marked(mark);
+            }
+            Happening::CheckOut(mark) => {
+                self.check_out_at = Some(mark.at.clone());
+                self.check_out = Some(mark.clone());
+                self.marked(mark);
+            }
+            Happening::Override(correction) => {
+                if let Some(at) = &correction.check_in_at {
+                    self.check_in_at = Some(at.clone());
+                }
+                if let Some(at) = &correction.check_out_at {
+                    self.check_out_at = Some(at.clone());
+                }
+                self.status_override = correction.status;
+                self.overridden = true;
+            }
+            Happening::Review(decision) => {
+                if let Some(review) = &mut self.review {
+                    review.state = match decision.decision {
+                        ReviewOutcome::Verified => ReviewState::Verified,
+                        ReviewOutcome::Rejected => ReviewState::Rejected,
+                    };
+                    review.decided_by = Some(event.by.clone());
+                    review.decided_at = Some(event.at.clone());
+                    review.note = decision.note.clone();
+                }
+            }
+        }
+        self.judge(&event.at, settings);
+        self.touch(&event.at);
+    }
+
+    fn marked(&mut self, mark: &Mark) {
+        self.flagged |= mark.flagged;
+        self.risk_score = self.risk_score.max(mark.risk_score);
+        if mark.needs_review() && self.review.is_none() {
+            self.review = Some(Review {
+                state: ReviewState::Pending,
+                queued_at: mark.at.clone(),
+                decided_by: None,
+                decided_at: None,
+                note: None,
+            });
+        }
+    }
+
+    /// Status, lateness and worked minutes from the times that count.
+    fn judge(&mut self, now: &str, settings: &Settings) {
+        let (Some(start), Some(end), Some(now)) = (parse(&self.shift_start), parse(&self.shift_end), parse(now)) else {
+            return;
+        };
+        let check_in = self.check_in_at.as_deref().and_then(parse);
+        let check_out = self.check_out_at.as_deref().and_then(parse);
+        let judged = verdict(start, end, check_in, check_out, now, settings);
+        self.status = self.status_override.or(judged.status);
+        self.late_minutes = judged.late_minutes;
+        self.early_minutes = judged.early_minutes;
+        self.worked_minutes = match (check_in, check_out) {
+            (Some(check_in), Some(check_out)) => worked_minutes(check_in, check_out, self.break_minutes),
+            _ => 0,
+        };
+    }
+
+    /// The local date (in `zone`) a record's worked minutes count on: its check-in's day.
+    pub fn worked_on(&self, zone: chrono_tz::Tz) -> Option<(chrono::NaiveDate, i64)> {
+        let check_in = parse(self.check_in_at.as_deref()?)?;
+        Some((crate::domain::time::local_date(check_in, zone), self.worked_minutes))
+    }
+
+    /// Whether this record is in the review queue now.
+    pub fn awaiting_review(&self) -> bool {
+        self.review.as_ref().is_some_and(|review| review.state == ReviewState::Pending)
+    }
+}
+
+/// A record waiting in the review queue, with what a reviewer needs to decide.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct FaceReview {
+    pub attendance_id: String,
+    pub person_id: String,
+    pub person_name: String,
+    pub shift_id: String,
+    pub shift_start: String,
+    pub location_name: String,
+    /// When the check-in (or check-out) that sent it here was made.
+    pub queued_at: String,
+    pub risk_score: u8,
+    pub distance_m: u32,
+    pub radius_m: u32,
+    pub accuracy_m: f64,
+    pub flagged: bool,
+    pub photo_key: Option<String>,
+}
+
+impl FaceReview {
+    pub fn of(record: &Attendance, mark: &Mark) -> Self {
+        Self {
+            attendance_id: record.id.clone(),
+            person_id: record.person_id.clone(),
+            person_name: record.person_name.clone(),
+            shift_id: record.shift_id.clone(),
+            shift_start: record.shift_start.clone(),
+            location_name: record.location_name.clone(),
+            queued_at: mark.at.clone(),
+            risk_score: mark.risk_score,
+            distance_m: mark.distance_m,
+            radius_m: mark.radius_m,
+            accuracy_m: mark.accuracy_m,
+            flagged: mark.flagged,
+            photo_key: mark.photo_key.clone(),
+        }
+    }
+}
+
+/// A request's answer kept under its `Idempotency-Key` for a day: the same request again gets it
+/// back; another request under the key is refused.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Replay {
+    /// What the request was (operation and body), hashed.
+    pub fingerprint: String,
+    pub status: u16,
+    pub body: String,
+}
+
+/// How long an answer is kept for its `Idempotency-Key`.
+pub const REPLAY_SECS: i64 = 24 * 3600;
+
+/// What a check-in or check-out needs, read in one round trip.
+pub struct Desk {
+    pub person: Option<Person>,
+    pub assignment: Option<Assignment>,
+    pub shift: Option<Shift>,
+    pub tenant: Option<Tenant>,
+    pub record: Option<Attendance>,
+    pub replay: Option<Replay>,
+}
+
+impl Store {
+    /// The person, their assignment to the shift, the shift, the organisation (its rules), the
+    /// attendance record and, with an idempotency key, its kept answer: one `BatchGetItem`.
+    pub async fn desk(
+        &self,
+        tenant_id: &str,
+        shift_id: &str,
+        person_id: &str,
+        idempotency_key: Option<&str>,
+    ) -> Result<Desk, Error> {
+        let partition = keys::tenant(tenant_id);
+        let id = Assignment::id_of(shift_id, person_id);
+        let mut wanted = vec![
+            key(partition.clone(), keys::person_sk(person_id)),
+            key(partition.clone(), format!("ASSIGN#{id}")),
+            key(partition.clone(), format!("SHIFT#{shift_id}")),
+            key(partition.clone(), keys::TENANT_SK),
+            key(partition, format!("ATT#{id}")),
+        ];
+        if let Some(idempotency_key) = idempotency_key {
+            wanted.push(key(keys::replay(tenant_id, person_id, idempotency_key), keys::REPLAY_SK));
+        }
+        let mut found = self.batch_get(&wanted).await?.into_iter();
+        let mut next = || found.next().flatten();
+        Ok(Desk {
+            person: next().map(from_item).transpose()?,
+            assignment: next().map(from_item).transpose()?,
+            shift: next().map(from_item).transpose()?,
+            tenant: next().map(from_item).transpose()?,
+            record: next().map(from_item).transpose()?,
+            replay: next().map(from_item).transpose()?,
+        })
+    }
+
+    /// A record, its assignment and shift, and the organisation: what a correction needs (one
+    /// `BatchGetItem`).
+    pub async fn correcting(&self, tenant_id: &str, attendance_id: &str) -> Result<Desk, Error> {
+        let Some((shift_id, person_id)) = Assignment::parts(attendance_id) else {
+            return Ok(Desk { person: None, assignment: None, shift: None, tenant: None, record: None, replay: None });
+        };
+        self.desk(tenant_id, shift_id, person_id, None).await
+    }
+
+    /// The answer kept under an idempotency key, read on its own: after losing a race to the
+    /// request that kept it.
+    pub async fn replay(
+        &self,
+        tenant_id: &str,
+        person_id: &str,
+        idempotency_key: &str,
+    ) -> Result<Option<Replay>, Error> {
+        let wanted = [key(keys::replay(tenant_id, person_id, idempotency_key), keys::REPLAY_SK)];
+        self.batch_get(&wanted).await?.pop().flatten().map(from_item).transpose()
+    }
+
+    /// An answer to keep for a day under its key, only if no answer is kept there yet.
+    pub fn replay_put(
+        &self,
+        tenant_id: &str,
+        person_id: &str,
+        idempotency_key: &str,
+        replay: &Replay,
+        now_epoch: i64,
+    ) -> Result<TransactWriteItem, Error> {
+        let mut item = to_item(
+            replay,
+            &[("pk", keys::replay(tenant_id, person_id, idempotency_key)), ("sk", keys::REPLAY_SK.to_owned())],
+        )?;
+        item.insert("expires_at".into(), super::n(now_epoch + REPLAY_SECS));
+        put_new(&self.table, item)
+    }
+
+    /// One more entry of a record's log.
+    pub fn attendance_event_put(&self, tenant_id: &str, event: &AttendanceEvent) -> Result<TransactWriteItem, Error> {
+        let item = to_item(
+            event,
+            &[
+                ("pk", keys::attendance_log(tenant_id, &event.attendance_id)),
+                ("sk", format!("{}#{}", event.at, event.id)),
+            ],
+        )?;
+        put_new(&self.table, item)
+    }
+
+    /// A record's log, oldest first (one Query; a record has a handful of events).
+    pub async fn attendance_events(&self, tenant_id: &str, attendance_id: &str) -> Result<Vec<AttendanceEvent>, Error> {
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", s(keys::attendance_log(tenant_id, attendance_id)))
+            .consistent_read(true)
+            .send()
+            .await?;
+        output.items.unwrap_or_default().into_iter().map(from_item).collect()
+    }
+
+    /// A record and its log, in parallel.
+    pub async fn attendance_with_events(
+        &self,
+        tenant_id: &str,
+        attendance_id: &str,
+    ) -> Result<Option<(Attendance, Vec<AttendanceEvent>)>, Error> {
+        let (record, events) = tokio::try_join!(
+            self.entity::<Attendance>(tenant_id, attendance_id),
+            self.attendance_events(tenant_id, attendance_id)
+        )?;
+        Ok(record.map(|record| (record, events)))
+    }
+
+    /// Puts `review` in the queue.
+    pub fn review_queued(&self, tenant_id: &str, review: &FaceReview) -> Result<TransactWriteItem, Error> {
+        let item = to_item(
+            review,
+            &[("pk", keys::face_reviews(tenant_id)), ("sk", format!("{}#{}", review.queued_at, review.attendance_id))],
+        )?;
+        put_new(&self.table, item)
+    }
+
+    /// Takes a record out of the queue, where it went at `queued_at`.
+    pub fn review_dequeued(
+        &self,
+        tenant_id: &str,
+        attendance_id: &str,
+        queued_at: &str,
+    ) -> Result<TransactWriteItem, Error> {
+        let delete = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::face_reviews(tenant_id), format!("{queued_at}#{attendance_id}"))))
+            .condition_expression("attribute_exists(pk)")
+            .build()
+            .map_err(Error::internal)?;
+        Ok(TransactWriteItem::builder().delete(delete).build())
+    }
+
+    /// The review queue, oldest first: one page.
+    pub async fn face_reviews(
+        &self,
+        tenant_id: &str,
+        limit: Option<u32>,
+        cursor: Option<&str>,
+    ) -> Result<Page<FaceReview>, Error> {
+        let partition = keys::face_reviews(tenant_id);
+        let request = PageRequest::new(limit, cursor, Index::Table, &partition)?;
+        let query =
+            self.client.query().key_condition_expression("pk = :pk").expression_attribute_values(":pk", s(partition));
+        self.page(query, request, Index::Table, false).await
+    }
+
+    /// Records by shift start within `[from, to)`, one page: one person's (gsi1) or everyone's
+    /// (gsi2), with `filter` applied within that partition.
+    pub async fn attendance_records(
+        &self,
+        tenant_id: &str,
+        person_id: Option<&str>,
+        range: (Option<&str>, Option<&str>),
+        filter: Filter,
+        limit: Option<u32>,
+        cursor: Option<&str>,
+    ) -> Result<Page<Attendance>, Error> {
+        let (index, partition) = match person_id {
+            Some(person) => (Index::Gsi1, keys::person_attendance(tenant_id, person)),
+            None => (Index::Gsi2, keys::attendance(tenant_id)),
+        };
+        self.by_start(index, partition, range, filter, limit, cursor).await
+    }
+
+    /// Every record of one person (or everyone, `None`) whose shift starts within `[from, to)`:
+    /// page after page, for sums and exports.
+    pub async fn all_attendance(
+        &self,
+        tenant_id: &str,
+        person_id: Option<&str>,
+        range: (&str, &str),
+        filter: impl Fn() -> Filter,
+    ) -> Result<Vec<Attendance>, Error> {
+        let mut records = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let page = self
+                .attendance_records(
+                    tenant_id,
+                    person_id,
+                    (Some(range.0), Some(range.1)),
+                    filter(),
+                    Some(super::page::MAX_LIMIT),
+                    cursor.as_deref(),
+                )
+                .await?;
+            records.extend(page.items);
+            match page.next_cursor {
+                Some(next) => cursor = Some(next),
+                None => return Ok(records),
+            }
+        }
+    }
+}
+
+fn put_new(table: &str, item: Item) -> Result<TransactWriteItem, Error> {
+    let put = Put::builder()
+        .table_name(table)
+        .set_item(Some(item))
+        .condition_expression("attribute_not_exists(pk)")
+        .build()
+        .map_err(Error::internal)?;
+    Ok(TransactWriteItem::builder().put(put).build())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mark(at: &str, risk_score: u8, flagged: bool) -> Mark {
+        Mark {
+            at: at.into(),
+            lat: 53.8,
+            lng: -1.55,
+            accuracy_m: 10.0,
+            distance_m: 20,
+            radius_m: 150,
+            flagged,
+            photo_key: None,
+            risk_score,
+        }
+    }
+
+    fn record() -> Attendance {
+        serde_json::from_value::<Attendance>(serde_json::json!({
+            "id": "S_P", "tenant_id": "T", "shift_id": "S", "person_id": "P", "person_name": "Sam",
+            "event_id": null, "location_id": "L", "location_name": "Hall", "position_id": "X",
+            "position_name": "Usher", "shift_start": "2030-03-30T22:00:00Z", "shift_end": "2030-03-31T06:00:00Z",
+            "break_minutes": 30, "check_in": null, "check_out": null, "check_in_at": null, "check_out_at": null,
+            "status": null, "status_override": null, "late_minutes": 0, "early_minutes": 0, "worked_minutes": 0,
+            "overridden": false, "flagged": false, "risk_score": 0, "review": null, "version": 0,
+            "created_at": "2030-03-30T21:55:00.000Z", "updated_at": "2030-03-30T21:55:00.000Z"
+        }))
+        .unwrap()
+    }
+
+    fn event(at: &str, happening: Happening) -> AttendanceEvent {
+        AttendanceEvent::new("S_P", ("P", "Sam"), at, happening)
+    }
+
+    #[test]
+    fn a_record_is_the_fold_of_its_events_and_a_correction_keeps_the_marks() {
+        let settings = Settings::default();
+        let log = [
+            event("2030-03-30T22:07:00.000Z", Happening::CheckIn(mark("2030-03-30T22:07:00.000Z", 10, false))),
+            event("2030-03-31T06:00:00.000Z", Happening::CheckOut(mark("2030-03-31T06:00:00.000Z", 10, false))),
+        ];
+        let mut record = record();
+        for event in &log {
+            record.apply(event, &settings);
+        }
+        assert_eq!(record.status, Some(Status::Late));
+        assert_eq!((record.late_minutes, record.worked_minutes, record.version), (7, 8 * 60 - 7 - 30, 2));
+        let correction = Correction {
+            check_in_at: Some("2030-03-30T22:00:00.000Z".into()),
+            check_out_at: None,
+            status: None,
+            reason: "badge reader was down".into(),
+        };
+        record.apply(&event("2030-04-01T09:00:00.000Z", Happening::Override(correction)), &settings);
+        assert_eq!(record.status, Some(Status::OnTime));
+        assert_eq!(record.worked_minutes, 8 * 60 - 30);
+        assert_eq!(record.check_in.as_ref().map(|mark| mark.at.as_str()), Some("2030-03-30T22:07:00.000Z"));
+        assert!(record.overridden && record.review.is_none());
+    }
+
+    #[test]
+    fn a_risky_mark_waits_for_review_until_decided() {
+        let settings = Settings::default();
+        let mut record = record();
+        record.apply(
+            &event("2030-03-30T21:58:00.000Z", Happening::CheckIn(mark("2030-03-30T21:58:00.000Z", 50, false))),
+            &settings,
+        );
+        assert!(record.awaiting_review());
+        assert_eq!(record.status, Some(Status::OnTime));
+        let decision = ReviewDecision { decision: ReviewOutcome::Rejected, note: Some("not them".into()) };
+        record.apply(&event("2030-03-31T08:00:00.000Z", Happening::Review(decision)), &settings);
+        let review = record.review.clone().unwrap();
+        assert_eq!((review.state, review.queued_at.as_str()), (ReviewState::Rejected, "2030-03-30T21:58:00.000Z"));
+        assert!(!record.awaiting_review());
+        let mut flagged = self::record();
+        flagged.apply(
+            &event("2030-03-30T21:58:00.000Z", Happening::CheckIn(mark("2030-03-30T21:58:00.000Z", 40, true))),
+            &settings,
+        );
+        assert!(flagged.awaiting_review() && flagged.flagged);
+        let mut fine = self::record();
+        fine.apply(
+            &event("2030-03-30T21:58:00.000Z", Happening::CheckIn(mark("2030-03-30T21:58:00.000Z", 49, false))),
+            &settings,
+        );
+        assert!(fine.review.is_none());
+    }
+}
