@@ -97,6 +97,7 @@ pub async fn create_request(
         assignment_id: None,
         shift: None,
         to_person_id: None,
+        offered_to_anyone: false,
         to_person_name: None,
         accepted_at: None,
         decision: None,
@@ -167,6 +168,7 @@ pub async fn create_request(
             new.assignment_id = Some(assignment_id);
             new.shift = Some(SwapShift::of(&shift));
             new.to_person_name = colleague.map(|colleague| colleague.name);
+            new.offered_to_anyone = to_person_id.is_none();
             new.to_person_id = to_person_id;
             offered_to = new.to_person_id.clone();
         }
@@ -331,7 +333,7 @@ fn decision(caller: &Caller, name: String, note: Option<String>, at: &str) -> De
     params(("request_id" = String, Path)),
     responses(
         (status = 200, description = "Taken: `pending` a coordinator's approval, or `approved` and handed over", body = Request),
-        (status = 404, description = "No such swap offered to you", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such swap in this organisation, or it is your own", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "It is no longer open, or the shift or a schedule changed meanwhile", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`scheduling_conflict`: the rules rule you out (every violation listed)", body = Problem, content_type = "application/problem+json"),
     ))]
@@ -343,15 +345,19 @@ pub async fn accept_request(
     let me = std::slice::from_ref(&caller.person_id);
     // Round trip 1: the request, the rules, and the caller with their schedule.
     let (request, tenant, placings) = tokio::try_join!(
-        read_request(&state, &caller, &request_id),
+        state.store.entity::<Request>(&caller.tenant_id, &request_id),
         tenant(&state, &caller.tenant_id),
         state.store.placing(&caller.tenant_id, me),
     )?;
-    if request.kind != RequestKind::Swap || request.requester_id == caller.person_id {
+    let request = request.ok_or(Error::NotFound)?;
+    // A colleague who lost the race for a swap offered to anyone no longer sees it, but saw it:
+    // they are told it is gone (409). A swap named for someone else stays unseen (404).
+    let seen = visible(&request, &caller) || request.offered_to_anyone;
+    if request.kind != RequestKind::Swap || request.requester_id == caller.person_id || !seen {
         return Err(Error::NotFound);
     }
     if !request.open_to(&caller.person_id) {
-        return Err(Error::Conflict("the swap is not open to you any more"));
+        return Err(Error::Conflict("the swap is not open to you any more (taken or withdrawn)"));
     }
     let shift = request.shift.clone().ok_or_else(|| Error::internal("a swap without its shift"))?;
     let placing = &placings[0];

@@ -83,6 +83,10 @@ pub struct Request {
     pub shift: Option<SwapShift>,
     /// Swap: the colleague; absent while an offer to anyone eligible is open.
     pub to_person_id: Option<String>,
+    /// Swap: offered to anyone eligible (not one named colleague), so every colleague saw it
+    /// while it was open.
+    #[serde(default)]
+    pub offered_to_anyone: bool,
     pub to_person_name: Option<String>,
     /// When the colleague took the swap.
     pub accepted_at: Option<String>,
