@@ -126,8 +126,7 @@ pub async fn export_attendance(
     let zone = tenant.ok_or(Error::NotFound)?.zone()?;
     let first = instant(resolve(zone, request.from, NaiveTime::MIN));
     let last = instant(resolve(zone, request.to + Days::new(1), NaiveTime::MIN));
-    let event_id = request.event_id.clone();
-    let filter = || match &event_id {
+    let filter = match &request.event_id {
         Some(event) => Filter::default().and("event_id = :event", ("", ""), (":event", s(event.clone()))),
         None => Filter::default(),
     };

@@ -346,7 +346,7 @@ pub async fn my_hours(
     // One round trip: the organisation (zone, week, rules) and the records, in parallel.
     let (tenant, records) = tokio::try_join!(
         state.store.tenant(&caller.tenant_id),
-        state.store.all_attendance(&caller.tenant_id, Some(&caller.person_id), (&first, &last), Filter::default),
+        state.store.all_attendance(&caller.tenant_id, Some(&caller.person_id), (&first, &last), Filter::default()),
     )?;
     let tenant = tenant.ok_or(Error::NotFound)?;
     let zone = tenant.zone()?;

@@ -556,7 +556,7 @@ impl Store {
 }
 
 /// The key condition on a `{start}#{id}` sort key for starts within `[from, to)`.
-fn start_range(sort: &str, range: (Option<&str>, Option<&str>)) -> (String, Vec<(&'static str, String)>) {
+pub(crate) fn start_range(sort: &str, range: (Option<&str>, Option<&str>)) -> (String, Vec<(&'static str, String)>) {
     match range {
         (Some(from), Some(to)) => {
             (format!(" AND {sort} BETWEEN :from AND :to"), vec![(":from", from.to_owned()), (":to", before(to))])
