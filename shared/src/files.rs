@@ -153,19 +153,26 @@ impl Files {
         Ok(Download { url: request.uri().to_owned(), key, expires_at: crate::clock::iso(now + valid) })
     }
 
-    /// Writes `body` to `key` (a file the API makes: an export).
-    pub async fn put(&self, key: &str, content_type: &str, body: Vec<u8>) -> Result<(), Error> {
+    /// Writes `body` to `key` (a file the API makes: an export) and answers its presigned
+    /// download, valid [`UPLOAD_URL_SECS`] from `now`.
+    pub async fn publish(
+        &self,
+        key: String,
+        content_type: &str,
+        body: Vec<u8>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Download, Error> {
         self.client
             .get()
             .put_object()
             .bucket(&self.bucket)
-            .key(key)
+            .key(&key)
             .content_type(content_type)
             .body(body.into())
             .send()
             .await
             .map_err(|error| Error::internal(aws_sdk_s3::error::DisplayErrorContext(error).to_string()))?;
-        Ok(())
+        self.download(key, now).await
     }
 
     /// Whether an object is stored at `key` (a client's upload arrived).

@@ -146,7 +146,6 @@ pub async fn export_attendance(
         request.to,
         ulid::Ulid::new()
     );
-    state.files.put(&key, "text/csv; charset=utf-8", body).await?;
-    let download = state.files.download(key, now).await?;
+    let download = state.files.publish(key, "text/csv; charset=utf-8", body, now).await?;
     Ok((StatusCode::CREATED, Json(Export { rows: records.len(), download })))
 }

@@ -160,7 +160,6 @@ pub async fn export_stubs(
     }
     let body = writer.into_inner().map_err(Error::internal)?;
     let key = format!("tenants/{}/exports/pay-stubs-{period}-{}.csv", caller.tenant_id, ulid::Ulid::new());
-    state.files.put(&key, "text/csv; charset=utf-8", body).await?;
-    let download = state.files.download(key, Utc::now()).await?;
+    let download = state.files.publish(key, "text/csv; charset=utf-8", body, Utc::now()).await?;
     Ok((StatusCode::CREATED, Json(StubExport { rows: stubs.len(), download })))
 }

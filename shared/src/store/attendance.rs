@@ -593,6 +593,43 @@ fn put_new(table: &str, item: Item) -> Result<TransactWriteItem, Error> {
     Ok(TransactWriteItem::builder().put(put).build())
 }
 
+/// A record of person `P` on shift `S` from `start` to `end`, before any event: for the unit tests
+/// of the rules that read records.
+#[cfg(test)]
+pub(crate) fn sample(start: &str, end: &str, break_minutes: u32) -> Attendance {
+    Attendance {
+        id: "S_P".into(),
+        tenant_id: "T".into(),
+        shift_id: "S".into(),
+        person_id: "P".into(),
+        person_name: "Sam".into(),
+        event_id: None,
+        location_id: "L".into(),
+        location_name: "Hall".into(),
+        position_id: "X".into(),
+        position_name: "Usher".into(),
+        shift_start: start.into(),
+        shift_end: end.into(),
+        break_minutes,
+        check_in: None,
+        check_out: None,
+        check_in_at: None,
+        check_out_at: None,
+        status: None,
+        status_override: None,
+        late_minutes: 0,
+        early_minutes: 0,
+        worked_minutes: 0,
+        overridden: false,
+        flagged: false,
+        risk_score: 0,
+        review: None,
+        version: 0,
+        created_at: start.into(),
+        updated_at: start.into(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -612,16 +649,7 @@ mod tests {
     }
 
     fn record() -> Attendance {
-        serde_json::from_value::<Attendance>(serde_json::json!({
-            "id": "S_P", "tenant_id": "T", "shift_id": "S", "person_id": "P", "person_name": "Sam",
-            "event_id": null, "location_id": "L", "location_name": "Hall", "position_id": "X",
-            "position_name": "Usher", "shift_start": "2030-03-30T22:00:00Z", "shift_end": "2030-03-31T06:00:00Z",
-            "break_minutes": 30, "check_in": null, "check_out": null, "check_in_at": null, "check_out_at": null,
-            "status": null, "status_override": null, "late_minutes": 0, "early_minutes": 0, "worked_minutes": 0,
-            "overridden": false, "flagged": false, "risk_score": 0, "review": null, "version": 0,
-            "created_at": "2030-03-30T21:55:00.000Z", "updated_at": "2030-03-30T21:55:00.000Z"
-        }))
-        .unwrap()
+        sample("2030-03-30T22:00:00Z", "2030-03-31T06:00:00Z", 30)
     }
 
     fn event(at: &str, happening: Happening) -> AttendanceEvent {

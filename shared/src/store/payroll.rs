@@ -338,16 +338,8 @@ mod tests {
     use super::*;
 
     fn worked(check_in: &str, minutes: i64) -> Attendance {
-        let mut record: Attendance = serde_json::from_value(serde_json::json!({
-            "id": "S_P", "tenant_id": "T", "shift_id": "S", "person_id": "P", "person_name": "Sam",
-            "event_id": null, "location_id": "L", "location_name": "Hall", "position_id": "X",
-            "position_name": "Usher", "shift_start": check_in, "shift_end": check_in,
-            "break_minutes": 0, "check_in": null, "check_out": null, "check_in_at": check_in, "check_out_at": null,
-            "status": null, "status_override": null, "late_minutes": 0, "early_minutes": 0, "worked_minutes": 0,
-            "overridden": false, "flagged": false, "risk_score": 0, "review": null, "version": 1,
-            "created_at": check_in, "updated_at": check_in
-        }))
-        .unwrap();
+        let mut record = crate::store::attendance::sample(check_in, check_in, 0);
+        record.check_in_at = Some(check_in.into());
         record.worked_minutes = minutes;
         record
     }
