@@ -435,6 +435,8 @@ pools = {
 pools["POST /attendance/photo-url"] = list(pools["POST /attendance/check-in"])
 pools["GET /attendance/{attendance_id}"] = list(pools["POST /attendance/check-out"])
 pools["POST /attendance/{attendance_id}/override"] = list(pools["POST /attendance/check-out"])
+# The organisation's event (its shifts are the ones the run makes): a real estimate to check.
+pools["GET /events/{event_id}/cost-estimate"] = [ORG_EVENT] * SUPPLIED
 supplied = Counter()
 
 
@@ -537,6 +539,8 @@ class ContractAuth:
             case.path_parameters = {**(case.path_parameters or {}), "start": next(OPEN_PERIODS)}
         if stub_id := supply(case, "GET /pay-stubs/{stub_id}"):
             case.path_parameters = {**(case.path_parameters or {}), "stub_id": stub_id}
+        if event_id := supply(case, "GET /events/{event_id}/cost-estimate"):
+            case.path_parameters = {**(case.path_parameters or {}), "event_id": event_id}
         if positive and case.path == "/me/hours" and isinstance(case.query, dict):
             try:
                 first = datetime.date.fromisoformat(case.query["from"])

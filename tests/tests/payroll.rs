@@ -158,3 +158,68 @@ async fn a_periods_stubs_export_to_a_csv_download() {
     let staff = app.post("/pay-stubs/exports", Some(&sam.token), json!({ "period": "2026-06-01" })).await;
     problem_of(staff, StatusCode::FORBIDDEN, "forbidden").await;
 }
+
+#[tokio::test]
+async fn an_events_estimate_prices_its_people_at_their_rates_and_its_open_places_at_the_positions() {
+    let (app, owner, org, sam) = payroll().await;
+    let token = Some(owner.access_token.as_str());
+    // The fixture's event has one published shift, 08:00 to 16:00 less 30 minutes (450 paid), for
+    // three, with the organisation's staff member offered a place. The owner takes one at 20.00
+    // an hour of their own; Sam is offered one and declines it, so it is open again.
+    let owner_id = json_of(app.get("/me", &owner.access_token).await, StatusCode::OK).await["id"].clone();
+    let own_rate = json!({ "hourly_rate_minor": 2000 });
+    let path = format!("/people/{}", owner_id.as_str().unwrap());
+    json_of(app.request(Method::PATCH, &path, token, Some(own_rate)).await, StatusCode::OK).await;
+    app.on_shift(token, &org.shift_id, owner_id.as_str().unwrap(), true).await;
+    let offered =
+        app.post(&format!("/shifts/{}/assignments", org.shift_id), token, json!({ "person_ids": [sam.id] })).await;
+    let sams = json_of(offered, StatusCode::CREATED).await["assignments"][0]["id"].as_str().unwrap().to_owned();
+    let decline = format!("/assignments/{sams}/status");
+    json_of(app.post(&decline, Some(&sam.token), json!({ "status": "declined" })).await, StatusCode::OK).await;
+    // A draft for two stewards, a position with no default rate: 4 h, nobody on it yet.
+    let steward = json_of(app.post("/positions", token, json!({ "name": "Steward" })).await, StatusCode::CREATED).await;
+    let draft = json!({ "location_id": org.location_id, "position_id": steward["id"], "event_id": org.event_id,
+                        "start": "2030-07-05T10:00:00Z", "end": "2030-07-05T14:00:00Z", "headcount": 2 });
+    let draft = json_of(app.post("/shifts", token, draft).await, StatusCode::CREATED).await;
+    // Neither a cancelled shift of the event nor a shift of no event counts.
+    let cancelled = json!({ "location_id": org.location_id, "position_id": org.position_id, "event_id": org.event_id,
+                            "start": "2030-07-06T10:00:00Z", "end": "2030-07-06T14:00:00Z", "headcount": 5 });
+    let cancelled = json_of(app.post("/shifts", token, cancelled).await, StatusCode::CREATED).await;
+    let cancel = format!("/shifts/{}/cancel", cancelled["id"].as_str().unwrap());
+    json_of(app.post_empty(&cancel, &owner.access_token).await, StatusCode::OK).await;
+    let elsewhere = ("2030-07-04T18:00:00Z".to_owned(), "2030-07-04T22:00:00Z".to_owned());
+    app.published_shift(token, &org.location_id, &org.position_id, elsewhere).await;
+
+    let path = format!("/events/{}/cost-estimate", org.event_id);
+    let estimate = json_of(app.get(&path, &owner.access_token).await, StatusCode::OK).await;
+    // The owner 450 min × 20.00 = 150.00; the staff member (no rate of their own) and the open
+    // place at the bartender's 15.00: 112.50 each. The stewards' places have no rate at all.
+    let lines = estimate["shifts"].as_array().unwrap();
+    let ids: Vec<&str> = lines.iter().map(|line| line["shift_id"].as_str().unwrap()).collect();
+    assert_eq!(ids, [org.shift_id.as_str(), draft["id"].as_str().unwrap()]);
+    let bar = &lines[0];
+    assert_eq!(
+        (bar["paid_minutes"].as_i64(), bar["assigned"].as_u64(), bar["open_places"].as_u64()),
+        (Some(450), Some(2), Some(1))
+    );
+    assert_eq!((bar["assigned_minor"].as_i64(), bar["open_minor"].as_i64()), (Some(26_250), Some(11_250)));
+    let stewards = &lines[1];
+    assert_eq!((stewards["status"].as_str(), stewards["total_minor"].as_i64()), (Some("draft"), Some(0)));
+    assert_eq!((stewards["open_places"].as_u64(), stewards["unpriced_places"].as_u64()), (Some(2), Some(2)));
+    assert_eq!(
+        estimate,
+        json!({ "event_id": org.event_id, "currency": "GBP", "people": 2, "places": 5, "open_places": 3,
+                "paid_minutes": 3 * 450 + 2 * 240, "assigned_minor": 26_250, "open_minor": 11_250,
+                "total_minor": 37_500, "unpriced_places": 2, "shifts": lines }),
+    );
+
+    // A rate set later counts at once; staff cannot read the estimate; another id is 404.
+    let rate = json!({ "default_hourly_rate_minor": 1000 });
+    let path_of_steward = format!("/positions/{}", steward["id"].as_str().unwrap());
+    json_of(app.request(Method::PATCH, &path_of_steward, token, Some(rate)).await, StatusCode::OK).await;
+    let again = json_of(app.get(&path, &owner.access_token).await, StatusCode::OK).await;
+    assert_eq!((again["total_minor"].as_i64(), again["unpriced_places"].as_u64()), (Some(37_500 + 8_000), Some(0)));
+    problem_of(app.get(&path, &sam.token).await, StatusCode::FORBIDDEN, "forbidden").await;
+    let unknown = app.get("/events/01JNOSUCHEVENT000000000000/cost-estimate", &owner.access_token).await;
+    problem_of(unknown, StatusCode::NOT_FOUND, "not_found").await;
+}

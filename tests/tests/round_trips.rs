@@ -124,6 +124,9 @@ const BUDGETS: &[(&str, &str, RangeInclusive<usize>)] = &[
     ("GET", "/pay-stubs", 1..=1),
     ("GET", "/pay-stubs/{stub_id}", 1..=1),
     ("POST", "/pay-stubs/exports", 1..=1),
+    // The event, its shifts with their assignments (its own index) and the organisation in
+    // parallel; then the people's and positions' rates, in parallel.
+    ("GET", "/events/{event_id}/cost-estimate", 2..=2),
     // Reads every organisation's counters: pages of the tenant index (platform admins only).
     ("GET", "/admin/stats", 1..=2),
 ];
@@ -301,6 +304,9 @@ async fn attendance_endpoints(app: &TestApp) {
     measured(app, "GET", "/pay-stubs/{stub_id}", stub, StatusCode::OK).await;
     let export = call("POST", "/pay-stubs/exports".into(), Some(json!({ "period": site.period_start }))).await;
     measured(app, "POST", "/pay-stubs/exports", export, StatusCode::CREATED).await;
+    let estimate = call("GET", format!("/events/{}/cost-estimate", org.event_id), None).await;
+    let estimate = measured(app, "GET", "/events/{event_id}/cost-estimate", estimate, StatusCode::OK).await;
+    assert_eq!((estimate["people"].as_u64(), estimate["places"].as_u64()), (Some(1), Some(3)));
 }
 
 /// Every schedule-function operation, as a fresh organisation's owner.

@@ -1,6 +1,8 @@
 //! The payroll function: closing a pay period into pay stubs (worked minutes from attendance,
-//! daily and weekly overtime, deductions), reopening it, the stubs and their exports.
+//! daily and weekly overtime, deductions), reopening it, the stubs and their exports; and what an
+//! event's staffing will cost.
 
+mod estimates;
 mod periods;
 mod stubs;
 
@@ -10,4 +12,5 @@ rota::function_routes!(
     [stubs::list_stubs],
     [stubs::get_stub],
     [stubs::export_stubs],
+    [estimates::cost_estimate],
 );

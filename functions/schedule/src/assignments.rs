@@ -207,6 +207,7 @@ async fn place(
                 position_id: shift.position_id.clone(),
                 location_name: shift.location_name.clone(),
                 position_name: shift.position_name.clone(),
+                event_id: shift.event_id.clone(),
                 shift_status: shift.status,
                 version: declined.map_or(1, |held| held.version + 1),
                 created_at: now.iso.clone(),

@@ -450,6 +450,7 @@ async fn hand_over(
         position_id: shift.position_id.clone(),
         location_name: shift.location_name.clone(),
         position_name: shift.position_name.clone(),
+        event_id: shift.event_id.clone(),
         shift_status: ShiftStatus::Published,
         version: 1,
         created_at: now.to_owned(),

@@ -98,6 +98,45 @@ pub fn pay(hours: Hours, hourly_rate_minor: i64, settings: &Settings) -> Pay {
     Pay { regular_minor, overtime_minor, gross_minor, deductions, net_minor }
 }
 
+/// A shift as a cost estimate sees it: its paid minutes per place, the hourly rate of each
+/// person holding a place, and its open places with the rate they would be filled at (`None`
+/// where no rate is known).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Staffing {
+    pub paid_minutes: i64,
+    pub assignee_rates: Vec<Option<i64>>,
+    pub open_places: u32,
+    pub open_rate: Option<i64>,
+}
+
+/// What a shift's places cost at straight rates, in minor units.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Cost {
+    pub assigned_minor: i64,
+    pub open_minor: i64,
+    /// Places without a rate: left out of both sums.
+    pub unpriced_places: u32,
+}
+
+/// Prices a shift at straight rates: overtime depends on each person's whole week, which an
+/// estimate of one event does not know. Each person's amount is rounded half up once; the open
+/// places are priced together.
+pub fn straight_cost(staffing: &Staffing) -> Cost {
+    let minutes = i128::from(staffing.paid_minutes.max(0));
+    let mut cost = Cost::default();
+    for rate in &staffing.assignee_rates {
+        match rate {
+            Some(rate) => cost.assigned_minor += rounded(minutes * i128::from(*rate), 60),
+            None => cost.unpriced_places += 1,
+        }
+    }
+    match staffing.open_rate {
+        Some(rate) => cost.open_minor = rounded(minutes * i128::from(staffing.open_places) * i128::from(rate), 60),
+        None => cost.unpriced_places += staffing.open_places,
+    }
+    cost
+}
+
 /// `numerator / denominator` rounded half up (both non-negative).
 fn rounded(numerator: i128, denominator: i128) -> i64 {
     ((numerator * 2 + denominator) / (denominator * 2)) as i64
@@ -161,6 +200,29 @@ mod tests {
             period(date(2030, 6, 30), Weekday::Sunday, PayPeriod::Weekly),
             Some((date(2030, 6, 30), date(2030, 7, 6)))
         );
+    }
+
+    #[test]
+    fn a_shift_costs_each_place_at_its_rate_and_counts_the_unpriced() {
+        // 7.5 paid hours: 10.01 an hour is 75.075 (75.08), 12.00 is 90.00; three open places at
+        // 9.99 are 224.775 (224.78) together, not 3 × 74.93.
+        let staffing = Staffing {
+            paid_minutes: 450,
+            assignee_rates: vec![Some(1001), Some(1200), None],
+            open_places: 3,
+            open_rate: Some(999),
+        };
+        assert_eq!(
+            straight_cost(&staffing),
+            Cost { assigned_minor: 7508 + 9000, open_minor: 22_478, unpriced_places: 1 }
+        );
+        // No default rate for the position: its open places are unpriced, not free.
+        let unknown = Staffing { open_rate: None, ..staffing };
+        assert_eq!(straight_cost(&unknown), Cost { assigned_minor: 16_508, open_minor: 0, unpriced_places: 4 });
+        // A shift whose break is longer than it costs nothing, never less.
+        let empty =
+            Staffing { paid_minutes: -30, assignee_rates: vec![Some(1200)], open_places: 1, open_rate: Some(1200) };
+        assert_eq!(straight_cost(&empty), Cost::default());
     }
 
     #[test]

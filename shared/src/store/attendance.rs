@@ -560,7 +560,6 @@ impl Store {
         let mut query = self
             .client
             .query()
-            .table_name(&self.table)
             .set_index_name(index.name().map(Into::into))
             .key_condition_expression(format!("{pk} = :pk{condition}"))
             .expression_attribute_values(":pk", s(partition));
@@ -568,18 +567,7 @@ impl Store {
             query = query.expression_attribute_values(placeholder, s(value));
         }
         let (query, _) = filter.apply(query);
-        let mut records = Vec::new();
-        let mut from = None;
-        loop {
-            let output = query.clone().set_exclusive_start_key(from).send().await?;
-            for item in output.items.unwrap_or_default() {
-                records.push(from_item(item)?);
-            }
-            match output.last_evaluated_key {
-                Some(key) => from = Some(key),
-                None => return Ok(records),
-            }
-        }
+        self.every(query).await?.into_iter().map(from_item).collect()
     }
 }
 

@@ -117,6 +117,12 @@ pub fn shifts(tenant_id: &str) -> String {
     format!("T#{tenant_id}#SHIFTS")
 }
 
+/// gsi3 partition of an event's shifts (`{start}#{shift}`) and their assignments
+/// (`{start}#{shift}#{person}`, right after their shift).
+pub fn event_shifts(tenant_id: &str, event_id: &str) -> String {
+    format!("T#{tenant_id}#EVENT#{event_id}#SHIFTS")
+}
+
 /// gsi1 partition of a person's assignments, by `{start}#{shift}`.
 pub fn person_shifts(tenant_id: &str, person_id: &str) -> String {
     format!("T#{tenant_id}#PERSON#{person_id}#SHIFTS")

@@ -26,6 +26,7 @@ pub mod tenants;
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
 use serde::Serialize;
@@ -65,6 +66,22 @@ impl Store {
     /// The round-trip interceptor of this store's client, where each request's count is reported.
     pub fn round_trips(&self) -> &RoundTrips {
         &self.round_trips
+    }
+
+    /// Every item `query` finds, from DynamoDB's own pages of up to 1 MB one after another (one
+    /// round trip while what it finds is under 1 MB).
+    pub(crate) async fn every(&self, query: QueryFluentBuilder) -> Result<Vec<Item>, Error> {
+        let query = query.table_name(&self.table);
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let output = query.clone().set_exclusive_start_key(start).send().await?;
+            items.extend(output.items.unwrap_or_default());
+            match output.last_evaluated_key {
+                Some(key) => start = Some(key),
+                None => return Ok(items),
+            }
+        }
     }
 
     /// The items under `keys`, strongly consistent, in one `BatchGetItem` (asking again for any

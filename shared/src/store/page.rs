@@ -49,6 +49,7 @@ pub enum Index {
     Table,
     Gsi1,
     Gsi2,
+    Gsi3,
 }
 
 impl Index {
@@ -57,6 +58,7 @@ impl Index {
             Index::Table => "pk",
             Index::Gsi1 => "gsi1pk",
             Index::Gsi2 => "gsi2pk",
+            Index::Gsi3 => "gsi3pk",
         }
     }
 
@@ -65,6 +67,7 @@ impl Index {
             Index::Table => &["pk", "sk"],
             Index::Gsi1 => &["pk", "sk", "gsi1pk", "gsi1sk"],
             Index::Gsi2 => &["pk", "sk", "gsi2pk", "gsi2sk"],
+            Index::Gsi3 => &["pk", "sk", "gsi3pk", "gsi3sk"],
         }
     }
 
@@ -73,6 +76,7 @@ impl Index {
             Index::Table => None,
             Index::Gsi1 => Some("gsi1"),
             Index::Gsi2 => Some("gsi2"),
+            Index::Gsi3 => Some("gsi3"),
         }
     }
 }

@@ -115,6 +115,7 @@ pub struct SwapShift {
     pub end_local: String,
     pub time_zone: String,
     pub break_minutes: u32,
+    pub event_id: Option<String>,
 }
 
 impl SwapShift {
@@ -131,6 +132,7 @@ impl SwapShift {
             end_local: shift.end_local.clone(),
             time_zone: shift.time_zone.clone(),
             break_minutes: shift.break_minutes,
+            event_id: shift.event_id.clone(),
         }
     }
 

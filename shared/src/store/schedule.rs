@@ -19,7 +19,7 @@ use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::entities::{Archivable, Filter};
+use super::entities::{Archivable, Entity, Filter};
 use super::page::{Index, Page, PageRequest};
 use super::people::Person;
 use super::{Item, Store, from_item, key, keys, n, s, to_item};
@@ -125,12 +125,16 @@ crate::entity!(
     "shift",
     extra = |shift: &Shift| {
         let sort = format!("{}#{}", shift.start, shift.id);
-        vec![
+        let mut keys = vec![
             ("gsi1pk", keys::location_shifts(&shift.tenant_id, &shift.location_id)),
             ("gsi1sk", sort.clone()),
             ("gsi2pk", keys::shifts(&shift.tenant_id)),
-            ("gsi2sk", sort),
-        ]
+            ("gsi2sk", sort.clone()),
+        ];
+        if let Some(event) = &shift.event_id {
+            keys.extend([("gsi3pk", keys::event_shifts(&shift.tenant_id, event)), ("gsi3sk", sort)]);
+        }
+        keys
     }
 );
 
@@ -162,6 +166,8 @@ pub struct Assignment {
     pub position_id: String,
     pub location_name: String,
     pub position_name: String,
+    /// The shift's event, if it has one (a shift's event never changes).
+    pub event_id: Option<String>,
     pub shift_status: ShiftStatus,
     pub version: u64,
     pub created_at: String,
@@ -173,10 +179,16 @@ crate::entity!(
     "ASSIGN#",
     "assignment",
     extra = |assignment: &Assignment| {
-        vec![
-            ("gsi1pk", keys::person_shifts(&assignment.tenant_id, &assignment.person_id)),
-            ("gsi1sk", format!("{}#{}", assignment.start, assignment.shift_id)),
-        ]
+        let sort = format!("{}#{}", assignment.start, assignment.shift_id);
+        let mut keys = vec![("gsi1pk", keys::person_shifts(&assignment.tenant_id, &assignment.person_id))];
+        if let Some(event) = &assignment.event_id {
+            keys.extend([
+                ("gsi3pk", keys::event_shifts(&assignment.tenant_id, event)),
+                ("gsi3sk", format!("{sort}#{}", assignment.person_id)),
+            ]);
+        }
+        keys.push(("gsi1sk", sort));
+        keys
     }
 );
 
@@ -280,6 +292,34 @@ impl Store {
                 })
             })
             .collect()
+    }
+
+    /// An event's shifts, each followed by its assignments (declined ones included), by start:
+    /// one Query of the event's own index, page after page.
+    pub async fn event_shifts(&self, tenant_id: &str, event_id: &str) -> Result<Vec<(Shift, Vec<Assignment>)>, Error> {
+        let query = self
+            .client
+            .query()
+            .index_name("gsi3")
+            .key_condition_expression("gsi3pk = :pk")
+            .expression_attribute_values(":pk", s(keys::event_shifts(tenant_id, event_id)));
+        let mut shifts: Vec<Shift> = Vec::new();
+        let mut assignments: BTreeMap<String, Vec<Assignment>> = BTreeMap::new();
+        for item in self.every(query).await? {
+            if item.get("sk").and_then(|sk| sk.as_s().ok()).is_some_and(|sk| sk.starts_with(Shift::PREFIX)) {
+                shifts.push(from_item(item)?);
+            } else {
+                let assignment: Assignment = from_item(item)?;
+                assignments.entry(assignment.shift_id.clone()).or_default().push(assignment);
+            }
+        }
+        Ok(shifts
+            .into_iter()
+            .map(|shift| {
+                let held = assignments.remove(&shift.id).unwrap_or_default();
+                (shift, held)
+            })
+            .collect())
     }
 
     /// A shift and its assignments, strongly consistent: two requests in parallel.
