@@ -17,3 +17,10 @@ pub mod validate;
 
 pub use config::{AppState, Config, Secret};
 pub use error::{Error, Result};
+
+/// The tokio runtime every Rota Lambda runs on: one thread. An execution environment handles one
+/// event at a time (its concurrent calls are I/O, which one thread drives), so worker threads
+/// would only add to every cold start (≈ 0.1 ms to spawn them, ≈ 0.1 ms more to the first poll).
+pub fn lambda_runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread().enable_all().build()
+}

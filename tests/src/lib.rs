@@ -15,7 +15,7 @@ pub struct TestApp {
     pub http: reqwest::Client,
     pub config: Config,
     pub doc: OpenApi,
-    /// The router as served, for tests that inspect its routes.
+    /// The router as served, for calls made without HTTP (Lambda events, see [`TestApp::invoke`]).
     pub router: axum::Router,
     /// The app's store, for setting up what no endpoint can (see [`TestApp::set`]).
     pub store: rota::store::Store,

@@ -1,6 +1,7 @@
-//! The auth Lambda's `main` (`rota::http::run_lambda(auth::lambda_router())`) unrolled, with a
-//! CLOCK_MONOTONIC mark on stderr after each step (`bench-mark STEP NANOS`) so that
-//! `bench/coldstart.py --split` can place every step between exec and the first runtime-API poll.
+//! The auth Lambda's `main` (`rota::lambda_runtime()` running
+//! `rota::http::run_lambda(auth::lambda_router())`) unrolled, with a CLOCK_MONOTONIC mark on
+//! stderr after each step (`bench-mark STEP NANOS`) so that `bench/coldstart.py --split` can place
+//! every step between exec and the first runtime-API poll.
 //! `BENCH_SDK=native` builds the SDK config the way it was before `rota::aws`
 //! (`aws_config::load_from_env()`, platform trust store), for the before/after comparison.
 
@@ -18,8 +19,7 @@ fn mark(step: &str) {
 
 fn main() -> Result<(), lambda_http::Error> {
     mark("main");
-    // What `#[tokio::main]` expands to.
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = rota::lambda_runtime()?;
     mark("tokio");
     runtime.block_on(async {
         rota::telemetry::init();

@@ -7,7 +7,8 @@ use lambda_http::{Body, Error, Request, Response, run, service_fn};
 
 static DOCUMENT: &str = include_str!("../../../openapi.json");
 
-#[tokio::main]
+// One thread, as `rota::lambda_runtime()` gives every other function (this one has no `rota`).
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     run(service_fn(|_: Request| async {
         Response::builder().header(CONTENT_TYPE, "application/json").body(Body::from(DOCUMENT)).map_err(Error::from)

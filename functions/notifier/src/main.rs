@@ -1,4 +1,3 @@
-#[tokio::main]
-async fn main() -> Result<(), lambda_runtime::Error> {
-    notifier::run_lambda().await
+fn main() -> Result<(), lambda_runtime::Error> {
+    rota::lambda_runtime()?.block_on(notifier::run_lambda())
 }

@@ -1,4 +1,3 @@
-#[tokio::main]
-async fn main() -> Result<(), lambda_http::Error> {
-    rota::http::run_lambda(payroll::lambda_router()).await
+fn main() -> Result<(), lambda_http::Error> {
+    rota::lambda_runtime()?.block_on(rota::http::run_lambda(payroll::lambda_router()))
 }

@@ -84,7 +84,12 @@ impl Keys {
                         "ROTA_JWT_PUBLIC_KEYS has no key with kid \"{kid}\", the ROTA_JWT_KID the private key signs with"
                     )
                 })?;
-                if !signs_for(&key, listed) {
+                // One probe signature checks both that the key is Ed25519 and that it is the pair
+                // of the listed public key (works for PKCS#8 v1 and v2 alike).
+                const PROBE: &[u8] = b"rota key check";
+                let signature = jsonwebtoken::crypto::sign(PROBE, &key, Algorithm::EdDSA)
+                    .map_err(|_| "ROTA_JWT_PRIVATE_KEY: not an Ed25519 private key")?;
+                if !jsonwebtoken::crypto::verify(&signature, PROBE, listed, Algorithm::EdDSA).unwrap_or(false) {
                     return Err(format!(
                         "ROTA_JWT_PRIVATE_KEY does not match the public key with kid \"{kid}\" in ROTA_JWT_PUBLIC_KEYS"
                     ));
@@ -148,8 +153,9 @@ impl Keys {
     }
 }
 
-/// An Ed25519 private key from its PKCS#8 PEM (`openssl genpkey -algorithm ed25519`). Literal
-/// `\n` escapes are read as line breaks, for environments that flatten the PEM onto one line.
+/// The signing key of a PKCS#8 PEM (`openssl genpkey -algorithm ed25519`), unchecked: [`Keys::new`]
+/// proves it with a probe signature. Literal `\n` escapes are read as line breaks, for
+/// environments that flatten the PEM onto one line.
 pub fn private_key_from_pem(pem: &str) -> Result<EncodingKey, String> {
     const NOT_PEM: &str = "not a PKCS#8 PEM (-----BEGIN PRIVATE KEY-----)";
     let pem = pem.replace("\\n", "\n");
@@ -159,18 +165,7 @@ pub fn private_key_from_pem(pem: &str) -> Result<EncodingKey, String> {
         .and_then(|rest| rest.strip_suffix("-----END PRIVATE KEY-----"))
         .ok_or(NOT_PEM)?;
     let der = STANDARD.decode(body.split_whitespace().collect::<String>()).map_err(|_| NOT_PEM)?;
-    let key = EncodingKey::from_ed_der(&der);
-    jsonwebtoken::crypto::sign(b"rota key check", &key, Algorithm::EdDSA).map_err(|_| "not an Ed25519 private key")?;
-    Ok(key)
-}
-
-/// Whether `key` is an Ed25519 private key whose signatures `public` accepts (a probe signature:
-/// works for PKCS#8 v1 and v2 alike).
-fn signs_for(key: &EncodingKey, public: &DecodingKey) -> bool {
-    const PROBE: &[u8] = b"rota key check";
-    jsonwebtoken::crypto::sign(PROBE, key, Algorithm::EdDSA)
-        .and_then(|signature| jsonwebtoken::crypto::verify(&signature, PROBE, public, Algorithm::EdDSA))
-        .unwrap_or(false)
+    Ok(EncodingKey::from_ed_der(&der))
 }
 
 /// The JWKS of `ROTA_JWT_PUBLIC_KEYS` by `kid`: every key Ed25519 with a unique `kid`, nothing else
@@ -348,7 +343,7 @@ mod tests {
         assert!(startup_error(Some(&pem), "k1", &[&mismatched]).contains("does not match"));
         assert!(
             startup_error(Some("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----"), "k1", &[&jwk])
-                .starts_with("ROTA_JWT_PRIVATE_KEY")
+                == "ROTA_JWT_PRIVATE_KEY: not an Ed25519 private key"
         );
         assert!(startup_error(None, "k1", &[]).contains("no keys"));
         assert!(startup_error(None, "k1", &[&jwk, &jwk]).contains("twice"));

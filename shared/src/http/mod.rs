@@ -94,18 +94,22 @@ pub fn finish(api: OpenApiRouter<AppState>, state: AppState) -> (Router, OpenApi
 /// What every served router gets: problem+json fallbacks, the body limit, request logging, CORS
 /// for the configured origins and the state. (Public for `bench/split`, which times each step.)
 pub fn serve(router: Router<AppState>, state: AppState) -> Router {
-    let router = router
+    let routes = router
         .fallback(|method: Method, uri: Uri| async move {
             Error::RouteNotFound { method: method.to_string(), path: uri.path().to_owned() }
         })
         .method_not_allowed_fallback(|| async { Error::MethodNotAllowed })
+        .with_state(state.clone());
+    // The layers wrap the routes once, as one service: `Router::layer` on the routes themselves
+    // would wrap each route apart, work every cold start pays for.
+    let router = Router::new()
+        .fallback_service(routes)
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
         .layer(middleware::from_fn_with_state(state.clone(), log_request));
-    let router = match cors::layer(&state.config.cors_origins) {
+    match cors::layer(&state.config.cors_origins) {
         Some(cors) => router.layer(cors),
         None => router,
-    };
-    router.with_state(state)
+    }
 }
 
 /// One JSON log line per request, inside a span carrying the request id, which is echoed back as
