@@ -57,6 +57,11 @@ pub fn phone_number<T: Text>(value: &T, _: &()) -> garde::Result {
     }
 }
 
+/// Optional free text (a note, a reason) as it is stored: trimmed, and none at all when blank.
+pub fn trimmed(text: Option<String>) -> Option<String> {
+    text.map(|text| text.trim().to_owned()).filter(|text| !text.is_empty())
+}
+
 /// For `#[serde(default, deserialize_with = "nullable")]` on an `Option<Option<T>>`: absent is
 /// `None` (leave as is), `null` is `Some(None)` (remove), a value is `Some(Some(value))`.
 pub fn nullable<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>

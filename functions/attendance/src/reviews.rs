@@ -87,7 +87,7 @@ pub async fn verify_face(
         return Err(Error::Conflict("this record is not waiting for review"));
     };
     let now = iso(Utc::now());
-    let note = request.note.map(|note| note.trim().to_owned()).filter(|note| !note.is_empty());
+    let note = rota::validate::trimmed(request.note);
     let by_name = me.map(|me| me.name).unwrap_or_default();
     let decision = ReviewDecision { decision: request.decision, note };
     let event = AttendanceEvent::new(&before.id, (&caller.person_id, &by_name), &now, Happening::Review(decision));

@@ -55,7 +55,7 @@ pub async fn give_feedback(
         person_id,
         author_id: caller.person_id.clone(),
         rating: request.rating,
-        note: request.note.map(|note| note.trim().to_owned()).filter(|note| !note.is_empty()),
+        note: rota::validate::trimmed(request.note),
         created_at: now.iso.clone(),
     };
     let audit = AuditEntry::new(

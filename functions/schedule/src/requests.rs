@@ -119,7 +119,7 @@ pub async fn create_request(
             let me = person(&state, &caller.tenant_id, &caller.person_id).await?;
             new.requester_name = me.name;
             (new.from, new.to) = (Some(from.to_string()), Some(to.to_string()));
-            new.reason = reason.map(|reason| reason.trim().to_owned());
+            new.reason = rota::validate::trimmed(reason);
         }
         NewRequest::Swap { assignment_id, to_person_id } => {
             let Some((shift_id, holder)) = Assignment::parts(&assignment_id) else { return Err(Error::NotFound) };
@@ -317,12 +317,7 @@ pub struct Decide {
 
 /// The decision `caller` makes now.
 fn decision(caller: &Caller, name: String, note: Option<String>, at: &str) -> Decision {
-    Decision {
-        by: caller.person_id.clone(),
-        by_name: name,
-        at: at.to_owned(),
-        note: note.map(|note| note.trim().to_owned()),
-    }
+    Decision { by: caller.person_id.clone(), by_name: name, at: at.to_owned(), note: rota::validate::trimmed(note) }
 }
 
 /// The colleague takes a swap offered to them (or to anyone): the rules are checked for them

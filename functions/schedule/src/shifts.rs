@@ -290,7 +290,7 @@ pub async fn create_shift(
 ) -> Result<(StatusCode, Json<Shift>), Error> {
     caller.require(Role::Coordinator)?;
     let times = times(request.start, request.end, request.break_minutes)?;
-    let notes = request.notes.map(|notes| notes.trim().to_owned()).filter(|notes| !notes.is_empty());
+    let notes = rota::validate::trimmed(request.notes);
     // Round trip 1: the location (its zone), the position and the event.
     let (location, position) =
         place(&state, &caller, &request.location_id, &request.position_id, request.event_id.as_ref()).await?;
@@ -397,7 +397,7 @@ pub async fn update_shift(
         after.headcount = headcount;
     }
     if let Some(notes) = update.notes {
-        after.notes = notes.map(|notes| notes.trim().to_owned()).filter(|notes| !notes.is_empty());
+        after.notes = rota::validate::trimmed(notes);
     }
     let now = Now::get();
     after.touch(&now.iso);
@@ -589,7 +589,7 @@ pub async fn create_recurring(
     if request.to < request.from {
         return Err(Error::field("to", "must not be before from"));
     }
-    let notes = request.notes.map(|notes| notes.trim().to_owned()).filter(|notes| !notes.is_empty());
+    let notes = rota::validate::trimmed(request.notes);
     // Round trip 1: the location (its zone), the position and the event.
     let (location, position) =
         place(&state, &caller, &request.location_id, &request.position_id, request.event_id.as_ref()).await?;
