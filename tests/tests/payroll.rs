@@ -210,7 +210,11 @@ async fn an_events_estimate_prices_its_people_at_their_rates_and_its_open_places
         estimate,
         json!({ "event_id": org.event_id, "currency": "GBP", "people": 2, "places": 5, "open_places": 3,
                 "paid_minutes": 3 * 450 + 2 * 240, "assigned_minor": 26_250, "open_minor": 11_250,
-                "total_minor": 37_500, "unpriced_places": 2, "shifts": lines }),
+                "total_minor": 37_500, "unpriced_places": 2, "shifts": lines,
+                "days": [
+                    { "date": "2030-07-04", "places": 3, "paid_minutes": 1350, "total_minor": 37_500, "unpriced_places": 0 },
+                    { "date": "2030-07-05", "places": 2, "paid_minutes": 480, "total_minor": 0, "unpriced_places": 2 },
+                ] }),
     );
 
     // A rate set later counts at once; staff cannot read the estimate; another id is 404.

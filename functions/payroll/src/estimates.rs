@@ -34,8 +34,22 @@ pub struct CostEstimate {
     /// Places left out of the sums because no rate is known (no rate of the person's own and no
     /// default rate for the position).
     pub unpriced_places: u32,
+    /// The same sums by day (the day each shift starts on its location's calendar), in order:
+    /// the "staff × days × rate" of a quote.
+    pub days: Vec<DayCost>,
     /// One per shift that is not cancelled (drafts included), by start.
     pub shifts: Vec<ShiftCost>,
+}
+
+/// One day's part of an estimate.
+#[derive(Debug, Default, Serialize, ToSchema)]
+pub struct DayCost {
+    /// `YYYY-MM-DD`.
+    pub date: String,
+    pub places: u32,
+    pub paid_minutes: i64,
+    pub total_minor: i64,
+    pub unpriced_places: u32,
 }
 
 /// One shift's part of an estimate.
@@ -45,6 +59,8 @@ pub struct ShiftCost {
     pub status: ShiftStatus,
     pub start: String,
     pub end: String,
+    /// `start` on the location's clock, with its offset.
+    pub start_local: String,
     pub position_id: String,
     pub position_name: String,
     /// Per place: the shift's length less its unpaid break.
@@ -127,6 +143,7 @@ pub async fn cost_estimate(
                 status: shift.status,
                 start: shift.start.clone(),
                 end: shift.end.clone(),
+                start_local: shift.start_local.clone(),
                 position_id: shift.position_id.clone(),
                 position_name: shift.position_name.clone(),
                 paid_minutes: staffing.paid_minutes,
@@ -140,6 +157,16 @@ pub async fn cost_estimate(
             }
         })
         .collect();
+    let mut days: BTreeMap<&str, DayCost> = BTreeMap::new();
+    for line in &lines {
+        let date = line.start_local.get(..10).unwrap_or_default();
+        let day = days.entry(date).or_insert_with(|| DayCost { date: date.to_owned(), ..DayCost::default() });
+        day.places += line.assigned + line.open_places;
+        day.paid_minutes += line.paid_minutes * i64::from(line.assigned + line.open_places);
+        day.total_minor += line.total_minor;
+        day.unpriced_places += line.unpriced_places;
+    }
+    let days: Vec<DayCost> = days.into_values().collect();
     let sum = |part: fn(&ShiftCost) -> i64| lines.iter().map(part).sum::<i64>();
     let count = |part: fn(&ShiftCost) -> u32| lines.iter().map(part).sum::<u32>();
     Ok(Json(CostEstimate {
@@ -153,6 +180,7 @@ pub async fn cost_estimate(
         open_minor: sum(|line| line.open_minor),
         total_minor: sum(|line| line.total_minor),
         unpriced_places: count(|line| line.unpriced_places),
+        days,
         shifts: lines,
     }))
 }
