@@ -8,25 +8,13 @@ use crate::store::entities::{Archivable, Entity, Filter, Refused};
 use crate::store::s;
 use crate::{AppState, Error};
 use axum::http::StatusCode;
-use garde::Validate;
-use serde::Deserialize;
-use utoipa::IntoParams;
 
-#[derive(Debug, Deserialize, Validate, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct ArchiveFilter {
-    /// Also list archived records.
-    #[garde(skip)]
-    pub include_archived: Option<bool>,
-    /// Page size, 1 to 100 (50 by default).
-    #[garde(range(min = 1, max = 100))]
-    #[param(minimum = 1, maximum = 100)]
-    pub limit: Option<u32>,
-    /// `next_cursor` of the previous page.
-    #[garde(length(max = 1024))]
-    #[param(max_length = 1024)]
-    pub cursor: Option<String>,
+crate::list_query! {
+    pub struct ArchiveFilter {
+        /// Also list archived records.
+        #[garde(skip)]
+        pub include_archived: Option<bool>,
+    }
 }
 
 impl ArchiveFilter {

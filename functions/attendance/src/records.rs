@@ -22,36 +22,27 @@ use rota::{AppState, Error};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-#[derive(Debug, Deserialize, Validate, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct AttendanceQuery {
-    /// Shifts starting at or after this instant.
-    #[garde(skip)]
-    #[param(value_type = Option<String>, format = DateTime)]
-    pub from: Option<DateTime<Utc>>,
-    /// Shifts starting before this instant.
-    #[garde(skip)]
-    #[param(value_type = Option<String>, format = DateTime)]
-    pub to: Option<DateTime<Utc>>,
-    /// One person's records (their own index: nobody else's record is read).
-    #[garde(length(min = 1, max = 64))]
-    #[param(min_length = 1, max_length = 64)]
-    pub person_id: Option<String>,
-    #[garde(length(min = 1, max = 64))]
-    #[param(min_length = 1, max_length = 64)]
-    pub event_id: Option<String>,
-    #[garde(skip)]
-    #[param(inline)]
-    pub status: Option<Status>,
-    /// Page size, 1 to 100 (50 by default).
-    #[garde(range(min = 1, max = 100))]
-    #[param(minimum = 1, maximum = 100)]
-    pub limit: Option<u32>,
-    /// `next_cursor` of the previous page.
-    #[garde(length(max = 1024))]
-    #[param(max_length = 1024)]
-    pub cursor: Option<String>,
+rota::list_query! {
+    pub struct AttendanceQuery {
+        /// Shifts starting at or after this instant.
+        #[garde(skip)]
+        #[param(value_type = Option<String>, format = DateTime)]
+        pub from: Option<DateTime<Utc>>,
+        /// Shifts starting before this instant.
+        #[garde(skip)]
+        #[param(value_type = Option<String>, format = DateTime)]
+        pub to: Option<DateTime<Utc>>,
+        /// One person's records (their own index: nobody else's record is read).
+        #[garde(length(min = 1, max = 64))]
+        #[param(min_length = 1, max_length = 64)]
+        pub person_id: Option<String>,
+        #[garde(length(min = 1, max = 64))]
+        #[param(min_length = 1, max_length = 64)]
+        pub event_id: Option<String>,
+        #[garde(skip)]
+        #[param(inline)]
+        pub status: Option<Status>,
+    }
 }
 
 fn filter(event_id: Option<&str>, status: Option<Status>) -> Result<Filter, Error> {
@@ -99,29 +90,20 @@ pub async fn list_attendance(
     Ok(Json(list(&state, &caller, person_id.as_deref(), query).await?))
 }
 
-#[derive(Debug, Deserialize, Validate, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct MyAttendanceQuery {
-    /// Shifts starting at or after this instant.
-    #[garde(skip)]
-    #[param(value_type = Option<String>, format = DateTime)]
-    pub from: Option<DateTime<Utc>>,
-    /// Shifts starting before this instant.
-    #[garde(skip)]
-    #[param(value_type = Option<String>, format = DateTime)]
-    pub to: Option<DateTime<Utc>>,
-    #[garde(skip)]
-    #[param(inline)]
-    pub status: Option<Status>,
-    /// Page size, 1 to 100 (50 by default).
-    #[garde(range(min = 1, max = 100))]
-    #[param(minimum = 1, maximum = 100)]
-    pub limit: Option<u32>,
-    /// `next_cursor` of the previous page.
-    #[garde(length(max = 1024))]
-    #[param(max_length = 1024)]
-    pub cursor: Option<String>,
+rota::list_query! {
+    pub struct MyAttendanceQuery {
+        /// Shifts starting at or after this instant.
+        #[garde(skip)]
+        #[param(value_type = Option<String>, format = DateTime)]
+        pub from: Option<DateTime<Utc>>,
+        /// Shifts starting before this instant.
+        #[garde(skip)]
+        #[param(value_type = Option<String>, format = DateTime)]
+        pub to: Option<DateTime<Utc>>,
+        #[garde(skip)]
+        #[param(inline)]
+        pub status: Option<Status>,
+    }
 }
 
 /// Own attendance by shift start, oldest first.

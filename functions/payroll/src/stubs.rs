@@ -13,28 +13,19 @@ use rota::store::page::Page;
 use rota::store::payroll::PayStub;
 use rota::{AppState, Error};
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 
-#[derive(Debug, Deserialize, Validate, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct StubQuery {
-    /// One period's stubs, by its first day.
-    #[garde(skip)]
-    #[param(value_type = Option<String>, format = Date)]
-    pub period: Option<NaiveDate>,
-    /// One person's (admins; staff always get their own).
-    #[garde(length(min = 1, max = 64))]
-    #[param(min_length = 1, max_length = 64)]
-    pub person_id: Option<String>,
-    /// Page size, 1 to 100 (50 by default).
-    #[garde(range(min = 1, max = 100))]
-    #[param(minimum = 1, maximum = 100)]
-    pub limit: Option<u32>,
-    /// `next_cursor` of the previous page.
-    #[garde(length(max = 1024))]
-    #[param(max_length = 1024)]
-    pub cursor: Option<String>,
+rota::list_query! {
+    pub struct StubQuery {
+        /// One period's stubs, by its first day.
+        #[garde(skip)]
+        #[param(value_type = Option<String>, format = Date)]
+        pub period: Option<NaiveDate>,
+        /// One person's (admins; staff always get their own).
+        #[garde(length(min = 1, max = 64))]
+        #[param(min_length = 1, max_length = 64)]
+        pub person_id: Option<String>,
+    }
 }
 
 /// Pay stubs, newest period first: your own, or for admins everyone's (filters `period`,

@@ -3,52 +3,40 @@
 use axum::Json;
 use axum::extract::State;
 use chrono::{DateTime, Utc};
-use garde::Validate;
 use rota::auth::{Caller, Role};
 use rota::clock::iso;
 use rota::http::ValidQuery;
 use rota::store::audit::{AuditEntry, AuditQuery};
 use rota::store::page::Page;
 use rota::{AppState, Error};
-use serde::Deserialize;
-use utoipa::IntoParams;
 
-#[derive(Debug, Deserialize, Validate, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct AuditLogQuery {
-    /// Changes made by this person.
-    #[garde(length(min = 1, max = 64))]
-    #[param(min_length = 1, max_length = 64)]
-    pub actor_id: Option<String>,
-    /// `tenant`, `location`, `position`, `unit`, `person`, …
-    #[garde(length(min = 1, max = 64))]
-    #[param(min_length = 1, max_length = 64)]
-    pub entity_type: Option<String>,
-    /// The history of one record.
-    #[garde(length(min = 1, max = 64))]
-    #[param(min_length = 1, max_length = 64)]
-    pub entity_id: Option<String>,
-    /// e.g. `person.updated`.
-    #[garde(length(min = 1, max = 64))]
-    #[param(min_length = 1, max_length = 64)]
-    pub action: Option<String>,
-    /// From this instant (inclusive).
-    #[garde(skip)]
-    #[param(value_type = Option<String>, format = DateTime)]
-    pub from: Option<DateTime<Utc>>,
-    /// Until this instant (exclusive).
-    #[garde(skip)]
-    #[param(value_type = Option<String>, format = DateTime)]
-    pub to: Option<DateTime<Utc>>,
-    /// Page size, 1 to 100 (50 by default).
-    #[garde(range(min = 1, max = 100))]
-    #[param(minimum = 1, maximum = 100)]
-    pub limit: Option<u32>,
-    /// `next_cursor` of the previous page.
-    #[garde(length(max = 1024))]
-    #[param(max_length = 1024)]
-    pub cursor: Option<String>,
+rota::list_query! {
+    pub struct AuditLogQuery {
+        /// Changes made by this person.
+        #[garde(length(min = 1, max = 64))]
+        #[param(min_length = 1, max_length = 64)]
+        pub actor_id: Option<String>,
+        /// `tenant`, `location`, `position`, `unit`, `person`, …
+        #[garde(length(min = 1, max = 64))]
+        #[param(min_length = 1, max_length = 64)]
+        pub entity_type: Option<String>,
+        /// The history of one record.
+        #[garde(length(min = 1, max = 64))]
+        #[param(min_length = 1, max_length = 64)]
+        pub entity_id: Option<String>,
+        /// e.g. `person.updated`.
+        #[garde(length(min = 1, max = 64))]
+        #[param(min_length = 1, max_length = 64)]
+        pub action: Option<String>,
+        /// From this instant (inclusive).
+        #[garde(skip)]
+        #[param(value_type = Option<String>, format = DateTime)]
+        pub from: Option<DateTime<Utc>>,
+        /// Until this instant (exclusive).
+        #[garde(skip)]
+        #[param(value_type = Option<String>, format = DateTime)]
+        pub to: Option<DateTime<Utc>>,
+    }
 }
 
 /// The organisation's audit log, newest first (admins). One query on the narrowest key the

@@ -24,37 +24,28 @@ use rota::store::{s, value};
 use rota::validate::{not_blank, nullable, phone_number, texts, texts_or_null};
 use rota::{AppState, Error};
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 
 use rota::records::committed;
 
-#[derive(Debug, Deserialize, Validate, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct PeopleQuery {
-    #[garde(skip)]
-    pub role: Option<Role>,
-    #[garde(skip)]
-    pub status: Option<PersonStatus>,
-    /// People who hold this position.
-    #[garde(length(max = 64))]
-    #[param(max_length = 64)]
-    pub position_id: Option<String>,
-    #[garde(length(max = 64))]
-    #[param(max_length = 64)]
-    pub unit_id: Option<String>,
-    /// Part of a name or email, any case.
-    #[garde(length(chars, min = 1, max = 100))]
-    #[param(min_length = 1, max_length = 100)]
-    pub q: Option<String>,
-    /// Page size, 1 to 100 (50 by default).
-    #[garde(range(min = 1, max = 100))]
-    #[param(minimum = 1, maximum = 100)]
-    pub limit: Option<u32>,
-    /// `next_cursor` of the previous page.
-    #[garde(length(max = 1024))]
-    #[param(max_length = 1024)]
-    pub cursor: Option<String>,
+rota::list_query! {
+    pub struct PeopleQuery {
+        #[garde(skip)]
+        pub role: Option<Role>,
+        #[garde(skip)]
+        pub status: Option<PersonStatus>,
+        /// People who hold this position.
+        #[garde(length(max = 64))]
+        #[param(max_length = 64)]
+        pub position_id: Option<String>,
+        #[garde(length(max = 64))]
+        #[param(max_length = 64)]
+        pub unit_id: Option<String>,
+        /// Part of a name or email, any case.
+        #[garde(length(chars, min = 1, max = 100))]
+        #[param(min_length = 1, max_length = 100)]
+        pub q: Option<String>,
+    }
 }
 
 /// The organisation's people, oldest first (coordinators and up).

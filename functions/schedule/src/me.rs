@@ -3,7 +3,6 @@
 use axum::Json;
 use axum::extract::State;
 use chrono::Utc;
-use garde::Validate;
 use rota::auth::Caller;
 use rota::clock::instant;
 use rota::http::ValidQuery;
@@ -11,7 +10,7 @@ use rota::store::page::Page;
 use rota::store::schedule::Assignment;
 use rota::{AppState, Error};
 use serde::Deserialize;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -22,22 +21,13 @@ pub enum When {
     Past,
 }
 
-#[derive(Debug, Deserialize, Validate, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct MyShiftsQuery {
-    /// `upcoming` by default.
-    #[garde(skip)]
-    #[param(inline)]
-    pub when: Option<When>,
-    /// Page size, 1 to 100 (50 by default).
-    #[garde(range(min = 1, max = 100))]
-    #[param(minimum = 1, maximum = 100)]
-    pub limit: Option<u32>,
-    /// `next_cursor` of the previous page.
-    #[garde(length(max = 1024))]
-    #[param(max_length = 1024)]
-    pub cursor: Option<String>,
+rota::list_query! {
+    pub struct MyShiftsQuery {
+        /// `upcoming` by default.
+        #[garde(skip)]
+        #[param(inline)]
+        pub when: Option<When>,
+    }
 }
 
 /// Own assignments on published (and cancelled) shifts, with each shift's times, location and

@@ -31,7 +31,7 @@ use rota::store::value;
 use rota::validate::not_blank;
 use rota::{AppState, Error};
 use serde::Deserialize;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 
 use crate::assignments::{booked_slot, candidate, date, rules};
 
@@ -209,28 +209,19 @@ fn summary(shift: &SwapShift) -> ShiftSummary {
     }
 }
 
-#[derive(Debug, Deserialize, Validate, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct RequestsQuery {
-    /// Only your own requests, newest first (what staff get without either flag).
-    #[garde(skip)]
-    pub mine: Option<bool>,
-    /// Only what waits for you, oldest first: for coordinators and up, requests to decide; for
-    /// staff, swaps offered to you or to anyone that you can take.
-    #[garde(skip)]
-    pub to_review: Option<bool>,
-    #[garde(skip)]
-    #[param(inline)]
-    pub status: Option<RequestStatus>,
-    /// Page size, 1 to 100 (50 by default).
-    #[garde(range(min = 1, max = 100))]
-    #[param(minimum = 1, maximum = 100)]
-    pub limit: Option<u32>,
-    /// `next_cursor` of the previous page.
-    #[garde(length(max = 1024))]
-    #[param(max_length = 1024)]
-    pub cursor: Option<String>,
+rota::list_query! {
+    pub struct RequestsQuery {
+        /// Only your own requests, newest first (what staff get without either flag).
+        #[garde(skip)]
+        pub mine: Option<bool>,
+        /// Only what waits for you, oldest first: for coordinators and up, requests to decide; for
+        /// staff, swaps offered to you or to anyone that you can take.
+        #[garde(skip)]
+        pub to_review: Option<bool>,
+        #[garde(skip)]
+        #[param(inline)]
+        pub status: Option<RequestStatus>,
+    }
 }
 
 /// Requests: your own (`mine=true`), what waits for you (`to_review=true`), or, for coordinators

@@ -22,7 +22,7 @@ use rota::store::schedule::{Assignment, AssignmentStatus, Booked, Event, Shift, 
 use rota::store::value;
 use rota::{AppState, Error};
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 
 use crate::assignments::parse;
 
@@ -100,38 +100,29 @@ pub struct ShiftDetail {
     pub assignments: Vec<Assignment>,
 }
 
-#[derive(Debug, Deserialize, Validate, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct ShiftQuery {
-    /// Shifts starting at or after this instant.
-    #[garde(skip)]
-    #[param(value_type = Option<String>, format = DateTime)]
-    pub from: Option<DateTime<Utc>>,
-    /// Shifts starting before this instant.
-    #[garde(skip)]
-    #[param(value_type = Option<String>, format = DateTime)]
-    pub to: Option<DateTime<Utc>>,
-    /// One location's shifts (its own index: no other location's shift is read).
-    #[garde(length(min = 1, max = 64))]
-    #[param(min_length = 1, max_length = 64)]
-    pub location_id: Option<String>,
-    #[garde(length(min = 1, max = 64))]
-    #[param(min_length = 1, max_length = 64)]
-    pub event_id: Option<String>,
-    #[garde(length(min = 1, max = 64))]
-    #[param(min_length = 1, max_length = 64)]
-    pub position_id: Option<String>,
-    #[garde(skip)]
-    pub status: Option<ShiftStatus>,
-    /// Page size, 1 to 100 (50 by default).
-    #[garde(range(min = 1, max = 100))]
-    #[param(minimum = 1, maximum = 100)]
-    pub limit: Option<u32>,
-    /// `next_cursor` of the previous page.
-    #[garde(length(max = 1024))]
-    #[param(max_length = 1024)]
-    pub cursor: Option<String>,
+rota::list_query! {
+    pub struct ShiftQuery {
+        /// Shifts starting at or after this instant.
+        #[garde(skip)]
+        #[param(value_type = Option<String>, format = DateTime)]
+        pub from: Option<DateTime<Utc>>,
+        /// Shifts starting before this instant.
+        #[garde(skip)]
+        #[param(value_type = Option<String>, format = DateTime)]
+        pub to: Option<DateTime<Utc>>,
+        /// One location's shifts (its own index: no other location's shift is read).
+        #[garde(length(min = 1, max = 64))]
+        #[param(min_length = 1, max_length = 64)]
+        pub location_id: Option<String>,
+        #[garde(length(min = 1, max = 64))]
+        #[param(min_length = 1, max_length = 64)]
+        pub event_id: Option<String>,
+        #[garde(length(min = 1, max = 64))]
+        #[param(min_length = 1, max_length = 64)]
+        pub position_id: Option<String>,
+        #[garde(skip)]
+        pub status: Option<ShiftStatus>,
+    }
 }
 
 /// The start and end as stored (whole seconds), checked: end after start, at most 24 h, the

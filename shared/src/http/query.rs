@@ -32,19 +32,34 @@ where
     }
 }
 
-/// The query of a list that takes nothing but its page: `?limit=&cursor=`.
-#[derive(Debug, serde::Deserialize, garde::Validate, utoipa::IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct PageQuery {
-    /// Page size, 1 to 100 (50 by default).
-    #[garde(range(min = 1, max = 100))]
-    #[param(minimum = 1, maximum = 100)]
-    pub limit: Option<u32>,
-    /// `next_cursor` of the previous page.
-    #[garde(length(max = 1024))]
-    #[param(max_length = 1024)]
-    pub cursor: Option<String>,
+/// Declares a list's query struct: its own filters (`garde` and `param` attributes as usual), then
+/// the page every list takes, `limit` (1 to 100) and `cursor`, declared here once. (A flattened
+/// page struct would do it without a macro, but `serde(flatten)` reads numbers as strings from a
+/// query and cannot be combined with `deny_unknown_fields`.)
+#[macro_export]
+macro_rules! list_query {
+    ($(#[$meta:meta])* pub struct $name:ident { $($(#[$field_meta:meta])* pub $field:ident: $type:ty),* $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, ::serde::Deserialize, ::garde::Validate, ::utoipa::IntoParams)]
+        #[serde(deny_unknown_fields)]
+        #[into_params(parameter_in = Query)]
+        pub struct $name {
+            $($(#[$field_meta])* pub $field: $type,)*
+            /// Page size, 1 to 100 (50 by default).
+            #[garde(range(min = 1, max = 100))]
+            #[param(minimum = 1, maximum = 100)]
+            pub limit: Option<u32>,
+            /// `next_cursor` of the previous page.
+            #[garde(length(max = 1024))]
+            #[param(max_length = 1024)]
+            pub cursor: Option<String>,
+        }
+    };
+}
+
+crate::list_query! {
+    /// The query of a list that takes nothing but its page: `?limit=&cursor=`.
+    pub struct PageQuery {}
 }
 
 #[cfg(test)]
