@@ -1,5 +1,5 @@
 //! Settings from the environment and the state every handler receives. Both are built once per
-//! cold start (no network call happens here: SDK clients connect lazily on first use).
+//! cold start (no network call happens here: SDK clients connect on first use).
 
 use std::sync::Arc;
 
@@ -80,6 +80,23 @@ impl std::fmt::Debug for Secret {
     }
 }
 
+/// The SDK clients a function uses besides DynamoDB's, declared next to its routes
+/// (`pub const CLIENTS`): its Lambda builds these at cold start and no others (each costs 0.1–0.2
+/// ms to build; one used without being declared is built on the request that first needs it, and
+/// `tests/tests/clients.rs` fails).
+#[derive(Clone, Copy, Debug)]
+pub struct Clients {
+    /// SQS, to queue notifications ([`Outbox`]).
+    pub outbox: bool,
+    /// S3, to presign uploads and downloads ([`Files`]).
+    pub files: bool,
+}
+
+impl Clients {
+    /// Every client: the dev server, the tests and tools that serve every route.
+    pub const ALL: Self = Self { outbox: true, files: true };
+}
+
 /// Everything a handler needs; cheap to clone (axum clones it per request).
 #[derive(Clone)]
 pub struct AppState {
@@ -93,20 +110,21 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Builds the state from the environment: what a Lambda `main` calls once per cold start.
-    pub async fn from_env() -> Result<Self, String> {
-        Self::with_round_trips(Config::from_env()?, RoundTrips::default()).await
+    /// Builds the state from the environment with `clients`: what a Lambda `main` calls once per
+    /// cold start.
+    pub async fn from_env(clients: Clients) -> Result<Self, String> {
+        Self::with_round_trips(Config::from_env()?, RoundTrips::default(), clients).await
     }
 
     /// As [`AppState::from_env`], with a given DynamoDB round-trip interceptor (tests pass one
     /// that records each request's count: [`RoundTrips::recording`]).
-    pub async fn with_round_trips(config: Config, round_trips: RoundTrips) -> Result<Self, String> {
+    pub async fn with_round_trips(config: Config, round_trips: RoundTrips, clients: Clients) -> Result<Self, String> {
         let sdk = crate::aws::sdk_config().await;
         Ok(Self {
             keys: Arc::new(crate::auth::jwt::Keys::new(&config)?),
             store: Store::from_sdk(&sdk, config.table.clone(), round_trips),
-            outbox: Outbox::new(LazyClient::new(&sdk), config.notification_queue.clone()),
-            files: Files::new(LazyClient::new(&sdk), config.bucket.clone()),
+            outbox: Outbox::new(LazyClient::new(&sdk, clients.outbox), config.notification_queue.clone()),
+            files: Files::new(LazyClient::new(&sdk, clients.files), config.bucket.clone()),
             config: Arc::new(config),
         })
     }

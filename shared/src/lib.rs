@@ -15,7 +15,7 @@ pub mod store;
 pub mod telemetry;
 pub mod validate;
 
-pub use config::{AppState, Config, Secret};
+pub use config::{AppState, Clients, Config, Secret};
 pub use error::{Error, Result};
 
 /// The tokio runtime every Rota Lambda runs on: one thread. An execution environment handles one

@@ -6,6 +6,10 @@ mod exports;
 mod records;
 mod reviews;
 
+/// The clients besides DynamoDB's that its Lambda builds at cold start: check-in photos are
+/// uploaded and checked, exports written and reviews shown their photos; nothing is queued.
+pub const CLIENTS: rota::Clients = rota::Clients { outbox: false, files: true };
+
 rota::function_routes!(
     [checks::photo_url],
     [checks::check_in],

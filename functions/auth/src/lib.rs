@@ -11,6 +11,10 @@ mod sessions;
 mod signup;
 mod tokens;
 
+/// The clients besides DynamoDB's that its Lambda builds at cold start: invitations, password
+/// resets and sign-up emails are queued; nothing is uploaded.
+pub const CLIENTS: rota::Clients = rota::Clients { outbox: true, files: false };
+
 rota::function_routes!(
     [signup::signup],
     [signup::verify_email],

@@ -6,6 +6,10 @@ mod estimates;
 mod periods;
 mod stubs;
 
+/// The clients besides DynamoDB's that its Lambda builds at cold start: pay stub exports are
+/// written to the bucket; nothing is queued.
+pub const CLIENTS: rota::Clients = rota::Clients { outbox: false, files: true };
+
 rota::function_routes!(
     [periods::close_period],
     [periods::reopen_period],

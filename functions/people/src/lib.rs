@@ -11,6 +11,10 @@ mod positions;
 mod tenant;
 mod units;
 
+/// The clients besides DynamoDB's that its Lambda builds at cold start: invitations are queued and
+/// profile photos uploaded.
+pub const CLIENTS: rota::Clients = rota::Clients { outbox: true, files: true };
+
 rota::function_routes!(
     [tenant::get_tenant, tenant::update_tenant],
     [locations::list_locations, locations::create_location],

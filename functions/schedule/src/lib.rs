@@ -12,6 +12,10 @@ mod me;
 mod requests;
 mod shifts;
 
+/// The clients besides DynamoDB's that its Lambda builds at cold start: offers, changes and
+/// requests are queued; nothing is uploaded.
+pub const CLIENTS: rota::Clients = rota::Clients { outbox: true, files: false };
+
 rota::function_routes!(
     [events::list_events, events::create_event],
     [events::get_event, events::update_event, events::delete_event],

@@ -145,9 +145,9 @@ async fn log_request(State(state): State<AppState>, mut request: Request, next: 
 /// The whole `main` of an HTTP function: logs, state once per cold start, then serve events.
 /// It takes the function's `lambda_router()` (see [`function_routes!`]): in AWS the document is
 /// the `docs` function's, so building one here would only slow every cold start.
-pub async fn run_lambda(routes: Router<AppState>) -> Result<(), lambda_http::Error> {
+pub async fn run_lambda(routes: Router<AppState>, clients: crate::Clients) -> Result<(), lambda_http::Error> {
     crate::telemetry::init();
-    let state = AppState::from_env().await?;
+    let state = AppState::from_env(clients).await?;
     lambda_http::run(serve(routes, state)).await
 }
 
