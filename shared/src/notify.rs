@@ -348,52 +348,15 @@ impl Outbox {
         Self { client, queue_url }
     }
 
-    /// Queues envelopes ten to a request (SQS's batch), the requests in parallel. Call it after
+    /// Queues envelopes ten to a request (SQS's batch), several requests at once. Call it after
     /// the change they report is committed.
     pub async fn send_all(&self, envelopes: &[Envelope]) -> Result<(), Error> {
-        use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
-        let batches = envelopes.chunks(10).map(|batch| async move {
-            let entries = batch
-                .iter()
-                .enumerate()
-                .map(|(i, envelope)| {
-                    let body = serde_json::to_string(envelope).map_err(Error::internal)?;
-                    SendMessageBatchRequestEntry::builder()
-                        .id(i.to_string())
-                        .message_body(body)
-                        .build()
-                        .map_err(Error::internal)
-                })
-                .collect::<Result<Vec<_>, Error>>()?;
-            let sent = self
-                .client
-                .get()
-                .send_message_batch()
-                .queue_url(&self.queue_url)
-                .set_entries(Some(entries))
-                .send()
-                .await
-                .map_err(|error| Error::internal(aws_sdk_sqs::error::DisplayErrorContext(error).to_string()))?;
-            match sent.failed.first() {
-                Some(failed) => Err(Error::internal(format!("SQS refused a notification: {}", failed.code))),
-                None => Ok(()),
-            }
-        });
-        futures_util::future::try_join_all(batches).await.map(drop)
+        crate::queue::send_all(self.client.get(), &self.queue_url, envelopes).await
     }
 
     /// Queues one envelope. Call it after the change it reports is committed.
     pub async fn send(&self, envelope: &Envelope) -> Result<(), Error> {
-        let body = serde_json::to_string(envelope).map_err(Error::internal)?;
-        self.client
-            .get()
-            .send_message()
-            .queue_url(&self.queue_url)
-            .message_body(body)
-            .send()
-            .await
-            .map_err(|error| Error::internal(aws_sdk_sqs::error::DisplayErrorContext(error).to_string()))?;
-        Ok(())
+        crate::queue::send(self.client.get(), &self.queue_url, envelope).await
     }
 }
 

@@ -1,5 +1,6 @@
 //! `make dev`: the whole API on `http://127.0.0.1:$PORT` (default 3000) against the local stack,
-//! with the notifier draining the local notification queue as its Lambda trigger would.
+//! with the notifier draining the local notification queue and the nightly worker its queue (fed
+//! by an hourly sweep, as the EventBridge rule does in AWS), as their Lambda triggers would.
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -13,6 +14,26 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             // Long polling: the call itself waits up to 10 s for a message.
             if let Err(error) = notifier::poll(&notifier, &sqs, &queue, 10).await {
                 tracing::error!(error = %error, "polling the notification queue failed");
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            }
+        }
+    });
+    let nightly = std::sync::Arc::new(nightly::Nightly::from_env().await?);
+    let schedule = nightly.clone();
+    tokio::spawn(async move {
+        // What the EventBridge rule does in AWS: a sweep now and every hour.
+        let mut hourly = tokio::time::interval(std::time::Duration::from_secs(3600));
+        loop {
+            hourly.tick().await;
+            if let Err(error) = rota::queue::send(&schedule.sqs, &schedule.queue_url, &nightly::Job::Sweep).await {
+                tracing::error!(error = %error, "queueing the hourly sweep failed");
+            }
+        }
+    });
+    tokio::spawn(async move {
+        loop {
+            if let Err(error) = nightly::poll(&nightly, 10).await {
+                tracing::error!(error = %error, "polling the nightly queue failed");
                 tokio::time::sleep(std::time::Duration::from_secs(1)).await;
             }
         }

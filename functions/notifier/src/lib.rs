@@ -12,7 +12,7 @@
 
 mod channel;
 
-use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use rota::clock::Now;
 use rota::notify::{Envelope, render};
 use rota::store::notifications::{DeliveryStatus, Notification};
@@ -58,25 +58,7 @@ pub async fn run_lambda() -> Result<(), lambda_runtime::Error> {
 
 /// Handles a batch: every record on its own, the failed ones reported by message id.
 pub async fn handle(notifier: &Notifier, event: SqsEvent) -> SqsBatchResponse {
-    let deliveries = event.records.iter().map(|record| async move {
-        let outcome = deliver(notifier, record).await;
-        if let Err(error) = &outcome {
-            tracing::error!(message_id = record.message_id.as_deref(), error = %error, "notification failed");
-        }
-        outcome.err().map(|_| record.message_id.clone().unwrap_or_default())
-    });
-    let failed = futures_util::future::join_all(deliveries).await;
-    let mut response = SqsBatchResponse::default();
-    response.batch_item_failures = failed
-        .into_iter()
-        .flatten()
-        .map(|item_identifier| {
-            let mut failure = BatchItemFailure::default();
-            failure.item_identifier = item_identifier;
-            failure
-        })
-        .collect();
-    response
+    rota::queue::each(&event, |record| deliver(notifier, record)).await
 }
 
 async fn deliver(notifier: &Notifier, record: &SqsMessage) -> Result<(), Error> {
@@ -154,58 +136,13 @@ async fn log(notifier: &Notifier, envelope: &Envelope, status: DeliveryStatus, a
     notifier.store.record_notification(&notification).await
 }
 
-/// Drains `queue_url` once, as the Lambda trigger would deliver it: batches of up to 10 through
-/// [`handle`], the handled ones deleted, the failed ones left for a retry. Returns how many
-/// messages were handled (failed ones included). For the dev server and the tests.
+/// Drains `queue_url` once through [`handle`], as the Lambda trigger would deliver it (see
+/// [`rota::queue::poll`]). For the dev server and the tests.
 pub async fn poll(
     notifier: &Notifier,
     sqs: &aws_sdk_sqs::Client,
     queue_url: &str,
     wait_secs: i32,
 ) -> Result<usize, Error> {
-    let mut handled = 0;
-    loop {
-        let received = sqs
-            .receive_message()
-            .queue_url(queue_url)
-            .max_number_of_messages(10)
-            .wait_time_seconds(if handled == 0 { wait_secs } else { 0 })
-            .send()
-            .await
-            .map_err(sqs_error)?;
-        let messages = received.messages.unwrap_or_default();
-        if messages.is_empty() {
-            return Ok(handled);
-        }
-        let mut event = SqsEvent::default();
-        event.records = messages
-            .iter()
-            .map(|message| {
-                let mut record = SqsMessage::default();
-                record.message_id = message.message_id.clone();
-                record.receipt_handle = message.receipt_handle.clone();
-                record.body = message.body.clone();
-                record
-            })
-            .collect();
-        let response = handle(notifier, event).await;
-        let failed: Vec<_> = response.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
-        for message in &messages {
-            if failed.contains(&message.message_id.as_deref().unwrap_or_default()) {
-                continue;
-            }
-            if let Some(receipt) = &message.receipt_handle {
-                sqs.delete_message().queue_url(queue_url).receipt_handle(receipt).send().await.map_err(sqs_error)?;
-            }
-        }
-        handled += messages.len();
-    }
-}
-
-fn sqs_error<E, R>(error: aws_sdk_sqs::error::SdkError<E, R>) -> Error
-where
-    E: std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug + Send + Sync + 'static,
-{
-    Error::internal(aws_sdk_sqs::error::DisplayErrorContext(error).to_string())
+    rota::queue::poll(sqs, queue_url, wait_secs, |event| handle(notifier, event)).await
 }

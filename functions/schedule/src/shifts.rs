@@ -29,8 +29,6 @@ use crate::assignments::parse;
 /// The most people one shift needs: a change of the shift updates every assignee in one
 /// transaction (at most 100 items).
 pub const MAX_HEADCOUNT: u32 = 40;
-/// The longest shift, in minutes.
-pub const MAX_SHIFT_MINUTES: i64 = 24 * 60;
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -137,7 +135,7 @@ fn times(
     if end <= start {
         return Err(Error::field("end", "must be after start"));
     }
-    if minutes > MAX_SHIFT_MINUTES {
+    if minutes > rota::domain::time::MAX_SHIFT_MINUTES {
         return Err(Error::field("end", "must be at most 24 hours after start"));
     }
     if i64::from(break_minutes) >= minutes {

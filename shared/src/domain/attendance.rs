@@ -88,6 +88,26 @@ impl Window {
     }
 }
 
+/// How far back the scheduled job looks for check-in windows to close: a run missed for up to this
+/// long (an outage, a queue's retries) is made good by the next.
+pub const CLOSING_LOOKBACK: TimeDelta = TimeDelta::days(3);
+
+/// Which check-in windows a run of the scheduled job closes at `now`: those closing in
+/// `(since, now]`, where `since` is where the last run got to (none, or older than
+/// [`CLOSING_LOOKBACK`]: the lookback). Returns that `since` and the earliest shift start to read
+/// (up to `now`): a window closes at most a day (the longest shift) and the settings' closing
+/// minutes after its shift starts.
+pub fn closing_range(
+    last_run: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+    settings: &Settings,
+) -> (DateTime<Utc>, DateTime<Utc>) {
+    let since = last_run.filter(|at| *at > now - CLOSING_LOOKBACK).unwrap_or(now - CLOSING_LOOKBACK);
+    let longest = TimeDelta::minutes(crate::domain::time::MAX_SHIFT_MINUTES)
+        + TimeDelta::minutes(i64::from(settings.check_in_closes_minutes_after));
+    (since, since - longest)
+}
+
 /// A shift's attendance as a status. A record can be late and leave early; the status names the
 /// more serious (`absent` > `incomplete` > `late` > `early_exit` > `on_time`), and
 /// [`Verdict`] keeps both minutes.
@@ -193,6 +213,21 @@ pub fn risk_score(located: &Located, photo: bool, photo_required: bool) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_run_closes_from_where_the_last_got_to_but_never_looks_back_further_than_the_lookback() {
+        let at = |text: &str| text.parse::<DateTime<Utc>>().unwrap();
+        let settings = Settings::default(); // windows close 60 minutes after the end
+        let now = at("2030-07-04T12:00:00Z");
+        let (since, from) = closing_range(Some(at("2030-07-04T11:00:00Z")), now, &settings);
+        assert_eq!(since, at("2030-07-04T11:00:00Z"));
+        // A 24-hour shift from 10:00 the day before closes at 11:00 today: the earliest to read.
+        assert_eq!(from, at("2030-07-03T10:00:00Z"));
+        let (since, _) = closing_range(None, now, &settings);
+        assert_eq!(since, at("2030-07-01T12:00:00Z"));
+        let (since, _) = closing_range(Some(at("2030-06-01T00:00:00Z")), now, &settings);
+        assert_eq!(since, at("2030-07-01T12:00:00Z"), "a month without runs: three days back only");
+    }
 
     fn at(text: &str) -> DateTime<Utc> {
         text.parse().unwrap()

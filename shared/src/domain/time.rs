@@ -7,6 +7,9 @@ use chrono_tz::Tz;
 
 use crate::domain::settings::Weekday;
 
+/// The longest shift, in minutes.
+pub const MAX_SHIFT_MINUTES: i64 = 24 * 60;
+
 /// A local wall-clock time resolved to an instant in `zone`.
 ///
 /// Every local time has exactly one answer:

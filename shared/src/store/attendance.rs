@@ -1,5 +1,6 @@
 //! Attendance: one record per person and shift (`ATT#{shift}_{person}`), derived from an
-//! append-only log of its events (check-in, check-out, override, review decision) under
+//! append-only log of its events (check-in, check-out, override, review decision, the window's
+//! closing) under
 //! `T#{t}#ATTLOG#{id}`. Every event is written in the same transaction as the record it folds
 //! into, so the record is always its log's fold ([`Attendance::apply`]) and nothing is edited away.
 //! Check-ins that need a person's eye wait in the review queue (`T#{t}#FACEREVIEWS`) until
@@ -82,7 +83,13 @@ pub enum Happening {
     CheckOut(Mark),
     Override(Correction),
     Review(ReviewDecision),
+    /// The check-in window closed without a check-out (or a check-in): the scheduled job's entry,
+    /// after which the record is `incomplete` and flagged (or `absent`).
+    WindowClosed,
 }
+
+/// Who the scheduled job's entries are by, in a record's log (as a person's id and name).
+pub const SCHEDULED_JOB: (&str, &str) = ("rota", "Rota (scheduled job)");
 
 /// One entry of a record's log.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -91,7 +98,8 @@ pub struct AttendanceEvent {
     pub attendance_id: String,
     /// When it was recorded.
     pub at: String,
-    /// Who recorded it: the person checking in or out, or the coordinator or reviewer.
+    /// Who recorded it: the person checking in or out, the coordinator or reviewer, or `rota`
+    /// (the scheduled job).
     pub by: String,
     pub by_name: String,
     pub happening: Happening,
@@ -168,6 +176,9 @@ pub struct Attendance {
     /// The highest of its marks' risk scores.
     pub risk_score: u8,
     pub review: Option<Review>,
+    /// Whether the scheduled job closed it: the window closed without a check-out.
+    #[serde(default)]
+    pub window_closed: bool,
     pub version: u64,
     pub created_at: String,
     pub updated_at: String,
@@ -222,6 +233,7 @@ impl Attendance {
             flagged: false,
             risk_score: 0,
             review: None,
+            window_closed: false,
             version: 0,
             created_at: now.to_owned(),
             updated_at: now.to_owned(),
@@ -263,6 +275,11 @@ impl Attendance {
                     review.note = decision.note.clone();
                 }
             }
+            Happening::WindowClosed => {
+                self.window_closed = true;
+                // Checked in, never out: a coordinator should look (absent needs no second look).
+                self.flagged |= self.check_in_at.is_some();
+            }
         }
         self.judge(&event.at, settings);
         self.touch(&event.at);
@@ -303,6 +320,12 @@ impl Attendance {
     pub fn worked_on(&self, zone: chrono_tz::Tz) -> Option<(chrono::NaiveDate, i64)> {
         let check_in = parse(self.check_in_at.as_deref()?)?;
         Some((crate::domain::time::local_date(check_in, zone), self.worked_minutes))
+    }
+
+    /// Whether the scheduled job still has to close it once its window has closed: nobody
+    /// checked out and it has not closed it already.
+    pub fn open_after_window(&self) -> bool {
+        !self.window_closed && self.check_out_at.is_none()
     }
 
     /// Whether this record is in the review queue now.
@@ -612,6 +635,7 @@ pub(crate) fn sample(start: &str, end: &str, break_minutes: u32) -> Attendance {
         flagged: false,
         risk_score: 0,
         review: None,
+        window_closed: false,
         version: 0,
         created_at: start.into(),
         updated_at: start.into(),
@@ -668,6 +692,32 @@ mod tests {
         assert_eq!(record.worked_minutes, 8 * 60 - 30);
         assert_eq!(record.check_in.as_ref().map(|mark| mark.at.as_str()), Some("2030-03-30T22:07:00.000Z"));
         assert!(record.overridden && record.review.is_none());
+    }
+
+    #[test]
+    fn a_closed_window_makes_a_record_absent_or_incomplete_once() {
+        let settings = Settings::default(); // the window closes 60 minutes after the end
+        let closed = "2030-03-31T07:00:01.000Z";
+        let mut absent = record();
+        assert!(absent.open_after_window());
+        absent.apply(&event(closed, Happening::WindowClosed), &settings);
+        assert_eq!((absent.status, absent.flagged, absent.version), (Some(Status::Absent), false, 1));
+        assert!(!absent.open_after_window());
+        let mut incomplete = record();
+        incomplete.apply(
+            &event("2030-03-30T21:58:00.000Z", Happening::CheckIn(mark("2030-03-30T21:58:00.000Z", 0, false))),
+            &settings,
+        );
+        assert_eq!(incomplete.status, Some(Status::OnTime));
+        incomplete.apply(&event(closed, Happening::WindowClosed), &settings);
+        assert_eq!((incomplete.status, incomplete.flagged), (Some(Status::Incomplete), true));
+        assert!(!incomplete.open_after_window());
+        let mut done = record();
+        done.apply(
+            &event("2030-03-31T06:00:00.000Z", Happening::CheckOut(mark("2030-03-31T06:00:00.000Z", 0, false))),
+            &settings,
+        );
+        assert!(!done.open_after_window(), "checked out: nothing to close");
     }
 
     #[test]

@@ -7,6 +7,8 @@ pub fn tenant(tenant_id: &str) -> String {
 }
 pub const TENANT_SK: &str = "TENANT";
 pub const TENANTS: &str = "TENANTS";
+/// Under the tenant: how far the scheduled job has closed check-in windows.
+pub const CLOSED_THROUGH_SK: &str = "JOB#close_attendance";
 
 pub fn person_sk(person_id: &str) -> String {
     format!("PERSON#{person_id}")

@@ -4,6 +4,7 @@
 pub mod attendance;
 pub mod audit;
 pub mod calendar;
+pub mod closing;
 pub mod entities;
 pub mod feedback;
 pub mod keys;

@@ -328,20 +328,9 @@ impl Store {
         tenant_id: &str,
         shift_id: &str,
     ) -> Result<Option<(Shift, Vec<Assignment>)>, Error> {
-        let assignments = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
-            .expression_attribute_values(":pk", s(keys::tenant(tenant_id)))
-            .expression_attribute_values(":prefix", s(format!("ASSIGN#{shift_id}_")))
-            .consistent_read(true)
-            .send();
         let (shift, assignments) =
-            tokio::try_join!(self.entity::<Shift>(tenant_id, shift_id), async { Ok::<_, Error>(assignments.await?) })?;
-        let Some(shift) = shift else { return Ok(None) };
-        let assignments = assignments.items.unwrap_or_default().into_iter().map(from_item).collect::<Result<_, _>>()?;
-        Ok(Some((shift, assignments)))
+            tokio::try_join!(self.entity::<Shift>(tenant_id, shift_id), self.shift_assignments(tenant_id, shift_id))?;
+        Ok(shift.map(|shift| (shift, assignments)))
     }
 
     /// Adds `shifts` to a person's schedule read at `read` (and drops its expired entries), only

@@ -1,0 +1,226 @@
+//! The nightly worker: the scheduled jobs, taken off the nightly queue (`ROTA_NIGHTLY_QUEUE`).
+//!
+//! Every hour an EventBridge rule queues `{"job":"sweep"}`; a sweep queues one
+//! `{"job":"close_attendance","tenant_id":…}` per active organisation, so each organisation is
+//! retried (and, after 5 receives, dead-lettered) on its own.
+//!
+//! Closing attendance: each accepted place on a published shift whose check-in window closed
+//! since the last run gets its record closed with a `window_closed` entry in its log: created
+//! `absent` when nobody checked in, `incomplete` and flagged when nobody checked out. Every record
+//! is its own conditional transaction (new, or still at the version read), so overlapping runs
+//! close a record once; the organisation's mark moves on only when every record is closed, and a
+//! run that lost a record to a concurrent change fails, to be retried.
+//!
+//! Locally the dev server queues a sweep at start and every hour, and drains the queue with
+//! [`poll`] into the same [`handle`] the Lambda runs.
+
+use std::collections::HashMap;
+
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use chrono::{DateTime, Utc};
+use futures_util::{StreamExt, TryStreamExt};
+use rota::clock::{instant, iso};
+use rota::domain::attendance::{Status, Window, closing_range};
+use rota::domain::settings::Settings;
+use rota::store::attendance::{Attendance, AttendanceEvent, Happening, SCHEDULED_JOB};
+use rota::store::entities::{Filter, Refused};
+use rota::store::people::Person;
+use rota::store::schedule::{Assignment, AssignmentStatus, Shift};
+use rota::store::{RoundTrips, Store};
+use rota::{Config, Error};
+use serde::{Deserialize, Serialize};
+
+/// How many of an organisation's shifts have their assignments read at once.
+const SHIFTS_AT_ONCE: usize = 10;
+/// How many records are closed at once.
+const RECORDS_AT_ONCE: usize = 10;
+
+/// What the worker needs, built once per cold start.
+pub struct Nightly {
+    pub store: Store,
+    pub sqs: aws_sdk_sqs::Client,
+    /// The nightly queue's URL: a sweep queues each organisation's job back on it.
+    pub queue_url: String,
+}
+
+impl Nightly {
+    pub async fn from_env() -> Result<Self, String> {
+        let config = Config::from_env()?;
+        let queue_url = std::env::var("ROTA_NIGHTLY_QUEUE")
+            .map_err(|_| "environment variable ROTA_NIGHTLY_QUEUE is not set".to_owned())?;
+        Ok(Self::new(&config, queue_url).await)
+    }
+
+    pub async fn new(config: &Config, queue_url: String) -> Self {
+        let sdk = rota::aws::sdk_config().await;
+        Self {
+            store: Store::from_sdk(&sdk, config.table.clone(), RoundTrips::default()),
+            sqs: aws_sdk_sqs::Client::new(&sdk),
+            queue_url,
+        }
+    }
+}
+
+/// A message of the nightly queue.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "job", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Job {
+    /// Queue each active organisation's jobs (from the hourly schedule).
+    Sweep,
+    /// Close the check-in windows of one organisation's shifts that closed since the last run.
+    CloseAttendance { tenant_id: String },
+}
+
+/// The whole `main` of the Lambda.
+pub async fn run_lambda() -> Result<(), lambda_runtime::Error> {
+    rota::telemetry::init();
+    let nightly = Nightly::from_env().await?;
+    let nightly = &nightly;
+    lambda_runtime::run(lambda_runtime::service_fn(move |event: lambda_runtime::LambdaEvent<SqsEvent>| async move {
+        Ok::<_, std::convert::Infallible>(handle(nightly, event.payload).await)
+    }))
+    .await
+}
+
+/// Handles a batch: every job on its own, the failed ones reported by message id.
+pub async fn handle(nightly: &Nightly, event: SqsEvent) -> SqsBatchResponse {
+    rota::queue::each(&event, |record: &SqsMessage| async move {
+        let body = record.body.as_deref().unwrap_or_default();
+        let job: Job = serde_json::from_str(body).map_err(|e| Error::internal(format!("not a nightly job: {e}")))?;
+        match job {
+            Job::Sweep => sweep(nightly).await.map(drop),
+            Job::CloseAttendance { tenant_id } => {
+                let closed = close_attendance(&nightly.store, &tenant_id, Utc::now()).await?;
+                tracing::info!(tenant_id, absent = closed.absent, incomplete = closed.incomplete, "windows closed");
+                Ok(())
+            }
+        }
+    })
+    .await
+}
+
+/// Drains the nightly queue once through [`handle`] (see [`rota::queue::poll`]). For the dev
+/// server and the tests.
+pub async fn poll(nightly: &Nightly, wait_secs: i32) -> Result<usize, Error> {
+    rota::queue::poll(&nightly.sqs, &nightly.queue_url, wait_secs, |event| handle(nightly, event)).await
+}
+
+/// Queues every active organisation's job; returns how many were queued.
+pub async fn sweep(nightly: &Nightly) -> Result<usize, Error> {
+    let jobs: Vec<Job> = nightly
+        .store
+        .active_tenant_ids()
+        .await?
+        .into_iter()
+        .map(|tenant_id| Job::CloseAttendance { tenant_id })
+        .collect();
+    rota::queue::send_all(&nightly.sqs, &nightly.queue_url, &jobs).await?;
+    Ok(jobs.len())
+}
+
+/// What one run of [`close_attendance`] closed.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Closed {
+    pub absent: usize,
+    pub incomplete: usize,
+}
+
+/// Closes the records of one organisation's check-in windows that closed in `(since, now]`
+/// (see [`closing_range`]) and moves its mark to `now`.
+///
+/// Reads: the organisation and its mark, then its published shifts by start, then the closing
+/// shifts' assignments, then their records and people. Writes: one transaction per record, then
+/// the mark.
+pub async fn close_attendance(store: &Store, tenant_id: &str, now: DateTime<Utc>) -> Result<Closed, Error> {
+    let (tenant, last_run) = tokio::try_join!(store.tenant(tenant_id), store.closed_through(tenant_id))?;
+    let Some(tenant) = tenant else { return Ok(Closed::default()) };
+    let settings = &tenant.settings;
+    let last_run = last_run.and_then(|at| at.parse::<DateTime<Utc>>().ok());
+    let (since, from) = closing_range(last_run, now, settings);
+    let (from, to) = (instant(from), instant(now));
+    let closing: Vec<Shift> = store
+        .published_shifts(tenant_id, &from, &to)
+        .await?
+        .into_iter()
+        .filter(|shift| {
+            let (Ok(start), Ok(end)) = (shift.start.parse(), shift.end.parse()) else { return false };
+            let closes_at = Window::of(start, end, settings).closes_at;
+            since < closes_at && closes_at <= now
+        })
+        .collect();
+    let places: Vec<(Shift, Assignment)> = futures_util::stream::iter(closing)
+        .map(|shift| async move {
+            let assignments = store.shift_assignments(tenant_id, &shift.id).await?;
+            Ok::<_, Error>(
+                assignments
+                    .into_iter()
+                    .filter(|assignment| assignment.status == AssignmentStatus::Accepted)
+                    .map(|assignment| (shift.clone(), assignment))
+                    .collect::<Vec<_>>(),
+            )
+        })
+        .buffer_unordered(SHIFTS_AT_ONCE)
+        .try_concat()
+        .await?;
+    let closed =
+        if places.is_empty() { Closed::default() } else { close(store, tenant_id, settings, places, now).await? };
+    store.set_closed_through(tenant_id, &iso(now)).await?;
+    Ok(closed)
+}
+
+/// Closes the records of `places` (at least one), whose windows have closed: the records of their
+/// shifts' starts and the people read in parallel, then one transaction per record.
+async fn close(
+    store: &Store,
+    tenant_id: &str,
+    settings: &Settings,
+    places: Vec<(Shift, Assignment)>,
+    now: DateTime<Utc>,
+) -> Result<Closed, Error> {
+    let person_ids: Vec<&str> = places.iter().map(|(_, assignment)| assignment.person_id.as_str()).collect();
+    let first = places.iter().map(|(shift, _)| shift.start.as_str()).min().unwrap_or_default();
+    let last = places.iter().map(|(shift, _)| shift.start.as_str()).max().unwrap_or_default();
+    // Shift starts are stored to the second: the second after the last start bounds it from above.
+    let after_last = instant(last.parse::<DateTime<Utc>>().map_err(Error::internal)? + chrono::TimeDelta::seconds(1));
+    let (records, people) = tokio::try_join!(
+        store.all_attendance(tenant_id, None, (first, &after_last), Filter::default()),
+        store.entities_among::<Person>(tenant_id, &person_ids)
+    )?;
+    let records: HashMap<String, Attendance> = records.into_iter().map(|record| (record.id.clone(), record)).collect();
+    let names: HashMap<String, String> = people.into_iter().map(|person| (person.id, person.name)).collect();
+    let at = iso(now);
+    let mut to_close: Vec<(Attendance, Option<u64>)> = Vec::new();
+    for (shift, assignment) in &places {
+        match records.get(&assignment.id) {
+            None => {
+                let name = names.get(&assignment.person_id).map_or("", String::as_str);
+                to_close.push((Attendance::of(shift, assignment, name, &at), None));
+            }
+            Some(record) if record.open_after_window() => to_close.push((record.clone(), Some(record.version))),
+            Some(_) => {}
+        }
+    }
+    let outcomes: Vec<Result<Option<Status>, Refused>> = futures_util::stream::iter(to_close)
+        .map(|(mut record, expected_version)| {
+            let at = &at;
+            async move {
+                let event = AttendanceEvent::new(&record.id, SCHEDULED_JOB, at, Happening::WindowClosed);
+                record.apply(&event, settings);
+                let items =
+                    vec![store.entity_put(&record, expected_version)?, store.attendance_event_put(tenant_id, &event)?];
+                Ok::<_, Error>(store.transact(items).await?.map(|()| record.status))
+            }
+        })
+        .buffer_unordered(RECORDS_AT_ONCE)
+        .try_collect()
+        .await?;
+    let refused = outcomes.iter().filter(|outcome| outcome.is_err()).count();
+    if refused > 0 {
+        // Changed meanwhile (an overlapping run, a correction): the mark stays, the run is retried.
+        return Err(Error::internal(format!("{refused} records changed while their windows were closed")));
+    }
+    Ok(Closed {
+        absent: outcomes.iter().filter(|status| matches!(status, Ok(Some(Status::Absent)))).count(),
+        incomplete: outcomes.iter().filter(|status| matches!(status, Ok(Some(Status::Incomplete)))).count(),
+    })
+}
