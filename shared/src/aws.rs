@@ -107,9 +107,10 @@ pub trait FromSdk {
 }
 
 impl<C: FromSdk> LazyClient<C> {
-    /// The client, built now when `now`, else on first use.
-    pub fn new(sdk: &SdkConfig, now: bool) -> Self {
-        let client = if now { OnceLock::from(C::from_sdk(sdk)) } else { OnceLock::new() };
+    /// The client, built now when `NOW`, else on first use. A constant, so that a client never
+    /// built now and never used is not linked at all.
+    pub fn new<const NOW: bool>(sdk: &SdkConfig) -> Self {
+        let client = if NOW { OnceLock::from(C::from_sdk(sdk)) } else { OnceLock::new() };
         Self(Arc::new(Lazy { sdk: sdk.clone(), client }))
     }
 

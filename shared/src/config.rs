@@ -110,21 +110,38 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Builds the state from the environment with `clients`: what a Lambda `main` calls once per
-    /// cold start.
-    pub async fn from_env(clients: Clients) -> Result<Self, String> {
-        Self::with_round_trips(Config::from_env()?, RoundTrips::default(), clients).await
+    /// Builds the state from the environment with every client: the dev server and tools that
+    /// serve every route.
+    pub async fn from_env() -> Result<Self, String> {
+        Self::with_round_trips(Config::from_env()?, RoundTrips::default(), Clients::ALL).await
     }
 
-    /// As [`AppState::from_env`], with a given DynamoDB round-trip interceptor (tests pass one
-    /// that records each request's count: [`RoundTrips::recording`]).
-    pub async fn with_round_trips(config: Config, round_trips: RoundTrips, clients: Clients) -> Result<Self, String> {
+    /// What a Lambda `main` builds once per cold start: the state with the clients `OUTBOX` and
+    /// `FILES` built now, the others only if a request needs them. As constants, a client that is
+    /// not declared is not linked into the binary unless a handler uses it.
+    pub async fn for_lambda<const OUTBOX: bool, const FILES: bool>() -> Result<Self, String> {
+        let config = Config::from_env()?;
         let sdk = crate::aws::sdk_config().await;
         Ok(Self {
             keys: Arc::new(crate::auth::jwt::Keys::new(&config)?),
+            store: Store::from_sdk(&sdk, config.table.clone(), RoundTrips::default()),
+            outbox: Outbox::new(LazyClient::new::<OUTBOX>(&sdk), config.notification_queue.clone()),
+            files: Files::new(LazyClient::new::<FILES>(&sdk), config.bucket.clone()),
+            config: Arc::new(config),
+        })
+    }
+
+    /// The state with `clients` built now, and a given DynamoDB round-trip interceptor (tests pass
+    /// one that records each request's count: [`RoundTrips::recording`]).
+    pub async fn with_round_trips(config: Config, round_trips: RoundTrips, clients: Clients) -> Result<Self, String> {
+        let sdk = crate::aws::sdk_config().await;
+        let outbox = if clients.outbox { LazyClient::new::<true>(&sdk) } else { LazyClient::new::<false>(&sdk) };
+        let files = if clients.files { LazyClient::new::<true>(&sdk) } else { LazyClient::new::<false>(&sdk) };
+        Ok(Self {
+            keys: Arc::new(crate::auth::jwt::Keys::new(&config)?),
             store: Store::from_sdk(&sdk, config.table.clone(), round_trips),
-            outbox: Outbox::new(LazyClient::new(&sdk, clients.outbox), config.notification_queue.clone()),
-            files: Files::new(LazyClient::new(&sdk, clients.files), config.bucket.clone()),
+            outbox: Outbox::new(outbox, config.notification_queue.clone()),
+            files: Files::new(files, config.bucket.clone()),
             config: Arc::new(config),
         })
     }

@@ -1,4 +1,5 @@
-//! JSON logs through `tracing`; `RUST_LOG` filters (default `info`).
+//! JSON logs through `tracing`; `RUST_LOG` filters (default `info`). Release builds have no debug
+//! or trace events at all (`release_max_level_info` in the workspace's Cargo.toml).
 //!
 //! The crates that see raw requests and responses (the Lambda runtime logs whole events at
 //! `trace`, the HTTP and SDK stacks headers and bodies) stay at `info` whatever `RUST_LOG` says:

@@ -127,7 +127,7 @@ fn the_committed_document_is_current() {
 #[tokio::test]
 async fn each_lambda_serves_exactly_its_documented_operations() {
     use tower::ServiceExt;
-    let state = rota::AppState::from_env(rota::Clients::ALL).await.expect("state");
+    let state = rota::AppState::from_env().await.expect("state");
     let lambdas: std::collections::HashMap<_, _> = dev_server::lambda_routers().into_iter().collect();
     for (binary, documented) in dev_server::functions() {
         let lambda = lambdas

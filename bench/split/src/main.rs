@@ -1,5 +1,5 @@
 //! The auth Lambda's `main` (`rota::lambda_runtime()` running
-//! `rota::http::run_lambda(auth::lambda_router(), auth::CLIENTS)`) unrolled, with a CLOCK_MONOTONIC mark on
+//! `auth::run_lambda()`) unrolled, with a CLOCK_MONOTONIC mark on
 //! stderr after each step (`bench-mark STEP NANOS`) so that `bench/coldstart.py --split` can place
 //! every step between exec and the first runtime-API poll.
 //! `BENCH_SDK=native` builds the SDK config the way it was before `rota::aws`
@@ -35,10 +35,12 @@ fn main() -> Result<(), lambda_http::Error> {
         mark("dynamodb");
         let keys = Arc::new(rota::auth::jwt::Keys::new(&config)?);
         mark("jwt");
-        let outbox =
-            rota::notify::Outbox::new(LazyClient::new(&sdk, auth::CLIENTS.outbox), config.notification_queue.clone());
+        let outbox = rota::notify::Outbox::new(
+            LazyClient::new::<{ auth::CLIENTS.outbox }>(&sdk),
+            config.notification_queue.clone(),
+        );
         mark("sqs");
-        let files = rota::files::Files::new(LazyClient::new(&sdk, auth::CLIENTS.files), config.bucket.clone());
+        let files = rota::files::Files::new(LazyClient::new::<{ auth::CLIENTS.files }>(&sdk), config.bucket.clone());
         mark("s3");
         let state = rota::AppState { store, keys, outbox, files, config: Arc::new(config) };
         let routes = auth::lambda_router();

@@ -1,3 +1,3 @@
 fn main() -> Result<(), lambda_http::Error> {
-    rota::lambda_runtime()?.block_on(rota::http::run_lambda(admin::lambda_router(), admin::CLIENTS))
+    rota::lambda_runtime()?.block_on(admin::run_lambda())
 }

@@ -1,3 +1,3 @@
 fn main() -> Result<(), lambda_http::Error> {
-    rota::lambda_runtime()?.block_on(rota::http::run_lambda(attendance::lambda_router(), attendance::CLIENTS))
+    rota::lambda_runtime()?.block_on(attendance::run_lambda())
 }

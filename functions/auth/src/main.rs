@@ -1,3 +1,3 @@
 fn main() -> Result<(), lambda_http::Error> {
-    rota::lambda_runtime()?.block_on(rota::http::run_lambda(auth::lambda_router(), auth::CLIENTS))
+    rota::lambda_runtime()?.block_on(auth::run_lambda())
 }

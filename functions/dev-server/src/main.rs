@@ -5,7 +5,7 @@
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     rota::telemetry::init();
-    let state = rota::AppState::from_env(rota::Clients::ALL).await?;
+    let state = rota::AppState::from_env().await?;
     let notifier = notifier::Notifier::from_env().await?;
     let sqs = aws_sdk_sqs::Client::new(&rota::aws::sdk_config().await);
     let queue = state.config.notification_queue.clone();

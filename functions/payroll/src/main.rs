@@ -1,3 +1,3 @@
 fn main() -> Result<(), lambda_http::Error> {
-    rota::lambda_runtime()?.block_on(rota::http::run_lambda(payroll::lambda_router(), payroll::CLIENTS))
+    rota::lambda_runtime()?.block_on(payroll::run_lambda())
 }

@@ -1,3 +1,3 @@
 fn main() -> Result<(), lambda_http::Error> {
-    rota::lambda_runtime()?.block_on(rota::http::run_lambda(people::lambda_router(), people::CLIENTS))
+    rota::lambda_runtime()?.block_on(people::run_lambda())
 }

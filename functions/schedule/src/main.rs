@@ -1,3 +1,3 @@
 fn main() -> Result<(), lambda_http::Error> {
-    rota::lambda_runtime()?.block_on(rota::http::run_lambda(schedule::lambda_router(), schedule::CLIENTS))
+    rota::lambda_runtime()?.block_on(schedule::run_lambda())
 }

@@ -144,10 +144,14 @@ async fn log_request(State(state): State<AppState>, mut request: Request, next: 
 
 /// The whole `main` of an HTTP function: logs, state once per cold start, then serve events.
 /// It takes the function's `lambda_router()` (see [`function_routes!`]): in AWS the document is
-/// the `docs` function's, so building one here would only slow every cold start.
-pub async fn run_lambda(routes: Router<AppState>, clients: crate::Clients) -> Result<(), lambda_http::Error> {
+/// the `docs` function's, so building one here would only slow every cold start. `OUTBOX` and
+/// `FILES` are the function's [`crate::Clients`], given as constants so that a client it does not
+/// use is not even linked into its binary (the S3 client alone is ≈0.3 MiB).
+pub async fn run_lambda<const OUTBOX: bool, const FILES: bool>(
+    routes: Router<AppState>,
+) -> Result<(), lambda_http::Error> {
     crate::telemetry::init();
-    let state = AppState::from_env(clients).await?;
+    let state = AppState::for_lambda::<OUTBOX, FILES>().await?;
     lambda_http::run(serve(routes, state)).await
 }
 
@@ -158,6 +162,8 @@ pub async fn run_lambda(routes: Router<AppState>, clients: crate::Clients) -> Re
 /// - `lambda_router()`: the same routes, methods and handlers, taken from the same
 ///   `#[utoipa::path]` declarations but without building any OpenAPI operation, for the Lambda's
 ///   cold start. (`tests/openapi.rs` checks that both serve the same operations.)
+/// - `run_lambda()`: the Lambda's whole `main`, with the clients the crate declares in its
+///   `pub const CLIENTS` (see [`run_lambda`]).
 #[macro_export]
 macro_rules! function_routes {
     ($( [$($first:ident $(:: $rest:ident)*),+ $(,)?] ),+ $(,)?) => {
@@ -170,6 +176,11 @@ macro_rules! function_routes {
             let router = ::axum::Router::new();
             $( $( let router = $crate::lambda_route!(router, $first $(:: $rest)*); )+ )+
             router
+        }
+
+        /// The Lambda's whole `main`: [`lambda_router`] served with the clients of `CLIENTS`.
+        pub async fn run_lambda() -> Result<(), ::lambda_http::Error> {
+            $crate::http::run_lambda::<{ CLIENTS.outbox }, { CLIENTS.files }>(lambda_router()).await
         }
     };
 }

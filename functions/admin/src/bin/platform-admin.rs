@@ -8,7 +8,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         [flag, email] if flag == "--email" => email.clone(),
         _ => return Err("usage: platform-admin --email ADDRESS".into()),
     };
-    let state = rota::AppState::from_env(rota::Clients::ALL).await?;
+    let state = rota::AppState::from_env().await?;
     let link = admin::create_platform_admin(&state, &email).await?;
     println!("Platform admin {email} invited. Their link (72 hours, single use):\n{link}");
     Ok(())
