@@ -92,11 +92,6 @@ pub struct Clients {
     pub files: bool,
 }
 
-impl Clients {
-    /// Every client: the dev server, the tests and tools that serve every route.
-    pub const ALL: Self = Self { outbox: true, files: true };
-}
-
 /// Everything a handler needs; cheap to clone (axum clones it per request).
 #[derive(Clone)]
 pub struct AppState {
@@ -110,38 +105,35 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Builds the state from the environment with every client: the dev server and tools that
-    /// serve every route.
+    /// The state from the environment with every client built now: the dev server and the tools
+    /// that serve every route.
     pub async fn from_env() -> Result<Self, String> {
-        Self::with_round_trips(Config::from_env()?, RoundTrips::default(), Clients::ALL).await
+        Self::build::<true, true>(Config::from_env()?, RoundTrips::default()).await
     }
 
     /// What a Lambda `main` builds once per cold start: the state with the clients `OUTBOX` and
     /// `FILES` built now, the others only if a request needs them. As constants, a client that is
     /// not declared is not linked into the binary unless a handler uses it.
     pub async fn for_lambda<const OUTBOX: bool, const FILES: bool>() -> Result<Self, String> {
-        let config = Config::from_env()?;
-        let sdk = crate::aws::sdk_config().await;
-        Ok(Self {
-            keys: Arc::new(crate::auth::jwt::Keys::new(&config)?),
-            store: Store::from_sdk(&sdk, config.table.clone(), RoundTrips::default()),
-            outbox: Outbox::new(LazyClient::new::<OUTBOX>(&sdk), config.notification_queue.clone()),
-            files: Files::new(LazyClient::new::<FILES>(&sdk), config.bucket.clone()),
-            config: Arc::new(config),
-        })
+        Self::build::<OUTBOX, FILES>(Config::from_env()?, RoundTrips::default()).await
     }
 
-    /// The state with `clients` built now, and a given DynamoDB round-trip interceptor (tests pass
-    /// one that records each request's count: [`RoundTrips::recording`]).
-    pub async fn with_round_trips(config: Config, round_trips: RoundTrips, clients: Clients) -> Result<Self, String> {
+    /// As [`AppState::from_env`], with a given DynamoDB round-trip interceptor (tests pass one
+    /// that records each request's count: [`RoundTrips::recording`]).
+    pub async fn with_round_trips(config: Config, round_trips: RoundTrips) -> Result<Self, String> {
+        Self::build::<true, true>(config, round_trips).await
+    }
+
+    async fn build<const OUTBOX: bool, const FILES: bool>(
+        config: Config,
+        round_trips: RoundTrips,
+    ) -> Result<Self, String> {
         let sdk = crate::aws::sdk_config().await;
-        let outbox = if clients.outbox { LazyClient::new::<true>(&sdk) } else { LazyClient::new::<false>(&sdk) };
-        let files = if clients.files { LazyClient::new::<true>(&sdk) } else { LazyClient::new::<false>(&sdk) };
         Ok(Self {
             keys: Arc::new(crate::auth::jwt::Keys::new(&config)?),
             store: Store::from_sdk(&sdk, config.table.clone(), round_trips),
-            outbox: Outbox::new(outbox, config.notification_queue.clone()),
-            files: Files::new(files, config.bucket.clone()),
+            outbox: Outbox::new(LazyClient::new::<OUTBOX>(&sdk), config.notification_queue.clone()),
+            files: Files::new(LazyClient::new::<FILES>(&sdk), config.bucket.clone()),
             config: Arc::new(config),
         })
     }

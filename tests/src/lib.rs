@@ -93,8 +93,7 @@ pub async fn spawn_app_with(mut config: Config) -> TestApp {
     config.notification_queue = queue.queue_url.expect("a queue URL");
     let notifier = notifier::Notifier::new(&config).await;
     let round_trips = RoundTrips::recording();
-    let state =
-        AppState::with_round_trips(config.clone(), round_trips.clone(), rota::Clients::ALL).await.expect("state");
+    let state = AppState::with_round_trips(config.clone(), round_trips.clone()).await.expect("state");
     let store = state.store.clone();
     let app_state = state.clone();
     let (router, doc) = dev_server::app(state);
