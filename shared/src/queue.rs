@@ -58,6 +58,19 @@ pub async fn send<T: Serialize>(sqs: &aws_sdk_sqs::Client, queue_url: &str, mess
     Ok(())
 }
 
+/// Serves SQS batches to `handle` as a Lambda: the rest of an SQS-triggered worker's `main`, after
+/// its state is built.
+pub async fn serve<Handled>(handle: impl Fn(SqsEvent) -> Handled) -> Result<(), lambda_runtime::Error>
+where
+    Handled: Future<Output = SqsBatchResponse>,
+{
+    let handle = &handle;
+    lambda_runtime::run(lambda_runtime::service_fn(move |event: lambda_runtime::LambdaEvent<SqsEvent>| async move {
+        Ok::<_, std::convert::Infallible>(handle(event.payload).await)
+    }))
+    .await
+}
+
 /// Handles every record of a batch on its own, in parallel; the failed ones are logged and
 /// reported by message id, so SQS retries them alone.
 pub async fn each<'a, Handled>(event: &'a SqsEvent, handle: impl Fn(&'a SqsMessage) -> Handled) -> SqsBatchResponse

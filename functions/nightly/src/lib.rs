@@ -75,11 +75,7 @@ pub enum Job {
 pub async fn run_lambda() -> Result<(), lambda_runtime::Error> {
     rota::telemetry::init();
     let nightly = Nightly::from_env().await?;
-    let nightly = &nightly;
-    lambda_runtime::run(lambda_runtime::service_fn(move |event: lambda_runtime::LambdaEvent<SqsEvent>| async move {
-        Ok::<_, std::convert::Infallible>(handle(nightly, event.payload).await)
-    }))
-    .await
+    rota::queue::serve(|event| handle(&nightly, event)).await
 }
 
 /// Handles a batch: every job on its own, the failed ones reported by message id.

@@ -49,11 +49,7 @@ impl Notifier {
 pub async fn run_lambda() -> Result<(), lambda_runtime::Error> {
     rota::telemetry::init();
     let notifier = Notifier::from_env().await?;
-    let notifier = &notifier;
-    lambda_runtime::run(lambda_runtime::service_fn(move |event: lambda_runtime::LambdaEvent<SqsEvent>| async move {
-        Ok::<_, std::convert::Infallible>(handle(notifier, event.payload).await)
-    }))
-    .await
+    rota::queue::serve(|event| handle(&notifier, event)).await
 }
 
 /// Handles a batch: every record on its own, the failed ones reported by message id.
