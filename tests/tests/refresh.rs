@@ -155,3 +155,66 @@ async fn log_out_everywhere_ends_sessions_the_index_has_not_listed() {
     refused(&app, &owner.refresh_token).await;
     refused(&app, other["refresh_token"].as_str().unwrap()).await;
 }
+
+/// Invites a person of `role` and accepts for them: their id and refresh token.
+async fn member(app: &TestApp, owner: &api_tests::Account, role: &str) -> (String, String) {
+    let email = api_tests::unique_email(role);
+    let body = json!({ "email": email, "name": format!("A {role}"), "role": role });
+    let created = json_of(app.post("/people", Some(&owner.access_token), body).await, StatusCode::CREATED).await;
+    let invitation = app.link_token(&email, "/accept-invitation").await;
+    let body = json!({ "token": invitation, "password": api_tests::PASSWORD, "token_delivery": "body" });
+    let accepted = json_of(app.post("/auth/invitations/accept", None, body).await, StatusCode::CREATED).await;
+    (created["id"].as_str().unwrap().into(), accepted["tokens"]["refresh_token"].as_str().unwrap().into())
+}
+
+/// `token` with its person id (bytes 32..48) replaced by `person_id`'s.
+fn with_person(token: &str, person_id: &str) -> String {
+    let mut bytes = URL_SAFE_NO_PAD.decode(token).unwrap();
+    bytes[32..48].copy_from_slice(&ulid::Ulid::from_string(person_id).unwrap().to_bytes());
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+#[tokio::test]
+async fn a_token_with_a_colleagues_id_swapped_in_opens_nothing() {
+    let app = spawn_app().await;
+    let owner = app.signup().await;
+    let (colleague, _) = member(&app, &owner, "staff").await;
+    let (other_admin, _) = member(&app, &owner, "admin").await;
+
+    // Deactivated: their own token is refused, and so is it with an active colleague's id.
+    let (leaver, leaver_token) = member(&app, &owner, "staff").await;
+    let gone =
+        app.request(reqwest::Method::DELETE, &format!("/people/{leaver}"), Some(&owner.access_token), None).await;
+    assert_eq!(gone.status(), StatusCode::NO_CONTENT);
+    refused(&app, &with_person(&leaver_token, &colleague)).await;
+    refused(&app, &leaver_token).await;
+
+    // Demoted from admin to staff: another admin's id does not bring the role back.
+    let (demoted, demoted_token) = member(&app, &owner, "admin").await;
+    let path = format!("/people/{demoted}");
+    let changed =
+        app.request(reqwest::Method::PATCH, &path, Some(&owner.access_token), Some(json!({ "role": "staff" })));
+    assert_eq!(json_of(changed.await, StatusCode::OK).await["role"], "staff");
+    refused(&app, &with_person(&demoted_token, &other_admin)).await;
+    refused(&app, &demoted_token).await;
+
+    // After a password reset every old session is over, whatever id it carries.
+    let (resetter, resetter_token) = member(&app, &owner, "staff").await;
+    let email =
+        json_of(app.get(&format!("/people/{resetter}"), &owner.access_token).await, StatusCode::OK).await["email"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+    let forgot = app.post("/auth/forgot-password", None, json!({ "email": email })).await;
+    json_of(forgot, StatusCode::ACCEPTED).await;
+    let reset = app.link_token(&email, "/reset-password").await;
+    let body = json!({ "token": reset, "password": "a brand new passphrase" });
+    assert_eq!(app.post("/auth/reset-password", None, body).await.status(), StatusCode::NO_CONTENT);
+    refused(&app, &with_person(&resetter_token, &colleague)).await;
+    refused(&app, &resetter_token).await;
+
+    // A live session's token with another id changes nothing: the real token still works.
+    let (_, live_token) = member(&app, &owner, "staff").await;
+    refused(&app, &with_person(&live_token, &colleague)).await;
+    refreshed(&app, &live_token).await;
+}

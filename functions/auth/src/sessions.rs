@@ -68,7 +68,12 @@ pub async fn refresh(
     let (tenant_id, session_id) = (token.tenant_id.to_string(), token.session_id.to_string());
     // Round trip 1: the session, the person, the organisation and the 2FA enrolment as they are now.
     let context = state.store.refresh_context(&tenant_id, &session_id, &token.person_id.to_string()).await?;
-    let session = context.session.filter(|session| session.is_live(now.epoch)).ok_or(BAD_REFRESH)?;
+    // The token's ids are trusted only as far as its session agrees: a token whose person was
+    // swapped for a colleague's is nobody's, and changes nothing.
+    let session = context
+        .session
+        .filter(|session| session.is_live(now.epoch) && session.person_id == token.person_id.to_string())
+        .ok_or(BAD_REFRESH)?;
     let suspended = match ended(&session, context.person.as_ref(), context.tenant) {
         None => false,
         Some(Ended::Suspended) => true,

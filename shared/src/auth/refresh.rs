@@ -1,6 +1,8 @@
 //! Refresh tokens: opaque to clients, 256 secret bits. The token also carries the tenant, session
 //! and person ids, so the session, the person and the tenant are one batched read away under
-//! tenant-prefixed keys; only the SHA-256 of the secret is stored.
+//! tenant-prefixed keys. Only the SHA-256 of the whole token is stored, ids included: a token
+//! whose ids were changed is not its session's, and the refresh also compares the ids with the
+//! session's own before trusting any of them.
 //!
 //! Each refresh rotates the token. The next secret is derived from the presented one with a key
 //! only the auth function holds (HMAC-SHA-256), so a client that repeats a refresh it did not
@@ -88,9 +90,15 @@ impl RefreshToken {
         URL_SAFE_NO_PAD.encode(bytes)
     }
 
-    /// What the store keeps: the secret's SHA-256 (the secret has full entropy, so no salt).
+    /// What the store keeps: the SHA-256 of the whole token, so every field is authenticated (the
+    /// secret has full entropy, so no salt).
     pub fn hash(&self) -> String {
-        URL_SAFE_NO_PAD.encode(Sha256::digest(self.secret))
+        let digest = [self.tenant_id, self.session_id, self.person_id]
+            .iter()
+            .fold(Sha256::new_with_prefix(b"rota refresh token v2\0"), |digest, id| digest.chain_update(id.to_bytes()))
+            .chain_update(self.secret)
+            .finalize();
+        URL_SAFE_NO_PAD.encode(digest)
     }
 }
 
@@ -156,6 +164,19 @@ mod tests {
         assert_eq!(RefreshToken::parse(&token.encode()), Some(token.clone()));
         assert_ne!(token.hash(), RefreshToken::generate(token.tenant_id, token.session_id, token.person_id).hash());
         assert!(!format!("{token:?}").contains(&token.encode()), "Debug hides the secret");
+    }
+
+    #[test]
+    fn the_hash_covers_every_field() {
+        let token = token();
+        let other = Ulid::new();
+        for changed in [
+            RefreshToken { tenant_id: other, ..token.clone() },
+            RefreshToken { session_id: other, ..token.clone() },
+            RefreshToken { person_id: other, ..token.clone() },
+        ] {
+            assert_ne!(changed.hash(), token.hash(), "{changed:?}");
+        }
     }
 
     #[test]
