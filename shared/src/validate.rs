@@ -99,6 +99,51 @@ pub fn texts_or_null<const MAX_ITEMS: usize, const MAX_CHARS: usize>() -> utoipa
     array
 }
 
+/// The years every date and instant a request names must fall in (both included): far enough
+/// for any rota, near enough that no date arithmetic downstream can overflow.
+pub const YEARS: std::ops::RangeInclusive<i32> = 2000..=2100;
+
+/// A date or an instant, required or optional (see [`in_years`]).
+pub trait Dated {
+    fn year(&self) -> Option<i32>;
+}
+
+impl Dated for chrono::NaiveDate {
+    fn year(&self) -> Option<i32> {
+        Some(chrono::Datelike::year(self))
+    }
+}
+
+impl Dated for chrono::DateTime<chrono::Utc> {
+    fn year(&self) -> Option<i32> {
+        Some(chrono::Datelike::year(self))
+    }
+}
+
+impl<T: Dated> Dated for Option<T> {
+    fn year(&self) -> Option<i32> {
+        self.as_ref().and_then(Dated::year)
+    }
+}
+
+/// In [`YEARS`]: the one bound on every date input, as a 422 naming the field.
+pub fn in_years<T: Dated>(value: &T, _: &()) -> garde::Result {
+    match value.year() {
+        Some(year) if !YEARS.contains(&year) => {
+            Err(garde::Error::new(format!("must be in the years {} to {}", YEARS.start(), YEARS.end())))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// A date from a path or another text: `YYYY-MM-DD` in [`YEARS`], else a 422 naming `field`.
+pub fn date_in_years(text: &str, field: &str) -> Result<chrono::NaiveDate, crate::Error> {
+    text.parse::<chrono::NaiveDate>().ok().filter(|date| in_years(date, &()).is_ok()).ok_or_else(|| {
+        let message = format!("must be a date, YYYY-MM-DD, in the years {} to {}", YEARS.start(), YEARS.end());
+        crate::Error::field(field, &message)
+    })
+}
+
 /// Six digits, as an authenticator app shows a TOTP code.
 pub fn totp_code<T: Text>(value: &T, _: &()) -> garde::Result {
     match value.text() {
@@ -160,6 +205,22 @@ mod tests {
             }
         }
         assert!(totp_code(&None::<String>, &()).is_ok());
+    }
+
+    #[test]
+    fn dates_and_instants_are_bounded_to_the_years_both_ways() {
+        use chrono::{NaiveDate, TimeZone, Utc};
+        let day = |y| NaiveDate::from_ymd_opt(y, 1, 1).unwrap();
+        for (year, fine) in [(1999, false), (2000, true), (2100, true), (2101, false), (262_142, false), (-5, false)] {
+            assert_eq!(in_years(&day(year), &()).is_ok(), fine, "{year}");
+            assert_eq!(in_years(&Some(day(year).and_hms_opt(0, 0, 0).unwrap().and_utc()), &()).is_ok(), fine, "{year}");
+        }
+        assert!(in_years(&None::<NaiveDate>, &()).is_ok());
+        assert!(in_years(&Utc.with_ymd_and_hms(2100, 12, 31, 23, 59, 59).unwrap(), &()).is_ok());
+        assert_eq!(date_in_years("2030-07-01", "start").ok(), Some(day(2030) + chrono::Days::new(181)));
+        for bad in ["+262142-12-31", "1999-12-31", "2030-13-01", "tomorrow"] {
+            assert!(date_in_years(bad, "start").is_err(), "{bad}");
+        }
     }
 
     #[test]

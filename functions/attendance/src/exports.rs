@@ -26,11 +26,11 @@ use utoipa::ToSchema;
 #[schema(example = json!({ "from": "2030-07-01", "to": "2030-07-31" }))]
 pub struct ExportRequest {
     /// First day (the organisation's calendar) of the shifts' starts, included.
-    #[garde(skip)]
+    #[garde(custom(rota::validate::in_years))]
     #[schema(value_type = String, format = Date)]
     pub from: NaiveDate,
     /// Last day, included; at most 366 days after `from`.
-    #[garde(skip)]
+    #[garde(custom(rota::validate::in_years))]
     #[schema(value_type = String, format = Date)]
     pub to: NaiveDate,
     #[garde(length(min = 1, max = 64))]

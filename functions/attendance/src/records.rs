@@ -25,11 +25,11 @@ use utoipa::{IntoParams, ToSchema};
 rota::list_query! {
     pub struct AttendanceQuery {
         /// Shifts starting at or after this instant.
-        #[garde(skip)]
+        #[garde(custom(rota::validate::in_years))]
         #[param(value_type = Option<String>, format = DateTime)]
         pub from: Option<DateTime<Utc>>,
         /// Shifts starting before this instant.
-        #[garde(skip)]
+        #[garde(custom(rota::validate::in_years))]
         #[param(value_type = Option<String>, format = DateTime)]
         pub to: Option<DateTime<Utc>>,
         /// One person's records (their own index: nobody else's record is read).
@@ -93,11 +93,11 @@ pub async fn list_attendance(
 rota::list_query! {
     pub struct MyAttendanceQuery {
         /// Shifts starting at or after this instant.
-        #[garde(skip)]
+        #[garde(custom(rota::validate::in_years))]
         #[param(value_type = Option<String>, format = DateTime)]
         pub from: Option<DateTime<Utc>>,
         /// Shifts starting before this instant.
-        #[garde(skip)]
+        #[garde(custom(rota::validate::in_years))]
         #[param(value_type = Option<String>, format = DateTime)]
         pub to: Option<DateTime<Utc>>,
         #[garde(skip)]
@@ -158,9 +158,9 @@ pub async fn get_attendance(
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({ "check_in_at": "2030-07-04T08:00:00Z", "reason": "Phone died at the gate; seen by the supervisor" }))]
 pub struct Override {
-    #[garde(skip)]
+    #[garde(custom(rota::validate::in_years))]
     pub check_in_at: Option<DateTime<Utc>>,
-    #[garde(skip)]
+    #[garde(custom(rota::validate::in_years))]
     pub check_out_at: Option<DateTime<Utc>>,
     /// Keeps this status whatever the times say.
     #[garde(skip)]
@@ -274,11 +274,11 @@ pub async fn override_attendance(
 #[into_params(parameter_in = Query)]
 pub struct HoursQuery {
     /// First day (the organisation's calendar), included.
-    #[garde(skip)]
+    #[garde(custom(rota::validate::in_years))]
     #[param(value_type = String, format = Date, example = "2030-07-01")]
     pub from: NaiveDate,
     /// Last day, included; at most 366 days after `from`.
-    #[garde(skip)]
+    #[garde(custom(rota::validate::in_years))]
     #[param(value_type = String, format = Date, example = "2030-07-07")]
     pub to: NaiveDate,
 }

@@ -34,7 +34,7 @@ pub struct ClosedPeriod {
 
 /// A period's first day, from its path.
 fn first_day(start: &str) -> Result<NaiveDate, Error> {
-    start.parse().map_err(|_| Error::field("start", "must be a date, YYYY-MM-DD"))
+    rota::validate::date_in_years(start, "start")
 }
 
 /// The days of the period starting on `first` under the organisation's calendar and pay period.

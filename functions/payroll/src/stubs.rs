@@ -18,7 +18,7 @@ use utoipa::ToSchema;
 rota::list_query! {
     pub struct StubQuery {
         /// One period's stubs, by its first day.
-        #[garde(skip)]
+        #[garde(custom(rota::validate::in_years))]
         #[param(value_type = Option<String>, format = Date)]
         pub period: Option<NaiveDate>,
         /// One person's (admins; staff always get their own).
@@ -78,7 +78,7 @@ pub async fn get_stub(
 #[schema(example = json!({ "period": "2030-07-01" }))]
 pub struct StubExportRequest {
     /// The period's first day.
-    #[garde(skip)]
+    #[garde(custom(rota::validate::in_years))]
     #[schema(value_type = String, format = Date)]
     pub period: NaiveDate,
 }

@@ -29,11 +29,11 @@ rota::list_query! {
         #[param(min_length = 1, max_length = 64)]
         pub action: Option<String>,
         /// From this instant (inclusive).
-        #[garde(skip)]
+        #[garde(custom(rota::validate::in_years))]
         #[param(value_type = Option<String>, format = DateTime)]
         pub from: Option<DateTime<Utc>>,
         /// Until this instant (exclusive).
-        #[garde(skip)]
+        #[garde(custom(rota::validate::in_years))]
         #[param(value_type = Option<String>, format = DateTime)]
         pub to: Option<DateTime<Utc>>,
     }

@@ -35,10 +35,10 @@ pub struct WindowInput {
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BlackoutInput {
-    #[garde(skip)]
+    #[garde(custom(rota::validate::in_years))]
     pub from: NaiveDate,
     /// Inclusive; not before `from`.
-    #[garde(skip)]
+    #[garde(custom(rota::validate::in_years))]
     pub to: NaiveDate,
 }
 

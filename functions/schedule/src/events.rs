@@ -29,10 +29,10 @@ pub struct CreateEvent {
     #[garde(length(max = 64))]
     #[schema(max_length = 64)]
     pub location_id: Option<String>,
-    #[garde(skip)]
+    #[garde(custom(rota::validate::in_years))]
     pub starts_on: NaiveDate,
     /// The last day, inclusive; not before `starts_on`.
-    #[garde(skip)]
+    #[garde(custom(rota::validate::in_years))]
     pub ends_on: NaiveDate,
     #[garde(length(max = 20), inner(length(chars, min = 1, max = 40), custom(not_blank)))]
     #[schema(schema_with = texts::<20, 40>)]
@@ -55,9 +55,9 @@ pub struct UpdateEvent {
     #[serde(default, deserialize_with = "rota::validate::nullable")]
     #[schema(value_type = Option<String>, max_length = 64)]
     pub location_id: Option<Option<String>>,
-    #[garde(skip)]
+    #[garde(custom(rota::validate::in_years))]
     pub starts_on: Option<NaiveDate>,
-    #[garde(skip)]
+    #[garde(custom(rota::validate::in_years))]
     pub ends_on: Option<NaiveDate>,
     #[garde(length(max = 20), inner(inner(length(chars, min = 1, max = 40), custom(not_blank))))]
     #[schema(schema_with = texts_or_null::<20, 40>)]

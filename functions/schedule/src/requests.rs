@@ -58,10 +58,10 @@ pub enum NewRequest {
     },
     /// Days off, both included, on the clock of wherever the shifts are.
     TimeOff {
-        #[garde(skip)]
+        #[garde(custom(rota::validate::in_years))]
         from: NaiveDate,
         /// Not before `from`, and at most 366 days after it.
-        #[garde(skip)]
+        #[garde(custom(rota::validate::in_years))]
         to: NaiveDate,
         #[garde(length(chars, min = 1, max = 500), custom(not_blank))]
         #[schema(min_length = 1, max_length = 500, pattern = r"[^\s\x00-\x1f\x7f-\x9f]")]

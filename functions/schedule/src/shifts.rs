@@ -41,10 +41,10 @@ pub struct CreateShift {
     #[schema(min_length = 1, max_length = 64)]
     pub position_id: String,
     /// UTC instant (any offset is converted; seconds and below are dropped).
-    #[garde(skip)]
+    #[garde(custom(rota::validate::in_years))]
     pub start: DateTime<Utc>,
     /// After `start`, at most 24 h later.
-    #[garde(skip)]
+    #[garde(custom(rota::validate::in_years))]
     pub end: DateTime<Utc>,
     #[garde(range(min = 1, max = MAX_HEADCOUNT))]
     #[schema(minimum = 1, maximum = 40)]
@@ -68,9 +68,9 @@ pub struct CreateShift {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({ "end": "2030-07-04T17:00:00Z", "notes": "Bring a warm coat." }))]
 pub struct UpdateShift {
-    #[garde(skip)]
+    #[garde(custom(rota::validate::in_years))]
     pub start: Option<DateTime<Utc>>,
-    #[garde(skip)]
+    #[garde(custom(rota::validate::in_years))]
     pub end: Option<DateTime<Utc>>,
     #[garde(range(min = 1, max = MAX_HEADCOUNT))]
     #[schema(minimum = 1, maximum = 40)]
@@ -101,11 +101,11 @@ pub struct ShiftDetail {
 rota::list_query! {
     pub struct ShiftQuery {
         /// Shifts starting at or after this instant.
-        #[garde(skip)]
+        #[garde(custom(rota::validate::in_years))]
         #[param(value_type = Option<String>, format = DateTime)]
         pub from: Option<DateTime<Utc>>,
         /// Shifts starting before this instant.
-        #[garde(skip)]
+        #[garde(custom(rota::validate::in_years))]
         #[param(value_type = Option<String>, format = DateTime)]
         pub to: Option<DateTime<Utc>>,
         /// One location's shifts (its own index: no other location's shift is read).
@@ -527,11 +527,11 @@ pub struct CreateRecurring {
     #[schema(pattern = r"^([01][0-9]|2[0-3]):[0-5][0-9]$", example = "06:00")]
     pub end_local: String,
     /// First date (in the location's calendar) a shift may start on.
-    #[garde(skip)]
+    #[garde(custom(rota::validate::in_years))]
     #[schema(value_type = String, format = Date)]
     pub from: chrono::NaiveDate,
     /// Last date, inclusive.
-    #[garde(skip)]
+    #[garde(custom(rota::validate::in_years))]
     #[schema(value_type = String, format = Date)]
     pub to: chrono::NaiveDate,
     #[garde(range(max = 600))]

@@ -56,7 +56,7 @@ pub fn period(start: NaiveDate, week_start: Weekday, pay_period: PayPeriod) -> O
         PayPeriod::Weekly => 1,
         PayPeriod::Biweekly => 2,
     };
-    Some((start, start + Days::new(7 * weeks - 1)))
+    Some((start, start.checked_add_days(Days::new(7 * weeks - 1))?))
 }
 
 /// One deduction taken from a stub.

@@ -102,10 +102,16 @@ pub fn serve(router: Router<AppState>, state: AppState) -> Router {
         .with_state(state.clone());
     // The layers wrap the routes once, as one service: `Router::layer` on the routes themselves
     // would wrap each route apart, work every cold start pays for.
-    let router = Router::new()
-        .fallback_service(routes)
-        .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
-        .layer(middleware::from_fn_with_state(state.clone(), log_request));
+    let router = Router::new().fallback_service(routes).layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES));
+    // A panic is a bug, but one request's bug must not take every other request down with it:
+    // where panics unwind (debug builds: the dev server, the tests), it becomes a 500 problem
+    // and the process goes on. Release builds abort on panic (smaller, faster binaries), so
+    // there input is bounded before it reaches arithmetic (`validate::in_years`) instead.
+    #[cfg(panic = "unwind")]
+    let router = router.layer(tower_http::catch_panic::CatchPanicLayer::custom(|_: Box<dyn std::any::Any + Send>| {
+        axum::response::IntoResponse::into_response(Error::internal("the handler panicked"))
+    }));
+    let router = router.layer(middleware::from_fn_with_state(state.clone(), log_request));
     match cors::layer(&state.config.cors_origins) {
         Some(cors) => router.layer(cors),
         None => router,
