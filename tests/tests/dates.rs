@@ -253,3 +253,28 @@ async fn every_date_input_has_a_case() {
     assert!(documented.len() >= 18, "the walk finds the date inputs: {documented:?}");
     assert_eq!(documented, covered, "a date input without a case here (or a case without a date input)");
 }
+
+#[tokio::test]
+async fn a_handler_that_panics_answers_a_500_problem_and_the_router_goes_on() {
+    use tower::ServiceExt;
+    let app = spawn_app().await;
+    let routes = axum::Router::new()
+        .route(
+            "/boom",
+            axum::routing::get(|| async {
+                if true {
+                    panic!("a bug");
+                }
+                "unreached"
+            }),
+        )
+        .route("/fine", axum::routing::get(|| async { "fine" }));
+    let router = rota::http::serve(routes, app.state.clone());
+    let call = |path: &str| http::Request::get(path).body(axum::body::Body::empty()).unwrap();
+    let response = router.clone().oneshot(call("/boom")).await.unwrap();
+    assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(response.headers()["content-type"], "application/problem+json");
+    let body = axum::body::to_bytes(response.into_body(), 1 << 16).await.unwrap();
+    assert_eq!(serde_json::from_slice::<Value>(&body).unwrap()["code"], "internal_error");
+    assert_eq!(router.oneshot(call("/fine")).await.unwrap().status(), StatusCode::OK);
+}
