@@ -319,9 +319,10 @@ def past_mondays(first):
         monday += datetime.timedelta(days=7)
 
 
-# Periods valid close requests get (weekly, from 2001), and periods closed before the run (1990s).
-OPEN_PERIODS = past_mondays("2001-01-01")
-CLOSED_PERIODS = past_mondays("1990-01-01")
+# Periods valid close requests get (weekly, from 2011), and periods closed before the run (2000s):
+# dates are accepted in the years 2000 to 2100.
+OPEN_PERIODS = past_mondays("2011-01-03")
+CLOSED_PERIODS = past_mondays("2000-01-03")
 
 
 def closed_period():
@@ -333,10 +334,11 @@ def closed_period():
 
 
 def pay_stub():
-    """A crew member's pay stub: a morning of 1995 worked and its week closed."""
+    """A crew member's pay stub: a morning of 2010 worked and its week closed (a week no other
+    closing takes)."""
     crew_member = invited_person(position_ids=[ORG_POSITION])
     body = {"location_id": ORG_LOCATION, "position_id": ORG_POSITION, "headcount": 1,
-            "start": "1995-01-03T08:00:00+00:00", "end": "1995-01-03T12:00:00+00:00"}
+            "start": "2010-01-05T08:00:00+00:00", "end": "2010-01-05T12:00:00+00:00"}
     shift_id = created_id("/shifts", body)
     assert post(f"/shifts/{shift_id}/publish", None, OWNER_TOKEN)[0] == 200
     status, assigned = post(f"/shifts/{shift_id}/assignments", {"person_ids": [crew_member["id"]], "force": True}, OWNER_TOKEN)
@@ -345,8 +347,8 @@ def pay_stub():
     assert post(f"/assignments/{record}/status", {"status": "accepted"}, OWNER_TOKEN)[0] == 200
     worked = {"check_in_at": body["start"], "check_out_at": body["end"], "reason": "Timesheet"}
     assert post(f"/attendance/{record}/override", worked, OWNER_TOKEN)[0] == 200
-    status, closed = post("/pay-periods/1995-01-02/close", None, OWNER_TOKEN)
-    assert status == 201, f"closing 1995-01-02 answered {status}: {closed}"
+    status, closed = post("/pay-periods/2010-01-04/close", None, OWNER_TOKEN)
+    assert status == 201, f"closing 2010-01-04 answered {status}: {closed}"
     return closed["stubs"][0]["id"]
 
 

@@ -32,6 +32,9 @@ pub enum Error {
     /// authentication, while their organisation requires it.
     #[error("this action needs two-factor authentication: enable it (POST /auth/2fa/setup) and log in with a code")]
     MfaRequired,
+    /// Separation of duties: a decision on one's own record or request (see `Caller::not_own`).
+    #[error("nobody decides on their own record or request; ask a colleague")]
+    OwnRecord,
     /// The caller's organisation is suspended by the platform.
     #[error("the organisation is suspended")]
     TenantSuspended,
@@ -113,6 +116,7 @@ impl Error {
             Self::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
             Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             Self::MfaRequired => (StatusCode::FORBIDDEN, "mfa_required"),
+            Self::OwnRecord => (StatusCode::FORBIDDEN, "own_record"),
             Self::TenantSuspended => (StatusCode::FORBIDDEN, "tenant_suspended"),
             Self::NotFound => (StatusCode::NOT_FOUND, "not_found"),
             Self::RouteNotFound { .. } => (StatusCode::NOT_FOUND, "route_not_found"),

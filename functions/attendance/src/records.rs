@@ -9,7 +9,7 @@ use chrono::{DateTime, Days, NaiveDate, NaiveTime, Utc};
 use garde::Validate;
 use rota::auth::{Caller, Role};
 use rota::clock::{instant, iso};
-use rota::domain::attendance::Status;
+use rota::domain::attendance::{Status, correction_bounds};
 use rota::domain::payroll::{first_day_of_week, split};
 use rota::error::Problem;
 use rota::http::{ValidJson, ValidQuery};
@@ -169,16 +169,26 @@ pub struct Override {
     #[garde(length(chars, min = 1, max = 500), custom(rota::validate::not_blank))]
     #[schema(min_length = 1, max_length = 500, pattern = r"\S")]
     pub reason: String,
+    /// An owner confirms times beyond the shift's check-in window and 2 hours either side
+    /// (anyone else setting it: 403).
+    #[garde(skip)]
+    pub owner_confirmed: Option<bool>,
 }
 
 /// Corrects a record (coordinators and up): new check-in or check-out times, or a status. The
 /// correction is one more event; the original marks stay in the record and its log. A person
 /// who never checked in can be given a record this way (with `check_in_at`), as long as they are
 /// on the shift.
+///
+/// Separation of duties: nobody below owner corrects their own record (403 `own_record`).
+/// Corrected times stay within the shift's check-in window and 2 hours either side unless an
+/// owner confirms (`owner_confirmed`), and a record never counts more than the shift's length
+/// plus 2 hours of work (a longer day is a change to the shift).
 #[utoipa::path(post, path = "/attendance/{attendance_id}/override", tag = "attendance", security(("bearer" = ["coordinator"])),
     params(("attendance_id" = String, Path)), request_body = Override,
     responses(
         (status = 200, description = "The corrected record", body = Attendance),
+        (status = 403, description = "The caller's own record (`own_record`), or `owner_confirmed` set by someone not an owner", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such record, nor an accepted assignment it could be", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Changed by someone else meanwhile, or it counts in a closed pay period", body = Problem, content_type = "application/problem+json"),
     ))]
@@ -189,6 +199,10 @@ pub async fn override_attendance(
     ValidJson(request): ValidJson<Override>,
 ) -> Result<Json<Attendance>, Error> {
     caller.require(Role::Coordinator)?;
+    let confirmed = request.owner_confirmed == Some(true);
+    if confirmed && caller.role != Role::Owner {
+        return Err(Error::Forbidden("only an owner confirms corrected times beyond the shift's window and margin"));
+    }
     if request.check_in_at.is_none() && request.check_out_at.is_none() && request.status.is_none() {
         return Err(Error::field("check_in_at", "give check_in_at, check_out_at or status to correct"));
     }
@@ -218,6 +232,21 @@ pub async fn override_attendance(
         }
         _ => return Err(Error::NotFound),
     };
+    caller.not_own(&record.person_id)?;
+    if !confirmed {
+        let shift = |at: &str| at.parse::<DateTime<Utc>>().map_err(Error::internal);
+        let bounds = correction_bounds(shift(&record.shift_start)?, shift(&record.shift_end)?, &tenant.settings);
+        for (field, at) in [("check_in_at", request.check_in_at), ("check_out_at", request.check_out_at)] {
+            if at.is_some_and(|at| !bounds.contains(at)) {
+                let message = format!(
+                    "must be within the shift's check-in window and 2 hours either side, {} to {}; an owner may confirm a time beyond it (owner_confirmed)",
+                    instant(bounds.opens_at),
+                    instant(bounds.closes_at)
+                );
+                return Err(Error::field(field, &message));
+            }
+        }
+    }
     let check_out_after = request.check_out_at.map(instant).or(record.check_out_at.clone());
     let check_in_after = request.check_in_at.map(instant).or(record.check_in_at.clone());
     if let (Some(check_in), Some(check_out)) = (check_in_after, check_out_after)

@@ -61,11 +61,13 @@ pub struct Verify {
 }
 
 /// Decides a waiting check-in (admins and owners): `verified` or `rejected`, with a note. The
-/// decision is one more event of the record; it leaves the queue.
+/// decision is one more event of the record; it leaves the queue. Nobody below owner decides on
+/// their own check-in (403 `own_record`).
 #[utoipa::path(post, path = "/admin/verify-face/{attendance_id}", tag = "attendance", security(("bearer" = ["admin"])),
     params(("attendance_id" = String, Path)), request_body = Verify,
     responses(
         (status = 200, description = "The record with its review decided", body = Attendance),
+        (status = 403, description = "The caller's own check-in (`own_record`)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such record", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "It is not waiting for review (decided already, or never risky)", body = Problem, content_type = "application/problem+json"),
     ))]
@@ -82,6 +84,7 @@ pub async fn verify_face(
         state.store.entity::<Person>(&caller.tenant_id, &caller.person_id),
     )?;
     let (Some(before), Some(tenant)) = (desk.record, desk.tenant) else { return Err(Error::NotFound) };
+    caller.not_own(&before.person_id)?;
     let Some(queued_at) = before.review.as_ref().filter(|_| before.awaiting_review()).map(|r| r.queued_at.clone())
     else {
         return Err(Error::Conflict("this record is not waiting for review"));

@@ -475,11 +475,13 @@ async fn hand_over(
 /// Approves a request (coordinators and up). Time off: the days go into the person's schedule
 /// (no shift can be given to them on those days) and they are taken off their future shifts on
 /// those days, whose places open again. A swap the colleague took: the rules are checked for
-/// the colleague again now (`force` overrides warnings), then the place is handed over.
+/// the colleague again now (`force` overrides warnings), then the place is handed over. Nobody
+/// below owner approves their own request, nor a swap they take (403 `own_record`).
 #[utoipa::path(post, path = "/requests/{request_id}/approve", tag = "requests", security(("bearer" = ["coordinator"])),
     params(("request_id" = String, Path)), request_body(content = Option<Decide>, description = "Optional"),
     responses(
         (status = 200, description = "The approved request", body = Request),
+        (status = 403, description = "The caller's own request, or a swap they take (`own_record`)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such request in this organisation", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "It is not waiting for a decision, or something it touches changed meanwhile", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`scheduling_conflict`: the colleague can no longer take the shift (every violation listed)", body = Problem, content_type = "application/problem+json"),
@@ -500,6 +502,11 @@ pub async fn approve_request(
     )?;
     if request.status != RequestStatus::Pending {
         return Err(Error::Conflict("the request is not waiting for a decision"));
+    }
+    // Separation of duties: neither the requester nor the colleague taking a swap approves it.
+    caller.not_own(&request.requester_id)?;
+    if let Some(colleague) = &request.to_person_id {
+        caller.not_own(colleague)?;
     }
     let now = Now::get();
     let mut after = request.clone();

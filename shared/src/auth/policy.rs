@@ -59,6 +59,14 @@ impl Caller {
             Ok(())
         }
     }
+
+    /// Separation of duties: nobody below owner overrides, verifies or approves their own record
+    /// or request (403 `own_record`). An owner answers to nobody in the organisation, and could
+    /// invite a second account of their own anyway, so an owner's own decisions stand, audited
+    /// like any other.
+    pub fn not_own(&self, person_id: &str) -> Result<(), Error> {
+        if person_id == self.person_id && self.role != Role::Owner { Err(Error::OwnRecord) } else { Ok(()) }
+    }
 }
 
 #[cfg(test)]

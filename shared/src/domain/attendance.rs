@@ -183,9 +183,28 @@ pub fn verdict(
     Verdict { status: Some(status), late_minutes, early_minutes }
 }
 
-/// Minutes worked: from check-in to check-out less the unpaid break, never negative.
-pub fn worked_minutes(check_in: DateTime<Utc>, check_out: DateTime<Utc>, break_minutes: u32) -> i64 {
-    ((check_out - check_in).num_minutes() - i64::from(break_minutes)).max(0)
+/// How far a correction may move a time beyond the shift's check-in window (either side), and
+/// how many minutes beyond the shift's length a record may count: a shift that ran long is
+/// paid, a check-in moved days back is not. Times beyond the window need an owner's
+/// confirmation; a longer day needs the shift itself changed.
+pub const CORRECTION_MARGIN: TimeDelta = TimeDelta::hours(2);
+
+/// The earliest and latest times a correction may set without an owner's confirmation.
+pub fn correction_bounds(start: DateTime<Utc>, end: DateTime<Utc>, settings: &Settings) -> Window {
+    let window = Window::of(start, end, settings);
+    Window { opens_at: window.opens_at - CORRECTION_MARGIN, closes_at: window.closes_at + CORRECTION_MARGIN }
+}
+
+/// Minutes worked: from check-in to check-out less the unpaid break, never negative, and never
+/// more than the shift's length (`shift`: its start and end) plus [`CORRECTION_MARGIN`].
+pub fn worked_minutes(
+    check_in: DateTime<Utc>,
+    check_out: DateTime<Utc>,
+    break_minutes: u32,
+    shift: (DateTime<Utc>, DateTime<Utc>),
+) -> i64 {
+    let most = (shift.1 - shift.0 + CORRECTION_MARGIN).num_minutes();
+    ((check_out - check_in).num_minutes() - i64::from(break_minutes)).clamp(0, most.max(0))
 }
 
 /// At or above this risk score a check-in goes to the review queue.
@@ -332,15 +351,40 @@ mod tests {
         let (check_in, check_out) = (at("2030-10-26T21:03:00Z"), at("2030-10-27T06:00:00Z"));
         let now = at("2030-10-27T06:10:00Z");
         assert_eq!(verdict(start, end, Some(check_in), Some(check_out), now, &settings).status, Some(Status::OnTime));
-        assert_eq!(worked_minutes(check_in, check_out, 30), 9 * 60 - 3 - 30);
+        assert_eq!(worked_minutes(check_in, check_out, 30, (start, end)), 9 * 60 - 3 - 30);
     }
 
     #[test]
     fn worked_minutes_are_never_negative() {
         let (check_in, check_out) = (at("2030-07-04T08:00:00Z"), at("2030-07-04T08:20:00Z"));
-        assert_eq!(worked_minutes(check_in, check_out, 30), 0);
-        assert_eq!(worked_minutes(check_out, check_in, 0), 0);
-        assert_eq!(worked_minutes(check_in, check_out, 0), 20);
+        let shift = (check_in, at("2030-07-04T16:00:00Z"));
+        assert_eq!(worked_minutes(check_in, check_out, 30, shift), 0);
+        assert_eq!(worked_minutes(check_out, check_in, 0, shift), 0);
+        assert_eq!(worked_minutes(check_in, check_out, 0, shift), 20);
+    }
+
+    #[test]
+    fn worked_minutes_stop_at_the_shifts_length_and_the_margin() {
+        let shift = (at("2030-07-04T08:00:00Z"), at("2030-07-04T16:00:00Z"));
+        let most = 8 * 60 + CORRECTION_MARGIN.num_minutes();
+        let worked = |check_in, check_out| worked_minutes(at(check_in), at(check_out), 0, shift);
+        assert_eq!(worked("2030-07-04T07:00:00Z", "2030-07-04T16:59:00Z"), most - 1);
+        assert_eq!(worked("2030-07-04T07:00:00Z", "2030-07-04T17:00:00Z"), most);
+        assert_eq!(worked("2030-07-04T07:00:00Z", "2030-07-04T17:01:00Z"), most);
+        assert_eq!(worked("2030-06-08T08:00:00Z", "2030-07-04T16:00:00Z"), most, "moved weeks back");
+    }
+
+    #[test]
+    fn corrections_reach_the_margin_beyond_the_window_both_ways() {
+        let settings = Settings::default();
+        let (start, end) = (at("2030-07-04T08:00:00Z"), at("2030-07-04T16:00:00Z"));
+        let bounds = correction_bounds(start, end, &settings);
+        let window = Window::of(start, end, &settings);
+        assert_eq!(bounds.opens_at, window.opens_at - CORRECTION_MARGIN);
+        assert_eq!(bounds.closes_at, window.closes_at + CORRECTION_MARGIN);
+        assert!(bounds.contains(bounds.opens_at) && bounds.contains(bounds.closes_at));
+        assert!(!bounds.contains(bounds.opens_at - TimeDelta::seconds(1)));
+        assert!(!bounds.contains(bounds.closes_at + TimeDelta::seconds(1)));
     }
 
     #[test]

@@ -311,7 +311,7 @@ impl Attendance {
         self.late_minutes = judged.late_minutes;
         self.early_minutes = judged.early_minutes;
         self.worked_minutes = match (check_in, check_out) {
-            (Some(check_in), Some(check_out)) => worked_minutes(check_in, check_out, self.break_minutes),
+            (Some(check_in), Some(check_out)) => worked_minutes(check_in, check_out, self.break_minutes, (start, end)),
             _ => 0,
         };
     }

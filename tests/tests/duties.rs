@@ -1,0 +1,143 @@
+//! Separation of duties, as a supervisor who would pay themself tries it: nobody below owner
+//! corrects, verifies or approves their own record or request, and a correction cannot move a
+//! time far outside its shift unless an owner confirms, nor count more than the shift's length
+//! plus the margin.
+
+use api_tests::{Account, HALL, PASSWORD, TestApp, json_of, problem_of, spawn_app, unique_email};
+use chrono::{Duration, Utc};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+/// Invites a person of `role` holding `position_id`, accepts for them and, for an admin, turns
+/// 2FA on (admins need it to act): their account.
+async fn member(app: &TestApp, owner: &Account, role: &str, position_id: &str) -> Account {
+    let email = unique_email(role);
+    let body = json!({ "email": email, "name": format!("Casey {role}"), "role": role, "position_ids": [position_id] });
+    let created = json_of(app.post("/people", Some(&owner.access_token), body).await, StatusCode::CREATED).await;
+    let invitation = app.link_token(&email, "/accept-invitation").await;
+    let body = json!({ "token": invitation, "password": PASSWORD, "token_delivery": "body" });
+    let accepted = json_of(app.post("/auth/invitations/accept", None, body).await, StatusCode::CREATED).await;
+    let tokens = &accepted["tokens"];
+    let mut account = Account {
+        email,
+        password: PASSWORD.into(),
+        tenant_id: owner.tenant_id.clone(),
+        person_id: created["id"].as_str().unwrap().into(),
+        session_id: tokens["session_id"].as_str().unwrap().into(),
+        access_token: tokens["access_token"].as_str().unwrap().into(),
+        refresh_token: tokens["refresh_token"].as_str().unwrap().into(),
+        totp_secret: None,
+        recovery_codes: Vec::new(),
+    };
+    if role == "admin" {
+        let token = account.access_token.clone();
+        app.enable_2fa(&mut account, &token).await;
+        let tokens = json_of(app.refresh(&account.refresh_token).await, StatusCode::OK).await;
+        account.access_token = tokens["access_token"].as_str().unwrap().into();
+    }
+    account
+}
+
+fn minutes_from_now(minutes: i64) -> String {
+    (Utc::now() + Duration::minutes(minutes)).to_rfc3339()
+}
+
+#[tokio::test]
+async fn nobody_below_owner_corrects_verifies_or_approves_their_own() {
+    let app = spawn_app().await;
+    let owner = app.signup().await;
+    let org = app.organisation(&owner).await;
+    let (owners, position) = (Some(owner.access_token.as_str()), org.position_id.as_str());
+    let coordinator = member(&app, &owner, "coordinator", position).await;
+    let admin = member(&app, &owner, "admin", position).await;
+
+    // The coordinator was on a shift; they would rather have been on it for weeks.
+    let times = ("2030-07-04T08:00:00Z".to_owned(), "2030-07-04T16:00:00Z".to_owned());
+    let shift = app.published_shift(owners, &org.location_id, position, times).await;
+    let record = app.on_shift(owners, &shift, &coordinator.person_id, true).await;
+    let path = format!("/attendance/{record}/override");
+    let own =
+        json!({ "check_in_at": "2030-07-04T08:00:00Z", "check_out_at": "2030-07-04T16:00:00Z", "reason": "Mine" });
+    let refused = app.post(&path, Some(&coordinator.access_token), own.clone()).await;
+    problem_of(refused, StatusCode::FORBIDDEN, "own_record").await;
+    let nothing = app.get(&format!("/attendance/{record}"), &owner.access_token).await;
+    problem_of(nothing, StatusCode::NOT_FOUND, "not_found").await;
+    // Someone else may: the admin records the same times.
+    let corrected = json_of(app.post(&path, Some(&admin.access_token), own).await, StatusCode::OK).await;
+    assert_eq!(corrected["worked_minutes"], 8 * 60 - 30, "the shift less its break");
+
+    // Their own time off waits for someone else.
+    let asked = json!({ "kind": "time_off", "from": "2031-02-03", "to": "2031-02-04" });
+    let request =
+        json_of(app.post("/requests", Some(&coordinator.access_token), asked).await, StatusCode::CREATED).await;
+    let approve = format!("/requests/{}/approve", request["id"].as_str().unwrap());
+    let refused = app.post(&approve, Some(&coordinator.access_token), json!({})).await;
+    problem_of(refused, StatusCode::FORBIDDEN, "own_record").await;
+    let pending = json_of(
+        app.get(&format!("/requests/{}", request["id"].as_str().unwrap()), &owner.access_token).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(pending["status"], "pending");
+    let approved = json_of(app.post(&approve, Some(&admin.access_token), json!({})).await, StatusCode::OK).await;
+    assert_eq!(
+        (approved["status"].as_str(), approved["decision"]["by"].as_str()),
+        (Some("approved"), Some(admin.person_id.as_str()))
+    );
+
+    // The admin's own doubtful check-in waits for another admin's (or the owner's) look.
+    let now_shift =
+        app.published_shift(owners, &org.location_id, position, (minutes_from_now(-5), minutes_from_now(8 * 60))).await;
+    app.on_shift(owners, &now_shift, &admin.person_id, true).await;
+    let vague = json!({ "shift_id": now_shift, "lat": HALL.0, "lng": HALL.1, "accuracy_m": 900.0 });
+    let checked =
+        json_of(app.post("/attendance/check-in", Some(&admin.access_token), vague).await, StatusCode::CREATED).await;
+    let verify = format!("/admin/verify-face/{}", checked["id"].as_str().unwrap());
+    let decision = json!({ "decision": "verified" });
+    let refused = app.post(&verify, Some(&admin.access_token), decision.clone()).await;
+    problem_of(refused, StatusCode::FORBIDDEN, "own_record").await;
+    let decided = json_of(app.post(&verify, Some(&owner.access_token), decision).await, StatusCode::OK).await;
+    assert_eq!(decided["review"]["decided_by"], owner.person_id.as_str());
+}
+
+/// Corrects a record to `check_in` until 16:00, as `token`'s holder.
+async fn correct(app: &TestApp, path: &str, token: &str, check_in: &str, confirmed: Option<bool>) -> reqwest::Response {
+    let mut body = json!({ "check_in_at": check_in, "check_out_at": "2030-07-10T16:00:00Z", "reason": "Timesheet" });
+    if let Some(confirmed) = confirmed {
+        body["owner_confirmed"] = json!(confirmed);
+    }
+    app.post(path, Some(token), body).await
+}
+
+#[tokio::test]
+async fn a_correction_stays_near_its_shift_unless_an_owner_confirms_and_never_pays_past_the_margin() {
+    let app = spawn_app().await;
+    let owner = app.signup().await;
+    let org = app.organisation(&owner).await;
+    let (owners, position) = (Some(owner.access_token.as_str()), org.position_id.as_str());
+    let coordinator = member(&app, &owner, "coordinator", position).await;
+    let times = ("2030-07-10T08:00:00Z".to_owned(), "2030-07-10T16:00:00Z".to_owned());
+    let shift = app.published_shift(owners, &org.location_id, position, times).await;
+    let record = app.on_shift(owners, &shift, &org.person_id, true).await;
+    let path = format!("/attendance/{record}/override");
+
+    // The window opens an hour before the start; two more hours of margin: 05:00 is the edge.
+    let edge: Value =
+        json_of(correct(&app, &path, &coordinator.access_token, "2030-07-10T05:00:00Z", None).await, StatusCode::OK)
+            .await;
+    assert_eq!(edge["worked_minutes"], 10 * 60, "eleven hours checked in, capped at 8 h + 2 h");
+    let beyond = correct(&app, &path, &coordinator.access_token, "2030-07-10T04:59:00Z", None).await;
+    let problem = problem_of(beyond, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    assert_eq!(problem["errors"][0]["field"], "check_in_at", "{problem}");
+    let days_back = correct(&app, &path, &coordinator.access_token, "2030-06-14T08:00:00Z", None).await;
+    problem_of(days_back, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    let not_theirs = correct(&app, &path, &coordinator.access_token, "2030-06-14T08:00:00Z", Some(true)).await;
+    problem_of(not_theirs, StatusCode::FORBIDDEN, "forbidden").await;
+
+    // An owner confirms a time far out; the pay still stops at the shift's length plus 2 h.
+    let confirmed =
+        json_of(correct(&app, &path, &owner.access_token, "2030-06-14T08:00:00Z", Some(true)).await, StatusCode::OK)
+            .await;
+    assert_eq!(confirmed["check_in_at"], "2030-06-14T08:00:00.000Z");
+    assert_eq!(confirmed["worked_minutes"], 10 * 60);
+}
