@@ -47,14 +47,26 @@ impl ImageType {
     }
 }
 
-/// A cell as a spreadsheet will read it safely: text starting with `=`, `+`, `-`, `@`, a tab or
-/// a carriage return would be taken for a formula, so it gets a leading `'` (OWASP CSV
-/// injection).
+/// A cell as a spreadsheet will read it safely (OWASP CSV injection). Text starting with `=`,
+/// `+`, `-`, `@`, a tab or a carriage return would be taken for a formula, so it gets a leading
+/// `'`. A spreadsheet may also split the cell where it finds its locale's separator (`;` where
+/// `,` is the decimal comma, a tab, `|`) or a quote, even inside a quoted field, so a trigger
+/// after one of those (spaces between included) gets its `'` too: `Bob;=cmd` becomes
+/// `Bob;'=cmd`.
 pub fn cell(text: &str) -> String {
-    match text.chars().next() {
-        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{text}"),
-        _ => text.to_owned(),
+    let trigger = |c: char| matches!(c, '=' | '+' | '-' | '@' | '\t' | '\r');
+    let separator = |c: char| matches!(c, ',' | ';' | '\t' | '|' | '"' | '\'');
+    let mut safe = String::with_capacity(text.len() + 1);
+    let mut cell_starts = true;
+    for c in text.chars() {
+        if cell_starts && trigger(c) {
+            safe.push('\'');
+        }
+        // A tab is both: it starts a cell and is a trigger at the start of one.
+        cell_starts = separator(c) || (cell_starts && c == ' ');
+        safe.push(c);
     }
+    safe
 }
 
 #[derive(Clone)]
@@ -196,5 +208,24 @@ mod tests {
         }
         assert_eq!(cell("Olive Ortiz"), "Olive Ortiz");
         assert_eq!(cell(""), "");
+    }
+
+    #[test]
+    fn a_trigger_after_a_separator_is_quoted_too() {
+        for (text, safe) in [
+            ("Bob;=cmd|' /C calc'!A0", "Bob;'=cmd|' /C calc'!A0"),
+            ("Bob; =1+1", "Bob; '=1+1"),
+            ("a,-1", "a,'-1"),
+            ("x|@SUM(A1)", "x|'@SUM(A1)"),
+            ("x\"=1", "x\"'=1"),
+            ("x\t=1", "x\t'=1"),
+            ("=1;=2", "'=1;'=2"),
+        ] {
+            assert_eq!(cell(text), safe, "{text:?}");
+        }
+        for plain in ["Jean-Luc O'Neil", "Smith; Jones", "a+b=c", "B&Q @ Leeds", "-"] {
+            let expected = if plain == "-" { "'-".to_owned() } else { plain.to_owned() };
+            assert_eq!(cell(plain), expected, "{plain:?}");
+        }
     }
 }

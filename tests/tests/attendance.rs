@@ -342,19 +342,26 @@ async fn an_export_is_a_csv_download_that_a_spreadsheet_opens_safely() {
             ("2030-07-02T08:00:00Z".into(), "2030-07-02T12:00:00Z".into()),
         )
         .await;
-    let id = app.on_shift(token, &shift, &mallory.id, false).await;
+    // A formula after a `;`: a spreadsheet where `;` separates cells would open `=cmd…` as one.
+    let bob = worker(&app, &owner, &org, "Bob;=cmd|' /C calc'!A0").await;
     let worked = json!({ "check_in_at": "2030-07-02T08:10:00Z", "check_out_at": "2030-07-02T12:00:00Z", "reason": "Paper timesheet" });
-    json_of(app.post(&format!("/attendance/{id}/override"), token, worked).await, StatusCode::OK).await;
+    for person in [&mallory.id, &bob.id] {
+        let id = app.on_shift(token, &shift, person, false).await;
+        json_of(app.post(&format!("/attendance/{id}/override"), token, worked.clone()).await, StatusCode::OK).await;
+    }
 
     let asked = json!({ "from": "2030-07-01", "to": "2030-07-31" });
     let export = json_of(app.post("/attendance/exports", token, asked).await, StatusCode::CREATED).await;
-    assert_eq!(export["rows"], 1);
+    assert_eq!(export["rows"], 2);
     let csv = app.http.get(export["url"].as_str().unwrap()).send().await.unwrap().text().await.unwrap();
     let lines: Vec<&str> = csv.lines().collect();
-    assert_eq!(lines.len(), 2, "{csv}");
+    assert_eq!(lines.len(), 3, "{csv}");
     assert!(lines[0].starts_with("attendance_id,date,person_id,person_name,"), "{}", lines[0]);
-    assert!(lines[1].contains("\"'=HYPERLINK(\"\"http://evil\"\")\""), "{}", lines[1]);
-    assert!(lines[1].contains(",late,10,0,"), "{}", lines[1]);
+    let row = |person: &str| *lines.iter().find(|line| line.contains(person)).unwrap();
+    assert!(row(&mallory.id).contains("\"'=HYPERLINK(\"\"http://evil\"\")\""), "{}", row(&mallory.id));
+    assert!(row(&mallory.id).contains(",late,10,0,"), "{}", row(&mallory.id));
+    assert!(row(&bob.id).contains(",Bob;'=cmd|' /C calc'!A0,"), "{}", row(&bob.id));
+    assert!(!csv.contains(";=") && !csv.contains("\"=") && !csv.contains(",="), "{csv}");
 
     let nobody = json!({ "from": "2030-07-01", "to": "2030-07-31", "person_id": ulid::Ulid::new().to_string() });
     problem_of(app.post("/attendance/exports", token, nobody).await, StatusCode::NOT_FOUND, "not_found").await;
