@@ -441,4 +441,13 @@ async fn a_worker_subscribes_to_their_shifts_with_a_secret_url_they_can_revoke()
     problem_of(app.request(reqwest::Method::GET, path, None, None).await, StatusCode::NOT_FOUND, "not_found").await;
     let fresh = json_of(app.get("/me/calendar-url", &sam).await, StatusCode::OK).await;
     assert_ne!(fresh["url"], first["url"]);
+
+    // Deactivated, the worker's feed stops answering with them.
+    let url = fresh["url"].as_str().unwrap();
+    let path = &url[url.find("/calendar/").unwrap()..];
+    assert_eq!(app.request(reqwest::Method::GET, path, None, None).await.status(), StatusCode::OK);
+    let person = format!("/people/{}", org.person_id);
+    let gone = app.request(reqwest::Method::DELETE, &person, Some(&owner.access_token), None).await;
+    assert_eq!(gone.status(), StatusCode::NO_CONTENT);
+    problem_of(app.request(reqwest::Method::GET, path, None, None).await, StatusCode::NOT_FOUND, "not_found").await;
 }

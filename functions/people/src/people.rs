@@ -2,7 +2,8 @@
 //!
 //! A role or status change updates the person and their `EMAIL#` credential in one transaction
 //! and ends every session they have (refresh checks `sessions_valid_after`), so a refresh never
-//! issues the old role and a deactivated person is out at once.
+//! issues the old role and a deactivated person is out at once; deactivation ends their
+//! calendar feed in the same transaction.
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -367,7 +368,8 @@ pub async fn update_person(
     Ok(Json(changed(&state, &caller, before, after, "person.updated").await?))
 }
 
-/// Deactivates a person (admins): their logins and refreshes stop at once; their history stays.
+/// Deactivates a person (admins): their logins, refreshes and calendar feed stop at once; their
+/// history stays.
 #[utoipa::path(delete, path = "/people/{person_id}", tag = "people", security(("bearer" = ["admin"])),
     params(("person_id" = String, Path)),
     responses(
@@ -414,7 +416,11 @@ async fn changed(
         more.push(state.store.credential_access(&after)?);
     }
     match (before.status == PersonStatus::Inactive, after.status == PersonStatus::Inactive) {
-        (false, true) => more.push(state.store.people_count_change(&after.tenant_id, -1)?),
+        (false, true) => {
+            more.push(state.store.people_count_change(&after.tenant_id, -1)?);
+            // Their calendar feed's secret URL stops answering with them.
+            more.push(state.store.calendar_feed_end(&after.tenant_id, &after.id)?);
+        }
         (true, false) => more.push(state.store.people_count_change(&after.tenant_id, 1)?),
         _ => {}
     }

@@ -128,7 +128,8 @@ async fn log_request(State(state): State<AppState>, mut request: Request, next: 
         .map(|context| context.request_id.clone())
         .unwrap_or_else(|| ulid::Ulid::new().to_string());
     request.extensions_mut().insert(RequestId(request_id.clone()));
-    let span = tracing::info_span!("request", request_id = %request_id, method = %request.method(), path = %request.uri().path());
+    let path = logged_path(request.uri().path());
+    let span = tracing::info_span!("request", request_id = %request_id, method = %request.method(), path = %path);
     let (started, trips) = (Instant::now(), RequestTrips::default());
     let mut response = trips.clone().scope(next.run(request)).instrument(span.clone()).await;
     // This request's own sequential DynamoDB round trips, exact however many run concurrently.
@@ -146,6 +147,12 @@ async fn log_request(State(state): State<AppState>, mut request: Request, next: 
         response.headers_mut().insert("x-request-id", value);
     }
     response
+}
+
+/// The path as logged: a calendar feed's path is its credential (calendar apps send no token),
+/// so the secret stays out of the logs.
+fn logged_path(path: &str) -> &str {
+    if path.starts_with("/calendar/") { "/calendar/{token}" } else { path }
 }
 
 /// The whole `main` of an HTTP function: logs, state once per cold start, then serve events.
