@@ -1,7 +1,8 @@
 //! Separation of duties, as a supervisor who would pay themself tries it: nobody below owner
 //! corrects, verifies or approves their own record or request, and a correction cannot move a
 //! time far outside its shift unless an owner confirms, nor count more than the shift's length
-//! plus the margin.
+//! plus the margin. Reading others' records follows the same 2FA rule as changing them, and pay
+//! rates show only to those who see pay.
 
 use api_tests::{Account, HALL, PASSWORD, TestApp, json_of, problem_of, spawn_app, unique_email};
 use chrono::{Duration, Utc};
@@ -11,6 +12,18 @@ use serde_json::{Value, json};
 /// Invites a person of `role` holding `position_id`, accepts for them and, for an admin, turns
 /// 2FA on (admins need it to act): their account.
 async fn member(app: &TestApp, owner: &Account, role: &str, position_id: &str) -> Account {
+    let mut account = member_without_2fa(app, owner, role, position_id).await;
+    if role == "admin" {
+        let token = account.access_token.clone();
+        app.enable_2fa(&mut account, &token).await;
+        let tokens = json_of(app.refresh(&account.refresh_token).await, StatusCode::OK).await;
+        account.access_token = tokens["access_token"].as_str().unwrap().into();
+    }
+    account
+}
+
+/// As [`member`], and never with 2FA.
+async fn member_without_2fa(app: &TestApp, owner: &Account, role: &str, position_id: &str) -> Account {
     let email = unique_email(role);
     let body = json!({ "email": email, "name": format!("Casey {role}"), "role": role, "position_ids": [position_id] });
     let created = json_of(app.post("/people", Some(&owner.access_token), body).await, StatusCode::CREATED).await;
@@ -18,7 +31,7 @@ async fn member(app: &TestApp, owner: &Account, role: &str, position_id: &str) -
     let body = json!({ "token": invitation, "password": PASSWORD, "token_delivery": "body" });
     let accepted = json_of(app.post("/auth/invitations/accept", None, body).await, StatusCode::CREATED).await;
     let tokens = &accepted["tokens"];
-    let mut account = Account {
+    Account {
         email,
         password: PASSWORD.into(),
         tenant_id: owner.tenant_id.clone(),
@@ -28,14 +41,7 @@ async fn member(app: &TestApp, owner: &Account, role: &str, position_id: &str) -
         refresh_token: tokens["refresh_token"].as_str().unwrap().into(),
         totp_secret: None,
         recovery_codes: Vec::new(),
-    };
-    if role == "admin" {
-        let token = account.access_token.clone();
-        app.enable_2fa(&mut account, &token).await;
-        let tokens = json_of(app.refresh(&account.refresh_token).await, StatusCode::OK).await;
-        account.access_token = tokens["access_token"].as_str().unwrap().into();
     }
-    account
 }
 
 fn minutes_from_now(minutes: i64) -> String {
@@ -140,4 +146,66 @@ async fn a_correction_stays_near_its_shift_unless_an_owner_confirms_and_never_pa
             .await;
     assert_eq!(confirmed["check_in_at"], "2030-06-14T08:00:00.000Z");
     assert_eq!(confirmed["worked_minutes"], 10 * 60);
+}
+
+#[tokio::test]
+async fn reading_others_follows_the_2fa_rule_and_rates_show_only_to_those_who_see_pay() {
+    let app = spawn_app().await;
+    let owner = app.signup().await;
+    let org = app.organisation(&owner).await;
+    let (owners, position) = (Some(owner.access_token.as_str()), org.position_id.as_str());
+    let rate = json!({ "hourly_rate_minor": 1450 });
+    let path = format!("/people/{}", org.person_id);
+    json_of(app.request(reqwest::Method::PATCH, &path, owners, Some(rate)).await, StatusCode::OK).await;
+    let position_rate = json!({ "default_hourly_rate_minor": 1200 });
+    let position_path = format!("/positions/{position}");
+    json_of(app.request(reqwest::Method::PATCH, &position_path, owners, Some(position_rate)).await, StatusCode::OK)
+        .await;
+    let times = ("2030-08-01T08:00:00Z".to_owned(), "2030-08-01T16:00:00Z".to_owned());
+    let shift = json!({ "location_id": org.location_id, "position_id": position, "start": times.0, "end": times.1, "headcount": 1 });
+    let draft =
+        json_of(app.post("/shifts", owners, shift).await, StatusCode::CREATED).await["id"].as_str().unwrap().to_owned();
+
+    // An admin who has not turned 2FA on reads nobody else's records, as they change none.
+    let admin = member_without_2fa(&app, &owner, "admin", position).await;
+    let worked = ("2030-08-02T08:00:00Z".to_owned(), "2030-08-02T12:00:00Z".to_owned());
+    let worked_shift = app.published_shift(owners, &org.location_id, position, worked.clone()).await;
+    let record = app.on_shift(owners, &worked_shift, &org.person_id, true).await;
+    let times = json!({ "check_in_at": worked.0, "check_out_at": worked.1, "reason": "Timesheet" });
+    json_of(app.post(&format!("/attendance/{record}/override"), owners, times).await, StatusCode::OK).await;
+    let record = format!("/attendance/{record}");
+    for read in [
+        path.clone(),
+        format!("{path}/feedback"),
+        format!("{path}/availability"),
+        record,
+        format!("/shifts/{draft}"),
+        "/shifts?status=draft".to_owned(),
+    ] {
+        problem_of(app.get(&read, &admin.access_token).await, StatusCode::FORBIDDEN, "mfa_required").await;
+    }
+    // What staff may see, they still see: their own profile, and published shifts without drafts.
+    let own =
+        json_of(app.get(&format!("/people/{}", admin.person_id), &admin.access_token).await, StatusCode::OK).await;
+    assert_eq!(own["id"], admin.person_id.as_str());
+    let shifts = json_of(app.get("/shifts?from=2030-01-01T00:00:00Z", &admin.access_token).await, StatusCode::OK).await;
+    let ids: Vec<&str> = shifts["items"].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, [org.shift_id.as_str(), worked_shift.as_str()], "the published shifts, not the draft");
+
+    // A coordinator schedules people without seeing their pay; an admin with 2FA sees it.
+    let coordinator = member(&app, &owner, "coordinator", position).await;
+    let seen = json_of(app.get(&path, &coordinator.access_token).await, StatusCode::OK).await;
+    assert_eq!((seen["name"].as_str(), seen["hourly_rate_minor"].as_u64()), (Some("Sam Staff"), None));
+    let listed = json_of(app.get("/people", &coordinator.access_token).await, StatusCode::OK).await;
+    assert!(listed["items"].as_array().unwrap().iter().all(|person| person["hourly_rate_minor"].is_null()), "{listed}");
+    let positions = json_of(app.get("/positions", &coordinator.access_token).await, StatusCode::OK).await;
+    assert_eq!(
+        (positions["items"][0]["name"].as_str(), positions["items"][0]["default_hourly_rate_minor"].as_u64()),
+        (Some("Bartender"), None)
+    );
+    let audited = member(&app, &owner, "admin", position).await;
+    let seen = json_of(app.get(&path, &audited.access_token).await, StatusCode::OK).await;
+    assert_eq!(seen["hourly_rate_minor"], 1450);
+    let positions = json_of(app.get("/positions", &audited.access_token).await, StatusCode::OK).await;
+    assert_eq!(positions["items"][0]["default_hourly_rate_minor"], 1200);
 }

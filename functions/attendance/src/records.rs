@@ -148,15 +148,13 @@ pub async fn get_attendance(
 ) -> Result<Json<AttendanceWithLog>, Error> {
     let (attendance, events) =
         state.store.attendance_with_events(&caller.tenant_id, &attendance_id).await?.ok_or(Error::NotFound)?;
-    if attendance.person_id != caller.person_id && !caller.role.includes(Role::Coordinator) {
-        return Err(Error::NotFound);
-    }
+    caller.require_unless_own(&attendance.person_id, Role::Coordinator)?;
     Ok(Json(AttendanceWithLog { attendance, events }))
 }
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({ "check_in_at": "2030-07-04T08:00:00Z", "reason": "Phone died at the gate; seen by the supervisor" }))]
+#[schema(example = json!({ "status": "on_time", "reason": "Phone died at the gate; seen by the supervisor" }))]
 pub struct Override {
     #[garde(custom(rota::validate::in_years))]
     pub check_in_at: Option<DateTime<Utc>>,

@@ -64,12 +64,7 @@ pub async fn get_stub(
     Path(stub_id): Path<String>,
 ) -> Result<Json<PayStub>, Error> {
     let stub: PayStub = state.store.entity(&caller.tenant_id, &stub_id).await?.ok_or(Error::NotFound)?;
-    if stub.person_id != caller.person_id {
-        if !caller.role.includes(Role::Admin) {
-            return Err(Error::NotFound);
-        }
-        caller.require(Role::Admin)?;
-    }
+    caller.require_unless_own(&stub.person_id, Role::Admin)?;
     Ok(Json(stub))
 }
 

@@ -84,9 +84,7 @@ pub async fn list_feedback(
     Path(person_id): Path<String>,
     ValidQuery(query): ValidQuery<PageQuery>,
 ) -> Result<Json<Page<Feedback>>, Error> {
-    if person_id != caller.person_id && !caller.role.includes(Role::Coordinator) {
-        return Err(Error::NotFound);
-    }
+    caller.require_unless_own(&person_id, Role::Coordinator)?;
     // Round trip 1: the person and their feedback, in parallel.
     let (person, page) = tokio::try_join!(
         state.store.entity::<Person>(&caller.tenant_id, &person_id),

@@ -74,8 +74,18 @@ pub async fn list_people(
     if let Some(q) = query.q {
         filter = filter.and("contains(search_text, :q)", ("", ""), (":q", s(q.trim().to_lowercase())));
     }
-    let page = state.store.entities(&caller.tenant_id, query.limit, query.cursor.as_deref(), filter).await?;
+    let mut page: Page<Person> =
+        state.store.entities(&caller.tenant_id, query.limit, query.cursor.as_deref(), filter).await?;
+    page.items = page.items.into_iter().map(|person| seen_by(person, &caller)).collect();
     Ok(Json(page))
+}
+
+/// A person as `caller` may see them: their hourly rate only for those who see their pay.
+fn seen_by(mut person: Person, caller: &Caller) -> Person {
+    if !caller.sees_pay_of(&person.id) {
+        person.hourly_rate_minor = None;
+    }
+    person
 }
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
@@ -254,10 +264,9 @@ pub async fn get_person(
     caller: Caller,
     Path(person_id): Path<String>,
 ) -> Result<Json<Person>, Error> {
-    if person_id != caller.person_id && !caller.role.includes(Role::Coordinator) {
-        return Err(Error::NotFound);
-    }
-    Ok(Json(state.store.entity(&caller.tenant_id, &person_id).await?.ok_or(Error::NotFound)?))
+    caller.require_unless_own(&person_id, Role::Coordinator)?;
+    let person = state.store.entity(&caller.tenant_id, &person_id).await?.ok_or(Error::NotFound)?;
+    Ok(Json(seen_by(person, &caller)))
 }
 
 /// Omitted fields stay as they are; `unit_id: null` takes the person out of their unit. The

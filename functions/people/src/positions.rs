@@ -61,7 +61,12 @@ pub async fn list_positions(
     caller: Caller,
     ValidQuery(query): ValidQuery<ArchiveFilter>,
 ) -> Result<Json<Page<Position>>, Error> {
-    let page = state.store.entities(&caller.tenant_id, query.limit, query.cursor.as_deref(), query.filter()).await?;
+    let mut page: Page<Position> =
+        state.store.entities(&caller.tenant_id, query.limit, query.cursor.as_deref(), query.filter()).await?;
+    // A position's default rate is pay: admins' to see.
+    if !caller.sees_pay() {
+        page.items.iter_mut().for_each(|position| position.default_hourly_rate_minor = None);
+    }
     Ok(Json(page))
 }
 

@@ -371,13 +371,8 @@ pub async fn answer(
     ValidJson(request): ValidJson<AnswerOffer>,
 ) -> Result<Json<Assignment>, Error> {
     let Some((shift_id, person_id)) = Assignment::parts(&assignment_id) else { return Err(Error::NotFound) };
-    if person_id != caller.person_id {
-        // A coordinator records an answer given another way (a call, say); staff only their own.
-        if !caller.role.includes(Role::Coordinator) {
-            return Err(Error::NotFound);
-        }
-        caller.require(Role::Coordinator)?;
-    }
+    // A coordinator records an answer given another way (a call, say); staff only their own.
+    caller.require_unless_own(person_id, Role::Coordinator)?;
     // Round trip 1: the assignment, its shift and the person (for the coordinator's message).
     let (before, shift, person) = tokio::try_join!(
         state.store.entity::<Assignment>(&caller.tenant_id, &assignment_id),

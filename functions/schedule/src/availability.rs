@@ -122,9 +122,7 @@ pub async fn get_availability(
     caller: Caller,
     Path(person_id): Path<String>,
 ) -> Result<Json<Availability>, Error> {
-    if person_id != caller.person_id && !caller.role.includes(Role::Coordinator) {
-        return Err(Error::NotFound);
-    }
+    caller.require_unless_own(&person_id, Role::Coordinator)?;
     // One round trip: the person (so an unknown id is a 404) and their availability.
     let (person, availability) = tokio::try_join!(
         state.store.entity::<rota::store::people::Person>(&caller.tenant_id, &person_id),

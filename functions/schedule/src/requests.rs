@@ -123,13 +123,8 @@ pub async fn create_request(
         }
         NewRequest::Swap { assignment_id, to_person_id } => {
             let Some((shift_id, holder)) = Assignment::parts(&assignment_id) else { return Err(Error::NotFound) };
-            if holder != caller.person_id {
-                // A coordinator arranges a swap for the person on the shift; staff only their own.
-                if !caller.role.includes(Role::Coordinator) {
-                    return Err(Error::NotFound);
-                }
-                caller.require(Role::Coordinator)?;
-            }
+            // A coordinator arranges a swap for the person on the shift; staff only their own.
+            caller.require_unless_own(holder, Role::Coordinator)?;
             if to_person_id.as_deref() == Some(holder) {
                 return Err(Error::field("to_person_id", "must be someone other than the person on the shift"));
             }
@@ -261,19 +256,22 @@ pub async fn list_requests(
     Ok(Json(page))
 }
 
-/// Whether the caller may see the request: its requester, its colleague, anyone it is open to,
-/// and coordinators and up.
-fn visible(request: &Request, caller: &Caller) -> bool {
+/// Whether the caller is a party to the request: its requester, its colleague, or anyone it is
+/// open to.
+fn party(request: &Request, caller: &Caller) -> bool {
     request.requester_id == caller.person_id
         || request.to_person_id.as_deref() == Some(caller.person_id.as_str())
         || request.open_to(&caller.person_id)
-        || caller.role.includes(Role::Coordinator)
 }
 
-/// The request, if the caller may see it.
+/// The request, if the caller may see it: its parties, and coordinators and up (under their 2FA
+/// rule).
 async fn read_request(state: &AppState, caller: &Caller, request_id: &str) -> Result<Request, Error> {
     let request = state.store.entity::<Request>(&caller.tenant_id, request_id).await?.ok_or(Error::NotFound)?;
-    if visible(&request, caller) { Ok(request) } else { Err(Error::NotFound) }
+    if !party(&request, caller) {
+        caller.require_or_hidden(Role::Coordinator)?;
+    }
+    Ok(request)
 }
 
 /// One request, for its requester, its colleague, anyone who may take it, and coordinators.
@@ -338,7 +336,7 @@ pub async fn accept_request(
     let request = request.ok_or(Error::NotFound)?;
     // A colleague who lost the race for a swap offered to anyone no longer sees it, but saw it:
     // they are told it is gone (409). A swap named for someone else stays unseen (404).
-    let seen = visible(&request, &caller) || request.offered_to_anyone;
+    let seen = party(&request, &caller) || caller.role.includes(Role::Coordinator) || request.offered_to_anyone;
     if request.kind != RequestKind::Swap || request.requester_id == caller.person_id || !seen {
         return Err(Error::NotFound);
     }

@@ -240,7 +240,12 @@ pub async fn list_shifts(
     if let Some(position) = query.position_id {
         filter = filter.and("position_id = :position", ("", ""), (":position", rota::store::s(position)));
     }
-    match (query.status, caller.role.includes(Role::Coordinator)) {
+    // Drafts are for coordinators, under their 2FA rule; without it a coordinator sees what
+    // staff see, and asking for drafts outright is refused.
+    if query.status == Some(ShiftStatus::Draft) {
+        caller.require(Role::Coordinator)?;
+    }
+    match (query.status, caller.require(Role::Coordinator).is_ok()) {
         (Some(status), _) => {
             filter = filter.and("#status = :status", ("#status", "status"), (":status", value(&status)?))
         }
@@ -248,9 +253,6 @@ pub async fn list_shifts(
             filter = filter.and("#status <> :draft", ("#status", "status"), (":draft", value(&ShiftStatus::Draft)?))
         }
         (None, true) => {}
-    }
-    if query.status == Some(ShiftStatus::Draft) && !caller.role.includes(Role::Coordinator) {
-        return Err(Error::Forbidden("only coordinators see draft shifts"));
     }
     let page = state
         .store
@@ -315,8 +317,8 @@ pub async fn get_shift(
 ) -> Result<Json<ShiftDetail>, Error> {
     let (shift, assignments) =
         state.store.shift_with_assignments(&caller.tenant_id, &shift_id).await?.ok_or(Error::NotFound)?;
-    if shift.status == ShiftStatus::Draft && !caller.role.includes(Role::Coordinator) {
-        return Err(Error::NotFound);
+    if shift.status == ShiftStatus::Draft {
+        caller.require_or_hidden(Role::Coordinator)?;
     }
     Ok(Json(ShiftDetail { shift, assignments }))
 }

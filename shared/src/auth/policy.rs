@@ -60,6 +60,29 @@ impl Caller {
         }
     }
 
+    /// For reading or acting on `person_id`'s records: their own need nothing more; anyone
+    /// else's need `required`, under the same 2FA rule as [`Caller::require`] (403
+    /// `mfa_required`), and below `required` are not found (see [`Caller::require_or_hidden`]).
+    pub fn require_unless_own(&self, person_id: &str, required: Role) -> Result<(), Error> {
+        if person_id == self.person_id { Ok(()) } else { self.require_or_hidden(required) }
+    }
+
+    /// As [`Caller::require`], but below `required` the thing is not found (404), as if it did
+    /// not exist: for what only some roles may even know of (another's records, draft shifts).
+    pub fn require_or_hidden(&self, required: Role) -> Result<(), Error> {
+        if self.role.includes(required) { self.require(required) } else { Err(Error::NotFound) }
+    }
+
+    /// Whether the caller sees pay (rates, as pay stubs): admins and up, with their 2FA.
+    pub fn sees_pay(&self) -> bool {
+        self.require(Role::Admin).is_ok()
+    }
+
+    /// Whether the caller sees `person_id`'s pay: their own, or as [`Caller::sees_pay`].
+    pub fn sees_pay_of(&self, person_id: &str) -> bool {
+        person_id == self.person_id || self.sees_pay()
+    }
+
     /// Separation of duties: nobody below owner overrides, verifies or approves their own record
     /// or request (403 `own_record`). An owner answers to nobody in the organisation, and could
     /// invite a second account of their own anyway, so an owner's own decisions stand, audited

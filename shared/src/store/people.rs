@@ -28,7 +28,8 @@ pub struct Person {
     /// The positions (job roles) this person can work.
     #[serde(default)]
     pub position_ids: Vec<String>,
-    /// Pay per hour in minor units of the tenant's currency (cents for EUR).
+    /// Pay per hour in minor units of the tenant's currency (cents for EUR). Shown to admins and
+    /// the person themself only, as their pay stubs are.
     #[serde(default)]
     pub hourly_rate_minor: Option<u64>,
     /// Most hours a week this person may be scheduled; the tenant's setting when absent.

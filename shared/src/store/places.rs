@@ -44,7 +44,7 @@ pub struct Position {
     pub name: String,
     pub description: Option<String>,
     /// What an hour of this position costs when the person has no rate of their own, in minor
-    /// units of the tenant's currency.
+    /// units of the tenant's currency. Shown to admins and up only, as pay is.
     pub default_hourly_rate_minor: Option<u64>,
     pub archived_at: Option<String>,
     pub version: u64,
