@@ -86,10 +86,13 @@ pub enum Message {
     /// Someone tried to sign up with an email that already has an account.
     SignupAttempt,
     /// An admin added this person: the link sets their password (`{app}/accept-invitation?token=…`).
+    /// No `token` when the address already has an account (with another organisation): the mail
+    /// says so instead of carrying a link that could not work. The organisation's notification
+    /// log shows an invitation either way, so it learns nothing of the address's account.
     Invitation {
         name: String,
         organisation: String,
-        token: String,
+        token: Option<String>,
         valid_hours: i64,
     },
     /// The link that sets a new password (`{app}/reset-password?token=…`).
@@ -228,7 +231,20 @@ pub fn render(message: &Message, app_url: &str) -> Rendered {
             ],
             Some(format!("{app}/login")),
         ),
-        Message::Invitation { name, organisation, token, valid_hours } => (
+        Message::Invitation { name, organisation, token: None, .. } => (
+            format!("You are invited to join {organisation} on Rota"),
+            vec![
+                format!("Hello {name},"),
+                format!(
+                    "{organisation} invited this email address to Rota, but it already has a Rota account with \
+                     another organisation, and an address belongs to one organisation only. To join \
+                     {organisation}, give them another address. If you do not know them, ignore this email: \
+                     nothing has changed."
+                ),
+            ],
+            Some(format!("{app}/login")),
+        ),
+        Message::Invitation { name, organisation, token: Some(token), valid_hours } => (
             format!("You are invited to join {organisation} on Rota"),
             vec![
                 format!("Hello {name},"),
@@ -369,7 +385,7 @@ mod tests {
         let message = Message::Invitation {
             name: "Ivy <3".into(),
             organisation: "Harbour & Co".into(),
-            token: "abc".into(),
+            token: Some("abc".into()),
             valid_hours: 72,
         };
         let rendered = render(&message, "https://app.example/");
@@ -377,6 +393,19 @@ mod tests {
         assert!(rendered.text.contains("https://app.example/accept-invitation?token=abc\n\nThe link works once"));
         assert!(rendered.html.contains("<a href=\"https://app.example/accept-invitation?token=abc\">"));
         assert!(rendered.html.contains("Hello Ivy &lt;3,") && rendered.html.contains("Harbour &amp; Co"));
+    }
+
+    #[test]
+    fn an_invitation_to_an_address_with_an_account_carries_no_link() {
+        let message =
+            Message::Invitation { name: "Ivy".into(), organisation: "Harbour".into(), token: None, valid_hours: 72 };
+        let rendered = render(&message, "https://app.example");
+        assert_eq!(rendered.subject, "You are invited to join Harbour on Rota", "the same subject either way");
+        assert!(
+            rendered.text.contains("already has a Rota account") && !rendered.text.contains("token="),
+            "{}",
+            rendered.text
+        );
     }
 
     #[test]

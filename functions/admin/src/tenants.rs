@@ -8,9 +8,9 @@ use rota::clock::Now;
 use rota::error::Problem;
 use rota::http::{PageQuery, ValidJson, ValidQuery};
 use rota::store::audit::AuditEntry;
-use rota::store::links::{LinkKind, new_link};
+use rota::store::links::{LinkKind, PendingInvitation, new_link};
 use rota::store::page::Page;
-use rota::store::people::{Credential, Person};
+use rota::store::people::Person;
 use rota::store::platform::PLATFORM_TENANT;
 use rota::store::tenants::{Tenant, TenantStatus};
 use rota::{AppState, Error};
@@ -187,6 +187,10 @@ pub async fn platform_stats(State(state): State<AppState>, caller: Caller) -> Re
 pub async fn create_platform_admin(state: &AppState, email: &str) -> Result<String, Error> {
     let email = email.trim().to_lowercase();
     let now = Now::get();
+    // The operator may know: the invitation could never be accepted.
+    if state.store.credential(&email).await?.is_some() {
+        return Err(Error::Conflict("this email belongs to someone already"));
+    }
     let platform = Tenant::new(PLATFORM_TENANT.to_owned(), "Rota platform".to_owned(), &now.iso);
     match state.store.create_tenant(&platform).await {
         Ok(()) | Err(Error::Conflict(_)) => {}
@@ -201,16 +205,10 @@ pub async fn create_platform_admin(state: &AppState, email: &str) -> Result<Stri
         &now.iso,
     );
     let (link, token) = new_link(LinkKind::Invitation, PLATFORM_TENANT, &person.id, &email, now.epoch);
-    let credential = Credential {
+    let pending = PendingInvitation {
         email: email.clone(),
-        tenant_id: PLATFORM_TENANT.to_owned(),
         person_id: person.id.clone(),
-        role: person.role,
-        status: person.status,
-        password_hash: String::new(),
         invitation_hash: Some(link.token_hash.clone()),
-        reset_hash: None,
-        mfa: false,
     };
     let actor = rota::store::audit::Actor {
         tenant_id: PLATFORM_TENANT.to_owned(),
@@ -221,7 +219,7 @@ pub async fn create_platform_admin(state: &AppState, email: &str) -> Result<Stri
     let audit =
         AuditEntry::new(&actor, "person.invited", ("person", &person.id), None::<&Person>, Some(&person), &now.iso);
     let more = vec![
-        state.store.credential_put(&credential)?,
+        state.store.invitation_put(PLATFORM_TENANT, &pending)?,
         state.store.link_put(&link)?,
         state.store.people_count_change(PLATFORM_TENANT, 1)?,
     ];

@@ -10,8 +10,8 @@ use rota::error::Problem;
 use rota::http::{ClientIp, RequestId, ValidJson};
 use rota::store::audit::{Actor, AuditEntry};
 use rota::store::entities::{Entity, Refused};
-use rota::store::links::{LinkKind, token_ids};
-use rota::store::people::{Person, PersonStatus};
+use rota::store::links::{INVITATION_USE_CLAIM, LinkKind, token_ids};
+use rota::store::people::{Credential, Person, PersonStatus};
 use rota::store::tenants::TenantStatus;
 use rota::{AppState, Error};
 use serde::{Deserialize, Serialize};
@@ -40,13 +40,16 @@ pub struct Accepted {
     pub tokens: TokenPair,
 }
 
-/// Accepts an invitation: sets the password, makes the person active and logs them in. The link
-/// works once, for 72 hours, and only the newest one sent to the person works.
+/// Accepts an invitation: sets the password, makes the person active, claims their address
+/// platform-wide and logs them in. The link works once, for 72 hours, and only the newest one
+/// sent to the person works. An address that has an account already (it joined another
+/// organisation since the invitation) cannot accept: `409`.
 #[utoipa::path(post, path = "/auth/invitations/accept", tag = "auth", request_body = AcceptInvitation,
     responses(
         (status = 201, description = "Active and logged in", body = Accepted),
         (status = 403, description = "The organisation is suspended (`tenant_suspended`)", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No invitation waits for this token: wrong, used, replaced by a newer one or expired", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No invitation waits for this token: wrong, used, replaced by a newer one, revoked or expired", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The address has a Rota account already (with another organisation): one address belongs to one organisation", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn accept_invitation(
     State(state): State<AppState>,
@@ -72,8 +75,18 @@ pub async fn accept_invitation(
         return Err(Error::TenantSuspended);
     }
     let password_hash = password::hash(request.password).await?;
-    let mut after = Person { status: PersonStatus::Active, ..before.clone() };
+    let mut after = Person { status: PersonStatus::Active, joined_at: Some(now.iso.clone()), ..before.clone() };
     after.touch(&now.iso);
+    let credential = Credential {
+        email: after.email.clone(),
+        tenant_id: after.tenant_id.clone(),
+        person_id: after.id.clone(),
+        role: after.role,
+        status: after.status,
+        password_hash,
+        reset_hash: None,
+        mfa: false,
+    };
     let (session, refresh) = new_session(tenant_id, person_id, after.role, &headers, &now);
     let actor = Actor { tenant_id: tenant_key, person_id: person_key, request_id, ip };
     let audit = AuditEntry::new(
@@ -84,12 +97,18 @@ pub async fn accept_invitation(
         Some(&after),
         &now.iso,
     );
-    let mut more = state.store.link_use(&link, &password_hash, now.epoch)?;
+    let mut more = state.store.invitation_use(&link, &credential, now.epoch)?;
     more.push(state.store.session_put(&session)?);
-    // Round trip 2: the person active, the credential with its password, the link used up and
-    // the first session, in one transaction. Positions 2 and 3 are the link and the credential.
+    // Round trip 2: the person active, the link and the invitation used up, the address claimed
+    // with the credential and the first session, in one transaction (the person and the audit
+    // entry come first).
     match state.store.update(&after, before.version, &audit, more).await? {
         Ok(()) => {}
+        Err(Refused(failed)) if failed.contains(&(2 + INVITATION_USE_CLAIM)) && failed.len() == 1 => {
+            return Err(Error::Conflict(
+                "this address has a Rota account already, with another organisation; log in with it, or ask to be invited at another address",
+            ));
+        }
         Err(Refused(_)) => return Err(Error::NotFound),
     }
     let delivery = TokenDelivery::choose(request.token_delivery, &state, &headers, false);

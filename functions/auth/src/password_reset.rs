@@ -123,7 +123,7 @@ pub async fn reset_password(
     // Round trip 2: the new password, the link used up and every session ended, together.
     match state
         .store
-        .update(&after, before.version, &audit, state.store.link_use(&link, &password_hash, now.epoch)?)
+        .update(&after, before.version, &audit, state.store.reset_use(&link, &password_hash, now.epoch)?)
         .await?
     {
         Ok(()) => Ok(StatusCode::NO_CONTENT),

@@ -153,6 +153,7 @@ pub async fn verify_email(
     let tenant = Tenant { people_count: 1, ..Tenant::new(tenant_id.to_string(), signup.organisation_name, &now.iso) };
     let owner = Person {
         status: PersonStatus::Active,
+        joined_at: Some(now.iso.clone()),
         ..Person::invited(
             owner_id.to_string(),
             tenant.id.clone(),
@@ -169,7 +170,6 @@ pub async fn verify_email(
         role: owner.role,
         status: owner.status,
         password_hash: signup.password_hash,
-        invitation_hash: None,
         reset_hash: None,
         mfa: false,
     };

@@ -9,6 +9,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use garde::Validate;
+use rota::auth::rate_limit::INVITES_PER_TENANT;
 use rota::auth::{Caller, Role};
 use rota::clock::Now;
 use rota::error::Problem;
@@ -17,9 +18,9 @@ use rota::notify::{Envelope, Message};
 use rota::store::audit::AuditEntry;
 use rota::store::entities::Filter;
 use rota::store::entities::{Entity, Refused};
-use rota::store::links::{INVITATION_SECS, LinkKind, new_link};
+use rota::store::links::{INVITATION_SECS, LinkKind, PendingInvitation, new_link};
 use rota::store::page::Page;
-use rota::store::people::{Credential, EmergencyContact, EmploymentType, Person, PersonStatus};
+use rota::store::people::{EmergencyContact, EmploymentType, Person, PersonStatus};
 use rota::store::places::{Position, Unit};
 use rota::store::{s, value};
 use rota::validate::{not_blank, nullable, phone_number, texts, texts_or_null};
@@ -159,6 +160,11 @@ fn may_grant(caller: &Caller, role: OrganisationRole) -> Result<Role, Error> {
 
 /// Adds a person to the organisation as `invited` and emails them an invitation link (admins).
 /// The link sets their password (`POST /auth/invitations/accept`) and works once, for 72 hours.
+///
+/// The invitation claims the address within this organisation only; the address is claimed
+/// platform-wide when the invitation is accepted. An address with an account in another
+/// organisation gets the same answer, and its owner an email saying so instead of a link. 100
+/// invitations an hour per organisation (re-sent ones included), then `429`.
 #[utoipa::path(post, path = "/people", tag = "people", security(("bearer" = ["admin"])), request_body = CreatePerson,
     responses(
         (status = 201, description = "The invited person; the invitation is on its way", body = Person,
@@ -170,7 +176,7 @@ fn may_grant(caller: &Caller, role: OrganisationRole) -> Result<Role, Error> {
                 ("ListFeedback" = (operation_id = "list_feedback", parameters(("person_id" = "$response.body#/id")))),
             )),
         (status = 404, description = "A position or unit named is not this organisation's", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The email belongs to someone already", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The address is a member of this organisation already, or has an invitation of its waiting", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn create_person(
     State(state): State<AppState>,
@@ -179,16 +185,26 @@ pub async fn create_person(
 ) -> Result<(StatusCode, Json<Person>), Error> {
     caller.require(Role::Admin)?;
     let role = may_grant(&caller, request.role)?;
-    // Round trip 1: the organisation, whose name the invitation gives, and the positions and
-    // unit named, which must be the organisation's.
-    let (tenant, ..) = tokio::try_join!(
+    let now = Now::get();
+    let email = request.email.trim().to_lowercase();
+    // Round trip 1: the organisation, whose name the invitation gives, the positions and unit
+    // named, which must be the organisation's, whether the address has an account, and this
+    // invitation counted against the organisation's limit.
+    let (tenant, _, _, registered, counted) = tokio::try_join!(
         state.store.tenant(&caller.tenant_id),
         state.store.all_exist::<Position>(&caller.tenant_id, &request.position_ids),
         state.store.all_exist::<Unit>(&caller.tenant_id, request.unit_id.as_slice()),
+        state.store.credential(&email),
+        state.store.rate_limit_hit(&INVITES_PER_TENANT, &caller.tenant_id, now.epoch),
     )?;
+    if let Some(retry_after_secs) = INVITES_PER_TENANT.retry_after(counted, now.epoch) {
+        return Err(Error::RateLimited { retry_after_secs });
+    }
     let tenant = tenant.ok_or(Error::NotFound)?;
-    let now = Now::get();
-    let email = request.email.trim().to_lowercase();
+    // The organisation may know its own members; of an account elsewhere it learns nothing.
+    if registered.as_ref().is_some_and(|credential| credential.tenant_id == caller.tenant_id) {
+        return Err(Error::Conflict(MEMBER_ALREADY));
+    }
     let mut person = Person::invited(
         ulid::Ulid::new().to_string(),
         caller.tenant_id.clone(),
@@ -204,17 +220,14 @@ pub async fn create_person(
     person.weekly_hours_cap = request.weekly_hours_cap;
     person.unit_id = request.unit_id;
     person.emergency_contact = request.emergency_contact;
-    let (link, token) = new_link(LinkKind::Invitation, &person.tenant_id, &person.id, &email, now.epoch);
-    let credential = Credential {
+    // An address with an account elsewhere gets no link (it could not be accepted): its owner
+    // is told instead, and everything else is as for a free address.
+    let link =
+        registered.is_none().then(|| new_link(LinkKind::Invitation, &person.tenant_id, &person.id, &email, now.epoch));
+    let pending = PendingInvitation {
         email: email.clone(),
-        tenant_id: person.tenant_id.clone(),
         person_id: person.id.clone(),
-        role: person.role,
-        status: person.status,
-        password_hash: String::new(),
-        invitation_hash: Some(link.token_hash.clone()),
-        reset_hash: None,
-        mfa: false,
+        invitation_hash: link.as_ref().map(|(link, _)| link.token_hash.clone()),
     };
     let audit = AuditEntry::new(
         &caller.actor(),
@@ -224,25 +237,28 @@ pub async fn create_person(
         Some(&person),
         &now.iso,
     );
-    // Round trip 2: the person, their email claim and the link, with the audit entry.
-    let more = vec![
-        state.store.credential_put(&credential)?,
-        state.store.link_put(&link)?,
+    // Round trip 2: the person, the invitation (the address claimed in this organisation) and
+    // its link, with the audit entry.
+    let mut more = vec![
+        state.store.invitation_put(&person.tenant_id, &pending)?,
         state.store.people_count_change(&person.tenant_id, 1)?,
     ];
+    if let Some((link, _)) = &link {
+        more.push(state.store.link_put(link)?);
+    }
     match state.store.create(&person, &audit, more).await? {
         Ok(()) => {}
-        // Position 2 is the email claim.
-        Err(Refused(failed)) if failed.contains(&2) => {
-            return Err(Error::Conflict("this email belongs to someone already"));
-        }
+        // Position 2 is the invitation.
+        Err(Refused(failed)) if failed.contains(&2) => return Err(Error::Conflict(MEMBER_ALREADY)),
         Err(refused) => committed(Err(refused))?,
     }
-    state.outbox.send(&invitation(&person, &tenant.name, token)).await?;
+    state.outbox.send(&invitation(&person, &tenant.name, link.map(|(_, token)| token))).await?;
     Ok((StatusCode::CREATED, Json(person)))
 }
 
-fn invitation(person: &Person, organisation: &str, token: String) -> Envelope {
+const MEMBER_ALREADY: &str = "this address is a member of the organisation already, or has an invitation waiting";
+
+fn invitation(person: &Person, organisation: &str, token: Option<String>) -> Envelope {
     let message = Message::Invitation {
         name: person.name.clone(),
         organisation: organisation.to_owned(),
@@ -362,6 +378,11 @@ pub async fn update_person(
         if before.status == PersonStatus::Invited && status == SettableStatus::Active {
             return Err(Error::Conflict("an invited person becomes active by accepting the invitation"));
         }
+        if before.joined_at.is_none() && status == SettableStatus::Active {
+            return Err(Error::Conflict(
+                "this person never accepted their invitation, which was revoked; invite the address again",
+            ));
+        }
         after.status = status.into();
     }
     if let Some(name) = update.name {
@@ -422,7 +443,14 @@ async fn changed(
     let mut more = Vec::new();
     if access_changes {
         after.sessions_valid_after = Some(now.iso.clone());
-        more.push(state.store.credential_access(&after)?);
+        // Only a person who joined has a credential; an invitation carries its role when accepted.
+        if after.joined_at.is_some() {
+            more.push(state.store.credential_access(&after)?);
+        }
+    }
+    if before.status == PersonStatus::Invited && after.status == PersonStatus::Inactive {
+        // Revoked: the link stops working and the address may be invited again.
+        more.push(state.store.invitation_revoke(&after.tenant_id, &after.email)?);
     }
     match (before.status == PersonStatus::Inactive, after.status == PersonStatus::Inactive) {
         (false, true) => {
@@ -445,7 +473,8 @@ pub struct InvitationSent {
     pub link_expires_in: i64,
 }
 
-/// Emails an invited person a new invitation link; the old link stops working (admins).
+/// Emails an invited person a new invitation link; the old link stops working (admins). Counts
+/// against the organisation's 100 invitations an hour.
 #[utoipa::path(post, path = "/people/{person_id}/invite", tag = "people", security(("bearer" = ["admin"])),
     params(("person_id" = String, Path)),
     responses(
@@ -459,16 +488,21 @@ pub async fn resend_invitation(
     Path(person_id): Path<String>,
 ) -> Result<(StatusCode, Json<InvitationSent>), Error> {
     caller.require(Role::Admin)?;
-    // Round trip 1: the person and the organisation, in parallel.
-    let (person, tenant) = tokio::try_join!(
+    let now = Now::get();
+    // Round trip 1: the person and the organisation, and this invitation counted against the
+    // organisation's limit, in parallel.
+    let (person, tenant, counted) = tokio::try_join!(
         state.store.entity::<Person>(&caller.tenant_id, &person_id),
-        state.store.tenant(&caller.tenant_id)
+        state.store.tenant(&caller.tenant_id),
+        state.store.rate_limit_hit(&INVITES_PER_TENANT, &caller.tenant_id, now.epoch),
     )?;
+    if let Some(retry_after_secs) = INVITES_PER_TENANT.retry_after(counted, now.epoch) {
+        return Err(Error::RateLimited { retry_after_secs });
+    }
     let (person, tenant) = (person.ok_or(Error::NotFound)?, tenant.ok_or(Error::NotFound)?);
     if person.status != PersonStatus::Invited {
         return Err(Error::Conflict("only an invited person gets an invitation; this one has accepted or is inactive"));
     }
-    let now = Now::get();
     let (link, token) = new_link(LinkKind::Invitation, &person.tenant_id, &person.id, &person.email, now.epoch);
     let mut after = person.clone();
     after.touch(&now.iso);
@@ -480,9 +514,15 @@ pub async fn resend_invitation(
         Some(&after),
         &now.iso,
     );
-    // Round trip 2: the new link, which the credential now names (so the old one is dead).
+    // Round trip 2: the new link, which the invitation now names (so the old one is dead); and
+    // whether the address has an account meanwhile, whose owner is told so instead of sent it.
     let more = vec![state.store.link_put(&link)?, state.store.link_point(&link)?];
-    committed(state.store.update(&after, person.version, &audit, more).await?)?;
+    let (written, registered) = tokio::try_join!(
+        state.store.update(&after, person.version, &audit, more),
+        state.store.credential(&person.email)
+    )?;
+    committed(written)?;
+    let token = registered.is_none().then_some(token);
     state.outbox.send(&invitation(&person, &tenant.name, token)).await?;
     let sent = InvitationSent { email: person.email, link_expires_in: INVITATION_SECS };
     Ok((StatusCode::ACCEPTED, Json(sent)))

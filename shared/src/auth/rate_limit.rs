@@ -42,6 +42,10 @@ pub const RESET_PER_IP: RateLimit = RateLimit { name: "reset-ip", limit: 10, win
 /// million guesses; this keeps a stolen password at 5 of them per window.
 pub const MFA_PER_PERSON: RateLimit = RateLimit { name: "mfa-person", limit: 5, window_secs: 15 * 60 };
 
+/// Invitations (new and re-sent) per organisation: 100 an hour. Each mails an address the
+/// organisation names; bulk onboarding goes through imports.
+pub const INVITES_PER_TENANT: RateLimit = RateLimit { name: "invite-tenant", limit: 100, window_secs: 3600 };
+
 /// Check-ins and check-outs per person: 10 a minute. A phone retrying in a loop is stopped;
 /// a person on site never gets near it.
 pub const CHECKS_PER_PERSON: RateLimit = RateLimit { name: "check-person", limit: 10, window_secs: 60 };

@@ -25,10 +25,18 @@ pub fn mfa_login(tenant_id: &str, token_hash: &str) -> String {
 }
 pub const MFA_LOGIN_SK: &str = "MFA_LOGIN";
 
+/// The platform-wide claim of an email and its credential: made when a person first joins
+/// (confirms a sign-up, accepts an invitation), never before.
 pub fn email(email: &str) -> String {
     format!("EMAIL#{email}")
 }
 pub const EMAIL_SK: &str = "EMAIL";
+
+/// Under the tenant: an invitation waiting for `email` to accept it (one per address and
+/// organisation), naming the one link that still works.
+pub fn invitation_sk(email: &str) -> String {
+    format!("INVITE#{email}")
+}
 
 pub fn session(tenant_id: &str, session_id: &str) -> String {
     format!("T#{tenant_id}#SESSION#{session_id}")

@@ -2,13 +2,20 @@
 //!
 //! A link's token is `{tenant_id}.{person_id}.{secret}`: the ids let the first round trip read
 //! the link, the person and the tenant in parallel; only the token's hash is stored (`LINK#{hash}`,
-//! expiring by TTL). The person's credential names the one link of each kind still valid, so a
-//! re-sent invitation or a newer reset request kills the older link, and using a link is a
-//! transaction conditioned on both: it works once.
+//! expiring by TTL). One item names the one link of each kind still valid, so a re-sent
+//! invitation or a newer reset request kills the older link, and using a link is a transaction
+//! conditioned on both: it works once.
+//!
+//! A reset link is named by the person's credential. An invitation is named by its
+//! [`PendingInvitation`], which claims the address within the organisation only: the
+//! platform-wide claim (`EMAIL#`, with the credential) is made when the invitation is accepted,
+//! so an invitation from one organisation never locks an address out of another, and a revoked
+//! one (the invited person deactivated) frees the address by deleting its pending item.
 
 use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem, Update};
 use serde::{Deserialize, Serialize};
 
+use super::people::Credential;
 use super::{Store, from_item, key, keys, n, s, to_item};
 use crate::Error;
 use crate::auth::one_time;
@@ -24,14 +31,6 @@ pub enum LinkKind {
 }
 
 impl LinkKind {
-    /// The credential attribute naming this kind's valid link.
-    fn credential_attribute(self) -> &'static str {
-        match self {
-            LinkKind::Invitation => "invitation_hash",
-            LinkKind::Reset => "reset_hash",
-        }
-    }
-
     pub fn lifetime_secs(self) -> i64 {
         match self {
             LinkKind::Invitation => INVITATION_SECS,
@@ -49,6 +48,17 @@ pub struct Link {
     pub email: String,
     /// Epoch seconds; also the TTL attribute. TTL deletes late, so reads check it too.
     pub expires_at: i64,
+}
+
+/// An invitation waiting for its address to accept it, under the organisation
+/// (`T#{t}` / `INVITE#{email}`): one per address and organisation.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PendingInvitation {
+    pub email: String,
+    pub person_id: String,
+    /// The hash of the one link that still works; none when no link was sent (the address
+    /// already has an account elsewhere: it was told so instead).
+    pub invitation_hash: Option<String>,
 }
 
 /// A new link for a person and the token that goes into the email.
@@ -75,20 +85,51 @@ pub fn token_ids(token: &str) -> Option<(ulid::Ulid, ulid::Ulid)> {
 }
 
 impl Store {
-    /// The link, for a transaction. (A new person's credential names it from the start; an
-    /// existing one is pointed at it by [`Store::link_point`].)
+    /// The link, for a transaction. (A new invitation names it from the start; a re-sent one and
+    /// a reset are pointed at it by [`Store::link_point`].)
     pub fn link_put(&self, link: &Link) -> Result<TransactWriteItem, Error> {
         let item = to_item(link, &[("pk", keys::link(&link.token_hash)), ("sk", keys::LINK_SK.into())])?;
         let put = Put::builder().table_name(&self.table).set_item(Some(item)).build().map_err(Error::internal)?;
         Ok(TransactWriteItem::builder().put(put).build())
     }
 
-    /// The credential's only valid link of its kind becomes `link`, for a transaction.
+    /// An invitation for `pending.email` in `tenant_id`, for a transaction: refused when the
+    /// organisation has one waiting for that address already.
+    pub fn invitation_put(&self, tenant_id: &str, pending: &PendingInvitation) -> Result<TransactWriteItem, Error> {
+        let item = to_item(pending, &[("pk", keys::tenant(tenant_id)), ("sk", keys::invitation_sk(&pending.email))])?;
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .map_err(Error::internal)?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    /// Revokes the invitation waiting for `email` (if one does), for a transaction: its link stops
+    /// working and the address is free to be invited again.
+    pub fn invitation_revoke(&self, tenant_id: &str, email: &str) -> Result<TransactWriteItem, Error> {
+        let delete = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::tenant(tenant_id), keys::invitation_sk(email))))
+            .build()
+            .map_err(Error::internal)?;
+        Ok(TransactWriteItem::builder().delete(delete).build())
+    }
+
+    /// The only valid link of its kind becomes `link`, for a transaction: an invitation's on its
+    /// pending item, a reset's on the credential.
     pub fn link_point(&self, link: &Link) -> Result<TransactWriteItem, Error> {
+        let (key, attribute) = match link.kind {
+            LinkKind::Invitation => {
+                (key(keys::tenant(&link.tenant_id), keys::invitation_sk(&link.email)), "invitation_hash")
+            }
+            LinkKind::Reset => (key(keys::email(&link.email), keys::EMAIL_SK), "reset_hash"),
+        };
         let point = Update::builder()
             .table_name(&self.table)
-            .set_key(Some(key(keys::email(&link.email), keys::EMAIL_SK)))
-            .update_expression(format!("SET {} = :hash", link.kind.credential_attribute()))
+            .set_key(Some(key))
+            .update_expression(format!("SET {attribute} = :hash"))
             .condition_expression("attribute_exists(pk)")
             .expression_attribute_values(":hash", s(link.token_hash.clone()))
             .build()
@@ -110,10 +151,8 @@ impl Store {
         Ok(link.filter(|link| link.kind == kind && link.expires_at > now))
     }
 
-    /// Uses a link up, for a transaction: the link is deleted, and the credential takes the new
-    /// password hash, only if the link is unexpired and still the credential's valid one. An
-    /// invitation also activates the credential.
-    pub fn link_use(&self, link: &Link, password_hash: &str, now: i64) -> Result<Vec<TransactWriteItem>, Error> {
+    /// The link deleted, only while it is unexpired, for a transaction.
+    fn link_consumed(&self, link: &Link, now: i64) -> Result<TransactWriteItem, Error> {
         let delete = Delete::builder()
             .table_name(&self.table)
             .set_key(Some(key(keys::link(&link.token_hash), keys::LINK_SK)))
@@ -121,32 +160,54 @@ impl Store {
             .expression_attribute_values(":now", n(now))
             .build()
             .map_err(Error::internal)?;
-        let attribute = link.kind.credential_attribute();
-        let (set, condition) = match link.kind {
-            LinkKind::Invitation => (
-                "SET password_hash = :password, #status = :active",
-                format!("{attribute} = :hash AND #status = :invited"),
-            ),
-            LinkKind::Reset => ("SET password_hash = :password", format!("{attribute} = :hash AND #status = :active")),
-        };
-        let mut update = Update::builder()
+        Ok(TransactWriteItem::builder().delete(delete).build())
+    }
+
+    /// Uses a reset link up, for a transaction: the link is deleted and the credential takes the
+    /// new password hash, only if the link is unexpired and still the credential's valid one.
+    pub fn reset_use(&self, link: &Link, password_hash: &str, now: i64) -> Result<Vec<TransactWriteItem>, Error> {
+        let update = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key(keys::email(&link.email), keys::EMAIL_SK)))
-            .update_expression(format!("{set} REMOVE {attribute}"))
-            .condition_expression(condition)
+            .update_expression("SET password_hash = :password REMOVE reset_hash")
+            .condition_expression("reset_hash = :hash AND #status = :active")
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":password", s(password_hash))
             .expression_attribute_values(":hash", s(link.token_hash.clone()))
-            .expression_attribute_values(":active", s("active"));
-        if link.kind == LinkKind::Invitation {
-            update = update.expression_attribute_values(":invited", s("invited"));
-        }
+            .expression_attribute_values(":active", s("active"))
+            .build()
+            .map_err(Error::internal)?;
+        Ok(vec![self.link_consumed(link, now)?, TransactWriteItem::builder().update(update).build()])
+    }
+
+    /// Accepts an invitation, for a transaction, in this order: the link deleted (while
+    /// unexpired), its pending invitation deleted (while the link is still the one it names),
+    /// and the address claimed platform-wide with `credential` (refused when it has an account
+    /// already: [`INVITATION_USE_CLAIM`] is that item's position).
+    pub fn invitation_use(
+        &self,
+        link: &Link,
+        credential: &Credential,
+        now: i64,
+    ) -> Result<Vec<TransactWriteItem>, Error> {
+        let pending = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::tenant(&link.tenant_id), keys::invitation_sk(&link.email))))
+            .condition_expression("invitation_hash = :hash AND person_id = :person")
+            .expression_attribute_values(":hash", s(link.token_hash.clone()))
+            .expression_attribute_values(":person", s(link.person_id.clone()))
+            .build()
+            .map_err(Error::internal)?;
         Ok(vec![
-            TransactWriteItem::builder().delete(delete).build(),
-            TransactWriteItem::builder().update(update.build().map_err(Error::internal)?).build(),
+            self.link_consumed(link, now)?,
+            TransactWriteItem::builder().delete(pending).build(),
+            self.credential_put(credential)?,
         ])
     }
 }
+
+/// Where, among the items [`Store::invitation_use`] gives, the platform-wide claim is.
+pub const INVITATION_USE_CLAIM: usize = 2;
 
 #[cfg(test)]
 mod tests {

@@ -2,8 +2,10 @@
 //!
 //! The person's profile lives under the tenant (`T#{t}` / `PERSON#{p}`). The credential lives
 //! under the platform-wide `EMAIL#{email}` key, which makes emails unique across tenants and lets
-//! login find person, tenant, role and password hash in one read. Role or status changes must
-//! update both items in one transaction.
+//! login find person, tenant, role and password hash in one read. It is made when the person
+//! joins (an invitation only claims the address within its organisation, see
+//! [`super::links`]). Role or status changes of a person who joined update both items in one
+//! transaction.
 
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
 use serde::{Deserialize, Serialize};
@@ -42,6 +44,11 @@ pub struct Person {
     /// Kinds of notification this person does not want (account mail always arrives).
     #[serde(default)]
     pub notification_opt_outs: Vec<crate::notify::Kind>,
+    /// When they joined: accepted their invitation or confirmed their sign-up. None while
+    /// invited, and for an invitation revoked before it was accepted: such a person has no
+    /// credential and cannot be reactivated (invite the address again).
+    #[serde(default)]
+    pub joined_at: Option<String>,
     /// Sessions started at or before this instant have ended (log out everywhere, a password
     /// reset, a role or status change).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -90,6 +97,7 @@ impl Person {
             unit_id: None,
             emergency_contact: None,
             notification_opt_outs: Vec::new(),
+            joined_at: None,
             sessions_valid_after: None,
             version: 1,
             created_at: now.to_owned(),
@@ -121,11 +129,7 @@ pub struct Credential {
     pub person_id: String,
     pub role: Role,
     pub status: PersonStatus,
-    /// Empty until an invited person sets a password.
     pub password_hash: String,
-    /// The hash of the invitation link that is still valid; a re-sent invitation replaces it.
-    #[serde(default)]
-    pub invitation_hash: Option<String>,
     /// The hash of the password-reset link that is still valid; a new request replaces it.
     #[serde(default)]
     pub reset_hash: Option<String>,
