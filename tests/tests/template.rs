@@ -173,33 +173,48 @@ fn set(actions: &[&str]) -> BTreeSet<String> {
     actions.iter().map(|action| (*action).to_owned()).collect()
 }
 
+/// What a function may do to one table: `(on the table, on its indexes)`.
+type TableActions = (&'static [&'static str], &'static [&'static str]);
+
+const NOTHING: TableActions = (&[], &[]);
+
 /// What each function's code calls, and nothing more (`rota::store` functions it uses, traced
 /// down to the DynamoDB operations they send; a transaction's items are authorised as the
-/// `PutItem`, `UpdateItem`, `DeleteItem` and `ConditionCheckItem` they are). A function that
-/// starts calling something new fails in AWS with AccessDenied, not here: add it to this table
-/// and to template.yaml together.
-const TABLE_ACTIONS: [(&str, &[&str], &[&str]); 8] = [
-    // (binary, on the table, on its indexes)
+/// `PutItem`, `UpdateItem`, `DeleteItem` and `ConditionCheckItem` they are), on the main table
+/// and on the secrets table. A function that starts calling something new fails in AWS with
+/// AccessDenied, not here: add it to this table and to template.yaml together.
+const TABLE_ACTIONS: [(&str, TableActions, TableActions); 8] = [
+    // (binary, main table, secrets table)
     (
         "auth",
-        &["BatchGetItem", "BatchWriteItem", "ConditionCheckItem", "DeleteItem", "GetItem", "PutItem", "UpdateItem"],
-        &["Query"],
+        (&["BatchGetItem", "ConditionCheckItem", "DeleteItem", "GetItem", "PutItem", "UpdateItem"], &[]),
+        (&["BatchGetItem", "BatchWriteItem", "DeleteItem", "GetItem", "PutItem", "UpdateItem"], &["Query"]),
     ),
-    ("people", &["BatchGetItem", "GetItem", "PutItem", "Query", "UpdateItem"], &["Query"]),
+    ("people", (&["BatchGetItem", "GetItem", "PutItem", "Query", "UpdateItem"], &["Query"]), NOTHING),
     (
         "schedule",
-        &["BatchGetItem", "ConditionCheckItem", "DeleteItem", "GetItem", "PutItem", "Query", "UpdateItem"],
-        &["Query"],
+        (
+            &["BatchGetItem", "ConditionCheckItem", "DeleteItem", "GetItem", "PutItem", "Query", "UpdateItem"],
+            &["Query"],
+        ),
+        NOTHING,
     ),
     (
         "attendance",
-        &["BatchGetItem", "ConditionCheckItem", "DeleteItem", "GetItem", "PutItem", "Query", "UpdateItem"],
-        &["Query"],
+        (
+            &["BatchGetItem", "ConditionCheckItem", "DeleteItem", "GetItem", "PutItem", "Query", "UpdateItem"],
+            &["Query"],
+        ),
+        NOTHING,
     ),
-    ("payroll", &["BatchGetItem", "BatchWriteItem", "DeleteItem", "GetItem", "PutItem", "Query"], &["Query"]),
-    ("admin", &["GetItem", "PutItem", "UpdateItem"], &["Query"]),
-    ("notifier", &["DeleteItem", "GetItem", "PutItem", "UpdateItem"], &[]),
-    ("nightly", &["BatchGetItem", "GetItem", "PutItem", "Query"], &["Query"]),
+    (
+        "payroll",
+        (&["BatchGetItem", "BatchWriteItem", "DeleteItem", "GetItem", "PutItem", "Query"], &["Query"]),
+        NOTHING,
+    ),
+    ("admin", (&["GetItem", "PutItem", "UpdateItem"], &["Query"]), NOTHING),
+    ("notifier", (&["DeleteItem", "GetItem", "PutItem", "UpdateItem"], &[]), NOTHING),
+    ("nightly", (&["BatchGetItem", "GetItem", "PutItem", "Query"], &["Query"]), NOTHING),
 ];
 
 /// `(action, key pattern)` pairs.
@@ -232,17 +247,47 @@ fn every_function_may_call_only_the_dynamodb_actions_its_code_calls() {
         .map(|f| f.binary.as_str())
         .collect();
     assert_eq!(with_table, listed, "functions reaching the table");
-    for (binary, table, index) in TABLE_ACTIONS {
+    for (binary, main, secrets) in TABLE_ACTIONS {
         let statements = &functions.iter().find(|f| f.binary == binary).unwrap().statements;
         let prefixed =
             |actions: &[&str]| -> BTreeSet<String> { actions.iter().map(|a| format!("dynamodb:{a}")).collect() };
-        assert_eq!(actions_on(statements, "Table"), prefixed(table), "{binary}: actions on the table");
-        assert_eq!(actions_on(statements, "Table/index/*"), prefixed(index), "{binary}: actions on the indexes");
+        for (table, (on_table, on_indexes)) in [("Table", main), ("SecretsTable", secrets)] {
+            assert_eq!(actions_on(statements, table), prefixed(on_table), "{binary}: actions on {table}");
+            let indexes = format!("{table}/index/*");
+            assert_eq!(actions_on(statements, &indexes), prefixed(on_indexes), "{binary}: actions on {indexes}");
+        }
         for statement in statements.iter().filter(|s| s.actions.iter().any(|a| a.starts_with("dynamodb:"))) {
             for resource in &statement.resources {
-                assert!(["Table", "Table/index/*"].contains(&resource.as_str()), "{binary}: DynamoDB on {resource}");
+                let known = ["Table", "Table/index/*", "SecretsTable", "SecretsTable/index/*"];
+                assert!(known.contains(&resource.as_str()), "{binary}: DynamoDB on {resource}");
             }
         }
+    }
+}
+
+/// Credentials, sessions and 2FA are in the secrets table, which only the auth function's role
+/// names and only its environment names: a function that parses untrusted input (people,
+/// schedule, attendance, payroll) or a worker can neither read a password hash nor write one.
+#[test]
+fn only_the_auth_function_reaches_the_secrets_table() {
+    let template = template();
+    assert!(template["Resources"]["SecretsTable"]["Type"].as_str() == Some("AWS::DynamoDB::Table"));
+    assert!(template["Globals"]["Function"]["Environment"]["Variables"]["ROTA_SECRETS_TABLE"].is_null());
+    for (name, resource) in template["Resources"].as_mapping().unwrap() {
+        let name = name.as_str().unwrap();
+        let mentions = serde_yaml_ng::to_string(resource).unwrap().contains("SecretsTable");
+        if resource["Type"].as_str() != Some("AWS::Serverless::Function") {
+            assert!(!mentions, "{name} names the secrets table");
+            continue;
+        }
+        let binary = resource["Metadata"]["BuildProperties"]["Binary"].as_str().unwrap();
+        assert_eq!(mentions, binary == "auth", "{binary}: names the secrets table");
+        let given = !resource["Properties"]["Environment"]["Variables"]["ROTA_SECRETS_TABLE"].is_null();
+        assert_eq!(given, binary == "auth", "{binary}: ROTA_SECRETS_TABLE");
+    }
+    for policies in policies() {
+        let reaches = policies.statements.iter().any(|s| s.resources.iter().any(|r| r.starts_with("SecretsTable")));
+        assert_eq!(reaches, policies.binary == "auth", "{}: may reach the secrets table", policies.binary);
     }
 }
 

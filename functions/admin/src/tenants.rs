@@ -10,7 +10,7 @@ use rota::http::{PageQuery, ValidJson, ValidQuery};
 use rota::store::audit::AuditEntry;
 use rota::store::links::{LinkKind, new_link};
 use rota::store::page::Page;
-use rota::store::people::{Credential, Person};
+use rota::store::people::{EmailClaim, Person};
 use rota::store::platform::PLATFORM_TENANT;
 use rota::store::tenants::{Tenant, TenantStatus};
 use rota::{AppState, Error};
@@ -201,16 +201,13 @@ pub async fn create_platform_admin(state: &AppState, email: &str) -> Result<Stri
         &now.iso,
     );
     let (link, token) = new_link(LinkKind::Invitation, PLATFORM_TENANT, &person.id, &email, now.epoch);
-    let credential = Credential {
+    let claim = EmailClaim {
         email: email.clone(),
         tenant_id: PLATFORM_TENANT.to_owned(),
         person_id: person.id.clone(),
         role: person.role,
         status: person.status,
-        password_hash: String::new(),
         invitation_hash: Some(link.token_hash.clone()),
-        reset_hash: None,
-        mfa: false,
     };
     let actor = rota::store::audit::Actor {
         tenant_id: PLATFORM_TENANT.to_owned(),
@@ -221,7 +218,7 @@ pub async fn create_platform_admin(state: &AppState, email: &str) -> Result<Stri
     let audit =
         AuditEntry::new(&actor, "person.invited", ("person", &person.id), None::<&Person>, Some(&person), &now.iso);
     let more = vec![
-        state.store.credential_put(&credential)?,
+        state.store.claim_put(&claim)?,
         state.store.link_put(&link)?,
         state.store.people_count_change(PLATFORM_TENANT, 1)?,
     ];

@@ -87,7 +87,8 @@ pub async fn accept_invitation(
     let mut more = state.store.link_use(&link, &password_hash, now.epoch)?;
     more.push(state.store.session_put(&session)?);
     // Round trip 2: the person active, the credential with its password, the link used up and
-    // the first session, in one transaction. Positions 2 and 3 are the link and the credential.
+    // the first session, in one transaction (the claim activated and the credential made only
+    // while the link is the valid one and the email has no password yet).
     match state.store.update(&after, before.version, &audit, more).await? {
         Ok(()) => {}
         Err(Refused(_)) => return Err(Error::NotFound),

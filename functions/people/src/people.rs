@@ -1,6 +1,6 @@
 //! People: list, invite, read, change, deactivate, and re-send an invitation.
 //!
-//! A role or status change updates the person and their `EMAIL#` credential in one transaction
+//! A role or status change updates the person and their `EMAIL#` claim in one transaction
 //! and ends every session they have (refresh checks `sessions_valid_after`), so a refresh never
 //! issues the old role and a deactivated person is out at once.
 
@@ -18,7 +18,7 @@ use rota::store::entities::Filter;
 use rota::store::entities::{Entity, Refused};
 use rota::store::links::{INVITATION_SECS, LinkKind, new_link};
 use rota::store::page::Page;
-use rota::store::people::{Credential, EmergencyContact, EmploymentType, Person, PersonStatus};
+use rota::store::people::{EmailClaim, EmergencyContact, EmploymentType, Person, PersonStatus};
 use rota::store::places::{Position, Unit};
 use rota::store::{s, value};
 use rota::validate::{not_blank, nullable, phone_number, texts, texts_or_null};
@@ -194,16 +194,13 @@ pub async fn create_person(
     person.unit_id = request.unit_id;
     person.emergency_contact = request.emergency_contact;
     let (link, token) = new_link(LinkKind::Invitation, &person.tenant_id, &person.id, &email, now.epoch);
-    let credential = Credential {
+    let claim = EmailClaim {
         email: email.clone(),
         tenant_id: person.tenant_id.clone(),
         person_id: person.id.clone(),
         role: person.role,
         status: person.status,
-        password_hash: String::new(),
         invitation_hash: Some(link.token_hash.clone()),
-        reset_hash: None,
-        mfa: false,
     };
     let audit = AuditEntry::new(
         &caller.actor(),
@@ -215,7 +212,7 @@ pub async fn create_person(
     );
     // Round trip 2: the person, their email claim and the link, with the audit entry.
     let more = vec![
-        state.store.credential_put(&credential)?,
+        state.store.claim_put(&claim)?,
         state.store.link_put(&link)?,
         state.store.people_count_change(&person.tenant_id, 1)?,
     ];
@@ -390,7 +387,7 @@ pub async fn deactivate_person(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Writes a person's change (round trip 2). When their role or status changes, the credential
+/// Writes a person's change (round trip 2). When their role or status changes, the email claim
 /// changes with it and every session they have ends, all in the one transaction.
 async fn changed(
     state: &AppState,
@@ -411,7 +408,7 @@ async fn changed(
     let mut more = Vec::new();
     if access_changes {
         after.sessions_valid_after = Some(now.iso.clone());
-        more.push(state.store.credential_access(&after)?);
+        more.push(state.store.claim_access(&after)?);
     }
     match (before.status == PersonStatus::Inactive, after.status == PersonStatus::Inactive) {
         (false, true) => more.push(state.store.people_count_change(&after.tenant_id, -1)?),
@@ -465,7 +462,7 @@ pub async fn resend_invitation(
         Some(&after),
         &now.iso,
     );
-    // Round trip 2: the new link, which the credential now names (so the old one is dead).
+    // Round trip 2: the new link, which the email claim now names (so the old one is dead).
     let more = vec![state.store.link_put(&link)?, state.store.link_point(&link)?];
     committed(state.store.update(&after, person.version, &audit, more).await?)?;
     state.outbox.send(&invitation(&person, &tenant.name, token)).await?;

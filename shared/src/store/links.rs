@@ -2,13 +2,16 @@
 //!
 //! A link's token is `{tenant_id}.{person_id}.{secret}`: the ids let the first round trip read
 //! the link, the person and the tenant in parallel; only the token's hash is stored (`LINK#{hash}`,
-//! expiring by TTL). The person's credential names the one link of each kind still valid, so a
-//! re-sent invitation or a newer reset request kills the older link, and using a link is a
-//! transaction conditioned on both: it works once.
+//! expiring by TTL). The one link of each kind still valid is named where only its writer can
+//! write it: an invitation by the email claim (the people function invites), a reset by the
+//! credential (secrets table, the auth function only, so a function that can write links cannot
+//! reset a password). A re-sent invitation or a newer reset request kills the older link, and
+//! using a link is a transaction conditioned on both: it works once.
 
-use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{ConditionCheck, Delete, Put, TransactWriteItem, Update};
 use serde::{Deserialize, Serialize};
 
+use super::people::Credential;
 use super::{Store, from_item, key, keys, n, s, to_item};
 use crate::Error;
 use crate::auth::one_time;
@@ -24,14 +27,6 @@ pub enum LinkKind {
 }
 
 impl LinkKind {
-    /// The credential attribute naming this kind's valid link.
-    fn credential_attribute(self) -> &'static str {
-        match self {
-            LinkKind::Invitation => "invitation_hash",
-            LinkKind::Reset => "reset_hash",
-        }
-    }
-
     pub fn lifetime_secs(self) -> i64 {
         match self {
             LinkKind::Invitation => INVITATION_SECS,
@@ -83,17 +78,24 @@ impl Store {
         Ok(TransactWriteItem::builder().put(put).build())
     }
 
-    /// The credential's only valid link of its kind becomes `link`, for a transaction.
+    /// The only valid link of its kind becomes `link`, for a transaction: an invitation on the
+    /// email claim, a reset on the credential of the person it is for.
     pub fn link_point(&self, link: &Link) -> Result<TransactWriteItem, Error> {
-        let point = Update::builder()
-            .table_name(&self.table)
-            .set_key(Some(key(keys::email(&link.email), keys::EMAIL_SK)))
-            .update_expression(format!("SET {} = :hash", link.kind.credential_attribute()))
-            .condition_expression("attribute_exists(pk)")
-            .expression_attribute_values(":hash", s(link.token_hash.clone()))
-            .build()
-            .map_err(Error::internal)?;
-        Ok(TransactWriteItem::builder().update(point).build())
+        let point = match link.kind {
+            LinkKind::Invitation => Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(keys::email(&link.email), keys::EMAIL_SK)))
+                .update_expression("SET invitation_hash = :hash")
+                .condition_expression("attribute_exists(pk)"),
+            LinkKind::Reset => Update::builder()
+                .table_name(self.secrets()?)
+                .set_key(Some(Self::credential_key(&link.email)))
+                .update_expression("SET reset_hash = :hash")
+                .condition_expression("person_id = :person")
+                .expression_attribute_values(":person", s(link.person_id.clone())),
+        };
+        let point = point.expression_attribute_values(":hash", s(link.token_hash.clone())).build();
+        Ok(TransactWriteItem::builder().update(point.map_err(Error::internal)?).build())
     }
 
     /// The unexpired link a token stands for.
@@ -110,9 +112,13 @@ impl Store {
         Ok(link.filter(|link| link.kind == kind && link.expires_at > now))
     }
 
-    /// Uses a link up, for a transaction: the link is deleted, and the credential takes the new
-    /// password hash, only if the link is unexpired and still the credential's valid one. An
-    /// invitation also activates the credential.
+    /// Uses a link up, for a transaction: the link is deleted (while unexpired), and the
+    /// credential takes the new password, only while the link is still the valid one.
+    ///
+    /// An invitation activates the claim (while it is invited and names this link) and makes the
+    /// credential, only if the email has none: so an invitation, which the people function
+    /// writes, can give a first password but never replace one. A reset changes the password of
+    /// the credential that names it, while the claim says the person is active.
     pub fn link_use(&self, link: &Link, password_hash: &str, now: i64) -> Result<Vec<TransactWriteItem>, Error> {
         let delete = Delete::builder()
             .table_name(&self.table)
@@ -121,30 +127,64 @@ impl Store {
             .expression_attribute_values(":now", n(now))
             .build()
             .map_err(Error::internal)?;
-        let attribute = link.kind.credential_attribute();
-        let (set, condition) = match link.kind {
-            LinkKind::Invitation => (
-                "SET password_hash = :password, #status = :active",
-                format!("{attribute} = :hash AND #status = :invited"),
-            ),
-            LinkKind::Reset => ("SET password_hash = :password", format!("{attribute} = :hash AND #status = :active")),
-        };
-        let mut update = Update::builder()
-            .table_name(&self.table)
-            .set_key(Some(key(keys::email(&link.email), keys::EMAIL_SK)))
-            .update_expression(format!("{set} REMOVE {attribute}"))
-            .condition_expression(condition)
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":password", s(password_hash))
-            .expression_attribute_values(":hash", s(link.token_hash.clone()))
-            .expression_attribute_values(":active", s("active"));
-        if link.kind == LinkKind::Invitation {
-            update = update.expression_attribute_values(":invited", s("invited"));
+        let claim_key = key(keys::email(&link.email), keys::EMAIL_SK);
+        let hash = s(link.token_hash.clone());
+        let mut items = vec![TransactWriteItem::builder().delete(delete).build()];
+        match link.kind {
+            LinkKind::Invitation => {
+                let activate = Update::builder()
+                    .table_name(&self.table)
+                    .set_key(Some(claim_key))
+                    .update_expression("SET #status = :active REMOVE invitation_hash")
+                    .condition_expression("invitation_hash = :hash AND #status = :invited AND person_id = :person")
+                    .expression_attribute_names("#status", "status")
+                    .expression_attribute_values(":hash", hash)
+                    .expression_attribute_values(":active", s("active"))
+                    .expression_attribute_values(":invited", s("invited"))
+                    .expression_attribute_values(":person", s(link.person_id.clone()))
+                    .build()
+                    .map_err(Error::internal)?;
+                let credential = Credential {
+                    email: link.email.clone(),
+                    tenant_id: link.tenant_id.clone(),
+                    person_id: link.person_id.clone(),
+                    password_hash: password_hash.to_owned(),
+                    reset_hash: None,
+                    mfa: false,
+                };
+                let create = Put::builder()
+                    .table_name(self.secrets()?)
+                    .set_item(Some(self.credential_item(&credential)?))
+                    .condition_expression("attribute_not_exists(pk)")
+                    .build()
+                    .map_err(Error::internal)?;
+                items.push(TransactWriteItem::builder().update(activate).build());
+                items.push(TransactWriteItem::builder().put(create).build());
+            }
+            LinkKind::Reset => {
+                let active = ConditionCheck::builder()
+                    .table_name(&self.table)
+                    .set_key(Some(claim_key))
+                    .condition_expression("#status = :active AND person_id = :person")
+                    .expression_attribute_names("#status", "status")
+                    .expression_attribute_values(":active", s("active"))
+                    .expression_attribute_values(":person", s(link.person_id.clone()))
+                    .build()
+                    .map_err(Error::internal)?;
+                let change = Update::builder()
+                    .table_name(self.secrets()?)
+                    .set_key(Some(Self::credential_key(&link.email)))
+                    .update_expression("SET password_hash = :password REMOVE reset_hash")
+                    .condition_expression("reset_hash = :hash")
+                    .expression_attribute_values(":password", s(password_hash))
+                    .expression_attribute_values(":hash", hash)
+                    .build()
+                    .map_err(Error::internal)?;
+                items.push(TransactWriteItem::builder().condition_check(active).build());
+                items.push(TransactWriteItem::builder().update(change).build());
+            }
         }
-        Ok(vec![
-            TransactWriteItem::builder().delete(delete).build(),
-            TransactWriteItem::builder().update(update.build().map_err(Error::internal)?).build(),
-        ])
+        Ok(items)
     }
 }
 
