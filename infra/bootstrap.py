@@ -1,6 +1,6 @@
 """Create Rota's AWS resources in the local stack (moto) from template.yaml.
 
-template.yaml is the one definition of the table, bucket and queues: this script reads their
+template.yaml is the one definition of the tables, bucket and queues: this script reads their
 properties from it rather than repeating them. Idempotent: existing resources are left alone.
 """
 
@@ -94,8 +94,12 @@ def main():
     session = boto3.session.Session()
     client = lambda service: session.client(service, endpoint_url=os.environ["AWS_ENDPOINT_URL"])
 
-    (table,) = resources(template, "AWS::DynamoDB::Table").values()
-    create_table(client("dynamodb"), os.environ["ROTA_TABLE"], table)
+    # Each table under the name its setting gives the functions.
+    tables = resources(template, "AWS::DynamoDB::Table")
+    settings = {"Table": "ROTA_TABLE", "SecretsTable": "ROTA_SECRETS_TABLE"}
+    assert set(tables) == set(settings), f"template.yaml's tables {sorted(tables)} have no setting here"
+    for name, props in tables.items():
+        create_table(client("dynamodb"), os.environ[settings[name]], props)
     (bucket,) = resources(template, "AWS::S3::Bucket").values()
     create_bucket(client("s3"), os.environ["ROTA_BUCKET"], bucket)
     create_queues(client("sqs"), resources(template, "AWS::SQS::Queue"))

@@ -14,6 +14,9 @@ use crate::store::{RoundTrips, Store};
 #[derive(Clone, Debug)]
 pub struct Config {
     pub table: String,
+    /// `ROTA_SECRETS_TABLE`: the table of credentials, sessions and 2FA enrolments
+    /// ([`crate::store`]). Only the auth function is given it (and may reach it); elsewhere `None`.
+    pub secrets_table: Option<String>,
     /// `ROTA_JWT_PRIVATE_KEY`: the Ed25519 key access tokens are signed with (PKCS#8 PEM). Only the
     /// auth function has it; without it a function verifies tokens but cannot issue them.
     pub jwt_private_key: Option<Secret>,
@@ -43,6 +46,7 @@ impl Config {
         let or = |name: &str, default: &str| std::env::var(name).unwrap_or_else(|_| default.to_owned());
         Ok(Self {
             table: var("ROTA_TABLE")?,
+            secrets_table: std::env::var("ROTA_SECRETS_TABLE").ok().filter(|name| !name.trim().is_empty()),
             jwt_private_key: std::env::var("ROTA_JWT_PRIVATE_KEY")
                 .ok()
                 .filter(|pem| !pem.trim().is_empty())
@@ -131,7 +135,7 @@ impl AppState {
         let sdk = crate::aws::sdk_config().await;
         Ok(Self {
             keys: Arc::new(crate::auth::jwt::Keys::new(&config)?),
-            store: Store::from_sdk(&sdk, config.table.clone(), round_trips),
+            store: Store::from_sdk(&sdk, config.table.clone(), round_trips).with_secrets(config.secrets_table.clone()),
             outbox: Outbox::new(LazyClient::new::<OUTBOX>(&sdk), config.notification_queue.clone()),
             files: Files::new(LazyClient::new::<FILES>(&sdk), config.bucket.clone()),
             config: Arc::new(config),

@@ -187,13 +187,23 @@ impl Files {
         self.download(key, now).await
     }
 
-    /// Whether an object is stored at `key` (a client's upload arrived).
+    /// Whether an object is stored at `key` (a client's upload arrived). A listing of `key` as
+    /// its prefix, not a `HeadObject`: a missing object's `HeadObject` is a 404 only for a role
+    /// that may list the bucket, and a listing carries `s3:prefix`, so the role's `ListBucket`
+    /// can be held to the prefixes it needs (template.yaml).
     pub async fn exists(&self, key: &str) -> Result<bool, Error> {
-        match self.client.get().head_object().bucket(&self.bucket).key(key).send().await {
-            Ok(_) => Ok(true),
-            Err(error) if error.as_service_error().is_some_and(|e| e.is_not_found()) => Ok(false),
-            Err(error) => Err(Error::internal(aws_sdk_s3::error::DisplayErrorContext(error).to_string())),
-        }
+        let listing = self
+            .client
+            .get()
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .prefix(key)
+            .max_keys(1)
+            .send()
+            .await
+            .map_err(|error| Error::internal(aws_sdk_s3::error::DisplayErrorContext(error).to_string()))?;
+        // Keys sort in byte order, so `key` itself comes before any longer key it prefixes.
+        Ok(listing.contents().first().and_then(|object| object.key()) == Some(key))
     }
 }
 

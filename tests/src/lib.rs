@@ -230,7 +230,7 @@ impl TestApp {
     /// and a test that logs in again at once would otherwise wait for the clock).
     pub async fn fresh_code(&self, account: &Account) -> String {
         let (pk, sk) = (format!("T#{}", account.tenant_id), format!("MFA#{}", account.person_id));
-        self.set(&pk, &sk, &[("last_step", json!(0))]).await;
+        self.set_secret(&pk, &sk, &[("last_step", json!(0))]).await;
         account.code()
     }
 
@@ -299,7 +299,7 @@ impl TestApp {
     /// time had gone by (no sleeping through the grace).
     pub async fn age_latest_rotation(&self, account: &Account, secs: i64) {
         use aws_sdk_dynamodb::types::AttributeValue;
-        let (client, table) = self.store.raw();
+        let (client, table) = self.store.raw_secrets();
         let at = chrono::Utc::now().timestamp() - secs;
         client
             .update_item()
@@ -314,26 +314,37 @@ impl TestApp {
             .expect("the session has rotated");
     }
 
-    /// Sets attributes of a stored item directly, as an operator or a later feature would.
+    /// Sets attributes of a stored item of the main table directly, as an operator or a later
+    /// feature would.
     pub async fn set(&self, pk: &str, sk: &str, attributes: &[(&str, Value)]) {
-        use aws_sdk_dynamodb::types::AttributeValue;
         let (client, table) = self.store.raw();
-        let mut update = client
-            .update_item()
-            .table_name(table)
-            .key("pk", AttributeValue::S(pk.into()))
-            .key("sk", AttributeValue::S(sk.into()))
-            .condition_expression("attribute_exists(pk)");
-        let mut sets = Vec::new();
-        for (i, (name, value)) in attributes.iter().enumerate() {
-            sets.push(format!("#n{i} = :v{i}"));
-            let value = serde_dynamo::to_attribute_value(value).unwrap();
-            update = update
-                .expression_attribute_names(format!("#n{i}"), *name)
-                .expression_attribute_values(format!(":v{i}"), value);
-        }
-        update.update_expression(format!("SET {}", sets.join(", "))).send().await.expect("the item exists");
+        set_in(client, table, pk, sk, attributes).await;
     }
+
+    /// [`TestApp::set`] for an item of the secrets table (a session, a 2FA enrolment).
+    pub async fn set_secret(&self, pk: &str, sk: &str, attributes: &[(&str, Value)]) {
+        let (client, table) = self.store.raw_secrets();
+        set_in(client, table, pk, sk, attributes).await;
+    }
+}
+
+async fn set_in(client: &aws_sdk_dynamodb::Client, table: &str, pk: &str, sk: &str, attributes: &[(&str, Value)]) {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let mut update = client
+        .update_item()
+        .table_name(table)
+        .key("pk", AttributeValue::S(pk.into()))
+        .key("sk", AttributeValue::S(sk.into()))
+        .condition_expression("attribute_exists(pk)");
+    let mut sets = Vec::new();
+    for (i, (name, value)) in attributes.iter().enumerate() {
+        sets.push(format!("#n{i} = :v{i}"));
+        let value = serde_dynamo::to_attribute_value(value).unwrap();
+        update = update
+            .expression_attribute_names(format!("#n{i}"), *name)
+            .expression_attribute_values(format!(":v{i}"), value);
+    }
+    update.update_expression(format!("SET {}", sets.join(", "))).send().await.expect("the item exists");
 }
 
 /// Mail, read back from the local SES as a user would read their inbox.

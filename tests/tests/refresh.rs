@@ -104,7 +104,7 @@ async fn a_session_ends_thirty_days_after_login_however_often_it_refreshes() {
     assert!((7 * 86400 - 5..=7 * 86400).contains(&left), "{left}");
 
     let ended = chrono::Utc::now().timestamp() - 1;
-    app.set(&owner.session_key(), "SESSION", &[("ends_at", json!(ended))]).await;
+    app.set_secret(&owner.session_key(), "SESSION", &[("ends_at", json!(ended))]).await;
     refused(&app, first["refresh_token"].as_str().unwrap()).await;
 }
 
@@ -147,7 +147,7 @@ async fn log_out_everywhere_ends_sessions_the_index_has_not_listed() {
     let app = spawn_app().await;
     let owner = app.signup().await;
     // A session whose index entry lags: move it out of the person's listing.
-    app.set(&owner.session_key(), "SESSION", &[("gsi1pk", json!("LAGGING"))]).await;
+    app.set_secret(&owner.session_key(), "SESSION", &[("gsi1pk", json!("LAGGING"))]).await;
     let other = app.login_tokens(&owner).await;
 
     let response = app.request(reqwest::Method::POST, "/auth/logout-all", other["access_token"].as_str(), None).await;

@@ -81,7 +81,7 @@ async fn an_expired_link_creates_nothing() {
     json_of(app.signup_response(&email).await, StatusCode::ACCEPTED).await;
     let token = app.link_token(&email, "/verify-email").await;
     let pending = format!("SIGNUP#{}", rota::auth::one_time::hash(&token));
-    app.set(&pending, "SIGNUP", &[("expires_at", json!(chrono::Utc::now().timestamp() - 1))]).await;
+    app.set_secret(&pending, "SIGNUP", &[("expires_at", json!(chrono::Utc::now().timestamp() - 1))]).await;
 
     let late = app.post("/auth/verify-email", None, json!({ "token": token })).await;
     problem_of(late, StatusCode::NOT_FOUND, "not_found").await;

@@ -76,3 +76,290 @@ fn the_template_allows_what_the_functions_allow_cross_origin() {
     assert_eq!(cors_configuration["MaxAge"].as_u64(), Some(cors::MAX_AGE_SECS));
     assert_eq!(cors_configuration["AllowCredentials"].as_bool(), Some(true));
 }
+
+/// A CloudFormation reference as one string: `!GetAtt Table.Arn` is `Table`, `!Sub
+/// "${Files.Arn}/tenants/*"` is `Files/tenants/*`, `!Ref X` is `X`; a plain string stays as it is.
+fn reference(value: &Value) -> String {
+    match value {
+        Value::String(text) => text.clone(),
+        Value::Tagged(tagged) => {
+            let text = tagged.value.as_str().unwrap_or_else(|| panic!("an unexpected reference: {value:?}"));
+            match tagged.tag.to_string().trim_start_matches('!') {
+                "GetAtt" => text.trim_end_matches(".Arn").to_owned(),
+                "Ref" => text.to_owned(),
+                "Sub" => {
+                    let mut text = text.to_owned();
+                    while let (Some(start), Some(end)) = (text.find("${"), text.find(".Arn}")) {
+                        let name = text[start + 2..end].to_owned();
+                        text.replace_range(start..end + ".Arn}".len(), &name);
+                    }
+                    text
+                }
+                tag => panic!("an unexpected tag {tag} in {value:?}"),
+            }
+        }
+        other => panic!("not a reference: {other:?}"),
+    }
+}
+
+/// One value or a list of them, as a list.
+fn one_or_many(value: &Value) -> Vec<&Value> {
+    match value {
+        Value::Sequence(values) => values.iter().collect(),
+        Value::Null => Vec::new(),
+        value => vec![value],
+    }
+}
+
+/// One allowed statement of a function's policies: its actions, resources and condition.
+#[derive(Debug)]
+struct Statement {
+    actions: BTreeSet<String>,
+    resources: BTreeSet<String>,
+    condition: Value,
+}
+
+/// A function's policies: its inline statements, and the SAM policy templates it uses with what
+/// they name (`SQSSendMessagePolicy` → `NotificationQueue.QueueName`).
+struct Policies {
+    binary: String,
+    statements: Vec<Statement>,
+    templates: Vec<(String, String)>,
+}
+
+/// Every function's policies.
+fn policies() -> Vec<Policies> {
+    let template = template();
+    let mut functions = Vec::new();
+    for (_, resource) in template["Resources"].as_mapping().unwrap() {
+        if resource["Type"].as_str() != Some("AWS::Serverless::Function") {
+            continue;
+        }
+        let binary = resource["Metadata"]["BuildProperties"]["Binary"].as_str().unwrap().to_owned();
+        let (mut statements, mut templates) = (Vec::new(), Vec::new());
+        for policy in one_or_many(&resource["Properties"]["Policies"]) {
+            for (name, body) in policy.as_mapping().unwrap() {
+                let name = name.as_str().unwrap();
+                if name != "Statement" {
+                    let named =
+                        body.as_mapping().and_then(|body| body.values().next()).map(reference).unwrap_or_default();
+                    templates.push((name.to_owned(), named));
+                    continue;
+                }
+                for statement in one_or_many(body) {
+                    assert_eq!(statement["Effect"].as_str(), Some("Allow"), "{binary}: {statement:?}");
+                    statements.push(Statement {
+                        actions: one_or_many(&statement["Action"])
+                            .into_iter()
+                            .map(|a| a.as_str().unwrap().to_owned())
+                            .collect(),
+                        resources: one_or_many(&statement["Resource"]).into_iter().map(reference).collect(),
+                        condition: statement["Condition"].clone(),
+                    });
+                }
+            }
+        }
+        functions.push(Policies { binary, statements, templates });
+    }
+    functions
+}
+
+/// The actions a function may take on a resource, over all its statements.
+fn actions_on(statements: &[Statement], resource: &str) -> BTreeSet<String> {
+    statements.iter().filter(|s| s.resources.contains(resource)).flat_map(|s| s.actions.iter().cloned()).collect()
+}
+
+fn set(actions: &[&str]) -> BTreeSet<String> {
+    actions.iter().map(|action| (*action).to_owned()).collect()
+}
+
+/// What a function may do to one table: `(on the table, on its indexes)`.
+type TableActions = (&'static [&'static str], &'static [&'static str]);
+
+const NOTHING: TableActions = (&[], &[]);
+
+/// What each function's code calls, and nothing more (`rota::store` functions it uses, traced
+/// down to the DynamoDB operations they send; a transaction's items are authorised as the
+/// `PutItem`, `UpdateItem`, `DeleteItem` and `ConditionCheckItem` they are), on the main table
+/// and on the secrets table. A function that starts calling something new fails in AWS with
+/// AccessDenied, not here: add it to this table and to template.yaml together.
+const TABLE_ACTIONS: [(&str, TableActions, TableActions); 8] = [
+    // (binary, main table, secrets table)
+    (
+        "auth",
+        (&["BatchGetItem", "ConditionCheckItem", "DeleteItem", "GetItem", "PutItem", "UpdateItem"], &[]),
+        (&["BatchGetItem", "BatchWriteItem", "DeleteItem", "GetItem", "PutItem", "UpdateItem"], &["Query"]),
+    ),
+    ("people", (&["BatchGetItem", "DeleteItem", "GetItem", "PutItem", "Query", "UpdateItem"], &["Query"]), NOTHING),
+    (
+        "schedule",
+        (
+            &["BatchGetItem", "ConditionCheckItem", "DeleteItem", "GetItem", "PutItem", "Query", "UpdateItem"],
+            &["Query"],
+        ),
+        NOTHING,
+    ),
+    (
+        "attendance",
+        (
+            &["BatchGetItem", "ConditionCheckItem", "DeleteItem", "GetItem", "PutItem", "Query", "UpdateItem"],
+            &["Query"],
+        ),
+        NOTHING,
+    ),
+    (
+        "payroll",
+        (&["BatchGetItem", "BatchWriteItem", "DeleteItem", "GetItem", "PutItem", "Query"], &["Query"]),
+        NOTHING,
+    ),
+    ("admin", (&["GetItem", "PutItem", "UpdateItem"], &["Query"]), NOTHING),
+    ("notifier", (&["DeleteItem", "GetItem", "PutItem", "UpdateItem"], &[]), NOTHING),
+    ("nightly", (&["BatchGetItem", "GetItem", "PutItem", "Query"], &["Query"]), NOTHING),
+];
+
+/// `(action, key pattern)` pairs.
+type Objects = &'static [(&'static str, &'static str)];
+
+/// The objects each function may read or write (presigned URLs are signed with its role), by
+/// action and key pattern, and the prefixes it may list.
+const BUCKET_ACTIONS: [(&str, Objects, &[&str]); 3] = [
+    ("people", &[("s3:PutObject", "tenants/*/people/*")], &[]),
+    (
+        "attendance",
+        &[
+            ("s3:GetObject", "tenants/*/attendance/*"),
+            ("s3:GetObject", "tenants/*/exports/*"),
+            ("s3:PutObject", "tenants/*/attendance/*"),
+            ("s3:PutObject", "tenants/*/exports/*"),
+        ],
+        &["tenants/*/attendance/*"],
+    ),
+    ("payroll", &[("s3:GetObject", "tenants/*/exports/*"), ("s3:PutObject", "tenants/*/exports/*")], &[]),
+];
+
+#[test]
+fn every_function_may_call_only_the_dynamodb_actions_its_code_calls() {
+    let functions = policies();
+    let listed: BTreeSet<&str> = TABLE_ACTIONS.iter().map(|(binary, ..)| *binary).collect();
+    let with_table: BTreeSet<&str> = functions
+        .iter()
+        .filter(|f| f.statements.iter().any(|s| s.actions.iter().any(|a| a.starts_with("dynamodb:"))))
+        .map(|f| f.binary.as_str())
+        .collect();
+    assert_eq!(with_table, listed, "functions reaching the table");
+    for (binary, main, secrets) in TABLE_ACTIONS {
+        let statements = &functions.iter().find(|f| f.binary == binary).unwrap().statements;
+        let prefixed =
+            |actions: &[&str]| -> BTreeSet<String> { actions.iter().map(|a| format!("dynamodb:{a}")).collect() };
+        for (table, (on_table, on_indexes)) in [("Table", main), ("SecretsTable", secrets)] {
+            assert_eq!(actions_on(statements, table), prefixed(on_table), "{binary}: actions on {table}");
+            let indexes = format!("{table}/index/*");
+            assert_eq!(actions_on(statements, &indexes), prefixed(on_indexes), "{binary}: actions on {indexes}");
+        }
+        for statement in statements.iter().filter(|s| s.actions.iter().any(|a| a.starts_with("dynamodb:"))) {
+            for resource in &statement.resources {
+                let known = ["Table", "Table/index/*", "SecretsTable", "SecretsTable/index/*"];
+                assert!(known.contains(&resource.as_str()), "{binary}: DynamoDB on {resource}");
+            }
+        }
+    }
+}
+
+/// Credentials, sessions and 2FA are in the secrets table, which only the auth function's role
+/// names and only its environment names: a function that parses untrusted input (people,
+/// schedule, attendance, payroll) or a worker can neither read a password hash nor write one.
+#[test]
+fn only_the_auth_function_reaches_the_secrets_table() {
+    let template = template();
+    assert!(template["Resources"]["SecretsTable"]["Type"].as_str() == Some("AWS::DynamoDB::Table"));
+    assert!(template["Globals"]["Function"]["Environment"]["Variables"]["ROTA_SECRETS_TABLE"].is_null());
+    for (name, resource) in template["Resources"].as_mapping().unwrap() {
+        let name = name.as_str().unwrap();
+        let mentions = serde_yaml_ng::to_string(resource).unwrap().contains("SecretsTable");
+        if resource["Type"].as_str() != Some("AWS::Serverless::Function") {
+            assert!(!mentions, "{name} names the secrets table");
+            continue;
+        }
+        let binary = resource["Metadata"]["BuildProperties"]["Binary"].as_str().unwrap();
+        assert_eq!(mentions, binary == "auth", "{binary}: names the secrets table");
+        let given = !resource["Properties"]["Environment"]["Variables"]["ROTA_SECRETS_TABLE"].is_null();
+        assert_eq!(given, binary == "auth", "{binary}: ROTA_SECRETS_TABLE");
+    }
+    for policies in policies() {
+        let reaches = policies.statements.iter().any(|s| s.resources.iter().any(|r| r.starts_with("SecretsTable")));
+        assert_eq!(reaches, policies.binary == "auth", "{}: may reach the secrets table", policies.binary);
+    }
+}
+
+#[test]
+fn every_function_may_touch_only_its_own_files_and_list_only_prefixes() {
+    let functions = policies();
+    for Policies { binary, statements, .. } in &functions {
+        let expected = BUCKET_ACTIONS.iter().find(|(name, ..)| name == binary);
+        let mut objects = BTreeSet::new();
+        let mut prefixes = BTreeSet::new();
+        for statement in statements.iter().filter(|s| s.actions.iter().any(|a| a.starts_with("s3:"))) {
+            for action in &statement.actions {
+                if action == "s3:ListBucket" {
+                    assert_eq!(statement.resources, set(&["Files"]), "{binary}: ListBucket on the bucket only");
+                    let prefix = &statement.condition["StringLike"]["s3:prefix"];
+                    assert!(!prefix.is_null(), "{binary}: s3:ListBucket without an s3:prefix condition");
+                    prefixes.extend(one_or_many(prefix).into_iter().map(|p| p.as_str().unwrap().to_owned()));
+                    continue;
+                }
+                for resource in &statement.resources {
+                    let key =
+                        resource.strip_prefix("Files/").unwrap_or_else(|| panic!("{binary}: {action} on {resource}"));
+                    objects.insert((action.clone(), key.to_owned()));
+                }
+            }
+        }
+        let (want_objects, want_prefixes) = match expected {
+            Some((_, objects, prefixes)) => {
+                (objects.iter().map(|(a, k)| ((*a).to_owned(), (*k).to_owned())).collect(), set(prefixes))
+            }
+            None => (BTreeSet::new(), BTreeSet::new()),
+        };
+        assert_eq!(objects, want_objects, "{binary}: object actions");
+        assert_eq!(prefixes, want_prefixes, "{binary}: listable prefixes");
+        for prefix in &prefixes {
+            assert!(prefix.starts_with("tenants/*/") && prefix.len() > "tenants/*/".len(), "{binary}: lists {prefix}");
+        }
+    }
+}
+
+/// No wildcard actions, no SAM policy template that grants more than its name says, and the
+/// clients each HTTP function declares (`CLIENTS`) match what its role may use.
+#[test]
+fn no_function_has_a_broad_policy() {
+    let clients = [
+        ("auth", auth::CLIENTS),
+        ("people", people::CLIENTS),
+        ("schedule", schedule::CLIENTS),
+        ("attendance", attendance::CLIENTS),
+        ("payroll", payroll::CLIENTS),
+        ("admin", admin::CLIENTS),
+    ];
+    for Policies { binary, statements, templates } in policies() {
+        for statement in &statements {
+            for action in &statement.actions {
+                let (service, name) = action.split_once(':').unwrap_or_else(|| panic!("{binary}: action {action}"));
+                assert!(!name.contains('*') && !service.is_empty(), "{binary}: a wildcard action {action}");
+            }
+            for resource in &statement.resources {
+                assert_ne!(resource, "*", "{binary}: a statement on every resource");
+            }
+        }
+        for (name, named) in &templates {
+            // SQSSendMessagePolicy: sqs:SendMessage and the queue's attributes, on the named queue.
+            assert_eq!(name, "SQSSendMessagePolicy", "{binary}: policy template {name} (write its statements out)");
+            assert!(named.ends_with("Queue.QueueName"), "{binary}: {name} on {named}");
+        }
+        if let Some((_, declared)) = clients.iter().find(|(name, _)| *name == binary) {
+            let sends = templates.iter().any(|(_, named)| named == "NotificationQueue.QueueName");
+            assert_eq!(declared.outbox, sends, "{binary}: queues notifications iff CLIENTS.outbox");
+            let files = statements.iter().any(|s| s.actions.iter().any(|a| a.starts_with("s3:")));
+            assert_eq!(declared.files, files, "{binary}: reaches the bucket iff CLIENTS.files");
+        }
+    }
+}

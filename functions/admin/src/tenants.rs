@@ -188,7 +188,7 @@ pub async fn create_platform_admin(state: &AppState, email: &str) -> Result<Stri
     let email = email.trim().to_lowercase();
     let now = Now::get();
     // The operator may know: the invitation could never be accepted.
-    if state.store.credential(&email).await?.is_some() {
+    if state.store.email_claim(&email).await?.is_some() {
         return Err(Error::Conflict("this email belongs to someone already"));
     }
     let platform = Tenant::new(PLATFORM_TENANT.to_owned(), "Rota platform".to_owned(), &now.iso);

@@ -11,7 +11,7 @@ use rota::http::{ClientIp, RequestId, ValidJson};
 use rota::store::audit::{Actor, AuditEntry};
 use rota::store::entities::{Entity, Refused};
 use rota::store::links::{INVITATION_USE_CLAIM, LinkKind, token_ids};
-use rota::store::people::{Credential, Person, PersonStatus};
+use rota::store::people::{Credential, EmailClaim, Person, PersonStatus};
 use rota::store::tenants::TenantStatus;
 use rota::{AppState, Error};
 use serde::{Deserialize, Serialize};
@@ -77,16 +77,14 @@ pub async fn accept_invitation(
     let password_hash = password::hash(request.password).await?;
     let mut after = Person { status: PersonStatus::Active, joined_at: Some(now.iso.clone()), ..before.clone() };
     after.touch(&now.iso);
-    let credential = Credential {
+    let claim = EmailClaim {
         email: after.email.clone(),
         tenant_id: after.tenant_id.clone(),
         person_id: after.id.clone(),
         role: after.role,
         status: after.status,
-        password_hash,
-        reset_hash: None,
-        mfa: false,
     };
+    let credential = Credential::new(&claim, password_hash);
     let (session, refresh) = new_session(tenant_id, person_id, after.role, &headers, &now);
     let actor = Actor { tenant_id: tenant_key, person_id: person_key, request_id, ip };
     let audit = AuditEntry::new(
@@ -97,14 +95,14 @@ pub async fn accept_invitation(
         Some(&after),
         &now.iso,
     );
-    let mut more = state.store.invitation_use(&link, &credential, now.epoch)?;
+    let mut more = state.store.invitation_use(&link, &claim, &credential, now.epoch)?;
     more.push(state.store.session_put(&session)?);
     // Round trip 2: the person active, the link and the invitation used up, the address claimed
     // with the credential and the first session, in one transaction (the person and the audit
     // entry come first).
     match state.store.update(&after, before.version, &audit, more).await? {
         Ok(()) => {}
-        Err(Refused(failed)) if failed.contains(&(2 + INVITATION_USE_CLAIM)) && failed.len() == 1 => {
+        Err(Refused(failed)) if failed.iter().all(|position| INVITATION_USE_CLAIM.contains(&(position - 2))) => {
             return Err(Error::Conflict(
                 "this address has a Rota account already, with another organisation; log in with it, or ask to be invited at another address",
             ));

@@ -10,7 +10,7 @@ use rota::clock::Now;
 use rota::error::Problem;
 use rota::http::{ClientIp, ValidJson};
 use rota::store::mfa::MfaLogin;
-use rota::store::people::PersonStatus;
+use rota::store::people::{Login, PersonStatus};
 use rota::{AppState, Error};
 use serde::{Deserialize, Serialize};
 use ulid::Ulid;
@@ -86,27 +86,30 @@ pub async fn login(
     let now = Now::get();
     let email = normalise_email(&request.email);
     let attempt = Attempt::login(&email, ip.as_deref());
-    // Round trip 1: the credential, and this attempt counted against every limit, in parallel.
-    let (credential, counted) = tokio::try_join!(state.store.credential(&email), attempt.count(&state, now.epoch))?;
+    // Round trip 1: the email's claim and credential (one read of both tables), and this
+    // attempt counted against every limit, in parallel.
+    let (login, counted) = tokio::try_join!(state.store.login(&email), attempt.count(&state, now.epoch))?;
     if let Some(retry_after_secs) = counted.retry_after(now.epoch) {
         return Err(Error::RateLimited { retry_after_secs });
     }
     // An invited person has no password yet: checked like an unknown email, against the dummy.
-    let stored_hash = credential.as_ref().map(|c| c.password_hash.clone()).filter(|hash| !hash.is_empty());
-    let credential = match (password::verify(request.password, stored_hash).await?, credential) {
+    let stored_hash = login.as_ref().and_then(|login| login.credential.as_ref()).map(|c| c.password_hash.clone());
+    let (claim, credential) = match (password::verify(request.password, stored_hash).await?, login) {
         // An inactive account is answered like a wrong password, so no one learns that the
         // password was right, and the attempt stays counted.
-        (true, Some(credential)) if credential.status == PersonStatus::Active => credential,
+        (true, Some(Login { claim, credential: Some(credential) })) if claim.status == PersonStatus::Active => {
+            (claim, credential)
+        }
         _ => return Err(BAD_CREDENTIALS),
     };
-    let ids = (credential.tenant_id.parse::<Ulid>(), credential.person_id.parse::<Ulid>());
-    let (Ok(tenant_id), Ok(person_id)) = ids else { return Err(Error::internal("a credential with malformed ids")) };
+    let ids = (claim.tenant_id.parse::<Ulid>(), claim.person_id.parse::<Ulid>());
+    let (Ok(tenant_id), Ok(person_id)) = ids else { return Err(Error::internal("an email claim with malformed ids")) };
     if credential.mfa {
         let token = MfaToken::generate(tenant_id, person_id);
         let waiting = MfaLogin {
             token_hash: token.hash(),
-            tenant_id: credential.tenant_id.clone(),
-            person_id: credential.person_id.clone(),
+            tenant_id: claim.tenant_id.clone(),
+            person_id: claim.person_id.clone(),
             created_at: now.iso.clone(),
             expires_at: now.epoch + MFA_TOKEN_SECS,
         };
@@ -114,7 +117,7 @@ pub async fn login(
         // the attempt taken back. (Completing the login checks the organisation again.)
         let ((), tenant, ()) = tokio::try_join!(
             state.store.put_mfa_login(&waiting),
-            state.store.tenant_gate(&credential.tenant_id),
+            state.store.tenant_gate(&claim.tenant_id),
             counted.undo(&state),
         )?;
         if !tenant.is_some_and(|tenant| tenant.is_active()) {
@@ -123,13 +126,13 @@ pub async fn login(
         let waiting = MfaRequired { mfa_required: true, mfa_token: token.encode(), expires_in: MFA_TOKEN_SECS };
         return Ok((HeaderMap::new(), Json(LoginResponse::MfaRequired(waiting))));
     }
-    let (session, refresh) = new_session(tenant_id, person_id, credential.role, &headers, &now);
+    let (session, refresh) = new_session(tenant_id, person_id, claim.role, &headers, &now);
     // Round trip 2: the new session, written only while the organisation is active (so a
     // suspended one never gets a session, not even briefly); the organisation's 2FA rule for the
     // token; and the attempt taken back.
     let (written, tenant, ()) = tokio::try_join!(
         state.store.put_session_if_active(&session),
-        state.store.tenant_gate(&credential.tenant_id),
+        state.store.tenant_gate(&claim.tenant_id),
         counted.undo(&state),
     )?;
     let Some(tenant) = tenant.filter(|_| written) else { return Err(Error::TenantSuspended) };

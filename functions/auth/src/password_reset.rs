@@ -58,18 +58,18 @@ pub async fn forgot_password(
     let now = Now::get();
     let email = normalise_email(&request.email);
     let attempt = Attempt::reset(&email, ip.as_deref());
-    // Round trip 1: the credential, and the request counted, in parallel.
-    let (credential, counted) = tokio::try_join!(state.store.credential(&email), attempt.count(&state, now.epoch))?;
+    // Round trip 1: the email's claim, and the request counted, in parallel.
+    let (claim, counted) = tokio::try_join!(state.store.email_claim(&email), attempt.count(&state, now.epoch))?;
     if let Some(retry_after_secs) = counted.retry_after(now.epoch) {
         return Err(Error::RateLimited { retry_after_secs });
     }
-    if let Some(credential) = credential.filter(|credential| credential.status == PersonStatus::Active) {
-        let (link, token) = new_link(LinkKind::Reset, &credential.tenant_id, &credential.person_id, &email, now.epoch);
-        // Round trip 2: the link, which the credential now names (older links die).
+    if let Some(claim) = claim.filter(|claim| claim.status == PersonStatus::Active) {
+        let (link, token) = new_link(LinkKind::Reset, &claim.tenant_id, &claim.person_id, &email, now.epoch);
+        // Round trip 2: the link, which the person's credential now names (older links die).
         let items = vec![state.store.link_put(&link)?, state.store.link_point(&link)?];
         if state.store.transact(items).await?.is_ok() {
             let reset = Message::PasswordReset { token, valid_minutes: RESET_SECS / 60 };
-            let envelope = Envelope::new(Some(&credential.tenant_id), Some(&credential.person_id), &email, reset);
+            let envelope = Envelope::new(Some(&claim.tenant_id), Some(&claim.person_id), &email, reset);
             state.outbox.send(&envelope).await?;
         }
     }

@@ -10,7 +10,7 @@ use rota::clock::Now;
 use rota::error::Problem;
 use rota::http::{ClientIp, ValidJson};
 use rota::notify::{Envelope, Message};
-use rota::store::people::{Credential, Person, PersonStatus};
+use rota::store::people::{Credential, EmailClaim, Person, PersonStatus};
 use rota::store::signups::PendingSignup;
 use rota::store::tenants::{NotCreated, Tenant, TenantStatus};
 use rota::validate::not_blank;
@@ -75,14 +75,14 @@ pub async fn signup(
     let email = normalise_email(&request.email);
     // Round trip 1: the attempt counted (before any work), and whether the email is taken.
     let attempt = Attempt::signup(&email, ip.as_deref());
-    let (credential, counted) = tokio::try_join!(state.store.credential(&email), attempt.count(&state, now.epoch))?;
+    let (claim, counted) = tokio::try_join!(state.store.email_claim(&email), attempt.count(&state, now.epoch))?;
     if let Some(retry_after_secs) = counted.retry_after(now.epoch) {
         return Err(Error::RateLimited { retry_after_secs });
     }
     // Hashed either way, so a taken email answers no faster than a free one.
     let password_hash = password::hash(request.password).await?;
     let accepted = SignupAccepted { email: email.clone(), link_expires_in: SIGNUP_LINK_SECS };
-    if credential.is_some() {
+    if claim.is_some() {
         state.outbox.send(&Envelope::new(None, None, &email, Message::SignupAttempt)).await?;
         return Ok((StatusCode::ACCEPTED, Json(accepted)));
     }
@@ -163,19 +163,17 @@ pub async fn verify_email(
             &now.iso,
         )
     };
-    let credential = Credential {
+    let claim = EmailClaim {
         email: signup.email,
         tenant_id: tenant.id.clone(),
         person_id: owner.id.clone(),
         role: owner.role,
         status: owner.status,
-        password_hash: signup.password_hash,
-        reset_hash: None,
-        mfa: false,
     };
+    let credential = Credential::new(&claim, signup.password_hash);
     let (session, refresh) = new_session(tenant_id, owner_id, owner.role, &headers, &now);
     // Round trip 2: everything, and the pending sign-up consumed, in one transaction.
-    match state.store.create_tenant_with_owner(&tenant, &owner, &credential, &session, &token_hash).await? {
+    match state.store.create_tenant_with_owner(&tenant, &owner, &claim, &credential, &session, &token_hash).await? {
         Ok(()) => {}
         Err(NotCreated::SignupUsed) => return Err(Error::NotFound),
         Err(NotCreated::EmailTaken) => {

@@ -1,6 +1,6 @@
 //! People: list, invite, read, change, deactivate, and re-send an invitation.
 //!
-//! A role or status change updates the person and their `EMAIL#` credential in one transaction
+//! A role or status change updates the person and their `EMAIL#` claim in one transaction
 //! and ends every session they have (refresh checks `sessions_valid_after`), so a refresh never
 //! issues the old role and a deactivated person is out at once; deactivation ends their
 //! calendar feed in the same transaction.
@@ -194,7 +194,7 @@ pub async fn create_person(
         state.store.tenant(&caller.tenant_id),
         state.store.all_exist::<Position>(&caller.tenant_id, &request.position_ids),
         state.store.all_exist::<Unit>(&caller.tenant_id, request.unit_id.as_slice()),
-        state.store.credential(&email),
+        state.store.email_claim(&email),
         state.store.rate_limit_hit(&INVITES_PER_TENANT, &caller.tenant_id, now.epoch),
     )?;
     if let Some(retry_after_secs) = INVITES_PER_TENANT.retry_after(counted, now.epoch) {
@@ -202,7 +202,7 @@ pub async fn create_person(
     }
     let tenant = tenant.ok_or(Error::NotFound)?;
     // The organisation may know its own members; of an account elsewhere it learns nothing.
-    if registered.as_ref().is_some_and(|credential| credential.tenant_id == caller.tenant_id) {
+    if registered.as_ref().is_some_and(|claim| claim.tenant_id == caller.tenant_id) {
         return Err(Error::Conflict(MEMBER_ALREADY));
     }
     let mut person = Person::invited(
@@ -422,7 +422,7 @@ pub async fn deactivate_person(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Writes a person's change (round trip 2). When their role or status changes, the credential
+/// Writes a person's change (round trip 2). When their role or status changes, the email claim
 /// changes with it and every session they have ends, all in the one transaction.
 async fn changed(
     state: &AppState,
@@ -443,9 +443,9 @@ async fn changed(
     let mut more = Vec::new();
     if access_changes {
         after.sessions_valid_after = Some(now.iso.clone());
-        // Only a person who joined has a credential; an invitation carries its role when accepted.
+        // Only a person who joined has a claim; an invitation carries its role when accepted.
         if after.joined_at.is_some() {
-            more.push(state.store.credential_access(&after)?);
+            more.push(state.store.claim_access(&after)?);
         }
     }
     if before.status == PersonStatus::Invited && after.status == PersonStatus::Inactive {
@@ -519,7 +519,7 @@ pub async fn resend_invitation(
     let more = vec![state.store.link_put(&link)?, state.store.link_point(&link)?];
     let (written, registered) = tokio::try_join!(
         state.store.update(&after, person.version, &audit, more),
-        state.store.credential(&person.email)
+        state.store.email_claim(&person.email)
     )?;
     committed(written)?;
     let token = registered.is_none().then_some(token);

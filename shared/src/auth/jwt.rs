@@ -221,6 +221,7 @@ mod tests {
     fn config(private_key: Option<&str>, kid: &str, jwks: &[&Value]) -> Config {
         Config {
             table: "t".into(),
+            secrets_table: None,
             jwt_private_key: private_key.map(crate::Secret::new),
             jwt_kid: kid.into(),
             jwt_public_keys: json!({ "keys": jwks }).to_string(),

@@ -1,6 +1,10 @@
 //! The key design (see DESIGN.md). Only the platform-wide email index, sign-ups waiting for
 //! their email to be confirmed (no tenant exists yet) and rate-limit counters live outside a
 //! tenant's `T#{tenant_id}` prefix.
+//!
+//! In the secrets table (see [`super`]): credentials (`CRED#{email}`), pending sign-ups,
+//! sessions (with their gsi1 listing), 2FA enrolments (`T#{t}` / `MFA#{p}`) and waiting MFA
+//! logins. Everything else is in the main table.
 
 pub fn tenant(tenant_id: &str) -> String {
     format!("T#{tenant_id}")
@@ -25,8 +29,8 @@ pub fn mfa_login(tenant_id: &str, token_hash: &str) -> String {
 }
 pub const MFA_LOGIN_SK: &str = "MFA_LOGIN";
 
-/// The platform-wide claim of an email and its credential: made when a person first joins
-/// (confirms a sign-up, accepts an invitation), never before.
+/// An email's platform-wide claim: who it belongs to, their role and status (main table). Made
+/// when a person first joins (confirms a sign-up, accepts an invitation), never before.
 pub fn email(email: &str) -> String {
     format!("EMAIL#{email}")
 }
@@ -37,6 +41,12 @@ pub const EMAIL_SK: &str = "EMAIL";
 pub fn invitation_sk(email: &str) -> String {
     format!("INVITE#{email}")
 }
+
+/// An email's credential: the password hash and what guards it (secrets table).
+pub fn credential(email: &str) -> String {
+    format!("CRED#{email}")
+}
+pub const CREDENTIAL_SK: &str = "CRED";
 
 pub fn session(tenant_id: &str, session_id: &str) -> String {
     format!("T#{tenant_id}#SESSION#{session_id}")

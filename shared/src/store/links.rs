@@ -2,20 +2,21 @@
 //!
 //! A link's token is `{tenant_id}.{person_id}.{secret}`: the ids let the first round trip read
 //! the link, the person and the tenant in parallel; only the token's hash is stored (`LINK#{hash}`,
-//! expiring by TTL). One item names the one link of each kind still valid, so a re-sent
-//! invitation or a newer reset request kills the older link, and using a link is a transaction
-//! conditioned on both: it works once.
+//! expiring by TTL). The one link of each kind still valid is named where only its writer can
+//! write it, so a re-sent invitation or a newer reset request kills the older link, and using a
+//! link is a transaction conditioned on both: it works once.
 //!
-//! A reset link is named by the person's credential. An invitation is named by its
+//! A reset link is named by the person's credential (secrets table, the auth function only, so a
+//! function that can write links cannot reset a password). An invitation is named by its
 //! [`PendingInvitation`], which claims the address within the organisation only: the
-//! platform-wide claim (`EMAIL#`, with the credential) is made when the invitation is accepted,
+//! platform-wide claim (`EMAIL#`) and the credential are made when the invitation is accepted,
 //! so an invitation from one organisation never locks an address out of another, and a revoked
 //! one (the invited person deactivated) frees the address by deleting its pending item.
 
-use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{ConditionCheck, Delete, Put, TransactWriteItem, Update};
 use serde::{Deserialize, Serialize};
 
-use super::people::Credential;
+use super::people::{Credential, EmailClaim};
 use super::{Store, from_item, key, keys, n, s, to_item};
 use crate::Error;
 use crate::auth::one_time;
@@ -117,24 +118,24 @@ impl Store {
         Ok(TransactWriteItem::builder().delete(delete).build())
     }
 
-    /// The only valid link of its kind becomes `link`, for a transaction: an invitation's on its
-    /// pending item, a reset's on the credential.
+    /// The only valid link of its kind becomes `link`, for a transaction: an invitation on its
+    /// pending item, a reset on the credential of the person it is for.
     pub fn link_point(&self, link: &Link) -> Result<TransactWriteItem, Error> {
-        let (key, attribute) = match link.kind {
-            LinkKind::Invitation => {
-                (key(keys::tenant(&link.tenant_id), keys::invitation_sk(&link.email)), "invitation_hash")
-            }
-            LinkKind::Reset => (key(keys::email(&link.email), keys::EMAIL_SK), "reset_hash"),
+        let point = match link.kind {
+            LinkKind::Invitation => Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(keys::tenant(&link.tenant_id), keys::invitation_sk(&link.email))))
+                .update_expression("SET invitation_hash = :hash")
+                .condition_expression("attribute_exists(pk)"),
+            LinkKind::Reset => Update::builder()
+                .table_name(self.secrets()?)
+                .set_key(Some(Self::credential_key(&link.email)))
+                .update_expression("SET reset_hash = :hash")
+                .condition_expression("person_id = :person")
+                .expression_attribute_values(":person", s(link.person_id.clone())),
         };
-        let point = Update::builder()
-            .table_name(&self.table)
-            .set_key(Some(key))
-            .update_expression(format!("SET {attribute} = :hash"))
-            .condition_expression("attribute_exists(pk)")
-            .expression_attribute_values(":hash", s(link.token_hash.clone()))
-            .build()
-            .map_err(Error::internal)?;
-        Ok(TransactWriteItem::builder().update(point).build())
+        let point = point.expression_attribute_values(":hash", s(link.token_hash.clone())).build();
+        Ok(TransactWriteItem::builder().update(point.map_err(Error::internal)?).build())
     }
 
     /// The unexpired link a token stands for.
@@ -163,30 +164,44 @@ impl Store {
         Ok(TransactWriteItem::builder().delete(delete).build())
     }
 
-    /// Uses a reset link up, for a transaction: the link is deleted and the credential takes the
-    /// new password hash, only if the link is unexpired and still the credential's valid one.
+    /// Uses a reset link up, for a transaction: the link is deleted (while unexpired) and the
+    /// credential that names it takes the new password, while the claim says its person is active.
     pub fn reset_use(&self, link: &Link, password_hash: &str, now: i64) -> Result<Vec<TransactWriteItem>, Error> {
-        let update = Update::builder()
+        let active = ConditionCheck::builder()
             .table_name(&self.table)
             .set_key(Some(key(keys::email(&link.email), keys::EMAIL_SK)))
-            .update_expression("SET password_hash = :password REMOVE reset_hash")
-            .condition_expression("reset_hash = :hash AND #status = :active")
+            .condition_expression("#status = :active AND person_id = :person")
             .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":password", s(password_hash))
-            .expression_attribute_values(":hash", s(link.token_hash.clone()))
             .expression_attribute_values(":active", s("active"))
+            .expression_attribute_values(":person", s(link.person_id.clone()))
             .build()
             .map_err(Error::internal)?;
-        Ok(vec![self.link_consumed(link, now)?, TransactWriteItem::builder().update(update).build()])
+        let change = Update::builder()
+            .table_name(self.secrets()?)
+            .set_key(Some(Self::credential_key(&link.email)))
+            .update_expression("SET password_hash = :password REMOVE reset_hash")
+            .condition_expression("reset_hash = :hash")
+            .expression_attribute_values(":password", s(password_hash))
+            .expression_attribute_values(":hash", s(link.token_hash.clone()))
+            .build()
+            .map_err(Error::internal)?;
+        Ok(vec![
+            self.link_consumed(link, now)?,
+            TransactWriteItem::builder().condition_check(active).build(),
+            TransactWriteItem::builder().update(change).build(),
+        ])
     }
 
     /// Accepts an invitation, for a transaction, in this order: the link deleted (while
-    /// unexpired), its pending invitation deleted (while the link is still the one it names),
-    /// and the address claimed platform-wide with `credential` (refused when it has an account
-    /// already: [`INVITATION_USE_CLAIM`] is that item's position).
+    /// unexpired); its pending invitation deleted (while the link is still the one it names); the
+    /// address claimed platform-wide (refused when it has an account already:
+    /// [`INVITATION_USE_CLAIM`] is that item's position); and the credential made (only for an
+    /// email without one, so an invitation, which the people function writes, can give a first
+    /// password but never replace one).
     pub fn invitation_use(
         &self,
         link: &Link,
+        claim: &EmailClaim,
         credential: &Credential,
         now: i64,
     ) -> Result<Vec<TransactWriteItem>, Error> {
@@ -198,16 +213,24 @@ impl Store {
             .expression_attribute_values(":person", s(link.person_id.clone()))
             .build()
             .map_err(Error::internal)?;
+        let create = Put::builder()
+            .table_name(self.secrets()?)
+            .set_item(Some(self.credential_item(credential)?))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .map_err(Error::internal)?;
         Ok(vec![
             self.link_consumed(link, now)?,
             TransactWriteItem::builder().delete(pending).build(),
-            self.credential_put(credential)?,
+            self.claim_put(claim)?,
+            TransactWriteItem::builder().put(create).build(),
         ])
     }
 }
 
-/// Where, among the items [`Store::invitation_use`] gives, the platform-wide claim is.
-pub const INVITATION_USE_CLAIM: usize = 2;
+/// Where, among the items [`Store::invitation_use`] gives, the platform-wide claim and the
+/// credential are: either refused means the address has an account already.
+pub const INVITATION_USE_CLAIM: std::ops::RangeInclusive<usize> = 2..=3;
 
 #[cfg(test)]
 mod tests {

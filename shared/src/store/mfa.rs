@@ -1,7 +1,7 @@
 //! Two-factor authentication: a person's enrolment (`T#{t}` / `MFA#{p}`: the TOTP secret, the
 //! newest time step accepted, the hashes of unused recovery codes, a secret waiting to be
 //! confirmed) and logins waiting for their second factor (`T#{t}#MFA_LOGIN#{token hash}`,
-//! expiring with TTL).
+//! expiring with TTL), both in the secrets table (the auth function only).
 //!
 //! Every once-only rule is a condition of the write that uses the thing up, never a read first:
 //! a TOTP code is taken only for a step later than the newest one taken (`last_step < :step`), a
@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use super::people::Person;
 use super::sessions::Session;
 use super::tenants::TenantGate;
-use super::{Item, Store, failed_conditions, from_item, key, keys, n, s, to_item, written};
+use super::{In, Item, Store, failed_conditions, from_item, key, keys, n, s, to_item, written};
 use crate::Error;
 
 /// A person's two-factor enrolment as stored.
@@ -116,9 +116,11 @@ impl Store {
         tenant_id: &str,
         person_id: &str,
     ) -> Result<(Option<Person>, Option<Enrolment>), Error> {
-        let wanted =
-            [key(keys::tenant(tenant_id), keys::person_sk(person_id)), Self::enrolment_key(tenant_id, person_id)];
-        let mut items = self.batch_get(&wanted).await?.into_iter();
+        let wanted = [
+            (In::Main, key(keys::tenant(tenant_id), keys::person_sk(person_id))),
+            (In::Secrets, Self::enrolment_key(tenant_id, person_id)),
+        ];
+        let mut items = self.batch_get_from(&wanted).await?.into_iter();
         let person = items.next().flatten().map(from_item).transpose()?;
         let enrolment = items.next().flatten().map(from_item).transpose()?;
         Ok((person, enrolment))
@@ -136,7 +138,7 @@ impl Store {
         let result = self
             .client
             .update_item()
-            .table_name(&self.table)
+            .table_name(self.secrets()?)
             .set_key(Some(Self::enrolment_key(tenant_id, person_id)))
             .update_expression("SET pending_secret = :secret, person_id = :person, updated_at = :now")
             .condition_expression("attribute_not_exists(secret)")
@@ -152,7 +154,7 @@ impl Store {
     /// one and 2FA is off), the credential's flag and the session's.
     pub async fn enable_mfa(&self, enable: Enable<'_>) -> Result<Result<(), NotEnabled>, Error> {
         let enrolment = Update::builder()
-            .table_name(&self.table)
+            .table_name(self.secrets()?)
             .set_key(Some(Self::enrolment_key(enable.tenant_id, enable.person_id)))
             .update_expression(
                 "SET secret = :secret, last_step = :step, recovery = :codes, enabled_at = :now, updated_at = :now \
@@ -166,7 +168,7 @@ impl Store {
             .build()
             .map_err(Error::internal)?;
         let session = Update::builder()
-            .table_name(&self.table)
+            .table_name(self.secrets()?)
             .set_key(Some(key(keys::session(enable.tenant_id, enable.session_id), keys::SESSION_SK)))
             .update_expression("SET mfa = :yes")
             .condition_expression("person_id = :person")
@@ -206,7 +208,7 @@ impl Store {
     ) -> Result<bool, Error> {
         let (condition, value) = factor_condition(factor);
         let delete = Delete::builder()
-            .table_name(&self.table)
+            .table_name(self.secrets()?)
             .set_key(Some(Self::enrolment_key(tenant_id, person_id)))
             .condition_expression(format!("secret = :secret AND {condition}"))
             .expression_attribute_values(":secret", s(secret))
@@ -230,8 +232,8 @@ impl Store {
     /// A transaction's update of the credential's copy of the 2FA flag.
     fn credential_flag(&self, email: &str, person_id: &str, on: bool) -> Result<TransactWriteItem, Error> {
         let update = Update::builder()
-            .table_name(&self.table)
-            .set_key(Some(key(keys::email(email), keys::EMAIL_SK)))
+            .table_name(self.secrets()?)
+            .set_key(Some(Self::credential_key(email)))
             .update_expression("SET mfa = :on")
             .condition_expression("person_id = :person")
             .expression_attribute_values(":on", AttributeValue::Bool(on))
@@ -246,7 +248,7 @@ impl Store {
             login,
             &[("pk", keys::mfa_login(&login.tenant_id, &login.token_hash)), ("sk", keys::MFA_LOGIN_SK.into())],
         )?;
-        self.client.put_item().table_name(&self.table).set_item(Some(item)).send().await?;
+        self.client.put_item().table_name(self.secrets()?).set_item(Some(item)).send().await?;
         Ok(())
     }
 
@@ -259,12 +261,12 @@ impl Store {
         token_hash: &str,
     ) -> Result<MfaLoginContext, Error> {
         let wanted = [
-            key(keys::mfa_login(tenant_id, token_hash), keys::MFA_LOGIN_SK),
-            Self::enrolment_key(tenant_id, person_id),
-            key(keys::tenant(tenant_id), keys::person_sk(person_id)),
-            key(keys::tenant(tenant_id), keys::TENANT_SK),
+            (In::Secrets, key(keys::mfa_login(tenant_id, token_hash), keys::MFA_LOGIN_SK)),
+            (In::Secrets, Self::enrolment_key(tenant_id, person_id)),
+            (In::Main, key(keys::tenant(tenant_id), keys::person_sk(person_id))),
+            (In::Main, key(keys::tenant(tenant_id), keys::TENANT_SK)),
         ];
-        let mut items = self.batch_get(&wanted).await?.into_iter();
+        let mut items = self.batch_get_from(&wanted).await?.into_iter();
         let mut next = || items.next().flatten();
         Ok(MfaLoginContext {
             login: next().map(from_item).transpose()?,
@@ -286,7 +288,7 @@ impl Store {
         now: i64,
     ) -> Result<Result<(), NotCompleted>, Error> {
         let consume = Delete::builder()
-            .table_name(&self.table)
+            .table_name(self.secrets()?)
             .set_key(Some(key(keys::mfa_login(&login.tenant_id, &login.token_hash), keys::MFA_LOGIN_SK)))
             .condition_expression("attribute_exists(pk) AND expires_at > :now")
             .expression_attribute_values(":now", n(now))
@@ -294,7 +296,7 @@ impl Store {
             .map_err(Error::internal)?;
         let (condition, value) = factor_condition(factor);
         let use_factor = Update::builder()
-            .table_name(&self.table)
+            .table_name(self.secrets()?)
             .set_key(Some(Self::enrolment_key(&login.tenant_id, &login.person_id)))
             .condition_expression(format!("secret = :secret AND {condition}"))
             .expression_attribute_values(":secret", s(secret))
@@ -306,7 +308,7 @@ impl Store {
                 .expression_attribute_values(":used", AttributeValue::Ss(vec![hash.to_owned()])),
         };
         let put = Put::builder()
-            .table_name(&self.table)
+            .table_name(self.secrets()?)
             .set_item(Some(self.session_item(session)?))
             .build()
             .map_err(Error::internal)?;

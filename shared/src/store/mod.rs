@@ -1,5 +1,17 @@
-//! The single DynamoDB table: key design in [`keys`], one module per aggregate, typed items in
-//! and typed items out. Every tenant-owned key starts with `T#{tenant_id}`.
+//! The DynamoDB tables: key design in [`keys`], one module per aggregate, typed items in and
+//! typed items out. Every tenant-owned key starts with `T#{tenant_id}`.
+//!
+//! Two tables. The main one (`ROTA_TABLE`) holds everything the functions share. The secrets
+//! table (`ROTA_SECRETS_TABLE`) holds what only the auth function may read or write: password
+//! hashes ([`people::Credential`], and pending sign-ups), refresh sessions, 2FA enrolments and
+//! logins waiting for their second factor. Only the auth function's role names it, and only it
+//! is given its name (template.yaml), so a function that parses untrusted input (people,
+//! schedule, …) can neither read a credential nor write one. Its own table rather than an IAM
+//! `dynamodb:LeadingKeys` condition on the main table: an enrolment shares its partition
+//! (`T#{t}`) with the tenant's people and settings, which every function reads by Query, so no
+//! leading-key pattern could tell them apart; and a table is a boundary a later item cannot
+//! cross by being keyed carelessly. Transactions and batched reads span both tables, so no
+//! operation takes another round trip for it.
 
 pub mod attendance;
 pub mod audit;
@@ -43,12 +55,42 @@ pub type Item = HashMap<String, AttributeValue>;
 pub struct Store {
     pub(crate) client: Client,
     pub(crate) table: String,
+    /// The secrets table, where this function may reach it (the auth function, the dev server,
+    /// tests); `None` elsewhere.
+    secrets: Option<String>,
     round_trips: RoundTrips,
+}
+
+/// The table an item lives in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum In {
+    Main,
+    Secrets,
 }
 
 impl Store {
     pub fn new(client: Client, table: String, round_trips: RoundTrips) -> Self {
-        Self { client, table, round_trips }
+        Self { client, table, secrets: None, round_trips }
+    }
+
+    /// This store with the secrets table named `secrets` (none when `None`).
+    pub fn with_secrets(mut self, secrets: Option<String>) -> Self {
+        self.secrets = secrets;
+        self
+    }
+
+    /// The secrets table's name; an error in a function that is not given it.
+    pub(crate) fn secrets(&self) -> Result<&str, Error> {
+        self.secrets.as_deref().ok_or_else(|| {
+            Error::internal("ROTA_SECRETS_TABLE is not set: only the auth function reaches the secrets table")
+        })
+    }
+
+    pub(crate) fn name_of(&self, table: In) -> Result<&str, Error> {
+        match table {
+            In::Main => Ok(&self.table),
+            In::Secrets => self.secrets(),
+        }
     }
 
     /// A store on its own DynamoDB client, built from the shared SDK settings with the
@@ -62,6 +104,12 @@ impl Store {
     /// tenant, a deactivated person).
     pub fn raw(&self) -> (&Client, &str) {
         (&self.client, &self.table)
+    }
+
+    /// The DynamoDB client and the secrets table, for tests (an aged session, a 2FA step moved
+    /// back). Panics without one.
+    pub fn raw_secrets(&self) -> (&Client, &str) {
+        (&self.client, self.secrets.as_deref().expect("a store with the secrets table"))
     }
 
     /// The round-trip interceptor of this store's client, where each request's count is reported.
@@ -85,35 +133,48 @@ impl Store {
         }
     }
 
-    /// The items under `keys`, strongly consistent, in one `BatchGetItem` (asking again for any
-    /// DynamoDB leaves unprocessed under load): each key's item or `None`, in the order of `keys`.
+    /// The items under `keys` of the main table, strongly consistent, in one `BatchGetItem`:
+    /// each key's item or `None`, in the order of `keys`.
     pub(crate) async fn batch_get(&self, keys: &[Item]) -> Result<Vec<Option<Item>>, Error> {
-        let mut request = KeysAndAttributes::builder().consistent_read(true).set_keys(Some(keys.to_vec()));
-        let mut items: Vec<Item> = Vec::new();
-        loop {
-            let output = self
-                .client
-                .batch_get_item()
-                .request_items(&self.table, request.build().map_err(Error::internal)?)
-                .send()
-                .await?;
-            items.extend(output.responses.and_then(|mut r| r.remove(&self.table)).unwrap_or_default());
-            match output.unprocessed_keys.and_then(|mut u| u.remove(&self.table)) {
-                Some(rest) if !rest.keys().is_empty() => {
-                    request = KeysAndAttributes::builder().consistent_read(true).set_keys(Some(rest.keys().to_vec()))
+        let wanted: Vec<(In, Item)> = keys.iter().map(|key| (In::Main, key.clone())).collect();
+        self.batch_get_from(&wanted).await
+    }
+
+    /// The items under `wanted`, each in its table, strongly consistent, in one `BatchGetItem`
+    /// (asking again for any DynamoDB leaves unprocessed under load): each key's item or `None`,
+    /// in the order of `wanted`.
+    pub(crate) async fn batch_get_from(&self, wanted: &[(In, Item)]) -> Result<Vec<Option<Item>>, Error> {
+        let mut keys: HashMap<String, Vec<Item>> = HashMap::new();
+        for (table, key) in wanted {
+            keys.entry(self.name_of(*table)?.to_owned()).or_default().push(key.clone());
+        }
+        let mut found: HashMap<String, Vec<Item>> = HashMap::new();
+        while !keys.is_empty() {
+            let mut requests = HashMap::new();
+            for (table, keys) in keys.drain() {
+                let request = KeysAndAttributes::builder().consistent_read(true).set_keys(Some(keys));
+                requests.insert(table, request.build().map_err(Error::internal)?);
+            }
+            let output = self.client.batch_get_item().set_request_items(Some(requests)).send().await?;
+            for (table, items) in output.responses.unwrap_or_default() {
+                found.entry(table).or_default().extend(items);
+            }
+            for (table, rest) in output.unprocessed_keys.unwrap_or_default() {
+                if !rest.keys().is_empty() {
+                    keys.insert(table, rest.keys().to_vec());
                 }
-                _ => break,
             }
         }
-        Ok(keys
+        wanted
             .iter()
-            .map(|wanted| {
-                items
+            .map(|(table, wanted)| {
+                let items = found.get(self.name_of(*table)?).map(Vec::as_slice).unwrap_or_default();
+                Ok(items
                     .iter()
                     .find(|item| item.get("pk") == wanted.get("pk") && item.get("sk") == wanted.get("sk"))
-                    .cloned()
+                    .cloned())
             })
-            .collect())
+            .collect()
     }
 }
 

@@ -1,16 +1,19 @@
-//! People and their login credentials.
+//! People, their email claims and their credentials.
 //!
-//! The person's profile lives under the tenant (`T#{t}` / `PERSON#{p}`). The credential lives
-//! under the platform-wide `EMAIL#{email}` key, which makes emails unique across tenants and lets
-//! login find person, tenant, role and password hash in one read. It is made when the person
-//! joins (an invitation only claims the address within its organisation, see
-//! [`super::links`]). Role or status changes of a person who joined update both items in one
-//! transaction.
+//! The person's profile lives under the tenant (`T#{t}` / `PERSON#{p}`). Their email claim lives
+//! under the platform-wide `EMAIL#{email}` key (main table), which makes emails unique across
+//! tenants and names the person, tenant, role and status. Claim and credential are made when the
+//! person joins (confirms a sign-up, accepts an invitation; an invitation only claims the address
+//! within its organisation, see [`super::links`]); role or status changes of a person who joined
+//! update person and claim in one transaction (the people function does). The password hash is
+//! not on the claim: it is the [`Credential`] in the secrets table (`CRED#{email}`), which only
+//! the auth function reaches. Login reads claim and credential in one `BatchGetItem` across the
+//! two tables, and trusts the credential only for the person the claim names.
 
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
 use serde::{Deserialize, Serialize};
 
-use super::{Item, Store, from_item, key, keys, to_item, value};
+use super::{In, Item, Store, from_item, key, keys, to_item, value};
 use crate::Error;
 use crate::auth::Role;
 
@@ -122,13 +125,25 @@ pub enum PersonStatus {
     Inactive,
 }
 
+/// An email's claim (main table): who it belongs to. Made when the person joins (the auth
+/// function) and changed with their role and status (the people function); holds no secret.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Credential {
+pub struct EmailClaim {
     pub email: String,
     pub tenant_id: String,
     pub person_id: String,
     pub role: Role,
     pub status: PersonStatus,
+}
+
+/// An email's credential (secrets table, the auth function only): made when the person first
+/// sets a password (confirming a sign-up, accepting an invitation).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Credential {
+    pub email: String,
+    /// The person it was made for: it counts only while the claim names them.
+    pub tenant_id: String,
+    pub person_id: String,
     pub password_hash: String,
     /// The hash of the password-reset link that is still valid; a new request replaces it.
     #[serde(default)]
@@ -140,29 +155,60 @@ pub struct Credential {
     pub mfa: bool,
 }
 
+impl Credential {
+    /// A new person's credential, with their first password.
+    pub fn new(claim: &EmailClaim, password_hash: String) -> Self {
+        Self {
+            email: claim.email.clone(),
+            tenant_id: claim.tenant_id.clone(),
+            person_id: claim.person_id.clone(),
+            password_hash,
+            reset_hash: None,
+            mfa: false,
+        }
+    }
+}
+
+/// What login reads for an email: the claim and, for the person it names, the credential.
+#[derive(Debug, Clone)]
+pub struct Login {
+    pub claim: EmailClaim,
+    /// `None` until the person sets a password (an invited person), and for a credential left
+    /// for someone the claim no longer names.
+    pub credential: Option<Credential>,
+}
+
 impl Store {
     pub(crate) fn person_item(&self, person: &Person) -> Result<Item, Error> {
         self.entity_item(person)
     }
 
-    pub(crate) fn credential_item(&self, credential: &Credential) -> Result<Item, Error> {
-        to_item(credential, &[("pk", keys::email(&credential.email)), ("sk", keys::EMAIL_SK.into())])
+    pub(crate) fn claim_item(&self, claim: &EmailClaim) -> Result<Item, Error> {
+        to_item(claim, &[("pk", keys::email(&claim.email)), ("sk", keys::EMAIL_SK.into())])
     }
 
-    /// The person's email claim and credential, new: refused (in a transaction) if the email
-    /// belongs to anyone already.
-    pub fn credential_put(&self, credential: &Credential) -> Result<TransactWriteItem, Error> {
+    pub(crate) fn credential_item(&self, credential: &Credential) -> Result<Item, Error> {
+        to_item(credential, &[("pk", keys::credential(&credential.email)), ("sk", keys::CREDENTIAL_SK.into())])
+    }
+
+    pub(crate) fn credential_key(email: &str) -> Item {
+        key(keys::credential(email), keys::CREDENTIAL_SK)
+    }
+
+    /// The person's email claim, new: refused (in a transaction) if the email belongs to anyone
+    /// already.
+    pub fn claim_put(&self, claim: &EmailClaim) -> Result<TransactWriteItem, Error> {
         let put = Put::builder()
             .table_name(&self.table)
-            .set_item(Some(self.credential_item(credential)?))
+            .set_item(Some(self.claim_item(claim)?))
             .condition_expression("attribute_not_exists(pk)")
             .build()
             .map_err(Error::internal)?;
         Ok(TransactWriteItem::builder().put(put).build())
     }
 
-    /// The credential following a role or status change of its person, for the same transaction.
-    pub fn credential_access(&self, person: &Person) -> Result<TransactWriteItem, Error> {
+    /// The claim following a role or status change of its person, for the same transaction.
+    pub fn claim_access(&self, person: &Person) -> Result<TransactWriteItem, Error> {
         let update = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key(keys::email(&person.email), keys::EMAIL_SK)))
@@ -177,7 +223,7 @@ impl Store {
         Ok(TransactWriteItem::builder().update(update).build())
     }
 
-    pub async fn credential(&self, email: &str) -> Result<Option<Credential>, Error> {
+    pub async fn email_claim(&self, email: &str) -> Result<Option<EmailClaim>, Error> {
         let output = self
             .client
             .get_item()
@@ -187,5 +233,20 @@ impl Store {
             .send()
             .await?;
         output.item.map(from_item).transpose()
+    }
+
+    /// The email's claim and credential, strongly consistent, in one `BatchGetItem` across the
+    /// two tables. `None` when no one has the email.
+    pub async fn login(&self, email: &str) -> Result<Option<Login>, Error> {
+        let wanted = [(In::Main, key(keys::email(email), keys::EMAIL_SK)), (In::Secrets, Self::credential_key(email))];
+        let mut items = self.batch_get_from(&wanted).await?.into_iter();
+        let claim: Option<EmailClaim> = items.next().flatten().map(from_item).transpose()?;
+        let credential: Option<Credential> = items.next().flatten().map(from_item).transpose()?;
+        Ok(claim.map(|claim| {
+            let credential = credential.filter(|credential| {
+                credential.person_id == claim.person_id && credential.tenant_id == claim.tenant_id
+            });
+            Login { claim, credential }
+        }))
     }
 }

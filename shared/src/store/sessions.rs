@@ -1,5 +1,5 @@
 //! Refresh sessions: one item per device session (token family), under the tenant's prefix,
-//! listed per person through gsi1. The current token's hash identifies the live token; the hashes
+//! listed per person through gsi1, in the secrets table (the auth function only). The current token's hash identifies the live token; the hashes
 //! of the few tokens rotated away before it tell a repeated refresh from a replay (see
 //! [`crate::auth::refresh`]).
 
@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::mfa::Enrolment;
 use super::people::PersonStatus;
 use super::tenants::TenantGate;
-use super::{Item, Store, condition_failed, failed_conditions, from_item, key, keys, n, s, to_item, written};
+use super::{In, Item, Store, condition_failed, failed_conditions, from_item, key, keys, n, s, to_item, written};
 use crate::Error;
 use crate::auth::Role;
 use crate::auth::refresh::Rotated;
@@ -99,7 +99,7 @@ impl Store {
     /// A new session, for a transaction.
     pub fn session_put(&self, session: &Session) -> Result<aws_sdk_dynamodb::types::TransactWriteItem, Error> {
         let put = aws_sdk_dynamodb::types::Put::builder()
-            .table_name(&self.table)
+            .table_name(self.secrets()?)
             .set_item(Some(self.session_item(session)?))
             .condition_expression("attribute_not_exists(pk)")
             .build()
@@ -108,7 +108,7 @@ impl Store {
     }
 
     pub async fn put_session(&self, session: &Session) -> Result<(), Error> {
-        self.client.put_item().table_name(&self.table).set_item(Some(self.session_item(session)?)).send().await?;
+        self.client.put_item().table_name(self.secrets()?).set_item(Some(self.session_item(session)?)).send().await?;
         Ok(())
     }
 
@@ -117,7 +117,7 @@ impl Store {
     /// `false` (nothing written) when the organisation is not active.
     pub async fn put_session_if_active(&self, session: &Session) -> Result<bool, Error> {
         let put = Put::builder()
-            .table_name(&self.table)
+            .table_name(self.secrets()?)
             .set_item(Some(self.session_item(session)?))
             .build()
             .map_err(Error::internal)?;
@@ -157,13 +157,13 @@ impl Store {
         person_id: &str,
     ) -> Result<RefreshContext, Error> {
         let wanted = [
-            key(keys::session(tenant_id, session_id), keys::SESSION_SK),
-            key(keys::tenant(tenant_id), keys::person_sk(person_id)),
-            key(keys::tenant(tenant_id), keys::TENANT_SK),
-            key(keys::tenant(tenant_id), keys::mfa_sk(person_id)),
+            (In::Secrets, key(keys::session(tenant_id, session_id), keys::SESSION_SK)),
+            (In::Main, key(keys::tenant(tenant_id), keys::person_sk(person_id))),
+            (In::Main, key(keys::tenant(tenant_id), keys::TENANT_SK)),
+            (In::Secrets, key(keys::tenant(tenant_id), keys::mfa_sk(person_id))),
         ];
-        let [session, person, tenant, enrolment] =
-            <[Option<Item>; 4]>::try_from(self.batch_get(&wanted).await?).map_err(|_| Error::internal("batch get"))?;
+        let [session, person, tenant, enrolment] = <[Option<Item>; 4]>::try_from(self.batch_get_from(&wanted).await?)
+            .map_err(|_| Error::internal("batch get"))?;
         let enrolment: Option<Enrolment> = enrolment.map(from_item).transpose()?;
         Ok(RefreshContext {
             session: session.map(from_item).transpose()?,
@@ -180,7 +180,7 @@ impl Store {
         let result = self
             .client
             .update_item()
-            .table_name(&self.table)
+            .table_name(self.secrets()?)
             .set_key(Some(key(keys::session(&session.tenant_id, &session.id), keys::SESSION_SK)))
             .update_expression("SET token_hash = :new, rotated = :rotated, last_used_at = :used, expires_at = :expires")
             .condition_expression("token_hash = :old")
@@ -230,7 +230,7 @@ impl Store {
         let result = self
             .client
             .delete_item()
-            .table_name(&self.table)
+            .table_name(self.secrets()?)
             .set_key(Some(key(keys::session(tenant_id, session_id), keys::SESSION_SK)))
             .condition_expression("person_id = :person")
             .expression_attribute_values(":person", s(person_id))
@@ -247,7 +247,7 @@ impl Store {
             let page = self
                 .client
                 .query()
-                .table_name(&self.table)
+                .table_name(self.secrets()?)
                 .index_name("gsi1")
                 .key_condition_expression("gsi1pk = :pk")
                 .expression_attribute_values(":pk", s(keys::person_sessions(tenant_id, person_id)))
@@ -281,7 +281,7 @@ impl Store {
                     Ok(WriteRequest::builder().delete_request(delete).build())
                 })
                 .collect::<Result<_, Error>>()?;
-            let (client, table) = (self.client.clone(), self.table.clone());
+            let (client, table) = (self.client.clone(), self.secrets()?.to_owned());
             batches.spawn(super::round_trips::in_current_request(async move {
                 // DynamoDB may hand back part of a batch as unprocessed; send that part again.
                 while !requests.is_empty() {

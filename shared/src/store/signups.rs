@@ -1,5 +1,6 @@
 //! Sign-ups waiting for their email to be confirmed. Keyed by the hash of the emailed token and
 //! expiring (TTL) with it; they claim nothing, so an unconfirmed sign-up never blocks an email.
+//! They hold a password hash, so they are in the secrets table.
 
 use serde::{Deserialize, Serialize};
 
@@ -21,7 +22,7 @@ pub struct PendingSignup {
 impl Store {
     pub async fn put_pending_signup(&self, signup: &PendingSignup) -> Result<(), Error> {
         let item = to_item(signup, &[("pk", keys::signup(&signup.token_hash)), ("sk", keys::SIGNUP_SK.into())])?;
-        self.client.put_item().table_name(&self.table).set_item(Some(item)).send().await?;
+        self.client.put_item().table_name(self.secrets()?).set_item(Some(item)).send().await?;
         Ok(())
     }
 
@@ -30,7 +31,7 @@ impl Store {
         let output = self
             .client
             .get_item()
-            .table_name(&self.table)
+            .table_name(self.secrets()?)
             .set_key(Some(key(keys::signup(token_hash), keys::SIGNUP_SK)))
             .consistent_read(true)
             .send()

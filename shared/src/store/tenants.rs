@@ -5,7 +5,7 @@ use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem, Update};
 use serde::{Deserialize, Serialize};
 
 use super::audit::AuditEntry;
-use super::people::{Credential, Person};
+use super::people::{Credential, EmailClaim, Person};
 use super::sessions::Session;
 use super::{Item, Store, failed_conditions, from_item, key, keys, n, to_item, value};
 use crate::Error;
@@ -238,28 +238,37 @@ impl Store {
         if super::written(result)? { Ok(()) } else { Err(Error::Conflict("the organisation exists already")) }
     }
 
-    /// Creates an organisation with its owner, their email claim and first session, and deletes
-    /// the pending sign-up it comes from: all of it or none of it, in one transaction.
+    /// Creates an organisation with its owner, their email claim, credential and first session,
+    /// and deletes the pending sign-up it comes from: all of it or none of it, in one
+    /// transaction across both tables.
     pub async fn create_tenant_with_owner(
         &self,
         tenant: &Tenant,
         owner: &Person,
+        claim: &EmailClaim,
         credential: &Credential,
         session: &Session,
         signup_token_hash: &str,
     ) -> Result<Result<(), NotCreated>, Error> {
         let tenant_item = tenant_item(tenant)?;
-        let put_new = |item| -> Result<TransactWriteItem, Error> {
+        let put_new = |table: &str, item| -> Result<TransactWriteItem, Error> {
             let put = Put::builder()
-                .table_name(&self.table)
+                .table_name(table)
                 .set_item(Some(item))
                 .condition_expression("attribute_not_exists(pk)")
                 .build()
                 .map_err(Error::internal)?;
             Ok(TransactWriteItem::builder().put(put).build())
         };
+        // The claim is new, so no one else has this email: a credential left under it (by no
+        // path today) is replaced, never reused.
+        let credential = Put::builder()
+            .table_name(self.secrets()?)
+            .set_item(Some(self.credential_item(credential)?))
+            .build()
+            .map_err(Error::internal)?;
         let consume = Delete::builder()
-            .table_name(&self.table)
+            .table_name(self.secrets()?)
             .set_key(Some(key(keys::signup(signup_token_hash), keys::SIGNUP_SK)))
             .condition_expression("attribute_exists(pk)")
             .build()
@@ -268,11 +277,12 @@ impl Store {
         let result = self
             .client
             .transact_write_items()
-            .transact_items(put_new(tenant_item)?)
-            .transact_items(put_new(self.person_item(owner)?)?)
-            .transact_items(put_new(self.credential_item(credential)?)?)
-            .transact_items(put_new(self.session_item(session)?)?)
+            .transact_items(put_new(&self.table, tenant_item)?)
+            .transact_items(put_new(&self.table, self.person_item(owner)?)?)
+            .transact_items(put_new(&self.table, self.claim_item(claim)?)?)
+            .transact_items(put_new(self.secrets()?, self.session_item(session)?)?)
             .transact_items(TransactWriteItem::builder().delete(consume).build())
+            .transact_items(TransactWriteItem::builder().put(credential).build())
             .send()
             .await;
         match result {
