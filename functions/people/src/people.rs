@@ -166,6 +166,7 @@ fn may_grant(caller: &Caller, role: OrganisationRole) -> Result<Role, Error> {
 /// organisation gets the same answer, and its owner an email saying so instead of a link. 100
 /// invitations an hour per organisation (re-sent ones included), then `429`.
 #[utoipa::path(post, path = "/people", tag = "people", security(("bearer" = ["admin"])), request_body = CreatePerson,
+    extensions(("x-rate-limit" = json!("100 invitations per organisation an hour, new and re-sent"))),
     responses(
         (status = 201, description = "The invited person; the invitation is on its way", body = Person,
             links(
@@ -476,6 +477,7 @@ pub struct InvitationSent {
 /// Emails an invited person a new invitation link; the old link stops working (admins). Counts
 /// against the organisation's 100 invitations an hour.
 #[utoipa::path(post, path = "/people/{person_id}/invite", tag = "people", security(("bearer" = ["admin"])),
+    extensions(("x-rate-limit" = json!("100 invitations per organisation an hour, new and re-sent"))),
     params(("person_id" = String, Path)),
     responses(
         (status = 202, description = "A new invitation is on its way", body = InvitationSent),

@@ -134,6 +134,35 @@ mod tests {
     }
 
     #[test]
+    fn ones_own_records_are_open_and_others_follow_the_role_and_its_2fa() {
+        let staff = caller(Staff, false, false);
+        assert!(staff.require_unless_own("P", Coordinator).is_ok());
+        assert!(matches!(staff.require_unless_own("Q", Coordinator), Err(Error::NotFound)));
+        let admin_without = caller(Admin, false, true);
+        assert!(admin_without.require_unless_own("P", Coordinator).is_ok());
+        assert!(matches!(admin_without.require_unless_own("Q", Coordinator), Err(Error::MfaRequired)));
+        assert!(matches!(admin_without.require_or_hidden(Coordinator), Err(Error::MfaRequired)));
+        assert!(caller(Admin, true, true).require_unless_own("Q", Coordinator).is_ok());
+        assert!(matches!(caller(Coordinator, false, false).require_or_hidden(Admin), Err(Error::NotFound)));
+    }
+
+    #[test]
+    fn pay_is_seen_by_admins_with_2fa_and_by_each_person_for_themself() {
+        assert!(caller(Admin, true, true).sees_pay_of("Q") && caller(Owner, false, false).sees_pay());
+        assert!(!caller(Admin, false, true).sees_pay_of("Q") && caller(Admin, false, true).sees_pay_of("P"));
+        assert!(!caller(Coordinator, false, false).sees_pay() && caller(Staff, false, false).sees_pay_of("P"));
+    }
+
+    #[test]
+    fn nobody_below_owner_decides_on_their_own() {
+        for role in [Admin, Coordinator, Staff] {
+            assert!(matches!(caller(role, true, true).not_own("P"), Err(Error::OwnRecord)), "{role:?}");
+            assert!(caller(role, true, true).not_own("Q").is_ok(), "{role:?}");
+        }
+        assert!(caller(Owner, true, true).not_own("P").is_ok());
+    }
+
+    #[test]
     fn an_admin_action_without_2fa_is_mfa_required_where_it_is_enforced() {
         let without = caller(Owner, false, true);
         assert!(matches!(without.require(Admin), Err(Error::MfaRequired)));
