@@ -125,6 +125,12 @@ impl FromSdk for aws_sdk_sqs::Client {
     }
 }
 
+impl FromSdk for aws_sdk_kms::Client {
+    fn from_sdk(sdk: &SdkConfig) -> Self {
+        Self::new(sdk)
+    }
+}
+
 impl FromSdk for aws_sdk_s3::Client {
     /// Path-style URLs when an endpoint is configured (moto locally): `bucket.127.0.0.1` does not
     /// resolve. In AWS, virtual-hosted URLs as S3 recommends.

@@ -38,6 +38,11 @@ pub struct Config {
     pub notification_queue: String,
     /// `ROTA_BUCKET`: the bucket of photos, imports and exports.
     pub bucket: String,
+    /// `ROTA_TOTP_KEYS`: the data keys TOTP secrets are sealed with, `kid=kms:BASE64` (wrapped by
+    /// KMS) or locally `kid=raw:BASE64` ([`crate::auth::totp_keys`]). The auth function only.
+    pub totp_keys: Option<Secret>,
+    /// `ROTA_TOTP_KID`: the key new TOTP secrets are sealed with.
+    pub totp_kid: String,
 }
 
 impl Config {
@@ -60,7 +65,34 @@ impl Config {
             app_url: var("ROTA_APP_URL")?,
             notification_queue: var("ROTA_NOTIFICATION_QUEUE")?,
             bucket: var("ROTA_BUCKET")?,
+            totp_keys: std::env::var("ROTA_TOTP_KEYS").ok().filter(|keys| !keys.trim().is_empty()).map(Secret),
+            totp_kid: or("ROTA_TOTP_KID", "totp-1"),
         })
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::Config;
+
+    /// Settings for unit tests that need a `Config` and no AWS.
+    pub(crate) fn config() -> Config {
+        Config {
+            table: "t".into(),
+            secrets_table: None,
+            jwt_private_key: None,
+            jwt_kid: "k1".into(),
+            jwt_public_keys: r#"{"keys":[]}"#.into(),
+            jwt_issuer: "rota".into(),
+            jwt_audience: "rota-api".into(),
+            cors_origins: Vec::new(),
+            mail_from: "no-reply@rota.test".into(),
+            app_url: "https://app.rota.test".into(),
+            notification_queue: "https://sqs.test/1/notifications".into(),
+            bucket: "rota-test".into(),
+            totp_keys: None,
+            totp_kid: "totp-1".into(),
+        }
     }
 }
 
@@ -106,6 +138,8 @@ pub struct AppState {
     pub outbox: Outbox,
     /// Presigned uploads and downloads of the files bucket.
     pub files: Files,
+    /// The keys TOTP secrets are sealed with (the auth function's; unwrapped on first use).
+    pub totp: Arc<crate::auth::totp_keys::TotpKeys>,
 }
 
 impl AppState {
@@ -138,6 +172,8 @@ impl AppState {
             store: Store::from_sdk(&sdk, config.table.clone(), round_trips).with_secrets(config.secrets_table.clone()),
             outbox: Outbox::new(LazyClient::new::<OUTBOX>(&sdk), config.notification_queue.clone()),
             files: Files::new(LazyClient::new::<FILES>(&sdk), config.bucket.clone()),
+            // KMS only on the first 2FA request of a cold start, never at start.
+            totp: Arc::new(crate::auth::totp_keys::TotpKeys::new(&config, LazyClient::new::<false>(&sdk))?),
             config: Arc::new(config),
         })
     }

@@ -98,3 +98,79 @@ async fn what_the_people_function_may_write_cannot_replace_a_password() {
     let tokens = app.login_tokens(&owner).await;
     assert!(tokens["access_token"].is_string(), "{tokens}");
 }
+
+#[tokio::test]
+async fn a_totp_secret_is_stored_sealed_never_as_it_is() {
+    let app = spawn_app().await;
+    let owner = app.signup().await;
+    let secret = owner.totp_secret.clone().expect("the owner has 2FA on");
+    let enrolment =
+        item_in(&app, true, &format!("T#{}", owner.tenant_id), &format!("MFA#{}", owner.person_id)).await.unwrap();
+    let stored = enrolment["secret"].as_s().unwrap();
+    assert!(stored.starts_with(&format!("v1:{}:", app.config.totp_kid)), "sealed under the current key: {stored}");
+    assert!(!format!("{enrolment:?}").contains(&secret), "the secret as it is: {enrolment:?}");
+    assert!(!format!("{enrolment:?}").contains(&secret.to_lowercase()));
+
+    // A pending secret too (set up again after turning 2FA off).
+    let tokens = app.login_tokens(&owner).await;
+    let token = tokens["access_token"].as_str().unwrap();
+    let code = app.fresh_code(&owner).await;
+    let off = app.post("/auth/2fa/disable", Some(token), json!({ "code": code })).await;
+    assert_eq!(off.status(), StatusCode::NO_CONTENT);
+    let setup = api_tests::json_of(app.post_empty("/auth/2fa/setup", token).await, StatusCode::OK).await;
+    let enrolment =
+        item_in(&app, true, &format!("T#{}", owner.tenant_id), &format!("MFA#{}", owner.person_id)).await.unwrap();
+    let pending = setup["secret"].as_str().unwrap();
+    assert!(enrolment["pending_secret"].as_s().unwrap().starts_with("v1:"));
+    assert!(!format!("{enrolment:?}").contains(pending), "the pending secret as it is: {enrolment:?}");
+}
+
+/// The AWS path: a data key wrapped by a KMS key (moto's), unwrapped with `Decrypt` under the
+/// encryption context on first use, seals and opens; a key wrapped under another context does not
+/// unwrap.
+#[tokio::test]
+async fn a_data_key_wrapped_by_kms_is_unwrapped_on_first_use() {
+    use aws_sdk_kms::types::DataKeySpec;
+    use base64::Engine;
+    use rota::auth::totp_keys::{KMS_CONTEXT, TotpKeys};
+
+    let app = spawn_app().await;
+    let sdk = rota::aws::sdk_config().await;
+    let kms = aws_sdk_kms::Client::new(&sdk);
+    let key = kms.create_key().description("rota test: TOTP data keys").send().await.unwrap();
+    let key_id = key.key_metadata().unwrap().key_id().to_owned();
+    let wrapped = |context: (&'static str, &'static str)| {
+        let kms = kms.clone();
+        let key_id = key_id.clone();
+        async move {
+            let data_key = kms
+                .generate_data_key()
+                .key_id(key_id)
+                .key_spec(DataKeySpec::Aes256)
+                .encryption_context(context.0, context.1)
+                .send()
+                .await
+                .unwrap();
+            base64::engine::general_purpose::STANDARD.encode(data_key.ciphertext_blob().unwrap().as_ref())
+        }
+    };
+    let config = |keys: String| rota::Config {
+        totp_keys: Some(rota::Secret::new(keys)),
+        totp_kid: "kms-1".into(),
+        ..app.config.clone()
+    };
+
+    let keys = TotpKeys::new(
+        &config(format!("kms-1=kms:{}", wrapped(KMS_CONTEXT).await)),
+        rota::aws::LazyClient::new::<false>(&sdk),
+    )
+    .unwrap();
+    let sealed = keys.seal("t", "p", "JBSWY3DPEHPK3PXP").await.unwrap();
+    assert!(sealed.starts_with("v1:kms-1:"));
+    assert_eq!(keys.open("t", "p", &sealed).await.unwrap(), "JBSWY3DPEHPK3PXP");
+
+    let elsewhere = wrapped(("purpose", "something-else")).await;
+    let keys =
+        TotpKeys::new(&config(format!("kms-1=kms:{elsewhere}")), rota::aws::LazyClient::new::<false>(&sdk)).unwrap();
+    assert!(keys.ready().await.is_err(), "unwrapped under another context");
+}

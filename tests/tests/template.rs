@@ -363,3 +363,31 @@ fn no_function_has_a_broad_policy() {
         }
     }
 }
+
+/// TOTP secrets are sealed with data keys that only the auth function is given and only it may
+/// unwrap: `kms:Decrypt` on the template's key, under the keys' encryption context, and nothing
+/// else of KMS anywhere.
+#[test]
+fn only_the_auth_function_may_unwrap_the_totp_keys() {
+    let template = template();
+    for policies in policies() {
+        let kms: Vec<&Statement> =
+            policies.statements.iter().filter(|s| s.actions.iter().any(|a| a.starts_with("kms:"))).collect();
+        if policies.binary != "auth" {
+            assert!(kms.is_empty(), "{}: KMS actions {kms:?}", policies.binary);
+            continue;
+        }
+        let [decrypt] = kms.as_slice() else { panic!("auth: one KMS statement, not {kms:?}") };
+        assert_eq!(decrypt.actions, set(&["kms:Decrypt"]));
+        assert_eq!(decrypt.resources, set(&["TotpKey"]));
+        let context = &decrypt.condition["StringEquals"]
+            [format!("kms:EncryptionContext:{}", rota::auth::totp_keys::KMS_CONTEXT.0)];
+        assert_eq!(context.as_str(), Some(rota::auth::totp_keys::KMS_CONTEXT.1));
+    }
+    for (name, resource) in template["Resources"].as_mapping().unwrap() {
+        let variables = &resource["Properties"]["Environment"]["Variables"];
+        let binary = resource["Metadata"]["BuildProperties"]["Binary"].as_str().unwrap_or_default();
+        assert_eq!(!variables["ROTA_TOTP_KEYS"].is_null(), binary == "auth", "{name:?}: ROTA_TOTP_KEYS");
+    }
+    assert!(template["Globals"]["Function"]["Environment"]["Variables"]["ROTA_TOTP_KEYS"].is_null());
+}

@@ -31,7 +31,8 @@ fn main() -> Result<(), lambda_http::Error> {
             _ => rota::aws::sdk_config().await,
         };
         mark("aws_config");
-        let store = Store::from_sdk(&sdk, config.table.clone(), RoundTrips::default());
+        let store = Store::from_sdk(&sdk, config.table.clone(), RoundTrips::default())
+            .with_secrets(config.secrets_table.clone());
         mark("dynamodb");
         let keys = Arc::new(rota::auth::jwt::Keys::new(&config)?);
         mark("jwt");
@@ -42,7 +43,10 @@ fn main() -> Result<(), lambda_http::Error> {
         mark("sqs");
         let files = rota::files::Files::new(LazyClient::new::<{ auth::CLIENTS.files }>(&sdk), config.bucket.clone());
         mark("s3");
-        let state = rota::AppState { store, keys, outbox, files, config: Arc::new(config) };
+        // Parsed only: the data keys are unwrapped by the first 2FA request.
+        let totp = Arc::new(rota::auth::totp_keys::TotpKeys::new(&config, LazyClient::new::<false>(&sdk))?);
+        mark("totp");
+        let state = rota::AppState { store, keys, outbox, files, totp, config: Arc::new(config) };
         let routes = auth::lambda_router();
         mark("routes");
         let router = rota::http::serve(routes, state);

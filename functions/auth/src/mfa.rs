@@ -56,16 +56,20 @@ pub struct TotpSetup {
     ))]
 pub async fn setup_2fa(State(state): State<AppState>, caller: Caller) -> Result<Json<TotpSetup>, Error> {
     let now = Now::get();
-    // Round trip 1: the person (their email names the account in the app) and their enrolment.
-    let (person, enrolment) = state.store.person_and_enrolment(&caller.tenant_id, &caller.person_id).await?;
+    // Round trip 1: the person (their email names the account in the app) and their enrolment;
+    // and the TOTP key unwrapped if this is the first 2FA request of the cold start.
+    let ((person, enrolment), ()) =
+        tokio::try_join!(state.store.person_and_enrolment(&caller.tenant_id, &caller.person_id), state.totp.ready())?;
     let person = person.ok_or(Error::NotFound)?;
     if enrolment.is_some_and(|enrolment| enrolment.is_on()) {
         return Err(ALREADY_ON);
     }
     let secret = totp::generate_secret();
     let otpauth_uri = totp::otpauth_uri(&secret, &person.email)?;
+    // Stored sealed: only the answer below shows the secret as it is.
+    let sealed = state.totp.seal(&caller.tenant_id, &caller.person_id, &secret).await?;
     // Round trip 2: the secret kept as the pending one, unless 2FA went on meanwhile.
-    if !state.store.set_pending_secret(&caller.tenant_id, &caller.person_id, &secret, &now.iso).await? {
+    if !state.store.set_pending_secret(&caller.tenant_id, &caller.person_id, &sealed, &now.iso).await? {
         return Err(ALREADY_ON);
     }
     Ok(Json(TotpSetup { secret, otpauth_uri }))
@@ -108,10 +112,12 @@ pub async fn enable_2fa(
 ) -> Result<Json<RecoveryCodes>, Error> {
     let now = Now::get();
     let attempt = Attempt::mfa(&caller.tenant_id, &caller.person_id);
-    // Round trip 1: the person, their enrolment, and this attempt counted (before the code is checked).
-    let ((person, enrolment), counted) = tokio::try_join!(
+    // Round trip 1: the person, their enrolment, and this attempt counted (before the code is
+    // checked); the TOTP key unwrapped alongside if need be.
+    let ((person, enrolment), counted, ()) = tokio::try_join!(
         state.store.person_and_enrolment(&caller.tenant_id, &caller.person_id),
         attempt.count(&state, now.epoch),
+        state.totp.ready(),
     )?;
     let enrolment = enrolment.unwrap_or_default();
     let waiting = person.zip(enrolment.pending_secret.as_deref()).filter(|_| !enrolment.is_on());
@@ -122,7 +128,8 @@ pub async fn enable_2fa(
     if let Some(retry_after_secs) = counted.retry_after(now.epoch) {
         return Err(Error::RateLimited { retry_after_secs });
     }
-    let step = totp::verify(pending, &request.code, now.epoch)?.ok_or(WRONG_CODE)?;
+    let secret = state.totp.open(&caller.tenant_id, &caller.person_id, pending).await?;
+    let step = totp::verify(&secret, &request.code, now.epoch)?.ok_or(WRONG_CODE)?;
     let (codes, hashes) = mfa::generate_recovery_codes();
     let enable = Enable {
         tenant_id: &caller.tenant_id,
@@ -174,10 +181,12 @@ pub async fn disable_2fa(
 ) -> Result<StatusCode, Error> {
     let now = Now::get();
     let attempt = Attempt::mfa(&caller.tenant_id, &caller.person_id);
-    // Round trip 1: the person, their enrolment, and this attempt counted (before the code is checked).
-    let ((person, enrolment), counted) = tokio::try_join!(
+    // Round trip 1: the person, their enrolment, and this attempt counted (before the code is
+    // checked); the TOTP key unwrapped alongside if need be.
+    let ((person, enrolment), counted, ()) = tokio::try_join!(
         state.store.person_and_enrolment(&caller.tenant_id, &caller.person_id),
         attempt.count(&state, now.epoch),
+        state.totp.ready(),
     )?;
     let (Some(person), Some(enrolment)) = (person, enrolment.filter(Enrolment::is_on)) else {
         return Err(counted.refuse(&state, NOT_ON).await);
@@ -185,7 +194,9 @@ pub async fn disable_2fa(
     if let Some(retry_after_secs) = counted.retry_after(now.epoch) {
         return Err(Error::RateLimited { retry_after_secs });
     }
-    let (secret, factor) = factor(&enrolment, &request.code, now.epoch)?.ok_or(WRONG_CODE)?;
+    let (secret, factor) = factor(&state, &caller.tenant_id, &caller.person_id, &enrolment, &request.code, now.epoch)
+        .await?
+        .ok_or(WRONG_CODE)?;
     // Round trip 2: 2FA off, using the code up (enrolment and credential in one transaction), and
     // the attempt taken back.
     let (disabled, ()) = tokio::try_join!(
@@ -237,9 +248,10 @@ pub async fn login_mfa(
     let attempt = Attempt::mfa(&tenant_id, &person_id);
     // Round trip 1: the waiting login, the enrolment, the person and the organisation; and this
     // attempt counted (before the code is checked).
-    let (context, counted) = tokio::try_join!(
+    let (context, counted, ()) = tokio::try_join!(
         state.store.mfa_login_context(&tenant_id, &person_id, &token_hash),
         attempt.count(&state, now.epoch),
+        state.totp.ready(),
     )?;
     if let Some(retry_after_secs) = counted.retry_after(now.epoch) {
         return Err(Error::RateLimited { retry_after_secs });
@@ -255,7 +267,8 @@ pub async fn login_mfa(
     if !tenant.is_active() {
         return Err(counted.refuse(&state, Error::TenantSuspended).await);
     }
-    let (secret, factor) = factor(&enrolment, &request.code, now.epoch)?.ok_or(WRONG_CODE)?;
+    let (secret, factor) =
+        factor(&state, &tenant_id, &person_id, &enrolment, &request.code, now.epoch).await?.ok_or(WRONG_CODE)?;
     let (mut session, refresh) = new_session(token.tenant_id, token.person_id, person.role, &headers, &now);
     session.mfa = true;
     // Round trip 2: the login token and the code used up, the session written and the
@@ -278,13 +291,23 @@ pub async fn login_mfa(
 /// digits; spaces ignored) of a step later than the newest one accepted, or an unused recovery
 /// code. `None` for anything else. Whether it is still unused when it is used up is the write's
 /// condition; this only spares that write for codes that cannot be right.
-fn factor<'a>(enrolment: &'a Enrolment, code: &str, now: i64) -> Result<Option<(&'a str, Factor<'a>)>, Error> {
-    let Some(secret) = enrolment.secret.as_deref() else { return Ok(None) };
+/// The factor `code` is, if it is an unused one of this enrolment, with the sealed secret it is
+/// checked under (the condition of the write that uses it up).
+async fn factor<'a>(
+    state: &AppState,
+    tenant_id: &str,
+    person_id: &str,
+    enrolment: &'a Enrolment,
+    code: &str,
+    now: i64,
+) -> Result<Option<(&'a str, Factor<'a>)>, Error> {
+    let Some(sealed) = enrolment.secret.as_deref() else { return Ok(None) };
     let code: String = code.split_whitespace().collect();
     if totp::looks_like_code(&code) {
-        let step = totp::verify(secret, &code, now)?.filter(|step| *step > enrolment.last_step);
-        return Ok(step.map(|step| (secret, Factor::Step(step))));
+        let secret = state.totp.open(tenant_id, person_id, sealed).await?;
+        let step = totp::verify(&secret, &code, now)?.filter(|step| *step > enrolment.last_step);
+        return Ok(step.map(|step| (sealed, Factor::Step(step))));
     }
     let hash = mfa::recovery_hash(&code);
-    Ok(enrolment.recovery.iter().find(|stored| **stored == hash).map(|stored| (secret, Factor::Recovery(stored))))
+    Ok(enrolment.recovery.iter().find(|stored| **stored == hash).map(|stored| (sealed, Factor::Recovery(stored))))
 }

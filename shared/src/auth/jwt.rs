@@ -232,6 +232,8 @@ mod tests {
             app_url: "https://app.rota.test".into(),
             notification_queue: "https://sqs.test/1/notifications".into(),
             bucket: "rota-test".into(),
+            totp_keys: None,
+            totp_kid: "totp-1".into(),
         }
     }
 

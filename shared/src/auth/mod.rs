@@ -10,6 +10,7 @@ pub mod policy;
 pub mod rate_limit;
 pub mod refresh;
 pub mod totp;
+pub mod totp_keys;
 
 pub use caller::Caller;
 pub use policy::Role;

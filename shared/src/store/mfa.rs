@@ -22,9 +22,10 @@ use crate::Error;
 /// A person's two-factor enrolment as stored.
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct Enrolment {
-    /// The shared TOTP secret (base32); present exactly while 2FA is on.
+    /// The shared TOTP secret, sealed ([`crate::auth::totp_keys`]); present exactly while 2FA is
+    /// on. Conditions compare the sealed form.
     pub secret: Option<String>,
-    /// A secret from `POST /auth/2fa/setup`, waiting for its first code.
+    /// A secret from `POST /auth/2fa/setup`, waiting for its first code (sealed).
     pub pending_secret: Option<String>,
     /// The newest TOTP time step accepted: codes of it and older steps are refused.
     #[serde(default)]
