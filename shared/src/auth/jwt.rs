@@ -220,20 +220,10 @@ mod tests {
 
     fn config(private_key: Option<&str>, kid: &str, jwks: &[&Value]) -> Config {
         Config {
-            table: "t".into(),
-            secrets_table: None,
             jwt_private_key: private_key.map(crate::Secret::new),
             jwt_kid: kid.into(),
             jwt_public_keys: json!({ "keys": jwks }).to_string(),
-            jwt_issuer: "rota".into(),
-            jwt_audience: "rota-api".into(),
-            cors_origins: Vec::new(),
-            mail_from: "no-reply@rota.test".into(),
-            app_url: "https://app.rota.test".into(),
-            notification_queue: "https://sqs.test/1/notifications".into(),
-            bucket: "rota-test".into(),
-            totp_keys: None,
-            totp_kid: "totp-1".into(),
+            ..crate::config::tests::config()
         }
     }
 
