@@ -102,7 +102,9 @@ pub async fn accept_invitation(
     // entry come first).
     match state.store.update(&after, before.version, &audit, more).await? {
         Ok(()) => {}
-        Err(Refused(failed)) if failed.iter().all(|position| INVITATION_USE_CLAIM.contains(&(position - 2))) => {
+        Err(Refused(failed))
+            if !failed.is_empty() && failed.iter().all(|at| INVITATION_USE_CLAIM.contains(&at.wrapping_sub(2))) =>
+        {
             return Err(Error::Conflict(
                 "this address has a Rota account already, with another organisation; log in with it, or ask to be invited at another address",
             ));
