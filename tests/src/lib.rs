@@ -125,6 +125,19 @@ pub async fn check_stack(endpoint: &str) {
     }
 }
 
+/// Each HTTP function's binary and the clients it declares (`CLIENTS`), in `dev_server::functions()`
+/// order.
+pub fn declared_clients() -> [(&'static str, rota::Clients); 6] {
+    [
+        ("auth", auth::CLIENTS),
+        ("people", people::CLIENTS),
+        ("schedule", schedule::CLIENTS),
+        ("attendance", attendance::CLIENTS),
+        ("payroll", payroll::CLIENTS),
+        ("admin", admin::CLIENTS),
+    ]
+}
+
 pub fn unique_email(label: &str) -> String {
     format!("{label}-{}@example.com", ulid::Ulid::new().to_string().to_lowercase())
 }

@@ -5,8 +5,6 @@
 
 use std::path::Path;
 
-use rota::Clients;
-
 /// Every `.rs` file under `dir`, concatenated.
 fn source_of(dir: &Path) -> String {
     let mut source = String::new();
@@ -23,14 +21,7 @@ fn source_of(dir: &Path) -> String {
 
 #[test]
 fn every_function_declares_the_clients_its_handlers_use_and_no_others() {
-    let functions: [(&str, Clients); 6] = [
-        ("auth", auth::CLIENTS),
-        ("people", people::CLIENTS),
-        ("schedule", schedule::CLIENTS),
-        ("attendance", attendance::CLIENTS),
-        ("payroll", payroll::CLIENTS),
-        ("admin", admin::CLIENTS),
-    ];
+    let functions = api_tests::declared_clients();
     let http_functions: Vec<_> = dev_server::functions().into_iter().map(|(name, _)| name).collect();
     assert_eq!(functions.map(|(name, _)| name).to_vec(), http_functions, "a function is missing here");
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../functions");

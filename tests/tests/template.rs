@@ -332,14 +332,7 @@ fn every_function_may_touch_only_its_own_files_and_list_only_prefixes() {
 /// clients each HTTP function declares (`CLIENTS`) match what its role may use.
 #[test]
 fn no_function_has_a_broad_policy() {
-    let clients = [
-        ("auth", auth::CLIENTS),
-        ("people", people::CLIENTS),
-        ("schedule", schedule::CLIENTS),
-        ("attendance", attendance::CLIENTS),
-        ("payroll", payroll::CLIENTS),
-        ("admin", admin::CLIENTS),
-    ];
+    let clients = api_tests::declared_clients();
     for Policies { binary, statements, templates } in policies() {
         for statement in &statements {
             for action in &statement.actions {
