@@ -476,15 +476,31 @@ pub struct Worker {
 /// Invites a staff member into `org`'s position and accepts the invitation. Make workers one at a
 /// time: the invitation is read from the app's one mailbox.
 pub async fn worker(app: &TestApp, owner: &Account, org: &Organisation, name: &str) -> Worker {
-    let email = unique_email("worker");
-    let body = json!({ "email": email, "name": name, "role": "staff", "position_ids": [org.position_id] });
+    let account = member(app, owner, name, "staff", &[&org.position_id]).await;
+    Worker { id: account.person_id, email: account.email, token: account.access_token }
+}
+
+/// Invites `name` as `role` holding `position_ids` (as `owner`), and accepts the invitation for
+/// them: their account, logged in without 2FA.
+pub async fn member(app: &TestApp, owner: &Account, name: &str, role: &str, position_ids: &[&str]) -> Account {
+    let email = unique_email(role);
+    let body = json!({ "email": email, "name": name, "role": role, "position_ids": position_ids });
     let created = json_of(app.post("/people", Some(&owner.access_token), body).await, StatusCode::CREATED).await;
-    let id = created["id"].as_str().unwrap().to_owned();
     let invitation = app.link_token(&email, "/accept-invitation").await;
     let body = json!({ "token": invitation, "password": PASSWORD, "token_delivery": "body" });
     let accepted = json_of(app.post("/auth/invitations/accept", None, body).await, StatusCode::CREATED).await;
-    let token = accepted["tokens"]["access_token"].as_str().unwrap().to_owned();
-    Worker { id, email, token }
+    let tokens = &accepted["tokens"];
+    Account {
+        email,
+        password: PASSWORD.into(),
+        tenant_id: owner.tenant_id.clone(),
+        person_id: created["id"].as_str().unwrap().into(),
+        session_id: tokens["session_id"].as_str().unwrap().into(),
+        access_token: tokens["access_token"].as_str().unwrap().into(),
+        refresh_token: tokens["refresh_token"].as_str().unwrap().into(),
+        totp_secret: None,
+        recovery_codes: Vec::new(),
+    }
 }
 
 /// A point `metres` north of `(lat, lng)`, on the sphere the geofence is measured on.

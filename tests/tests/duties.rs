@@ -4,7 +4,7 @@
 //! plus the margin. Reading others' records follows the same 2FA rule as changing them, and pay
 //! rates show only to those who see pay.
 
-use api_tests::{Account, HALL, PASSWORD, TestApp, json_of, problem_of, spawn_app, unique_email};
+use api_tests::{Account, HALL, TestApp, json_of, problem_of, spawn_app};
 use chrono::{Duration, Utc};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -24,24 +24,7 @@ async fn member(app: &TestApp, owner: &Account, role: &str, position_id: &str) -
 
 /// As [`member`], and never with 2FA.
 async fn member_without_2fa(app: &TestApp, owner: &Account, role: &str, position_id: &str) -> Account {
-    let email = unique_email(role);
-    let body = json!({ "email": email, "name": format!("Casey {role}"), "role": role, "position_ids": [position_id] });
-    let created = json_of(app.post("/people", Some(&owner.access_token), body).await, StatusCode::CREATED).await;
-    let invitation = app.link_token(&email, "/accept-invitation").await;
-    let body = json!({ "token": invitation, "password": PASSWORD, "token_delivery": "body" });
-    let accepted = json_of(app.post("/auth/invitations/accept", None, body).await, StatusCode::CREATED).await;
-    let tokens = &accepted["tokens"];
-    Account {
-        email,
-        password: PASSWORD.into(),
-        tenant_id: owner.tenant_id.clone(),
-        person_id: created["id"].as_str().unwrap().into(),
-        session_id: tokens["session_id"].as_str().unwrap().into(),
-        access_token: tokens["access_token"].as_str().unwrap().into(),
-        refresh_token: tokens["refresh_token"].as_str().unwrap().into(),
-        totp_secret: None,
-        recovery_codes: Vec::new(),
-    }
+    api_tests::member(app, owner, &format!("Casey {role}"), role, &[position_id]).await
 }
 
 fn minutes_from_now(minutes: i64) -> String {

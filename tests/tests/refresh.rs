@@ -158,13 +158,8 @@ async fn log_out_everywhere_ends_sessions_the_index_has_not_listed() {
 
 /// Invites a person of `role` and accepts for them: their id and refresh token.
 async fn member(app: &TestApp, owner: &api_tests::Account, role: &str) -> (String, String) {
-    let email = api_tests::unique_email(role);
-    let body = json!({ "email": email, "name": format!("A {role}"), "role": role });
-    let created = json_of(app.post("/people", Some(&owner.access_token), body).await, StatusCode::CREATED).await;
-    let invitation = app.link_token(&email, "/accept-invitation").await;
-    let body = json!({ "token": invitation, "password": api_tests::PASSWORD, "token_delivery": "body" });
-    let accepted = json_of(app.post("/auth/invitations/accept", None, body).await, StatusCode::CREATED).await;
-    (created["id"].as_str().unwrap().into(), accepted["tokens"]["refresh_token"].as_str().unwrap().into())
+    let account = api_tests::member(app, owner, &format!("A {role}"), role, &[]).await;
+    (account.person_id, account.refresh_token)
 }
 
 /// `token` with its person id (bytes 32..48) replaced by `person_id`'s.

@@ -9,7 +9,7 @@ use chrono::{DateTime, Days, NaiveDate, NaiveTime, Utc};
 use garde::Validate;
 use rota::auth::{Caller, Role};
 use rota::clock::{instant, iso};
-use rota::domain::attendance::{Status, correction_bounds};
+use rota::domain::attendance::{CORRECTION_MARGIN, Status, correction_bounds};
 use rota::domain::payroll::{first_day_of_week, split};
 use rota::error::Problem;
 use rota::http::{ValidJson, ValidQuery};
@@ -237,7 +237,8 @@ pub async fn override_attendance(
         for (field, at) in [("check_in_at", request.check_in_at), ("check_out_at", request.check_out_at)] {
             if at.is_some_and(|at| !bounds.contains(at)) {
                 let message = format!(
-                    "must be within the shift's check-in window and 2 hours either side, {} to {}; an owner may confirm a time beyond it (owner_confirmed)",
+                    "must be within the shift's check-in window and {} hours either side, {} to {}; an owner may confirm a time beyond it (owner_confirmed)",
+                    CORRECTION_MARGIN.num_hours(),
                     instant(bounds.opens_at),
                     instant(bounds.closes_at)
                 );

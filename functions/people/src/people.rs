@@ -191,16 +191,13 @@ pub async fn create_person(
     // Round trip 1: the organisation, whose name the invitation gives, the positions and unit
     // named, which must be the organisation's, whether the address has an account, and this
     // invitation counted against the organisation's limit.
-    let (tenant, _, _, registered, counted) = tokio::try_join!(
+    let (tenant, _, _, registered, ()) = tokio::try_join!(
         state.store.tenant(&caller.tenant_id),
         state.store.all_exist::<Position>(&caller.tenant_id, &request.position_ids),
         state.store.all_exist::<Unit>(&caller.tenant_id, request.unit_id.as_slice()),
         state.store.email_claim(&email),
-        state.store.rate_limit_hit(&INVITES_PER_TENANT, &caller.tenant_id, now.epoch),
+        count_invitation(&state, &caller.tenant_id, now.epoch),
     )?;
-    if let Some(retry_after_secs) = INVITES_PER_TENANT.retry_after(counted, now.epoch) {
-        return Err(Error::RateLimited { retry_after_secs });
-    }
     let tenant = tenant.ok_or(Error::NotFound)?;
     // The organisation may know its own members; of an account elsewhere it learns nothing.
     if registered.as_ref().is_some_and(|claim| claim.tenant_id == caller.tenant_id) {
@@ -255,6 +252,15 @@ pub async fn create_person(
     }
     state.outbox.send(&invitation(&person, &tenant.name, link.map(|(_, token)| token))).await?;
     Ok((StatusCode::CREATED, Json(person)))
+}
+
+/// Counts an invitation, new or re-sent, against the organisation's limit: `429` past it.
+async fn count_invitation(state: &AppState, tenant_id: &str, now: i64) -> Result<(), Error> {
+    let counted = state.store.rate_limit_hit(&INVITES_PER_TENANT, tenant_id, now).await?;
+    match INVITES_PER_TENANT.retry_after(counted, now) {
+        Some(retry_after_secs) => Err(Error::RateLimited { retry_after_secs }),
+        None => Ok(()),
+    }
 }
 
 const MEMBER_ALREADY: &str = "this address is a member of the organisation already, or has an invitation waiting";
@@ -493,14 +499,11 @@ pub async fn resend_invitation(
     let now = Now::get();
     // Round trip 1: the person and the organisation, and this invitation counted against the
     // organisation's limit, in parallel.
-    let (person, tenant, counted) = tokio::try_join!(
+    let (person, tenant, ()) = tokio::try_join!(
         state.store.entity::<Person>(&caller.tenant_id, &person_id),
         state.store.tenant(&caller.tenant_id),
-        state.store.rate_limit_hit(&INVITES_PER_TENANT, &caller.tenant_id, now.epoch),
+        count_invitation(&state, &caller.tenant_id, now.epoch),
     )?;
-    if let Some(retry_after_secs) = INVITES_PER_TENANT.retry_after(counted, now.epoch) {
-        return Err(Error::RateLimited { retry_after_secs });
-    }
     let (person, tenant) = (person.ok_or(Error::NotFound)?, tenant.ok_or(Error::NotFound)?);
     if person.status != PersonStatus::Invited {
         return Err(Error::Conflict("only an invited person gets an invitation; this one has accepted or is inactive"));

@@ -2,7 +2,7 @@
 //! every ask (a calendar app subscribes once and keeps it), so the secret itself is stored;
 //! checks compare hashes, so their timing says nothing about it.
 
-use aws_sdk_dynamodb::types::{Delete, TransactWriteItem};
+use aws_sdk_dynamodb::types::TransactWriteItem;
 use serde::{Deserialize, Serialize};
 
 use super::{Store, from_item, key, keys, to_item, written};
@@ -80,12 +80,7 @@ impl Store {
 
     /// Ends the person's feed, for a transaction (deactivation): whether or not they have one.
     pub fn calendar_feed_end(&self, tenant_id: &str, person_id: &str) -> Result<TransactWriteItem, Error> {
-        let delete = Delete::builder()
-            .table_name(&self.table)
-            .set_key(Some(key(keys::tenant(tenant_id), keys::calendar_sk(person_id))))
-            .build()
-            .map_err(Error::internal)?;
-        Ok(TransactWriteItem::builder().delete(delete).build())
+        self.removal(key(keys::tenant(tenant_id), keys::calendar_sk(person_id)))
     }
 
     pub async fn revoke_calendar_feed(&self, tenant_id: &str, person_id: &str) -> Result<(), Error> {

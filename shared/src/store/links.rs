@@ -110,12 +110,7 @@ impl Store {
     /// Revokes the invitation waiting for `email` (if one does), for a transaction: its link stops
     /// working and the address is free to be invited again.
     pub fn invitation_revoke(&self, tenant_id: &str, email: &str) -> Result<TransactWriteItem, Error> {
-        let delete = Delete::builder()
-            .table_name(&self.table)
-            .set_key(Some(key(keys::tenant(tenant_id), keys::invitation_sk(email))))
-            .build()
-            .map_err(Error::internal)?;
-        Ok(TransactWriteItem::builder().delete(delete).build())
+        self.removal(key(keys::tenant(tenant_id), keys::invitation_sk(email)))
     }
 
     /// The only valid link of its kind becomes `link`, for a transaction: an invitation on its

@@ -41,7 +41,7 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, KeysAndAttributes, TransactWriteItem};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -131,6 +131,12 @@ impl Store {
                 None => return Ok(items),
             }
         }
+    }
+
+    /// The main table's item under `key` deleted, whether or not it exists, for a transaction.
+    pub(crate) fn removal(&self, key: Item) -> Result<TransactWriteItem, Error> {
+        let delete = Delete::builder().table_name(&self.table).set_key(Some(key)).build().map_err(Error::internal)?;
+        Ok(TransactWriteItem::builder().delete(delete).build())
     }
 
     /// The items under `keys` of the main table, strongly consistent, in one `BatchGetItem`:

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use aws_sdk_dynamodb::types::{ConditionCheck, Delete, Put, TransactWriteItem, WriteRequest};
+use aws_sdk_dynamodb::types::{ConditionCheck, Put, TransactWriteItem, WriteRequest};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -280,14 +280,7 @@ impl Store {
     pub fn weeks_unlocked(&self, tenant_id: &str, weeks: &[NaiveDate]) -> Result<Vec<TransactWriteItem>, Error> {
         weeks
             .iter()
-            .map(|week| {
-                let delete = Delete::builder()
-                    .table_name(&self.table)
-                    .set_key(Some(key(keys::tenant(tenant_id), keys::pay_week_sk(&week.to_string()))))
-                    .build()
-                    .map_err(Error::internal)?;
-                Ok(TransactWriteItem::builder().delete(delete).build())
-            })
+            .map(|week| self.removal(key(keys::tenant(tenant_id), keys::pay_week_sk(&week.to_string()))))
             .collect()
     }
 

@@ -1,7 +1,7 @@
 //! Refresh sessions: one item per device session (token family), under the tenant's prefix,
-//! listed per person through gsi1, in the secrets table (the auth function only). The current token's hash identifies the live token; the hashes
-//! of the few tokens rotated away before it tell a repeated refresh from a replay (see
-//! [`crate::auth::refresh`]).
+//! listed per person through gsi1, in the secrets table (the auth function only). The current
+//! token's hash identifies the live token; the hashes of the few tokens rotated away before it
+//! tell a repeated refresh from a replay (see [`crate::auth::refresh`]).
 
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
