@@ -52,6 +52,17 @@ def create_table(ddb, name, props):
         ddb.update_time_to_live(TableName=name, TimeToLiveSpecification=ttl)
 
 
+def lifecycle_filter(rule):
+    """A rule's filter as S3's API takes it: by prefix, by one tag, or both."""
+    tags = [{"Key": tag["Key"], "Value": tag["Value"]} for tag in rule.get("TagFilters", [])]
+    prefix = rule.get("Prefix", "")
+    if not tags:
+        return {"Prefix": prefix}
+    if len(tags) == 1 and not prefix:
+        return {"Tag": tags[0]}
+    return {"And": {"Prefix": prefix, "Tags": tags}}
+
+
 def create_bucket(s3, name, props):
     try:
         s3.create_bucket(Bucket=name)
@@ -64,7 +75,7 @@ def create_bucket(s3, name, props):
             "Rules": [
                 {
                     "ID": rule["Id"],
-                    "Filter": {"Prefix": rule.get("Prefix", "")},
+                    "Filter": lifecycle_filter(rule),
                     "Status": rule["Status"],
                     "Expiration": {"Days": rule["ExpirationInDays"]},
                 }

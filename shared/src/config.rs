@@ -38,6 +38,9 @@ pub struct Config {
     pub notification_queue: String,
     /// `ROTA_BUCKET`: the bucket of photos, imports and exports.
     pub bucket: String,
+    /// `ROTA_IMPORT_QUEUE`: the URL of the import worker's queue. The people function (which
+    /// starts imports) and the importer only.
+    pub import_queue: Option<String>,
     /// `ROTA_TOTP_KEYS`: the data keys TOTP secrets are sealed with, `kid=kms:BASE64` (wrapped by
     /// KMS) or locally `kid=raw:BASE64` ([`crate::auth::totp_keys`]). The auth function only.
     pub totp_keys: Option<Secret>,
@@ -65,6 +68,7 @@ impl Config {
             app_url: var("ROTA_APP_URL")?,
             notification_queue: var("ROTA_NOTIFICATION_QUEUE")?,
             bucket: var("ROTA_BUCKET")?,
+            import_queue: std::env::var("ROTA_IMPORT_QUEUE").ok().filter(|url| !url.trim().is_empty()),
             totp_keys: std::env::var("ROTA_TOTP_KEYS").ok().filter(|keys| !keys.trim().is_empty()).map(Secret),
             totp_kid: or("ROTA_TOTP_KID", "totp-1"),
         })
@@ -90,6 +94,7 @@ pub(crate) mod tests {
             app_url: "https://app.rota.test".into(),
             notification_queue: "https://sqs.test/1/notifications".into(),
             bucket: "rota-test".into(),
+            import_queue: None,
             totp_keys: None,
             totp_kid: "totp-1".into(),
         }

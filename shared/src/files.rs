@@ -123,6 +123,19 @@ impl Files {
         content_length: u64,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<Upload, Error> {
+        self.upload_tagged(key, content_type, content_length, None, now).await
+    }
+
+    /// As [`Files::upload`], with the object's tags (`name=value&…`) signed too: the bucket's
+    /// lifecycle rules select objects by tag (imports expire after a day).
+    pub async fn upload_tagged(
+        &self,
+        key: String,
+        content_type: &str,
+        content_length: u64,
+        tagging: Option<&str>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Upload, Error> {
         let valid = Duration::from_secs(UPLOAD_URL_SECS);
         let presigning =
             PresigningConfig::builder().start_time(now.into()).expires_in(valid).build().map_err(Error::internal)?;
@@ -135,6 +148,7 @@ impl Files {
             .key(&key)
             .content_type(content_type)
             .content_length(length)
+            .set_tagging(tagging.map(str::to_owned))
             .presigned(presigning)
             .await
             .map_err(|error| Error::internal(aws_sdk_s3::error::DisplayErrorContext(error).to_string()))?;
@@ -185,6 +199,21 @@ impl Files {
             .await
             .map_err(|error| Error::internal(aws_sdk_s3::error::DisplayErrorContext(error).to_string()))?;
         self.download(key, now).await
+    }
+
+    /// The object at `key`, if there is one of at most `max_bytes` (a bigger one is an error: the
+    /// upload's signature bounds its size, so it cannot happen through the API).
+    pub async fn read(&self, key: &str, max_bytes: u64) -> Result<Option<Vec<u8>>, Error> {
+        let object = match self.client.get().get_object().bucket(&self.bucket).key(key).send().await {
+            Ok(object) => object,
+            Err(error) if error.as_service_error().is_some_and(|e| e.is_no_such_key()) => return Ok(None),
+            Err(error) => return Err(Error::internal(aws_sdk_s3::error::DisplayErrorContext(error).to_string())),
+        };
+        if object.content_length().is_some_and(|length| length < 0 || length as u64 > max_bytes) {
+            return Err(Error::internal(format!("{key} is larger than {max_bytes} bytes")));
+        }
+        let body = object.body.collect().await.map_err(Error::internal)?;
+        Ok(Some(body.into_bytes().to_vec()))
     }
 
     /// Whether an object is stored at `key` (a client's upload arrived). A listing of `key` as

@@ -140,6 +140,14 @@ pub enum Message {
         by: String,
         note: Option<String>,
     },
+    /// To the admin who started an import: it is done, or failed with errors to read.
+    ImportFinished {
+        import_id: String,
+        filename: String,
+        done: bool,
+        rows: usize,
+        errors: usize,
+    },
 }
 
 /// What a decided request was about, as its message says it.
@@ -168,6 +176,7 @@ pub enum Kind {
     SwapOffered,
     SwapTaken,
     RequestDecided,
+    ImportFinished,
 }
 
 impl Message {
@@ -185,6 +194,7 @@ impl Message {
             Message::SwapOffered { .. } => Kind::SwapOffered,
             Message::SwapTaken { .. } => Kind::SwapTaken,
             Message::RequestDecided { .. } => Kind::RequestDecided,
+            Message::ImportFinished { .. } => Kind::ImportFinished,
         }
     }
 }
@@ -333,6 +343,19 @@ pub fn render(message: &Message, app_url: &str) -> Rendered {
             paragraphs.push("Your requests in Rota:".into());
             (format!("{subject_line} {decided}"), paragraphs, Some(format!("{app}/requests")))
         }
+        Message::ImportFinished { import_id, filename, done: true, rows, .. } => (
+            format!("Import finished: {filename}"),
+            vec![format!("All {rows} rows of {filename} were imported."), "The import in Rota:".into()],
+            Some(format!("{app}/imports/{import_id}")),
+        ),
+        Message::ImportFinished { import_id, filename, done: false, errors, .. } => (
+            format!("Import failed: {filename}"),
+            vec![
+                format!("{filename} was not imported: nothing was written, because of {errors} error(s)."),
+                "Each error names its row and column. Correct the file and import it again:".into(),
+            ],
+            Some(format!("{app}/imports/{import_id}")),
+        ),
     };
     // The link goes after the paragraph that leads to it (the one ending in a colon).
     let mut text = Vec::new();
@@ -362,6 +385,11 @@ pub struct Outbox {
 impl Outbox {
     pub fn new(client: LazyClient<aws_sdk_sqs::Client>, queue_url: String) -> Self {
         Self { client, queue_url }
+    }
+
+    /// Its SQS client, for the function's other queues (an import's job).
+    pub fn sqs(&self) -> &aws_sdk_sqs::Client {
+        self.client.get()
     }
 
     /// Queues envelopes ten to a request (SQS's batch), several requests at once. Call it after

@@ -22,6 +22,8 @@ pub struct TestApp {
     round_trips: RoundTrips,
     /// The notifier worker, on this app's own notification queue (see [`TestApp::deliver`]).
     pub notifier: notifier::Notifier,
+    /// The import worker, on this app's own import queue (see [`TestApp::run_imports`]).
+    pub importer: importer::Importer,
     /// The app's state, for what only an operator does (see [`TestApp::platform_admin`]).
     pub state: AppState,
     pub sqs: aws_sdk_sqs::Client,
@@ -91,7 +93,12 @@ pub async fn spawn_app_with(mut config: Config) -> TestApp {
     let s3 = <aws_sdk_s3::Client as rota::aws::FromSdk>::from_sdk(&sdk);
     let queue = sqs.create_queue().queue_name(format!("test-{}", ulid::Ulid::new())).send().await.expect("a queue");
     config.notification_queue = queue.queue_url.expect("a queue URL");
+    let imports =
+        sqs.create_queue().queue_name(format!("imports-{}", ulid::Ulid::new())).send().await.expect("a queue");
+    let import_queue = imports.queue_url.expect("a queue URL");
+    config.import_queue = Some(import_queue.clone());
     let notifier = notifier::Notifier::new(&config).await;
+    let importer = importer::Importer::new(&config, import_queue).await;
     let round_trips = RoundTrips::recording();
     let state = AppState::with_round_trips(config.clone(), round_trips.clone()).await.expect("state");
     let store = state.store.clone();
@@ -109,6 +116,7 @@ pub async fn spawn_app_with(mut config: Config) -> TestApp {
         store,
         round_trips,
         notifier,
+        importer,
         sqs,
         s3,
         state: app_state,
@@ -362,6 +370,12 @@ async fn set_in(client: &aws_sdk_dynamodb::Client, table: &str, pk: &str, sk: &s
 
 /// Mail, read back from the local SES as a user would read their inbox.
 impl TestApp {
+    /// Runs the import worker on everything queued on this app's import queue, as its Lambda
+    /// trigger would; returns how many messages it handled.
+    pub async fn run_imports(&self) -> usize {
+        importer::poll(&self.importer, 0).await.expect("the import queue answers")
+    }
+
     /// Runs the notifier on everything queued so far, as its Lambda trigger would; returns how
     /// many messages it handled.
     pub async fn deliver(&self) -> usize {
@@ -443,6 +457,8 @@ pub struct Organisation {
     pub request_id: String,
     /// A swap of the staff member's assignment the owner arranged, offered to the owner: open.
     pub swap_id: String,
+    /// An import of people waiting for its file.
+    pub import_id: String,
 }
 
 /// What attendance and payroll need of an organisation ([`TestApp::on_site`]): shifts on now
@@ -572,6 +588,9 @@ impl TestApp {
             json!({ "kind": "swap", "assignment_id": assignment_id, "to_person_id": owner["id"] }),
         )
         .await;
+        let import_id = self
+            .import_upload(access_token, "csv", format!("name,email\nKim,{}\n", unique_email("kim")).into_bytes())
+            .await;
         Organisation {
             location_id,
             position_id,
@@ -583,7 +602,24 @@ impl TestApp {
             assignment_id,
             request_id,
             swap_id,
+            import_id,
         }
+    }
+
+    /// A new import of people from a `format` file, with `file` uploaded to it as a browser would;
+    /// its id.
+    pub async fn import_upload(&self, access_token: &str, format: &str, file: Vec<u8>) -> String {
+        let body = json!({ "kind": "people", "format": format, "filename": format!("staff.{format}"), "content_length": file.len() });
+        let created = json_of(self.post("/imports", Some(access_token), body).await, StatusCode::CREATED).await;
+        let mut put = self.http.put(created["upload_url"].as_str().unwrap()).body(file);
+        for (name, value) in created["headers"].as_object().unwrap() {
+            if name != "host" {
+                put = put.header(name, value.as_str().unwrap());
+            }
+        }
+        let put = put.send().await.unwrap();
+        assert!(put.status().is_success(), "{}: {}", put.status(), put.text().await.unwrap());
+        created["import_id"].as_str().unwrap().to_owned()
     }
 
     /// Shifts at `org`'s location on now with its owner (of `access_token`) on them, the owner's

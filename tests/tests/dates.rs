@@ -246,6 +246,7 @@ async fn every_date_input_has_a_case() {
         assignment_id: "a".into(),
         request_id: "r".into(),
         swap_id: "w".into(),
+        import_id: "i".into(),
     };
     let covered: BTreeSet<_> =
         cases(&org).iter().map(|case| (case.method.to_string(), case.template.to_owned())).collect();

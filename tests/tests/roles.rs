@@ -23,6 +23,8 @@ fn fixture(org: &Organisation, site: &OnSite, tenant_id: &str, name: &str) -> St
         "attendance_id" => site.attendance_id.clone(),
         "start" => site.period_start.clone(),
         "stub_id" => site.stub_id.clone(),
+        "import_id" => org.import_id.clone(),
+        "kind" => "people".to_owned(),
         _ => panic!("add a fixture for `{name}` so the role check covers it"),
     }
 }

@@ -61,6 +61,11 @@ const BUDGETS: &[(&str, &str, RangeInclusive<usize>)] = &[
     ("GET", "/people/{person_id}/feedback", 1..=1),
     ("GET", "/audit-logs", 1..=1),
     ("GET", "/notifications", 1..=1),
+    ("POST", "/imports", 1..=1),
+    ("POST", "/imports/{import_id}/start", 2..=2),
+    ("GET", "/imports/{import_id}", 1..=1),
+    ("GET", "/imports", 1..=1),
+    ("GET", "/imports/templates/{kind}", 0..=0),
     ("GET", "/admin/tenants", 1..=1),
     ("POST", "/admin/tenants/{tenant_id}/suspend", 2..=2),
     ("POST", "/admin/tenants/{tenant_id}/activate", 2..=2),
@@ -515,6 +520,19 @@ async fn organisation_endpoints(app: &TestApp) {
         ("DELETE", "/people/{person_id}", format!("/people/{}", org.person_id), None, StatusCode::NO_CONTENT),
         ("GET", "/audit-logs", "/audit-logs?entity_type=person".into(), None, StatusCode::OK),
         ("GET", "/notifications", "/notifications".into(), None, StatusCode::OK),
+        (
+            "POST",
+            "/imports",
+            "/imports".into(),
+            json(
+                serde_json::json!({ "kind": "people", "format": "xlsx", "filename": "staff.xlsx", "content_length": 9000 }),
+            ),
+            StatusCode::CREATED,
+        ),
+        ("POST", "/imports/{import_id}/start", format!("/imports/{}/start", org.import_id), None, StatusCode::ACCEPTED),
+        ("GET", "/imports/{import_id}", format!("/imports/{}", org.import_id), None, StatusCode::OK),
+        ("GET", "/imports", "/imports".into(), None, StatusCode::OK),
+        ("GET", "/imports/templates/{kind}", "/imports/templates/shifts".into(), None, StatusCode::OK),
     ];
     for (method, template, path, body, status) in cases {
         measured(app, method, template, call(method, path, body).await, status).await;

@@ -183,7 +183,7 @@ const NOTHING: TableActions = (&[], &[]);
 /// `PutItem`, `UpdateItem`, `DeleteItem` and `ConditionCheckItem` they are), on the main table
 /// and on the secrets table. A function that starts calling something new fails in AWS with
 /// AccessDenied, not here: add it to this table and to template.yaml together.
-const TABLE_ACTIONS: [(&str, TableActions, TableActions); 8] = [
+const TABLE_ACTIONS: [(&str, TableActions, TableActions); 9] = [
     // (binary, main table, secrets table)
     (
         "auth",
@@ -215,6 +215,7 @@ const TABLE_ACTIONS: [(&str, TableActions, TableActions); 8] = [
     ("admin", (&["GetItem", "PutItem", "UpdateItem"], &["Query"]), NOTHING),
     ("notifier", (&["DeleteItem", "GetItem", "PutItem", "UpdateItem"], &[]), NOTHING),
     ("nightly", (&["BatchGetItem", "GetItem", "PutItem", "Query"], &["Query"]), NOTHING),
+    ("importer", (&["BatchGetItem", "BatchWriteItem", "GetItem", "PutItem", "Query", "UpdateItem"], &[]), NOTHING),
 ];
 
 /// `(action, key pattern)` pairs.
@@ -222,8 +223,16 @@ type Objects = &'static [(&'static str, &'static str)];
 
 /// The objects each function may read or write (presigned URLs are signed with its role), by
 /// action and key pattern, and the prefixes it may list.
-const BUCKET_ACTIONS: [(&str, Objects, &[&str]); 3] = [
-    ("people", &[("s3:PutObject", "tenants/*/people/*")], &[]),
+const BUCKET_ACTIONS: [(&str, Objects, &[&str]); 4] = [
+    (
+        "people",
+        &[
+            ("s3:PutObject", "tenants/*/imports/*"),
+            ("s3:PutObject", "tenants/*/people/*"),
+            ("s3:PutObjectTagging", "tenants/*/imports/*"),
+        ],
+        &["tenants/*/imports/*"],
+    ),
     (
         "attendance",
         &[
@@ -235,6 +244,7 @@ const BUCKET_ACTIONS: [(&str, Objects, &[&str]); 3] = [
         &["tenants/*/attendance/*"],
     ),
     ("payroll", &[("s3:GetObject", "tenants/*/exports/*"), ("s3:PutObject", "tenants/*/exports/*")], &[]),
+    ("importer", &[("s3:GetObject", "tenants/*/imports/*")], &[]),
 ];
 
 #[test]

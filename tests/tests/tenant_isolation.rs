@@ -64,6 +64,7 @@ fn fixture(a: &Session, name: &str) -> String {
         // The owner's own record, waiting for review.
         "attendance_id" => a.site().attendance_id.clone(),
         "stub_id" => a.site().stub_id.clone(),
+        "import_id" => a.org.import_id.clone(),
         // A closed pay period of A's (by its first day).
         "start" => a.site().period_start.clone(),
         // The colleague a swap of the staff member's assignment goes to.
@@ -202,6 +203,8 @@ fn fill(doc: &Value, operation: &Operation, a: &Session) -> Filled {
         .map(|part| match part.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
             // Closing a period by its date acts on the caller's own organisation: B closes B's.
             Some("start") if operation.template == "/pay-periods/{start}/close" => a.site().period_start.clone(),
+            // An import template is the same for every organisation: not one of A's records.
+            Some("kind") => "people".to_owned(),
             Some(name) => {
                 carries_ids = true;
                 match (operation.template.as_str(), name) {

@@ -1,6 +1,7 @@
 //! `make dev`: the whole API on `http://127.0.0.1:$PORT` (default 3000) against the local stack,
-//! with the notifier draining the local notification queue and the nightly worker its queue (fed
-//! by an hourly sweep, as the EventBridge rule does in AWS), as their Lambda triggers would.
+//! with the notifier draining the local notification queue, the nightly worker its queue (fed by
+//! an hourly sweep, as the EventBridge rule does in AWS) and the importer its queue, as their
+//! Lambda triggers would.
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -34,6 +35,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         loop {
             if let Err(error) = nightly::poll(&nightly, 10).await {
                 tracing::error!(error = %error, "polling the nightly queue failed");
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            }
+        }
+    });
+    let importer = importer::Importer::from_env().await?;
+    tokio::spawn(async move {
+        loop {
+            if let Err(error) = importer::poll(&importer, 10).await {
+                tracing::error!(error = %error, "polling the import queue failed");
                 tokio::time::sleep(std::time::Duration::from_secs(1)).await;
             }
         }

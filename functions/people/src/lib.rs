@@ -1,8 +1,9 @@
 //! The people function: the organisation (settings, locations, positions, units), its people and
-//! their invitations, and the audit log of every change.
+//! their invitations, imports of people from spreadsheets, and the audit log of every change.
 
 mod audit;
 mod feedback;
+mod imports;
 mod locations;
 mod notifications;
 mod people;
@@ -11,8 +12,8 @@ mod positions;
 mod tenant;
 mod units;
 
-/// The clients besides DynamoDB's that its Lambda builds at cold start: invitations are queued and
-/// profile photos uploaded.
+/// The clients besides DynamoDB's that its Lambda builds at cold start: invitations and imports are
+/// queued, profile photos and import files uploaded.
 pub const CLIENTS: rota::Clients = rota::Clients { outbox: true, files: true };
 
 rota::function_routes!(
@@ -30,4 +31,8 @@ rota::function_routes!(
     [feedback::give_feedback, feedback::list_feedback],
     [audit::list_audit_logs],
     [notifications::list_notifications],
+    [imports::list_imports, imports::create_import],
+    [imports::get_import],
+    [imports::start_import],
+    [imports::import_template],
 );

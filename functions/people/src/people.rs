@@ -14,16 +14,15 @@ use rota::auth::{Caller, Role};
 use rota::clock::Now;
 use rota::error::Problem;
 use rota::http::{ValidJson, ValidQuery};
-use rota::notify::{Envelope, Message};
 use rota::store::audit::AuditEntry;
 use rota::store::entities::Filter;
 use rota::store::entities::{Entity, Refused};
-use rota::store::links::{INVITATION_SECS, LinkKind, PendingInvitation, new_link};
+use rota::store::links::{INVITATION_SECS, LinkKind, PendingInvitation, invitation_envelope, new_link};
 use rota::store::page::Page;
-use rota::store::people::{EmergencyContact, EmploymentType, Person, PersonStatus};
+use rota::store::people::{CreatePerson, EmergencyContact, EmploymentType, OrganisationRole, Person, PersonStatus};
 use rota::store::places::{Position, Unit};
 use rota::store::{s, value};
-use rota::validate::{not_blank, nullable, phone_number, texts, texts_or_null};
+use rota::validate::{not_blank, nullable, phone_number, texts_or_null};
 use rota::{AppState, Error};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -89,73 +88,9 @@ fn seen_by(mut person: Person, caller: &Caller) -> Person {
     person
 }
 
-#[derive(Debug, Deserialize, Validate, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(example = json!({ "email": "sam@harbour.example", "name": "Sam Staff", "role": "staff", "position_ids": [], "hourly_rate_minor": 1450 }))]
-pub struct CreatePerson {
-    /// Unique across the platform; compared case-insensitively. Cannot be changed later.
-    #[garde(email, length(chars, max = 254))]
-    #[schema(format = Email, max_length = 254)]
-    pub email: String,
-    #[garde(length(chars, min = 1, max = 100), custom(not_blank))]
-    #[schema(min_length = 1, max_length = 100, pattern = r"[^\s\x00-\x1f\x7f-\x9f]")]
-    pub name: String,
-    /// `owner` only by an owner.
-    #[garde(skip)]
-    pub role: OrganisationRole,
-    #[garde(custom(phone_number))]
-    #[schema(max_length = 32, pattern = r"^[ +\-.()]*(?:[0-9][ +\-.()]*){5,20}$")]
-    pub phone: Option<String>,
-    #[garde(skip)]
-    pub employment_type: Option<EmploymentType>,
-    #[garde(length(max = 50), inner(length(min = 1, max = 64)))]
-    #[schema(schema_with = texts::<50, 64>)]
-    #[serde(default)]
-    pub position_ids: Vec<String>,
-    /// Minor units of the organisation's currency per hour.
-    #[garde(range(max = 10_000_000))]
-    #[schema(maximum = 10_000_000)]
-    pub hourly_rate_minor: Option<u64>,
-    #[garde(range(min = 1, max = 168))]
-    #[schema(minimum = 1, maximum = 168)]
-    pub weekly_hours_cap: Option<u32>,
-    #[garde(length(min = 1, max = 64))]
-    #[schema(min_length = 1, max_length = 64)]
-    pub unit_id: Option<String>,
-    #[garde(dive)]
-    pub emergency_contact: Option<EmergencyContact>,
-}
-
-/// The roles a person of an organisation can have (platform admins come only from the ops
-/// command).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum OrganisationRole {
-    Owner,
-    Admin,
-    Coordinator,
-    Staff,
-}
-
-impl From<OrganisationRole> for Role {
-    fn from(role: OrganisationRole) -> Self {
-        match role {
-            OrganisationRole::Owner => Role::Owner,
-            OrganisationRole::Admin => Role::Admin,
-            OrganisationRole::Coordinator => Role::Coordinator,
-            OrganisationRole::Staff => Role::Staff,
-        }
-    }
-}
-
 /// Only an owner makes someone an owner.
 fn may_grant(caller: &Caller, role: OrganisationRole) -> Result<Role, Error> {
-    match role {
-        OrganisationRole::Owner if caller.role != Role::Owner => {
-            Err(Error::Forbidden("only an owner can make someone an owner"))
-        }
-        role => Ok(role.into()),
-    }
+    role.granted_by(caller.role).ok_or(Error::Forbidden("only an owner can make someone an owner"))
 }
 
 /// Adds a person to the organisation as `invited` and emails them an invitation link (admins).
@@ -203,21 +138,7 @@ pub async fn create_person(
     if registered.as_ref().is_some_and(|claim| claim.tenant_id == caller.tenant_id) {
         return Err(Error::Conflict(MEMBER_ALREADY));
     }
-    let mut person = Person::invited(
-        ulid::Ulid::new().to_string(),
-        caller.tenant_id.clone(),
-        email.clone(),
-        request.name.trim().to_owned(),
-        role,
-        &now.iso,
-    );
-    person.phone = request.phone.map(|phone| phone.trim().to_owned());
-    person.employment_type = request.employment_type.unwrap_or_default();
-    person.position_ids = request.position_ids;
-    person.hourly_rate_minor = request.hourly_rate_minor;
-    person.weekly_hours_cap = request.weekly_hours_cap;
-    person.unit_id = request.unit_id;
-    person.emergency_contact = request.emergency_contact;
+    let person = request.into_person(ulid::Ulid::new().to_string(), caller.tenant_id.clone(), role, &now.iso);
     // An address with an account elsewhere gets no link (it could not be accepted): its owner
     // is told instead, and everything else is as for a free address.
     let link =
@@ -250,7 +171,7 @@ pub async fn create_person(
         Err(Refused(failed)) if failed.contains(&2) => return Err(Error::Conflict(MEMBER_ALREADY)),
         Err(refused) => committed(Err(refused))?,
     }
-    state.outbox.send(&invitation(&person, &tenant.name, link.map(|(_, token)| token))).await?;
+    state.outbox.send(&invitation_envelope(&person, &tenant.name, link.map(|(_, token)| token))).await?;
     Ok((StatusCode::CREATED, Json(person)))
 }
 
@@ -264,16 +185,6 @@ async fn count_invitation(state: &AppState, tenant_id: &str, now: i64) -> Result
 }
 
 const MEMBER_ALREADY: &str = "this address is a member of the organisation already, or has an invitation waiting";
-
-fn invitation(person: &Person, organisation: &str, token: Option<String>) -> Envelope {
-    let message = Message::Invitation {
-        name: person.name.clone(),
-        organisation: organisation.to_owned(),
-        token,
-        valid_hours: INVITATION_SECS / 3600,
-    };
-    Envelope::new(Some(&person.tenant_id), Some(&person.id), &person.email, message)
-}
 
 /// One person: coordinators and up see anyone, staff only themselves.
 #[utoipa::path(get, path = "/people/{person_id}", tag = "people", security(("bearer" = [])),
@@ -528,7 +439,7 @@ pub async fn resend_invitation(
     )?;
     committed(written)?;
     let token = registered.is_none().then_some(token);
-    state.outbox.send(&invitation(&person, &tenant.name, token)).await?;
+    state.outbox.send(&invitation_envelope(&person, &tenant.name, token)).await?;
     let sent = InvitationSent { email: person.email, link_expires_in: INVITATION_SECS };
     Ok((StatusCode::ACCEPTED, Json(sent)))
 }

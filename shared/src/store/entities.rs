@@ -3,6 +3,8 @@
 //! transaction with its audit entry. An update writes only if the version it read is still the
 //! stored one, so of two concurrent changes one wins and the other gets 409.
 
+use std::collections::HashSet;
+
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, TransactWriteItem};
 use serde::Serialize;
@@ -32,6 +34,14 @@ pub trait Entity: Serialize + DeserializeOwned + ToSchema + Clone {
     fn extra_attributes(&self) -> Vec<(&'static str, String)> {
         Vec::new()
     }
+
+    /// Whether imports write records of this kind: lists then leave out the rows of imports that
+    /// have not committed ([`super::imports`]).
+    const IMPORTED: bool = false;
+    /// The import that wrote this record, if one did.
+    fn import_id(&self) -> Option<&str> {
+        None
+    }
 }
 
 /// A record that is archived rather than deleted, so what refers to it keeps its history.
@@ -42,10 +52,11 @@ pub trait Archivable: Entity {
 }
 
 /// Implements [`Entity`] for a record with `id`, `tenant_id`, `version` and `updated_at` fields;
-/// `extra` (a closure from the record) gives [`Entity::extra_attributes`].
+/// `extra` (a closure from the record) gives [`Entity::extra_attributes`]; `imported = true` says
+/// imports write it (it has an `import_id: Option<String>` field).
 #[macro_export]
 macro_rules! entity {
-    ($type:ty, $prefix:literal, $kind:literal $(, extra = $extra:expr)?) => {
+    ($type:ty, $prefix:literal, $kind:literal $(, imported = $imported:literal)? $(, extra = $extra:expr)?) => {
         impl $crate::store::entities::Entity for $type {
             const PREFIX: &'static str = $prefix;
             const KIND: &'static str = $kind;
@@ -67,6 +78,12 @@ macro_rules! entity {
             $(
                 fn extra_attributes(&self) -> Vec<(&'static str, String)> {
                     ($extra)(self)
+                }
+            )?
+            $(
+                const IMPORTED: bool = $imported;
+                fn import_id(&self) -> Option<&str> {
+                    self.import_id.as_deref()
                 }
             )?
         }
@@ -113,6 +130,10 @@ impl Filter {
         }
         (query, true)
     }
+}
+
+fn is_staged<T: Entity>(entity: &T, staged: &HashSet<String>) -> bool {
+    entity.import_id().is_some_and(|id| staged.contains(id))
 }
 
 /// Why a transaction did not happen: the positions of its items whose condition failed.
@@ -205,7 +226,16 @@ impl Store {
             .expression_attribute_values(":pk", s(partition))
             .expression_attribute_values(":prefix", s(T::PREFIX));
         let (query, filtered) = filter.apply(query);
-        self.page(query, request, Index::Table, filtered).await
+        let (mut page, staged) =
+            tokio::try_join!(self.page::<T>(query, request, Index::Table, filtered), self.staged::<T>(tenant_id))?;
+        page.items.retain(|entity| !is_staged(entity, &staged));
+        Ok(page)
+    }
+
+    /// The imports whose rows of kind `T` are not to be seen yet (none to ask for when imports do
+    /// not write `T`).
+    async fn staged<T: Entity>(&self, tenant_id: &str) -> Result<HashSet<String>, Error> {
+        if T::IMPORTED { self.staged_imports(tenant_id).await } else { Ok(HashSet::new()) }
     }
 
     /// Every record of a kind in the tenant, in id order: page after page (one round trip for
@@ -217,7 +247,9 @@ impl Store {
             .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
             .expression_attribute_values(":pk", s(keys::tenant(tenant_id)))
             .expression_attribute_values(":prefix", s(T::PREFIX));
-        self.every(query).await?.into_iter().map(from_item).collect()
+        let (items, staged) = tokio::try_join!(self.every(query), self.staged::<T>(tenant_id))?;
+        let entities = items.into_iter().map(from_item::<T>).collect::<Result<Vec<_>, _>>()?;
+        Ok(entities.into_iter().filter(|entity| !is_staged(entity, &staged)).collect())
     }
 
     /// The records of a kind among `ids` that exist in the tenant (unknown ids are left out), in

@@ -14,6 +14,10 @@ pub const TENANTS: &str = "TENANTS";
 /// Under the tenant: how far the scheduled job has closed check-in windows.
 pub const CLOSED_THROUGH_SK: &str = "JOB#close_attendance";
 
+/// Under the tenant: the imports that have begun writing their rows and not committed (their rows
+/// are not to be seen, see [`super::imports`]).
+pub const STAGING_SK: &str = "STAGING";
+
 pub fn person_sk(person_id: &str) -> String {
     format!("PERSON#{person_id}")
 }

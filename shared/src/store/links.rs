@@ -16,10 +16,11 @@
 use aws_sdk_dynamodb::types::{ConditionCheck, Delete, Put, TransactWriteItem, Update};
 use serde::{Deserialize, Serialize};
 
-use super::people::{Credential, EmailClaim};
+use super::people::{Credential, EmailClaim, Person};
 use super::{Store, from_item, key, keys, n, s, to_item};
 use crate::Error;
 use crate::auth::one_time;
+use crate::notify::{Envelope, Message};
 
 pub const INVITATION_SECS: i64 = 72 * 3600;
 pub const RESET_SECS: i64 = 30 * 60;
@@ -60,6 +61,18 @@ pub struct PendingInvitation {
     /// The hash of the one link that still works; none when no link was sent (the address
     /// already has an account elsewhere: it was told so instead).
     pub invitation_hash: Option<String>,
+}
+
+/// The invitation mail to `person`, with the link's `token` (none: the address has an account
+/// elsewhere, and the mail says so instead).
+pub fn invitation_envelope(person: &Person, organisation: &str, token: Option<String>) -> Envelope {
+    let message = Message::Invitation {
+        name: person.name.clone(),
+        organisation: organisation.to_owned(),
+        token,
+        valid_hours: INVITATION_SECS / 3600,
+    };
+    Envelope::new(Some(&person.tenant_id), Some(&person.id), &person.email, message)
 }
 
 /// A new link for a person and the token that goes into the email.

@@ -19,6 +19,7 @@ pub mod calendar;
 pub mod closing;
 pub mod entities;
 pub mod feedback;
+pub mod imports;
 pub mod keys;
 pub mod links;
 pub mod mfa;
@@ -144,6 +145,19 @@ impl Store {
     pub(crate) async fn batch_get(&self, keys: &[Item]) -> Result<Vec<Option<Item>>, Error> {
         let wanted: Vec<(In, Item)> = keys.iter().map(|key| (In::Main, key.clone())).collect();
         self.batch_get_from(&wanted).await
+    }
+
+    /// The main table's items that exist among `keys` (any number), in no particular order:
+    /// `BatchGetItem`s of 100 keys, eight at once.
+    pub(crate) async fn batch_get_all(&self, keys: &[Item]) -> Result<Vec<Item>, Error> {
+        use futures_util::{StreamExt, TryStreamExt};
+
+        // The futures made first, then streamed: a closure in the stream would make a caller's
+        // future not provably `Send` (rust-lang/rust#102211).
+        let requests: Vec<_> = keys.chunks(100).map(|batch| self.batch_get(batch)).collect();
+        let batches: Vec<Vec<Option<Item>>> =
+            futures_util::stream::iter(requests).buffer_unordered(8).try_collect().await?;
+        Ok(batches.into_iter().flatten().flatten().collect())
     }
 
     /// The items under `wanted`, each in its table, strongly consistent, in one `BatchGetItem`

@@ -10,7 +10,9 @@
 //! the auth function reaches. Login reads claim and credential in one `BatchGetItem` across the
 //! two tables, and trusts the credential only for the person the claim names.
 
-use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
+use std::collections::{HashMap, HashSet};
+
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use serde::{Deserialize, Serialize};
 
 use super::{In, Item, Store, from_item, key, keys, to_item, value};
@@ -56,6 +58,9 @@ pub struct Person {
     /// reset, a role or status change).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sessions_valid_after: Option<String>,
+    /// The import that added this person, if one did (`GET /imports/{import_id}`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub import_id: Option<String>,
     /// Incremented by every change; send it back on update to refuse overwriting someone
     /// else's change (409).
     pub version: u64,
@@ -102,6 +107,7 @@ impl Person {
             notification_opt_outs: Vec::new(),
             joined_at: None,
             sessions_valid_after: None,
+            import_id: None,
             version: 1,
             created_at: now.to_owned(),
             updated_at: now.to_owned(),
@@ -114,8 +120,94 @@ crate::entity!(
     Person,
     "PERSON#",
     "person",
+    imported = true,
     extra = |person: &Person| vec![("search_text", format!("{} {}", person.name.to_lowercase(), person.email))]
 );
+
+#[derive(Debug, Deserialize, garde::Validate, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({ "email": "sam@harbour.example", "name": "Sam Staff", "role": "staff", "position_ids": [], "hourly_rate_minor": 1450 }))]
+pub struct CreatePerson {
+    /// Unique across the platform; compared case-insensitively. Cannot be changed later.
+    #[garde(email, length(chars, max = 254))]
+    #[schema(format = Email, max_length = 254)]
+    pub email: String,
+    #[garde(length(chars, min = 1, max = 100), custom(crate::validate::not_blank))]
+    #[schema(min_length = 1, max_length = 100, pattern = r"[^\s\x00-\x1f\x7f-\x9f]")]
+    pub name: String,
+    /// `owner` only by an owner.
+    #[garde(skip)]
+    pub role: OrganisationRole,
+    #[garde(custom(crate::validate::phone_number))]
+    #[schema(max_length = 32, pattern = r"^[ +\-.()]*(?:[0-9][ +\-.()]*){5,20}$")]
+    pub phone: Option<String>,
+    #[garde(skip)]
+    pub employment_type: Option<EmploymentType>,
+    #[garde(length(max = 50), inner(length(min = 1, max = 64)))]
+    #[schema(schema_with = crate::validate::texts::<50, 64>)]
+    #[serde(default)]
+    pub position_ids: Vec<String>,
+    /// Minor units of the organisation's currency per hour.
+    #[garde(range(max = 10_000_000))]
+    #[schema(maximum = 10_000_000)]
+    pub hourly_rate_minor: Option<u64>,
+    #[garde(range(min = 1, max = 168))]
+    #[schema(minimum = 1, maximum = 168)]
+    pub weekly_hours_cap: Option<u32>,
+    #[garde(length(min = 1, max = 64))]
+    #[schema(min_length = 1, max_length = 64)]
+    pub unit_id: Option<String>,
+    #[garde(dive)]
+    pub emergency_contact: Option<EmergencyContact>,
+}
+
+/// The roles a person of an organisation can have (platform admins come only from the ops
+/// command).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OrganisationRole {
+    Owner,
+    Admin,
+    Coordinator,
+    Staff,
+}
+
+impl From<OrganisationRole> for Role {
+    fn from(role: OrganisationRole) -> Self {
+        match role {
+            OrganisationRole::Owner => Role::Owner,
+            OrganisationRole::Admin => Role::Admin,
+            OrganisationRole::Coordinator => Role::Coordinator,
+            OrganisationRole::Staff => Role::Staff,
+        }
+    }
+}
+
+impl OrganisationRole {
+    /// The role, when someone of role `granter` may give it: only an owner makes owners.
+    pub fn granted_by(self, granter: Role) -> Option<Role> {
+        match self {
+            OrganisationRole::Owner if granter != Role::Owner => None,
+            role => Some(role.into()),
+        }
+    }
+}
+
+impl CreatePerson {
+    /// The person this asks for, invited, as `role` (granted already).
+    pub fn into_person(self, id: String, tenant_id: String, role: Role, now: &str) -> Person {
+        let email = self.email.trim().to_lowercase();
+        let mut person = Person::invited(id, tenant_id, email, self.name.trim().to_owned(), role, now);
+        person.phone = self.phone.map(|phone| phone.trim().to_owned());
+        person.employment_type = self.employment_type.unwrap_or_default();
+        person.position_ids = self.position_ids;
+        person.hourly_rate_minor = self.hourly_rate_minor;
+        person.weekly_hours_cap = self.weekly_hours_cap;
+        person.unit_id = self.unit_id;
+        person.emergency_contact = self.emergency_contact;
+        person
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -233,6 +325,30 @@ impl Store {
             .send()
             .await?;
         output.item.map(from_item).transpose()
+    }
+
+    /// The platform-wide claims of those of `emails` that have one, by email: `BatchGetItem`s of
+    /// 100 keys, several at once (one round trip).
+    pub async fn email_claims_among(&self, emails: &[&str]) -> Result<HashMap<String, EmailClaim>, Error> {
+        let wanted: Vec<Item> = emails.iter().map(|email| key(keys::email(email), keys::EMAIL_SK)).collect();
+        let found = self.batch_get_all(&wanted).await?;
+        found.into_iter().map(from_item::<EmailClaim>).map(|claim| claim.map(|c| (c.email.clone(), c))).collect()
+    }
+
+    /// Which of `emails` are the organisation's already: invited (an invitation waits) or joined
+    /// (their claim names it). `BatchGetItem`s of 100 keys, several at once.
+    pub async fn members_among(&self, tenant_id: &str, emails: &[&str]) -> Result<HashSet<String>, Error> {
+        let invitations: Vec<Item> =
+            emails.iter().map(|email| key(keys::tenant(tenant_id), keys::invitation_sk(email))).collect();
+        let (invited, claims) = tokio::try_join!(self.batch_get_all(&invitations), self.email_claims_among(emails))?;
+        let mut members: HashSet<String> =
+            claims.into_values().filter(|claim| claim.tenant_id == tenant_id).map(|claim| claim.email).collect();
+        for item in invited {
+            if let Some(AttributeValue::S(email)) = item.get("email") {
+                members.insert(email.clone());
+            }
+        }
+        Ok(members)
     }
 
     /// The email's claim and credential, strongly consistent, in one `BatchGetItem` across the
