@@ -30,7 +30,7 @@ use rota::{Config, Error};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-/// Rows per `BatchWriteItem` (DynamoDB's most).
+/// Items per `BatchWriteItem` (DynamoDB's most).
 const ROWS_PER_BATCH: usize = 25;
 /// How many batches are in flight at once.
 const BATCHES_AT_ONCE: usize = 4;
@@ -56,14 +56,15 @@ impl Importer {
     pub async fn from_env() -> Result<Self, String> {
         let config = Config::from_env()?;
         let queue_url = config.import_queue.clone().ok_or("environment variable ROTA_IMPORT_QUEUE is not set")?;
-        Ok(Self::new(&config, queue_url).await)
+        Ok(Self::new(&config, queue_url, RoundTrips::default()).await)
     }
 
-    pub async fn new(config: &Config, queue_url: String) -> Self {
+    /// The worker on `queue_url`; tests pass a recording `round_trips` to count its requests.
+    pub async fn new(config: &Config, queue_url: String, round_trips: RoundTrips) -> Self {
         let sdk = rota::aws::sdk_config().await;
         let sqs = aws_sdk_sqs::Client::new(&sdk);
         Self {
-            store: Store::from_sdk(&sdk, config.table.clone(), RoundTrips::default()),
+            store: Store::from_sdk(&sdk, config.table.clone(), round_trips),
             files: Files::new(rota::aws::LazyClient::new::<true>(&sdk), config.bucket.clone()),
             outbox: Outbox::new(rota::aws::LazyClient::new::<true>(&sdk), config.notification_queue.clone()),
             sqs,
@@ -121,6 +122,7 @@ pub async fn run(importer: &Importer, tenant_id: &str, import_id: &str) -> Resul
     match import.status {
         ImportStatus::Pending => return Ok(()),
         ImportStatus::Done | ImportStatus::Failed => return follow_up(importer, &import).await,
+        // (`importing` is how the API shows a validating import whose rows are being written.)
         ImportStatus::Validating | ImportStatus::Importing => {}
     }
     // The file's data rows (when it could be read), and its people or every error.
@@ -145,9 +147,6 @@ pub async fn run(importer: &Importer, tenant_id: &str, import_id: &str) -> Resul
             store.import_fail(&import, rows, errors, &now).await?;
         }
         Ok(people) => {
-            if !store.import_stage(&import, rows, &now).await? {
-                return reload_and_follow_up(importer, &import).await;
-            }
             write(importer, &import, &people).await?;
             let audit = AuditEntry::new(
                 &Actor {
@@ -163,7 +162,7 @@ pub async fn run(importer: &Importer, tenant_id: &str, import_id: &str) -> Resul
                 &now,
             );
             let head_count = store.people_count_change(tenant_id, people.len() as i64)?;
-            store.import_commit(&import, &audit, vec![head_count], &now).await?;
+            store.import_commit(&import, rows, &audit, vec![head_count], &now).await?;
         }
     }
     reload_and_follow_up(importer, &import).await
@@ -177,40 +176,40 @@ struct Committed<'a> {
     rows: usize,
 }
 
-/// Writes the people in batches of 25, a few at once, progress every 500 rows.
+/// Writes the people in batches of 25, a few at once, with the progress item before each 500.
 async fn write(importer: &Importer, import: &Import, people: &[Person]) -> Result<(), Error> {
     let store = &importer.store;
-    let items = people.iter().map(|person| store.entity_item(person)).collect::<Result<Vec<_>, _>>()?;
+    let mut items = Vec::with_capacity(people.len() + people.len() / PROGRESS_EVERY_ROWS + 1);
+    for (done, chunk) in people.chunks(PROGRESS_EVERY_ROWS).enumerate() {
+        items.push(store.import_progress_item(import, done * PROGRESS_EVERY_ROWS, people.len())?);
+        for person in chunk {
+            items.push(store.entity_item(person)?);
+        }
+    }
     // The futures made first, then streamed: a closure in the stream would make the job's
     // future not provably `Send` (rust-lang/rust#102211).
     let batches: Vec<_> = items.chunks(ROWS_PER_BATCH).map(|batch| store.put_batch(batch.to_vec())).collect();
     let mut written = futures_util::stream::iter(batches).buffered(BATCHES_AT_ONCE).enumerate();
     while let Some((index, outcome)) = written.next().await {
         outcome?;
-        let batches = index + 1;
-        if importer.stop_after_batches == Some(batches) {
-            return Err(Error::internal(format!("stopped after {batches} batches, as asked")));
-        }
-        let rows = (batches * ROWS_PER_BATCH).min(people.len());
-        if rows.is_multiple_of(PROGRESS_EVERY_ROWS) && rows < people.len() {
-            store.import_progress(import, rows).await?;
+        if importer.stop_after_batches == Some(index + 1) {
+            return Err(Error::internal(format!("stopped after {} batches, as asked", index + 1)));
         }
     }
     Ok(())
 }
 
 async fn reload_and_follow_up(importer: &Importer, import: &Import) -> Result<(), Error> {
-    match importer.store.entity::<Import>(&import.tenant_id, &import.id).await? {
+    match importer.store.import(&import.tenant_id, &import.id).await? {
         Some(import) if import.finished() => follow_up(importer, &import).await,
         _ => Err(Error::internal("the import is still running after its run")),
     }
 }
 
-/// Once an import has finished: its people's invitations queued, and the admin told.
+/// Once an import has finished: its people's invitations queued, and the admin told. Again on a
+/// redelivered job: an invitation is written once (the rest of a job is left alone), and the
+/// notifier sends an envelope id once.
 async fn follow_up(importer: &Importer, import: &Import) -> Result<(), Error> {
-    if import.followed_up {
-        return Ok(());
-    }
     if import.status == ImportStatus::Done && import.kind == ImportKind::People {
         let ids: Vec<String> = (0..import.rows_total).map(|index| row_id(&import.id, index)).collect();
         let jobs: Vec<ImportJob> = ids
@@ -233,8 +232,7 @@ async fn follow_up(importer: &Importer, import: &Import) -> Result<(), Error> {
     // One id per import: the notifier sends a redelivered envelope once.
     let mut envelope = Envelope::to_person(&import.tenant_id, &import.requested_by, message);
     envelope.id = format!("import-{}", import.id);
-    importer.outbox.send(&envelope).await?;
-    importer.store.import_followed_up(import).await
+    importer.outbox.send(&envelope).await
 }
 
 /// Invites the people of a committed import, each as `POST /people` would (the invitation, its

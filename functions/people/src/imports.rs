@@ -69,6 +69,12 @@ pub async fn create_import(
     ValidJson(request): ValidJson<NewImport>,
 ) -> Result<(StatusCode, Json<ImportUpload>), Error> {
     caller.require(Role::Admin)?;
+    if request.kind == ImportKind::Shifts {
+        return Err(Error::field(
+            "kind",
+            "shift imports are not available yet: people only (the template shows the columns to come)",
+        ));
+    }
     let now = Now::get();
     let import = Import {
         id: ulid::Ulid::new().to_string(),
@@ -87,7 +93,6 @@ pub async fn create_import(
         created_at: now.iso.clone(),
         started_at: None,
         finished_at: None,
-        followed_up: false,
         version: 1,
         updated_at: now.iso.clone(),
     };
@@ -178,7 +183,7 @@ pub async fn get_import(
     Path(import_id): Path<String>,
 ) -> Result<Json<Import>, Error> {
     caller.require(Role::Admin)?;
-    let import = state.store.entity(&caller.tenant_id, &import_id).await?.ok_or(Error::NotFound)?;
+    let import = state.store.import(&caller.tenant_id, &import_id).await?.ok_or(Error::NotFound)?;
     Ok(Json(import))
 }
 
@@ -191,7 +196,7 @@ pub async fn list_imports(
     ValidQuery(query): ValidQuery<PageQuery>,
 ) -> Result<Json<Page<Import>>, Error> {
     caller.require(Role::Admin)?;
-    Ok(Json(state.store.entities(&caller.tenant_id, query.limit, query.cursor.as_deref(), Default::default()).await?))
+    Ok(Json(state.store.imports(&caller.tenant_id, query.limit, query.cursor.as_deref()).await?))
 }
 
 /// The columns of an import file: its header row and one example row, as CSV (admins). Headers

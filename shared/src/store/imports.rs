@@ -4,14 +4,19 @@
 //! `failed` with its errors. Every row is validated before anything is written; then the rows go
 //! out in `BatchWriteItem`s of 25, which are not one transaction, so a worker that dies half-way
 //! would leave some rows written. They stay invisible: every row carries its `import_id`, and the
-//! organisation's staging marker (`T#{t}` / `STAGING`) lists the imports that have begun writing
-//! and not committed. Every list of an importable kind reads the marker in parallel with its query
-//! and leaves out the rows of those imports ([`super::entities`]); a row's id is fresh and known
-//! to nobody before the commit, so no read by id can reach one either. The commit is one
-//! transaction: the import `done`, its id taken off the marker, the organisation's head count and
-//! the audit entry. A retried job writes the same rows again under the same ids (they derive from
-//! the import's id and the row's number), so a kill between batches and a retry leave exactly the
-//! file's rows; two deliveries at once write the same items and only one commit wins.
+//! organisation's staging marker (`T#{t}` / `STAGING`) lists the imports that have started and
+//! not finished (`POST /imports/{id}/start` adds one before any row can be written). Every list of
+//! an importable kind reads the marker in parallel with its query and leaves out the rows of
+//! those imports ([`super::entities`]); a row's id is fresh and known to nobody before the
+//! commit, so no read by id can reach one either. The commit is one transaction: the import
+//! `done`, its id taken off the marker, the organisation's head count and the audit entry. A
+//! retried job writes the same rows again under the same ids (they derive from the import's id
+//! and the row's number), so a kill between batches and a retry leave exactly the file's rows;
+//! two deliveries at once write the same items and only one commit wins.
+//!
+//! Progress rides in the batches as an item of its own (`IMPORTING#{id}`, every 500 rows), so
+//! 10,000 rows take 401 `BatchWriteItem`s and one commit: no request is spent on it. Its first
+//! write is what makes a validating import `importing`; the commit deletes it.
 
 use std::collections::HashSet;
 
@@ -20,7 +25,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::audit::AuditEntry;
-use super::{Item, Store, key, keys, n, s, value, written};
+use super::entities::Filter;
+use super::page::Page;
+use super::{Item, Store, from_item, key, keys, n, s, to_item, value, written};
 use crate::Error;
 use crate::auth::Role;
 pub use crate::domain::imports::RowError;
@@ -31,7 +38,7 @@ pub const MAX_IMPORT_BYTES: u64 = 10 * 1024 * 1024;
 pub const MAX_IMPORT_ROWS: usize = 50_000;
 /// The most errors an import keeps (`error_count` has them all).
 pub const MAX_IMPORT_ERRORS: usize = 1_000;
-/// Progress is written after every this many rows.
+/// Progress is written after every this many rows (in the rows' own batches).
 pub const PROGRESS_EVERY_ROWS: usize = 500;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -106,9 +113,6 @@ pub struct Import {
     pub created_at: String,
     pub started_at: Option<String>,
     pub finished_at: Option<String>,
-    /// Whether the invitations and the "import finished" mail have been queued.
-    #[serde(default)]
-    pub followed_up: bool,
     pub version: u64,
     pub updated_at: String,
 }
@@ -136,11 +140,9 @@ pub enum ImportJob {
     Invite { tenant_id: String, import_id: String, person_ids: Vec<String> },
 }
 
-/// The statuses an import is still running in.
-const RUNNING: &str = "#status IN (:pending, :validating, :importing)";
-
 impl Store {
-    /// Marks the import started, once: `false` when it was started already or is not `pending`.
+    /// Marks the import started, once (`false`: it was not `pending`), and lists it on the
+    /// organisation's staging marker before any of its rows can be written.
     pub async fn import_start(
         &self,
         tenant_id: &str,
@@ -148,22 +150,22 @@ impl Store {
         request_id: &str,
         now: &str,
     ) -> Result<bool, Error> {
-        written(
-            self.client
-                .update_item()
-                .table_name(&self.table)
-                .set_key(Some(import_key(tenant_id, import_id)))
-                .update_expression("SET started_at = :now, request_id = :request, #status = :validating, updated_at = :now ADD version :one")
-                .condition_expression("#status = :pending")
-                .expression_attribute_names("#status", "status")
-                .expression_attribute_values(":now", s(now))
-                .expression_attribute_values(":request", s(request_id))
-                .expression_attribute_values(":pending", value(&ImportStatus::Pending)?)
-                .expression_attribute_values(":validating", value(&ImportStatus::Validating)?)
-                .expression_attribute_values(":one", n(1))
-                .send()
-                .await,
-        )
+        let start = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(import_key(tenant_id, import_id)))
+            .update_expression("SET started_at = :now, request_id = :request, #status = :validating, updated_at = :now ADD version :one")
+            .condition_expression("#status = :pending")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":now", s(now))
+            .expression_attribute_values(":request", s(request_id))
+            .expression_attribute_values(":pending", value(&ImportStatus::Pending)?)
+            .expression_attribute_values(":validating", value(&ImportStatus::Validating)?)
+            .expression_attribute_values(":one", n(1))
+            .build()
+            .map_err(Error::internal)?;
+        let staging = self.staging(tenant_id, import_id, "ADD")?;
+        let items = vec![TransactWriteItem::builder().update(start).build(), staging];
+        Ok(self.transact(items).await?.is_ok())
     }
 
     /// Undoes [`Store::import_start`] when its job could not be queued, so it can be started again.
@@ -185,8 +187,8 @@ impl Store {
         .map(drop)
     }
 
-    /// The import failed with `errors` (every one counted, the first 1,000 kept); `false` when it
-    /// had finished already.
+    /// The import failed with `errors` (every one counted, the first 1,000 kept), off the staging
+    /// marker; `false` when it had finished already.
     pub async fn import_fail(
         &self,
         import: &Import,
@@ -196,9 +198,7 @@ impl Store {
     ) -> Result<bool, Error> {
         let count = errors.len();
         let kept: Vec<RowError> = errors.into_iter().take(MAX_IMPORT_ERRORS).collect();
-        let update = self
-            .client
-            .update_item()
+        let failed = Update::builder()
             .table_name(&self.table)
             .set_key(Some(import_key(&import.tenant_id, &import.id)))
             .update_expression(
@@ -207,55 +207,8 @@ impl Store {
             .expression_attribute_values(":failed", value(&ImportStatus::Failed)?)
             .expression_attribute_values(":errors", value(&kept)?)
             .expression_attribute_values(":count", n(count))
-            .expression_attribute_values(":total", n(rows_total))
-            .expression_attribute_values(":now", s(now))
-            .expression_attribute_values(":one", n(1));
-        written(running(update)?.send().await)
-    }
-
-    /// Every row is valid: the import is `importing` and listed on the organisation's staging
-    /// marker before its first row is written. `Ok(false)` when it had finished already.
-    pub async fn import_stage(&self, import: &Import, rows_total: usize, now: &str) -> Result<bool, Error> {
-        let status = Update::builder()
-            .table_name(&self.table)
-            .set_key(Some(import_key(&import.tenant_id, &import.id)))
-            .update_expression(
-                "SET #status = :importing, rows_total = :total, rows_done = :zero, updated_at = :now ADD version :one",
-            )
-            .expression_attribute_values(":total", n(rows_total))
-            .expression_attribute_values(":zero", n(0))
-            .expression_attribute_values(":now", s(now))
-            .expression_attribute_values(":one", n(1));
-        let status = running_update(status)?;
-        let staging = Update::builder()
-            .table_name(&self.table)
-            .set_key(Some(key(keys::tenant(&import.tenant_id), keys::STAGING_SK)))
-            .update_expression("ADD import_ids :id")
-            .expression_attribute_values(":id", AttributeValue::Ss(vec![import.id.clone()]))
-            .build()
-            .map_err(Error::internal)?;
-        let items = vec![
-            TransactWriteItem::builder().update(status).build(),
-            TransactWriteItem::builder().update(staging).build(),
-        ];
-        Ok(self.transact(items).await?.is_ok())
-    }
-
-    /// Progress while `importing`: `rows_done` rows are written.
-    pub async fn import_progress(&self, import: &Import, rows_done: usize) -> Result<(), Error> {
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(import_key(&import.tenant_id, &import.id)))
-            .update_expression("SET rows_done = :done")
-            .condition_expression("#status = :importing AND rows_done < :done")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":importing", value(&ImportStatus::Importing)?)
-            .expression_attribute_values(":done", n(rows_done))
-            .send()
-            .await
-            .map(drop)
-            .or_else(|error| if super::condition_failed(&error) { Ok(()) } else { Err(error.into()) })
+            .expression_attribute_values(":total", n(rows_total));
+        self.import_finish(import, failed, Vec::new(), now).await
     }
 
     /// Commits an import whose rows are all written: `done`, off the staging marker, with `more`
@@ -264,55 +217,104 @@ impl Store {
     pub async fn import_commit(
         &self,
         import: &Import,
+        rows_total: usize,
         audit: &AuditEntry,
-        more: Vec<TransactWriteItem>,
+        mut more: Vec<TransactWriteItem>,
         now: &str,
     ) -> Result<bool, Error> {
         let done = Update::builder()
             .table_name(&self.table)
             .set_key(Some(import_key(&import.tenant_id, &import.id)))
-            .update_expression(
-                "SET #status = :done, rows_done = rows_total, finished_at = :now, updated_at = :now ADD version :one",
-            )
-            .condition_expression("#status = :importing")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":importing", value(&ImportStatus::Importing)?)
+            .update_expression("SET #status = :done, rows_total = :total, rows_done = :total, finished_at = :now, updated_at = :now ADD version :one")
             .expression_attribute_values(":done", value(&ImportStatus::Done)?)
+            .expression_attribute_values(":total", n(rows_total));
+        more.push(self.audit_put(audit)?);
+        self.import_finish(import, done, more, now).await
+    }
+
+    /// One transaction: the import's `finish` (conditioned on it still validating), off the
+    /// staging marker, its progress gone, and `more`.
+    async fn import_finish(
+        &self,
+        import: &Import,
+        finish: aws_sdk_dynamodb::types::builders::UpdateBuilder,
+        more: Vec<TransactWriteItem>,
+        now: &str,
+    ) -> Result<bool, Error> {
+        let finish = finish
+            .condition_expression("#status = :validating")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":validating", value(&ImportStatus::Validating)?)
             .expression_attribute_values(":now", s(now))
             .expression_attribute_values(":one", n(1))
             .build()
             .map_err(Error::internal)?;
-        let unstage = Update::builder()
-            .table_name(&self.table)
-            .set_key(Some(key(keys::tenant(&import.tenant_id), keys::STAGING_SK)))
-            .update_expression("DELETE import_ids :id")
-            .expression_attribute_values(":id", AttributeValue::Ss(vec![import.id.clone()]))
-            .build()
-            .map_err(Error::internal)?;
         let mut items = vec![
-            TransactWriteItem::builder().update(done).build(),
-            TransactWriteItem::builder().update(unstage).build(),
-            self.audit_put(audit)?,
+            TransactWriteItem::builder().update(finish).build(),
+            self.staging(&import.tenant_id, &import.id, "DELETE")?,
+            self.removal(progress_key(&import.tenant_id, &import.id))?,
         ];
         items.extend(more);
         Ok(self.transact(items).await?.is_ok())
     }
 
-    /// The invitations and the finished mail of a finished import are queued.
-    pub async fn import_followed_up(&self, import: &Import) -> Result<(), Error> {
-        self.client
-            .update_item()
+    /// The organisation's staging marker with `import_id` added (`ADD`) or taken off (`DELETE`).
+    fn staging(&self, tenant_id: &str, import_id: &str, change: &str) -> Result<TransactWriteItem, Error> {
+        let update = Update::builder()
             .table_name(&self.table)
-            .set_key(Some(import_key(&import.tenant_id, &import.id)))
-            .update_expression("SET followed_up = :yes")
-            .expression_attribute_values(":yes", AttributeValue::Bool(true))
-            .send()
-            .await?;
-        Ok(())
+            .set_key(Some(key(keys::tenant(tenant_id), keys::STAGING_SK)))
+            .update_expression(format!("{change} import_ids :id"))
+            .expression_attribute_values(":id", AttributeValue::Ss(vec![import_id.to_owned()]))
+            .build()
+            .map_err(Error::internal)?;
+        Ok(TransactWriteItem::builder().update(update).build())
     }
 
-    /// The imports of the organisation that have begun writing and not committed: their rows are
-    /// not to be seen.
+    /// The progress of a running import as an item for its batches: progress costs no request of
+    /// its own. Its first one (0 rows) says the rows are being written (`importing`).
+    pub fn import_progress_item(&self, import: &Import, rows_done: usize, rows_total: usize) -> Result<Item, Error> {
+        let progress = Progress { rows_done, rows_total };
+        to_item(&progress, &[("pk", keys::tenant(&import.tenant_id)), ("sk", keys::import_progress_sk(&import.id))])
+    }
+
+    /// An import with its progress while it is written, in one `BatchGetItem`.
+    pub async fn import(&self, tenant_id: &str, import_id: &str) -> Result<Option<Import>, Error> {
+        let mut found =
+            self.batch_get(&[import_key(tenant_id, import_id), progress_key(tenant_id, import_id)]).await?.into_iter();
+        let import: Option<Import> = found.next().flatten().map(from_item).transpose()?;
+        let progress: Option<Progress> = found.next().flatten().map(from_item).transpose()?;
+        Ok(import.map(|import| import.with(progress)))
+    }
+
+    /// A page of the organisation's imports, the running ones with their progress (a second
+    /// round trip only when some are running).
+    pub async fn imports(
+        &self,
+        tenant_id: &str,
+        limit: Option<u32>,
+        cursor: Option<&str>,
+    ) -> Result<Page<Import>, Error> {
+        let mut page: Page<Import> = self.entities(tenant_id, limit, cursor, Filter::default()).await?;
+        let running: Vec<Item> = page
+            .items
+            .iter()
+            .filter(|import| import.status == ImportStatus::Validating)
+            .map(|import| progress_key(tenant_id, &import.id))
+            .collect();
+        if running.is_empty() {
+            return Ok(page);
+        }
+        let progress = self.batch_get(&running).await?;
+        let mut progress = progress.into_iter();
+        for import in page.items.iter_mut().filter(|import| import.status == ImportStatus::Validating) {
+            let found: Option<Progress> = progress.next().flatten().map(from_item).transpose()?;
+            *import = import.clone().with(found);
+        }
+        Ok(page)
+    }
+
+    /// The imports of the organisation that have started and not finished: their rows are not to
+    /// be seen.
     pub async fn staged_imports(&self, tenant_id: &str) -> Result<HashSet<String>, Error> {
         let output = self
             .client
@@ -352,29 +354,32 @@ impl Store {
     }
 }
 
+/// How far a running import's rows are written.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+struct Progress {
+    rows_done: usize,
+    rows_total: usize,
+}
+
+impl Import {
+    /// As the API shows it: a validating import whose rows are being written is `importing`.
+    fn with(self, progress: Option<Progress>) -> Self {
+        match progress {
+            Some(progress) if self.status == ImportStatus::Validating => Self {
+                status: ImportStatus::Importing,
+                rows_done: progress.rows_done,
+                rows_total: progress.rows_total,
+                ..self
+            },
+            _ => self,
+        }
+    }
+}
+
+fn progress_key(tenant_id: &str, import_id: &str) -> Item {
+    key(keys::tenant(tenant_id), keys::import_progress_sk(import_id))
+}
+
 fn import_key(tenant_id: &str, import_id: &str) -> Item {
     key(keys::tenant(tenant_id), format!("IMPORT#{import_id}"))
-}
-
-/// `update` conditioned on the import still running.
-fn running(
-    update: aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder,
-) -> Result<aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder, Error> {
-    Ok(update
-        .condition_expression(RUNNING)
-        .expression_attribute_names("#status", "status")
-        .expression_attribute_values(":pending", value(&ImportStatus::Pending)?)
-        .expression_attribute_values(":validating", value(&ImportStatus::Validating)?)
-        .expression_attribute_values(":importing", value(&ImportStatus::Importing)?))
-}
-
-fn running_update(update: aws_sdk_dynamodb::types::builders::UpdateBuilder) -> Result<Update, Error> {
-    update
-        .condition_expression(RUNNING)
-        .expression_attribute_names("#status", "status")
-        .expression_attribute_values(":pending", value(&ImportStatus::Pending)?)
-        .expression_attribute_values(":validating", value(&ImportStatus::Validating)?)
-        .expression_attribute_values(":importing", value(&ImportStatus::Importing)?)
-        .build()
-        .map_err(Error::internal)
 }

@@ -18,6 +18,12 @@ pub const CLOSED_THROUGH_SK: &str = "JOB#close_attendance";
 /// are not to be seen, see [`super::imports`]).
 pub const STAGING_SK: &str = "STAGING";
 
+/// Under the tenant: how far an import's rows are written, while they are (not `IMPORT#…`, so a
+/// list of imports does not find it).
+pub fn import_progress_sk(import_id: &str) -> String {
+    format!("IMPORTING#{import_id}")
+}
+
 pub fn person_sk(person_id: &str) -> String {
     format!("PERSON#{person_id}")
 }

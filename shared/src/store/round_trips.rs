@@ -15,6 +15,7 @@ use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::interceptors::context::{
     BeforeTransmitInterceptorContextRef, FinalizerInterceptorContextRef,
 };
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::{ConfigBag, Storable, StoreReplace};
 
@@ -88,27 +89,39 @@ impl Storable for InFlight {
 #[derive(Clone, Debug, Default)]
 pub struct RoundTrips {
     record: Option<Arc<Mutex<HashMap<String, usize>>>>,
+    /// When recording: every request sent, by operation (`BatchWriteItem`…), retries included.
+    operations: Option<Arc<Mutex<HashMap<String, usize>>>>,
 }
 
 impl RoundTrips {
     /// An interceptor that also keeps every request's count, for tests to read by the request's
     /// `x-request-id` ([`RoundTrips::of_request`]).
     pub fn recording() -> Self {
-        Self { record: Some(Arc::default()) }
+        Self { record: Some(Arc::default()), operations: Some(Arc::default()) }
+    }
+
+    /// How many requests of each operation were sent so far, when recording (a worker's writes,
+    /// say, which no HTTP request scopes).
+    pub fn operations(&self) -> HashMap<String, usize> {
+        self.operations.as_ref().map(|counts| lock(counts).clone()).unwrap_or_default()
     }
 
     /// Called once per request with its final count (by the request log middleware).
     pub fn report(&self, request_id: &str, trips: usize) {
         if let Some(record) = &self.record {
-            record.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).insert(request_id.to_owned(), trips);
+            lock(record).insert(request_id.to_owned(), trips);
         }
     }
 
     /// The count reported for a request, when recording.
     pub fn of_request(&self, request_id: &str) -> Option<usize> {
         let record = self.record.as_ref()?;
-        record.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).get(request_id).copied()
+        lock(record).get(request_id).copied()
     }
+}
+
+fn lock(counts: &Mutex<HashMap<String, usize>>) -> std::sync::MutexGuard<'_, HashMap<String, usize>> {
+    counts.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl Intercept for RoundTrips {
@@ -126,6 +139,9 @@ impl Intercept for RoundTrips {
         if let Some(request) = RequestTrips::current() {
             // Lives in the operation's config bag: dropped after the attempt or with the future.
             cfg.interceptor_state().store_put(request.start_attempt());
+        }
+        if let (Some(counts), Some(operation)) = (&self.operations, cfg.load::<Metadata>()) {
+            *lock(counts).entry(operation.name().to_owned()).or_default() += 1;
         }
         Ok(())
     }
