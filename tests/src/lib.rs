@@ -609,7 +609,12 @@ impl TestApp {
     /// A new import of people from a `format` file, with `file` uploaded to it as a browser would;
     /// its id.
     pub async fn import_upload(&self, access_token: &str, format: &str, file: Vec<u8>) -> String {
-        let body = json!({ "kind": "people", "format": format, "filename": format!("staff.{format}"), "content_length": file.len() });
+        self.import_upload_of(access_token, "people", format, file).await
+    }
+
+    /// As [`TestApp::import_upload`], of `kind` (`people` or `shifts`).
+    pub async fn import_upload_of(&self, access_token: &str, kind: &str, format: &str, file: Vec<u8>) -> String {
+        let body = json!({ "kind": kind, "format": format, "filename": format!("{kind}.{format}"), "content_length": file.len() });
         let created = json_of(self.post("/imports", Some(access_token), body).await, StatusCode::CREATED).await;
         let mut put = self.http.put(created["upload_url"].as_str().unwrap()).body(file);
         for (name, value) in created["headers"].as_object().unwrap() {

@@ -27,6 +27,7 @@ const SHIFT_ID: &str = "01JSAMPLESH1FT000000000000";
 /// The owner's own time off, waiting for a decision; a swap offered to the owner.
 const REQUEST_ID: &str = "01JSAMPLEREQUEST0000000000";
 const SWAP_ID: &str = "01JSAMPLESWAP0000000000000";
+const IMPORT_ID: &str = "01JSAMPLEIMPORT00000000000";
 /// The owner's attendance samples: a shift on now (not checked in), and one that just ended,
 /// checked in, whose record waits for review.
 const NOW_SHIFT_ID: &str = "01JSAMPLENOWSH1FT000000000";
@@ -102,6 +103,7 @@ async fn every_sample_event_succeeds_with_real_tokens() {
             SHIFT_ID,
             REQUEST_ID,
             SWAP_ID,
+            IMPORT_ID,
             NOW_SHIFT_ID,
             ENDED_SHIFT_ID,
             ATTENDANCE_ID,
@@ -140,6 +142,7 @@ async fn every_sample_event_succeeds_with_real_tokens() {
                 .replace(SHIFT_ID, &org.shift_id)
                 .replace(REQUEST_ID, &org.request_id)
                 .replace(SWAP_ID, &org.swap_id)
+                .replace(IMPORT_ID, &org.import_id)
                 .replace(INVITATION_TOKEN, &invitation_token);
         }
         // The reset sample follows the link of a reset just asked for.

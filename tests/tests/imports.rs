@@ -4,6 +4,7 @@
 //! commits exactly the file's rows.
 
 use api_tests::{Account, TestApp, json_of, problem_of, spawn_app};
+use chrono::Datelike;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -116,7 +117,7 @@ async fn an_admins_spreadsheet_of_staff_is_imported_whole_and_each_is_invited() 
         .await;
     assert_eq!(json_of(accepted, StatusCode::CREATED).await["me"]["status"], "active");
     let mail = app.mail_to(&owner.email).await;
-    assert!(mail.iter().any(|m| m["subject"] == "Import finished: staff.csv"), "{mail:?}");
+    assert!(mail.iter().any(|m| m["subject"] == "Import finished: people.csv"), "{mail:?}");
     assert_eq!(app.run_imports().await, 0, "nothing more queued");
 
     // One audit entry for the import, none per row.
@@ -199,7 +200,7 @@ async fn one_bad_row_among_ten_thousand_writes_nothing_and_is_named() {
     );
     assert_eq!(people(&app, &owner).await.len(), 1, "only the owner");
     let mail = app.mail_to(&owner.email).await;
-    assert!(mail.iter().any(|m| m["subject"] == "Import failed: staff.csv"), "{mail:?}");
+    assert!(mail.iter().any(|m| m["subject"] == "Import failed: people.csv"), "{mail:?}");
 }
 
 #[tokio::test]
@@ -264,11 +265,6 @@ async fn malformed_files_fail_with_a_clear_error_and_never_panic_the_worker() {
             "{failed}"
         );
     }
-    // Shift imports are not here yet: refused before any upload.
-    let shifts = json!({ "kind": "shifts", "format": "xlsx", "filename": "season.xlsx", "content_length": 10 });
-    let refused = app.post("/imports", Some(&owner.access_token), shifts).await;
-    let problem = problem_of(refused, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
-    assert_eq!(problem["errors"][0]["field"], "kind");
     // Starting before the file arrived says so, and leaves it startable.
     let body = json!({ "kind": "people", "format": "csv", "filename": "late.csv", "content_length": 10 });
     let created = json_of(app.post("/imports", Some(&owner.access_token), body).await, StatusCode::CREATED).await;
@@ -352,4 +348,127 @@ async fn an_xlsx_of_staff_imports_like_a_csv() {
     let people = people(&app, &owner).await;
     let one = people.iter().find(|p| p["name"] == "Staff 7").unwrap();
     assert_eq!((one["hourly_rate_minor"].as_u64(), one["weekly_hours_cap"].as_u64()), (Some(1375), Some(20)));
+}
+
+/// A location in London, a position and an event of `owner`'s, named as a shifts file names them.
+async fn venue(app: &TestApp, owner: &Account) -> (String, String, String) {
+    let token = Some(owner.access_token.as_str());
+    let location =
+        json!({ "name": "Harbour Arena", "lat": 51.5, "lng": -0.1, "radius_m": 200, "time_zone": "Europe/London" });
+    let location = json_of(app.post("/locations", token, location).await, StatusCode::CREATED).await;
+    let position = json_of(app.post("/positions", token, json!({ "name": "Bar" })).await, StatusCode::CREATED).await;
+    let event = json!({ "title": "Spring Concert", "location_id": location["id"], "starts_on": "2027-01-04", "ends_on": "2028-06-30" });
+    let event = json_of(app.post("/events", token, event).await, StatusCode::CREATED).await;
+    let id = |value: &Value| value["id"].as_str().unwrap().to_owned();
+    (id(&location), id(&position), id(&event))
+}
+
+#[tokio::test]
+async fn a_season_of_five_thousand_shifts_from_xlsx_lands_as_drafts() {
+    let app = spawn_app().await;
+    let owner = app.signup().await;
+    let (location_id, _, event_id) = venue(&app, &owner).await;
+    // Dates as date cells, starts as text, ends as time cells; every tenth shift overnight.
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    for (column, header) in
+        ["Location", "Position", "Date", "Start", "End", "Headcount", "Break minutes", "Event"].iter().enumerate()
+    {
+        sheet.write_string(0, column as u16, *header).unwrap();
+    }
+    let date_format = rust_xlsxwriter::Format::new().set_num_format("yyyy-mm-dd");
+    let time_format = rust_xlsxwriter::Format::new().set_num_format("hh:mm");
+    let first = chrono::NaiveDate::from_ymd_opt(2027, 1, 4).unwrap();
+    for i in 0..5_000u32 {
+        let row = i + 1;
+        let date = first + chrono::Days::new(u64::from(i / 10));
+        let start = 8 + i % 10;
+        let end = if i % 10 == 9 { 2 } else { start + 4 };
+        let cell =
+            rust_xlsxwriter::ExcelDateTime::from_ymd(date.year() as u16, date.month() as u8, date.day() as u8).unwrap();
+        sheet.write_string(row, 0, "harbour arena").unwrap();
+        sheet.write_string(row, 1, "Bar").unwrap();
+        sheet.write_datetime_with_format(row, 2, &cell, &date_format).unwrap();
+        sheet.write_string(row, 3, format!("{start}:00")).unwrap();
+        let end = rust_xlsxwriter::ExcelDateTime::from_hms(end as u16, 0, 0).unwrap();
+        sheet.write_datetime_with_format(row, 4, &end, &time_format).unwrap();
+        sheet.write_number(row, 5, 2).unwrap();
+        sheet.write_number(row, 6, 30).unwrap();
+        sheet.write_string(row, 7, "Spring Concert").unwrap();
+    }
+    let import_id = app.import_upload_of(&owner.access_token, "shifts", "xlsx", book.save_to_buffer().unwrap()).await;
+    json_of(start(&app, &owner, &import_id).await, StatusCode::ACCEPTED).await;
+    app.run_imports().await;
+
+    let done = import(&app, &owner, &import_id).await;
+    assert_eq!((done["status"].as_str(), done["rows_total"].as_u64()), (Some("done"), Some(5_000)), "{done}");
+    let mut shifts = Vec::new();
+    let mut path =
+        format!("/shifts?location_id={location_id}&from=2027-01-01T00:00:00Z&to=2029-01-01T00:00:00Z&limit=100");
+    loop {
+        let page = json_of(app.get(&path, &owner.access_token).await, StatusCode::OK).await;
+        shifts.extend(page["items"].as_array().unwrap().iter().cloned());
+        match page["next_cursor"].as_str() {
+            Some(cursor) => {
+                path = format!(
+                    "/shifts?location_id={location_id}&from=2027-01-01T00:00:00Z&to=2029-01-01T00:00:00Z&limit=100&cursor={cursor}"
+                )
+            }
+            None => break,
+        }
+    }
+    assert_eq!(shifts.len(), 5_000);
+    assert!(shifts.iter().all(|shift| shift["status"] == "draft" && shift["event_id"] == event_id.as_str()));
+    // Row 2: 08:00–12:00 London time on 4 January (GMT); row 11: 17:00 to 02:00 the next day.
+    assert_eq!(
+        (shifts[0]["start"].as_str(), shifts[0]["end"].as_str()),
+        (Some("2027-01-04T08:00:00Z"), Some("2027-01-04T12:00:00Z"))
+    );
+    let overnight = shifts.iter().find(|shift| shift["start"] == "2027-01-04T17:00:00Z").unwrap();
+    assert_eq!((overnight["end"].as_str(), overnight["headcount"].as_u64()), (Some("2027-01-05T02:00:00Z"), Some(2)));
+    // In summer the same wall-clock hours are an hour earlier in UTC.
+    assert!(shifts.iter().any(|shift| shift["start"] == "2027-07-01T07:00:00Z"), "BST");
+}
+
+#[tokio::test]
+async fn shift_rows_name_clock_changes_unknown_names_and_what_cannot_be_imported() {
+    let app = spawn_app().await;
+    let owner = app.signup().await;
+    venue(&app, &owner).await;
+    let file = "location,position,date,start,end,break_minutes,event,assignees\n\
+                Harbour Arena,Bar,2027-03-28,01:30,09:00,,,\n\
+                Harbour Arena,Bar,2027-10-31,00:00,01:30,,,\n\
+                Nowhere Hall,Juggler,2027-05-01,09:00,17:00,,Winter Gala,\n\
+                Harbour Arena,Bar,01/05/2027,9am,17:00,,,\n\
+                Harbour Arena,Bar,2027-05-02,09:00,10:00,60,,sam@x.example\n\
+                Harbour Arena,Bar,2027-05-03,09:00,17:00,,,\n\
+                Harbour Arena,Bar,2027-05-03,09:00,17:00,,,\n";
+    let import_id = app.import_upload_of(&owner.access_token, "shifts", "csv", file.as_bytes().to_vec()).await;
+    json_of(start(&app, &owner, &import_id).await, StatusCode::ACCEPTED).await;
+    app.run_imports().await;
+    let failed = import(&app, &owner, &import_id).await;
+    assert_eq!(failed["status"], "failed");
+    let errors: Vec<(u64, Option<&str>, &str)> = failed["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["row"].as_u64().unwrap(), e["column"].as_str(), e["code"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        errors,
+        [
+            (2, Some("start"), "nonexistent_time"),
+            (3, Some("end"), "ambiguous_time"),
+            (4, Some("location"), "unknown_location"),
+            (4, Some("position"), "unknown_position"),
+            (4, Some("event"), "unknown_event"),
+            (5, Some("date"), "invalid"),
+            (5, Some("start"), "invalid"),
+            (6, Some("assignees"), "not_supported"),
+            (6, Some("break_minutes"), "invalid"),
+            (8, None, "duplicate_in_file"),
+        ]
+    );
+    let shifts = json_of(app.get("/shifts?from=2027-01-01T00:00:00Z", &owner.access_token).await, StatusCode::OK).await;
+    assert_eq!(shifts["items"], json!([]), "nothing written");
 }

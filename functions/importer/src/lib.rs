@@ -1,6 +1,6 @@
 //! The import worker, on the import queue (`ROTA_IMPORT_QUEUE`): `POST /imports/{import_id}/start`
-//! queues a [`ImportJob::Run`]; the worker reads the uploaded file, validates every row, and
-//! writes them all or nothing (see [`rota::store::imports`] for how a half-written import stays
+//! queues a [`ImportJob::Run`]; the worker reads the uploaded file (people, or draft shifts),
+//! validates every row, and writes them all or nothing (see [`rota::store::imports`] for how a half-written import stays
 //! invisible). After the commit it queues the new people's invitations, a hundred a message
 //! ([`ImportJob::Invite`]), and mails the admin who started it (done or failed, with the counts).
 //!
@@ -11,6 +11,7 @@
 
 mod people;
 pub mod sheet;
+mod shifts;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use chrono::Utc;
@@ -18,13 +19,16 @@ use futures_util::{StreamExt, TryStreamExt};
 use rota::clock::iso;
 use rota::files::Files;
 use rota::notify::{Envelope, Message, Outbox};
+use rota::store::Item;
 use rota::store::audit::{Actor, AuditEntry};
+use rota::store::entities::Entity;
 use rota::store::entities::Refused;
 use rota::store::imports::{
     Import, ImportJob, ImportKind, ImportStatus, MAX_IMPORT_BYTES, PROGRESS_EVERY_ROWS, RowError,
 };
 use rota::store::links::{LinkKind, PendingInvitation, invitation_envelope, new_link};
 use rota::store::people::{Person, PersonStatus};
+use rota::store::schedule::Shift;
 use rota::store::{RoundTrips, Store};
 use rota::{Config, Error};
 use serde::Serialize;
@@ -102,6 +106,20 @@ pub async fn poll(importer: &Importer, wait_secs: i32) -> Result<usize, Error> {
     rota::queue::poll(&importer.sqs, &importer.queue_url, wait_secs, |event| handle(importer, event)).await
 }
 
+/// A name as names are matched: trimmed, any case.
+fn name_key(name: &str) -> String {
+    name.trim().to_lowercase()
+}
+
+/// A whole number from a number cell or text (`38`, `38.0`).
+fn whole_number(cell: &sheet::Cell) -> Option<u32> {
+    let number = match cell {
+        sheet::Cell::Number(number) => *number,
+        cell => cell.text().parse::<f64>().ok()?,
+    };
+    (number.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(&number)).then_some(number as u32)
+}
+
 /// The id of the person (or shift) a file's `index`th data row adds: the same for every run of
 /// one import, so a retried run rewrites the same items. A ULID of the import's time.
 pub fn row_id(import_id: &str, index: usize) -> String {
@@ -125,7 +143,7 @@ pub async fn run(importer: &Importer, tenant_id: &str, import_id: &str) -> Resul
         // (`importing` is how the API shows a validating import whose rows are being written.)
         ImportStatus::Validating | ImportStatus::Importing => {}
     }
-    // The file's data rows (when it could be read), and its people or every error.
+    // The file's data rows (when it could be read), and what they add or every error.
     let (rows, checked) = match importer.files.read(&import.object_key(), MAX_IMPORT_BYTES).await? {
         None => (0, Err(vec![RowError::file("unreadable_file", "no file was uploaded for this import")])),
         Some(bytes) => match sheet::read(import.format, &bytes) {
@@ -133,10 +151,8 @@ pub async fn run(importer: &Importer, tenant_id: &str, import_id: &str) -> Resul
             Ok(sheet) => (
                 sheet.rows.len(),
                 match import.kind {
-                    ImportKind::People => people::prepare(store, &import, &sheet).await?,
-                    ImportKind::Shifts => {
-                        Err(vec![RowError::file("not_supported", "shift imports are not available yet: import people")])
-                    }
+                    ImportKind::People => people::prepare(store, &import, &sheet).await?.map(Rows::People),
+                    ImportKind::Shifts => shifts::prepare(store, &import, &sheet).await?.map(Rows::Shifts),
                 },
             ),
         },
@@ -146,8 +162,12 @@ pub async fn run(importer: &Importer, tenant_id: &str, import_id: &str) -> Resul
         Err(errors) => {
             store.import_fail(&import, rows, errors, &now).await?;
         }
-        Ok(people) => {
-            write(importer, &import, &people).await?;
+        Ok(added) => {
+            let (items, head_count) = match &added {
+                Rows::People(people) => (entity_items(store, people)?, Some(people.len())),
+                Rows::Shifts(shifts) => (entity_items(store, shifts)?, None),
+            };
+            write(importer, &import, items).await?;
             let audit = AuditEntry::new(
                 &Actor {
                     tenant_id: import.tenant_id.clone(),
@@ -161,8 +181,11 @@ pub async fn run(importer: &Importer, tenant_id: &str, import_id: &str) -> Resul
                 Some(&Committed { kind: import.kind, filename: &import.filename, rows }),
                 &now,
             );
-            let head_count = store.people_count_change(tenant_id, people.len() as i64)?;
-            store.import_commit(&import, rows, &audit, vec![head_count], &now).await?;
+            let more = match head_count {
+                Some(people) => vec![store.people_count_change(tenant_id, people as i64)?],
+                None => Vec::new(),
+            };
+            store.import_commit(&import, rows, &audit, more, &now).await?;
         }
     }
     reload_and_follow_up(importer, &import).await
@@ -176,15 +199,24 @@ struct Committed<'a> {
     rows: usize,
 }
 
-/// Writes the people in batches of 25, a few at once, with the progress item before each 500.
-async fn write(importer: &Importer, import: &Import, people: &[Person]) -> Result<(), Error> {
+/// What a valid file adds.
+enum Rows {
+    People(Vec<Person>),
+    Shifts(Vec<Shift>),
+}
+
+fn entity_items<T: Entity>(store: &Store, rows: &[T]) -> Result<Vec<Item>, Error> {
+    rows.iter().map(|row| store.entity_item(row)).collect()
+}
+
+/// Writes the rows' items in batches of 25, a few at once, with a progress item before each 500.
+async fn write(importer: &Importer, import: &Import, rows: Vec<Item>) -> Result<(), Error> {
     let store = &importer.store;
-    let mut items = Vec::with_capacity(people.len() + people.len() / PROGRESS_EVERY_ROWS + 1);
-    for (done, chunk) in people.chunks(PROGRESS_EVERY_ROWS).enumerate() {
-        items.push(store.import_progress_item(import, done * PROGRESS_EVERY_ROWS, people.len())?);
-        for person in chunk {
-            items.push(store.entity_item(person)?);
-        }
+    let total = rows.len();
+    let mut items = Vec::with_capacity(total + total / PROGRESS_EVERY_ROWS + 1);
+    for (done, chunk) in rows.chunks(PROGRESS_EVERY_ROWS).enumerate() {
+        items.push(store.import_progress_item(import, done * PROGRESS_EVERY_ROWS, total)?);
+        items.extend(chunk.iter().cloned());
     }
     // The futures made first, then streamed: a closure in the stream would make the job's
     // future not provably `Send` (rust-lang/rust#102211).
@@ -287,6 +319,16 @@ async fn invite_one(
 #[cfg(test)]
 mod tests {
     use super::row_id;
+    use super::sheet::Cell;
+    use super::whole_number;
+
+    #[test]
+    fn whole_numbers_from_text_or_number_cells() {
+        assert_eq!(whole_number(&Cell::Number(38.0)), Some(38));
+        assert_eq!(whole_number(&Cell::Text("40".into())), Some(40));
+        assert_eq!(whole_number(&Cell::Text("37.5".into())), None);
+        assert_eq!(whole_number(&Cell::Text("-3".into())), None);
+    }
 
     #[test]
     fn a_rows_id_is_a_ulid_of_the_import_the_same_every_run() {

@@ -14,6 +14,7 @@ use rota::store::people::{CreatePerson, EmergencyContact, EmploymentType, Organi
 use rota::store::places::{Position, Unit};
 
 use crate::sheet::{Cell, Row, Sheet};
+use crate::{name_key, whole_number};
 
 /// The people of a valid file (each with the id its row number gives it), or every error.
 pub async fn prepare(
@@ -72,11 +73,6 @@ pub async fn prepare(
     }
     errors.sort_by_key(|error| error.row);
     Ok(Err(errors))
-}
-
-/// A name as names are matched: trimmed, any case.
-fn name_key(name: &str) -> String {
-    name.trim().to_lowercase()
 }
 
 struct Names {
@@ -233,14 +229,6 @@ fn money_minor(cell: &Cell) -> Option<u64> {
     (major.is_finite() && (0.0..=1e12).contains(&minor) && (major * 100.0 - minor).abs() < 1e-6).then_some(minor as u64)
 }
 
-fn whole_number(cell: &Cell) -> Option<u32> {
-    let number = match cell {
-        Cell::Number(number) => *number,
-        cell => cell.text().parse::<f64>().ok()?,
-    };
-    (number.fract() == 0.0 && (0.0..=u32::MAX as f64).contains(&number)).then_some(number as u32)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -256,13 +244,5 @@ mod tests {
         assert_eq!(text("-1"), None);
         assert_eq!(text("NaN"), None);
         assert_eq!(text("twelve"), None);
-    }
-
-    #[test]
-    fn whole_numbers_from_text_or_number_cells() {
-        assert_eq!(whole_number(&Cell::Number(38.0)), Some(38));
-        assert_eq!(whole_number(&Cell::Text("40".into())), Some(40));
-        assert_eq!(whole_number(&Cell::Text("37.5".into())), None);
-        assert_eq!(whole_number(&Cell::Text("-3".into())), None);
     }
 }

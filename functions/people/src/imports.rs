@@ -52,7 +52,7 @@ pub struct ImportUpload {
     pub expires_at: String,
 }
 
-/// A new import of people (or, later, shifts) from a CSV or .xlsx file (admins): upload the file
+/// A new import of people, or of draft shifts, from a CSV or .xlsx file (admins): upload the file
 /// to `upload_url`, then `POST /imports/{import_id}/start`. Columns: `GET
 /// /imports/templates/{kind}`. Files are deleted a day after upload.
 #[utoipa::path(post, path = "/imports", tag = "imports", security(("bearer" = ["admin"])), request_body = NewImport,
@@ -69,12 +69,6 @@ pub async fn create_import(
     ValidJson(request): ValidJson<NewImport>,
 ) -> Result<(StatusCode, Json<ImportUpload>), Error> {
     caller.require(Role::Admin)?;
-    if request.kind == ImportKind::Shifts {
-        return Err(Error::field(
-            "kind",
-            "shift imports are not available yet: people only (the template shows the columns to come)",
-        ));
-    }
     let now = Now::get();
     let import = Import {
         id: ulid::Ulid::new().to_string(),

@@ -9,7 +9,7 @@ use chrono_tz::Tz;
 use garde::Validate;
 use rota::auth::{Caller, Role};
 use rota::clock::{Now, instant};
-use rota::domain::time::{local_rfc3339, minutes_between};
+use rota::domain::time::minutes_between;
 use rota::error::Problem;
 use rota::http::{ValidJson, ValidQuery};
 use rota::notify::{Envelope, Message, ShiftSummary};
@@ -18,7 +18,7 @@ use rota::store::audit::AuditEntry;
 use rota::store::entities::{Entity, Filter};
 use rota::store::page::Page;
 use rota::store::places::{Location, Position};
-use rota::store::schedule::{Assignment, AssignmentStatus, Booked, Event, Shift, ShiftStatus, Site};
+use rota::store::schedule::{Assignment, AssignmentStatus, Booked, Event, Shift, ShiftStatus};
 use rota::store::value;
 use rota::{AppState, Error};
 use serde::{Deserialize, Serialize};
@@ -26,9 +26,7 @@ use utoipa::ToSchema;
 
 use crate::assignments::parse;
 
-/// The most people one shift needs: a change of the shift updates every assignee in one
-/// transaction (at most 100 items).
-pub const MAX_HEADCOUNT: u32 = 40;
+pub use rota::store::schedule::MAX_HEADCOUNT;
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -150,53 +148,23 @@ pub fn zone(name: &str) -> Result<Tz, Error> {
 
 /// Sets the shift's instants and everything derived from them.
 pub fn set_times(shift: &mut Shift, start: DateTime<Utc>, end: DateTime<Utc>) -> Result<(), Error> {
-    let zone = zone(&shift.time_zone)?;
-    shift.start = instant(start);
-    shift.end = instant(end);
-    shift.start_local = local_rfc3339(start, zone);
-    shift.end_local = local_rfc3339(end, zone);
-    shift.duration_minutes = minutes_between(start, end);
-    Ok(())
+    shift.set_times(start, end)
 }
 
 /// A new draft shift at `location`.
 #[allow(clippy::too_many_arguments)]
 pub fn draft(
     caller: &Caller,
-    (location, position): (&Location, &Position),
+    place: (&Location, &Position),
     event_id: Option<String>,
-    (start, end): (DateTime<Utc>, DateTime<Utc>),
+    times: (DateTime<Utc>, DateTime<Utc>),
     headcount: u32,
     break_minutes: u32,
     notes: Option<String>,
     now: &str,
 ) -> Result<Shift, Error> {
-    let mut shift = Shift {
-        id: ulid::Ulid::new().to_string(),
-        tenant_id: caller.tenant_id.clone(),
-        location_id: location.id.clone(),
-        position_id: position.id.clone(),
-        location_name: location.name.clone(),
-        position_name: position.name.clone(),
-        site: Site { lat: location.lat, lng: location.lng, radius_m: location.radius_m },
-        event_id,
-        start: String::new(),
-        end: String::new(),
-        time_zone: location.time_zone.clone(),
-        start_local: String::new(),
-        end_local: String::new(),
-        duration_minutes: 0,
-        break_minutes,
-        headcount,
-        assigned_count: 0,
-        status: ShiftStatus::Draft,
-        notes,
-        version: 1,
-        created_at: now.to_owned(),
-        updated_at: now.to_owned(),
-    };
-    set_times(&mut shift, start, end)?;
-    Ok(shift)
+    debug_assert_eq!(place.0.tenant_id, caller.tenant_id);
+    Shift::draft(ulid::Ulid::new().to_string(), place, event_id, times, headcount, break_minutes, notes, now)
 }
 
 /// The location and position, checking that they (and the event) exist here and are in use.

@@ -22,9 +22,11 @@ use utoipa::ToSchema;
 use super::entities::{Archivable, Entity, Filter};
 use super::page::{Index, Page, PageRequest};
 use super::people::Person;
+use super::places::{Location, Position};
 use super::{Item, Store, from_item, key, keys, n, s, to_item};
 use crate::Error;
 use crate::domain::settings::Weekday;
+use chrono::{DateTime, Utc};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -114,15 +116,81 @@ pub struct Shift {
     pub assigned_count: u32,
     pub status: ShiftStatus,
     pub notes: Option<String>,
+    /// The import that added this shift, if one did (`GET /imports/{import_id}`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub import_id: Option<String>,
     pub version: u64,
     pub created_at: String,
     pub updated_at: String,
+}
+
+/// The most people one shift needs: a change of the shift updates every assignee in one
+/// transaction (at most 100 items).
+pub const MAX_HEADCOUNT: u32 = 40;
+
+impl Shift {
+    /// A new draft shift of `position` at `location` from `start` to `end` (whole seconds,
+    /// checked by the caller), in the location's zone as it is now.
+    #[allow(clippy::too_many_arguments)]
+    pub fn draft(
+        id: String,
+        (location, position): (&Location, &Position),
+        event_id: Option<String>,
+        (start, end): (DateTime<Utc>, DateTime<Utc>),
+        headcount: u32,
+        break_minutes: u32,
+        notes: Option<String>,
+        now: &str,
+    ) -> Result<Self, Error> {
+        let mut shift = Shift {
+            id,
+            tenant_id: location.tenant_id.clone(),
+            location_id: location.id.clone(),
+            position_id: position.id.clone(),
+            location_name: location.name.clone(),
+            position_name: position.name.clone(),
+            site: Site { lat: location.lat, lng: location.lng, radius_m: location.radius_m },
+            event_id,
+            start: String::new(),
+            end: String::new(),
+            time_zone: location.time_zone.clone(),
+            start_local: String::new(),
+            end_local: String::new(),
+            duration_minutes: 0,
+            break_minutes,
+            headcount,
+            assigned_count: 0,
+            status: ShiftStatus::Draft,
+            notes,
+            import_id: None,
+            version: 1,
+            created_at: now.to_owned(),
+            updated_at: now.to_owned(),
+        };
+        shift.set_times(start, end)?;
+        Ok(shift)
+    }
+
+    /// Sets the shift's instants and everything derived from them.
+    pub fn set_times(&mut self, start: DateTime<Utc>, end: DateTime<Utc>) -> Result<(), Error> {
+        let zone: chrono_tz::Tz = self
+            .time_zone
+            .parse()
+            .map_err(|_| Error::internal(format!("a stored time zone does not parse: {}", self.time_zone)))?;
+        self.start = crate::clock::instant(start);
+        self.end = crate::clock::instant(end);
+        self.start_local = crate::domain::time::local_rfc3339(start, zone);
+        self.end_local = crate::domain::time::local_rfc3339(end, zone);
+        self.duration_minutes = crate::domain::time::minutes_between(start, end);
+        Ok(())
+    }
 }
 
 crate::entity!(
     Shift,
     "SHIFT#",
     "shift",
+    imported = true,
     extra = |shift: &Shift| {
         let sort = format!("{}#{}", shift.start, shift.id);
         let mut keys = vec![
@@ -305,7 +373,8 @@ impl Store {
             .expression_attribute_values(":pk", s(keys::event_shifts(tenant_id, event_id)));
         let mut shifts: Vec<Shift> = Vec::new();
         let mut assignments: BTreeMap<String, Vec<Assignment>> = BTreeMap::new();
-        for item in self.every(query).await? {
+        let (items, staged) = tokio::try_join!(self.every(query), self.staged_imports(tenant_id))?;
+        for item in items {
             if item.get("sk").and_then(|sk| sk.as_s().ok()).is_some_and(|sk| sk.starts_with(Shift::PREFIX)) {
                 shifts.push(from_item(item)?);
             } else {
@@ -313,6 +382,8 @@ impl Store {
                 assignments.entry(assignment.shift_id.clone()).or_default().push(assignment);
             }
         }
+        // Shifts of an import that has not committed are not seen (see `super::imports`).
+        shifts.retain(|shift| !shift.import_id.as_ref().is_some_and(|id| staged.contains(id)));
         Ok(shifts
             .into_iter()
             .map(|shift| {
@@ -514,7 +585,12 @@ impl Store {
             Some(location) => (Index::Gsi1, keys::location_shifts(tenant_id, location)),
             None => (Index::Gsi2, keys::shifts(tenant_id)),
         };
-        self.by_start(index, partition, range, filter, limit, cursor).await
+        let (mut page, staged) = tokio::try_join!(
+            self.by_start::<Shift>(index, partition, range, filter, limit, cursor),
+            self.staged_imports(tenant_id)
+        )?;
+        page.items.retain(|shift| !shift.import_id.as_ref().is_some_and(|id| staged.contains(id)));
+        Ok(page)
     }
 
     /// A person's assignments on published and cancelled shifts by start within `[from, to)`

@@ -1,0 +1,317 @@
+//! A shifts file's rows, validated whole into draft shifts: location, position and event by
+//! name, the date and local start and end at the location (an end not after the start is the
+//! next day), as `POST /shifts` would make them. A local time the clocks skip or repeat that day
+//! is named, not guessed.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, TimeZone, Utc};
+use chrono_tz::Tz;
+use rota::Error;
+use rota::domain::imports::{SHIFTS, match_header};
+use rota::domain::time::{MAX_SHIFT_MINUTES, minutes_between};
+use rota::store::Store;
+use rota::store::entities::Archivable;
+use rota::store::imports::{Import, RowError};
+use rota::store::places::{Location, Position};
+use rota::store::schedule::{Event, MAX_HEADCOUNT, Shift};
+
+use crate::sheet::{Cell, Row, Sheet};
+use crate::{name_key, whole_number};
+
+/// The draft shifts of a valid file (each with the id its row number gives it), or every error.
+pub async fn prepare(
+    store: &Store,
+    import: &Import,
+    sheet: &Sheet,
+) -> Result<Result<Vec<Shift>, Vec<RowError>>, Error> {
+    let columns = match match_header(SHIFTS, &sheet.header) {
+        Ok(columns) => columns,
+        Err(errors) => return Ok(Err(errors)),
+    };
+    let tenant_id = &import.tenant_id;
+    let (locations, positions, events) = tokio::try_join!(
+        store.all::<Location>(tenant_id),
+        store.all::<Position>(tenant_id),
+        store.all::<Event>(tenant_id)
+    )?;
+    let mut names = Names::default();
+    for location in locations.into_iter().filter(|location| !location.archived()) {
+        names.locations.insert(name_key(&location.name), location);
+    }
+    for position in positions.into_iter().filter(|position| !position.archived()) {
+        names.positions.insert(name_key(&position.name), position);
+    }
+    for event in events.into_iter().filter(|event| !event.archived()) {
+        names.events.entry(name_key(&event.title)).or_default().push(event.id);
+    }
+    let mut errors = Vec::new();
+    let mut shifts = Vec::with_capacity(sheet.rows.len());
+    let mut first_row_of: HashMap<(String, String, String, String), usize> = HashMap::new();
+    for (index, row) in sheet.rows.iter().enumerate() {
+        let cells = Cells { row, columns: &columns };
+        match shift_of(&cells, &names, import, crate::row_id(&import.id, index)) {
+            Ok(shift) => {
+                let slot =
+                    (shift.location_id.clone(), shift.position_id.clone(), shift.start.clone(), shift.end.clone());
+                match first_row_of.get(&slot) {
+                    Some(first) => errors.push(RowError::new(
+                        row.number,
+                        None,
+                        "duplicate_in_file",
+                        format!("the same shift as row {first}: raise its headcount instead"),
+                    )),
+                    None => {
+                        first_row_of.insert(slot, row.number);
+                        shifts.push(shift);
+                    }
+                }
+            }
+            Err(row_errors) => errors.extend(row_errors),
+        }
+    }
+    if errors.is_empty() { Ok(Ok(shifts)) } else { Ok(Err(errors)) }
+}
+
+#[derive(Default)]
+struct Names {
+    locations: HashMap<String, Location>,
+    positions: HashMap<String, Position>,
+    /// Events by title: two of one title cannot be told apart by it.
+    events: HashMap<String, Vec<String>>,
+}
+
+/// One row's cells by column (`SHIFTS` order).
+struct Cells<'a> {
+    row: &'a Row,
+    columns: &'a [Option<usize>],
+}
+
+impl Cells<'_> {
+    fn get(&self, name: &str) -> &Cell {
+        let index = SHIFTS.iter().position(|column| column.name == name).expect("a shifts column");
+        self.row.cell(self.columns[index])
+    }
+
+    fn text(&self, name: &str) -> String {
+        self.get(name).text()
+    }
+}
+
+fn shift_of(cells: &Cells, names: &Names, import: &Import, id: String) -> Result<Shift, Vec<RowError>> {
+    let row = cells.row.number;
+    let mut errors = Vec::new();
+    let mut error =
+        |column: &str, code: &str, message: String| errors.push(RowError::new(row, Some(column), code, message));
+    let mut required = |column: &str| {
+        let blank = cells.get(column).is_blank();
+        if blank {
+            error(column, "required", format!("`{column}` is required"));
+        }
+        !blank
+    };
+    let (has_location, has_position, has_date, has_start, has_end) =
+        (required("location"), required("position"), required("date"), required("start"), required("end"));
+    let location = cells.text("location");
+    let location = has_location.then(|| names.locations.get(&name_key(&location))).flatten().or_else(|| {
+        if has_location {
+            error("location", "unknown_location", format!("no location is called `{location}`"));
+        }
+        None
+    });
+    let position = cells.text("position");
+    let position = has_position.then(|| names.positions.get(&name_key(&position))).flatten().or_else(|| {
+        if has_position {
+            error("position", "unknown_position", format!("no position is called `{position}`"));
+        }
+        None
+    });
+    let date = has_date.then(|| date_of(cells.get("date"))).flatten().or_else(|| {
+        if has_date {
+            error("date", "invalid", format!("`{}` is not a date like 2027-03-01 (2000 to 2100)", cells.text("date")));
+        }
+        None
+    });
+    let mut time = |column: &str, present: bool| {
+        present.then(|| time_of(cells.get(column))).flatten().or_else(|| {
+            if present {
+                error(column, "invalid", format!("`{}` is not a time like 18:00", cells.text(column)));
+            }
+            None
+        })
+    };
+    let (start, end) = (time("start", has_start), time("end", has_end));
+    let event_id = match cells.text("event") {
+        title if title.is_empty() => None,
+        title => match names.events.get(&name_key(&title)).map(Vec::as_slice) {
+            Some([id]) => Some(id.clone()),
+            Some(_) => {
+                error("event", "ambiguous_event", format!("more than one event is called `{title}`"));
+                None
+            }
+            None => {
+                error("event", "unknown_event", format!("no event is called `{title}`"));
+                None
+            }
+        },
+    };
+    let headcount = match cells.get("headcount") {
+        cell if cell.is_blank() => Some(1),
+        cell => whole_number(cell).filter(|n| (1..=MAX_HEADCOUNT).contains(n)).or_else(|| {
+            error("headcount", "invalid", format!("`{}` is not a whole number from 1 to {MAX_HEADCOUNT}", cell.text()));
+            None
+        }),
+    };
+    let break_minutes = match cells.get("break_minutes") {
+        cell if cell.is_blank() => Some(0),
+        cell => whole_number(cell).filter(|n| *n <= 600).or_else(|| {
+            error("break_minutes", "invalid", format!("`{}` is not a whole number of minutes up to 600", cell.text()));
+            None
+        }),
+    };
+    let notes = Some(cells.text("notes")).filter(|notes| !notes.is_empty());
+    if notes.as_ref().is_some_and(|notes| notes.chars().count() > 1000) {
+        error("notes", "invalid", "is longer than 1,000 characters".into());
+    }
+    if !cells.get("assignees").is_blank() {
+        error(
+            "assignees",
+            "not_supported",
+            "assignees cannot be imported yet: leave the column empty and assign after".into(),
+        );
+    }
+    let (Some(location), Some(position), Some(date), Some(start), Some(end), Some(headcount), Some(break_minutes)) =
+        (location, position, date, start, end, headcount, break_minutes)
+    else {
+        return Err(errors);
+    };
+    let instants = match location.time_zone.parse::<Tz>() {
+        Ok(zone) => instants(zone, date, (start, end)),
+        Err(_) => {
+            Err(vec![("location", "invalid", format!("the location's time zone {} is unknown", location.time_zone))])
+        }
+    };
+    let (start, end) = match instants {
+        Ok(instants) => instants,
+        Err(problems) => {
+            errors.extend(
+                problems.into_iter().map(|(column, code, message)| RowError::new(row, Some(column), code, message)),
+            );
+            return Err(errors);
+        }
+    };
+    if i64::from(break_minutes) >= minutes_between(start, end) {
+        errors.push(RowError::new(row, Some("break_minutes"), "invalid", "must be shorter than the shift"));
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let now = import.started_at.as_deref().unwrap_or(&import.created_at);
+    let mut shift =
+        Shift::draft(id, (location, position), event_id, (start, end), headcount, break_minutes, notes, now)
+            .map_err(|error| vec![RowError::new(row, None, "invalid", error.to_string())])?;
+    shift.import_id = Some(import.id.clone());
+    Ok(shift)
+}
+
+/// A problem with one column: its name, code and message.
+type Problem = (&'static str, &'static str, String);
+
+/// The instants of a local `date` and start and end at `zone` (an end not after the start is the
+/// next day), or why not: a time the clocks skip or repeat that day, a shift over 24 hours.
+fn instants(
+    zone: Tz,
+    date: NaiveDate,
+    (start, end): (NaiveTime, NaiveTime),
+) -> Result<(DateTime<Utc>, DateTime<Utc>), Vec<Problem>> {
+    let end_date = if end <= start { date.succ_opt().unwrap_or(date) } else { date };
+    let resolve = |column: &'static str, date: NaiveDate, time: NaiveTime| -> Result<DateTime<Utc>, Problem> {
+        let shown = format!("{} on {date} in {zone}", time.format("%H:%M"));
+        match zone.from_local_datetime(&date.and_time(time)) {
+            chrono::LocalResult::Single(at) => Ok(at.to_utc()),
+            chrono::LocalResult::Ambiguous(..) => Err((
+                column,
+                "ambiguous_time",
+                format!("{shown} happens twice (the clocks go back): pick a time outside the repeated hour"),
+            )),
+            chrono::LocalResult::None => Err((
+                column,
+                "nonexistent_time",
+                format!("{shown} does not exist (the clocks go forward): pick a time outside the skipped hour"),
+            )),
+        }
+    };
+    match (resolve("start", date, start), resolve("end", end_date, end)) {
+        (Ok(start), Ok(end)) if minutes_between(start, end) > MAX_SHIFT_MINUTES => {
+            Err(vec![("end", "invalid", "the shift is longer than 24 hours".to_owned())])
+        }
+        (Ok(start), Ok(end)) => Ok((start, end)),
+        (start, end) => Err([start.err(), end.err()].into_iter().flatten().collect()),
+    }
+}
+
+/// A date cell, or text like `2027-03-01`, within 2000–2100.
+fn date_of(cell: &Cell) -> Option<NaiveDate> {
+    let date = match cell {
+        Cell::DateTime(at) => at.date(),
+        cell => NaiveDate::parse_from_str(&cell.text(), "%Y-%m-%d").ok()?,
+    };
+    (2000..=2100).contains(&date.year()).then_some(date)
+}
+
+/// A time cell, a day fraction (0.75 is 18:00), or text like `18:00` or `6:30`.
+fn time_of(cell: &Cell) -> Option<NaiveTime> {
+    match cell {
+        Cell::DateTime(at) => Some(at.time()),
+        Cell::Number(fraction) if (0.0..1.0).contains(fraction) => {
+            let seconds = (fraction * 86_400.0).round() as u32;
+            NaiveTime::from_num_seconds_from_midnight_opt(seconds.min(86_399), 0)
+        }
+        cell => {
+            let text = cell.text();
+            NaiveTime::parse_from_str(&text, "%H:%M").or_else(|_| NaiveTime::parse_from_str(&text, "%H:%M:%S")).ok()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(date: &str, time: &str) -> (NaiveDate, NaiveTime) {
+        (date.parse().unwrap(), time.parse().unwrap())
+    }
+
+    #[test]
+    fn an_end_not_after_the_start_is_the_next_day() {
+        let london: Tz = "Europe/London".parse().unwrap();
+        let (date, start) = at("2027-06-01", "22:00:00");
+        let (start, end) = instants(london, date, (start, "06:00:00".parse().unwrap())).unwrap();
+        assert_eq!(
+            (start.to_rfc3339(), end.to_rfc3339()),
+            ("2027-06-01T21:00:00+00:00".into(), "2027-06-02T05:00:00+00:00".into())
+        );
+    }
+
+    #[test]
+    fn times_the_clocks_skip_or_repeat_are_named_not_guessed() {
+        let london: Tz = "Europe/London".parse().unwrap();
+        let (spring, skipped) = at("2027-03-28", "01:30:00");
+        let problems = instants(london, spring, (skipped, "09:00:00".parse().unwrap())).unwrap_err();
+        assert_eq!((problems[0].0, problems[0].1), ("start", "nonexistent_time"));
+        let (autumn, repeated) = at("2027-10-31", "01:30:00");
+        let problems = instants(london, autumn, ("00:00:00".parse().unwrap(), repeated)).unwrap_err();
+        assert_eq!((problems[0].0, problems[0].1), ("end", "ambiguous_time"));
+    }
+
+    #[test]
+    fn dates_and_times_from_text_serials_and_fractions() {
+        assert_eq!(date_of(&Cell::Text("2027-03-01".into())), Some("2027-03-01".parse().unwrap()));
+        assert_eq!(date_of(&Cell::Text("01/03/2027".into())), None, "only ISO dates: 01/03 is March or January");
+        assert_eq!(date_of(&Cell::Text("1999-12-31".into())), None);
+        assert_eq!(time_of(&Cell::Number(0.75)), Some("18:00:00".parse().unwrap()));
+        assert_eq!(time_of(&Cell::Text("6:30".into())), Some("06:30:00".parse().unwrap()));
+        assert_eq!(time_of(&Cell::Text("25:00".into())), None);
+        assert_eq!(time_of(&Cell::Number(1.5)), None);
+    }
+}
