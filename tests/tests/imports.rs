@@ -326,6 +326,19 @@ async fn two_deliveries_of_one_job_at_once_import_once() {
 }
 
 #[tokio::test]
+async fn of_eight_starts_at_once_one_queues_the_job() {
+    let app = spawn_app().await;
+    let owner = app.signup().await;
+    let import_id = upload(&app, &owner, "csv", staff_csv(&owner, 3).into_bytes()).await;
+    let starts = futures_util::future::join_all((0..8).map(|_| start(&app, &owner, &import_id))).await;
+    let statuses: Vec<StatusCode> = starts.iter().map(|response| response.status()).collect();
+    assert_eq!(statuses.iter().filter(|status| **status == StatusCode::ACCEPTED).count(), 1, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|status| **status == StatusCode::CONFLICT).count(), 7, "{statuses:?}");
+    assert_eq!(app.run_imports().await, 2, "one run, and its invitation job");
+    assert_eq!(import(&app, &owner, &import_id).await["status"], "done");
+}
+
+#[tokio::test]
 async fn an_xlsx_of_staff_imports_like_a_csv() {
     let app = spawn_app().await;
     let owner = app.signup().await;
