@@ -269,8 +269,8 @@ async fn malformed_files_fail_with_a_clear_error_and_never_panic_the_worker() {
     let body = json!({ "kind": "people", "format": "csv", "filename": "late.csv", "content_length": 10 });
     let created = json_of(app.post("/imports", Some(&owner.access_token), body).await, StatusCode::CREATED).await;
     let early = start(&app, &owner, created["import_id"].as_str().unwrap()).await;
-    let problem = problem_of(early, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
-    assert_eq!(problem["errors"][0]["field"], "file");
+    let problem = problem_of(early, StatusCode::CONFLICT, "conflict").await;
+    assert!(problem["detail"].as_str().unwrap().starts_with("no file was uploaded yet"), "{problem}");
 }
 
 #[tokio::test]

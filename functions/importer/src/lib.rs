@@ -1,11 +1,13 @@
 //! The import worker, on the import queue (`ROTA_IMPORT_QUEUE`): `POST /imports/{import_id}/start`
 //! queues a [`ImportJob::Run`]; the worker reads the uploaded file (people, or draft shifts),
-//! validates every row, and writes them all or nothing (see [`rota::store::imports`] for how a half-written import stays
-//! invisible). After the commit it queues the new people's invitations, a hundred a message
-//! ([`ImportJob::Invite`]), and mails the admin who started it (done or failed, with the counts).
+//! validates every row, and writes them all or nothing (see [`rota::store::imports`] for how a
+//! half-written import stays invisible). After the commit it queues the new people's invitations,
+//! a hundred a message ([`ImportJob::Invite`]), and mails the admin who started it (done or
+//! failed, with the counts).
 //!
-//! Every step can run twice: a finished import is only followed up (once), a running one is
-//! validated and written again under the same ids, and only one commit wins.
+//! Every step can run twice: a finished import is only followed up (its invitations written
+//! once, its mail sent once), a running one is validated and written again under the same ids,
+//! and only one commit wins.
 //!
 //! Locally the dev server drains the queue with [`poll`] into the same [`handle`] the Lambda runs.
 
@@ -21,8 +23,7 @@ use rota::files::Files;
 use rota::notify::{Envelope, Message, Outbox};
 use rota::store::Item;
 use rota::store::audit::{Actor, AuditEntry};
-use rota::store::entities::Entity;
-use rota::store::entities::Refused;
+use rota::store::entities::{Entity, Refused};
 use rota::store::imports::{
     Import, ImportJob, ImportKind, ImportStatus, MAX_IMPORT_BYTES, PROGRESS_EVERY_ROWS, RowError,
 };

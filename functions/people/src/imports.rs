@@ -118,8 +118,7 @@ pub async fn create_import(
     responses(
         (status = 202, description = "Queued: `validating`", body = Import),
         (status = 404, description = "No such import in this organisation", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Started already", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "No file uploaded yet (`file`)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Started already, or no file uploaded yet", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn start_import(
     State(state): State<AppState>,
@@ -138,7 +137,7 @@ pub async fn start_import(
         return Err(Error::Conflict(STARTED));
     }
     if !uploaded {
-        return Err(Error::field("file", "no file was uploaded yet: PUT it to the upload_url first"));
+        return Err(Error::Conflict("no file was uploaded yet: PUT it to the upload_url first"));
     }
     // Round trip 2: started, once (of two starts at once, one is refused).
     let request_id = caller.actor().request_id;
