@@ -114,6 +114,10 @@ pub enum Message {
     ShiftCancelled {
         shift: ShiftSummary,
     },
+    /// A coordinator gave the person's place on a shift to someone else.
+    ShiftReassigned {
+        shift: ShiftSummary,
+    },
     /// To the coordinator who offered a shift: the person's answer.
     AssignmentAnswered {
         shift: ShiftSummary,
@@ -164,6 +168,7 @@ pub enum Kind {
     ShiftPublished,
     ShiftChanged,
     ShiftCancelled,
+    ShiftReassigned,
     AssignmentAnswered,
     SwapOffered,
     SwapTaken,
@@ -181,6 +186,7 @@ impl Message {
             Message::ShiftPublished { .. } => Kind::ShiftPublished,
             Message::ShiftChanged { .. } => Kind::ShiftChanged,
             Message::ShiftCancelled { .. } => Kind::ShiftCancelled,
+            Message::ShiftReassigned { .. } => Kind::ShiftReassigned,
             Message::AssignmentAnswered { .. } => Kind::AssignmentAnswered,
             Message::SwapOffered { .. } => Kind::SwapOffered,
             Message::SwapTaken { .. } => Kind::SwapTaken,
@@ -284,6 +290,14 @@ pub fn render(message: &Message, app_url: &str) -> Rendered {
         Message::ShiftCancelled { shift } => (
             "Your shift is cancelled".into(),
             vec![format!("Cancelled: {}", shift.line()), "Your schedule in Rota:".into()],
+            Some(format!("{app}/me/shifts")),
+        ),
+        Message::ShiftReassigned { shift } => (
+            "You are no longer on a shift".into(),
+            vec![
+                format!("A coordinator gave your place to someone else: {}", shift.line()),
+                "Your schedule in Rota:".into(),
+            ],
             Some(format!("{app}/me/shifts")),
         ),
         Message::AssignmentAnswered { shift, person, accepted } => (

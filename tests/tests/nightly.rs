@@ -57,6 +57,9 @@ async fn a_closed_window_makes_who_never_came_absent_and_who_never_left_incomple
     let token = Some(owner.access_token.as_str());
     let sam = app.staff_token(&org).await;
     let alex = worker(&app, &owner, &org, "Alex Worker").await;
+    // Here an offer counts only once it is answered.
+    let strict = json!({ "settings": { "offers_need_answer": true } });
+    json_of(app.request(reqwest::Method::PATCH, "/tenant", token, Some(strict)).await, StatusCode::OK).await;
     let now = Utc::now();
     // Ended three hours ago: its window closed two hours ago. Sam accepted it and never came;
     // Alex was only offered it.
@@ -78,7 +81,7 @@ async fn a_closed_window_makes_who_never_came_absent_and_who_never_left_incomple
     nightly.sqs.send_message().queue_url(&nightly.queue_url).message_body(job).send().await.unwrap();
     assert_eq!(nightly::poll(&nightly, 0).await.unwrap(), 1);
     let records = records_by_person(&app, &owner.access_token, now).await;
-    assert_eq!(records.len(), 3, "Sam's, Alex's and the owner's; none for an offer: {records:?}");
+    assert_eq!(records.len(), 3, "Sam's, Alex's and the owner's; none for an unanswered offer: {records:?}");
     let absent = &records[&org.person_id];
     assert_eq!((absent["status"].as_str(), absent["flagged"].as_bool()), (Some("absent"), Some(false)));
     assert_eq!((absent["shift_id"].as_str(), absent["window_closed"].as_bool()), (Some(ended.as_str()), Some(true)));
@@ -109,6 +112,24 @@ async fn a_closed_window_makes_who_never_came_absent_and_who_never_left_incomple
     }
     assert_eq!(log_of(&app, &owner.access_token, incomplete["id"].as_str().unwrap()).await.len(), 2);
     assert_eq!(log_of(&app, &owner.access_token, absent["id"].as_str().unwrap()).await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_no_show_on_an_unanswered_offer_is_absent() {
+    let app = spawn_app().await;
+    let owner = app.signup().await;
+    let org = app.organisation(&owner).await;
+    let token = Some(owner.access_token.as_str());
+    let now = Utc::now();
+    // Sam was offered a shift that ended three hours ago, never answered and never came.
+    let ended = app.published_shift(token, &org.location_id, &org.position_id, around(now, -4 * 60, -3 * 60)).await;
+    let offered = json!({ "person_ids": [org.person_id], "force": true });
+    json_of(app.post(&format!("/shifts/{ended}/assignments"), token, offered).await, StatusCode::CREATED).await;
+
+    assert_eq!(close_attendance(&app.store, &owner.tenant_id, now).await.unwrap(), Closed { absent: 1, incomplete: 0 });
+    let records = records_by_person(&app, &owner.access_token, now).await;
+    let absent = &records[&org.person_id];
+    assert_eq!((absent["status"].as_str(), absent["shift_id"].as_str()), (Some("absent"), Some(ended.as_str())));
 }
 
 #[tokio::test]

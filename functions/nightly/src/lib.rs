@@ -4,7 +4,8 @@
 //! `{"job":"close_attendance","tenant_id":…}` per active organisation, so each organisation is
 //! retried (and, after 5 receives, dead-lettered) on its own.
 //!
-//! Closing attendance: each accepted place on a published shift whose check-in window closed
+//! Closing attendance: each place that counts as scheduled (accepted, or offered unless the
+//! organisation's offers need an answer) on a published shift whose check-in window closed
 //! since the last run gets its record closed with a `window_closed` entry in its log: created
 //! `absent` when nobody checked in, `incomplete` and flagged when nobody checked out. Every record
 //! is its own conditional transaction (new, or still at the version read), so overlapping runs
@@ -25,7 +26,7 @@ use rota::domain::settings::Settings;
 use rota::store::attendance::{Attendance, AttendanceEvent, Happening, SCHEDULED_JOB};
 use rota::store::entities::{Filter, Refused};
 use rota::store::people::Person;
-use rota::store::schedule::{Assignment, AssignmentStatus, Shift};
+use rota::store::schedule::{Assignment, Shift};
 use rota::store::{RoundTrips, Store};
 use rota::{Config, Error};
 use serde::{Deserialize, Serialize};
@@ -150,7 +151,7 @@ pub async fn close_attendance(store: &Store, tenant_id: &str, now: DateTime<Utc>
             Ok::<_, Error>(
                 assignments
                     .into_iter()
-                    .filter(|assignment| assignment.status == AssignmentStatus::Accepted)
+                    .filter(|assignment| settings.counts_as_scheduled(assignment.status))
                     .map(|assignment| (shift.clone(), assignment))
                     .collect::<Vec<_>>(),
             )

@@ -26,6 +26,7 @@ rota::function_routes!(
     [assignments::claim],
     [assignments::eligible],
     [assignments::answer],
+    [assignments::reassign],
     [availability::get_my_availability, availability::set_my_availability],
     [availability::get_availability],
     [me::my_shifts],
