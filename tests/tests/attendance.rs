@@ -35,6 +35,13 @@ async fn check(app: &TestApp, direction: &str, token: &str, key: Option<&str>, b
     request.send().await.unwrap()
 }
 
+/// PUTs a JPEG to the presigned `upload` (`POST /attendance/photo-url`'s answer), as a device does.
+async fn put_photo(app: &TestApp, upload: &Value, photo: Vec<u8>) {
+    let url = upload["url"].as_str().unwrap();
+    let put = app.http.put(url).header("content-type", "image/jpeg").body(photo).send().await.unwrap();
+    assert!(put.status().is_success(), "{}", put.status());
+}
+
 async fn record(app: &TestApp, token: &str, attendance_id: &str) -> Value {
     json_of(app.get(&format!("/attendance/{attendance_id}"), token).await, StatusCode::OK).await
 }
@@ -203,15 +210,7 @@ async fn a_photo_is_uploaded_to_the_signed_url_and_only_a_stored_one_is_recorded
     let problem = problem_of(not_yet, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
     assert_eq!(problem["errors"][0]["field"], "photo_key");
 
-    let put = app
-        .http
-        .put(upload["url"].as_str().unwrap())
-        .header("content-type", "image/jpeg")
-        .body(photo)
-        .send()
-        .await
-        .unwrap();
-    assert!(put.status().is_success(), "{}", put.status());
+    put_photo(&app, &upload, photo).await;
     let checked = json_of(check(&app, "check-in", &sam.token, None, with_photo).await, StatusCode::CREATED).await;
     assert_eq!(checked["attendance"]["check_in"]["photo_key"], key.as_str());
     assert_eq!(checked["risk_score"], 0);
@@ -457,15 +456,7 @@ async fn where_a_photo_is_required_a_check_in_without_one_is_refused_naming_why(
     let photo = vec![0xff_u8; 2048];
     let asked = json!({ "shift_id": shift, "content_type": "image/jpeg", "content_length": photo.len() });
     let upload = json_of(app.post("/attendance/photo-url", Some(&sam.token), asked).await, StatusCode::CREATED).await;
-    let put = app
-        .http
-        .put(upload["url"].as_str().unwrap())
-        .header("content-type", "image/jpeg")
-        .body(photo)
-        .send()
-        .await
-        .unwrap();
-    assert!(put.status().is_success(), "{}", put.status());
+    put_photo(&app, &upload, photo).await;
     let mut with_photo = at_hall(&shift, 0.0);
     with_photo["photo_key"] = upload["key"].clone();
     let checked = json_of(check(&app, "check-in", &sam.token, None, with_photo).await, StatusCode::CREATED).await;

@@ -94,6 +94,8 @@ const BUDGETS: &[(&str, &str, RangeInclusive<usize>)] = &[
     ("PUT", "/availability/me", 1..=1),
     ("GET", "/people/{person_id}/availability", 1..=1),
     ("GET", "/me/shifts", 1..=1),
+    // The organisation's calendar (which week the day is in), then the week's warnings.
+    ("GET", "/hours-warnings", 2..=2),
     // The feed, and only when there is none yet a conditional put.
     ("GET", "/me/calendar-url", 1..=2),
     ("DELETE", "/me/calendar-url", 1..=1),
@@ -353,6 +355,8 @@ async fn schedule_endpoints(app: &TestApp) {
     measured(app, "GET", "/shifts/{shift_id}", call("GET", shift.clone(), None).await, StatusCode::OK).await;
     let eligible = call("GET", format!("{shift}/eligible"), None).await;
     measured(app, "GET", "/shifts/{shift_id}/eligible", eligible, StatusCode::OK).await;
+    let warnings = call("GET", "/hours-warnings?week=2030-07-05".into(), None).await;
+    measured(app, "GET", "/hours-warnings", warnings, StatusCode::OK).await;
     // New times, judged again for the person on the shift.
     let retimed = call("PATCH", shift.clone(), Some(json!({ "end": "2030-07-05T15:00:00Z" }))).await;
     let retimed = measured(app, "PATCH", "/shifts/{shift_id}", retimed, StatusCode::OK).await;

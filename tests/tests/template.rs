@@ -214,7 +214,7 @@ const TABLE_ACTIONS: [(&str, TableActions, TableActions); 8] = [
     ),
     ("admin", (&["GetItem", "PutItem", "UpdateItem"], &["Query"]), NOTHING),
     ("notifier", (&["DeleteItem", "GetItem", "PutItem", "UpdateItem"], &[]), NOTHING),
-    ("nightly", (&["BatchGetItem", "GetItem", "PutItem", "Query"], &["Query"]), NOTHING),
+    ("nightly", (&["BatchGetItem", "DeleteItem", "GetItem", "PutItem", "Query"], &["Query"]), NOTHING),
 ];
 
 /// `(action, key pattern)` pairs.

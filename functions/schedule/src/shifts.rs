@@ -13,9 +13,9 @@ use rota::domain::time::{local_rfc3339, minutes_between};
 use rota::error::Problem;
 use rota::http::{ValidJson, ValidQuery};
 use rota::notify::{Envelope, Message, ShiftSummary};
-use rota::records::committed;
+use rota::records::{archive_filter, committed};
 use rota::store::audit::AuditEntry;
-use rota::store::entities::{Entity, Filter};
+use rota::store::entities::Entity;
 use rota::store::page::Page;
 use rota::store::places::{Location, Position};
 use rota::store::schedule::{Assignment, AssignmentStatus, Booked, Event, Schedule, Shift, ShiftStatus, Site};
@@ -127,6 +127,10 @@ rota::list_query! {
         pub position_id: Option<String>,
         #[garde(skip)]
         pub status: Option<ShiftStatus>,
+        /// Also list drafts archived by the scheduled job (30 days past their start, never
+        /// published).
+        #[garde(skip)]
+        pub include_archived: Option<bool>,
     }
 }
 
@@ -198,6 +202,7 @@ pub fn draft(
         assigned_count: 0,
         status: ShiftStatus::Draft,
         notes,
+        archived_at: None,
         version: 1,
         created_at: now.to_owned(),
         updated_at: now.to_owned(),
@@ -240,7 +245,7 @@ pub async fn list_shifts(
     ValidQuery(query): ValidQuery<ShiftQuery>,
 ) -> Result<Json<Page<Shift>>, Error> {
     let (from, to) = (query.from.map(instant), query.to.map(instant));
-    let mut filter = Filter::default();
+    let mut filter = archive_filter(query.include_archived);
     if let Some(event) = query.event_id {
         filter = filter.and("event_id = :event", ("", ""), (":event", rota::store::s(event)));
     }
@@ -669,14 +674,7 @@ pub async fn create_recurring(
 
 /// A shift as a message names it.
 pub fn summary(shift: &Shift) -> ShiftSummary {
-    ShiftSummary {
-        shift_id: shift.id.clone(),
-        location: shift.location_name.clone(),
-        position: shift.position_name.clone(),
-        start_local: shift.start_local.clone(),
-        end_local: shift.end_local.clone(),
-        time_zone: shift.time_zone.clone(),
-    }
+    ShiftSummary::of(shift)
 }
 
 /// Tells everyone holding a place on the shift (not those who declined), after the change is

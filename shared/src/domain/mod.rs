@@ -2,6 +2,7 @@
 
 pub mod attendance;
 pub mod conflicts;
+pub mod hours;
 pub mod payroll;
 pub mod settings;
 pub mod time;
