@@ -462,3 +462,35 @@ async fn where_a_photo_is_required_a_check_in_without_one_is_refused_naming_why(
     let checked = json_of(check(&app, "check-in", &sam.token, None, with_photo).await, StatusCode::CREATED).await;
     assert_eq!((checked["status"].as_str(), checked["risk_score"].as_u64()), (Some("on_time"), Some(0)));
 }
+
+#[tokio::test]
+async fn a_check_in_and_a_decline_of_one_offer_at_once_end_in_one_story() {
+    let (app, owner, org, sam) = setup("Sam Torn").await;
+    let token = Some(owner.access_token.as_str());
+    let times = (minutes_from_now(-2), minutes_from_now(8 * 60));
+    let shift = app.published_shift(token, &org.location_id, &org.position_id, times).await;
+    let offered = app.post(&format!("/shifts/{shift}/assignments"), token, json!({ "person_ids": [sam.id] })).await;
+    let place = json_of(offered, StatusCode::CREATED).await["assignments"][0]["id"].as_str().unwrap().to_owned();
+
+    let answer = format!("/assignments/{place}/status");
+    let decline = app.post(&answer, Some(&sam.token), json!({ "status": "declined" }));
+    let (checked, declined) = tokio::join!(check(&app, "check-in", &sam.token, None, at_hall(&shift, 0.0)), decline);
+    let (checked, declined) = (checked.status(), declined.status());
+    let detail = json_of(app.get(&format!("/shifts/{shift}"), &owner.access_token).await, StatusCode::OK).await;
+    let record = app.get(&format!("/attendance/{place}"), &owner.access_token).await.status();
+    match (checked, declined) {
+        // The check-in won: the place is accepted and the decline came too late.
+        (StatusCode::CREATED, StatusCode::CONFLICT) => {
+            assert_eq!((detail["assignments"][0]["status"].as_str(), record), (Some("accepted"), StatusCode::OK));
+        }
+        // The decline won: no record, the place open again.
+        (StatusCode::NOT_FOUND | StatusCode::CONFLICT, StatusCode::OK) => {
+            assert_eq!(
+                (detail["assignments"][0]["status"].as_str(), record),
+                (Some("declined"), StatusCode::NOT_FOUND)
+            );
+            assert_eq!(detail["assigned_count"], 0);
+        }
+        other => panic!("both or neither won: {other:?}"),
+    }
+}

@@ -15,7 +15,7 @@ use reqwest::{Method, Response, StatusCode};
 use serde_json::{Value, json};
 
 /// Every operation's budget of sequential round trips (DESIGN: at most 2 on any HTTP endpoint; the
-/// one exception says why where it is).
+/// exceptions say why where they are).
 /// Only the document, served from memory, makes none.
 const BUDGETS: &[(&str, &str, RangeInclusive<usize>)] = &[
     ("POST", "/auth/signup", 1..=2),
@@ -105,7 +105,7 @@ const BUDGETS: &[(&str, &str, RangeInclusive<usize>)] = &[
     ("POST", "/requests", 2..=2),
     ("GET", "/requests/{request_id}", 1..=1),
     ("POST", "/requests/{request_id}/accept", 2..=2),
-    // The one endpoint over two: only the request names the person whose schedule the rules
+    // Over two: only the request names the person whose schedule the rules
     // judge (the requester's for time off, the colleague's for a swap), so it is read first.
     ("POST", "/requests/{request_id}/approve", 3..=3),
     ("POST", "/requests/{request_id}/reject", 2..=2),
