@@ -368,7 +368,8 @@ def pay_stub():
 def acceptable(path, body):
     """A schema-valid scheduling body made acceptable across fields, which no schema states: the
     organisation's own location, position and event, an end after the start (8 h on), a week's
-    range of dates, an event that ends on or after its first day, time off of three days."""
+    range of dates, an event that ends on or after its first day, time off of three days, a
+    change without a (stale) version."""
     body = {**body}
     for field, value in (("location_id", ORG_LOCATION), ("position_id", ORG_POSITION), ("event_id", ORG_EVENT)):
         if body.get(field):
@@ -408,6 +409,11 @@ def acceptable(path, body):
                 body.pop(last, None)
             if "break_minutes" in body:
                 body["break_minutes"] = min(body["break_minutes"], 60)
+            # A generated `version` is all but always stale (409 says only that); new times are
+            # judged again for the people on the shift, whose warnings `force` lets pass.
+            body.pop("version", None)
+            if path.startswith("/shifts"):
+                body["force"] = True
     except (KeyError, TypeError, ValueError, OverflowError):
         pass  # a body this cannot read is left as generated
     return body

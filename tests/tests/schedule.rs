@@ -619,6 +619,10 @@ async fn moving_a_shift_judges_its_assignees_again_and_publishing_too() {
     let forced =
         json_of(patch(&monday, json!({ "end": "2030-09-02T22:00:00Z", "force": true })).await, StatusCode::OK).await;
     assert_eq!(forced["end"], "2030-09-02T22:00:00Z");
+    let audit =
+        json_of(app.get(&format!("/audit-logs?entity_id={monday}"), &owner.access_token).await, StatusCode::OK).await;
+    let actions: Vec<&str> = audit["items"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert!(actions.contains(&"shift.updated_forced"), "{actions:?}");
     // Sam's schedule has the new times: a shift overlapping only the new evening is refused.
     let evening = shift(&app, &owner, &org, "2030-09-02T20:00:00Z", "2030-09-02T21:00:00Z", 1).await;
     let clash = assign(&app, &owner, &evening, json!({ "person_ids": [org.person_id] })).await;

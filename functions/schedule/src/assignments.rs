@@ -180,21 +180,21 @@ fn judged(violations: Vec<Violation>, force: bool) -> Result<Vec<Violation>, Err
 /// violations answer 422 listing who; warnings too, unless `warnings_pass` (a `force`, or a
 /// publication, whose placements had their warnings judged when they were made). Answers the
 /// schedules read, which the change's writes are conditioned on, so no assignment made meanwhile
-/// slips past the check.
+/// slips past the check, and the warnings that passed.
 pub async fn recheck(
     state: &AppState,
     tenant: &Tenant,
     shift: &Shift,
     assignments: &[Assignment],
     warnings_pass: bool,
-) -> Result<HashMap<String, Schedule>, Error> {
+) -> Result<(HashMap<String, Schedule>, Vec<Violation>), Error> {
     let holders: Vec<String> = assignments
         .iter()
         .filter(|held| held.status != AssignmentStatus::Declined)
         .map(|held| held.person_id.clone())
         .collect();
     if holders.is_empty() {
-        return Ok(HashMap::new());
+        return Ok((HashMap::new(), Vec::new()));
     }
     let placings = state.store.placing(&tenant.id, &holders).await?;
     let (slot, rules) = (slot(shift)?, rules(tenant)?);
@@ -204,8 +204,9 @@ pub async fn recheck(
         // They hold their place already: the headcount is not theirs to break.
         violations.extend(conflicts::check(&slot, 1, 0, &candidate, &rules, Placement::Assign));
     }
-    judged(violations, warnings_pass)?;
-    Ok(holders.into_iter().zip(placings).map(|(person_id, placing)| (person_id, placing.schedule)).collect())
+    let warnings = judged(violations, warnings_pass)?;
+    let schedules = holders.into_iter().zip(placings).map(|(person_id, placing)| (person_id, placing.schedule));
+    Ok((schedules.collect(), warnings))
 }
 
 /// A placement of people on one shift: by a coordinator (`Assign`, offered) or by a worker

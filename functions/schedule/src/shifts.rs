@@ -413,9 +413,12 @@ pub async fn update_shift(
     let retimed = (&after.start, &after.end, after.break_minutes) != (&before.start, &before.end, before.break_minutes);
     // Round trip 2, only when the times change and people hold places: their schedules, to judge
     // them again at the new times.
-    let schedules =
-        if retimed { recheck(&state, &tenant, &after, &assignments, update.force).await? } else { HashMap::new() };
-    let verb = if update.force && !schedules.is_empty() { "shift.updated_forced" } else { "shift.updated" };
+    let (schedules, overridden) = if retimed {
+        recheck(&state, &tenant, &after, &assignments, update.force).await?
+    } else {
+        (HashMap::new(), Vec::new())
+    };
+    let verb = if overridden.is_empty() { "shift.updated" } else { "shift.updated_forced" };
     let audit = AuditEntry::new(&caller.actor(), verb, ("shift", &after.id), Some(&before), Some(&after), &now.iso);
     // Last round trip: the shift, its assignees' schedules (as judged) and assignments, and the
     // audit entry.
@@ -520,7 +523,7 @@ async fn status_change(
     // Round trip 2, when publishing a shift people hold places on: their schedules, judged
     // again (what blocks may have come since they were placed: time off, deactivation).
     let schedules = match status {
-        ShiftStatus::Published => recheck(state, &tenant, &after, &assignments, true).await?,
+        ShiftStatus::Published => recheck(state, &tenant, &after, &assignments, true).await?.0,
         _ => HashMap::new(),
     };
     let verb = if status == ShiftStatus::Cancelled { "shift.cancelled" } else { "shift.published" };
