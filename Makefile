@@ -1,6 +1,6 @@
 # Rota: `make dev` serves the whole API locally; `make test` runs every test. Both set up the
 # local AWS stack (moto) and the tools themselves; see infra/stack.
-.PHONY: dev test lint openapi bench package tools build-tools platform-admin
+.PHONY: dev test lint openapi bench package tools build-tools platform-admin nightly
 
 dev:
 	infra/stack run cargo run -p dev-server
@@ -11,6 +11,11 @@ test: lint
 lint:
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets --quiet -- -D warnings
+
+# A sweep of the nightly worker now (closing windows, reminders, weekly hours, stale drafts).
+# Against a running `make dev`, give its stack's port: ROTA_AWS_PORT=… make nightly.
+nightly:
+	infra/stack run cargo run --quiet -p nightly --bin sweep-now
 
 # The whole API's document, committed so frontends can generate clients; a test fails when stale.
 openapi:

@@ -56,6 +56,11 @@ pub enum Error {
     /// A check-in or check-out outside the shift's window.
     #[error("checking in and out of this shift is open from {opens_at} to {closes_at}")]
     OutsideWindow { opens_at: String, closes_at: String },
+    /// A check-in without a photo where the organisation requires one.
+    #[error(
+        "this organisation requires a photo with every check-in: upload one (POST /attendance/photo-url) and send its key as photo_key"
+    )]
+    PhotoRequired,
     #[error("too many requests; retry after {retry_after_secs} s")]
     RateLimited { retry_after_secs: u64 },
     /// Anything we did not expect. Logged in full, answered without detail.
@@ -125,6 +130,7 @@ impl Error {
             Self::Scheduling(_) => (StatusCode::UNPROCESSABLE_ENTITY, "scheduling_conflict"),
             Self::OutsideGeofence { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "outside_geofence"),
             Self::OutsideWindow { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "outside_window"),
+            Self::PhotoRequired => (StatusCode::UNPROCESSABLE_ENTITY, "photo_required"),
             Self::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error"),
         }
@@ -257,6 +263,11 @@ mod tests {
             (Some("2030-07-04T07:00:00Z"), Some("2030-07-04T17:00:00Z"))
         );
         assert!(problem["detail"].as_str().unwrap().contains("07:00:00Z"));
+        let photo = Error::PhotoRequired.problem();
+        assert_eq!(
+            (photo.status, photo.code, photo.kind.as_str()),
+            (422, "photo_required", "/problems/photo_required")
+        );
         // Other problems carry none of it.
         assert!(serde_json::to_value(Error::NotFound.problem()).unwrap().get("distance_m").is_none());
     }

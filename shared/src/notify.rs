@@ -51,6 +51,18 @@ pub struct ShiftSummary {
 }
 
 impl ShiftSummary {
+    /// A stored shift as a message names it.
+    pub fn of(shift: &crate::store::schedule::Shift) -> Self {
+        Self {
+            shift_id: shift.id.clone(),
+            location: shift.location_name.clone(),
+            position: shift.position_name.clone(),
+            start_local: shift.start_local.clone(),
+            end_local: shift.end_local.clone(),
+            time_zone: shift.time_zone.clone(),
+        }
+    }
+
     /// "Thu 4 Jul 2030, 09:00–17:00 (Europe/London)"; the end's date too when it is another day.
     fn when(&self) -> String {
         let parse = |text: &str| chrono::DateTime::parse_from_rfc3339(text).ok();
@@ -114,6 +126,20 @@ pub enum Message {
     ShiftCancelled {
         shift: ShiftSummary,
     },
+    /// A coordinator gave the person's place on a shift to someone else.
+    ShiftReassigned {
+        shift: ShiftSummary,
+    },
+    /// The person's shift starts soon (the organisation's `reminder_hours_before`).
+    ShiftReminder {
+        shift: ShiftSummary,
+    },
+    /// To a coordinator: who is near (90 %) or over their weekly cap in the week of `week` (its
+    /// first day).
+    HoursDigest {
+        week: String,
+        people: Vec<DigestLine>,
+    },
     /// To the coordinator who offered a shift: the person's answer.
     AssignmentAnswered {
         shift: ShiftSummary,
@@ -150,6 +176,16 @@ pub enum Message {
     },
 }
 
+/// One person of a weekly-hours digest.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DigestLine {
+    pub name: String,
+    /// Worked and still scheduled.
+    pub total_minutes: i64,
+    pub cap_hours: u32,
+    pub over: bool,
+}
+
 /// What a decided request was about, as its message says it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -172,6 +208,9 @@ pub enum Kind {
     ShiftPublished,
     ShiftChanged,
     ShiftCancelled,
+    ShiftReassigned,
+    ShiftReminder,
+    HoursDigest,
     AssignmentAnswered,
     SwapOffered,
     SwapTaken,
@@ -190,6 +229,9 @@ impl Message {
             Message::ShiftPublished { .. } => Kind::ShiftPublished,
             Message::ShiftChanged { .. } => Kind::ShiftChanged,
             Message::ShiftCancelled { .. } => Kind::ShiftCancelled,
+            Message::ShiftReassigned { .. } => Kind::ShiftReassigned,
+            Message::ShiftReminder { .. } => Kind::ShiftReminder,
+            Message::HoursDigest { .. } => Kind::HoursDigest,
             Message::AssignmentAnswered { .. } => Kind::AssignmentAnswered,
             Message::SwapOffered { .. } => Kind::SwapOffered,
             Message::SwapTaken { .. } => Kind::SwapTaken,
@@ -296,6 +338,33 @@ pub fn render(message: &Message, app_url: &str) -> Rendered {
             vec![format!("Cancelled: {}", shift.line()), "Your schedule in Rota:".into()],
             Some(format!("{app}/me/shifts")),
         ),
+        Message::ShiftReassigned { shift } => (
+            "You are no longer on a shift".into(),
+            vec![
+                format!("A coordinator gave your place to someone else: {}", shift.line()),
+                "Your schedule in Rota:".into(),
+            ],
+            Some(format!("{app}/me/shifts")),
+        ),
+        Message::ShiftReminder { shift } => (
+            "Your shift starts soon".into(),
+            vec![format!("A reminder: {}", shift.line()), "The shift in Rota:".into()],
+            Some(format!("{app}/shifts/{}", shift.shift_id)),
+        ),
+        Message::HoursDigest { week, people } => {
+            let mut paragraphs = vec![format!("Weekly hours for the week of {week}: near (90 %) or over the cap.")];
+            paragraphs.extend(people.iter().map(|line| {
+                let (hours, minutes) = (line.total_minutes / 60, line.total_minutes % 60);
+                let standing = if line.over { "over" } else { "near" };
+                format!("{}: {hours} h {minutes:02} min of {} h ({standing})", line.name, line.cap_hours)
+            }));
+            paragraphs.push("The week's warnings in Rota:".into());
+            (
+                format!("Weekly hours: {} near or over the cap", people.len()),
+                paragraphs,
+                Some(format!("{app}/hours-warnings?week={week}")),
+            )
+        }
         Message::AssignmentAnswered { shift, person, accepted } => (
             format!("{person} {} a shift", if *accepted { "accepted" } else { "declined" }),
             vec![
@@ -434,6 +503,21 @@ mod tests {
             "{}",
             rendered.text
         );
+    }
+
+    #[test]
+    fn a_digest_lists_each_person_against_their_cap() {
+        let line =
+            |name: &str, total_minutes, over| DigestLine { name: name.into(), total_minutes, cap_hours: 40, over };
+        let message = Message::HoursDigest {
+            week: "2030-07-01".into(),
+            people: vec![line("Ann", 2465, true), line("Bo", 2170, false)],
+        };
+        let rendered = render(&message, "https://app.example");
+        assert_eq!(rendered.subject, "Weekly hours: 2 near or over the cap");
+        assert!(rendered.text.contains("Ann: 41 h 05 min of 40 h (over)"), "{}", rendered.text);
+        assert!(rendered.text.contains("Bo: 36 h 10 min of 40 h (near)"), "{}", rendered.text);
+        assert_eq!(message.kind(), Kind::HoursDigest);
     }
 
     #[test]

@@ -19,14 +19,19 @@ crate::list_query! {
 
 impl ArchiveFilter {
     pub fn filter(&self) -> Filter {
-        match self.include_archived {
-            Some(true) => Filter::default(),
-            _ => Filter::default().and(
-                "(attribute_not_exists(archived_at) OR attribute_type(archived_at, :null))",
-                ("", ""),
-                (":null", s("NULL")),
-            ),
-        }
+        archive_filter(self.include_archived)
+    }
+}
+
+/// Leaves archived records out of a list, unless `include_archived` is `Some(true)`.
+pub fn archive_filter(include_archived: Option<bool>) -> Filter {
+    match include_archived {
+        Some(true) => Filter::default(),
+        _ => Filter::default().and(
+            "(attribute_not_exists(archived_at) OR attribute_type(archived_at, :null))",
+            ("", ""),
+            (":null", s("NULL")),
+        ),
     }
 }
 

@@ -35,6 +35,13 @@ async fn check(app: &TestApp, direction: &str, token: &str, key: Option<&str>, b
     request.send().await.unwrap()
 }
 
+/// PUTs a JPEG to the presigned `upload` (`POST /attendance/photo-url`'s answer), as a device does.
+async fn put_photo(app: &TestApp, upload: &Value, photo: Vec<u8>) {
+    let url = upload["url"].as_str().unwrap();
+    let put = app.http.put(url).header("content-type", "image/jpeg").body(photo).send().await.unwrap();
+    assert!(put.status().is_success(), "{}", put.status());
+}
+
 async fn record(app: &TestApp, token: &str, attendance_id: &str) -> Value {
     json_of(app.get(&format!("/attendance/{attendance_id}"), token).await, StatusCode::OK).await
 }
@@ -203,15 +210,7 @@ async fn a_photo_is_uploaded_to_the_signed_url_and_only_a_stored_one_is_recorded
     let problem = problem_of(not_yet, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
     assert_eq!(problem["errors"][0]["field"], "photo_key");
 
-    let put = app
-        .http
-        .put(upload["url"].as_str().unwrap())
-        .header("content-type", "image/jpeg")
-        .body(photo)
-        .send()
-        .await
-        .unwrap();
-    assert!(put.status().is_success(), "{}", put.status());
+    put_photo(&app, &upload, photo).await;
     let checked = json_of(check(&app, "check-in", &sam.token, None, with_photo).await, StatusCode::CREATED).await;
     assert_eq!(checked["attendance"]["check_in"]["photo_key"], key.as_str());
     assert_eq!(checked["risk_score"], 0);
@@ -365,4 +364,133 @@ async fn an_export_is_a_csv_download_that_a_spreadsheet_opens_safely() {
 
     let nobody = json!({ "from": "2030-07-01", "to": "2030-07-31", "person_id": ulid::Ulid::new().to_string() });
     problem_of(app.post("/attendance/exports", token, nobody).await, StatusCode::NOT_FOUND, "not_found").await;
+}
+
+#[tokio::test]
+async fn checking_in_to_an_offer_accepts_it_and_a_declined_place_stays_refused() {
+    let (app, owner, org, sam) = setup("Sam Shows").await;
+    let token = Some(owner.access_token.as_str());
+    let shift = app
+        .published_shift(token, &org.location_id, &org.position_id, (minutes_from_now(-2), minutes_from_now(8 * 60)))
+        .await;
+    // Offered only: Sam never tapped "accept".
+    let offered = app.post(&format!("/shifts/{shift}/assignments"), token, json!({ "person_ids": [sam.id] })).await;
+    let assignment = json_of(offered, StatusCode::CREATED).await["assignments"][0]["id"].as_str().unwrap().to_owned();
+
+    let checked =
+        json_of(check(&app, "check-in", &sam.token, None, at_hall(&shift, 0.0)).await, StatusCode::CREATED).await;
+    assert_eq!(
+        (checked["status"].as_str(), checked["attendance"]["check_in"]["accepted_offer"].as_bool()),
+        (Some("on_time"), Some(true))
+    );
+    // The place is accepted; the log and the audit say the check-in did it.
+    let detail = json_of(app.get(&format!("/shifts/{shift}"), &owner.access_token).await, StatusCode::OK).await;
+    assert_eq!(detail["assignments"][0]["status"], "accepted");
+    let logged = record(&app, &owner.access_token, &assignment).await;
+    assert_eq!(kinds(&logged), ["check_in"]);
+    assert_eq!(logged["events"][0]["happening"]["accepted_offer"], true);
+    let audit =
+        json_of(app.get(&format!("/audit-logs?entity_id={assignment}"), &owner.access_token).await, StatusCode::OK)
+            .await;
+    let actions: Vec<&str> = audit["items"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert!(actions.contains(&"assignment.accepted_by_check_in"), "{actions:?}");
+    let entry =
+        audit["items"].as_array().unwrap().iter().find(|e| e["action"] == "assignment.accepted_by_check_in").unwrap();
+    assert_eq!(
+        (entry["actor_id"].as_str(), entry["before"]["status"].as_str(), entry["after"]["status"].as_str()),
+        (Some(sam.id.as_str()), Some("offered"), Some("accepted"))
+    );
+    // Checking out accepts nothing more.
+    let out = json_of(check(&app, "check-out", &sam.token, None, at_hall(&shift, 0.0)).await, StatusCode::OK).await;
+    assert_eq!(out["attendance"]["check_out"]["accepted_offer"], false);
+
+    // Kim declined the place: a check-in stays refused, and nothing is recorded.
+    let kim = worker(&app, &owner, &org, "Kim Declines").await;
+    let other = app
+        .published_shift(token, &org.location_id, &org.position_id, (minutes_from_now(-2), minutes_from_now(60)))
+        .await;
+    let offered = app
+        .post(&format!("/shifts/{other}/assignments"), token, json!({ "person_ids": [kim.id], "force": true }))
+        .await;
+    let kims = json_of(offered, StatusCode::CREATED).await["assignments"][0]["id"].as_str().unwrap().to_owned();
+    json_of(
+        app.post(&format!("/assignments/{kims}/status"), Some(&kim.token), json!({ "status": "declined" })).await,
+        StatusCode::OK,
+    )
+    .await;
+    problem_of(
+        check(&app, "check-in", &kim.token, None, at_hall(&other, 0.0)).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    problem_of(app.get(&format!("/attendance/{kims}"), &owner.access_token).await, StatusCode::NOT_FOUND, "not_found")
+        .await;
+}
+
+#[tokio::test]
+async fn where_a_photo_is_required_a_check_in_without_one_is_refused_naming_why() {
+    let (app, owner, org, sam) = setup("Sam Snap").await;
+    let shift = shift_for(&app, &owner, &org, &sam.id, -1, 8 * 60).await;
+    let required = json!({ "settings": { "photo_required": true } });
+    json_of(
+        app.request(reqwest::Method::PATCH, "/tenant", Some(&owner.access_token), Some(required)).await,
+        StatusCode::OK,
+    )
+    .await;
+
+    let refused = check(&app, "check-in", &sam.token, Some("no-photo-1"), at_hall(&shift, 0.0)).await;
+    let problem = problem_of(refused, StatusCode::UNPROCESSABLE_ENTITY, "photo_required").await;
+    assert_eq!(problem["type"], "/problems/photo_required");
+    assert!(problem["detail"].as_str().unwrap().contains("photo_key"), "{problem}");
+    // Nothing was recorded: the record does not exist.
+    let attendance_id = format!("{shift}_{}", sam.id);
+    problem_of(
+        app.get(&format!("/attendance/{attendance_id}"), &owner.access_token).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+
+    // With the photo uploaded, it is accepted and scores nothing for it.
+    let photo = vec![0xff_u8; 2048];
+    let asked = json!({ "shift_id": shift, "content_type": "image/jpeg", "content_length": photo.len() });
+    let upload = json_of(app.post("/attendance/photo-url", Some(&sam.token), asked).await, StatusCode::CREATED).await;
+    put_photo(&app, &upload, photo).await;
+    let mut with_photo = at_hall(&shift, 0.0);
+    with_photo["photo_key"] = upload["key"].clone();
+    let checked = json_of(check(&app, "check-in", &sam.token, None, with_photo).await, StatusCode::CREATED).await;
+    assert_eq!((checked["status"].as_str(), checked["risk_score"].as_u64()), (Some("on_time"), Some(0)));
+}
+
+#[tokio::test]
+async fn a_check_in_and_a_decline_of_one_offer_at_once_end_in_one_story() {
+    let (app, owner, org, sam) = setup("Sam Torn").await;
+    let token = Some(owner.access_token.as_str());
+    let times = (minutes_from_now(-2), minutes_from_now(8 * 60));
+    let shift = app.published_shift(token, &org.location_id, &org.position_id, times).await;
+    let offered = app.post(&format!("/shifts/{shift}/assignments"), token, json!({ "person_ids": [sam.id] })).await;
+    let place = json_of(offered, StatusCode::CREATED).await["assignments"][0]["id"].as_str().unwrap().to_owned();
+
+    let answer = format!("/assignments/{place}/status");
+    let decline = app.post(&answer, Some(&sam.token), json!({ "status": "declined" }));
+    let (checked, declined) = tokio::join!(check(&app, "check-in", &sam.token, None, at_hall(&shift, 0.0)), decline);
+    let (checked, declined) = (checked.status(), declined.status());
+    let detail = json_of(app.get(&format!("/shifts/{shift}"), &owner.access_token).await, StatusCode::OK).await;
+    let record = app.get(&format!("/attendance/{place}"), &owner.access_token).await.status();
+    match (checked, declined) {
+        // The check-in won: the place is accepted and the decline came too late.
+        (StatusCode::CREATED, StatusCode::CONFLICT) => {
+            assert_eq!((detail["assignments"][0]["status"].as_str(), record), (Some("accepted"), StatusCode::OK));
+        }
+        // The decline won: no record, the place open again.
+        (StatusCode::NOT_FOUND | StatusCode::CONFLICT, StatusCode::OK) => {
+            assert_eq!(
+                (detail["assignments"][0]["status"].as_str(), record),
+                (Some("declined"), StatusCode::NOT_FOUND)
+            );
+            assert_eq!(detail["assigned_count"], 0);
+        }
+        other => panic!("both or neither won: {other:?}"),
+    }
 }

@@ -99,6 +99,7 @@ fn cases(org: &Organisation) -> Vec<Case> {
         query("/shifts", "from"),
         query("/shifts", "to"),
         query("/pay-stubs", "period"),
+        query("/hours-warnings", "week"),
         hours("from"),
         hours("to"),
         body(Method::POST, "/attendance/exports", "/attendance/exports", "from", "/from", &range),

@@ -451,3 +451,201 @@ async fn a_worker_subscribes_to_their_shifts_with_a_secret_url_they_can_revoke()
     assert_eq!(gone.status(), StatusCode::NO_CONTENT);
     problem_of(app.request(reqwest::Method::GET, path, None, None).await, StatusCode::NOT_FOUND, "not_found").await;
 }
+
+/// The people holding places on a shift, as `(person_id, status)`, by person.
+async fn holders(app: &TestApp, owner: &Account, shift_id: &str) -> (Value, Vec<(String, String)>) {
+    let detail = json_of(app.get(&format!("/shifts/{shift_id}"), &owner.access_token).await, StatusCode::OK).await;
+    let mut held: Vec<(String, String)> = detail["assignments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| (a["person_id"].as_str().unwrap().to_owned(), a["status"].as_str().unwrap().to_owned()))
+        .collect();
+    held.sort();
+    (detail, held)
+}
+
+#[tokio::test]
+async fn a_coordinator_reassigns_a_place_in_one_step_and_both_people_hear_of_it() {
+    let app = spawn_app().await;
+    let owner = app.signup().await;
+    let org = app.organisation(&owner).await;
+    let kim = api_tests::worker(&app, &owner, &org, "Kim Cover").await;
+    let reassign = |assignment: String, body: Value| {
+        let token = owner.access_token.clone();
+        let app = &app;
+        async move { app.post(&format!("/assignments/{assignment}/reassign"), Some(&token), body).await }
+    };
+
+    // The organisation's shift goes from Sam to Kim: Kim is offered it, Sam is off it.
+    let moved = reassign(org.assignment_id.clone(), json!({ "person_id": kim.id })).await;
+    let moved = json_of(moved, StatusCode::CREATED).await;
+    assert_eq!(moved["from_person_id"], org.person_id.as_str());
+    assert_eq!(
+        (moved["assignment"]["person_id"].as_str(), moved["assignment"]["status"].as_str()),
+        (Some(kim.id.as_str()), Some("offered"))
+    );
+    assert_eq!(moved["warnings"], json!([]));
+    let (detail, held) = holders(&app, &owner, &org.shift_id).await;
+    assert_eq!(held, [(kim.id.clone(), "offered".to_owned())]);
+    assert_eq!(detail["assigned_count"], 1);
+    let kims = json_of(app.get("/me/shifts", &kim.token).await, StatusCode::OK).await;
+    assert_eq!(kims["items"][0]["shift_id"], org.shift_id.as_str());
+    // Both hear of it.
+    let to_kim = app.mail_to(&kim.email).await;
+    assert!(to_kim.iter().any(|mail| mail["subject"] == "You have been offered a shift"), "{to_kim:?}");
+    let to_sam = app.mail_to(&org.person_email).await;
+    assert!(to_sam.iter().any(|mail| mail["subject"] == "You are no longer on a shift"), "{to_sam:?}");
+    // The old assignment is gone; the audit says who moved it where.
+    let gone = reassign(org.assignment_id.clone(), json!({ "person_id": kim.id })).await;
+    problem_of(gone, StatusCode::NOT_FOUND, "not_found").await;
+    let kims_place = moved["assignment"]["id"].as_str().unwrap().to_owned();
+    let audit =
+        json_of(app.get(&format!("/audit-logs?entity_id={kims_place}"), &owner.access_token).await, StatusCode::OK)
+            .await;
+    let entry = &audit["items"][0];
+    assert_eq!(
+        (entry["action"].as_str(), entry["before"]["person_id"].as_str()),
+        (Some("assignment.reassigned"), Some(org.person_id.as_str()))
+    );
+
+    // To the person who holds it already: nothing changes.
+    let same = json_of(reassign(kims_place.clone(), json!({ "person_id": kim.id })).await, StatusCode::OK).await;
+    assert_eq!(same["assignment"]["id"], kims_place.as_str());
+    // Sam back onto it while on an overlapping shift: the same rules as assigning (422, listed).
+    let overlapping = shift(&app, &owner, &org, "2030-07-04T12:00:00Z", "2030-07-04T18:00:00Z", 1).await;
+    json_of(assign(&app, &owner, &overlapping, json!({ "person_ids": [org.person_id] })).await, StatusCode::CREATED)
+        .await;
+    let refused = reassign(kims_place.clone(), json!({ "person_id": org.person_id })).await;
+    let problem = problem_of(refused, StatusCode::UNPROCESSABLE_ENTITY, "scheduling_conflict").await;
+    assert_eq!(codes(&problem), ["overlap"]);
+    assert_eq!(problem["violations"][0]["shift_id"], overlapping.as_str());
+    // Someone of another organisation is nobody here; a bad body names its field.
+    let stranger = app.signup().await;
+    let nobody = reassign(kims_place.clone(), json!({ "person_id": stranger.person_id })).await;
+    problem_of(nobody, StatusCode::NOT_FOUND, "not_found").await;
+    let bad = reassign(kims_place.clone(), json!({ "person_id": "" })).await;
+    let problem = problem_of(bad, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    assert_eq!(problem["errors"][0]["field"], "person_id");
+    // A declined place holds nothing to move.
+    let declined =
+        app.post(&format!("/assignments/{kims_place}/status"), Some(&kim.token), json!({ "status": "declined" })).await;
+    json_of(declined, StatusCode::OK).await;
+    let nothing = reassign(kims_place, json!({ "person_id": org.person_id })).await;
+    problem_of(nothing, StatusCode::CONFLICT, "conflict").await;
+}
+
+#[tokio::test]
+async fn a_burst_of_reassignments_to_different_people_places_exactly_one() {
+    let app = spawn_app().await;
+    let owner = app.signup().await;
+    let org = app.organisation(&owner).await;
+    let open = shift(&app, &owner, &org, "2030-09-02T08:00:00Z", "2030-09-02T16:00:00Z", 1).await;
+    let placed =
+        json_of(assign(&app, &owner, &open, json!({ "person_ids": [org.person_id] })).await, StatusCode::CREATED).await;
+    let place = placed["assignments"][0]["id"].as_str().unwrap().to_owned();
+    let mut crew = Vec::new();
+    for _ in 0..8 {
+        crew.push(staff(&app, &owner, &org).await);
+    }
+    let path = format!("/assignments/{place}/reassign");
+    let burst = crew.iter().map(|person| app.post(&path, Some(&owner.access_token), json!({ "person_id": person })));
+    let mut statuses = Vec::new();
+    for response in join_all(burst).await {
+        let status = response.status();
+        let body: Value = response.json().await.unwrap();
+        if status == StatusCode::CREATED {
+            statuses.push((status, body["assignment"]["person_id"].as_str().unwrap().to_owned()));
+        } else {
+            // Lost: to the winner's transaction (409), or read after it, when the place was gone (404).
+            let lost = [(StatusCode::CONFLICT, Some("conflict")), (StatusCode::NOT_FOUND, Some("not_found"))];
+            assert!(lost.contains(&(status, body["code"].as_str())), "{status} {body}");
+            statuses.push((status, String::new()));
+        }
+    }
+    let winners: Vec<&String> =
+        statuses.iter().filter(|(status, _)| *status == StatusCode::CREATED).map(|(_, id)| id).collect();
+    assert_eq!(winners.len(), 1, "{statuses:?}");
+    let (detail, held) = holders(&app, &owner, &open).await;
+    assert_eq!(held, [(winners[0].clone(), "offered".to_owned())]);
+    assert_eq!(detail["assigned_count"], 1);
+    // The winner's schedule has the shift (an overlapping one is refused them), the losers' not.
+    let overlapping = shift(&app, &owner, &org, "2030-09-02T10:00:00Z", "2030-09-02T12:00:00Z", 8).await;
+    let all: Vec<&String> = crew.iter().collect();
+    let refused = assign(&app, &owner, &overlapping, json!({ "person_ids": all })).await;
+    let problem = problem_of(refused, StatusCode::UNPROCESSABLE_ENTITY, "scheduling_conflict").await;
+    let blocked: Vec<&str> =
+        problem["violations"].as_array().unwrap().iter().map(|v| v["person_id"].as_str().unwrap()).collect();
+    assert_eq!(blocked, [winners[0].as_str()]);
+}
+
+#[tokio::test]
+async fn moving_a_shift_judges_its_assignees_again_and_publishing_too() {
+    let app = spawn_app().await;
+    let owner = app.signup().await;
+    let org = app.organisation(&owner).await;
+    let kim = staff(&app, &owner, &org).await;
+    let patch = |shift_id: &str, body: Value| {
+        let (token, path) = (owner.access_token.clone(), format!("/shifts/{shift_id}"));
+        let app = &app;
+        async move { app.request(reqwest::Method::PATCH, &path, Some(&token), Some(body)).await }
+    };
+    // Sam and Kim on Monday's morning, Sam alone on Tuesday's.
+    let monday = shift(&app, &owner, &org, "2030-09-02T08:00:00Z", "2030-09-02T12:00:00Z", 2).await;
+    let tuesday = shift(&app, &owner, &org, "2030-09-03T08:00:00Z", "2030-09-03T12:00:00Z", 1).await;
+    let both = json!({ "person_ids": [org.person_id, kim] });
+    json_of(assign(&app, &owner, &monday, both).await, StatusCode::CREATED).await;
+    json_of(assign(&app, &owner, &tuesday, json!({ "person_ids": [org.person_id] })).await, StatusCode::CREATED).await;
+
+    // Monday's shift moved onto Tuesday's: an overlap for Sam alone, even with force.
+    let onto = json!({ "start": "2030-09-02T20:00:00Z", "end": "2030-09-03T09:00:00Z", "force": true });
+    let problem = problem_of(patch(&monday, onto).await, StatusCode::UNPROCESSABLE_ENTITY, "scheduling_conflict").await;
+    let who: Vec<(&str, &str)> = problem["violations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| (v["person_id"].as_str().unwrap(), v["code"].as_str().unwrap()))
+        .collect();
+    assert_eq!(who, [(org.person_id.as_str(), "overlap")]);
+    assert_eq!(problem["violations"][0]["shift_id"], tuesday.as_str());
+    // Nothing changed.
+    let (detail, _) = holders(&app, &owner, &monday).await;
+    assert_eq!(detail["end"], "2030-09-02T12:00:00Z");
+    // Ending at 22:00 leaves Sam 10 hours' rest: a warning, refused without force, kept with it.
+    let late = json!({ "end": "2030-09-02T22:00:00Z" });
+    let problem = problem_of(patch(&monday, late).await, StatusCode::UNPROCESSABLE_ENTITY, "scheduling_conflict").await;
+    assert_eq!(codes(&problem), ["min_rest"]);
+    assert_eq!(problem["violations"][0]["blocking"], false);
+    let forced =
+        json_of(patch(&monday, json!({ "end": "2030-09-02T22:00:00Z", "force": true })).await, StatusCode::OK).await;
+    assert_eq!(forced["end"], "2030-09-02T22:00:00Z");
+    let audit =
+        json_of(app.get(&format!("/audit-logs?entity_id={monday}"), &owner.access_token).await, StatusCode::OK).await;
+    let actions: Vec<&str> = audit["items"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert!(actions.contains(&"shift.updated_forced"), "{actions:?}");
+    // Sam's schedule has the new times: a shift overlapping only the new evening is refused.
+    let evening = shift(&app, &owner, &org, "2030-09-02T20:00:00Z", "2030-09-02T21:00:00Z", 1).await;
+    let clash = assign(&app, &owner, &evening, json!({ "person_ids": [org.person_id] })).await;
+    assert_eq!(codes(&problem_of(clash, StatusCode::UNPROCESSABLE_ENTITY, "scheduling_conflict").await)[0], "overlap");
+    // The notes alone judge nobody again.
+    json_of(patch(&monday, json!({ "notes": "Doors at 7" })).await, StatusCode::OK).await;
+
+    // A draft whose assignee was deactivated since cannot be published: 422 naming them.
+    let body = json!({ "location_id": org.location_id, "position_id": org.position_id,
+        "start": "2030-09-10T08:00:00Z", "end": "2030-09-10T12:00:00Z", "headcount": 2 });
+    let draft = json_of(app.post("/shifts", Some(&owner.access_token), body).await, StatusCode::CREATED).await;
+    let draft = draft["id"].as_str().unwrap().to_owned();
+    let pair = json!({ "person_ids": [org.person_id, kim] });
+    json_of(assign(&app, &owner, &draft, pair).await, StatusCode::CREATED).await;
+    let deactivated =
+        app.request(reqwest::Method::DELETE, &format!("/people/{kim}"), Some(&owner.access_token), None).await;
+    assert!(deactivated.status().is_success(), "{}", deactivated.status());
+    let publish = app.post_empty(&format!("/shifts/{draft}/publish"), &owner.access_token).await;
+    let problem = problem_of(publish, StatusCode::UNPROCESSABLE_ENTITY, "scheduling_conflict").await;
+    assert_eq!(
+        (codes(&problem), problem["violations"][0]["person_id"].as_str()),
+        (vec!["person_inactive"], Some(kim.as_str()))
+    );
+    let (detail, _) = holders(&app, &owner, &draft).await;
+    assert_eq!(detail["status"], "draft");
+}

@@ -214,8 +214,12 @@ const TABLE_ACTIONS: [(&str, TableActions, TableActions); 9] = [
     ),
     ("admin", (&["GetItem", "PutItem", "UpdateItem"], &["Query"]), NOTHING),
     ("notifier", (&["DeleteItem", "GetItem", "PutItem", "UpdateItem"], &[]), NOTHING),
-    ("nightly", (&["BatchGetItem", "GetItem", "PutItem", "Query"], &["Query"]), NOTHING),
-    ("importer", (&["BatchGetItem", "BatchWriteItem", "GetItem", "PutItem", "Query", "UpdateItem"], &[]), NOTHING),
+    ("nightly", (&["BatchGetItem", "DeleteItem", "GetItem", "PutItem", "Query"], &["Query"]), NOTHING),
+    (
+        "importer",
+        (&["BatchGetItem", "BatchWriteItem", "DeleteItem", "GetItem", "PutItem", "Query", "UpdateItem"], &[]),
+        NOTHING,
+    ),
 ];
 
 /// `(action, key pattern)` pairs.

@@ -15,7 +15,8 @@ use rota::error::Problem;
 use rota::files::{ImageType, MAX_PHOTO_BYTES, Upload};
 use rota::http::ValidJson;
 use rota::store::attendance::{Attendance, AttendanceEvent, FaceReview, Happening, Mark, Replay};
-use rota::store::entities::Refused;
+use rota::store::audit::AuditEntry;
+use rota::store::entities::{Entity, Refused};
 use rota::store::schedule::{Assignment, AssignmentStatus, ShiftStatus};
 use rota::{AppState, Error};
 use serde::{Deserialize, Serialize};
@@ -74,7 +75,9 @@ enum Direction {
     Out,
 }
 
-/// Checks in to one of the caller's shifts, on site, within its window. Send an
+/// Checks in to one of the caller's shifts, on site, within its window; checking in to a place
+/// only offered accepts the offer in the same step (the record's check-in says
+/// `accepted_offer`, and the audit log has `assignment.accepted_by_check_in`). Send an
 /// `Idempotency-Key` (any unique text, e.g. a UUID) to make a retry safe: the same request again
 /// within a day gets the same answer and records nothing more.
 #[utoipa::path(post, path = "/attendance/check-in", tag = "attendance", security(("bearer" = [])),
@@ -84,8 +87,8 @@ enum Direction {
     responses(
         (status = 201, description = "Checked in (or the answer kept for this Idempotency-Key)", body = Checked),
         (status = 404, description = "You are not on this shift", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Checked in already, the offer is not accepted yet, or the shift is not on", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`outside_geofence` (with `distance_m`, `radius_m`), `outside_window` (with `opens_at`, `closes_at`), no photo at `photo_key`, or the Idempotency-Key was used for another request", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Checked in already, the offer changed meanwhile, or the shift is not on", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`outside_geofence` (with `distance_m`, `radius_m`), `outside_window` (with `opens_at`, `closes_at`), `photo_required` (the organisation requires a photo and none was sent), no photo at `photo_key`, or the Idempotency-Key was used for another request", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn check_in(
     State(state): State<AppState>,
@@ -188,11 +191,12 @@ async fn check(
     else {
         return Err(Error::NotFound);
     };
-    match assignment.status {
-        AssignmentStatus::Declined => return Err(Error::NotFound),
-        AssignmentStatus::Offered => return Err(Error::Conflict("accept the shift before checking in")),
-        AssignmentStatus::Accepted => {}
+    // Showing up is the answer: a check-in to an offered place accepts it (below, in the same
+    // transaction). A declined place is no longer theirs.
+    if assignment.status == AssignmentStatus::Declined {
+        return Err(Error::NotFound);
     }
+    let accepts_offer = direction == Direction::In && assignment.status == AssignmentStatus::Offered;
     if shift.status != ShiftStatus::Published {
         return Err(Error::Conflict("the shift is not on (it is a draft or cancelled)"));
     }
@@ -208,6 +212,9 @@ async fn check(
         (Direction::Out, None | Some((false, _))) => return Err(Error::Conflict("check in before checking out")),
         (Direction::Out, Some((_, true))) => return Err(Error::Conflict("checked out already")),
         _ => {}
+    }
+    if direction == Direction::In && settings.photo_required && request.photo_key.is_none() {
+        return Err(Error::PhotoRequired);
     }
     if request.photo_key.is_some() && !photo {
         return Err(Error::field("photo_key", "no photo was uploaded there; PUT it to the presigned URL first"));
@@ -229,6 +236,7 @@ async fn check(
         flagged: verdict == GeofenceVerdict::Flagged,
         photo_key: request.photo_key.clone(),
         risk_score: risk_score(&located, request.photo_key.is_some(), settings.photo_required),
+        accepted_offer: accepts_offer,
     };
     let happening = match direction {
         Direction::In => Happening::CheckIn(mark.clone()),
@@ -256,6 +264,23 @@ async fn check(
     if record.awaiting_review() && !before.as_ref().is_some_and(Attendance::awaiting_review) {
         items.push(state.store.review_queued(&caller.tenant_id, &FaceReview::of(&record, &mark))?);
     }
+    let assignment_at = items.len();
+    if accepts_offer {
+        let mut accepted = assignment.clone();
+        accepted.status = AssignmentStatus::Accepted;
+        accepted.touch(&at_iso);
+        let audit = AuditEntry::new(
+            &caller.actor(),
+            "assignment.accepted_by_check_in",
+            ("assignment", &accepted.id),
+            Some(&assignment),
+            Some(&accepted),
+            &at_iso,
+        );
+        // Only while the offer is as read: a decline or a reassignment meanwhile wins.
+        items.push(state.store.entity_put(&accepted, Some(assignment.version))?);
+        items.push(state.store.audit_put(&audit)?);
+    }
     if let Some(key) = &key {
         let body = serde_json::to_string(&checked).map_err(Error::internal)?;
         let replay = Replay { fingerprint: fingerprint.clone(), status: status.as_u16(), body };
@@ -271,6 +296,9 @@ async fn check(
                 Some(replay) => replayed(replay, &fingerprint),
                 None => Err(Error::Conflict("a request with this Idempotency-Key is still in progress")),
             }
+        }
+        Err(Refused(failed)) if accepts_offer && failed.contains(&assignment_at) => {
+            Err(Error::Conflict("the offer changed meanwhile (declined or given to someone else); reload it"))
         }
         Err(Refused(_)) => Err(Error::Conflict(match direction {
             Direction::In => "checked in already",

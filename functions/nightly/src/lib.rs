@@ -1,10 +1,13 @@
 //! The nightly worker: the scheduled jobs, taken off the nightly queue (`ROTA_NIGHTLY_QUEUE`).
 //!
-//! Every hour an EventBridge rule queues `{"job":"sweep"}`; a sweep queues one
-//! `{"job":"close_attendance","tenant_id":…}` per active organisation, so each organisation is
-//! retried (and, after 5 receives, dead-lettered) on its own.
+//! Every hour an EventBridge rule queues `{"job":"sweep"}`; a sweep queues each active
+//! organisation's jobs — `close_attendance`, `send_reminders`, `check_weekly_hours` and
+//! `archive_stale_drafts`, each `{"job":…,"tenant_id":…}` — so each job of each organisation is
+//! retried (and, after 5 receives, dead-lettered) on its own. Every job is safe to run again or
+//! twice at once: what it does once is claimed by a conditional write.
 //!
-//! Closing attendance: each accepted place on a published shift whose check-in window closed
+//! Closing attendance: each place that counts as scheduled (accepted, or offered unless the
+//! organisation's offers need an answer) on a published shift whose check-in window closed
 //! since the last run gets its record closed with a `window_closed` entry in its log: created
 //! `absent` when nobody checked in, `incomplete` and flagged when nobody checked out. Every record
 //! is its own conditional transaction (new, or still at the version read), so overlapping runs
@@ -13,6 +16,10 @@
 //!
 //! Locally the dev server queues a sweep at start and every hour, and drains the queue with
 //! [`poll`] into the same [`handle`] the Lambda runs.
+
+mod drafts;
+mod hours;
+mod reminders;
 
 use std::collections::HashMap;
 
@@ -25,12 +32,17 @@ use rota::domain::settings::Settings;
 use rota::store::attendance::{Attendance, AttendanceEvent, Happening, SCHEDULED_JOB};
 use rota::store::entities::{Filter, Refused};
 use rota::store::people::Person;
-use rota::store::schedule::{Assignment, AssignmentStatus, Shift};
+use rota::store::schedule::{Assignment, Shift};
+use rota::store::tenants::Tenant;
 use rota::store::{RoundTrips, Store};
 use rota::{Config, Error};
 use serde::{Deserialize, Serialize};
 
-/// How many of an organisation's shifts have their assignments read at once.
+pub use drafts::archive_stale_drafts;
+pub use hours::{HoursCheck, check_weekly_hours};
+pub use reminders::send_reminders;
+
+/// How many of an organisation's shifts have their assignments read (or reminders sent) at once.
 const SHIFTS_AT_ONCE: usize = 10;
 /// How many records are closed at once.
 const RECORDS_AT_ONCE: usize = 10;
@@ -41,6 +53,8 @@ pub struct Nightly {
     pub sqs: aws_sdk_sqs::Client,
     /// The nightly queue's URL: a sweep queues each organisation's job back on it.
     pub queue_url: String,
+    /// The notification queue's URL: reminders and digests go out through the notifier.
+    pub notification_queue: String,
 }
 
 impl Nightly {
@@ -57,6 +71,7 @@ impl Nightly {
             store: Store::from_sdk(&sdk, config.table.clone(), RoundTrips::default()),
             sqs: aws_sdk_sqs::Client::new(&sdk),
             queue_url,
+            notification_queue: config.notification_queue.clone(),
         }
     }
 }
@@ -69,6 +84,25 @@ pub enum Job {
     Sweep,
     /// Close the check-in windows of one organisation's shifts that closed since the last run.
     CloseAttendance { tenant_id: String },
+    /// Remind one organisation's people of their shifts starting soon.
+    SendReminders { tenant_id: String },
+    /// Check one organisation's current week against the weekly hours caps.
+    CheckWeeklyHours { tenant_id: String },
+    /// Archive one organisation's drafts left unpublished 30 days past their start.
+    ArchiveStaleDrafts { tenant_id: String },
+}
+
+impl Job {
+    /// Every job of one organisation, as a sweep queues them.
+    pub fn of_organisation(tenant_id: &str) -> [Job; 4] {
+        let tenant_id = tenant_id.to_owned();
+        [
+            Job::CloseAttendance { tenant_id: tenant_id.clone() },
+            Job::SendReminders { tenant_id: tenant_id.clone() },
+            Job::CheckWeeklyHours { tenant_id: tenant_id.clone() },
+            Job::ArchiveStaleDrafts { tenant_id },
+        ]
+    }
 }
 
 /// The whole `main` of the Lambda.
@@ -90,6 +124,28 @@ pub async fn handle(nightly: &Nightly, event: SqsEvent) -> SqsBatchResponse {
                 tracing::info!(tenant_id, absent = closed.absent, incomplete = closed.incomplete, "windows closed");
                 Ok(())
             }
+            Job::SendReminders { tenant_id } => {
+                let reminded = send_reminders(nightly, &tenant_id, Utc::now()).await?;
+                tracing::info!(tenant_id, reminded, "reminders sent");
+                Ok(())
+            }
+            Job::CheckWeeklyHours { tenant_id } => {
+                let checked = check_weekly_hours(nightly, &tenant_id, Utc::now()).await?;
+                tracing::info!(
+                    tenant_id,
+                    week = checked.week,
+                    warnings = checked.warnings,
+                    digests = checked.digests,
+                    items_read = checked.items_read,
+                    "weekly hours checked"
+                );
+                Ok(())
+            }
+            Job::ArchiveStaleDrafts { tenant_id } => {
+                let archived = archive_stale_drafts(&nightly.store, &tenant_id, Utc::now()).await?;
+                tracing::info!(tenant_id, archived, "stale drafts archived");
+                Ok(())
+            }
         }
     })
     .await
@@ -103,15 +159,39 @@ pub async fn poll(nightly: &Nightly, wait_secs: i32) -> Result<usize, Error> {
 
 /// Queues every active organisation's job; returns how many were queued.
 pub async fn sweep(nightly: &Nightly) -> Result<usize, Error> {
-    let jobs: Vec<Job> = nightly
-        .store
-        .active_tenant_ids()
-        .await?
-        .into_iter()
-        .map(|tenant_id| Job::CloseAttendance { tenant_id })
-        .collect();
+    let jobs: Vec<Job> =
+        nightly.store.active_tenant_ids().await?.iter().flat_map(|tenant_id| Job::of_organisation(tenant_id)).collect();
     rota::queue::send_all(&nightly.sqs, &nightly.queue_url, &jobs).await?;
     Ok(jobs.len())
+}
+
+/// The places on `shifts` that count as scheduled (accepted, or offered unless offers need an
+/// answer), each with its shift: the shifts' assignments, ten shifts at a time. Also answers how
+/// many assignments were read.
+pub(crate) async fn counted_places(
+    store: &Store,
+    tenant: &Tenant,
+    shifts: Vec<Shift>,
+) -> Result<(Vec<(Shift, Assignment)>, usize), Error> {
+    let per_shift: Vec<(Shift, Vec<Assignment>)> = futures_util::stream::iter(shifts)
+        .map(|shift| async move {
+            let assignments = store.shift_assignments(&tenant.id, &shift.id).await?;
+            Ok::<_, Error>((shift, assignments))
+        })
+        .buffer_unordered(SHIFTS_AT_ONCE)
+        .try_collect()
+        .await?;
+    let read = per_shift.iter().map(|(_, assignments)| assignments.len()).sum();
+    let places = per_shift
+        .into_iter()
+        .flat_map(|(shift, assignments)| {
+            assignments
+                .into_iter()
+                .filter(|assignment| tenant.settings.counts_as_scheduled(assignment.status))
+                .map(move |assignment| (shift.clone(), assignment))
+        })
+        .collect();
+    Ok((places, read))
 }
 
 /// What one run of [`close_attendance`] closed.
@@ -144,20 +224,7 @@ pub async fn close_attendance(store: &Store, tenant_id: &str, now: DateTime<Utc>
             since < closes_at && closes_at <= now
         })
         .collect();
-    let places: Vec<(Shift, Assignment)> = futures_util::stream::iter(closing)
-        .map(|shift| async move {
-            let assignments = store.shift_assignments(tenant_id, &shift.id).await?;
-            Ok::<_, Error>(
-                assignments
-                    .into_iter()
-                    .filter(|assignment| assignment.status == AssignmentStatus::Accepted)
-                    .map(|assignment| (shift.clone(), assignment))
-                    .collect::<Vec<_>>(),
-            )
-        })
-        .buffer_unordered(SHIFTS_AT_ONCE)
-        .try_concat()
-        .await?;
+    let (places, _) = counted_places(store, &tenant, closing).await?;
     let closed =
         if places.is_empty() { Closed::default() } else { close(store, tenant_id, settings, places, now).await? };
     store.set_closed_through(tenant_id, &iso(now)).await?;

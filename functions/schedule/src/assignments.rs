@@ -3,6 +3,8 @@
 //! conditional writes, so a burst of concurrent requests never overfills a shift or double-books
 //! a person. The assignee accepts or declines; a declined place opens again.
 
+use std::collections::HashMap;
+
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -18,7 +20,7 @@ use rota::records::committed;
 use rota::store::audit::AuditEntry;
 use rota::store::entities::{Entity, Refused};
 use rota::store::people::{Person, PersonStatus};
-use rota::store::schedule::{Assignment, AssignmentStatus, Booked, Placing, Shift, ShiftStatus};
+use rota::store::schedule::{Assignment, AssignmentStatus, Booked, Placing, Schedule, Shift, ShiftStatus};
 use rota::store::tenants::Tenant;
 use rota::{AppState, Error};
 use serde::{Deserialize, Serialize};
@@ -131,6 +133,82 @@ pub fn candidate(person_id: &str, placing: &Placing) -> Result<Option<Candidate>
     }))
 }
 
+/// `person_id`'s new assignment to `shift`, placed by `by` (forced past warnings or not), in the
+/// place of their `declined` one if they have one (its next version).
+fn placed(
+    shift: &Shift,
+    person_id: &str,
+    status: AssignmentStatus,
+    (by, forced): (&Caller, bool),
+    declined: Option<&Assignment>,
+    now: &str,
+) -> Assignment {
+    Assignment {
+        id: Assignment::id_of(&shift.id, person_id),
+        tenant_id: shift.tenant_id.clone(),
+        shift_id: shift.id.clone(),
+        person_id: person_id.to_owned(),
+        status,
+        forced,
+        assigned_by: by.person_id.clone(),
+        start: shift.start.clone(),
+        end: shift.end.clone(),
+        location_id: shift.location_id.clone(),
+        position_id: shift.position_id.clone(),
+        location_name: shift.location_name.clone(),
+        position_name: shift.position_name.clone(),
+        event_id: shift.event_id.clone(),
+        shift_status: shift.status,
+        version: declined.map_or(1, |held| held.version + 1),
+        created_at: now.to_owned(),
+        updated_at: now.to_owned(),
+    }
+}
+
+/// Blocking violations, or warnings unless `force` (or a dry run): the 422 that refuses a
+/// placement. Otherwise the warnings it goes ahead with.
+fn judged(violations: Vec<Violation>, force: bool) -> Result<Vec<Violation>, Error> {
+    let (blocking, warnings): (Vec<_>, Vec<_>) = violations.into_iter().partition(|violation| violation.blocking);
+    if !blocking.is_empty() || (!warnings.is_empty() && !force) {
+        return Err(Error::Scheduling(blocking.into_iter().chain(warnings).collect()));
+    }
+    Ok(warnings)
+}
+
+/// Judges again everyone holding a place on `shift` as it is about to be (new times, or
+/// published), in one round trip for their schedules (none when nobody holds a place). Blocking
+/// violations answer 422 listing who; warnings too, unless `warnings_pass` (a `force`, or a
+/// publication, whose placements had their warnings judged when they were made). Answers the
+/// schedules read, which the change's writes are conditioned on, so no assignment made meanwhile
+/// slips past the check, and the warnings that passed.
+pub async fn recheck(
+    state: &AppState,
+    tenant: &Tenant,
+    shift: &Shift,
+    assignments: &[Assignment],
+    warnings_pass: bool,
+) -> Result<(HashMap<String, Schedule>, Vec<Violation>), Error> {
+    let holders: Vec<String> = assignments
+        .iter()
+        .filter(|held| held.status != AssignmentStatus::Declined)
+        .map(|held| held.person_id.clone())
+        .collect();
+    if holders.is_empty() {
+        return Ok((HashMap::new(), Vec::new()));
+    }
+    let placings = state.store.placing(&tenant.id, &holders).await?;
+    let (slot, rules) = (slot(shift)?, rules(tenant)?);
+    let mut violations = Vec::new();
+    for (person_id, placing) in holders.iter().zip(&placings) {
+        let Some(candidate) = candidate(person_id, placing)? else { continue };
+        // They hold their place already: the headcount is not theirs to break.
+        violations.extend(conflicts::check(&slot, 1, 0, &candidate, &rules, Placement::Assign));
+    }
+    let warnings = judged(violations, warnings_pass)?;
+    let schedules = holders.into_iter().zip(placings).map(|(person_id, placing)| (person_id, placing.schedule));
+    Ok((schedules.collect(), warnings))
+}
+
 /// A placement of people on one shift: by a coordinator (`Assign`, offered) or by a worker
 /// claiming a place for themself (`Claim`, accepted at once).
 struct Request {
@@ -179,10 +257,7 @@ async fn place(
         violations.extend(conflicts::check(&slot, shift.headcount, taken, &candidate, &rules, request.placement));
         newcomers.push((person_id, placing));
     }
-    let (blocking, warnings): (Vec<_>, Vec<_>) = violations.into_iter().partition(|violation| violation.blocking);
-    if !blocking.is_empty() || (!warnings.is_empty() && !request.force && !request.dry_run) {
-        return Err(Error::Scheduling(blocking.into_iter().chain(warnings).collect()));
-    }
+    let warnings = judged(violations, request.force || request.dry_run)?;
     let now = Now::get();
     let status = match request.placement {
         Placement::Assign => AssignmentStatus::Offered,
@@ -193,26 +268,7 @@ async fn place(
         .map(|(person_id, placing)| {
             // A declined assignment is offered again in its place.
             let declined = holding(person_id);
-            let assignment = Assignment {
-                id: Assignment::id_of(&shift.id, person_id),
-                tenant_id: caller.tenant_id.clone(),
-                shift_id: shift.id.clone(),
-                person_id: (*person_id).clone(),
-                status,
-                forced: !warnings.is_empty(),
-                assigned_by: caller.person_id.clone(),
-                start: shift.start.clone(),
-                end: shift.end.clone(),
-                location_id: shift.location_id.clone(),
-                position_id: shift.position_id.clone(),
-                location_name: shift.location_name.clone(),
-                position_name: shift.position_name.clone(),
-                event_id: shift.event_id.clone(),
-                shift_status: shift.status,
-                version: declined.map_or(1, |held| held.version + 1),
-                created_at: now.iso.clone(),
-                updated_at: now.iso.clone(),
-            };
+            let assignment = placed(&shift, person_id, status, (caller, !warnings.is_empty()), declined, &now.iso);
             (assignment, declined.map(|held| held.version), *placing)
         })
         .collect();
@@ -422,6 +478,127 @@ pub async fn answer(
         state.outbox.send(&Envelope::to_person(&caller.tenant_id, &after.assigned_by, message)).await?;
     }
     Ok(Json(after))
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({ "person_id": "01JSAMPLEPERSON00000000000" }))]
+pub struct Reassign {
+    /// Who takes the place over.
+    #[garde(length(min = 1, max = 64))]
+    #[schema(min_length = 1, max_length = 64)]
+    pub person_id: String,
+    /// Place them despite warnings (never despite blocking violations); audited.
+    #[garde(skip)]
+    #[serde(default)]
+    pub force: bool,
+}
+
+/// What a reassignment did.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Reassigned {
+    /// The place as it is now: offered to the new person (or, when they held it already, as it was).
+    pub assignment: Assignment,
+    /// Who held the place before.
+    pub from_person_id: String,
+    /// Warnings the new placement carries (overridden with `force`).
+    pub warnings: Vec<Violation>,
+}
+
+/// Moves a place to another person in one step (coordinators and up): the new person is judged
+/// by the same rules as an assignment (blocking violations answer 422, warnings too unless
+/// `force`), and in one transaction the old assignment goes (only as it was read, so of several
+/// concurrent reassignments one wins and the others get 409), the new one is offered, the old
+/// person's schedule drops the shift and the new person's takes it (only as the check read it).
+/// On a published shift both people hear of it.
+#[utoipa::path(post, path = "/assignments/{assignment_id}/reassign", tag = "scheduling", security(("bearer" = ["coordinator"])),
+    params(("assignment_id" = String, Path)), request_body = Reassign,
+    responses(
+        (status = 201, description = "The place is offered to the new person", body = Reassigned),
+        (status = 200, description = "The person named holds this place already: nothing changed", body = Reassigned),
+        (status = 404, description = "No such assignment (or person) in this organisation", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The assignment was declined (it holds no place), or it or a schedule changed at the same time", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`scheduling_conflict` (every violation listed), or `person_id` holds another place on the shift", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn reassign(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(assignment_id): Path<String>,
+    ValidJson(request): ValidJson<Reassign>,
+) -> Result<(StatusCode, Json<Reassigned>), Error> {
+    caller.require(Role::Coordinator)?;
+    let Some((shift_id, _)) = Assignment::parts(&assignment_id) else { return Err(Error::NotFound) };
+    let to = request.person_id;
+    // Round trip 1, in parallel: the shift with its assignments, the rules, the new person.
+    let (found, tenant, placings) = tokio::try_join!(
+        state.store.shift_with_assignments(&caller.tenant_id, shift_id),
+        state.store.tenant(&caller.tenant_id),
+        state.store.placing(&caller.tenant_id, std::slice::from_ref(&to)),
+    )?;
+    let ((shift, assignments), tenant) = (found.ok_or(Error::NotFound)?, tenant.ok_or(Error::NotFound)?);
+    let before = assignments.iter().find(|held| held.id == assignment_id).ok_or(Error::NotFound)?;
+    let placing = &placings[0];
+    let candidate = candidate(&to, placing)?.ok_or(Error::NotFound)?;
+    if before.person_id == to {
+        let unchanged = Reassigned { assignment: before.clone(), from_person_id: to, warnings: Vec::new() };
+        return Ok((StatusCode::OK, Json(unchanged)));
+    }
+    if before.status == AssignmentStatus::Declined {
+        return Err(Error::Conflict("a declined assignment holds no place; assign someone to the shift instead"));
+    }
+    let theirs = assignments.iter().find(|held| held.person_id == to);
+    if theirs.is_some_and(|held| held.status != AssignmentStatus::Declined) {
+        return Err(Error::field("person_id", "holds a place on this shift already"));
+    }
+    // The place they take is the one being freed.
+    let others = shift.assigned_count.saturating_sub(1);
+    let violations =
+        conflicts::check(&slot(&shift)?, shift.headcount, others, &candidate, &rules(&tenant)?, Placement::Assign);
+    let warnings = judged(violations, request.force)?;
+    let now = Now::get();
+    let after = placed(&shift, &to, AssignmentStatus::Offered, (&caller, !warnings.is_empty()), theirs, &now.iso);
+    let action = if warnings.is_empty() { "assignment.reassigned" } else { "assignment.reassigned_forced" };
+    // Before: the old holder's assignment; after: the new one's.
+    let audited = Audited { assignment: &after, overridden: &warnings };
+    let audit =
+        AuditEntry::new(&caller.actor(), action, ("assignment", &after.id), Some(before), Some(&audited), &now.iso);
+    // Round trip 2: one transaction; the old assignment first, so a lost race is position 0.
+    let items = vec![
+        state.store.assignment_delete(before)?,
+        state.store.entity_put(&after, theirs.map(|held| held.version))?,
+        state.store.schedule_change(&caller.tenant_id, &before.person_id, &shift.id, None)?,
+        state.store.schedule_add(
+            &caller.tenant_id,
+            &to,
+            &placing.schedule,
+            &[(&shift.id, Booked::of(&shift))],
+            Utc::now(),
+        )?,
+        state.store.audit_put(&audit)?,
+    ];
+    match state.store.transact(items).await? {
+        Ok(()) => {}
+        Err(Refused(failed)) if failed.contains(&0) => {
+            return Err(Error::Conflict(
+                "the assignment changed meanwhile (reassigned, answered or removed); reload it",
+            ));
+        }
+        Err(_) => return Err(Error::Conflict("a person's schedule changed at the same time; check again and retry")),
+    }
+    // Drafts were never announced: the new person hears of it when the shift is published.
+    if shift.status == ShiftStatus::Published {
+        let envelopes = [
+            Envelope::to_person(&caller.tenant_id, &to, Message::ShiftOffered { shift: summary(&shift) }),
+            Envelope::to_person(
+                &caller.tenant_id,
+                &before.person_id,
+                Message::ShiftReassigned { shift: summary(&shift) },
+            ),
+        ];
+        state.outbox.send_all(&envelopes).await?;
+    }
+    let from_person_id = before.person_id.clone();
+    Ok((StatusCode::CREATED, Json(Reassigned { assignment: after, from_person_id, warnings })))
 }
 
 /// Removes a person from a shift: coordinators and up at any time, staff their own until the

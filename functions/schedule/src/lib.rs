@@ -8,6 +8,7 @@ mod assignments;
 mod availability;
 mod calendar;
 mod events;
+mod hours;
 mod me;
 mod requests;
 mod shifts;
@@ -26,9 +27,11 @@ rota::function_routes!(
     [assignments::claim],
     [assignments::eligible],
     [assignments::answer],
+    [assignments::reassign],
     [availability::get_my_availability, availability::set_my_availability],
     [availability::get_availability],
     [me::my_shifts],
+    [hours::hours_warnings],
     [calendar::calendar_url, calendar::revoke_calendar_url],
     [calendar::calendar_feed],
     [requests::list_requests, requests::create_request],

@@ -13,18 +13,20 @@ use rota::domain::time::minutes_between;
 use rota::error::Problem;
 use rota::http::{ValidJson, ValidQuery};
 use rota::notify::{Envelope, Message, ShiftSummary};
-use rota::records::committed;
+use rota::records::{archive_filter, committed};
 use rota::store::audit::AuditEntry;
-use rota::store::entities::{Entity, Filter};
+use rota::store::entities::Entity;
 use rota::store::page::Page;
 use rota::store::places::{Location, Position};
-use rota::store::schedule::{Assignment, AssignmentStatus, Booked, Event, Shift, ShiftStatus};
+use rota::store::schedule::{Assignment, AssignmentStatus, Booked, Event, Schedule, Shift, ShiftStatus};
 use rota::store::value;
 use rota::{AppState, Error};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::assignments::parse;
+use std::collections::HashMap;
+
+use crate::assignments::{parse, recheck};
 
 pub use rota::store::schedule::MAX_HEADCOUNT;
 
@@ -86,6 +88,11 @@ pub struct UpdateShift {
     /// The `version` last read; when given, a stale write answers 409.
     #[garde(range(max = rota::validate::MAX_VERSION))]
     pub version: Option<u64>,
+    /// New times are judged again for everyone on the shift: keep them on it despite warnings
+    /// (never despite blocking violations such as an overlap); audited.
+    #[garde(skip)]
+    #[serde(default)]
+    pub force: bool,
 }
 
 /// A shift with the people on it.
@@ -118,6 +125,10 @@ rota::list_query! {
         pub position_id: Option<String>,
         #[garde(skip)]
         pub status: Option<ShiftStatus>,
+        /// Also list drafts archived by the scheduled job (30 days past their start, never
+        /// published).
+        #[garde(skip)]
+        pub include_archived: Option<bool>,
     }
 }
 
@@ -201,7 +212,7 @@ pub async fn list_shifts(
     ValidQuery(query): ValidQuery<ShiftQuery>,
 ) -> Result<Json<Page<Shift>>, Error> {
     let (from, to) = (query.from.map(instant), query.to.map(instant));
-    let mut filter = Filter::default();
+    let mut filter = archive_filter(query.include_archived);
     if let Some(event) = query.event_id {
         filter = filter.and("event_id = :event", ("", ""), (":event", rota::store::s(event)));
     }
@@ -291,14 +302,17 @@ pub async fn get_shift(
     Ok(Json(ShiftDetail { shift, assignments }))
 }
 
-/// Changes a shift (coordinators and up). New times reach every assignee's schedule and
-/// assignment in the same transaction.
+/// Changes a shift (coordinators and up). New times are judged again for everyone holding a
+/// place on it, by the rules of assigning: a blocking violation (the shift moved onto another
+/// of theirs, say) answers 422 listing who, a warning too unless `force`. They then reach every
+/// assignee's schedule and assignment in the same transaction.
 #[utoipa::path(patch, path = "/shifts/{shift_id}", tag = "scheduling", security(("bearer" = ["coordinator"])),
     params(("shift_id" = String, Path)), request_body = UpdateShift,
     responses(
         (status = 200, description = "The updated shift", body = Shift),
         (status = 404, description = "No such shift (or position) in this organisation", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`version` is stale, the shift is cancelled, or the position changes while people are assigned", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`version` is stale, the shift is cancelled, the position changes while people are assigned, or an assignee's schedule changed at the same time", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`scheduling_conflict`: the new times break the rules for people on the shift (every violation listed), or a field is invalid", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn update_shift(
     State(state): State<AppState>,
@@ -307,17 +321,20 @@ pub async fn update_shift(
     ValidJson(update): ValidJson<UpdateShift>,
 ) -> Result<Json<Shift>, Error> {
     caller.require(Role::Coordinator)?;
-    // Round trip 1: the shift with its assignments, and the position named.
-    let (found, position) =
-        tokio::try_join!(state.store.shift_with_assignments(&caller.tenant_id, &shift_id), async {
+    // Round trip 1: the shift with its assignments, the position named, and the rules.
+    let (found, position, tenant) = tokio::try_join!(
+        state.store.shift_with_assignments(&caller.tenant_id, &shift_id),
+        async {
             match &update.position_id {
                 Some(id) => {
                     Ok(Some(state.store.entity::<Position>(&caller.tenant_id, id).await?.ok_or(Error::NotFound)?))
                 }
                 None => Ok(None),
             }
-        })?;
-    let (before, assignments) = found.ok_or(Error::NotFound)?;
+        },
+        state.store.tenant(&caller.tenant_id),
+    )?;
+    let ((before, assignments), tenant) = (found.ok_or(Error::NotFound)?, tenant.ok_or(Error::NotFound)?);
     if update.version.is_some_and(|version| version != before.version) {
         return Err(Error::Conflict(Shift::STALE));
     }
@@ -360,11 +377,19 @@ pub async fn update_shift(
     }
     let now = Now::get();
     after.touch(&now.iso);
-    let audit =
-        AuditEntry::new(&caller.actor(), "shift.updated", ("shift", &after.id), Some(&before), Some(&after), &now.iso);
     let retimed = (&after.start, &after.end, after.break_minutes) != (&before.start, &before.end, before.break_minutes);
-    // Round trip 2: the shift, its assignees' schedules and assignments, and the audit entry.
-    let more = follow(&state, &after, &assignments, &now.iso, retimed)?;
+    // Round trip 2, only when the times change and people hold places: their schedules, to judge
+    // them again at the new times.
+    let (schedules, overridden) = if retimed {
+        recheck(&state, &tenant, &after, &assignments, update.force).await?
+    } else {
+        (HashMap::new(), Vec::new())
+    };
+    let verb = if overridden.is_empty() { "shift.updated" } else { "shift.updated_forced" };
+    let audit = AuditEntry::new(&caller.actor(), verb, ("shift", &after.id), Some(&before), Some(&after), &now.iso);
+    // Last round trip: the shift, its assignees' schedules (as judged) and assignments, and the
+    // audit entry.
+    let more = follow(&state, &after, &assignments, &now.iso, retimed, &schedules)?;
     committed(state.store.update(&after, before.version, &audit, more).await?)?;
     if retimed && after.status == ShiftStatus::Published {
         tell(&state, &after, &assignments, |shift| Message::ShiftChanged { shift }).await?;
@@ -373,13 +398,15 @@ pub async fn update_shift(
 }
 
 /// The writes that keep a shift's assignments (and, when `retimed`, its assignees' schedules)
-/// in step with the shift.
+/// in step with the shift. An assignee whose schedule was judged (in `schedules`, as read) has it
+/// written only if it is still as read.
 pub fn follow(
     state: &AppState,
     shift: &Shift,
     assignments: &[Assignment],
     now: &str,
     retimed: bool,
+    schedules: &HashMap<String, Schedule>,
 ) -> Result<Vec<aws_sdk_dynamodb::types::TransactWriteItem>, Error> {
     let mut items = Vec::new();
     for before in assignments {
@@ -391,7 +418,10 @@ pub fn follow(
         after.touch(now);
         items.push(state.store.entity_put(&after, Some(before.version))?);
         let booked = (shift.status != ShiftStatus::Cancelled).then(|| Booked::of(shift));
-        if holds_place && (retimed || booked.is_none()) {
+        if let (Some(read), Some(booked), true) = (schedules.get(&before.person_id), &booked, holds_place) {
+            let entry = [(shift.id.as_str(), booked.clone())];
+            items.push(state.store.schedule_add(&shift.tenant_id, &before.person_id, read, &entry, Utc::now())?);
+        } else if holds_place && (retimed || booked.is_none()) {
             items.push(state.store.schedule_change(&shift.tenant_id, &before.person_id, &shift.id, booked.as_ref())?);
         }
     }
@@ -399,12 +429,15 @@ pub fn follow(
 }
 
 /// Publishes a draft (coordinators and up): staff see it, and its open places can be claimed.
+/// Everyone placed on it is judged again first: what blocks (time off approved, deactivation)
+/// answers 422 listing who; warnings were judged when they were placed.
 #[utoipa::path(post, path = "/shifts/{shift_id}/publish", tag = "scheduling", security(("bearer" = ["coordinator"])),
     params(("shift_id" = String, Path)),
     responses(
         (status = 200, description = "The published shift", body = Shift),
         (status = 404, description = "No such shift in this organisation", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The shift is cancelled", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The shift is cancelled, or an assignee's schedule changed at the same time", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`scheduling_conflict`: people placed on it can no longer take it (every violation listed)", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn publish_shift(
     State(state): State<AppState>,
@@ -438,9 +471,12 @@ async fn status_change(
     shift_id: &str,
     status: ShiftStatus,
 ) -> Result<Json<Shift>, Error> {
-    // Round trip 1: the shift and its assignments.
-    let (before, assignments) =
-        state.store.shift_with_assignments(&caller.tenant_id, shift_id).await?.ok_or(Error::NotFound)?;
+    // Round trip 1: the shift and its assignments, and the rules.
+    let (found, tenant) = tokio::try_join!(
+        state.store.shift_with_assignments(&caller.tenant_id, shift_id),
+        state.store.tenant(&caller.tenant_id),
+    )?;
+    let ((before, assignments), tenant) = (found.ok_or(Error::NotFound)?, tenant.ok_or(Error::NotFound)?);
     if before.status == status {
         return Ok(Json(before));
     }
@@ -451,10 +487,16 @@ async fn status_change(
     let mut after = before.clone();
     after.status = status;
     after.touch(&now.iso);
+    // Round trip 2, when publishing a shift people hold places on: their schedules, judged
+    // again (what blocks may have come since they were placed: time off, deactivation).
+    let schedules = match status {
+        ShiftStatus::Published => recheck(state, &tenant, &after, &assignments, true).await?.0,
+        _ => HashMap::new(),
+    };
     let verb = if status == ShiftStatus::Cancelled { "shift.cancelled" } else { "shift.published" };
     let audit = AuditEntry::new(&caller.actor(), verb, ("shift", &after.id), Some(&before), Some(&after), &now.iso);
-    // Round trip 2: the shift, its assignments (and schedules), the audit entry.
-    let more = follow(state, &after, &assignments, &now.iso, false)?;
+    // Last round trip: the shift, its assignments (and schedules), the audit entry.
+    let more = follow(state, &after, &assignments, &now.iso, false, &schedules)?;
     committed(state.store.update(&after, before.version, &audit, more).await?)?;
     match status {
         // Drafts were never announced: people offered a place on one hear of it now.
@@ -602,14 +644,7 @@ pub async fn create_recurring(
 
 /// A shift as a message names it.
 pub fn summary(shift: &Shift) -> ShiftSummary {
-    ShiftSummary {
-        shift_id: shift.id.clone(),
-        location: shift.location_name.clone(),
-        position: shift.position_name.clone(),
-        start_local: shift.start_local.clone(),
-        end_local: shift.end_local.clone(),
-        time_zone: shift.time_zone.clone(),
-    }
+    ShiftSummary::of(shift)
 }
 
 /// Tells everyone holding a place on the shift (not those who declined), after the change is

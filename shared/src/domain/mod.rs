@@ -2,6 +2,7 @@
 
 pub mod attendance;
 pub mod conflicts;
+pub mod hours;
 pub mod imports;
 pub mod payroll;
 pub mod settings;

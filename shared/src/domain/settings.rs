@@ -71,6 +71,12 @@ pub struct Settings {
     /// the shift over at once (the rules are checked either way).
     #[garde(skip)]
     pub swap_approval_required: bool,
+    /// An offered place counts only once its person accepts it. Off (the default), an unanswered
+    /// offer counts as scheduled: its person is reminded, counted in the weekly hours and marked
+    /// absent when the window closes without them (showing up is the answer: checking in
+    /// accepts it).
+    #[garde(skip)]
+    pub offers_need_answer: bool,
     /// Shift reminders go out this many hours before the start.
     #[garde(range(max = 168))]
     #[schema(maximum = 168)]
@@ -100,6 +106,7 @@ impl Default for Settings {
             deductions: Vec::new(),
             drop_cutoff_hours: 24,
             swap_approval_required: true,
+            offers_need_answer: false,
             reminder_hours_before: 12,
             require_admin_mfa: true,
         }
@@ -151,6 +158,19 @@ pub enum Weekday {
     Saturday,
     #[serde(alias = "sun")]
     Sunday,
+}
+
+impl Settings {
+    /// Whether a place in `status` counts as scheduled: accepted ones always, offered ones unless
+    /// offers need an answer, declined ones never.
+    pub fn counts_as_scheduled(&self, status: crate::store::schedule::AssignmentStatus) -> bool {
+        use crate::store::schedule::AssignmentStatus;
+        match status {
+            AssignmentStatus::Accepted => true,
+            AssignmentStatus::Offered => !self.offers_need_answer,
+            AssignmentStatus::Declined => false,
+        }
+    }
 }
 
 impl From<Weekday> for chrono::Weekday {
@@ -239,6 +259,16 @@ mod tests {
         assert!(Settings::default().validate().is_ok());
         let too_long = Settings { late_grace_minutes: 121, ..Settings::default() };
         assert!(too_long.validate().is_err());
+    }
+
+    #[test]
+    fn an_unanswered_offer_counts_unless_offers_need_an_answer() {
+        use crate::store::schedule::AssignmentStatus::{Accepted, Declined, Offered};
+        let lenient = Settings::default();
+        assert!(lenient.counts_as_scheduled(Accepted) && lenient.counts_as_scheduled(Offered));
+        assert!(!lenient.counts_as_scheduled(Declined));
+        let strict = Settings { offers_need_answer: true, ..Settings::default() };
+        assert!(strict.counts_as_scheduled(Accepted) && !strict.counts_as_scheduled(Offered));
     }
 
     #[test]

@@ -42,6 +42,9 @@ pub struct Mark {
     /// 0–100: how much the mark needs a person's eye (distance, accuracy, photo); from 50 it is
     /// sent to review.
     pub risk_score: u8,
+    /// This check-in answered an offer: the assignment became accepted with it.
+    #[serde(default)]
+    pub accepted_offer: bool,
 }
 
 impl Mark {
@@ -657,6 +660,7 @@ mod tests {
             flagged,
             photo_key: None,
             risk_score,
+            accepted_offer: false,
         }
     }
 

@@ -5,12 +5,13 @@
 use serde::{Deserialize, Serialize};
 
 use super::platform::PLATFORM_TENANT;
-use super::schedule::{Assignment, Shift, start_range};
+use super::schedule::{Assignment, Shift, ShiftStatus};
 use super::{Store, from_item, key, keys, s};
 use crate::Error;
 use crate::store::entities::Entity;
 
-/// How far the job got in one organisation: every window closing at or before `through` is closed.
+/// How far a scheduled job got in one organisation: for the closing job, every window closing at
+/// or before `through` is closed; for archiving, every stale draft starting before it.
 #[derive(Debug, Serialize, Deserialize)]
 struct ClosedThrough {
     through: String,
@@ -39,22 +40,11 @@ impl Store {
     }
 
     /// Every published shift starting within `[from, to)`: the organisation's shift index, every
-    /// page.
+    /// page (see [`Store::shifts_starting`]).
     pub async fn published_shifts(&self, tenant_id: &str, from: &str, to: &str) -> Result<Vec<Shift>, Error> {
-        let (condition, bounds) = start_range("gsi2sk", (Some(from), Some(to)));
-        let mut query = self
-            .client
-            .query()
-            .index_name("gsi2")
-            .key_condition_expression(format!("gsi2pk = :pk{condition}"))
-            .filter_expression("#status = :published")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":pk", s(keys::shifts(tenant_id)))
-            .expression_attribute_values(":published", s("published"));
-        for (placeholder, value) in bounds {
-            query = query.expression_attribute_values(placeholder, s(value));
-        }
-        self.every(query).await?.into_iter().map(from_item).collect()
+        let mut shifts = self.shifts_starting(tenant_id, from, to).await?;
+        shifts.retain(|shift| shift.status == ShiftStatus::Published);
+        Ok(shifts)
     }
 
     /// A shift's assignments, strongly consistent (one Query: they sort right under the shift's
@@ -70,29 +60,40 @@ impl Store {
         self.every(query).await?.into_iter().map(from_item).collect()
     }
 
-    /// Where the last run of the job got to in this organisation, if it ever ran.
+    /// Where the last run of the closing job got to in this organisation, if it ever ran.
     pub async fn closed_through(&self, tenant_id: &str) -> Result<Option<String>, Error> {
+        self.job_mark(tenant_id, keys::CLOSED_THROUGH_SK).await
+    }
+
+    /// Records that the closing job got to `through` (see [`Store::set_job_mark`]).
+    pub async fn set_closed_through(&self, tenant_id: &str, through: &str) -> Result<(), Error> {
+        self.set_job_mark(tenant_id, keys::CLOSED_THROUGH_SK, through).await
+    }
+
+    /// Where the last run of a scheduled job (its mark `sk` under the tenant) got to, if it ever
+    /// ran.
+    pub async fn job_mark(&self, tenant_id: &str, sk: &str) -> Result<Option<String>, Error> {
         let output = self
             .client
             .get_item()
             .table_name(&self.table)
-            .set_key(Some(key(keys::tenant(tenant_id), keys::CLOSED_THROUGH_SK)))
+            .set_key(Some(key(keys::tenant(tenant_id), sk)))
             .consistent_read(true)
             .send()
             .await?;
         Ok(output.item.map(from_item::<ClosedThrough>).transpose()?.map(|mark| mark.through))
     }
 
-    /// Records that the job got to `through`; never moves the mark back (two runs may overlap: the
-    /// later one's mark stays).
-    pub async fn set_closed_through(&self, tenant_id: &str, through: &str) -> Result<(), Error> {
+    /// Records that a scheduled job got to `through`; never moves the mark back (two runs may
+    /// overlap: the later one's mark stays).
+    pub async fn set_job_mark(&self, tenant_id: &str, sk: &str, through: &str) -> Result<(), Error> {
         let result = self
             .client
             .put_item()
             .table_name(&self.table)
             .set_item(Some(super::to_item(
                 &ClosedThrough { through: through.to_owned() },
-                &[("pk", keys::tenant(tenant_id)), ("sk", keys::CLOSED_THROUGH_SK.to_owned())],
+                &[("pk", keys::tenant(tenant_id)), ("sk", sk.to_owned())],
             )?))
             .condition_expression("attribute_not_exists(through) OR through < :through")
             .expression_attribute_values(":through", s(through))

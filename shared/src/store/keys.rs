@@ -208,3 +208,21 @@ pub fn stubs(tenant_id: &str) -> String {
 pub fn pay_week_sk(first_day: &str) -> String {
     format!("PAYWEEK#{first_day}")
 }
+
+/// Under the tenant: how far the scheduled job has archived stale drafts.
+pub const ARCHIVED_THROUGH_SK: &str = "JOB#archive_drafts";
+
+/// A tenant's sent shift reminders, one marker per `{assignment}#{shift start}` (expiring).
+pub fn reminded(tenant_id: &str) -> String {
+    format!("T#{tenant_id}#REMINDED")
+}
+
+/// A week's (`YYYY-MM-DD`, its first day) hours warnings of a tenant, one per person.
+pub fn hours_warnings(tenant_id: &str, week: &str) -> String {
+    format!("T#{tenant_id}#HOURS#{week}")
+}
+
+/// A week's weekly-hours digests of a tenant, one marker per coordinator it went to.
+pub fn hours_digests(tenant_id: &str, week: &str) -> String {
+    format!("T#{tenant_id}#DIGEST#{week}")
+}

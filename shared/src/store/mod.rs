@@ -19,6 +19,7 @@ pub mod calendar;
 pub mod closing;
 pub mod entities;
 pub mod feedback;
+pub mod hours;
 pub mod imports;
 pub mod keys;
 pub mod links;

@@ -41,28 +41,12 @@ impl Store {
     /// Claims the sending of envelope `id`: `false` when it was claimed before (a redelivery).
     /// One conditional put, so two concurrent deliveries cannot both send.
     pub async fn claim_delivery(&self, id: &str, now: i64) -> Result<bool, Error> {
-        let mut item = key(keys::delivery(id), keys::DELIVERY_SK);
-        item.insert("expires_at".into(), n(now + MARKER_SECS));
-        written(
-            self.client
-                .put_item()
-                .table_name(&self.table)
-                .set_item(Some(item))
-                .condition_expression("attribute_not_exists(pk)")
-                .send()
-                .await,
-        )
+        self.claim_once(keys::delivery(id), keys::DELIVERY_SK, now + MARKER_SECS).await
     }
 
     /// Gives the claim back after a failed send, so the retry may send.
     pub async fn release_delivery(&self, id: &str) -> Result<(), Error> {
-        self.client
-            .delete_item()
-            .table_name(&self.table)
-            .set_key(Some(key(keys::delivery(id), keys::DELIVERY_SK)))
-            .send()
-            .await?;
-        Ok(())
+        self.release_once(keys::delivery(id), keys::DELIVERY_SK).await
     }
 
     /// Takes one message credit: `false` when none is left. One conditional write.

@@ -116,6 +116,10 @@ pub struct Shift {
     pub assigned_count: u32,
     pub status: ShiftStatus,
     pub notes: Option<String>,
+    /// When a draft left unpublished 30 days past its start was archived by the scheduled job:
+    /// kept (and audited), but no longer listed.
+    #[serde(default)]
+    pub archived_at: Option<String>,
     /// The import that added this shift, if one did (`GET /imports/{import_id}`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub import_id: Option<String>,
@@ -162,6 +166,7 @@ impl Shift {
             assigned_count: 0,
             status: ShiftStatus::Draft,
             notes,
+            archived_at: None,
             import_id: None,
             version: 1,
             created_at: now.to_owned(),
@@ -205,6 +210,20 @@ crate::entity!(
         keys
     }
 );
+
+impl Archivable for Shift {
+    fn archived(&self) -> bool {
+        self.archived_at.is_some()
+    }
+    fn archive(&mut self, now: &str) {
+        self.archived_at.get_or_insert_with(|| now.to_owned());
+    }
+}
+
+impl Shift {
+    /// A draft this many days past its start is archived by the scheduled job.
+    pub const STALE_DRAFT_DAYS: i64 = 30;
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
