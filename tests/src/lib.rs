@@ -335,6 +335,47 @@ impl TestApp {
             .expect("the session has rotated");
     }
 
+    /// Deletes every item of a tenant's own partition (`T#{tenant_id}`: its people, shifts,
+    /// imports…), for tests that store thousands: the local DynamoDB answers a Query by scanning
+    /// its table, so leaving them would slow every test after.
+    pub async fn forget_partition(&self, tenant_id: &str) {
+        use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, WriteRequest};
+        let (client, table) = self.store.raw();
+        let mut keys = Vec::new();
+        let mut start = None;
+        loop {
+            let page = client
+                .query()
+                .table_name(table)
+                .key_condition_expression("pk = :pk")
+                .expression_attribute_values(":pk", AttributeValue::S(format!("T#{tenant_id}")))
+                .projection_expression("pk, sk")
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .expect("the partition reads");
+            keys.extend(page.items.unwrap_or_default());
+            match page.last_evaluated_key {
+                Some(key) => start = Some(key),
+                None => break,
+            }
+        }
+        for batch in keys.chunks(25) {
+            let deletes: Vec<WriteRequest> = batch
+                .iter()
+                .map(|key| {
+                    let delete = DeleteRequest::builder().set_key(Some(key.clone())).build().unwrap();
+                    WriteRequest::builder().delete_request(delete).build()
+                })
+                .collect();
+            let mut requests = Some(deletes);
+            while let Some(pending) = requests.take().filter(|pending| !pending.is_empty()) {
+                let output = client.batch_write_item().request_items(table, pending).send().await.expect("deletes");
+                requests = output.unprocessed_items.and_then(|mut rest| rest.remove(table));
+            }
+        }
+    }
+
     /// Sets attributes of a stored item of the main table directly, as an operator or a later
     /// feature would.
     pub async fn set(&self, pk: &str, sk: &str, attributes: &[(&str, Value)]) {

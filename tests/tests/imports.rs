@@ -177,6 +177,7 @@ async fn ten_thousand_staff_are_written_in_four_hundred_and_two_write_requests()
     let waiting =
         queued.attributes.unwrap()[&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages].clone();
     assert_eq!(waiting, "100");
+    app.forget_partition(&owner.tenant_id).await;
 }
 
 #[tokio::test]
@@ -304,6 +305,7 @@ async fn a_worker_killed_between_batches_leaves_nothing_visible_and_its_retry_wr
     // The same message a third time imports nothing more and mails nothing more.
     importer::handle(&app.importer, event).await;
     assert_eq!(json_of(app.get("/tenant", &owner.access_token).await, StatusCode::OK).await["people_count"], 1 + 1_200);
+    app.forget_partition(&owner.tenant_id).await;
 }
 
 #[tokio::test]
@@ -441,6 +443,7 @@ async fn a_season_of_five_thousand_shifts_from_xlsx_lands_as_drafts() {
     assert_eq!((overnight["end"].as_str(), overnight["headcount"].as_u64()), (Some("2027-01-05T02:00:00Z"), Some(2)));
     // In summer the same wall-clock hours are an hour earlier in UTC.
     assert!(shifts.iter().any(|shift| shift["start"] == "2027-07-01T07:00:00Z"), "BST");
+    app.forget_partition(&owner.tenant_id).await;
 }
 
 #[tokio::test]
