@@ -130,10 +130,14 @@ async fn an_admins_spreadsheet_of_staff_is_imported_whole_and_each_is_invited() 
     assert_eq!(listed["items"].as_array().unwrap().len(), 1);
 }
 
-/// Takes the one message waiting on the app's import queue, as an SQS event of one record.
+/// Takes the one message waiting on the app's import queue off it, as an SQS event of one record
+/// (handed to the worker as often as a test likes).
 async fn next_job(app: &TestApp) -> aws_lambda_events::event::sqs::SqsEvent {
-    let received = app.importer.sqs.receive_message().queue_url(&app.importer.queue_url).send().await.unwrap();
+    let (sqs, queue) = (&app.importer.sqs, &app.importer.queue_url);
+    let received = sqs.receive_message().queue_url(queue).send().await.unwrap();
     let message = received.messages.unwrap().remove(0);
+    let receipt = message.receipt_handle.clone().unwrap();
+    sqs.delete_message().queue_url(queue).receipt_handle(receipt).send().await.unwrap();
     serde_json::from_value(json!({ "Records": [{
         "messageId": message.message_id, "body": message.body, "receiptHandle": message.receipt_handle,
     }] }))
