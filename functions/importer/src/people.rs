@@ -13,7 +13,7 @@ use rota::store::imports::{Import, RowError};
 use rota::store::people::{CreatePerson, EmergencyContact, EmploymentType, OrganisationRole, Person};
 use rota::store::places::{Position, Unit};
 
-use crate::sheet::{Cell, Row, Sheet};
+use crate::sheet::{Cell, Cells, Sheet};
 use crate::{name_key, whole_number};
 
 /// The people of a valid file (each with the id its row number gives it), or every error.
@@ -39,7 +39,7 @@ pub async fn prepare(
     let mut people: Vec<(usize, Person)> = Vec::with_capacity(sheet.rows.len());
     let mut first_row_of: HashMap<String, usize> = HashMap::new();
     for (index, row) in sheet.rows.iter().enumerate() {
-        let cells = Cells { row, columns: &columns };
+        let cells = Cells { row, columns: PEOPLE, positions: &columns };
         match person_of(&cells, &names, import, crate::row_id(&import.id, index)) {
             Ok(person) => match first_row_of.get(&person.email) {
                 Some(first) => errors.push(RowError::new(
@@ -78,28 +78,6 @@ pub async fn prepare(
 struct Names {
     positions: HashMap<String, String>,
     units: HashMap<String, String>,
-}
-
-/// One row's cells by column (`PEOPLE` order).
-struct Cells<'a> {
-    row: &'a Row,
-    columns: &'a [Option<usize>],
-}
-
-impl Cells<'_> {
-    fn get(&self, name: &str) -> &Cell {
-        let index = PEOPLE.iter().position(|column| column.name == name).expect("a people column");
-        self.row.cell(self.columns[index])
-    }
-
-    fn text(&self, name: &str) -> String {
-        self.get(name).text()
-    }
-
-    /// The cell's text, `None` when blank.
-    fn optional(&self, name: &str) -> Option<String> {
-        Some(self.text(name)).filter(|text| !text.is_empty())
-    }
 }
 
 fn person_of(cells: &Cells, names: &Names, import: &Import, id: String) -> Result<Person, Vec<RowError>> {

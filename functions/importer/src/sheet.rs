@@ -5,6 +5,7 @@
 use std::io::Cursor;
 
 use calamine::{DataRef, Reader, Xlsx};
+use rota::domain::imports::Column;
 use rota::store::imports::{ImportFormat, MAX_IMPORT_ROWS, RowError};
 
 /// The longest cell accepted, in bytes; a longer one is a file that is not what it says.
@@ -56,6 +57,30 @@ impl Row {
     /// The cell at `index`, if the row reaches it.
     pub fn cell(&self, index: Option<usize>) -> &Cell {
         index.and_then(|index| self.cells.get(index)).unwrap_or(&Cell::Empty)
+    }
+}
+
+/// One row's cells by column name, for a file whose header matched `columns` at `positions`
+/// ([`rota::domain::imports::match_header`]).
+pub struct Cells<'a> {
+    pub row: &'a Row,
+    pub columns: &'static [Column],
+    pub positions: &'a [Option<usize>],
+}
+
+impl Cells<'_> {
+    pub fn get(&self, name: &str) -> &Cell {
+        let index = self.columns.iter().position(|column| column.name == name).expect("one of the file's columns");
+        self.row.cell(self.positions[index])
+    }
+
+    pub fn text(&self, name: &str) -> String {
+        self.get(name).text()
+    }
+
+    /// The cell's text, `None` when blank.
+    pub fn optional(&self, name: &str) -> Option<String> {
+        Some(self.text(name)).filter(|text| !text.is_empty())
     }
 }
 

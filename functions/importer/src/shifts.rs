@@ -16,7 +16,7 @@ use rota::store::imports::{Import, RowError};
 use rota::store::places::{Location, Position};
 use rota::store::schedule::{Event, MAX_HEADCOUNT, Shift};
 
-use crate::sheet::{Cell, Row, Sheet};
+use crate::sheet::{Cell, Cells, Sheet};
 use crate::{name_key, whole_number};
 
 /// The draft shifts of a valid file (each with the id its row number gives it), or every error.
@@ -49,7 +49,7 @@ pub async fn prepare(
     let mut shifts = Vec::with_capacity(sheet.rows.len());
     let mut first_row_of: HashMap<(String, String, String, String), usize> = HashMap::new();
     for (index, row) in sheet.rows.iter().enumerate() {
-        let cells = Cells { row, columns: &columns };
+        let cells = Cells { row, columns: SHIFTS, positions: &columns };
         match shift_of(&cells, &names, import, crate::row_id(&import.id, index)) {
             Ok(shift) => {
                 let slot =
@@ -79,23 +79,6 @@ struct Names {
     positions: HashMap<String, Position>,
     /// Events by title: two of one title cannot be told apart by it.
     events: HashMap<String, Vec<String>>,
-}
-
-/// One row's cells by column (`SHIFTS` order).
-struct Cells<'a> {
-    row: &'a Row,
-    columns: &'a [Option<usize>],
-}
-
-impl Cells<'_> {
-    fn get(&self, name: &str) -> &Cell {
-        let index = SHIFTS.iter().position(|column| column.name == name).expect("a shifts column");
-        self.row.cell(self.columns[index])
-    }
-
-    fn text(&self, name: &str) -> String {
-        self.get(name).text()
-    }
 }
 
 fn shift_of(cells: &Cells, names: &Names, import: &Import, id: String) -> Result<Shift, Vec<RowError>> {
