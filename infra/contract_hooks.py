@@ -219,9 +219,26 @@ def owner_token():
     with OWNER_LOCK:
         if time.time() - OWNER["at"] > 10 * 60:
             status, tokens = post("/auth/refresh", {"refresh_token": OWNER["tokens"]["refresh_token"]})
-            assert status == 200, f"refresh answered {status}"
-            OWNER.update(tokens=tokens, at=time.time())
+            if status != 200:
+                # An operation of the run ended the owner's sessions: log in again, with a code.
+                tokens = log_in_again(OWNER)
+            if tokens:
+                OWNER.update(tokens=tokens, at=time.time())
         return OWNER["tokens"]["access_token"]
+
+
+def log_in_again(owner):
+    """A new token pair for an owner with 2FA on (password, then a code), or None."""
+    body = owner["body"]
+    status, waiting = post("/auth/login", {"email": body["email"], "password": body["password"]})
+    if status != 200 or not waiting.get("mfa_token"):
+        return None
+    step = max(int(time.time()) // 30, owner["used_step"] + 1)
+    status, tokens = post("/auth/login/mfa", {"mfa_token": waiting["mfa_token"], "code": totp(owner["secret"], step)})
+    if status != 200:
+        return None
+    owner["used_step"] = step
+    return tokens
 
 
 OWNER_TENANT = json.loads(base64.urlsafe_b64decode(owner_token().split(".")[1] + "=="))["tenant_id"]
