@@ -656,6 +656,11 @@ impl TestApp {
     /// As [`TestApp::import_upload`], of `kind` (`people` or `shifts`).
     pub async fn import_upload_of(&self, access_token: &str, kind: &str, format: &str, file: Vec<u8>) -> String {
         let body = json!({ "kind": kind, "format": format, "filename": format!("{kind}.{format}"), "content_length": file.len() });
+        self.import_upload_with(access_token, body, file).await
+    }
+
+    /// As [`TestApp::import_upload`], asked for with `body` (`POST /imports`).
+    pub async fn import_upload_with(&self, access_token: &str, body: Value, file: Vec<u8>) -> String {
         let created = json_of(self.post("/imports", Some(access_token), body).await, StatusCode::CREATED).await;
         let mut put = self.http.put(created["upload_url"].as_str().unwrap()).body(file);
         for (name, value) in created["headers"].as_object().unwrap() {

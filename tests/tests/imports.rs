@@ -286,7 +286,7 @@ async fn a_worker_killed_between_batches_leaves_nothing_visible_and_its_retry_wr
     json_of(start(&app, &owner, &import_id).await, StatusCode::ACCEPTED).await;
 
     // Killed after 30 batches of 25 items: 748 rows written, the progress item at 500.
-    app.importer.stop_after_batches = Some(30);
+    app.importer.kill = Some(importer::Kill::AfterBatches(30));
     let event = next_job(&app).await;
     let response = importer::handle(&app.importer, event.clone()).await;
     assert_eq!(response.batch_item_failures.len(), 1, "the run failed");
@@ -296,7 +296,7 @@ async fn a_worker_killed_between_batches_leaves_nothing_visible_and_its_retry_wr
     assert_eq!(people(&app, &owner).await.len(), 1, "no imported row is seen before the commit");
 
     // SQS delivers the message again; the retry commits.
-    app.importer.stop_after_batches = None;
+    app.importer.kill = None;
     let response = importer::handle(&app.importer, event.clone()).await;
     assert!(response.batch_item_failures.is_empty());
     let done = import(&app, &owner, &import_id).await;
@@ -484,11 +484,176 @@ async fn shift_rows_name_clock_changes_unknown_names_and_what_cannot_be_imported
             (4, Some("event"), "unknown_event"),
             (5, Some("date"), "invalid"),
             (5, Some("start"), "invalid"),
-            (6, Some("assignees"), "not_supported"),
             (6, Some("break_minutes"), "invalid"),
             (8, None, "duplicate_in_file"),
         ]
     );
     let shifts = json_of(app.get("/shifts?from=2027-01-01T00:00:00Z", &owner.access_token).await, StatusCode::OK).await;
     assert_eq!(shifts["items"], json!([]), "nothing written");
+}
+
+/// Invites `name` holding `position_ids`, as `owner`: their id and address.
+async fn invited(app: &TestApp, owner: &Account, name: &str, position_ids: &[&str]) -> (String, String) {
+    let email = api_tests::unique_email("crew");
+    let body = json!({ "email": email, "name": name, "role": "staff", "position_ids": position_ids });
+    let created = json_of(app.post("/people", Some(&owner.access_token), body).await, StatusCode::CREATED).await;
+    (created["id"].as_str().unwrap().to_owned(), email)
+}
+
+/// A shifts CSV's import, run to its end: the import.
+async fn import_shifts(app: &TestApp, owner: &Account, file: &str, force: bool) -> Value {
+    let size = file.len();
+    let body =
+        json!({ "kind": "shifts", "format": "csv", "filename": "rota.csv", "content_length": size, "force": force });
+    let import_id = app.import_upload_with(&owner.access_token, body, file.as_bytes().to_vec()).await;
+    json_of(start(app, owner, &import_id).await, StatusCode::ACCEPTED).await;
+    app.run_imports().await;
+    import(app, owner, &import_id).await
+}
+
+fn errors_of(import: &Value) -> Vec<(u64, Option<&str>, &str)> {
+    let errors = import["errors"].as_array().unwrap().iter();
+    errors.map(|e| (e["row"].as_u64().unwrap(), e["column"].as_str(), e["code"].as_str().unwrap())).collect()
+}
+
+#[tokio::test]
+async fn a_shift_files_assignees_pass_the_conflict_rules_against_their_schedules_and_each_other() {
+    let app = spawn_app().await;
+    let owner = app.signup().await;
+    let token = Some(owner.access_token.as_str());
+    let (location_id, position_id, _) = venue(&app, &owner).await;
+    let (sam_id, sam) = invited(&app, &owner, "Sam Bar", &[&position_id]).await;
+    let (_, kim) = invited(&app, &owner, "Kim Door", &[]).await;
+    let (ana_id, ana) = invited(&app, &owner, "Ana Bar", &[&position_id]).await;
+    // Ana works 10:00–18:00 London time on 10 May already.
+    let times = ("2027-05-10T09:00:00Z".to_owned(), "2027-05-10T17:00:00Z".to_owned());
+    let ana_works = app.published_shift(token, &location_id, &position_id, times).await;
+    app.on_shift(token, &ana_works, &ana_id, false).await;
+
+    // Each rule that refuses a placement is named on its row: against stored shifts, against the
+    // file's earlier rows, and the headcount.
+    let file = format!(
+        "location,position,date,start,end,headcount,assignees\n\
+         Harbour Arena,Bar,2027-05-10,12:00,16:00,1,{ana}\n\
+         Harbour Arena,Bar,2027-05-11,09:00,17:00,1,{kim}\n\
+         Harbour Arena,Bar,2027-05-12,09:00,17:00,1,\"{sam}; {ana}\"\n\
+         Harbour Arena,Bar,2027-05-12,13:00,20:00,1,{sam}\n\
+         Harbour Arena,Bar,2027-05-13,09:00,17:00,1,nobody@elsewhere.example\n"
+    );
+    let failed = import_shifts(&app, &owner, &file, false).await;
+    assert_eq!(failed["status"], "failed", "{failed}");
+    assert_eq!(
+        errors_of(&failed),
+        [
+            (2, Some("assignees"), "overlap"),
+            (3, Some("assignees"), "position_not_held"),
+            (4, Some("assignees"), "headcount_full"),
+            (5, Some("assignees"), "overlap"),
+            (6, Some("assignees"), "unknown_person"),
+        ]
+    );
+    let message = |row: u64| {
+        let errors = failed["errors"].as_array().unwrap();
+        errors.iter().find(|e| e["row"] == row).unwrap()["message"].as_str().unwrap().to_owned()
+    };
+    assert!(message(3).starts_with(&format!("{kim}: ")) && message(3).contains("position Bar"), "{}", message(3));
+    assert!(message(5).contains("the shift of row 4"), "{}", message(5));
+    let shifts =
+        json_of(app.get("/shifts?from=2027-01-01T00:00:00Z&status=draft", &owner.access_token).await, StatusCode::OK)
+            .await;
+    assert_eq!(shifts["items"], json!([]), "nothing written");
+
+    // Warnings (too little rest between two of the file's shifts) fail the import, unless it
+    // was made with `force`; blocking rules never pass.
+    let file = format!(
+        "location,position,date,start,end,headcount,assignees\n\
+         Harbour Arena,Bar,2027-05-20,09:00,17:00,2,{sam}\n\
+         Harbour Arena,Bar,2027-05-20,21:00,23:00,1,{sam}\n"
+    );
+    let warned = import_shifts(&app, &owner, &file, false).await;
+    assert_eq!(errors_of(&warned), [(3, Some("assignees"), "min_rest")], "{warned}");
+    assert!(warned["errors"][0]["message"].as_str().unwrap().contains("force"), "{warned}");
+    let done = import_shifts(&app, &owner, &file, true).await;
+    assert_eq!((done["status"].as_str(), done["rows_total"].as_u64()), (Some("done"), Some(2)), "{done}");
+
+    // Sam holds both drafts, offered (the offers go out when they are published) ...
+    let shifts = json_of(
+        app.get("/shifts?from=2027-05-20T00:00:00Z&to=2027-05-21T00:00:00Z", &owner.access_token).await,
+        StatusCode::OK,
+    )
+    .await;
+    let drafts = shifts["items"].as_array().unwrap();
+    assert_eq!(drafts.len(), 2, "{shifts}");
+    for draft in drafts {
+        assert_eq!((draft["status"].as_str(), draft["assigned_count"].as_u64()), (Some("draft"), Some(1)), "{draft}");
+        let detail = json_of(
+            app.get(&format!("/shifts/{}", draft["id"].as_str().unwrap()), &owner.access_token).await,
+            StatusCode::OK,
+        )
+        .await;
+        let held: Vec<(&str, &str)> = detail["assignments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| (a["person_id"].as_str().unwrap(), a["status"].as_str().unwrap()))
+            .collect();
+        assert_eq!(held, [(sam_id.as_str(), "offered")]);
+    }
+    assert!(
+        app.mail_to(&sam).await.iter().all(|mail| !mail["subject"].as_str().unwrap().contains("shift")),
+        "no offer yet"
+    );
+    // ... and his schedule has them: a coordinator's overlapping assignment is refused.
+    let times = ("2027-05-20T10:00:00Z".to_owned(), "2027-05-20T12:00:00Z".to_owned());
+    let overlapping = app.published_shift(token, &location_id, &position_id, times).await;
+    let refused =
+        app.post(&format!("/shifts/{overlapping}/assignments"), token, json!({ "person_ids": [sam_id] })).await;
+    let refused = problem_of(refused, StatusCode::UNPROCESSABLE_ENTITY, "scheduling_conflict").await;
+    assert_eq!(refused["violations"][0]["code"], "overlap", "{refused}");
+}
+
+#[tokio::test]
+async fn an_import_whose_retry_fails_gives_back_the_places_its_first_run_booked() {
+    let mut app = spawn_app().await;
+    let owner = app.signup().await;
+    let token = Some(owner.access_token.as_str());
+    let (location_id, bar, _) = venue(&app, &owner).await;
+    let door = json_of(app.post("/positions", token, json!({ "name": "Door" })).await, StatusCode::CREATED).await;
+    let door = door["id"].as_str().unwrap().to_owned();
+    let (sam_id, sam) = invited(&app, &owner, "Sam Bar", &[&bar]).await;
+    let file = format!("location,position,date,start,end,assignees\nHarbour Arena,Bar,2027-06-01,09:00,17:00,{sam}\n");
+    let body = json!({ "kind": "shifts", "format": "csv", "filename": "rota.csv", "content_length": file.len() });
+    let import_id = app.import_upload_with(&owner.access_token, body, file.into_bytes()).await;
+    json_of(start(&app, &owner, &import_id).await, StatusCode::ACCEPTED).await;
+
+    // The worker dies after booking Sam, before the commit: the shift is not seen, but it holds
+    // his time for every check (the door shift overlaps it).
+    app.importer.kill = Some(importer::Kill::BeforeCommit);
+    let event = next_job(&app).await;
+    assert_eq!(importer::handle(&app.importer, event.clone()).await.batch_item_failures.len(), 1);
+    assert_eq!(import(&app, &owner, &import_id).await["status"], "importing");
+    let patched = app
+        .request(reqwest::Method::PATCH, &format!("/people/{sam_id}"), token, Some(json!({ "position_ids": [door] })))
+        .await;
+    json_of(patched, StatusCode::OK).await;
+    let times = ("2027-06-01T10:00:00Z".to_owned(), "2027-06-01T12:00:00Z".to_owned());
+    let door_shift = app.published_shift(token, &location_id, &door, times).await;
+    let (path, placing) = (format!("/shifts/{door_shift}/assignments"), json!({ "person_ids": [sam_id] }));
+    let refused = problem_of(
+        app.post(&path, token, placing.clone()).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "scheduling_conflict",
+    )
+    .await;
+    let codes: Vec<&str> =
+        refused["violations"].as_array().unwrap().iter().map(|v| v["code"].as_str().unwrap()).collect();
+    assert_eq!(codes, ["overlap"], "{refused}");
+
+    // Sam moved to the door meanwhile, so the retry fails; it gives his time back.
+    app.importer.kill = None;
+    assert!(importer::handle(&app.importer, event).await.batch_item_failures.is_empty());
+    let failed = import(&app, &owner, &import_id).await;
+    assert_eq!(errors_of(&failed), [(2, Some("assignees"), "position_not_held")], "{failed}");
+    let placed = json_of(app.post(&path, token, placing).await, StatusCode::CREATED).await;
+    assert_eq!(placed["assignments"][0]["person_id"], sam_id.as_str());
 }

@@ -292,6 +292,11 @@ async fn a_worker_answers_offers_claims_open_places_and_reads_their_schedule() {
     let draft = json_of(app.post("/shifts", Some(&owner.access_token), body).await, StatusCode::CREATED).await;
     let claim_draft = app.post_empty(&format!("/shifts/{}/claim", draft["id"].as_str().unwrap()), &sam).await;
     problem_of(claim_draft, StatusCode::NOT_FOUND, "not_found").await;
+    // Its planner, who sees it, is told why instead.
+    let planner_claims =
+        app.post_empty(&format!("/shifts/{}/claim", draft["id"].as_str().unwrap()), &owner.access_token).await;
+    let refused = problem_of(planner_claims, StatusCode::CONFLICT, "conflict").await;
+    assert!(refused["detail"].as_str().unwrap().contains("draft"), "{refused}");
 
     // Upcoming, soonest first: the organisation's shift, then the claimed one.
     let mine = json_of(app.get("/me/shifts", &sam).await, StatusCode::OK).await;

@@ -23,13 +23,12 @@ use rota::files::Files;
 use rota::notify::{Envelope, Message, Outbox};
 use rota::store::Item;
 use rota::store::audit::{Actor, AuditEntry};
-use rota::store::entities::{Entity, Refused};
+use rota::store::entities::Refused;
 use rota::store::imports::{
     Import, ImportJob, ImportKind, ImportStatus, MAX_IMPORT_BYTES, PROGRESS_EVERY_ROWS, RowError,
 };
 use rota::store::links::{LinkKind, PendingInvitation, invitation_envelope, new_link};
 use rota::store::people::{Person, PersonStatus};
-use rota::store::schedule::Shift;
 use rota::store::{RoundTrips, Store};
 use rota::{Config, Error};
 use serde::Serialize;
@@ -52,9 +51,17 @@ pub struct Importer {
     pub sqs: aws_sdk_sqs::Client,
     /// The import queue's URL: invitation jobs go back on it.
     pub queue_url: String,
-    /// Tests only: the run stops (fails) after writing this many batches, as a worker killed
-    /// half-way would.
-    pub stop_after_batches: Option<usize>,
+    /// Tests only: where the run stops (fails), as a worker killed half-way would.
+    pub kill: Option<Kill>,
+}
+
+/// Where a test kills a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kill {
+    /// After writing this many batches of rows.
+    AfterBatches(usize),
+    /// With every row written and every assignee's schedule booked, before the commit.
+    BeforeCommit,
 }
 
 impl Importer {
@@ -74,7 +81,7 @@ impl Importer {
             outbox: Outbox::new(rota::aws::LazyClient::new::<true>(&sdk), config.notification_queue.clone()),
             sqs,
             queue_url,
-            stop_after_batches: None,
+            kill: None,
         }
     }
 }
@@ -164,11 +171,35 @@ pub async fn run(importer: &Importer, tenant_id: &str, import_id: &str) -> Resul
             store.import_fail(&import, rows, errors, &now).await?;
         }
         Ok(added) => {
-            let (items, head_count) = match &added {
-                Rows::People(people) => (entity_items(store, people)?, Some(people.len())),
-                Rows::Shifts(shifts) => (entity_items(store, shifts)?, None),
+            let rows_items = match &added {
+                Rows::People(people) => {
+                    people.iter().map(|person| Ok(vec![store.entity_item(person)?])).collect::<Result<_, Error>>()?
+                }
+                Rows::Shifts(staffing) => staffing
+                    .rows
+                    .iter()
+                    .map(|(shift, assignments)| {
+                        let mut items = vec![store.entity_item(shift)?];
+                        for assignment in assignments {
+                            items.push(store.entity_item(assignment)?);
+                        }
+                        Ok(items)
+                    })
+                    .collect::<Result<_, Error>>()?,
             };
-            write(importer, &import, items).await?;
+            write(importer, &import, rows_items).await?;
+            let (head_count, committed) = match &added {
+                Rows::People(people) => (Some(people.len()), Committed::rows(&import, rows)),
+                Rows::Shifts(staffing) => {
+                    shifts::book(store, tenant_id, &staffing.bookings).await?;
+                    let assignments = staffing.rows.iter().map(|(_, assignments)| assignments.len()).sum();
+                    let placed = Placed { assignments, forced: staffing.forced };
+                    (None, Committed { placed: Some(placed), ..Committed::rows(&import, rows) })
+                }
+            };
+            if importer.kill == Some(Kill::BeforeCommit) {
+                return Err(Error::internal("stopped before the commit, as asked"));
+            }
             let audit = AuditEntry::new(
                 &Actor {
                     tenant_id: import.tenant_id.clone(),
@@ -179,7 +210,7 @@ pub async fn run(importer: &Importer, tenant_id: &str, import_id: &str) -> Resul
                 "import.committed",
                 ("import", &import.id),
                 None::<&Import>,
-                Some(&Committed { kind: import.kind, filename: &import.filename, rows }),
+                Some(&committed),
                 &now,
             );
             let more = match head_count {
@@ -198,26 +229,38 @@ struct Committed<'a> {
     kind: ImportKind,
     filename: &'a str,
     rows: usize,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    placed: Option<Placed>,
+}
+
+impl<'a> Committed<'a> {
+    fn rows(import: &'a Import, rows: usize) -> Self {
+        Self { kind: import.kind, filename: &import.filename, rows, placed: None }
+    }
+}
+
+/// A shifts file's assignments, and how many of them were placed despite warnings.
+#[derive(Serialize)]
+struct Placed {
+    assignments: usize,
+    forced: usize,
 }
 
 /// What a valid file adds.
 enum Rows {
     People(Vec<Person>),
-    Shifts(Vec<Shift>),
+    Shifts(shifts::Staffing),
 }
 
-fn entity_items<T: Entity>(store: &Store, rows: &[T]) -> Result<Vec<Item>, Error> {
-    rows.iter().map(|row| store.entity_item(row)).collect()
-}
-
-/// Writes the rows' items in batches of 25, a few at once, with a progress item before each 500.
-async fn write(importer: &Importer, import: &Import, rows: Vec<Item>) -> Result<(), Error> {
+/// Writes the rows' items (each row's together) in batches of 25, a few at once, with a
+/// progress item before each 500 rows.
+async fn write(importer: &Importer, import: &Import, rows: Vec<Vec<Item>>) -> Result<(), Error> {
     let store = &importer.store;
     let total = rows.len();
     let mut items = Vec::with_capacity(total + total / PROGRESS_EVERY_ROWS + 1);
     for (done, chunk) in rows.chunks(PROGRESS_EVERY_ROWS).enumerate() {
         items.push(store.import_progress_item(import, done * PROGRESS_EVERY_ROWS, total)?);
-        items.extend(chunk.iter().cloned());
+        items.extend(chunk.iter().flatten().cloned());
     }
     // The futures made first, then streamed: a closure in the stream would make the job's
     // future not provably `Send` (rust-lang/rust#102211).
@@ -225,7 +268,7 @@ async fn write(importer: &Importer, import: &Import, rows: Vec<Item>) -> Result<
     let mut written = futures_util::stream::iter(batches).buffered(BATCHES_AT_ONCE).enumerate();
     while let Some((index, outcome)) = written.next().await {
         outcome?;
-        if importer.stop_after_batches == Some(index + 1) {
+        if importer.kill == Some(Kill::AfterBatches(index + 1)) {
             return Err(Error::internal(format!("stopped after {} batches, as asked", index + 1)));
         }
     }

@@ -2,29 +2,59 @@
 //! name, the date and local start and end at the location (an end not after the start is the
 //! next day), as `POST /shifts` would make them. A local time the clocks skip or repeat that day
 //! is named, not guessed.
+//!
+//! Assignees (by email) go through the conflict engine as a coordinator's assignment would,
+//! against their stored schedules and the file's earlier rows. Their schedules gain the new
+//! shifts after the rows are written and before the commit, each conditioned on the version the
+//! check read ([`book`]): an assignment made meanwhile refuses the write and the job runs again,
+//! checking anew. From then until the commit a booked shift counts against its assignee for
+//! everyone's checks, though nobody can see it; an import that then fails gives the bookings
+//! back ([`prepare`]).
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
+use futures_util::{StreamExt, TryStreamExt};
 use rota::Error;
+use rota::domain::conflicts::{self, Candidate, Placement, Violation};
 use rota::domain::imports::{SHIFTS, match_header};
 use rota::domain::time::{MAX_SHIFT_MINUTES, minutes_between};
 use rota::store::Store;
 use rota::store::entities::Archivable;
 use rota::store::imports::{Import, RowError};
+use rota::store::people::{Person, PersonStatus};
 use rota::store::places::{Location, Position};
-use rota::store::schedule::{Event, MAX_HEADCOUNT, Shift};
+use rota::store::placing::{candidate, rules, slot};
+use rota::store::schedule::{Assignment, AssignmentStatus, Booked, Event, MAX_HEADCOUNT, Schedule, Shift};
 
 use crate::sheet::{Cell, Cells, Sheet};
 use crate::{name_key, whole_number};
 
-/// The draft shifts of a valid file (each with the id its row number gives it), or every error.
-pub async fn prepare(
-    store: &Store,
-    import: &Import,
-    sheet: &Sheet,
-) -> Result<Result<Vec<Shift>, Vec<RowError>>, Error> {
+/// What a valid shifts file adds.
+pub struct Staffing {
+    /// Each draft shift (with the id its row number gives it) and its assignments, offered: the
+    /// offers go out when the shift is published.
+    pub rows: Vec<(Shift, Vec<Assignment>)>,
+    /// Each assignee's schedule as the check read it, and the shifts it gains.
+    pub bookings: Vec<Bookings>,
+    /// Placements made despite warnings (the import's `force`).
+    pub forced: usize,
+}
+
+pub struct Bookings {
+    pub person_id: String,
+    pub read: Schedule,
+    pub add: Vec<(String, Booked)>,
+}
+
+/// Bookings per schedule update (an update expression holds at most 4 KB).
+const BOOKINGS_PER_UPDATE: usize = 50;
+/// Schedule transactions in flight at once.
+const TRANSACTIONS_AT_ONCE: usize = 4;
+
+/// What a valid file adds, or every error.
+pub async fn prepare(store: &Store, import: &Import, sheet: &Sheet) -> Result<Result<Staffing, Vec<RowError>>, Error> {
     let columns = match match_header(SHIFTS, &sheet.header) {
         Ok(columns) => columns,
         Err(errors) => return Ok(Err(errors)),
@@ -46,7 +76,7 @@ pub async fn prepare(
         names.events.entry(name_key(&event.title)).or_default().push(event.id);
     }
     let mut errors = Vec::new();
-    let mut shifts = Vec::with_capacity(sheet.rows.len());
+    let mut rows = Vec::with_capacity(sheet.rows.len());
     let mut first_row_of: HashMap<(String, String, String, String), usize> = HashMap::new();
     for (index, row) in sheet.rows.iter().enumerate() {
         let cells = Cells { row, columns: SHIFTS, positions: &columns };
@@ -63,14 +93,220 @@ pub async fn prepare(
                     )),
                     None => {
                         first_row_of.insert(slot, row.number);
-                        shifts.push(shift);
+                        rows.push(Row { number: row.number, assignees: assignees_of(cells.get("assignees")), shift });
                     }
                 }
             }
             Err(row_errors) => errors.extend(row_errors),
         }
     }
-    if errors.is_empty() { Ok(Ok(shifts)) } else { Ok(Err(errors)) }
+    let own: HashSet<String> = (0..sheet.rows.len()).map(|index| crate::row_id(&import.id, index)).collect();
+    let (staffing, leftovers) = staff(store, import, rows, &own, &mut errors).await?;
+    if errors.is_empty() {
+        return Ok(Ok(staffing));
+    }
+    give_back(store, &import.tenant_id, leftovers).await?;
+    errors.sort_by_key(|error| error.row);
+    Ok(Err(errors))
+}
+
+/// A row that made a shift, and its assignees' addresses.
+struct Row {
+    number: usize,
+    shift: Shift,
+    assignees: Vec<String>,
+}
+
+/// The addresses of an `assignees` cell: separated by `;`, `,` or white space, any case, each once.
+fn assignees_of(cell: &Cell) -> Vec<String> {
+    let mut seen = BTreeSet::new();
+    cell.text()
+        .split(|c: char| c == ';' || c == ',' || c.is_whitespace())
+        .filter(|address| !address.is_empty())
+        .map(str::to_lowercase)
+        .filter(|address| seen.insert(address.clone()))
+        .collect()
+}
+
+/// Places each row's assignees through the conflict engine, in file order (each placement
+/// counts for the rows after it), recording every refusal in `errors`. Answers what the file
+/// adds, and the bookings an earlier run of this import left in schedules (the `own` shift ids),
+/// to give back if it fails.
+async fn staff(
+    store: &Store,
+    import: &Import,
+    rows: Vec<Row>,
+    own: &HashSet<String>,
+    errors: &mut Vec<RowError>,
+) -> Result<(Staffing, Vec<(String, Vec<String>)>), Error> {
+    let tenant_id = &import.tenant_id;
+    let addresses: BTreeSet<&str> = rows.iter().flat_map(|row| row.assignees.iter().map(String::as_str)).collect();
+    if addresses.is_empty() {
+        let rows = rows.into_iter().map(|row| (row.shift, Vec::new())).collect();
+        return Ok((Staffing { rows, bookings: Vec::new(), forced: 0 }, Vec::new()));
+    }
+    // Every person record, not the address claims: someone imported a minute ago has no
+    // invitation yet. A deactivated record gives way to a newer one of the same address.
+    let (tenant, everyone) = tokio::try_join!(store.tenant(tenant_id), store.all::<Person>(tenant_id))?;
+    let rules = rules(&tenant.ok_or_else(|| Error::internal("the import's organisation is gone"))?)?;
+    let mut members: HashMap<&str, &Person> = HashMap::new();
+    for person in everyone.iter().filter(|person| addresses.contains(person.email.as_str())) {
+        let kept = members.entry(person.email.as_str()).or_insert(person);
+        if kept.status == PersonStatus::Inactive {
+            *kept = person;
+        }
+    }
+    let person_ids: Vec<String> =
+        members.values().map(|person| person.id.clone()).collect::<BTreeSet<_>>().into_iter().collect();
+    let placings = store.placing(tenant_id, &person_ids).await?;
+    let mut people: HashMap<String, Assignee> = HashMap::new();
+    let mut leftovers = Vec::new();
+    for (person_id, placing) in person_ids.iter().zip(placings) {
+        let Some(mut candidate) = candidate(person_id, &placing)? else { continue };
+        // An earlier run of this import booked these: the file's own rows say where they go.
+        let left: Vec<String> = placing.schedule.shifts.keys().filter(|id| own.contains(*id)).cloned().collect();
+        if !left.is_empty() {
+            candidate.shifts.retain(|slot| !own.contains(&slot.id));
+            leftovers.push((person_id.clone(), left));
+        }
+        let bookings = Bookings { person_id: person_id.clone(), read: placing.schedule, add: Vec::new() };
+        people.insert(person_id.clone(), Assignee { candidate, bookings });
+    }
+    let row_of: HashMap<&str, usize> = rows.iter().map(|row| (row.shift.id.as_str(), row.number)).collect();
+    let mut forced = 0;
+    let mut staffed = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let (shift, slot) = (&row.shift, slot(&row.shift)?);
+        let mut placed = Vec::new();
+        for address in &row.assignees {
+            let Some(assignee) = members.get(address.as_str()).and_then(|person| people.get_mut(&person.id)) else {
+                errors.push(RowError::new(
+                    row.number,
+                    Some("assignees"),
+                    "unknown_person",
+                    format!("no one in the organisation has the address {address}"),
+                ));
+                continue;
+            };
+            let violations = conflicts::check(
+                &slot,
+                shift.headcount,
+                placed.len() as u32,
+                &assignee.candidate,
+                &rules,
+                Placement::Assign,
+            );
+            let warned = !violations.is_empty();
+            if violations.iter().any(|violation| violation.blocking) || (warned && !import.force) {
+                let told = Told { address, shift, row_of: &row_of };
+                errors.extend(violations.iter().map(|violation| told.error(row.number, violation, import.force)));
+                continue;
+            }
+            forced += usize::from(warned);
+            assignee.candidate.shifts.push(slot.clone());
+            assignee.bookings.add.push((shift.id.clone(), Booked::of(shift)));
+            let by = (import.requested_by.as_str(), warned);
+            placed.push(Assignment::new(
+                shift,
+                &assignee.candidate.person_id,
+                AssignmentStatus::Offered,
+                by,
+                &shift.created_at,
+            ));
+        }
+        staffed.push(placed);
+    }
+    let rows = rows
+        .into_iter()
+        .zip(staffed)
+        .map(|(mut row, placed)| {
+            row.shift.assigned_count = placed.len() as u32;
+            (row.shift, placed)
+        })
+        .collect();
+    let mut bookings: Vec<Bookings> =
+        people.into_values().map(|assignee| assignee.bookings).filter(|bookings| !bookings.add.is_empty()).collect();
+    bookings.sort_by(|a, b| a.person_id.cmp(&b.person_id));
+    Ok((Staffing { rows, bookings, forced }, leftovers))
+}
+
+/// An assignee as the check goes down the file.
+struct Assignee {
+    candidate: Candidate,
+    bookings: Bookings,
+}
+
+/// A refused placement told in the file's terms: the address, the position's name, the row of
+/// another shift of the file.
+struct Told<'a> {
+    address: &'a str,
+    shift: &'a Shift,
+    row_of: &'a HashMap<&'a str, usize>,
+}
+
+impl Told<'_> {
+    fn error(&self, row: usize, violation: &Violation, forced: bool) -> RowError {
+        let mut detail = violation
+            .detail
+            .replace(&violation.person_id, self.address)
+            .replace(&self.shift.position_id, &self.shift.position_name);
+        if let Some((other, other_row)) = violation.shift_id.as_deref().and_then(|id| Some((id, self.row_of.get(id)?)))
+        {
+            detail = detail.replace(&format!("shift {other}"), &format!("the shift of row {other_row}"));
+        }
+        let code = serde_json::to_value(violation.code).ok().and_then(|code| code.as_str().map(str::to_owned));
+        let mut message = format!("{}: {detail}", self.address);
+        if !violation.blocking && !forced {
+            message.push_str(" (a warning: an import made with `force` places them anyway)");
+        }
+        RowError::new(row, Some("assignees"), code.as_deref().unwrap_or("conflict"), message)
+    }
+}
+
+/// Adds each assignee's new shifts to their schedule, only if it is still at the version the
+/// check read (several updates in turn for someone with many). An assignment made meanwhile
+/// refuses it: the job fails and its retry checks anew.
+pub async fn book(store: &Store, tenant_id: &str, bookings: &[Bookings]) -> Result<(), Error> {
+    let now = chrono::Utc::now();
+    let mut rounds: Vec<Vec<_>> = Vec::new();
+    for booking in bookings {
+        for (turn, chunk) in booking.add.chunks(BOOKINGS_PER_UPDATE).enumerate() {
+            let read = match turn {
+                0 => booking.read.clone(),
+                turn => Schedule { version: booking.read.version + turn as u64, ..Schedule::default() },
+            };
+            let chunk: Vec<(&str, Booked)> = chunk.iter().map(|(id, booked)| (id.as_str(), booked.clone())).collect();
+            if rounds.len() == turn {
+                rounds.push(Vec::new());
+            }
+            rounds[turn].push(store.schedule_add(tenant_id, &booking.person_id, &read, &chunk, now)?);
+        }
+    }
+    for round in rounds {
+        let transactions: Vec<_> = round.chunks(100).map(|items| store.transact(items.to_vec())).collect();
+        let outcomes: Vec<_> =
+            futures_util::stream::iter(transactions).buffer_unordered(TRANSACTIONS_AT_ONCE).try_collect().await?;
+        if outcomes.iter().any(Result::is_err) {
+            return Err(Error::internal("an assignee's schedule changed while the import ran: it runs again"));
+        }
+    }
+    Ok(())
+}
+
+/// Takes the shifts an earlier run of a now failed import booked off their assignees' schedules
+/// (rare: a run that booked them, then a retry that found an error).
+async fn give_back(store: &Store, tenant_id: &str, leftovers: Vec<(String, Vec<String>)>) -> Result<(), Error> {
+    let mut removals = Vec::new();
+    for (person_id, shift_ids) in &leftovers {
+        for chunk in shift_ids.chunks(BOOKINGS_PER_UPDATE) {
+            removals.push(store.schedule_remove(tenant_id, person_id, chunk)?);
+        }
+    }
+    let removals: Vec<_> = removals.into_iter().map(|removal| store.transact(vec![removal])).collect();
+    let outcomes: Vec<_> =
+        futures_util::stream::iter(removals).buffer_unordered(TRANSACTIONS_AT_ONCE).try_collect().await?;
+    // A schedule always exists where a booking was found.
+    outcomes.into_iter().try_for_each(rota::records::committed)
 }
 
 #[derive(Default)]
@@ -155,13 +391,6 @@ fn shift_of(cells: &Cells, names: &Names, import: &Import, id: String) -> Result
     let notes = Some(cells.text("notes")).filter(|notes| !notes.is_empty());
     if notes.as_ref().is_some_and(|notes| notes.chars().count() > 1000) {
         error("notes", "invalid", "is longer than 1,000 characters".into());
-    }
-    if !cells.get("assignees").is_blank() {
-        error(
-            "assignees",
-            "not_supported",
-            "assignees cannot be imported yet: leave the column empty and assign after".into(),
-        );
     }
     let (Some(location), Some(position), Some(date), Some(start), Some(end), Some(headcount), Some(break_minutes)) =
         (location, position, date, start, end, headcount, break_minutes)

@@ -39,6 +39,12 @@ pub struct NewImport {
     #[garde(range(min = 1, max = MAX_IMPORT_BYTES))]
     #[schema(minimum = 1, maximum = 10485760)]
     pub content_length: u64,
+    /// A shifts file's assignees are placed despite warnings (outside availability, weekly cap,
+    /// rest, days in a row); blocking rules (overlap, position, headcount, time off) still fail
+    /// the import.
+    #[garde(skip)]
+    #[serde(default)]
+    pub force: bool,
 }
 
 /// A new import and where to upload its file.
@@ -83,6 +89,7 @@ pub async fn create_import(
         error_count: 0,
         requested_by: caller.person_id.clone(),
         requester_role: caller.role,
+        force: request.force,
         request_id: None,
         created_at: now.iso.clone(),
         started_at: None,

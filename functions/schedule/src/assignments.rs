@@ -8,11 +8,11 @@ use std::collections::HashMap;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use garde::Validate;
 use rota::auth::{Caller, Role};
 use rota::clock::Now;
-use rota::domain::conflicts::{self, Candidate, Code, Placement, Rules, Slot, Violation};
+use rota::domain::conflicts::{self, Code, Placement, Violation};
 use rota::error::Problem;
 use rota::http::ValidJson;
 use rota::notify::{Envelope, Message};
@@ -20,14 +20,15 @@ use rota::records::committed;
 use rota::store::audit::AuditEntry;
 use rota::store::entities::{Entity, Refused};
 use rota::store::people::{Person, PersonStatus};
-use rota::store::schedule::{Assignment, AssignmentStatus, Booked, Placing, Schedule, Shift, ShiftStatus};
+use rota::store::placing::Placing;
+pub use rota::store::placing::{booked_slot, candidate, date, parse, rules, slot};
+use rota::store::schedule::{Assignment, AssignmentStatus, Booked, Schedule, Shift, ShiftStatus};
 use rota::store::tenants::Tenant;
 use rota::{AppState, Error};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::availability::rules_view;
-use crate::shifts::{summary, zone};
+use crate::shifts::summary;
 
 /// The most people one request assigns: their writes share one transaction.
 pub const MAX_PEOPLE_PER_REQUEST: usize = 25;
@@ -68,71 +69,6 @@ struct Audited<'a> {
     overridden: &'a [Violation],
 }
 
-/// The conflict rules' view of a stored shift.
-pub fn slot(shift: &Shift) -> Result<Slot, Error> {
-    Ok(Slot {
-        id: shift.id.clone(),
-        start: parse(&shift.start)?,
-        end: parse(&shift.end)?,
-        break_minutes: shift.break_minutes,
-        position_id: shift.position_id.clone(),
-        zone: zone(&shift.time_zone)?,
-        status: match shift.status {
-            ShiftStatus::Draft => conflicts::ShiftStatus::Draft,
-            ShiftStatus::Published => conflicts::ShiftStatus::Published,
-            ShiftStatus::Cancelled => conflicts::ShiftStatus::Cancelled,
-        },
-    })
-}
-
-pub fn booked_slot(id: &str, booked: &Booked) -> Result<Slot, Error> {
-    Ok(Slot {
-        id: id.to_owned(),
-        start: parse(&booked.start)?,
-        end: parse(&booked.end)?,
-        break_minutes: booked.break_minutes,
-        position_id: booked.position_id.clone(),
-        zone: zone(&booked.time_zone)?,
-        status: conflicts::ShiftStatus::Published,
-    })
-}
-
-/// A stored instant (never malformed: a failure is ours, a 500).
-pub fn parse(stored: &str) -> Result<DateTime<Utc>, Error> {
-    stored.parse().map_err(Error::internal)
-}
-
-/// A stored date.
-pub fn date(stored: &str) -> Result<chrono::NaiveDate, Error> {
-    stored.parse().map_err(Error::internal)
-}
-
-pub fn rules(tenant: &Tenant) -> Result<Rules, Error> {
-    Ok(Rules::from_settings(&tenant.settings, zone(&tenant.time_zone)?, tenant.week_start))
-}
-
-/// The conflict rules' view of a person, `None` when they are not in this organisation.
-pub fn candidate(person_id: &str, placing: &Placing) -> Result<Option<Candidate>, Error> {
-    let Some(person) = &placing.person else { return Ok(None) };
-    let shifts =
-        placing.schedule.shifts.iter().map(|(id, booked)| booked_slot(id, booked)).collect::<Result<_, _>>()?;
-    Ok(Some(Candidate {
-        person_id: person_id.to_owned(),
-        // Invited people can be scheduled before they accept; deactivated ones cannot.
-        active: person.status != PersonStatus::Inactive,
-        position_ids: person.position_ids.clone(),
-        weekly_hours_cap: person.weekly_hours_cap,
-        availability: rules_view(&placing.availability),
-        time_off: placing
-            .schedule
-            .time_off
-            .values()
-            .map(|away| Ok(conflicts::DateRange { from: date(&away.from)?, to: date(&away.to)? }))
-            .collect::<Result<_, Error>>()?,
-        shifts,
-    }))
-}
-
 /// `person_id`'s new assignment to `shift`, placed by `by` (forced past warnings or not), in the
 /// place of their `declined` one if they have one (its next version).
 fn placed(
@@ -143,26 +79,9 @@ fn placed(
     declined: Option<&Assignment>,
     now: &str,
 ) -> Assignment {
-    Assignment {
-        id: Assignment::id_of(&shift.id, person_id),
-        tenant_id: shift.tenant_id.clone(),
-        shift_id: shift.id.clone(),
-        person_id: person_id.to_owned(),
-        status,
-        forced,
-        assigned_by: by.person_id.clone(),
-        start: shift.start.clone(),
-        end: shift.end.clone(),
-        location_id: shift.location_id.clone(),
-        position_id: shift.position_id.clone(),
-        location_name: shift.location_name.clone(),
-        position_name: shift.position_name.clone(),
-        event_id: shift.event_id.clone(),
-        shift_status: shift.status,
-        version: declined.map_or(1, |held| held.version + 1),
-        created_at: now.to_owned(),
-        updated_at: now.to_owned(),
-    }
+    let mut assignment = Assignment::new(shift, person_id, status, (&by.person_id, forced), now);
+    assignment.version = declined.map_or(1, |held| held.version + 1);
+    assignment
 }
 
 /// Blocking violations, or warnings unless `force` (or a dry run): the 422 that refuses a
@@ -240,8 +159,9 @@ async fn place(
     )?;
     let ((shift, assignments), tenant) = (found.ok_or(Error::NotFound)?, tenant.ok_or(Error::NotFound)?);
     if request.placement == Placement::Claim && shift.status == ShiftStatus::Draft {
-        // A worker does not learn of drafts.
-        return Err(Error::NotFound);
+        // A worker does not learn of drafts; whoever plans them is told why.
+        caller.require_or_hidden(Role::Coordinator)?;
+        return Err(Error::Conflict("the shift is a draft: its places can be claimed once it is published"));
     }
     let (slot, rules) = (slot(&shift)?, rules(&tenant)?);
     let holding = |person_id: &str| assignments.iter().find(|assignment| assignment.person_id == person_id);
@@ -377,9 +297,9 @@ pub async fn assign(
     responses(
         (status = 201, description = "The place is yours", body = Assigned),
         (status = 200, description = "You hold a place on it already", body = Assigned),
-        (status = 404, description = "No such published shift in this organisation", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such published shift in this organisation (staff do not see drafts)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`scheduling_conflict`: the rules rule you out (every violation listed; a claim cannot be forced)", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Your schedule changed at the same time; retry", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Your schedule changed at the same time (retry), or, to a coordinator, the shift is still a draft", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn claim(
     State(state): State<AppState>,

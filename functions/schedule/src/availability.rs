@@ -3,11 +3,10 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use chrono::{NaiveDate, NaiveTime};
+use chrono::NaiveDate;
 use garde::Validate;
 use rota::auth::{Caller, Role};
 use rota::clock::Now;
-use rota::domain::conflicts::{self, DateRange, Window};
 use rota::domain::settings::Weekday;
 use rota::error::Problem;
 use rota::http::ValidJson;
@@ -130,28 +129,4 @@ pub async fn get_availability(
     )?;
     person.ok_or(Error::NotFound)?;
     Ok(Json(availability))
-}
-
-/// The conflict rules' view of a stored availability (stored values were checked on the way in).
-pub fn rules_view(availability: &Availability) -> conflicts::Availability {
-    let time = |text: &str| NaiveTime::parse_from_str(text, "%H:%M").ok();
-    let date = |text: &str| text.parse::<NaiveDate>().ok();
-    conflicts::Availability {
-        weekly: availability
-            .weekly
-            .iter()
-            .filter_map(|window| {
-                Some(Window {
-                    weekday: window.weekday,
-                    start_local: time(&window.start_local)?,
-                    end_local: time(&window.end_local)?,
-                })
-            })
-            .collect(),
-        blackouts: availability
-            .blackouts
-            .iter()
-            .filter_map(|blackout| Some(DateRange { from: date(&blackout.from)?, to: date(&blackout.to)? }))
-            .collect(),
-    }
 }

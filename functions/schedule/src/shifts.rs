@@ -5,7 +5,6 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use chrono::{DateTime, Timelike, Utc};
-use chrono_tz::Tz;
 use garde::Validate;
 use rota::auth::{Caller, Role};
 use rota::clock::{Now, instant};
@@ -28,6 +27,7 @@ use std::collections::HashMap;
 
 use crate::assignments::{parse, recheck};
 
+pub use rota::store::placing::zone;
 pub use rota::store::schedule::MAX_HEADCOUNT;
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
@@ -151,10 +151,6 @@ fn times(
         return Err(Error::field("break_minutes", "must be shorter than the shift"));
     }
     Ok((start, end))
-}
-
-pub fn zone(name: &str) -> Result<Tz, Error> {
-    name.parse().map_err(|_| Error::internal(format!("a stored time zone does not parse: {name}")))
 }
 
 /// Sets the shift's instants and everything derived from them.

@@ -108,6 +108,10 @@ pub struct Import {
     /// Who asked for it, and their role then (an admin's import cannot make owners).
     pub requested_by: String,
     pub requester_role: Role,
+    /// A shifts file's assignees are placed despite warnings (outside availability, weekly cap,
+    /// rest, days in a row), never despite blocking rules.
+    #[serde(default)]
+    pub force: bool,
     /// The request that started it (the audit entry's).
     pub request_id: Option<String>,
     pub created_at: String,

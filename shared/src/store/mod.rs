@@ -29,6 +29,7 @@ pub mod page;
 pub mod payroll;
 pub mod people;
 pub mod places;
+pub mod placing;
 pub mod platform;
 pub mod rate_limits;
 pub mod requests;

@@ -21,7 +21,6 @@ use utoipa::ToSchema;
 
 use super::entities::{Archivable, Entity, Filter};
 use super::page::{Index, Page, PageRequest};
-use super::people::Person;
 use super::places::{Location, Position};
 use super::{Item, Store, from_item, key, keys, n, s, to_item};
 use crate::Error;
@@ -280,6 +279,36 @@ crate::entity!(
 );
 
 impl Assignment {
+    /// `person_id`'s new assignment to `shift`, placed by `by` (forced past warnings or not).
+    pub fn new(
+        shift: &Shift,
+        person_id: &str,
+        status: AssignmentStatus,
+        (by, forced): (&str, bool),
+        now: &str,
+    ) -> Self {
+        Self {
+            id: Self::id_of(&shift.id, person_id),
+            tenant_id: shift.tenant_id.clone(),
+            shift_id: shift.id.clone(),
+            person_id: person_id.to_owned(),
+            status,
+            forced,
+            assigned_by: by.to_owned(),
+            start: shift.start.clone(),
+            end: shift.end.clone(),
+            location_id: shift.location_id.clone(),
+            position_id: shift.position_id.clone(),
+            location_name: shift.location_name.clone(),
+            position_name: shift.position_name.clone(),
+            event_id: shift.event_id.clone(),
+            shift_status: shift.status,
+            version: 1,
+            created_at: now.to_owned(),
+            updated_at: now.to_owned(),
+        }
+    }
+
     pub fn id_of(shift_id: &str, person_id: &str) -> String {
         format!("{shift_id}_{person_id}")
     }
@@ -343,44 +372,7 @@ impl Schedule {
     }
 }
 
-/// What the conflict check needs of each person: the person, their schedule and availability.
-pub struct Placing {
-    pub person: Option<Person>,
-    pub schedule: Schedule,
-    pub availability: Availability,
-}
-
 impl Store {
-    /// Each person's record, schedule and availability, strongly consistent, in the order of
-    /// `person_ids`: `BatchGetItem`s of at most 100 keys, all in parallel (one round trip).
-    pub async fn placing(&self, tenant_id: &str, person_ids: &[String]) -> Result<Vec<Placing>, Error> {
-        let partition = keys::tenant(tenant_id);
-        let wanted: Vec<Item> = person_ids
-            .iter()
-            .flat_map(|id| {
-                [keys::person_sk(id), keys::schedule_sk(id), keys::availability_sk(id)]
-                    .map(|sort| key(partition.clone(), sort))
-            })
-            .collect();
-        let batches = futures_util::future::try_join_all(wanted.chunks(99).map(|batch| self.batch_get(batch))).await?;
-        let found: Vec<Option<Item>> = batches.into_iter().flatten().collect();
-        person_ids
-            .iter()
-            .zip(found.chunks(3))
-            .map(|(id, items)| {
-                Ok(Placing {
-                    person: items[0].clone().map(from_item).transpose()?,
-                    schedule: items[1].clone().map(from_item).transpose()?.unwrap_or_default(),
-                    availability: items[2]
-                        .clone()
-                        .map(from_item)
-                        .transpose()?
-                        .unwrap_or_else(|| Availability::none_set(id)),
-                })
-            })
-            .collect()
-    }
-
     /// An event's shifts, each followed by its assignments (declined ones included), by start:
     /// one Query of the event's own index, page after page.
     pub async fn event_shifts(&self, tenant_id: &str, event_id: &str) -> Result<Vec<(Shift, Vec<Assignment>)>, Error> {
@@ -493,6 +485,24 @@ impl Store {
             None => update.update_expression("REMOVE shifts.#shift ADD version :one"),
         };
         Ok(TransactWriteItem::builder().update(update.build().map_err(Error::internal)?).build())
+    }
+
+    /// Takes `shift_ids` off a person's schedule without reading it, moving its version on: an
+    /// import that failed gives back the places its earlier run booked.
+    pub fn schedule_remove(
+        &self,
+        tenant_id: &str,
+        person_id: &str,
+        shift_ids: &[String],
+    ) -> Result<TransactWriteItem, Error> {
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::tenant(tenant_id), keys::schedule_sk(person_id))))
+            .expression_attribute_values(":one", n(1))
+            .condition_expression("attribute_exists(pk)");
+        let (update, expression) = removing_shifts(update, "ADD version :one".to_owned(), shift_ids);
+        let update = update.update_expression(expression).build().map_err(Error::internal)?;
+        Ok(TransactWriteItem::builder().update(update).build())
     }
 
     /// Replaces a person's approved time off (read with the schedule at `read`) with `time_off`
