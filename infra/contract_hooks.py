@@ -626,7 +626,7 @@ class ContractAuth:
                 pass
         if positive and case.method.upper() == "POST" and case.path == "/attendance/exports" and isinstance(case.body, dict):
             case.body = acceptable(case.path, case.body)
-        if case.path.startswith(("/admin/tenants", "/admin/stats")):
+        if case.path.startswith(("/admin/tenants", "/admin/stats", "/admin/plans")):
             for action in ON_A_TENANT:
                 if tenant_id := supply(case, f"POST /admin/tenants/{{tenant_id}}/{action}"):
                     case.path_parameters = {**(case.path_parameters or {}), "tenant_id": tenant_id}

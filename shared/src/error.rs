@@ -61,6 +61,9 @@ pub enum Error {
         "this organisation requires a photo with every check-in: upload one (POST /attendance/photo-url) and send its key as photo_key"
     )]
     PhotoRequired,
+    /// More than the organisation's plan allows (its `limits`).
+    #[error("{0}")]
+    PlanLimitReached(String),
     #[error("too many requests; retry after {retry_after_secs} s")]
     RateLimited { retry_after_secs: u64 },
     /// Anything we did not expect. Logged in full, answered without detail.
@@ -131,6 +134,7 @@ impl Error {
             Self::OutsideGeofence { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "outside_geofence"),
             Self::OutsideWindow { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "outside_window"),
             Self::PhotoRequired => (StatusCode::UNPROCESSABLE_ENTITY, "photo_required"),
+            Self::PlanLimitReached(_) => (StatusCode::CONFLICT, "plan_limit_reached"),
             Self::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error"),
         }

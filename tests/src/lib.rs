@@ -135,7 +135,7 @@ pub async fn check_stack(endpoint: &str) {
 
 /// Each HTTP function's binary and the clients it declares (`CLIENTS`), in `dev_server::functions()`
 /// order.
-pub fn declared_clients() -> [(&'static str, rota::Clients); 6] {
+pub fn declared_clients() -> [(&'static str, rota::Clients); 7] {
     [
         ("auth", auth::CLIENTS),
         ("people", people::CLIENTS),
@@ -143,6 +143,7 @@ pub fn declared_clients() -> [(&'static str, rota::Clients); 6] {
         ("attendance", attendance::CLIENTS),
         ("payroll", payroll::CLIENTS),
         ("admin", admin::CLIENTS),
+        ("billing", billing::CLIENTS),
     ]
 }
 
@@ -558,6 +559,15 @@ pub async fn member(app: &TestApp, owner: &Account, name: &str, role: &str, posi
         totp_secret: None,
         recovery_codes: Vec::new(),
     }
+}
+
+/// A new plan made by the platform admin of `admin_token`: a monthly EUR plan with no limits and
+/// no trial, with `fields` over those. Never make one the default with limits in a shared stack:
+/// every test's sign-ups would start on it.
+pub async fn plan(app: &TestApp, admin_token: &str, fields: Value) -> Value {
+    let mut body = json!({ "name": "Test plan", "price_minor": 1000, "currency": "EUR", "interval": "month" });
+    body.as_object_mut().unwrap().extend(fields.as_object().unwrap().clone());
+    json_of(app.post("/admin/plans", Some(admin_token), body).await, StatusCode::CREATED).await
 }
 
 /// A point `metres` north of `(lat, lng)`, on the sphere the geofence is measured on.

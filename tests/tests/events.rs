@@ -39,6 +39,8 @@ const STUB_ID: &str = "01JSAMPLEPAYSTUB0000000000";
 /// The platform samples act on the owner's organisation, as a platform admin.
 const TENANT_ID: &str = "01JSAMPLETENANT00000000000";
 const PLATFORM_ADMIN_TOKEN: &str = "REPLACE_WITH_PLATFORM_ADMIN_ACCESS_TOKEN";
+/// The plan sample changes a plan the platform admin makes first.
+const PLAN_ID: &str = "01JSAMPLEPLAN0000000000000";
 /// A calendar feed's secret: the sample reads the owner's own feed.
 const CALENDAR_TOKEN: &str = "REPLACE_WITH_CALENDAR_TOKEN";
 /// The organisation's staff member (the person of PERSON_ID), for what a worker does.
@@ -116,7 +118,14 @@ async fn every_sample_event_succeeds_with_real_tokens() {
         .any(|id| text.contains(id));
         let mut text = text.replace(TENANT_ID, &owner.tenant_id);
         if text.contains(PLATFORM_ADMIN_TOKEN) {
-            text = text.replace(PLATFORM_ADMIN_TOKEN, &app.platform_admin().await);
+            let admin = app.platform_admin().await;
+            if text.contains(PLAN_ID) {
+                text = text.replace(
+                    PLAN_ID,
+                    api_tests::plan(&app, &admin, serde_json::json!({})).await["id"].as_str().unwrap(),
+                );
+            }
+            text = text.replace(PLATFORM_ADMIN_TOKEN, &admin);
         }
         if names_records {
             let org = app.organisation(&owner).await;

@@ -25,6 +25,8 @@ fn fixture(org: &Organisation, site: &OnSite, tenant_id: &str, name: &str) -> St
         "stub_id" => site.stub_id.clone(),
         "import_id" => org.import_id.clone(),
         "kind" => "people".to_owned(),
+        // Platform operations refuse staff before looking anything up.
+        "plan_id" => "01JN0SUCHPLAN0000000000000".to_owned(),
         _ => panic!("add a fixture for `{name}` so the role check covers it"),
     }
 }

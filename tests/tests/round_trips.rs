@@ -142,6 +142,12 @@ const BUDGETS: &[(&str, &str, RangeInclusive<usize>)] = &[
     ("GET", "/events/{event_id}/cost-estimate", 2..=2),
     // Reads every organisation's counters: pages of the tenant index (platform admins only).
     ("GET", "/admin/stats", 1..=2),
+    // The plans: one Query of the platform's partition. A new default reads the plans first.
+    ("GET", "/admin/plans", 1..=1),
+    ("POST", "/admin/plans", 1..=2),
+    ("PATCH", "/admin/plans/{plan_id}", 2..=2),
+    // The organisation and the plans, in parallel.
+    ("GET", "/billing", 1..=1),
 ];
 
 fn budget(method: &str, path: &str) -> RangeInclusive<usize> {
@@ -247,6 +253,7 @@ async fn platform_endpoints(app: &TestApp) {
     let owner = app.signup().await;
     let tenant = |action: &str| format!("/admin/tenants/{}/{action}", owner.tenant_id);
     let admin_token = Some(admin.as_str());
+    measured(app, "GET", "/billing", app.get("/billing", &owner.access_token).await, StatusCode::OK).await;
     let list = app.get("/admin/tenants", &admin).await;
     measured(app, "GET", "/admin/tenants", list, StatusCode::OK).await;
     let suspend = app.post(&tenant("suspend"), admin_token, Value::Null).await;
@@ -256,6 +263,15 @@ async fn platform_endpoints(app: &TestApp) {
     let credits = app.post(&tenant("credits"), admin_token, serde_json::json!({ "amount": 5 })).await;
     measured(app, "POST", "/admin/tenants/{tenant_id}/credits", credits, StatusCode::OK).await;
     measured(app, "GET", "/admin/stats", app.get("/admin/stats", &admin).await, StatusCode::OK).await;
+    measured(app, "GET", "/admin/plans", app.get("/admin/plans", &admin).await, StatusCode::OK).await;
+    let body = serde_json::json!({ "name": "Measured", "price_minor": 0, "currency": "EUR", "interval": "month" });
+    let created =
+        measured(app, "POST", "/admin/plans", app.post("/admin/plans", admin_token, body).await, StatusCode::CREATED)
+            .await;
+    let path = format!("/admin/plans/{}", created["id"].as_str().unwrap());
+    let changed =
+        app.request(reqwest::Method::PATCH, &path, admin_token, Some(serde_json::json!({ "retired": true }))).await;
+    measured(app, "PATCH", "/admin/plans/{plan_id}", changed, StatusCode::OK).await;
 }
 
 /// Every attendance-function operation, as a fresh organisation's owner: checking in to the shift

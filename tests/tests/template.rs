@@ -183,7 +183,7 @@ const NOTHING: TableActions = (&[], &[]);
 /// `PutItem`, `UpdateItem`, `DeleteItem` and `ConditionCheckItem` they are), on the main table
 /// and on the secrets table. A function that starts calling something new fails in AWS with
 /// AccessDenied, not here: add it to this table and to template.yaml together.
-const TABLE_ACTIONS: [(&str, TableActions, TableActions); 9] = [
+const TABLE_ACTIONS: [(&str, TableActions, TableActions); 10] = [
     // (binary, main table, secrets table)
     (
         "auth",
@@ -212,7 +212,8 @@ const TABLE_ACTIONS: [(&str, TableActions, TableActions); 9] = [
         (&["BatchGetItem", "BatchWriteItem", "DeleteItem", "GetItem", "PutItem", "Query"], &["Query"]),
         NOTHING,
     ),
-    ("admin", (&["GetItem", "PutItem", "UpdateItem"], &["Query"]), NOTHING),
+    ("admin", (&["GetItem", "PutItem", "Query", "UpdateItem"], &["Query"]), NOTHING),
+    ("billing", (&["GetItem", "Query"], &[]), NOTHING),
     ("notifier", (&["DeleteItem", "GetItem", "PutItem", "UpdateItem"], &[]), NOTHING),
     ("nightly", (&["BatchGetItem", "DeleteItem", "GetItem", "PutItem", "Query"], &["Query"]), NOTHING),
     (

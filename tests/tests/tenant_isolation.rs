@@ -40,7 +40,14 @@ const PLATFORM: &[(&str, &str)] = &[
     ("POST", "/admin/tenants/{tenant_id}/activate"),
     ("POST", "/admin/tenants/{tenant_id}/credits"),
     ("GET", "/admin/stats"),
+    ("GET", "/admin/plans"),
+    ("POST", "/admin/plans"),
+    ("PATCH", "/admin/plans/{plan_id}"),
 ];
+
+/// A plan the platform admin made (plans are the platform's, not an organisation's): set by the
+/// matrix before it walks the platform operations.
+static PLAN_ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
 
 /// The operations on the caller's own second factor, which [`prepare`] sets the scene for.
 const OWN_FACTOR: &[(&str, &str)] =
@@ -65,6 +72,8 @@ fn fixture(a: &Session, name: &str) -> String {
         "attendance_id" => a.site().attendance_id.clone(),
         "stub_id" => a.site().stub_id.clone(),
         "import_id" => a.org.import_id.clone(),
+        // Without a token nothing is looked up: any id does then.
+        "plan_id" => PLAN_ID.get().cloned().unwrap_or_else(|| "01JN0SUCHPLAN0000000000000".to_owned()),
         // A closed pay period of A's (by its first day).
         "start" => a.site().period_start.clone(),
         // The colleague a swap of the staff member's assignment goes to.
@@ -403,6 +412,8 @@ async fn tenant_b_never_reaches_tenant_a() {
     let doc = serde_json::to_value(&app.doc).unwrap();
 
     let platform_admin = app.platform_admin().await;
+    let plan = api_tests::plan(&app, &platform_admin, json!({})).await;
+    PLAN_ID.set(plan["id"].as_str().unwrap().to_owned()).unwrap();
 
     let mut checked = 0;
     for operation in operations(&doc).iter().filter(|op| !op.is_public()) {

@@ -2,6 +2,7 @@
 //! reactivate them, grant message credits, read the platform's figures. The first platform admin
 //! comes from an ops command ([`create_platform_admin`], `make platform-admin`), never the API.
 
+mod plans;
 mod tenants;
 
 pub use tenants::create_platform_admin;
@@ -16,4 +17,6 @@ rota::function_routes!(
     [tenants::activate_tenant],
     [tenants::grant_credits],
     [tenants::platform_stats],
+    [plans::list_plans, plans::create_plan],
+    [plans::update_plan],
 );

@@ -10,6 +10,7 @@ use rota::clock::Now;
 use rota::error::Problem;
 use rota::http::{ClientIp, ValidJson};
 use rota::notify::{Envelope, Message};
+use rota::store::billing::Subscription;
 use rota::store::people::{Credential, EmailClaim, Person, PersonStatus};
 use rota::store::signups::PendingSignup;
 use rota::store::tenants::{NotCreated, Tenant, TenantStatus};
@@ -147,10 +148,20 @@ pub async fn verify_email(
 ) -> Result<(StatusCode, HeaderMap, Json<SignupResponse>), Error> {
     let now = Now::get();
     let token_hash = one_time::hash(&request.token);
-    // Round trip 1: the pending sign-up.
-    let signup = state.store.pending_signup(&token_hash, now.epoch).await?.ok_or(Error::NotFound)?;
+    // Round trip 1: the pending sign-up, and the plans (the organisation starts a trial of the
+    // default one).
+    let (signup, plans) = tokio::try_join!(state.store.pending_signup(&token_hash, now.epoch), state.store.plans())?;
+    let signup = signup.ok_or(Error::NotFound)?;
     let (tenant_id, owner_id) = (Ulid::new(), Ulid::new());
-    let tenant = Tenant { people_count: 1, ..Tenant::new(tenant_id.to_string(), signup.organisation_name, &now.iso) };
+    let trial = plans
+        .iter()
+        .find(|plan| plan.default && !plan.retired)
+        .map(|plan| Subscription::start(plan, chrono::Utc::now()));
+    let tenant = Tenant {
+        people_count: 1,
+        subscription: trial,
+        ..Tenant::new(tenant_id.to_string(), signup.organisation_name, &now.iso)
+    };
     let owner = Person {
         status: PersonStatus::Active,
         joined_at: Some(now.iso.clone()),

@@ -17,6 +17,7 @@ pub fn functions() -> Vec<(&'static str, OpenApiRouter<AppState>)> {
         ("attendance", attendance::router()),
         ("payroll", payroll::router()),
         ("admin", admin::router()),
+        ("billing", billing::router()),
     ]
 }
 
@@ -30,6 +31,7 @@ pub fn lambda_routers() -> Vec<(&'static str, axum::Router<AppState>)> {
         ("attendance", attendance::lambda_router()),
         ("payroll", payroll::lambda_router()),
         ("admin", admin::lambda_router()),
+        ("billing", billing::lambda_router()),
     ]
 }
 

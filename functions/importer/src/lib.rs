@@ -214,7 +214,12 @@ pub async fn run(importer: &Importer, tenant_id: &str, import_id: &str) -> Resul
                 &now,
             );
             let more = match head_count {
-                Some(people) => vec![store.people_count_change(tenant_id, people as i64)?],
+                // Within the people limit as it is now, and only if it still is.
+                Some(people) => {
+                    let tenant = store.tenant(tenant_id).await?;
+                    let limit = tenant.and_then(|tenant| tenant.subscription?.limits.max_active_people);
+                    vec![store.people_joined(tenant_id, people as u32, limit)?]
+                }
                 None => Vec::new(),
             };
             store.import_commit(&import, rows, &audit, more, &now).await?;

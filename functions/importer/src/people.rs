@@ -27,7 +27,9 @@ pub async fn prepare(
         Err(errors) => return Ok(Err(errors)),
     };
     let tenant_id = &import.tenant_id;
-    let (positions, units) = tokio::try_join!(store.all::<Position>(tenant_id), store.all::<Unit>(tenant_id))?;
+    let (positions, units, tenant) =
+        tokio::try_join!(store.all::<Position>(tenant_id), store.all::<Unit>(tenant_id), store.tenant(tenant_id))?;
+    let tenant = tenant.ok_or_else(|| Error::internal("the import's organisation is gone"))?;
     let positions: HashMap<String, String> = positions
         .into_iter()
         .filter(|position| !position.archived())
@@ -67,6 +69,17 @@ pub async fn prepare(
                 format!("{} is a member of the organisation already, or has an invitation waiting", person.email),
             ));
         }
+    }
+    let limit = tenant.subscription.and_then(|subscription| subscription.limits.max_active_people);
+    if let Some(limit) = limit.filter(|limit| tenant.people_count + people.len() as i64 > i64::from(*limit)) {
+        errors.push(RowError::file(
+            "plan_limit_reached",
+            format!(
+                "the organisation has {} people and its plan allows {limit}: {} more do not fit",
+                tenant.people_count,
+                people.len()
+            ),
+        ));
     }
     if errors.is_empty() {
         return Ok(Ok(people.into_iter().map(|(_, person)| person).collect()));

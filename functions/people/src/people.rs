@@ -15,6 +15,7 @@ use rota::clock::Now;
 use rota::error::Problem;
 use rota::http::{ValidJson, ValidQuery};
 use rota::store::audit::AuditEntry;
+use rota::store::billing::people_limit_reached;
 use rota::store::entities::Filter;
 use rota::store::entities::{Entity, Refused};
 use rota::store::links::{INVITATION_SECS, LinkKind, PendingInvitation, invitation_envelope, new_link};
@@ -112,7 +113,7 @@ fn may_grant(caller: &Caller, role: OrganisationRole) -> Result<Role, Error> {
                 ("ListFeedback" = (operation_id = "list_feedback", parameters(("person_id" = "$response.body#/id")))),
             )),
         (status = 404, description = "A position or unit named is not this organisation's", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The address is a member of this organisation already, or has an invitation of its waiting", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The address is a member of this organisation already, or has an invitation of its waiting; or `plan_limit_reached`: the plan allows no more people", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn create_person(
     State(state): State<AppState>,
@@ -158,17 +159,16 @@ pub async fn create_person(
     );
     // Round trip 2: the person, the invitation (the address claimed in this organisation) and
     // its link, with the audit entry.
-    let mut more = vec![
-        state.store.invitation_put(&person.tenant_id, &pending)?,
-        state.store.people_count_change(&person.tenant_id, 1)?,
-    ];
+    let mut more =
+        vec![state.store.invitation_put(&person.tenant_id, &pending)?, state.store.person_joined(&person.tenant_id)?];
     if let Some((link, _)) = &link {
         more.push(state.store.link_put(link)?);
     }
     match state.store.create(&person, &audit, more).await? {
         Ok(()) => {}
-        // Position 2 is the invitation.
+        // Position 2 is the invitation, 3 the head count.
         Err(Refused(failed)) if failed.contains(&2) => return Err(Error::Conflict(MEMBER_ALREADY)),
+        Err(Refused(failed)) if failed.contains(&3) => return Err(people_limit_reached()),
         Err(refused) => committed(Err(refused))?,
     }
     state.outbox.send(&invitation_envelope(&person, &tenant.name, link.map(|(_, token)| token))).await?;
@@ -268,7 +268,7 @@ impl From<SettableStatus> for PersonStatus {
     responses(
         (status = 200, description = "The updated person", body = Person),
         (status = 404, description = "No such person in this organisation, or a position or unit named is not its", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`version` is stale, or the change does not fit the person's state", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`version` is stale, or the change does not fit the person's state; or `plan_limit_reached`: bringing them back would exceed the plan's people", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn update_person(
     State(state): State<AppState>,
@@ -370,18 +370,25 @@ async fn changed(
         // Revoked: the link stops working and the address may be invited again.
         more.push(state.store.invitation_revoke(&after.tenant_id, &after.email)?);
     }
+    let mut head_count = None;
     match (before.status == PersonStatus::Inactive, after.status == PersonStatus::Inactive) {
         (false, true) => {
             more.push(state.store.people_count_change(&after.tenant_id, -1)?);
             // Their calendar feed's secret URL stops answering with them.
             more.push(state.store.calendar_feed_end(&after.tenant_id, &after.id)?);
         }
-        (true, false) => more.push(state.store.people_count_change(&after.tenant_id, 1)?),
+        (true, false) => {
+            // After the person and the audit entry.
+            head_count = Some(2 + more.len());
+            more.push(state.store.person_joined(&after.tenant_id)?);
+        }
         _ => {}
     }
     let audit = AuditEntry::new(&caller.actor(), action, ("person", &after.id), Some(&before), Some(&after), &now.iso);
-    committed(state.store.update(&after, before.version, &audit, more).await?)?;
-    Ok(after)
+    match state.store.update(&after, before.version, &audit, more).await? {
+        Err(Refused(failed)) if head_count.is_some_and(|at| failed.contains(&at)) => Err(people_limit_reached()),
+        written => committed(written).map(|()| after),
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]

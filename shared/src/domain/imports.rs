@@ -57,7 +57,7 @@ pub struct RowError {
     /// Machine-readable: `required`, `invalid`, `unknown_column`, `missing_column`,
     /// `duplicate_column`, `duplicate_in_file`, `already_member`, `unknown_position`,
     /// `unknown_unit`, `not_allowed`, `formula`, `too_long`, `unreadable_file`, `too_many_rows`,
-    /// `empty_file`; for a shift's `assignees`, `unknown_person` and the conflict rules' codes
+    /// `empty_file`, `plan_limit_reached`; for a shift's `assignees`, `unknown_person` and the conflict rules' codes
     /// (`overlap`, `position_not_held`, `headcount_full`, `time_off`, `person_inactive`,
     /// `outside_availability`, `weekly_hours_cap`, `min_rest`, `consecutive_days`).
     pub code: String,

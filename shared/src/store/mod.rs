@@ -15,6 +15,7 @@
 
 pub mod attendance;
 pub mod audit;
+pub mod billing;
 pub mod calendar;
 pub mod closing;
 pub mod entities;
@@ -44,7 +45,9 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, KeysAndAttributes, TransactWriteItem};
+/// One write of a transaction, as the store's builders make them for handlers to combine.
+pub use aws_sdk_dynamodb::types::TransactWriteItem;
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, KeysAndAttributes};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 

@@ -5,6 +5,7 @@ use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem, Update};
 use serde::{Deserialize, Serialize};
 
 use super::audit::AuditEntry;
+use super::billing::Subscription;
 use super::people::{Credential, EmailClaim, Person};
 use super::sessions::Session;
 use super::{Item, Store, failed_conditions, from_item, key, keys, n, to_item, value};
@@ -36,6 +37,10 @@ pub struct Tenant {
     /// deactivate and reactivate them.
     #[serde(default)]
     pub people_count: i64,
+    /// Its plan and billing status; none when it started before any plan was the default.
+    /// Written by the billing paths only (a profile or settings change leaves it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subscription: Option<Subscription>,
     /// Incremented by every change; send it back on update to refuse overwriting someone
     /// else's change (409).
     #[serde(default = "first_version")]
@@ -81,6 +86,7 @@ impl Tenant {
             settings: Settings::default(),
             message_credits: TRIAL_CREDITS,
             people_count: 0,
+            subscription: None,
             version: first_version(),
             created_at: now.to_owned(),
             updated_at: now.to_owned(),

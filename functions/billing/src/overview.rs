@@ -1,0 +1,56 @@
+//! `GET /billing`: the owner's billing page in one answer.
+
+use axum::Json;
+use axum::extract::State;
+use rota::auth::{Caller, Role};
+use rota::store::billing::{Plan, Subscription};
+use rota::{AppState, Error};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// An organisation's billing: its plan, subscription, usage against the limits, and credits.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Billing {
+    /// The plan subscribed to, as the platform offers it now (price, interval); none without a
+    /// subscription.
+    pub plan: Option<Plan>,
+    /// Status, current period, trial end, and the limits that apply (the plan's when the
+    /// subscription started or last changed plan).
+    pub subscription: Option<Subscription>,
+    pub usage: Usage,
+    /// Messages the organisation can send beyond its plan's monthly messages.
+    pub message_credits: i64,
+}
+
+/// What counts against the limits, beside each limit (none: unlimited).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Usage {
+    /// People who are not deactivated (invited or active).
+    pub active_people: i64,
+    pub max_active_people: Option<u32>,
+    pub messages_per_month: Option<u32>,
+}
+
+/// The organisation's plan, subscription, usage and credits (owners).
+#[utoipa::path(get, path = "/billing", tag = "billing", security(("bearer" = ["owner"])),
+    responses((status = 200, description = "The organisation's billing", body = Billing)))]
+pub async fn get_billing(State(state): State<AppState>, caller: Caller) -> Result<Json<Billing>, Error> {
+    caller.require(Role::Owner)?;
+    // One round trip: the organisation and the plans (a handful), in parallel.
+    let (tenant, plans) = tokio::try_join!(state.store.tenant(&caller.tenant_id), state.store.plans())?;
+    let tenant = tenant.ok_or(Error::NotFound)?;
+    let subscription = tenant.subscription;
+    let plan =
+        subscription.as_ref().and_then(|subscription| plans.into_iter().find(|plan| plan.id == subscription.plan_id));
+    let limits = subscription.as_ref().map(|subscription| subscription.limits.clone()).unwrap_or_default();
+    Ok(Json(Billing {
+        plan,
+        subscription,
+        usage: Usage {
+            active_people: tenant.people_count,
+            max_active_people: limits.max_active_people,
+            messages_per_month: limits.messages_per_month,
+        },
+        message_credits: tenant.message_credits,
+    }))
+}
