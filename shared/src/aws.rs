@@ -77,9 +77,7 @@ pub fn https_client(trust_store: TrustStore) -> SharedHttpClient {
         let Some(settings) = settings else {
             return ConnectorBuilder::default().build_http();
         };
-        let mut connector = ConnectorBuilder::default()
-            .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
-            .tls_context(tls_context.clone());
+        let mut connector = ConnectorBuilder::default().tls_provider(tls_provider()).tls_context(tls_context.clone());
         connector.set_connector_settings(Some(settings.clone()));
         if let Some(components) = components {
             connector.set_sleep_impl(components.sleep_impl());
@@ -87,6 +85,12 @@ pub fn https_client(trust_store: TrustStore) -> SharedHttpClient {
         connector.set_proxy_config(Some(ProxyConfig::from_env()));
         connector.build()
     })
+}
+
+/// The TLS implementation of every HTTPS client here: rustls with aws-lc, the SDK's own (also
+/// the payment provider's, [`crate::payments`]).
+pub(crate) fn tls_provider() -> tls::Provider {
+    tls::Provider::Rustls(CryptoMode::AwsLc)
 }
 
 /// An SDK client besides DynamoDB's: built at cold start by the functions that declare they use
@@ -141,7 +145,7 @@ impl FromSdk for aws_sdk_s3::Client {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     //! A local TLS server with a certificate from a private test CA (`certs/test/`). No AWS
     //! endpoint is reachable from the build machine, so the positive case uses that CA, added to
     //! the trust store, as its stand-in.
@@ -158,7 +162,7 @@ mod tests {
     const TEST_CA: &str = include_str!("../certs/test/ca.pem");
 
     /// Serves one connection on `localhost`; resolves to whether the TLS handshake completed.
-    async fn one_tls_connection() -> (u16, tokio::task::JoinHandle<bool>) {
+    pub(crate) async fn one_tls_connection() -> (u16, tokio::task::JoinHandle<bool>) {
         let certs = rustls::pki_types::CertificateDer::pem_slice_iter(include_bytes!("../certs/test/localhost.pem"))
             .collect::<Result<Vec<_>, _>>()
             .unwrap();
