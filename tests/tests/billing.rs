@@ -97,6 +97,13 @@ async fn the_operator_keeps_plans_and_new_organisations_start_a_trial_of_the_def
         invalid["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
     fields.sort();
     assert_eq!(fields, ["currency", "limits.max_active_people", "price_minor"], "{invalid}");
+    let body = json!({ "name": "Listed", "price_minor": 0, "currency": "EUR", "interval": "month", "limits": [5, 10] });
+    problem_of(
+        app.post("/admin/plans", Some(&admin), body).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
 }
 
 /// Puts `owner`'s organisation on a subscription allowing `people` people, as the billing paths

@@ -39,7 +39,7 @@ pub struct NewPlan {
     #[garde(skip)]
     pub interval: BillingInterval,
     #[garde(dive)]
-    #[serde(default)]
+    #[serde(default, deserialize_with = "object")]
     pub limits: PlanLimits,
     #[garde(range(max = 365))]
     #[schema(maximum = 365)]
@@ -69,6 +69,7 @@ pub struct PlanChange {
     #[schema(minimum = 0, maximum = 100000000)]
     pub price_minor: Option<i64>,
     #[garde(dive)]
+    #[serde(default, deserialize_with = "object")]
     pub limits: Option<PlanLimits>,
     #[garde(inner(range(max = 365)))]
     #[schema(maximum = 365)]
@@ -86,6 +87,16 @@ pub struct PlanChange {
     /// The `version` last read; when given, a stale write answers 409.
     #[garde(range(max = rota::validate::MAX_VERSION))]
     pub version: Option<u64>,
+}
+
+/// A nested value only from a JSON object: serde would also read a struct from an array
+/// (`[50, 2000]`), which the document does not allow.
+fn object<'de, D: serde::Deserializer<'de>, T: serde::de::DeserializeOwned>(deserializer: D) -> Result<T, D::Error> {
+    let value = serde_json::Value::deserialize(deserializer)?;
+    if value.is_array() {
+        return Err(serde::de::Error::custom("expected an object"));
+    }
+    serde_json::from_value(value).map_err(serde::de::Error::custom)
 }
 
 /// Every plan, retired ones included, oldest first.
