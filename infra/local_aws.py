@@ -11,6 +11,12 @@ backs up by deep-copying every table it touches, once per item of the transactio
 thousand items stored (a test run) that took seconds per login, with every other DynamoDB request
 waiting behind the lock. Here only the items the transaction writes are backed up and restored.
 
+A Query reads one partition in DynamoDB, but moto's scans every item of the table (base table and
+index alike), so the cost of each Query grew with everything a test run had written before it.
+Here a Query is given only its partition's items: the base table's from moto's own per-partition
+store, an index's from a map of its partitions kept up to date by every write (built on first use).
+moto still applies the key condition, filters, order and paging to them as before.
+
 `GET /rota/mail?to=ADDRESS` answers the messages SES sent to ADDRESS, oldest first, as
 `[{"subject": …, "body": …}]`: what the tests and the contract run read like an inbox. (moto's own
 `/moto-api/data.json` has them too, but serialises every stored item of every service per call,
@@ -18,7 +24,9 @@ which takes seconds once a test run has written a few thousand.)
 """
 
 import copy
+import inspect
 import json
+from collections import defaultdict
 import sys
 import threading
 from urllib.parse import parse_qs
@@ -84,6 +92,105 @@ def transact_write_items(self, transact_items):
 
 
 dynamodb_models.DynamoDBBackend.transact_write_items = transact_write_items
+
+
+def partitions(table):
+    """The table's global secondary indexes as {index: {hash value: {item key: item}}}."""
+    index = table.__dict__.get("_rota_partitions")
+    if index is None:
+        index = table._rota_partitions = {gsi.name: defaultdict(dict) for gsi in table.global_indexes}
+        table._rota_placed = {}
+        for item in table.all_items():
+            place(table, (item.hash_key, item.range_key), item)
+    return index
+
+
+def index_hash_attribute(gsi):
+    hashes = [key["AttributeName"] for key in gsi.schema if key["KeyType"] == "HASH"]
+    return hashes[0] if len(hashes) == 1 else None
+
+
+def place(table, key, item):
+    placed = []
+    for gsi in table.global_indexes:
+        value = item.attrs.get(index_hash_attribute(gsi))
+        if value is not None:
+            table._rota_partitions[gsi.name][value][key] = item
+            placed.append((gsi.name, value))
+    table._rota_placed[key] = placed
+
+
+def replace(table, key):
+    """Files the item at `key` (as it now is, or gone) under its index partitions."""
+    if "_rota_partitions" not in table.__dict__:
+        return  # built from the whole table on its first Query
+    for name, value in table._rota_placed.pop(key, []):
+        partition = table._rota_partitions[name][value]
+        partition.pop(key, None)
+        if not partition:
+            del table._rota_partitions[name][value]
+    item = table.get_item(*key) if key[0] in table.items else None
+    if item is not None:
+        place(table, key, item)
+
+
+def written(self, table_name, key_attributes):
+    table = self.tables.get(table_name)
+    if table is None:
+        return
+    try:
+        key = (
+            dynamodb_models.DynamoType(key_attributes[table.hash_key_attr]),
+            dynamodb_models.DynamoType(key_attributes[table.range_key_attr]) if table.range_key_attr else None,
+        )
+    except KeyError:
+        return  # a malformed key: moto refused the write
+    replace(table, key)
+
+
+def refiling(moto_write):
+    """A backend write (PutItem, UpdateItem, DeleteItem; transactions and batches call these) that
+    refiles the item it touched, whether it succeeded or not."""
+
+    def write(self, table_name, key_or_item, *args, **kwargs):
+        try:
+            return moto_write(self, table_name, key_or_item, *args, **kwargs)
+        finally:
+            written(self, table_name, key_or_item)
+
+    return write
+
+
+for name in ("put_item", "update_item", "delete_item"):
+    setattr(dynamodb_models.DynamoDBBackend, name, refiling(getattr(dynamodb_models.DynamoDBBackend, name)))
+
+moto_query = Table.query
+moto_query_parameters = inspect.signature(moto_query)
+
+
+def query(self, *args, **kwargs):
+    """moto's Query, over the items of the one partition it reads."""
+    arguments = moto_query_parameters.bind(self, *args, **kwargs).arguments
+    hash_key, index_name = arguments["hash_key"], arguments.get("index_name")
+    if index_name is None:
+        stored = self.items.get(hash_key)
+        candidates = [] if stored is None else (list(stored.values()) if self.range_key_attr else [stored])
+    else:
+        gsi = next((gsi for gsi in self.global_indexes if gsi.name == index_name), None)
+        attribute = gsi and index_hash_attribute(gsi)
+        if attribute is None:  # a local index, or a multi-attribute key: moto's own way
+            return moto_query(self, *args, **kwargs)
+        value = dict(arguments.get("hash_key_conditions") or []).get(attribute, hash_key)
+        candidates = list(partitions(self)[index_name].get(value, {}).values())
+    # Requests to DynamoDB are applied one at a time (the lock), so no other request sees this.
+    self.all_items = lambda: candidates
+    try:
+        return moto_query(self, *args, **kwargs)
+    finally:
+        del self.all_items
+
+
+Table.query = query
 
 
 def mailbox(environ, start_response):
