@@ -457,7 +457,14 @@ DECIDING = (("GET", ""), ("POST", "/approve"), ("POST", "/reject"), ("POST", "/c
 # Made before the run, so no hook does network work while schemathesis generates data.
 PHASES = ("examples", "coverage", "fuzzing", "stateful")
 SUPPLIED = SUPPLIED_PER_PHASE * len(PHASES)
+# A default plan with a trial: the owners signed up from here on have a subscription to cancel.
+TRIAL_PLAN = {"name": "Contract trial", "price_minor": 0, "currency": "EUR", "interval": "month", "trial_days": 30, "default": True}
+status, trial_plan = post("/admin/plans", TRIAL_PLAN, PLATFORM_TOKEN)
+assert status == 201, f"making the default plan answered {status}"
 pools = {
+    # Free, so the run's owner subscribes to it without a card.
+    "POST /billing/subscription": [trial_plan["id"]] * SUPPLIED,
+    "DELETE /billing/subscription": [owner_with_2fa() for _ in range(SUPPLIED)],
     "DELETE /auth/sessions/{session_id}": [fresh_owner() for _ in range(SUPPLIED)],
     "POST /auth/verify-email": [start_signup(new_signup()) for _ in range(SUPPLIED)],
     "POST /auth/2fa/setup": [fresh_owner() for _ in range(SUPPLIED)],
@@ -545,6 +552,10 @@ class ContractAuth:
             return tokens["access_token"]
         if tokens := supply(case, "POST /auth/2fa/setup"):
             return tokens["access_token"]
+        if owner := supply(case, "DELETE /billing/subscription"):
+            return owner["tokens"]["access_token"]
+        if positive and (plan_id := supply(case, "POST /billing/subscription")):
+            case.body = {"plan_id": plan_id}
         if case.method.upper() == "POST" and case.path in ("/people", "/people/{person_id}/invite"):
             fresh_invitation_allowance()
         for operation in (

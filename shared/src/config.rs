@@ -46,6 +46,11 @@ pub struct Config {
     pub totp_keys: Option<Secret>,
     /// `ROTA_TOTP_KID`: the key new TOTP secrets are sealed with.
     pub totp_kid: String,
+    /// The payment provider (`ROTA_STRIPE_API`, `ROTA_STRIPE_SECRET_KEY`): the billing and admin
+    /// functions' only.
+    pub stripe: Option<crate::payments::StripeSettings>,
+    /// `ROTA_STRIPE_WEBHOOK_SECRET`: the signing secrets of the provider's webhooks.
+    pub stripe_webhook_secrets: Vec<Secret>,
 }
 
 impl Config {
@@ -71,6 +76,8 @@ impl Config {
             import_queue: std::env::var("ROTA_IMPORT_QUEUE").ok().filter(|url| !url.trim().is_empty()),
             totp_keys: std::env::var("ROTA_TOTP_KEYS").ok().filter(|keys| !keys.trim().is_empty()).map(Secret),
             totp_kid: or("ROTA_TOTP_KID", "totp-1"),
+            stripe: crate::payments::StripeSettings::from_env().ok(),
+            stripe_webhook_secrets: crate::payments::webhook_secrets_from_env().unwrap_or_default(),
         })
     }
 }
@@ -97,6 +104,8 @@ pub(crate) mod tests {
             import_queue: None,
             totp_keys: None,
             totp_kid: "totp-1".into(),
+            stripe: None,
+            stripe_webhook_secrets: Vec::new(),
         }
     }
 }
@@ -131,6 +140,9 @@ pub struct Clients {
     pub outbox: bool,
     /// S3, to presign uploads and downloads ([`Files`]).
     pub files: bool,
+    /// The payment provider ([`AppState::payments`]). Not built on first use when undeclared:
+    /// its code is not even linked then, and `payments()` answers an internal error.
+    pub payments: bool,
 }
 
 /// Everything a handler needs; cheap to clone (axum clones it per request).
@@ -145,29 +157,32 @@ pub struct AppState {
     pub files: Files,
     /// The keys TOTP secrets are sealed with (the auth function's; unwrapped on first use).
     pub totp: Arc<crate::auth::totp_keys::TotpKeys>,
+    /// The payment provider, where the function declares it and its settings are present.
+    pub payments: Option<Arc<dyn crate::payments::PaymentProvider>>,
 }
 
 impl AppState {
     /// The state from the environment with every client built now: the dev server and the tools
     /// that serve every route.
     pub async fn from_env() -> Result<Self, String> {
-        Self::build::<true, true>(Config::from_env()?, RoundTrips::default()).await
+        Self::build::<true, true, true>(Config::from_env()?, RoundTrips::default()).await
     }
 
-    /// What a Lambda `main` builds once per cold start: the state with the clients `OUTBOX` and
-    /// `FILES` built now, the others only if a request needs them. As constants, a client that is
-    /// not declared is not linked into the binary unless a handler uses it.
-    pub async fn for_lambda<const OUTBOX: bool, const FILES: bool>() -> Result<Self, String> {
-        Self::build::<OUTBOX, FILES>(Config::from_env()?, RoundTrips::default()).await
+    /// What a Lambda `main` builds once per cold start: the state with the clients `OUTBOX`,
+    /// `FILES` and `PAYMENTS` built now, the others only if a request needs them (payments:
+    /// never). As constants, a client that is not declared is not linked into the binary unless a
+    /// handler uses it.
+    pub async fn for_lambda<const OUTBOX: bool, const FILES: bool, const PAYMENTS: bool>() -> Result<Self, String> {
+        Self::build::<OUTBOX, FILES, PAYMENTS>(Config::from_env()?, RoundTrips::default()).await
     }
 
     /// As [`AppState::from_env`], with a given DynamoDB round-trip interceptor (tests pass one
     /// that records each request's count: [`RoundTrips::recording`]).
     pub async fn with_round_trips(config: Config, round_trips: RoundTrips) -> Result<Self, String> {
-        Self::build::<true, true>(config, round_trips).await
+        Self::build::<true, true, true>(config, round_trips).await
     }
 
-    async fn build<const OUTBOX: bool, const FILES: bool>(
+    async fn build<const OUTBOX: bool, const FILES: bool, const PAYMENTS: bool>(
         config: Config,
         round_trips: RoundTrips,
     ) -> Result<Self, String> {
@@ -179,7 +194,17 @@ impl AppState {
             files: Files::new(LazyClient::new::<FILES>(&sdk), config.bucket.clone()),
             // KMS only on the first 2FA request of a cold start, never at start.
             totp: Arc::new(crate::auth::totp_keys::TotpKeys::new(&config, LazyClient::new::<false>(&sdk))?),
+            payments: match &config.stripe {
+                Some(settings) if PAYMENTS => Some(Arc::new(crate::payments::Stripe::new(settings.clone())?)),
+                _ => None,
+            },
             config: Arc::new(config),
         })
+    }
+
+    /// The payment provider, or an internal error where it is not configured (a deployment
+    /// without `ROTA_STRIPE_SECRET_KEY`, or a function that does not declare it).
+    pub fn payments(&self) -> Result<&dyn crate::payments::PaymentProvider, crate::Error> {
+        self.payments.as_deref().ok_or_else(|| crate::Error::internal("the payment provider is not configured"))
     }
 }

@@ -64,6 +64,12 @@ pub enum Error {
     /// More than the organisation's plan allows (its `limits`).
     #[error("{0}")]
     PlanLimitReached(String),
+    /// The payment provider refused the payment (a declined card): the customer's to fix.
+    #[error("the payment was declined ({code}): {message}")]
+    PaymentDeclined { code: String, message: String },
+    /// The payment provider did not answer or failed: nothing was charged twice; retry later.
+    #[error("the payment provider is unavailable; try again in a minute")]
+    PaymentProviderUnavailable,
     #[error("too many requests; retry after {retry_after_secs} s")]
     RateLimited { retry_after_secs: u64 },
     /// Anything we did not expect. Logged in full, answered without detail.
@@ -135,6 +141,8 @@ impl Error {
             Self::OutsideWindow { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "outside_window"),
             Self::PhotoRequired => (StatusCode::UNPROCESSABLE_ENTITY, "photo_required"),
             Self::PlanLimitReached(_) => (StatusCode::CONFLICT, "plan_limit_reached"),
+            Self::PaymentDeclined { .. } => (StatusCode::PAYMENT_REQUIRED, "payment_declined"),
+            Self::PaymentProviderUnavailable => (StatusCode::SERVICE_UNAVAILABLE, "payment_provider_unavailable"),
             Self::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error"),
         }
@@ -209,6 +217,22 @@ where
 {
     fn from(error: aws_sdk_dynamodb::error::SdkError<E, R>) -> Self {
         Self::internal(aws_sdk_dynamodb::error::DisplayErrorContext(error).to_string())
+    }
+}
+
+/// A provider failure as the caller's answer: a declined card is theirs to fix (402), an
+/// unavailable provider is worth a retry (503); anything else is a bug or a misconfiguration.
+impl From<crate::payments::PaymentError> for Error {
+    fn from(error: crate::payments::PaymentError) -> Self {
+        use crate::payments::PaymentError;
+        match error {
+            PaymentError::Declined { code, message, .. } => Self::PaymentDeclined { code, message },
+            PaymentError::Unavailable(reason) => {
+                tracing::warn!(%reason, "payment provider unavailable");
+                Self::PaymentProviderUnavailable
+            }
+            other => Self::internal(other),
+        }
     }
 }
 

@@ -570,6 +570,45 @@ pub async fn plan(app: &TestApp, admin_token: &str, fields: Value) -> Value {
     json_of(app.post("/admin/plans", Some(admin_token), body).await, StatusCode::CREATED).await
 }
 
+/// What Stripe.js hands a frontend for a typed card: a payment method (`pm_…`) of no customer
+/// yet, made at localstripe.
+pub async fn card(number: &str) -> String {
+    let settings = rota::payments::StripeSettings::from_env().expect("run with `infra/stack run` (localstripe)");
+    let form = [
+        ("type", "card"),
+        ("card[number]", number),
+        ("card[exp_month]", "12"),
+        ("card[exp_year]", "2030"),
+        ("card[cvc]", "123"),
+    ];
+    let body = form_urlencoded::Serializer::new(String::new()).extend_pairs(form).finish();
+    let response = reqwest::Client::new()
+        .post(format!("{}/v1/payment_methods", settings.api))
+        .bearer_auth(settings.secret_key.expose())
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .expect("localstripe answers");
+    json_of(response, StatusCode::OK).await["id"].as_str().unwrap().to_owned()
+}
+
+/// A `Stripe-Signature` header for `payload` signed at `at` (Unix seconds) under `secret`, as the
+/// provider signs a webhook delivery: hex HMAC-SHA256 of `"{at}.{payload}"`.
+pub fn stripe_signature(secret: &str, at: i64, payload: &[u8]) -> String {
+    use aws_lc_rs::hmac;
+    let key = hmac::Key::new(hmac::HMAC_SHA256, secret.as_bytes());
+    let mut signed = format!("{at}.").into_bytes();
+    signed.extend_from_slice(payload);
+    let hex: String = hmac::sign(&key, &signed).as_ref().iter().map(|byte| format!("{byte:02x}")).collect();
+    format!("t={at},v1={hex}")
+}
+
+/// Stripe's test card that always succeeds.
+pub const GOOD_CARD: &str = "4242424242424242";
+/// A test card that attaches but whose every charge is declined (`card_declined`).
+pub const DECLINED_CARD: &str = "4000000000000341";
+
 /// A point `metres` north of `(lat, lng)`, on the sphere the geofence is measured on.
 pub fn north_of(lat: f64, lng: f64, metres: f64) -> (f64, f64) {
     (lat + (metres / 6_371_008.8_f64).to_degrees(), lng)
@@ -590,6 +629,15 @@ impl TestApp {
         let body = json!({ "token": token, "password": PASSWORD, "token_delivery": "body" });
         let accepted = json_of(self.post("/auth/invitations/accept", None, body).await, StatusCode::CREATED).await;
         accepted["tokens"]["access_token"].as_str().unwrap().to_owned()
+    }
+
+    /// Forgets a rate limit's count for `subject` this window (its counter, straight in the table).
+    pub async fn forget_rate_limit(&self, name: &str, subject: &str) {
+        let (client, table) = self.store.raw();
+        let key =
+            [("pk", rota::store::keys::rate_limit(name, subject)), ("sk", rota::store::keys::RATE_LIMIT_SK.to_owned())]
+                .map(|(name, value)| (name.to_owned(), aws_sdk_dynamodb::types::AttributeValue::S(value)));
+        client.delete_item().table_name(table).set_key(Some(key.into_iter().collect())).send().await.unwrap();
     }
 
     pub async fn organisation_of(&self, access_token: &str) -> Organisation {
@@ -642,6 +690,10 @@ impl TestApp {
         let import_id = self
             .import_upload(access_token, "csv", format!("name,email\nKim,{}\n", unique_email("kim")).into_bytes())
             .await;
+        // The fixture's invitation is not the test's to count: an owner making many fixtures (the
+        // tenant matrix) would reach the organisation's invitations an hour.
+        let tenant_id = owner["tenant_id"].as_str().unwrap();
+        self.forget_rate_limit(rota::auth::rate_limit::INVITES_PER_TENANT.name, tenant_id).await;
         Organisation {
             location_id,
             position_id,
@@ -705,11 +757,7 @@ impl TestApp {
         // The fixture's check-in is not the test's to count: an owner making many fixtures (the
         // tenant matrix) would reach the limit of check-ins a minute.
         let subject = rota::auth::rate_limit::check_subject(owner["tenant_id"].as_str().unwrap(), owner_id);
-        let counter = rota::store::keys::rate_limit(rota::auth::rate_limit::CHECKS_PER_PERSON.name, &subject);
-        let (client, table) = self.store.raw();
-        let key = [("pk", counter), ("sk", rota::store::keys::RATE_LIMIT_SK.to_owned())]
-            .map(|(name, value)| (name.to_owned(), aws_sdk_dynamodb::types::AttributeValue::S(value)));
-        client.delete_item().table_name(table).set_key(Some(key.into_iter().collect())).send().await.unwrap();
+        self.forget_rate_limit(rota::auth::rate_limit::CHECKS_PER_PERSON.name, &subject).await;
         let week = PAY_WEEKS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let monday = chrono::NaiveDate::from_ymd_opt(2020, 1, 6).unwrap() + chrono::Days::new(7 * (week % 300));
         let period_start = monday.to_string();

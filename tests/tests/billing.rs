@@ -2,7 +2,9 @@
 //! (never deleted, one the default), each new organisation on a trial of the default, and an
 //! organisation never holding more people than its plan allows, however many are added at once.
 
-use api_tests::{Account, TestApp, json_of, member, plan, problem_of, spawn_app};
+use api_tests::{
+    Account, DECLINED_CARD, GOOD_CARD, TestApp, card, json_of, member, plan, problem_of, spawn_app, stripe_signature,
+};
 use futures_util::future::join_all;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -171,4 +173,238 @@ async fn an_organisation_never_holds_more_people_than_its_plan_allows_even_in_a_
         "{failed}"
     );
     assert_eq!(tenant(&app, &owner).await["people_count"], 6);
+}
+
+/// Takes the organisation off any subscription (its sign-up may have started a trial of whatever
+/// plan another test made the default), so it starts from none.
+async fn no_subscription(app: &TestApp, owner: &Account) {
+    app.set(&format!("T#{}", owner.tenant_id), "TENANT", &[("subscription", Value::Null)]).await;
+}
+
+async fn subscribe(app: &TestApp, owner: &Account, body: Value) -> reqwest::Response {
+    app.post("/billing/subscription", Some(&owner.access_token), body).await
+}
+
+#[tokio::test]
+async fn an_owner_pays_for_a_plan_changes_it_prorated_and_cancels_at_the_period_end() {
+    let app = spawn_app().await;
+    let admin = app.platform_admin().await;
+    let starter =
+        plan(&app, &admin, json!({ "name": "Starter", "price_minor": 1900, "limits": { "max_active_people": 20 } }))
+            .await;
+    let growth =
+        plan(&app, &admin, json!({ "name": "Growth", "price_minor": 4900, "limits": { "max_active_people": 200 } }))
+            .await;
+    assert!(starter["price_id"].as_str().is_some_and(|id| !id.is_empty()), "{starter}");
+    let owner = app.signup().await;
+    no_subscription(&app, &owner).await;
+
+    // Charged today: a card is needed.
+    let without = subscribe(&app, &owner, json!({ "plan_id": starter["id"] })).await;
+    let problem = problem_of(without, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    assert_eq!(problem["errors"][0]["field"], "payment_method_id", "{problem}");
+    let unknown = subscribe(&app, &owner, json!({ "plan_id": "01JNOSUCHPLAN0000000000000" })).await;
+    let problem = problem_of(unknown, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    assert_eq!(problem["errors"][0]["field"], "plan_id", "{problem}");
+
+    // A card the provider does not know is the field's fault; a declined one is told so. Nothing
+    // changes either way.
+    let unknown =
+        subscribe(&app, &owner, json!({ "plan_id": starter["id"], "payment_method_id": "pm_never_collected" })).await;
+    let problem = problem_of(unknown, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    assert_eq!(problem["errors"][0]["field"], "payment_method_id", "{problem}");
+    let declined =
+        subscribe(&app, &owner, json!({ "plan_id": starter["id"], "payment_method_id": card(DECLINED_CARD).await }))
+            .await;
+    let problem = problem_of(declined, StatusCode::PAYMENT_REQUIRED, "payment_declined").await;
+    assert!(problem["detail"].as_str().unwrap().contains("declined"), "{problem}");
+    let billing = json_of(app.get("/billing", &owner.access_token).await, StatusCode::OK).await;
+    assert_eq!(billing["subscription"], Value::Null);
+
+    // A good card: active on Starter, its limits in force.
+    let paid =
+        subscribe(&app, &owner, json!({ "plan_id": starter["id"], "payment_method_id": card(GOOD_CARD).await })).await;
+    let billing = json_of(paid, StatusCode::OK).await;
+    let subscription = &billing["subscription"];
+    assert_eq!(
+        (subscription["status"].as_str(), subscription["plan_id"].as_str()),
+        (Some("active"), starter["id"].as_str())
+    );
+    assert_eq!(billing["usage"]["max_active_people"], 20);
+    assert!(subscription["provider_subscription_id"].as_str().is_some_and(|id| id.starts_with("sub_")), "{billing}");
+    let (start, end): (chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>) = (
+        subscription["current_period_start"].as_str().unwrap().parse().unwrap(),
+        subscription["current_period_end"].as_str().unwrap().parse().unwrap(),
+    );
+    assert!((28..=31).contains(&(end - start).num_days()), "{subscription}");
+    assert_eq!(json_of(app.get("/billing", &owner.access_token).await, StatusCode::OK).await, billing);
+
+    // Growth from now: prorated at the provider, the new limits at once, the same subscription.
+    let changed = json_of(subscribe(&app, &owner, json!({ "plan_id": growth["id"] })).await, StatusCode::OK).await;
+    assert_eq!(
+        (changed["subscription"]["plan_id"].as_str(), changed["usage"]["max_active_people"].as_u64()),
+        (growth["id"].as_str(), Some(200))
+    );
+    assert_eq!(changed["subscription"]["provider_subscription_id"], subscription["provider_subscription_id"]);
+    assert_eq!(changed["subscription"]["started_at"], subscription["started_at"]);
+
+    // Cancelled at the period's end: nothing else changes until then; once is enough.
+    let cancel = || app.request(Method::DELETE, "/billing/subscription", Some(&owner.access_token), None);
+    let cancelled = json_of(cancel().await, StatusCode::OK).await;
+    assert_eq!(
+        (cancelled["subscription"]["cancel_at_period_end"].as_bool(), cancelled["subscription"]["status"].as_str()),
+        (Some(true), Some("active"))
+    );
+    problem_of(cancel().await, StatusCode::CONFLICT, "conflict").await;
+    // Choosing the plan again takes the cancellation back.
+    let resumed = json_of(subscribe(&app, &owner, json!({ "plan_id": growth["id"] })).await, StatusCode::OK).await;
+    assert_eq!(resumed["subscription"]["cancel_at_period_end"], false);
+
+    // Every step is in the organisation's audit log.
+    let log = json_of(app.get("/audit-logs?entity_type=tenant", &owner.access_token).await, StatusCode::OK).await;
+    let actions: Vec<&str> =
+        log["items"].as_array().unwrap().iter().filter_map(|entry| entry["action"].as_str()).collect();
+    assert_eq!(actions.iter().filter(|action| **action == "subscription.changed").count(), 3, "{actions:?}");
+    assert_eq!(actions.iter().filter(|action| **action == "subscription.cancelled").count(), 1, "{actions:?}");
+}
+
+#[tokio::test]
+async fn what_is_left_of_a_trial_carries_over_to_the_paid_subscription() {
+    let app = spawn_app().await;
+    let admin = app.platform_admin().await;
+    let team = plan(&app, &admin, json!({ "name": "Team trial", "price_minor": 2900, "trial_days": 10 })).await;
+    let owner = app.signup().await;
+    let trial_end = (chrono::Utc::now() + chrono::Duration::days(6)).format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let trial = json!({ "plan_id": team["id"], "plan_name": "Team trial", "status": "trialing",
+        "current_period_start": "2026-12-01T00:00:00Z", "current_period_end": trial_end, "trial_end": trial_end,
+        "cancel_at_period_end": false, "limits": {}, "started_at": "2026-12-01T00:00:00Z" });
+    app.set(&format!("T#{}", owner.tenant_id), "TENANT", &[("subscription", trial)]).await;
+
+    // No card needed yet: nothing is charged before the trial ends, on the day it ends.
+    let billing = json_of(subscribe(&app, &owner, json!({ "plan_id": team["id"] })).await, StatusCode::OK).await;
+    let subscription = &billing["subscription"];
+    assert_eq!(subscription["status"], "trialing", "{billing}");
+    assert_eq!(subscription["trial_end"].as_str(), Some(trial_end.as_str()));
+    assert_eq!(subscription["started_at"], "2026-12-01T00:00:00Z");
+}
+
+/// `event` as the provider delivers it: signed at `at` (Unix seconds) with the stack's secret.
+async fn deliver(app: &TestApp, event: &Value, at: i64) -> reqwest::Response {
+    let payload = serde_json::to_vec(event).unwrap();
+    let secret = std::env::var("ROTA_STRIPE_WEBHOOK_SECRET").expect("the stack's webhook secret");
+    app.http
+        .post(format!("{}/billing/webhook", app.address))
+        .header("stripe-signature", stripe_signature(&secret, at, &payload))
+        .header("content-type", "application/json")
+        .body(payload)
+        .send()
+        .await
+        .expect("the server answers")
+}
+
+fn event(kind: &str, created: i64, object: Value) -> Value {
+    json!({ "id": format!("evt_{}", ulid::Ulid::new()), "object": "event", "type": kind, "created": created,
+        "data": { "object": object }, "livemode": false })
+}
+
+async fn applied(response: reqwest::Response) -> bool {
+    json_of(response, StatusCode::OK).await["applied"].as_bool().unwrap()
+}
+
+#[tokio::test]
+async fn provider_events_apply_once_in_their_own_order_and_forgeries_are_refused() {
+    let app = spawn_app().await;
+    let admin = app.platform_admin().await;
+    let starter = plan(&app, &admin, json!({ "name": "Hooked", "price_minor": 1500 })).await;
+    let owner = app.signup().await;
+    no_subscription(&app, &owner).await;
+    let paid =
+        subscribe(&app, &owner, json!({ "plan_id": starter["id"], "payment_method_id": card(GOOD_CARD).await })).await;
+    let billing = json_of(paid, StatusCode::OK).await;
+    let subscription_id = billing["subscription"]["provider_subscription_id"].as_str().unwrap().to_owned();
+    let status = || async {
+        json_of(app.get("/billing", &owner.access_token).await, StatusCode::OK).await["subscription"].clone()
+    };
+    let customer = {
+        let tenant = tenant(&app, &owner).await;
+        tenant["billing_customer_id"].as_str().unwrap().to_owned()
+    };
+    let now = chrono::Utc::now().timestamp();
+    let invoice = |paid: bool| {
+        json!({ "id": format!("in_{}", ulid::Ulid::new()), "object": "invoice",
+        "customer": customer, "subscription": subscription_id, "currency": "eur", "total": 1500,
+        "amount_paid": if paid { 1500 } else { 0 }, "created": now, "status": if paid { "paid" } else { "open" } })
+    };
+
+    // Forgeries and replays of a capture are refused, naming the header.
+    let failed = event("invoice.payment_failed", now + 10, invoice(false));
+    let mut tampered = failed.clone();
+    tampered["data"]["object"]["customer"] = json!("cus_someone_else");
+    let payload = serde_json::to_vec(&failed).unwrap();
+    let forged = app
+        .http
+        .post(format!("{}/billing/webhook", app.address))
+        .header("stripe-signature", stripe_signature("whsec_not_ours", now, &payload))
+        .body(payload.clone())
+        .send()
+        .await
+        .unwrap();
+    let problem = problem_of(forged, StatusCode::BAD_REQUEST, "invalid_request").await;
+    assert!(problem["detail"].as_str().unwrap().contains("Stripe-Signature"), "{problem}");
+    let secret = std::env::var("ROTA_STRIPE_WEBHOOK_SECRET").unwrap();
+    let changed_after_signing = app
+        .http
+        .post(format!("{}/billing/webhook", app.address))
+        .header("stripe-signature", stripe_signature(&secret, now, &payload))
+        .body(serde_json::to_vec(&tampered).unwrap())
+        .send()
+        .await
+        .unwrap();
+    problem_of(changed_after_signing, StatusCode::BAD_REQUEST, "invalid_request").await;
+    problem_of(deliver(&app, &failed, now - 600).await, StatusCode::BAD_REQUEST, "invalid_request").await;
+    let unsigned = app.http.post(format!("{}/billing/webhook", app.address)).body(payload).send().await.unwrap();
+    problem_of(unsigned, StatusCode::BAD_REQUEST, "invalid_request").await;
+    assert_eq!(status().await["status"], "active", "nothing forged applied");
+
+    // A failed payment: past due from now; its redelivery changes nothing more.
+    assert!(applied(deliver(&app, &failed, now).await).await);
+    let overdue = status().await;
+    assert_eq!(overdue["status"], "past_due");
+    let since = overdue["past_due_since"].clone();
+    assert!(since.is_string(), "{overdue}");
+    assert!(!applied(deliver(&app, &failed, now).await).await);
+    assert_eq!(status().await["past_due_since"], since);
+
+    // An older success arriving late is no news; a newer one settles it.
+    let earlier_success = event("invoice.payment_succeeded", now + 5, invoice(true));
+    assert!(!applied(deliver(&app, &earlier_success, now).await).await);
+    assert_eq!(status().await["status"], "past_due");
+    let success = event("invoice.payment_succeeded", now + 20, invoice(true));
+    assert!(applied(deliver(&app, &success, now).await).await);
+    let settled = status().await;
+    assert_eq!((settled["status"].as_str(), settled.get("past_due_since")), (Some("active"), None), "{settled}");
+
+    // Deleted at the provider: cancelled, and no older update brings it back.
+    let object = |status: &str| {
+        json!({ "id": subscription_id, "object": "subscription", "customer": customer,
+        "status": status, "cancel_at_period_end": false, "current_period_start": now, "current_period_end": now + 30 * 86_400,
+        "items": { "object": "list", "data": [{ "id": "si_1", "price": { "id": starter["price_id"] } }], "has_more": false } })
+    };
+    assert!(
+        applied(deliver(&app, &event("customer.subscription.deleted", now + 40, object("canceled")), now).await).await
+    );
+    assert_eq!(status().await["status"], "cancelled");
+    assert!(
+        !applied(deliver(&app, &event("customer.subscription.updated", now + 30, object("active")), now).await).await
+    );
+    assert!(
+        !applied(deliver(&app, &event("customer.subscription.updated", now + 50, object("active")), now).await).await
+    );
+    assert_eq!(status().await["status"], "cancelled");
+
+    // About a customer Rota does not know, or an event it does not act on: acknowledged.
+    let mut stranger = invoice(false);
+    stranger["customer"] = json!("cus_unknown_to_rota");
+    assert!(!applied(deliver(&app, &event("invoice.payment_failed", now, stranger), now).await).await);
+    assert!(!applied(deliver(&app, &event("charge.refunded", now, json!({ "id": "ch_1" })), now).await).await);
 }

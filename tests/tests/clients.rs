@@ -29,5 +29,6 @@ fn every_function_declares_the_clients_its_handlers_use_and_no_others() {
         let source = source_of(&root.join(name).join("src"));
         assert_eq!(declared.outbox, source.contains("state.outbox."), "{name}: CLIENTS.outbox");
         assert_eq!(declared.files, source.contains("state.files."), "{name}: CLIENTS.files");
+        assert_eq!(declared.payments, source.contains("state.payments()"), "{name}: CLIENTS.payments");
     }
 }

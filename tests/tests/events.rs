@@ -39,8 +39,11 @@ const STUB_ID: &str = "01JSAMPLEPAYSTUB0000000000";
 /// The platform samples act on the owner's organisation, as a platform admin.
 const TENANT_ID: &str = "01JSAMPLETENANT00000000000";
 const PLATFORM_ADMIN_TOKEN: &str = "REPLACE_WITH_PLATFORM_ADMIN_ACCESS_TOKEN";
-/// The plan sample changes a plan the platform admin makes first.
+/// The plan samples (a change, a subscription) use a plan the platform admin makes first.
 const PLAN_ID: &str = "01JSAMPLEPLAN0000000000000";
+/// A card the frontend collected (Stripe.js), and a webhook delivery's signature over its body.
+const PAYMENT_METHOD_ID: &str = "REPLACE_WITH_PAYMENT_METHOD_ID";
+const STRIPE_SIGNATURE: &str = "REPLACE_WITH_STRIPE_SIGNATURE";
 /// A calendar feed's secret: the sample reads the owner's own feed.
 const CALENDAR_TOKEN: &str = "REPLACE_WITH_CALENDAR_TOKEN";
 /// The organisation's staff member (the person of PERSON_ID), for what a worker does.
@@ -117,15 +120,19 @@ async fn every_sample_event_succeeds_with_real_tokens() {
         .iter()
         .any(|id| text.contains(id));
         let mut text = text.replace(TENANT_ID, &owner.tenant_id);
-        if text.contains(PLATFORM_ADMIN_TOKEN) {
+        if text.contains(PLATFORM_ADMIN_TOKEN) || text.contains(PLAN_ID) || route == "DELETE /billing/subscription" {
             let admin = app.platform_admin().await;
-            if text.contains(PLAN_ID) {
-                text = text.replace(
-                    PLAN_ID,
-                    api_tests::plan(&app, &admin, serde_json::json!({})).await["id"].as_str().unwrap(),
-                );
+            let plan = api_tests::plan(&app, &admin, serde_json::json!({})).await;
+            text = text.replace(PLAN_ID, plan["id"].as_str().unwrap()).replace(PLATFORM_ADMIN_TOKEN, &admin);
+            if route == "DELETE /billing/subscription" {
+                // Something to cancel: the owner pays for the plan first.
+                let card = api_tests::card(api_tests::GOOD_CARD).await;
+                let body = serde_json::json!({ "plan_id": plan["id"], "payment_method_id": card });
+                json_of(app.post("/billing/subscription", Some(&owner.access_token), body).await, StatusCode::OK).await;
             }
-            text = text.replace(PLATFORM_ADMIN_TOKEN, &admin);
+        }
+        if text.contains(PAYMENT_METHOD_ID) {
+            text = text.replace(PAYMENT_METHOD_ID, &api_tests::card(api_tests::GOOD_CARD).await);
         }
         if names_records {
             let org = app.organisation(&owner).await;
@@ -195,6 +202,15 @@ async fn every_sample_event_succeeds_with_real_tokens() {
             .replace(REFRESH_TOKEN, &owner.refresh_token)
             .replace(SESSION_ID, spare["session_id"].as_str().unwrap())
             .replace(EMAIL, &email);
+        // A webhook delivery is signed over its body, now, with the stack's secret.
+        let text = if text.contains(STRIPE_SIGNATURE) {
+            let body = serde_json::from_str::<Value>(&text).unwrap()["body"].as_str().unwrap().to_owned();
+            let secret = std::env::var("ROTA_STRIPE_WEBHOOK_SECRET").expect("the stack's webhook secret");
+            let signature = api_tests::stripe_signature(&secret, chrono::Utc::now().timestamp(), body.as_bytes());
+            text.replace(STRIPE_SIGNATURE, &signature)
+        } else {
+            text
+        };
         assert!(!text.contains("REPLACE_WITH_"), "{name}: a placeholder this test does not know");
 
         let (status, _, body) = app.invoke(&serde_json::from_str(&text).unwrap()).await;

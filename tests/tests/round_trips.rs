@@ -148,6 +148,12 @@ const BUDGETS: &[(&str, &str, RangeInclusive<usize>)] = &[
     ("PATCH", "/admin/plans/{plan_id}", 2..=2),
     // The organisation and the plans, in parallel.
     ("GET", "/billing", 1..=1),
+    // The organisation, the plans and the owner in parallel; then the subscription, the
+    // customer link and the audit entry in one transaction (the provider is called between).
+    ("POST", "/billing/subscription", 2..=2),
+    ("DELETE", "/billing/subscription", 2..=2),
+    // The customer's organisation and the plans in parallel; then the change with the event's id.
+    ("POST", "/billing/webhook", 2..=2),
 ];
 
 fn budget(method: &str, path: &str) -> RangeInclusive<usize> {
@@ -268,6 +274,29 @@ async fn platform_endpoints(app: &TestApp) {
     let created =
         measured(app, "POST", "/admin/plans", app.post("/admin/plans", admin_token, body).await, StatusCode::CREATED)
             .await;
+    let body = serde_json::json!({ "plan_id": created["id"], "payment_method_id": api_tests::card(api_tests::GOOD_CARD).await });
+    let subscribed = app.post("/billing/subscription", Some(&owner.access_token), body).await;
+    let billing = measured(app, "POST", "/billing/subscription", subscribed, StatusCode::OK).await;
+    let customer = app.state.store.tenant(&owner.tenant_id).await.unwrap().unwrap().billing_customer_id.unwrap();
+    let failed = serde_json::json!({ "id": format!("evt_{}", ulid::Ulid::new()), "type": "invoice.payment_failed",
+        "created": chrono::Utc::now().timestamp(), "data": { "object": { "id": "in_measured", "customer": customer,
+        "subscription": billing["subscription"]["provider_subscription_id"], "currency": "eur", "total": 100,
+        "amount_paid": 0, "created": 0 } } });
+    let payload = serde_json::to_vec(&failed).unwrap();
+    let secret = std::env::var("ROTA_STRIPE_WEBHOOK_SECRET").unwrap();
+    let delivered = app
+        .http
+        .post(format!("{}/billing/webhook", app.address))
+        .header("stripe-signature", api_tests::stripe_signature(&secret, chrono::Utc::now().timestamp(), &payload))
+        .body(payload)
+        .send()
+        .await
+        .unwrap();
+    let receipt = measured(app, "POST", "/billing/webhook", delivered, StatusCode::OK).await;
+    assert_eq!(receipt["applied"], true);
+    let cancelled =
+        app.request(reqwest::Method::DELETE, "/billing/subscription", Some(&owner.access_token), None).await;
+    measured(app, "DELETE", "/billing/subscription", cancelled, StatusCode::OK).await;
     let path = format!("/admin/plans/{}", created["id"].as_str().unwrap());
     let changed =
         app.request(reqwest::Method::PATCH, &path, admin_token, Some(serde_json::json!({ "retired": true }))).await;

@@ -213,7 +213,7 @@ const TABLE_ACTIONS: [(&str, TableActions, TableActions); 10] = [
         NOTHING,
     ),
     ("admin", (&["GetItem", "PutItem", "Query", "UpdateItem"], &["Query"]), NOTHING),
-    ("billing", (&["GetItem", "Query"], &[]), NOTHING),
+    ("billing", (&["GetItem", "PutItem", "Query", "UpdateItem"], &[]), NOTHING),
     ("notifier", (&["DeleteItem", "GetItem", "PutItem", "UpdateItem"], &[]), NOTHING),
     ("nightly", (&["BatchGetItem", "DeleteItem", "GetItem", "PutItem", "Query"], &["Query"]), NOTHING),
     (

@@ -30,6 +30,8 @@ const PUBLIC: &[(&str, &str)] = &[
     ("GET", "/openapi.json"),
     // The calendar feed: the secret in its path is the credential (a calendar app sends no token).
     ("GET", "/calendar/{token}"),
+    // The payment provider's events: their signature is the credential.
+    ("POST", "/billing/webhook"),
 ];
 
 /// The platform admin's operations: no organisation's member reaches them (403), a platform admin
@@ -74,6 +76,8 @@ fn fixture(a: &Session, name: &str) -> String {
         "import_id" => a.org.import_id.clone(),
         // Without a token nothing is looked up: any id does then.
         "plan_id" => PLAN_ID.get().cloned().unwrap_or_else(|| "01JN0SUCHPLAN0000000000000".to_owned()),
+        // A card is no record of A's: the matrix gives each subscription call a fresh one.
+        "payment_method_id" => "pm_given_per_call".to_owned(),
         // A closed pay period of A's (by its first day).
         "start" => a.site().period_start.clone(),
         // The colleague a swap of the staff member's assignment goes to.
@@ -416,11 +420,27 @@ async fn tenant_b_never_reaches_tenant_a() {
     PLAN_ID.set(plan["id"].as_str().unwrap().to_owned()).unwrap();
 
     let mut checked = 0;
+    let mut subscribed = false;
     for operation in operations(&doc).iter().filter(|op| !op.is_public()) {
         // Fresh sessions for both per operation: an operation may end the session it runs in.
         let site = on_site(&operation.template);
         let (a, b) = (login(&app, &mut a_account, site).await, login(&app, &mut b_account, site).await);
-        let Filled { path, mut body, carries_ids } = fill(&doc, operation, &a);
+        if operation.template == "/billing/subscription" && !subscribed {
+            // Both organisations pay for the plan: each has a subscription of its own to cancel.
+            for owner in [&a, &b] {
+                let card = api_tests::card(api_tests::GOOD_CARD).await;
+                let body = json!({ "plan_id": plan["id"], "payment_method_id": card });
+                json_of(app.post("/billing/subscription", Some(&owner.access_token), body).await, StatusCode::OK).await;
+            }
+            subscribed = true;
+        }
+        let Filled { path, mut body, mut carries_ids } = fill(&doc, operation, &a);
+        if operation.method == Method::POST && operation.template == "/billing/subscription" {
+            // A plan is the platform's, not A's: each organisation subscribes itself, with a card.
+            let card = api_tests::card(api_tests::GOOD_CARD).await;
+            (body, carries_ids) =
+                (Some(json!({ "plan_id": PLAN_ID.get().unwrap(), "payment_method_id": card })), false);
+        }
         if operation.is_platform() {
             let what = format!("{} {path}", operation.method);
             let refused = app.request(operation.method.clone(), &path, Some(&b.access_token), body.clone()).await;

@@ -46,7 +46,7 @@ fn main() -> Result<(), lambda_http::Error> {
         // Parsed only: the data keys are unwrapped by the first 2FA request.
         let totp = Arc::new(rota::auth::totp_keys::TotpKeys::new(&config, LazyClient::new::<false>(&sdk))?);
         mark("totp");
-        let state = rota::AppState { store, keys, outbox, files, totp, config: Arc::new(config) };
+        let state = rota::AppState { store, keys, outbox, files, totp, payments: None, config: Arc::new(config) };
         let routes = auth::lambda_router();
         mark("routes");
         let router = rota::http::serve(routes, state);

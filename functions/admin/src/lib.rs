@@ -9,7 +9,7 @@ pub use tenants::create_platform_admin;
 
 /// The clients besides DynamoDB's that its Lambda builds at cold start: neither queues nor touches
 /// the bucket.
-pub const CLIENTS: rota::Clients = rota::Clients { outbox: false, files: false };
+pub const CLIENTS: rota::Clients = rota::Clients { outbox: false, files: false, payments: true };
 
 rota::function_routes!(
     [tenants::list_tenants],

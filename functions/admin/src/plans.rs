@@ -120,7 +120,7 @@ pub async fn create_plan(
 ) -> Result<(StatusCode, Json<Plan>), Error> {
     caller.require(Role::PlatformAdmin)?;
     let now = Now::get();
-    let plan = Plan {
+    let mut plan = Plan {
         id: ulid::Ulid::new().to_string(),
         tenant_id: Plan::OWNER.to_owned(),
         name: request.name.trim().to_owned(),
@@ -132,10 +132,13 @@ pub async fn create_plan(
         event_unlock: request.event_unlock,
         default: request.default,
         retired: false,
+        price_id: None,
         version: 1,
         created_at: now.iso.clone(),
         updated_at: now.iso.clone(),
     };
+    // Its price at the provider first: a plan no one could pay for is never stored.
+    plan.price_id = Some(priced(&state, &plan).await?);
     // Round trip 1 (only for a new default): the plan that is the default now.
     let old = if plan.default { state.store.plans().await?.into_iter().find(|plan| plan.default) } else { None };
     let more = match &old {
@@ -190,6 +193,9 @@ pub async fn update_plan(
     if after.default && after.retired {
         return Err(Error::Conflict("the default plan cannot be retired: make another the default first"));
     }
+    if after.price_minor != before.price_minor || after.price_id.is_none() {
+        after.price_id = Some(priced(&state, &after).await?);
+    }
     let now = Now::get();
     after.touch(&now.iso);
     let more = match plans.iter().find(|plan| plan.default && plan.id != after.id) {
@@ -203,6 +209,12 @@ pub async fn update_plan(
         Ok(()) => Ok(Json(after)),
         Err(Refused(_)) => Err(Error::Conflict("the default plan changed at the same time; retry")),
     }
+}
+
+/// The provider's price for `plan` as it now is (a new price per amount: a price never changes).
+async fn priced(state: &AppState, plan: &Plan) -> Result<String, Error> {
+    let (price, idempotency_key) = plan.new_price();
+    Ok(state.payments()?.create_price(&price, &idempotency_key).await?.id)
 }
 
 /// The writes that take `old` off being the default (conditioned on its version), with its audit

@@ -13,7 +13,7 @@ mod tokens;
 
 /// The clients besides DynamoDB's that its Lambda builds at cold start: invitations, password
 /// resets and sign-up emails are queued; nothing is uploaded.
-pub const CLIENTS: rota::Clients = rota::Clients { outbox: true, files: false };
+pub const CLIENTS: rota::Clients = rota::Clients { outbox: true, files: false, payments: false };
 
 rota::function_routes!(
     [signup::signup],

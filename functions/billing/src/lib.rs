@@ -1,9 +1,12 @@
 //! The billing function: what an organisation's owner sees of its plan, subscription, usage and
-//! credits. Plans themselves are the platform admin's (`functions/admin`); see docs/billing.md.
+//! credits, the subscription at the payment provider, and the provider's webhooks. Plans
+//! themselves are the platform admin's (`functions/admin`); see docs/billing.md.
 
 mod overview;
+mod subscription;
+mod webhook;
 
-/// The clients besides DynamoDB's that its Lambda builds at cold start: none yet.
-pub const CLIENTS: rota::Clients = rota::Clients { outbox: false, files: false };
+/// The clients besides DynamoDB's that its Lambda builds at cold start: the payment provider.
+pub const CLIENTS: rota::Clients = rota::Clients { outbox: false, files: false, payments: true };
 
-rota::function_routes!([overview::get_billing],);
+rota::function_routes!([overview::get_billing], [subscription::subscribe, subscription::cancel], [webhook::receive],);

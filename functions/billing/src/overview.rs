@@ -4,6 +4,7 @@ use axum::Json;
 use axum::extract::State;
 use rota::auth::{Caller, Role};
 use rota::store::billing::{Plan, Subscription};
+use rota::store::tenants::Tenant;
 use rota::{AppState, Error};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -38,12 +39,16 @@ pub async fn get_billing(State(state): State<AppState>, caller: Caller) -> Resul
     caller.require(Role::Owner)?;
     // One round trip: the organisation and the plans (a handful), in parallel.
     let (tenant, plans) = tokio::try_join!(state.store.tenant(&caller.tenant_id), state.store.plans())?;
-    let tenant = tenant.ok_or(Error::NotFound)?;
+    Ok(Json(billing_of(tenant.ok_or(Error::NotFound)?, plans)))
+}
+
+/// The billing page of `tenant`, given every plan.
+pub fn billing_of(tenant: Tenant, plans: Vec<Plan>) -> Billing {
     let subscription = tenant.subscription;
     let plan =
         subscription.as_ref().and_then(|subscription| plans.into_iter().find(|plan| plan.id == subscription.plan_id));
     let limits = subscription.as_ref().map(|subscription| subscription.limits.clone()).unwrap_or_default();
-    Ok(Json(Billing {
+    Billing {
         plan,
         subscription,
         usage: Usage {
@@ -52,5 +57,5 @@ pub async fn get_billing(State(state): State<AppState>, caller: Caller) -> Resul
             messages_per_month: limits.messages_per_month,
         },
         message_credits: tenant.message_credits,
-    }))
+    }
 }

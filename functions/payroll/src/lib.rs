@@ -8,7 +8,7 @@ mod stubs;
 
 /// The clients besides DynamoDB's that its Lambda builds at cold start: pay stub exports are
 /// written to the bucket; nothing is queued.
-pub const CLIENTS: rota::Clients = rota::Clients { outbox: false, files: true };
+pub const CLIENTS: rota::Clients = rota::Clients { outbox: false, files: true, payments: false };
 
 rota::function_routes!(
     [periods::close_period],

@@ -14,7 +14,7 @@ mod units;
 
 /// The clients besides DynamoDB's that its Lambda builds at cold start: invitations and imports are
 /// queued, profile photos and import files uploaded.
-pub const CLIENTS: rota::Clients = rota::Clients { outbox: true, files: true };
+pub const CLIENTS: rota::Clients = rota::Clients { outbox: true, files: true, payments: false };
 
 rota::function_routes!(
     [tenant::get_tenant, tenant::update_tenant],

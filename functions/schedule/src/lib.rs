@@ -15,7 +15,7 @@ mod shifts;
 
 /// The clients besides DynamoDB's that its Lambda builds at cold start: offers, changes and
 /// requests are queued; nothing is uploaded.
-pub const CLIENTS: rota::Clients = rota::Clients { outbox: true, files: false };
+pub const CLIENTS: rota::Clients = rota::Clients { outbox: true, files: false, payments: false };
 
 rota::function_routes!(
     [events::list_events, events::create_event],

@@ -160,11 +160,11 @@ fn logged_path(path: &str) -> &str {
 /// the `docs` function's, so building one here would only slow every cold start. `OUTBOX` and
 /// `FILES` are the function's [`crate::Clients`], given as constants so that a client it does not
 /// use is not even linked into its binary (the S3 client alone is ≈0.3 MiB).
-pub async fn run_lambda<const OUTBOX: bool, const FILES: bool>(
+pub async fn run_lambda<const OUTBOX: bool, const FILES: bool, const PAYMENTS: bool>(
     routes: Router<AppState>,
 ) -> Result<(), lambda_http::Error> {
     crate::telemetry::init();
-    let state = AppState::for_lambda::<OUTBOX, FILES>().await?;
+    let state = AppState::for_lambda::<OUTBOX, FILES, PAYMENTS>().await?;
     lambda_http::run(serve(routes, state)).await
 }
 
@@ -193,7 +193,7 @@ macro_rules! function_routes {
 
         /// The Lambda's whole `main`: [`lambda_router`] served with the clients of `CLIENTS`.
         pub async fn run_lambda() -> Result<(), ::lambda_http::Error> {
-            $crate::http::run_lambda::<{ CLIENTS.outbox }, { CLIENTS.files }>(lambda_router()).await
+            $crate::http::run_lambda::<{ CLIENTS.outbox }, { CLIENTS.files }, { CLIENTS.payments }>(lambda_router()).await
         }
     };
 }

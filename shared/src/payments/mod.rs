@@ -28,7 +28,7 @@ pub trait PaymentProvider: Send + Sync {
     fn create_customer<'a>(&'a self, customer: &'a NewCustomer, idempotency_key: &'a str) -> Call<'a, Customer>;
 
     /// The customer's default payment method for subscriptions and invoices (a payment method
-    /// the frontend collected with Stripe.js and attached to the customer).
+    /// the frontend collected with Stripe.js), attached to the customer first.
     fn set_default_payment_method<'a>(
         &'a self,
         customer_id: &'a str,
@@ -41,7 +41,7 @@ pub trait PaymentProvider: Send + Sync {
     fn create_price<'a>(&'a self, price: &'a NewPrice, idempotency_key: &'a str) -> Call<'a, Price>;
 
     /// A subscription to one price, charged to the customer's default payment method (or
-    /// trialing first when `trial_period_days` is set).
+    /// trialing until `trial_end` when it is set).
     fn create_subscription<'a>(
         &'a self,
         subscription: &'a NewSubscription,
@@ -61,6 +61,9 @@ pub trait PaymentProvider: Send + Sync {
     /// Cancels a subscription at the end of its current period (it stays active until then).
     fn cancel_at_period_end<'a>(&'a self, subscription_id: &'a str, idempotency_key: &'a str)
     -> Call<'a, Subscription>;
+
+    /// Cancels a subscription now (one whose first payment failed: nothing is left behind).
+    fn cancel_now<'a>(&'a self, subscription_id: &'a str) -> Call<'a, Subscription>;
 
     fn subscription<'a>(&'a self, subscription_id: &'a str) -> Call<'a, Subscription>;
 
@@ -206,7 +209,8 @@ impl Interval {
 pub struct NewSubscription {
     pub customer_id: String,
     pub price_id: String,
-    pub trial_period_days: Option<u32>,
+    /// The end of a free trial (Unix seconds): nothing is charged until then.
+    pub trial_end: Option<i64>,
     /// In the subscription's metadata, so its events lead back to the organisation.
     pub tenant_id: String,
 }

@@ -258,10 +258,15 @@ impl PaymentProvider for Stripe {
         idempotency_key: &'a str,
     ) -> Call<'a, Customer> {
         Box::pin(async move {
+            // Attached first (Stripe.js may leave it unattached), then made the default.
+            let attach = format!("/v1/payment_methods/{}/attach", segment(payment_method_id)?);
+            let mut owner = form();
+            owner.append_pair("customer", customer_id);
+            let _: serde_json::Value = self.post(&attach, owner, &format!("{idempotency_key}-attach")).await?;
             let path = format!("/v1/customers/{}", segment(customer_id)?);
-            let mut form = form();
-            form.append_pair("invoice_settings[default_payment_method]", payment_method_id);
-            self.post(&path, form, idempotency_key).await
+            let mut default = form();
+            default.append_pair("invoice_settings[default_payment_method]", payment_method_id);
+            self.post(&path, default, idempotency_key).await
         })
     }
 
@@ -291,9 +296,12 @@ impl PaymentProvider for Stripe {
             form.append_pair("customer", &subscription.customer_id)
                 .append_pair("items[0][price]", &subscription.price_id)
                 .append_pair("metadata[tenant_id]", &subscription.tenant_id);
-            if let Some(days) = subscription.trial_period_days {
-                form.append_pair("trial_period_days", &days.to_string());
-            }
+            match subscription.trial_end {
+                Some(end) => form.append_pair("trial_end", &end.to_string()),
+                // Charged now: a declined card refuses the subscription (402) rather than leaving
+                // an `incomplete` one behind.
+                None => form.append_pair("payment_behavior", "error_if_incomplete"),
+            };
             self.post("/v1/subscriptions", form, idempotency_key).await
         })
     }
@@ -311,9 +319,11 @@ impl PaymentProvider for Stripe {
                 .item()
                 .ok_or_else(|| PaymentError::InvalidResponse(format!("subscription {subscription_id} has no item")))?;
             let mut form = form();
+            // A plan chosen again goes on: a cancellation at the period's end is taken back.
             form.append_pair("items[0][id]", &item.id)
                 .append_pair("items[0][price]", price_id)
-                .append_pair("proration_behavior", "create_prorations");
+                .append_pair("proration_behavior", "create_prorations")
+                .append_pair("cancel_at_period_end", "false");
             self.post(&format!("/v1/subscriptions/{}", segment(subscription_id)?), form, idempotency_key).await
         })
     }
@@ -327,6 +337,12 @@ impl PaymentProvider for Stripe {
             let mut form = form();
             form.append_pair("cancel_at_period_end", "true");
             self.post(&format!("/v1/subscriptions/{}", segment(subscription_id)?), form, idempotency_key).await
+        })
+    }
+
+    fn cancel_now<'a>(&'a self, subscription_id: &'a str) -> Call<'a, Subscription> {
+        Box::pin(async move {
+            self.call(Method::DELETE, &format!("/v1/subscriptions/{}", segment(subscription_id)?), None).await
         })
     }
 

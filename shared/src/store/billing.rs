@@ -8,15 +8,16 @@
 //!   taken when it started: the head count moves on that item too, so "no more people than the
 //!   plan allows" is one condition on one item, exact under any burst.
 
-use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::audit::AuditEntry;
 use super::platform::PLATFORM_TENANT;
-use super::{Store, key, keys, n};
-use crate::Error;
+use super::{Store, key, keys, n, s as string, value};
 use crate::clock::instant;
+use crate::{Error, payments};
 
 /// What a plan allows; an absent limit is no limit.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema, garde::Validate)]
@@ -64,6 +65,10 @@ pub struct Plan {
     pub default: bool,
     /// Kept for its subscribers; no new subscription can choose it.
     pub retired: bool,
+    /// The payment provider's price for the current `price_minor`, `currency` and `interval`
+    /// (a new one when the price changes; subscriptions on the old one keep it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price_id: Option<String>,
     pub version: u64,
     pub created_at: String,
     pub updated_at: String,
@@ -74,6 +79,23 @@ crate::entity!(Plan, "PLAN#", "plan");
 impl Plan {
     /// The organisation whose records the plans are.
     pub const OWNER: &'static str = PLATFORM_TENANT;
+
+    /// The provider's price for this plan as it is now, to be created under an idempotency key
+    /// that names the plan and its price (a retry creates it once).
+    pub fn new_price(&self) -> (crate::payments::NewPrice, String) {
+        let price = crate::payments::NewPrice {
+            name: self.name.clone(),
+            amount_minor: self.price_minor,
+            currency: self.currency.to_lowercase(),
+            interval: match self.interval {
+                BillingInterval::Month => crate::payments::Interval::Month,
+                BillingInterval::Year => crate::payments::Interval::Year,
+            },
+            plan_id: self.id.clone(),
+        };
+        let key = format!("rota-price-{}-{}-{}", self.id, self.price_minor, self.currency);
+        (price, key)
+    }
 }
 
 fn platform() -> String {
@@ -106,6 +128,17 @@ pub struct Subscription {
     /// The plan's limits when the subscription started or last changed plan.
     pub limits: PlanLimits,
     pub started_at: String,
+    /// Since when a payment has been overdue (`past_due`); reminders count their days from it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub past_due_since: Option<String>,
+    /// The subscription at the payment provider, once the owner has subscribed (the trial every
+    /// organisation starts with has none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider_subscription_id: Option<String>,
+    /// When (Unix seconds) the provider's state of it was last taken: a webhook about an older
+    /// state changes nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider_updated_at: Option<i64>,
 }
 
 impl Subscription {
@@ -126,8 +159,96 @@ impl Subscription {
             cancel_at_period_end: false,
             limits: plan.limits.clone(),
             started_at: instant(now),
+            past_due_since: None,
+            provider_subscription_id: None,
+            provider_updated_at: None,
         }
     }
+
+    /// The subscription as the provider answered it (`at`: when, Unix seconds), on `plan`,
+    /// following `before` (the organisation's subscription until now, if any).
+    pub fn from_provider(
+        provider: &payments::Subscription,
+        plan: &Plan,
+        before: Option<&Subscription>,
+        now: DateTime<Utc>,
+    ) -> Self {
+        let status = status_of(provider.status).unwrap_or(SubscriptionStatus::PastDue);
+        let seconds = |at: Option<i64>| at.and_then(|at| DateTime::from_timestamp(at, 0)).map(instant);
+        // The same subscription goes on (a trial becoming paid, a change of plan); one that
+        // was cancelled, or another at the provider, starts anew.
+        let same = before.filter(|before| {
+            before.status != SubscriptionStatus::Cancelled
+                && before.provider_subscription_id.as_deref().is_none_or(|id| id == provider.id)
+        });
+        Self {
+            plan_id: plan.id.clone(),
+            plan_name: plan.name.clone(),
+            status,
+            current_period_start: seconds(provider.current_period_start).unwrap_or_else(|| instant(now)),
+            current_period_end: seconds(provider.current_period_end)
+                .unwrap_or_else(|| instant(period_end(now, plan.interval))),
+            trial_end: seconds(provider.trial_end).filter(|_| status == SubscriptionStatus::Trialing),
+            cancel_at_period_end: provider.cancel_at_period_end,
+            limits: plan.limits.clone(),
+            started_at: same.map_or_else(|| instant(now), |before| before.started_at.clone()),
+            past_due_since: (status == SubscriptionStatus::PastDue)
+                .then(|| before.and_then(|before| before.past_due_since.clone()).unwrap_or_else(|| instant(now))),
+            provider_subscription_id: Some(provider.id.clone()),
+            provider_updated_at: Some(now.timestamp()),
+        }
+    }
+}
+
+/// Rota's status for the provider's: what the organisation is to do (nothing, or pay).
+/// `incomplete` (a first payment not made) and `unpaid`/`paused` count as overdue; an unknown
+/// status is `None` (left as it was).
+pub fn status_of(status: payments::SubscriptionStatus) -> Option<SubscriptionStatus> {
+    use payments::SubscriptionStatus as Provider;
+    match status {
+        Provider::Trialing => Some(SubscriptionStatus::Trialing),
+        Provider::Active => Some(SubscriptionStatus::Active),
+        Provider::PastDue | Provider::Unpaid | Provider::Incomplete | Provider::Paused => {
+            Some(SubscriptionStatus::PastDue)
+        }
+        Provider::Canceled | Provider::IncompleteExpired => Some(SubscriptionStatus::Cancelled),
+        Provider::Unknown => None,
+    }
+}
+
+/// What a provider event says about an organisation's subscription.
+#[derive(Debug, Clone)]
+pub enum ProviderChange {
+    /// The subscription as the provider has it now (created, updated, deleted), with the plan
+    /// its price belongs to when Rota knows it.
+    Subscription {
+        subscription_id: String,
+        status: SubscriptionStatus,
+        current_period_start: Option<String>,
+        current_period_end: Option<String>,
+        trial_end: Option<String>,
+        cancel_at_period_end: bool,
+        plan: Option<Box<Plan>>,
+    },
+    /// An invoice of the subscription was paid (`paid`) or its payment failed.
+    Invoice { subscription_id: String, paid: bool },
+}
+
+impl ProviderChange {
+    fn subscription_id(&self) -> &str {
+        match self {
+            Self::Subscription { subscription_id, .. } | Self::Invoice { subscription_id, .. } => subscription_id,
+        }
+    }
+}
+
+/// Whether a provider event changed the organisation's subscription.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applied {
+    Changed,
+    /// Applied before (a redelivery), about an older state than the one kept, about another
+    /// subscription than the organisation's, or about a cancelled one: nothing to do.
+    Ignored,
 }
 
 /// The end of a billing period starting at `start`: the same day and time a month or a year on
@@ -204,12 +325,270 @@ impl Store {
     }
 }
 
+/// How long an applied event's id is kept: longer than the provider retries a delivery (3 days).
+const EVENT_KEPT_DAYS: i64 = 30;
+
+impl Store {
+    /// Stores the subscription the owner just made or changed at the provider, `before` being the
+    /// one read (only if it is still the one stored: two owners subscribing at once do not both
+    /// win), with the provider's customer and its way back to the organisation.
+    pub async fn subscribed(
+        &self,
+        tenant_id: &str,
+        customer_id: &str,
+        subscription: &Subscription,
+        before: Option<&Subscription>,
+        audit: &AuditEntry,
+    ) -> Result<bool, Error> {
+        let read = before.and_then(|before| before.provider_subscription_id.as_deref());
+        let mut update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::tenant(tenant_id), keys::TENANT_SK)))
+            .update_expression("SET subscription = :subscription, billing_customer_id = :customer")
+            .expression_attribute_values(":subscription", value(subscription)?)
+            .expression_attribute_values(":customer", string(customer_id));
+        update = match read {
+            Some(id) => update
+                .condition_expression("subscription.provider_subscription_id = :read")
+                .expression_attribute_values(":read", string(id)),
+            None => update.condition_expression(
+                "attribute_exists(pk) AND attribute_not_exists(subscription.provider_subscription_id)",
+            ),
+        };
+        let customer = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(
+                [
+                    ("pk".to_owned(), string(keys::payment_customer(customer_id))),
+                    ("sk".to_owned(), string(keys::PAYMENT_CUSTOMER_SK)),
+                    ("tenant_id".to_owned(), string(tenant_id)),
+                ]
+                .into(),
+            ))
+            .build()
+            .map_err(Error::internal)?;
+        let items = vec![
+            TransactWriteItem::builder().update(update.build().map_err(Error::internal)?).build(),
+            TransactWriteItem::builder().put(customer).build(),
+            self.audit_put(audit)?,
+        ];
+        Ok(self.transact(items).await?.is_ok())
+    }
+
+    /// The organisation a provider's customer belongs to.
+    pub async fn customer_tenant(&self, customer_id: &str) -> Result<Option<String>, Error> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::payment_customer(customer_id), keys::PAYMENT_CUSTOMER_SK)))
+            .send()
+            .await?;
+        Ok(output.item.and_then(|item| item.get("tenant_id")?.as_s().ok().cloned()))
+    }
+
+    /// Marks the organisation's subscription to be cancelled at the end of its period (a trial
+    /// with no provider subscription: at the trial's end), if it is still `provider_id`'s.
+    pub async fn cancelling(
+        &self,
+        tenant_id: &str,
+        provider_id: Option<&str>,
+        at: i64,
+        audit: &AuditEntry,
+    ) -> Result<bool, Error> {
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::tenant(tenant_id), keys::TENANT_SK)))
+            .update_expression("SET subscription.cancel_at_period_end = :yes, subscription.provider_updated_at = :at")
+            .expression_attribute_values(":yes", AttributeValue::Bool(true))
+            .expression_attribute_values(":at", n(at));
+        let update = match provider_id {
+            Some(id) => update
+                .condition_expression("subscription.provider_subscription_id = :id")
+                .expression_attribute_values(":id", string(id)),
+            None => update.condition_expression(
+                "attribute_exists(subscription) AND attribute_not_exists(subscription.provider_subscription_id)",
+            ),
+        };
+        let items = vec![
+            TransactWriteItem::builder().update(update.build().map_err(Error::internal)?).build(),
+            self.audit_put(audit)?,
+        ];
+        Ok(self.transact(items).await?.is_ok())
+    }
+
+    /// Applies a provider event (`event_id`, created at `created`, Unix seconds) to the
+    /// organisation's subscription: once per event, only if it is about the subscription the
+    /// organisation has and no older than the state kept, and never reviving a cancelled one.
+    /// The event's id is stored in the same transaction, so a redelivery is ignored.
+    pub async fn apply_provider_change(
+        &self,
+        tenant_id: &str,
+        event_id: &str,
+        created: i64,
+        change: &ProviderChange,
+        now: DateTime<Utc>,
+    ) -> Result<Applied, Error> {
+        let mut sets = vec!["subscription.provider_updated_at = :created".to_owned()];
+        let mut removes = Vec::new();
+        let mut values = vec![
+            (":created", n(created)),
+            (":id", string(change.subscription_id())),
+            (":cancelled", value(&SubscriptionStatus::Cancelled)?),
+            (":now", string(instant(now))),
+        ];
+        let status = match change {
+            ProviderChange::Subscription {
+                status,
+                current_period_start,
+                current_period_end,
+                trial_end,
+                cancel_at_period_end,
+                plan,
+                ..
+            } => {
+                for (name, placeholder, at) in [
+                    ("current_period_start", ":period_start", current_period_start),
+                    ("current_period_end", ":period_end", current_period_end),
+                    ("trial_end", ":trial_end", trial_end),
+                ] {
+                    match at {
+                        Some(at) => {
+                            sets.push(format!("subscription.{name} = {placeholder}"));
+                            values.push((placeholder, string(at)));
+                        }
+                        // A trial that is over has no end to show; a period is always kept.
+                        None if name == "trial_end" => removes.push("subscription.trial_end".to_owned()),
+                        None => {}
+                    }
+                }
+                sets.push("subscription.cancel_at_period_end = :at_end".into());
+                values.push((":at_end", AttributeValue::Bool(*cancel_at_period_end)));
+                if let Some(plan) = plan {
+                    sets.push("subscription.plan_id = :plan, subscription.plan_name = :plan_name".into());
+                    sets.push("subscription.limits = :limits".into());
+                    values.push((":plan", string(&plan.id)));
+                    values.push((":plan_name", string(&plan.name)));
+                    values.push((":limits", value(&plan.limits)?));
+                }
+                *status
+            }
+            ProviderChange::Invoice { paid: true, .. } => SubscriptionStatus::Active,
+            ProviderChange::Invoice { paid: false, .. } => SubscriptionStatus::PastDue,
+        };
+        sets.push("subscription.#status = :status".into());
+        values.push((":status", value(&status)?));
+        if status == SubscriptionStatus::PastDue {
+            sets.push("subscription.past_due_since = if_not_exists(subscription.past_due_since, :now)".into());
+        } else {
+            removes.push("subscription.past_due_since".into());
+        }
+        let mut expression = format!("SET {}", sets.join(", "));
+        if !removes.is_empty() {
+            expression += &format!(" REMOVE {}", removes.join(", "));
+        }
+        let mut update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::tenant(tenant_id), keys::TENANT_SK)))
+            .update_expression(expression)
+            .condition_expression(
+                "subscription.provider_subscription_id = :id AND subscription.#status <> :cancelled \
+                 AND (attribute_not_exists(subscription.provider_updated_at) OR subscription.provider_updated_at <= :created)",
+            )
+            .expression_attribute_names("#status", "status");
+        for (name, attribute) in values {
+            update = update.expression_attribute_values(name, attribute);
+        }
+        let event = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(
+                [
+                    ("pk".to_owned(), string(keys::payment_event(event_id))),
+                    ("sk".to_owned(), string(keys::PAYMENT_EVENT_SK)),
+                    ("tenant_id".to_owned(), string(tenant_id)),
+                    ("expires_at".to_owned(), n((now + Duration::days(EVENT_KEPT_DAYS)).timestamp())),
+                ]
+                .into(),
+            ))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .map_err(Error::internal)?;
+        let items = vec![
+            TransactWriteItem::builder().update(update.build().map_err(Error::internal)?).build(),
+            TransactWriteItem::builder().put(event).build(),
+        ];
+        Ok(match self.transact(items).await? {
+            Ok(()) => Applied::Changed,
+            Err(_) => Applied::Ignored,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn at(text: &str) -> DateTime<Utc> {
         text.parse().unwrap()
+    }
+
+    fn plan() -> Plan {
+        serde_json::from_value(serde_json::json!({ "id": "P1", "name": "Team", "price_minor": 2900,
+            "currency": "EUR", "interval": "month", "limits": { "max_active_people": 50 }, "trial_days": 14,
+            "event_unlock": false, "default": true, "retired": false, "version": 1,
+            "created_at": "2027-01-01T00:00:00Z", "updated_at": "2027-01-01T00:00:00Z" }))
+        .unwrap()
+    }
+
+    fn provider(id: &str, status: &str) -> payments::Subscription {
+        serde_json::from_value(serde_json::json!({ "id": id, "customer": "cus_1", "status": status,
+            "current_period_start": 1_800_000_000, "current_period_end": 1_802_592_000, "trial_end": 1_801_000_000,
+            "items": { "data": [{ "id": "si_1", "price": { "id": "price_1" } }] } }))
+        .unwrap()
+    }
+
+    #[test]
+    fn the_providers_statuses_are_what_the_organisation_is_to_do() {
+        use payments::SubscriptionStatus as Provider;
+        let cases = [
+            (Provider::Trialing, Some(SubscriptionStatus::Trialing)),
+            (Provider::Active, Some(SubscriptionStatus::Active)),
+            (Provider::PastDue, Some(SubscriptionStatus::PastDue)),
+            (Provider::Unpaid, Some(SubscriptionStatus::PastDue)),
+            (Provider::Incomplete, Some(SubscriptionStatus::PastDue)),
+            (Provider::Paused, Some(SubscriptionStatus::PastDue)),
+            (Provider::Canceled, Some(SubscriptionStatus::Cancelled)),
+            (Provider::IncompleteExpired, Some(SubscriptionStatus::Cancelled)),
+            (Provider::Unknown, None),
+        ];
+        for (provider, ours) in cases {
+            assert_eq!(status_of(provider), ours, "{provider:?}");
+        }
+    }
+
+    #[test]
+    fn a_trial_that_becomes_paid_goes_on_and_a_cancelled_one_starts_anew() {
+        let now = at("2027-01-10T00:00:00Z");
+        let trial = Subscription::start(&plan(), at("2027-01-01T00:00:00Z"));
+        let paid = Subscription::from_provider(&provider("sub_1", "trialing"), &plan(), Some(&trial), now);
+        assert_eq!((paid.started_at.as_str(), paid.status), ("2027-01-01T00:00:00Z", SubscriptionStatus::Trialing));
+        assert_eq!(paid.trial_end.as_deref(), Some("2027-01-26T21:46:40Z"));
+        assert_eq!(paid.provider_subscription_id.as_deref(), Some("sub_1"));
+        assert_eq!((paid.provider_updated_at, paid.limits.max_active_people), (Some(now.timestamp()), Some(50)));
+
+        // Overdue: since the first failure, kept while it stays overdue.
+        let overdue = Subscription::from_provider(&provider("sub_1", "past_due"), &plan(), Some(&paid), now);
+        assert_eq!(
+            (overdue.past_due_since.as_deref(), overdue.trial_end.as_deref()),
+            (Some("2027-01-10T00:00:00Z"), None)
+        );
+        let later = at("2027-01-12T00:00:00Z");
+        let still = Subscription::from_provider(&provider("sub_1", "past_due"), &plan(), Some(&overdue), later);
+        assert_eq!(still.past_due_since, overdue.past_due_since);
+
+        let cancelled = Subscription { status: SubscriptionStatus::Cancelled, ..overdue };
+        let again = Subscription::from_provider(&provider("sub_2", "active"), &plan(), Some(&cancelled), later);
+        assert_eq!((again.started_at.as_str(), again.past_due_since), ("2027-01-12T00:00:00Z", None));
     }
 
     #[test]

@@ -226,3 +226,16 @@ pub fn hours_warnings(tenant_id: &str, week: &str) -> String {
 pub fn hours_digests(tenant_id: &str, week: &str) -> String {
     format!("T#{tenant_id}#DIGEST#{week}")
 }
+
+/// A payment provider's customer, leading to its organisation (outside every tenant: the
+/// provider's webhooks name only the customer).
+pub fn payment_customer(customer_id: &str) -> String {
+    format!("PAYCUS#{customer_id}")
+}
+pub const PAYMENT_CUSTOMER_SK: &str = "CUSTOMER";
+
+/// A provider event applied already (its webhook is redelivered until answered 2xx).
+pub fn payment_event(event_id: &str) -> String {
+    format!("PAYEVT#{event_id}")
+}
+pub const PAYMENT_EVENT_SK: &str = "EVENT";

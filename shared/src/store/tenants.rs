@@ -41,6 +41,9 @@ pub struct Tenant {
     /// Written by the billing paths only (a profile or settings change leaves it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subscription: Option<Subscription>,
+    /// The organisation as a customer of the payment provider, once its owner has subscribed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub billing_customer_id: Option<String>,
     /// Incremented by every change; send it back on update to refuse overwriting someone
     /// else's change (409).
     #[serde(default = "first_version")]
@@ -87,6 +90,7 @@ impl Tenant {
             message_credits: TRIAL_CREDITS,
             people_count: 0,
             subscription: None,
+            billing_customer_id: None,
             version: first_version(),
             created_at: now.to_owned(),
             updated_at: now.to_owned(),

@@ -1,0 +1,129 @@
+//! `POST /billing/webhook`: the payment provider's events (public; authenticated by their
+//! signature). Each changes an organisation's subscription at most once (its id is kept with the
+//! change), only if it is no older than the state kept (the event's own time, not its arrival),
+//! and never for a subscription the organisation no longer has. What is not about an
+//! organisation Rota knows is acknowledged and logged: a 5xx would only make the provider retry.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use rota::error::Problem;
+use rota::payments::webhook::{DEFAULT_TOLERANCE_SECS, Event, verified_event};
+use rota::payments::{self, Invoice};
+use rota::store::billing::{Applied, Plan, ProviderChange, SubscriptionStatus, status_of};
+use rota::{AppState, Error};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// What became of a delivered event.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Receipt {
+    /// The event changed an organisation's subscription now (false: applied before, older than
+    /// what is kept, or not about one).
+    pub applied: bool,
+}
+
+/// Receives the payment provider's events: subscriptions created, updated and deleted, invoices
+/// paid and failed. Signed with `Stripe-Signature` (HMAC-SHA256 of `t.payload`, within 5 minutes).
+#[utoipa::path(post, path = "/billing/webhook", tag = "billing",
+    params(("Stripe-Signature" = String, Header, description = "`t=…,v1=…` as the provider signs deliveries")),
+    request_body(content = Object, description = "The provider's event, exactly as sent", content_type = "application/json"),
+    responses(
+        (status = 200, description = "Received (applied now or not)", body = Receipt),
+        (status = 400, description = "Unsigned, wrongly signed, signed too long ago, or not an event", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Json<Receipt>, Error> {
+    let signature = headers
+        .get("stripe-signature")
+        .and_then(|value| value.to_str().ok())
+        .ok_or_else(|| Error::InvalidRequest("the Stripe-Signature header is missing".into()))?;
+    let secrets: Vec<&str> = state.config.stripe_webhook_secrets.iter().map(|secret| secret.expose()).collect();
+    let now = chrono::Utc::now();
+    let event = verified_event(signature, &body, &secrets, now.timestamp(), DEFAULT_TOLERANCE_SECS)
+        .map_err(|error| Error::InvalidRequest(format!("Stripe-Signature: {error}")))?;
+    let Some(about) = About::of(&event)? else {
+        return Ok(Json(Receipt { applied: false }));
+    };
+    // Round trip 1: the organisation the customer is, and (for a subscription) the plans.
+    let (tenant_id, plans) = tokio::try_join!(state.store.customer_tenant(about.customer()), async {
+        match about {
+            About::Subscription(_) => state.store.plans().await,
+            About::Invoice { .. } => Ok(Vec::new()),
+        }
+    })?;
+    let Some(tenant_id) = tenant_id else {
+        tracing::warn!(event = %event.id, kind = %event.kind, customer = %about.customer(), "event about an unknown customer");
+        return Ok(Json(Receipt { applied: false }));
+    };
+    let Some(change) = about.change(&plans) else {
+        return Ok(Json(Receipt { applied: false }));
+    };
+    // Round trip 2: the change and the event's id, together.
+    let applied = state.store.apply_provider_change(&tenant_id, &event.id, event.created, &change, now).await?;
+    tracing::info!(event = %event.id, kind = %event.kind, tenant = %tenant_id, ?applied, "payment event");
+    Ok(Json(Receipt { applied: applied == Applied::Changed }))
+}
+
+/// The object an event is about, where it is one billing acts on.
+enum About {
+    Subscription(payments::Subscription),
+    Invoice { invoice: Invoice, paid: bool },
+}
+
+impl About {
+    fn of(event: &Event) -> Result<Option<Self>, Error> {
+        let object = || event.data.object.clone();
+        let invalid = |error: serde_json::Error| Error::InvalidRequest(format!("{}: {error}", event.kind));
+        Ok(Some(match event.kind.as_str() {
+            "customer.subscription.created" | "customer.subscription.updated" | "customer.subscription.deleted" => {
+                Self::Subscription(serde_json::from_value(object()).map_err(invalid)?)
+            }
+            "invoice.paid" | "invoice.payment_succeeded" => {
+                Self::Invoice { invoice: serde_json::from_value(object()).map_err(invalid)?, paid: true }
+            }
+            "invoice.payment_failed" => {
+                Self::Invoice { invoice: serde_json::from_value(object()).map_err(invalid)?, paid: false }
+            }
+            _ => return Ok(None),
+        }))
+    }
+
+    fn customer(&self) -> &str {
+        match self {
+            Self::Subscription(subscription) => &subscription.customer,
+            Self::Invoice { invoice, .. } => &invoice.customer,
+        }
+    }
+
+    /// The change to the organisation's subscription; none for an invoice of no subscription (a
+    /// one-off payment), a paid invoice of nothing (a trial's), or a status Rota does not know.
+    fn change(self, plans: &[Plan]) -> Option<ProviderChange> {
+        let seconds =
+            |at: Option<i64>| at.and_then(|at| chrono::DateTime::from_timestamp(at, 0)).map(rota::clock::instant);
+        match self {
+            Self::Subscription(subscription) => {
+                let status = status_of(subscription.status)?;
+                let plan = subscription
+                    .price_id()
+                    .and_then(|price| plans.iter().find(|plan| plan.price_id.as_deref() == Some(price)))
+                    .map(|plan| Box::new(plan.clone()));
+                Some(ProviderChange::Subscription {
+                    status,
+                    current_period_start: seconds(subscription.current_period_start),
+                    current_period_end: seconds(subscription.current_period_end),
+                    trial_end: seconds(subscription.trial_end).filter(|_| status == SubscriptionStatus::Trialing),
+                    cancel_at_period_end: subscription.cancel_at_period_end,
+                    plan,
+                    subscription_id: subscription.id,
+                })
+            }
+            Self::Invoice { invoice, paid } => {
+                if paid && invoice.amount_paid_minor == 0 {
+                    return None;
+                }
+                Some(ProviderChange::Invoice { subscription_id: invoice.subscription?, paid })
+            }
+        }
+    }
+}
