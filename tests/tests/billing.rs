@@ -330,8 +330,10 @@ async fn provider_events_apply_once_in_their_own_order_and_forgeries_are_refused
         tenant["billing_customer_id"].as_str().unwrap().to_owned()
     };
     let now = chrono::Utc::now().timestamp();
+    // One invoice, failed then paid (the provider retries the same invoice).
+    let invoice_id = format!("in_{}", ulid::Ulid::new());
     let invoice = |paid: bool| {
-        json!({ "id": format!("in_{}", ulid::Ulid::new()), "object": "invoice",
+        json!({ "id": invoice_id, "object": "invoice",
         "customer": customer, "subscription": subscription_id, "currency": "eur", "total": 1500,
         "amount_paid": if paid { 1500 } else { 0 }, "created": now, "status": if paid { "paid" } else { "open" } })
     };
@@ -374,6 +376,28 @@ async fn provider_events_apply_once_in_their_own_order_and_forgeries_are_refused
     assert!(since.is_string(), "{overdue}");
     assert!(!applied(deliver(&app, &failed, now).await).await);
     assert_eq!(status().await["past_due_since"], since);
+    // The owner sees the failed payment; so does the platform, among every organisation's.
+    let payments = || async { json_of(app.get("/billing/payments", &owner.access_token).await, StatusCode::OK).await };
+    let listed = payments().await;
+    assert_eq!(listed["items"].as_array().map(Vec::len), Some(1), "{listed}");
+    let payment = &listed["items"][0];
+    assert_eq!(
+        (
+            payment["id"].as_str(),
+            payment["status"].as_str(),
+            payment["amount_minor"].as_i64(),
+            payment["currency"].as_str()
+        ),
+        (Some(invoice_id.as_str()), Some("failed"), Some(1500), Some("EUR"))
+    );
+    let platform = |status: &'static str| {
+        let path = format!("/admin/payments?status={status}");
+        let (app, admin) = (&app, &admin);
+        async move { json_of(app.get(&path, admin).await, StatusCode::OK).await }
+    };
+    let has = |page: &Value| page["items"].as_array().unwrap().iter().any(|item| item["id"] == invoice_id.as_str());
+    assert!(has(&platform("failed").await), "the platform lists the failed payment");
+    problem_of(app.get("/admin/payments", &owner.access_token).await, StatusCode::FORBIDDEN, "forbidden").await;
 
     // An older success arriving late is no news; a newer one settles it.
     let earlier_success = event("invoice.payment_succeeded", now + 5, invoice(true));
@@ -383,6 +407,13 @@ async fn provider_events_apply_once_in_their_own_order_and_forgeries_are_refused
     assert!(applied(deliver(&app, &success, now).await).await);
     let settled = status().await;
     assert_eq!((settled["status"].as_str(), settled.get("past_due_since")), (Some("active"), None), "{settled}");
+    // The same payment, now paid: off the platform's failed list.
+    let listed = payments().await;
+    assert_eq!(
+        (listed["items"].as_array().map(Vec::len), listed["items"][0]["status"].as_str()),
+        (Some(1), Some("paid"))
+    );
+    assert!(!has(&platform("failed").await) && has(&platform("paid").await));
 
     // Deleted at the provider: cancelled, and no older update brings it back.
     let object = |status: &str| {

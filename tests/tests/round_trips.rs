@@ -154,6 +154,9 @@ const BUDGETS: &[(&str, &str, RangeInclusive<usize>)] = &[
     ("DELETE", "/billing/subscription", 2..=2),
     // The customer's organisation and the plans in parallel; then the change with the event's id.
     ("POST", "/billing/webhook", 2..=2),
+    // One Query of the organisation's payments; one of the platform's by status (gsi1).
+    ("GET", "/billing/payments", 1..=1),
+    ("GET", "/admin/payments", 1..=1),
 ];
 
 fn budget(method: &str, path: &str) -> RangeInclusive<usize> {
@@ -294,6 +297,11 @@ async fn platform_endpoints(app: &TestApp) {
         .unwrap();
     let receipt = measured(app, "POST", "/billing/webhook", delivered, StatusCode::OK).await;
     assert_eq!(receipt["applied"], true);
+    let payments = app.get("/billing/payments", &owner.access_token).await;
+    let payments = measured(app, "GET", "/billing/payments", payments, StatusCode::OK).await;
+    assert_eq!(payments["items"][0]["status"], "failed");
+    let failed = app.get("/admin/payments?status=failed", &admin).await;
+    measured(app, "GET", "/admin/payments", failed, StatusCode::OK).await;
     let cancelled =
         app.request(reqwest::Method::DELETE, "/billing/subscription", Some(&owner.access_token), None).await;
     measured(app, "DELETE", "/billing/subscription", cancelled, StatusCode::OK).await;

@@ -45,6 +45,7 @@ const PLATFORM: &[(&str, &str)] = &[
     ("GET", "/admin/plans"),
     ("POST", "/admin/plans"),
     ("PATCH", "/admin/plans/{plan_id}"),
+    ("GET", "/admin/payments"),
 ];
 
 /// A plan the platform admin made (plans are the platform's, not an organisation's): set by the

@@ -2,6 +2,7 @@
 //! reactivate them, grant message credits, read the platform's figures. The first platform admin
 //! comes from an ops command ([`create_platform_admin`], `make platform-admin`), never the API.
 
+mod payments;
 mod plans;
 mod tenants;
 
@@ -19,4 +20,5 @@ rota::function_routes!(
     [tenants::platform_stats],
     [plans::list_plans, plans::create_plan],
     [plans::update_plan],
+    [payments::list_payments],
 );

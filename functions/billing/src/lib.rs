@@ -3,10 +3,16 @@
 //! themselves are the platform admin's (`functions/admin`); see docs/billing.md.
 
 mod overview;
+mod payments;
 mod subscription;
 mod webhook;
 
 /// The clients besides DynamoDB's that its Lambda builds at cold start: the payment provider.
 pub const CLIENTS: rota::Clients = rota::Clients { outbox: false, files: false, payments: true };
 
-rota::function_routes!([overview::get_billing], [subscription::subscribe, subscription::cancel], [webhook::receive],);
+rota::function_routes!(
+    [overview::get_billing],
+    [subscription::subscribe, subscription::cancel],
+    [webhook::receive],
+    [payments::list_payments],
+);

@@ -11,7 +11,7 @@ use axum::http::HeaderMap;
 use rota::error::Problem;
 use rota::payments::webhook::{DEFAULT_TOLERANCE_SECS, Event, verified_event};
 use rota::payments::{self, Invoice};
-use rota::store::billing::{Applied, Plan, ProviderChange, SubscriptionStatus, status_of};
+use rota::store::billing::{Applied, Payment, PaymentStatus, Plan, ProviderChange, SubscriptionStatus, status_of};
 use rota::{AppState, Error};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -56,11 +56,20 @@ pub async fn receive(State(state): State<AppState>, headers: HeaderMap, body: By
         tracing::warn!(event = %event.id, kind = %event.kind, customer = %about.customer(), "event about an unknown customer");
         return Ok(Json(Receipt { applied: false }));
     };
+    let payment = about.payment(&tenant_id, event.created);
     let Some(change) = about.change(&plans) else {
         return Ok(Json(Receipt { applied: false }));
     };
-    // Round trip 2: the change and the event's id, together.
-    let applied = state.store.apply_provider_change(&tenant_id, &event.id, event.created, &change, now).await?;
+    // Round trip 2: the change with the event's id, and the invoice's payment as the event says.
+    let (applied, ()) = tokio::try_join!(
+        state.store.apply_provider_change(&tenant_id, &event.id, event.created, &change, now),
+        async {
+            match &payment {
+                Some(payment) => state.store.record_payment(payment, event.created).await,
+                None => Ok(()),
+            }
+        }
+    )?;
     tracing::info!(event = %event.id, kind = %event.kind, tenant = %tenant_id, ?applied, "payment event");
     Ok(Json(Receipt { applied: applied == Applied::Changed }))
 }
@@ -94,6 +103,22 @@ impl About {
             Self::Subscription(subscription) => &subscription.customer,
             Self::Invoice { invoice, .. } => &invoice.customer,
         }
+    }
+
+    /// The payment an invoice event says happened or failed (none for an invoice of nothing).
+    fn payment(&self, tenant_id: &str, said_at: i64) -> Option<Payment> {
+        let Self::Invoice { invoice, paid } = self else { return None };
+        let at = |seconds: i64| chrono::DateTime::from_timestamp(seconds, 0).map(rota::clock::instant);
+        (invoice.total_minor > 0).then(|| Payment {
+            id: invoice.id.clone(),
+            tenant_id: tenant_id.to_owned(),
+            status: if *paid { PaymentStatus::Paid } else { PaymentStatus::Failed },
+            amount_minor: invoice.total_minor,
+            currency: invoice.currency.to_uppercase(),
+            provider_subscription_id: invoice.subscription.clone(),
+            created_at: at(invoice.created).unwrap_or_default(),
+            updated_at: at(said_at).unwrap_or_default(),
+        })
     }
 
     /// The change to the organisation's subscription; none for an invoice of no subscription (a

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::audit::AuditEntry;
+use super::page::{Index, Page, PageRequest};
 use super::platform::PLATFORM_TENANT;
 use super::{Store, key, keys, n, s as string, value};
 use crate::clock::instant;
@@ -325,6 +326,45 @@ impl Store {
     }
 }
 
+/// What became of a payment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentStatus {
+    Paid,
+    /// Refused (a declined card); the provider retries it, and it becomes `paid` if one succeeds.
+    Failed,
+}
+
+impl PaymentStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Paid => "paid",
+            Self::Failed => "failed",
+        }
+    }
+}
+
+/// A charge of an organisation's subscription: one per invoice of the provider's, as it last
+/// stood (a failed one that is paid later becomes `paid`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Payment {
+    /// The provider's invoice (`in_…`).
+    pub id: String,
+    pub tenant_id: String,
+    pub status: PaymentStatus,
+    /// In minor units of `currency` (cents).
+    pub amount_minor: i64,
+    /// ISO 4217, upper case.
+    pub currency: String,
+    /// The subscription it is for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider_subscription_id: Option<String>,
+    /// When the invoice was made.
+    pub created_at: String,
+    /// When the provider said what `status` says.
+    pub updated_at: String,
+}
+
 /// How long an applied event's id is kept: longer than the provider retries a delivery (3 days).
 const EVENT_KEPT_DAYS: i64 = 30;
 
@@ -415,6 +455,68 @@ impl Store {
             self.audit_put(audit)?,
         ];
         Ok(self.transact(items).await?.is_ok())
+    }
+
+    /// Records `payment` as the provider said at `at` (Unix seconds), unless what is stored was
+    /// said later: a late delivery of an older event leaves the newer state.
+    pub async fn record_payment(&self, payment: &Payment, at: i64) -> Result<(), Error> {
+        let mut item = super::to_item(
+            payment,
+            &[
+                ("pk", keys::tenant(&payment.tenant_id)),
+                ("sk", keys::payment_sk(&payment.created_at, &payment.id)),
+                ("gsi1pk", keys::payments_with_status(payment.status.as_str())),
+                ("gsi1sk", format!("{}#{}#{}", payment.created_at, payment.tenant_id, payment.id)),
+            ],
+        )?;
+        item.insert("said_at".to_owned(), n(at));
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk) OR said_at <= :at")
+            .expression_attribute_values(":at", n(at))
+            .send()
+            .await;
+        super::written(result).map(|_| ())
+    }
+
+    /// An organisation's payments, newest first.
+    pub async fn payments(
+        &self,
+        tenant_id: &str,
+        limit: Option<u32>,
+        cursor: Option<&str>,
+    ) -> Result<Page<Payment>, Error> {
+        let partition = keys::tenant(tenant_id);
+        let request = PageRequest::new(limit, cursor, Index::Table, &partition)?;
+        let query = self
+            .client
+            .query()
+            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+            .expression_attribute_values(":pk", string(partition))
+            .expression_attribute_values(":prefix", string(keys::PAYMENTS_SK_PREFIX))
+            .scan_index_forward(false);
+        self.page(query, request, Index::Table, false).await
+    }
+
+    /// Every organisation's payments of one status, newest first (the platform's).
+    pub async fn payments_with_status(
+        &self,
+        status: PaymentStatus,
+        limit: Option<u32>,
+        cursor: Option<&str>,
+    ) -> Result<Page<Payment>, Error> {
+        let partition = keys::payments_with_status(status.as_str());
+        let request = PageRequest::new(limit, cursor, Index::Gsi1, &partition)?;
+        let query = self
+            .client
+            .query()
+            .key_condition_expression("gsi1pk = :pk")
+            .expression_attribute_values(":pk", string(partition))
+            .scan_index_forward(false);
+        self.page(query, request, Index::Gsi1, false).await
     }
 
     /// Applies a provider event (`event_id`, created at `created`, Unix seconds) to the

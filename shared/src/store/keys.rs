@@ -239,3 +239,14 @@ pub fn payment_event(event_id: &str) -> String {
     format!("PAYEVT#{event_id}")
 }
 pub const PAYMENT_EVENT_SK: &str = "EVENT";
+
+/// Under the tenant: a payment of its subscription, by when its invoice was made.
+pub fn payment_sk(created_at: &str, payment_id: &str) -> String {
+    format!("PAYMENT#{created_at}#{payment_id}")
+}
+pub const PAYMENTS_SK_PREFIX: &str = "PAYMENT#";
+
+/// gsi1: every organisation's payments of one status, newest first (the platform's list).
+pub fn payments_with_status(status: &str) -> String {
+    format!("PAYMENTS#{status}")
+}
