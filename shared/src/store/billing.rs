@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::audit::AuditEntry;
-use super::page::{Index, Page, PageRequest};
+use super::page::{Index, Page};
 use super::platform::PLATFORM_TENANT;
 use super::{Store, key, keys, n, s as string, value};
 use crate::clock::instant;
@@ -489,16 +489,7 @@ impl Store {
         limit: Option<u32>,
         cursor: Option<&str>,
     ) -> Result<Page<Payment>, Error> {
-        let partition = keys::tenant(tenant_id);
-        let request = PageRequest::new(limit, cursor, Index::Table, &partition)?;
-        let query = self
-            .client
-            .query()
-            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
-            .expression_attribute_values(":pk", string(partition))
-            .expression_attribute_values(":prefix", string(keys::PAYMENTS_SK_PREFIX))
-            .scan_index_forward(false);
-        self.page(query, request, Index::Table, false).await
+        self.newest_first(Index::Table, keys::tenant(tenant_id), keys::PAYMENTS_SK_PREFIX, limit, cursor).await
     }
 
     /// Every organisation's payments of one status, newest first (the platform's).
@@ -508,15 +499,7 @@ impl Store {
         limit: Option<u32>,
         cursor: Option<&str>,
     ) -> Result<Page<Payment>, Error> {
-        let partition = keys::payments_with_status(status.as_str());
-        let request = PageRequest::new(limit, cursor, Index::Gsi1, &partition)?;
-        let query = self
-            .client
-            .query()
-            .key_condition_expression("gsi1pk = :pk")
-            .expression_attribute_values(":pk", string(partition))
-            .scan_index_forward(false);
-        self.page(query, request, Index::Gsi1, false).await
+        self.newest_first(Index::Gsi1, keys::payments_with_status(status.as_str()), "", limit, cursor).await
     }
 
     /// Applies a provider event (`event_id`, created at `created`, Unix seconds) to the

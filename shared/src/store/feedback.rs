@@ -6,8 +6,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::audit::AuditEntry;
-use super::page::{Index, Page, PageRequest};
-use super::{Store, keys, s, to_item};
+use super::page::{Index, Page};
+use super::{Store, keys, to_item};
 use crate::Error;
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -51,14 +51,6 @@ impl Store {
         limit: Option<u32>,
         cursor: Option<&str>,
     ) -> Result<Page<Feedback>, Error> {
-        let partition = keys::feedback(tenant_id, person_id);
-        let request = PageRequest::new(limit, cursor, Index::Table, &partition)?;
-        let query = self
-            .client
-            .query()
-            .key_condition_expression("pk = :pk")
-            .expression_attribute_values(":pk", s(partition))
-            .scan_index_forward(false);
-        self.page(query, request, Index::Table, false).await
+        self.newest_first(Index::Table, keys::feedback(tenant_id, person_id), "", limit, cursor).await
     }
 }

@@ -4,8 +4,8 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::page::{Index, Page, PageRequest};
-use super::{Store, key, keys, n, s, to_item, written};
+use super::page::{Index, Page};
+use super::{Store, key, keys, n, to_item, written};
 use crate::Error;
 use crate::notify::Kind;
 
@@ -97,14 +97,6 @@ impl Store {
         limit: Option<u32>,
         cursor: Option<&str>,
     ) -> Result<Page<Notification>, Error> {
-        let partition = keys::notifications(tenant_id);
-        let request = PageRequest::new(limit, cursor, Index::Table, &partition)?;
-        let query = self
-            .client
-            .query()
-            .key_condition_expression("pk = :pk")
-            .expression_attribute_values(":pk", s(partition))
-            .scan_index_forward(false);
-        self.page(query, request, Index::Table, false).await
+        self.newest_first(Index::Table, keys::notifications(tenant_id), "", limit, cursor).await
     }
 }

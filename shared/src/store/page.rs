@@ -108,6 +108,35 @@ fn encode(item: &Item, index: Index) -> Option<String> {
 }
 
 impl Store {
+    /// A page of one partition (`partition` of `index`), newest (highest sort key) first, of its
+    /// items whose sort key begins with `prefix` (every item: `""`).
+    pub(crate) async fn newest_first<T: DeserializeOwned + ToSchema>(
+        &self,
+        index: Index,
+        partition: String,
+        prefix: &str,
+        limit: Option<u32>,
+        cursor: Option<&str>,
+    ) -> Result<Page<T>, Error> {
+        let request = PageRequest::new(limit, cursor, index, &partition)?;
+        let [.., pk, sort] = index.attributes() else { unreachable!("every index has a key") };
+        let query = self
+            .client
+            .query()
+            .expression_attribute_names("#pk", *pk)
+            .expression_attribute_values(":pk", s(partition))
+            .scan_index_forward(false);
+        let query = if prefix.is_empty() {
+            query.key_condition_expression("#pk = :pk")
+        } else {
+            query
+                .key_condition_expression("#pk = :pk AND begins_with(#sort, :prefix)")
+                .expression_attribute_names("#sort", *sort)
+                .expression_attribute_values(":prefix", s(prefix))
+        };
+        self.page(query, request, index, false).await
+    }
+
     /// Runs `query` (key condition, filter and direction already set) for one page: at most
     /// `limit` items from where the cursor left off. With a filter, DynamoDB reads up to 1 MB and
     /// filters; the page ends at the last item kept (or where DynamoDB stopped), so a page can be
