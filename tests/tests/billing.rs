@@ -37,7 +37,10 @@ async fn the_operator_keeps_plans_and_new_organisations_start_a_trial_of_the_def
         (team["id"].as_str(), Some(1000))
     );
     assert_eq!(billing["subscription"], *subscription);
-    assert_eq!(billing["usage"], json!({ "active_people": 1, "max_active_people": null, "messages_per_month": null }));
+    assert_eq!(
+        billing["usage"],
+        json!({ "active_people": 1, "max_active_people": null, "messages_this_month": 0, "messages_per_month": null })
+    );
     assert_eq!(billing["message_credits"], 500);
     // Paying is the owner's: an admin does not see it.
     let ada = member(&app, &owner, "Ada Admin", "admin", &[]).await;

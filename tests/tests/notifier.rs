@@ -95,6 +95,54 @@ async fn without_credits_nothing_is_sent_and_admins_see_why() {
 }
 
 #[tokio::test]
+async fn the_plans_messages_of_the_month_go_first_then_credits_exactly_under_a_burst() {
+    let app = spawn_app().await;
+    let owner = app.signup().await;
+    // A plan with 3 messages a month, and 2 credits: of 8 invitations at once, 5 are sent.
+    let subscription = json!({ "plan_id": "01JMESSAGEPLAN000000000000", "plan_name": "Messages", "status": "active",
+        "current_period_start": "2026-12-01T00:00:00Z", "current_period_end": "2027-01-01T00:00:00Z",
+        "cancel_at_period_end": false, "limits": { "messages_per_month": 3 }, "started_at": "2026-12-01T00:00:00Z" });
+    let tenant_key = format!("T#{}", owner.tenant_id);
+    app.set(&tenant_key, "TENANT", &[("subscription", subscription), ("message_credits", json!(2))]).await;
+    let emails: Vec<String> = (0..8).map(|i| unique_email(&format!("burst{i}"))).collect();
+    let invited = futures_util::future::join_all(emails.iter().map(|email| {
+        app.post("/people", Some(&owner.access_token), json!({ "email": email, "name": "Ivy", "role": "staff" }))
+    }))
+    .await;
+    assert!(invited.iter().all(|response| response.status() == StatusCode::CREATED));
+    let mut sent = 0;
+    for email in &emails {
+        sent += app.mail_to(email).await.len();
+    }
+    assert_eq!(sent, 5, "3 of the plan's, 2 on credits");
+
+    let billing = json_of(app.get("/billing", &owner.access_token).await, StatusCode::OK).await;
+    assert_eq!(
+        (billing["usage"]["messages_this_month"].as_i64(), billing["usage"]["messages_per_month"].as_i64()),
+        (Some(3), Some(3))
+    );
+    assert_eq!(billing["message_credits"], 0);
+    let log = json_of(app.get("/notifications?limit=20", &owner.access_token).await, StatusCode::OK).await;
+    let skipped = log["items"].as_array().unwrap().iter().filter(|n| n["status"] == "skipped_no_credit").count();
+    assert_eq!(skipped, 3);
+
+    // A new month starts its count again (last month's count left as it was).
+    app.set(&tenant_key, "TENANT", &[("messages_month", json!("2000-01"))]).await;
+    let next = unique_email("next-month");
+    json_of(
+        app.post("/people", Some(&owner.access_token), json!({ "email": next, "name": "Ivy", "role": "staff" })).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    assert_eq!(app.mail_to(&next).await.len(), 1, "the new month's first message is the plan's");
+    let billing = json_of(app.get("/billing", &owner.access_token).await, StatusCode::OK).await;
+    assert_eq!(
+        (billing["usage"]["messages_this_month"].as_i64(), billing["message_credits"].as_i64()),
+        (Some(1), Some(0))
+    );
+}
+
+#[tokio::test]
 async fn the_sample_sqs_event_is_handled() {
     let app = spawn_app().await;
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../events/notifier-sqs.json");

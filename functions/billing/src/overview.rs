@@ -29,6 +29,8 @@ pub struct Usage {
     /// People who are not deactivated (invited or active).
     pub active_people: i64,
     pub max_active_people: Option<u32>,
+    /// The plan's messages sent this month (UTC), against `messages_per_month`.
+    pub messages_this_month: i64,
     pub messages_per_month: Option<u32>,
 }
 
@@ -54,6 +56,11 @@ pub fn billing_of(tenant: Tenant, plans: Vec<Plan>) -> Billing {
         usage: Usage {
             active_people: tenant.people_count,
             max_active_people: limits.max_active_people,
+            messages_this_month: if tenant.messages_month.as_deref() == Some(&rota::clock::Now::get().iso[..7]) {
+                tenant.messages_used
+            } else {
+                0
+            },
             messages_per_month: limits.messages_per_month,
         },
         message_credits: tenant.message_credits,

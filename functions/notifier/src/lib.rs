@@ -96,22 +96,26 @@ async fn attempt(notifier: &Notifier, envelope: &mut Envelope) -> Result<Deliver
             return Ok(DeliveryStatus::OptedOut);
         }
     }
-    let charged = envelope.tenant_id.as_deref().filter(|_| !kind.is_account_mail());
-    if let Some(tenant_id) = charged
-        && !notifier.store.take_credit(tenant_id).await?
-    {
-        return Ok(DeliveryStatus::SkippedNoCredit);
-    }
+    // The month (`yyyy-mm` of the ISO instant) the message counts in: the plan's messages of the
+    // month are used first, then credits.
+    let month = &Now::get().iso[..7];
+    let charged = match envelope.tenant_id.as_deref().filter(|_| !kind.is_account_mail()) {
+        Some(tenant_id) => match notifier.store.charge_message(tenant_id, month).await? {
+            Some(charge) => Some((tenant_id, charge)),
+            None => return Ok(DeliveryStatus::SkippedNoCredit),
+        },
+        None => None,
+    };
     let rendered = render(&envelope.message, &notifier.app_url);
     if let Err(error) = notifier.channel.send(&envelope.to, &rendered).await {
-        if let Some(tenant_id) = charged {
-            notifier.store.return_credit(tenant_id).await?;
+        if let Some((tenant_id, charge)) = &charged {
+            notifier.store.refund(tenant_id, charge).await?;
         }
         return Err(error);
     }
-    // The platform's count of this month's messages (`yyyy-mm` of the ISO instant). The message
-    // is out: a failure here must not make the queue send it again.
-    if let Err(error) = notifier.store.count_sent(&Now::get().iso[..7]).await {
+    // The platform's count of this month's messages. The message is out: a failure here must
+    // not make the queue send it again.
+    if let Err(error) = notifier.store.count_sent(month).await {
         tracing::warn!(error = %error, "the monthly message count missed one");
     }
     Ok(DeliveryStatus::Sent)

@@ -20,7 +20,8 @@ use super::{Store, key, keys, n, s as string, value};
 use crate::clock::instant;
 use crate::{Error, payments};
 
-/// What a plan allows; an absent limit is no limit.
+/// What a plan allows: an absent `max_active_people` is no limit; absent `messages_per_month`
+/// are none included (every message takes a credit).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema, garde::Validate)]
 #[serde(deny_unknown_fields)]
 pub struct PlanLimits {
@@ -29,7 +30,7 @@ pub struct PlanLimits {
     #[garde(inner(range(min = 1, max = 1_000_000)))]
     #[schema(minimum = 1, maximum = 1000000)]
     pub max_active_people: Option<u32>,
-    /// Messages a month before credits are spent.
+    /// Messages a month included, used before credits are spent (absent: none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[garde(inner(range(max = 100_000_000)))]
     #[schema(maximum = 100000000)]

@@ -1,11 +1,12 @@
 //! What the notifier keeps: a marker per sent envelope (idempotency), the organisation's
+//! messages of this month (its plan's `messages_per_month`, counted on the tenant item) and its
 //! message credits, and the log of every attempt (`GET /notifications`).
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::page::{Index, Page};
-use super::{Store, key, keys, n, to_item, written};
+use super::{Store, key, keys, n, s, to_item, written};
 use crate::Error;
 use crate::notify::Kind;
 
@@ -22,6 +23,14 @@ pub enum DeliveryStatus {
     OptedOut,
     /// The channel refused it; the queue retries it, then keeps it in the dead-letter queue.
     Failed,
+}
+
+/// How a message was paid for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Charge {
+    /// One of the plan's messages of this month (`yyyy-mm`).
+    Allowance(String),
+    Credit,
 }
 
 /// One delivery attempt, as admins read it.
@@ -49,8 +58,98 @@ impl Store {
         self.release_once(keys::delivery(id), keys::DELIVERY_SK).await
     }
 
+    /// Pays for one message: from the plan's messages of `month` (`yyyy-mm`) while some are left,
+    /// else with a credit; `None` when neither is left. The organisation's plan allowance and this
+    /// month's count are read first (so an organisation without an allowance pays one write, the
+    /// credit), then each way is one conditional write: a burst never takes more than either holds.
+    pub async fn charge_message(&self, tenant_id: &str, month: &str) -> Result<Option<Charge>, Error> {
+        let tenant = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::tenant(tenant_id), keys::TENANT_SK)))
+            .projection_expression("subscription.limits.messages_per_month, messages_month")
+            .send()
+            .await?
+            .item
+            .unwrap_or_default();
+        let allowance = tenant
+            .get("subscription")
+            .and_then(|subscription| subscription.as_m().ok()?.get("limits")?.as_m().ok()?.get("messages_per_month"))
+            .and_then(|allowance| allowance.as_n().ok()?.parse::<u32>().ok())
+            .unwrap_or(0);
+        if allowance > 0 {
+            let counted = tenant.get("messages_month").and_then(|counted| counted.as_s().ok());
+            // A new month starts its count at this message; if another message started it
+            // first, this one counts in it like any other.
+            if counted.is_none_or(|counted| counted.as_str() < month) && self.month_started(tenant_id, month).await? {
+                return Ok(Some(Charge::Allowance(month.to_owned())));
+            }
+            if self.counted_in(tenant_id, month).await? {
+                return Ok(Some(Charge::Allowance(month.to_owned())));
+            }
+        }
+        Ok(self.take_credit(tenant_id).await?.then_some(Charge::Credit))
+    }
+
+    /// Gives back what [`Store::charge_message`] took (the message was not sent after all).
+    pub async fn refund(&self, tenant_id: &str, charge: &Charge) -> Result<(), Error> {
+        match charge {
+            Charge::Credit => self.return_credit(tenant_id).await,
+            Charge::Allowance(month) => {
+                let result = self
+                    .client
+                    .update_item()
+                    .table_name(&self.table)
+                    .set_key(Some(key(keys::tenant(tenant_id), keys::TENANT_SK)))
+                    .update_expression("SET messages_used = messages_used - :one")
+                    .condition_expression("messages_month = :month AND messages_used >= :one")
+                    .expression_attribute_values(":one", n(1))
+                    .expression_attribute_values(":month", s(month))
+                    .send()
+                    .await;
+                written(result).map(drop)
+            }
+        }
+    }
+
+    /// Starts counting `month` with one message, if the count is of an earlier month (or none).
+    async fn month_started(&self, tenant_id: &str, month: &str) -> Result<bool, Error> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::tenant(tenant_id), keys::TENANT_SK)))
+            .update_expression("SET messages_month = :month, messages_used = :one")
+            .condition_expression(
+                "subscription.limits.messages_per_month >= :one \
+                 AND (attribute_not_exists(messages_month) OR messages_month < :month)",
+            )
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":month", s(month))
+            .send()
+            .await;
+        written(result)
+    }
+
+    /// Counts one more message in `month`, while the plan's messages of a month are not all used.
+    async fn counted_in(&self, tenant_id: &str, month: &str) -> Result<bool, Error> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::tenant(tenant_id), keys::TENANT_SK)))
+            .update_expression("SET messages_used = messages_used + :one")
+            .condition_expression("messages_month = :month AND messages_used < subscription.limits.messages_per_month")
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":month", s(month))
+            .send()
+            .await;
+        written(result)
+    }
+
     /// Takes one message credit: `false` when none is left. One conditional write.
-    pub async fn take_credit(&self, tenant_id: &str) -> Result<bool, Error> {
+    async fn take_credit(&self, tenant_id: &str) -> Result<bool, Error> {
         written(
             self.client
                 .update_item()
@@ -65,7 +164,7 @@ impl Store {
     }
 
     /// Gives a credit back (the message was not sent after all).
-    pub async fn return_credit(&self, tenant_id: &str) -> Result<(), Error> {
+    async fn return_credit(&self, tenant_id: &str) -> Result<(), Error> {
         self.client
             .update_item()
             .table_name(&self.table)

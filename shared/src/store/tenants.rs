@@ -37,6 +37,12 @@ pub struct Tenant {
     /// deactivate and reactivate them.
     #[serde(default)]
     pub people_count: i64,
+    /// The month (`yyyy-mm`) that `messages_used` counts: how many of the plan's messages of a
+    /// month (`messages_per_month`) were sent then. Kept by the notifier.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub messages_month: Option<String>,
+    #[serde(default)]
+    pub messages_used: i64,
     /// Its plan and billing status; none when it started before any plan was the default.
     /// Written by the billing paths only (a profile or settings change leaves it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -89,6 +95,8 @@ impl Tenant {
             settings: Settings::default(),
             message_credits: TRIAL_CREDITS,
             people_count: 0,
+            messages_month: None,
+            messages_used: 0,
             subscription: None,
             billing_customer_id: None,
             version: first_version(),
