@@ -101,7 +101,9 @@ pub async fn subscribe(
             payments.create_customer(&customer, &format!("rota-customer-{}", tenant.id)).await?.id
         }
     };
-    // The request's own id keys each call: a retry of this request repeats none of them.
+    // Each call is keyed by this request's id, so the provider applies a call resent after a lost
+    // answer once; the customer is keyed by the organisation, so a new request after a failed
+    // one finds the customer that one made (Stripe keeps keys 24 h).
     let key = |what: &str| format!("rota-{what}-{}", caller.request_id);
     if let Some(card) = &request.payment_method_id {
         payments.set_default_payment_method(&customer_id, card, &key("card")).await.map_err(|error| match error {
