@@ -26,9 +26,9 @@ which takes seconds once a test run has written a few thousand.)
 import copy
 import inspect
 import json
-from collections import defaultdict
 import sys
 import threading
+from collections import defaultdict
 from urllib.parse import parse_qs
 
 import moto.dynamodb.models as dynamodb_models

@@ -26,6 +26,11 @@ pub fn instant(instant: DateTime<Utc>) -> String {
     instant.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
+/// An epoch-seconds instant as [`instant`] writes it; none when out of range.
+pub fn instant_from_epoch(epoch: i64) -> Option<String> {
+    DateTime::from_timestamp(epoch, 0).map(instant)
+}
+
 /// An epoch-seconds instant as ISO 8601 UTC.
 pub fn iso_from_epoch(epoch: i64) -> String {
     DateTime::from_timestamp(epoch, 0).map(iso).unwrap_or_default()

@@ -112,6 +112,7 @@ pub async fn list_plans(State(state): State<AppState>, caller: Caller) -> Result
     responses(
         (status = 201, description = "The new plan", body = Plan),
         (status = 409, description = "The default plan changed at the same time; retry", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The payment provider is unavailable: nothing is stored; retry", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn create_plan(
     State(state): State<AppState>,
@@ -160,6 +161,7 @@ pub async fn create_plan(
         (status = 200, description = "The plan as changed", body = Plan),
         (status = 404, description = "No such plan", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Changed meanwhile (`version`), or a default plan retired or a retired one made the default", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The payment provider is unavailable (a new price): nothing is changed; retry", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn update_plan(
     State(state): State<AppState>,

@@ -11,7 +11,7 @@ use axum::http::HeaderMap;
 use rota::error::Problem;
 use rota::payments::webhook::{DEFAULT_TOLERANCE_SECS, Event, verified_event};
 use rota::payments::{self, Invoice};
-use rota::store::billing::{Applied, Payment, PaymentStatus, Plan, ProviderChange, SubscriptionStatus, status_of};
+use rota::store::billing::{Applied, Payment, PaymentStatus, Plan, ProviderChange};
 use rota::{AppState, Error};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -108,7 +108,7 @@ impl About {
     /// The payment an invoice event says happened or failed (none for an invoice of nothing).
     fn payment(&self, tenant_id: &str, said_at: i64) -> Option<Payment> {
         let Self::Invoice { invoice, paid } = self else { return None };
-        let at = |seconds: i64| chrono::DateTime::from_timestamp(seconds, 0).map(rota::clock::instant);
+        let at = |seconds: i64| rota::clock::instant_from_epoch(seconds);
         (invoice.total_minor > 0).then(|| Payment {
             id: invoice.id.clone(),
             tenant_id: tenant_id.to_owned(),
@@ -124,25 +124,8 @@ impl About {
     /// The change to the organisation's subscription; none for an invoice of no subscription (a
     /// one-off payment), a paid invoice of nothing (a trial's), or a status Rota does not know.
     fn change(self, plans: &[Plan]) -> Option<ProviderChange> {
-        let seconds =
-            |at: Option<i64>| at.and_then(|at| chrono::DateTime::from_timestamp(at, 0)).map(rota::clock::instant);
         match self {
-            Self::Subscription(subscription) => {
-                let status = status_of(subscription.status)?;
-                let plan = subscription
-                    .price_id()
-                    .and_then(|price| plans.iter().find(|plan| plan.price_id.as_deref() == Some(price)))
-                    .map(|plan| Box::new(plan.clone()));
-                Some(ProviderChange::Subscription {
-                    status,
-                    current_period_start: seconds(subscription.current_period_start),
-                    current_period_end: seconds(subscription.current_period_end),
-                    trial_end: seconds(subscription.trial_end).filter(|_| status == SubscriptionStatus::Trialing),
-                    cancel_at_period_end: subscription.cancel_at_period_end,
-                    plan,
-                    subscription_id: subscription.id,
-                })
-            }
+            Self::Subscription(subscription) => ProviderChange::of_subscription(subscription, plans),
             Self::Invoice { invoice, paid } => {
                 if paid && invoice.amount_paid_minor == 0 {
                     return None;

@@ -17,7 +17,7 @@ use super::audit::AuditEntry;
 use super::page::{Index, Page};
 use super::platform::PLATFORM_TENANT;
 use super::{Store, key, keys, n, s as string, value};
-use crate::clock::instant;
+use crate::clock::{instant, instant_from_epoch};
 use crate::{Error, payments};
 
 /// What a plan allows: an absent `max_active_people` is no limit; absent `messages_per_month`
@@ -176,7 +176,7 @@ impl Subscription {
         now: DateTime<Utc>,
     ) -> Self {
         let status = status_of(provider.status).unwrap_or(SubscriptionStatus::PastDue);
-        let seconds = |at: Option<i64>| at.and_then(|at| DateTime::from_timestamp(at, 0)).map(instant);
+        let seconds = |at: Option<i64>| at.and_then(instant_from_epoch);
         // The same subscription goes on (a trial becoming paid, a change of plan); one that
         // was cancelled, or another at the provider, starts anew.
         let same = before.filter(|before| {
@@ -237,6 +237,26 @@ pub enum ProviderChange {
 }
 
 impl ProviderChange {
+    /// The subscription as a provider event has it, with the plan of `plans` its price is;
+    /// none for a status Rota does not know.
+    pub fn of_subscription(provider: payments::Subscription, plans: &[Plan]) -> Option<Self> {
+        let status = status_of(provider.status)?;
+        let seconds = |at: Option<i64>| at.and_then(instant_from_epoch);
+        let plan = provider
+            .price_id()
+            .and_then(|price| plans.iter().find(|plan| plan.price_id.as_deref() == Some(price)))
+            .map(|plan| Box::new(plan.clone()));
+        Some(Self::Subscription {
+            status,
+            current_period_start: seconds(provider.current_period_start),
+            current_period_end: seconds(provider.current_period_end),
+            trial_end: seconds(provider.trial_end).filter(|_| status == SubscriptionStatus::Trialing),
+            cancel_at_period_end: provider.cancel_at_period_end,
+            plan,
+            subscription_id: provider.id,
+        })
+    }
+
     fn subscription_id(&self) -> &str {
         match self {
             Self::Subscription { subscription_id, .. } | Self::Invoice { subscription_id, .. } => subscription_id,

@@ -95,86 +95,67 @@ impl Store {
     /// Gives back what [`Store::charge_message`] took (the message was not sent after all).
     pub async fn refund(&self, tenant_id: &str, charge: &Charge) -> Result<(), Error> {
         match charge {
-            Charge::Credit => self.return_credit(tenant_id).await,
+            Charge::Credit => {
+                let returned = self
+                    .count_on_tenant(
+                        tenant_id,
+                        "SET message_credits = message_credits + :one",
+                        "attribute_exists(pk)",
+                        None,
+                    )
+                    .await?;
+                if returned { Ok(()) } else { Err(Error::internal("the organisation is gone")) }
+            }
             Charge::Allowance(month) => {
-                let result = self
-                    .client
-                    .update_item()
-                    .table_name(&self.table)
-                    .set_key(Some(key(keys::tenant(tenant_id), keys::TENANT_SK)))
-                    .update_expression("SET messages_used = messages_used - :one")
-                    .condition_expression("messages_month = :month AND messages_used >= :one")
-                    .expression_attribute_values(":one", n(1))
-                    .expression_attribute_values(":month", s(month))
-                    .send()
-                    .await;
-                written(result).map(drop)
+                let update = "SET messages_used = messages_used - :one";
+                let condition = "messages_month = :month AND messages_used >= :one";
+                self.count_on_tenant(tenant_id, update, condition, Some(month)).await.map(drop)
             }
         }
     }
 
     /// Starts counting `month` with one message, if the count is of an earlier month (or none).
     async fn month_started(&self, tenant_id: &str, month: &str) -> Result<bool, Error> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key(keys::tenant(tenant_id), keys::TENANT_SK)))
-            .update_expression("SET messages_month = :month, messages_used = :one")
-            .condition_expression(
-                "subscription.limits.messages_per_month >= :one \
-                 AND (attribute_not_exists(messages_month) OR messages_month < :month)",
-            )
-            .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":month", s(month))
-            .send()
-            .await;
-        written(result)
+        let update = "SET messages_month = :month, messages_used = :one";
+        let condition = "subscription.limits.messages_per_month >= :one \
+                         AND (attribute_not_exists(messages_month) OR messages_month < :month)";
+        self.count_on_tenant(tenant_id, update, condition, Some(month)).await
     }
 
     /// Counts one more message in `month`, while the plan's messages of a month are not all used.
     async fn counted_in(&self, tenant_id: &str, month: &str) -> Result<bool, Error> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key(keys::tenant(tenant_id), keys::TENANT_SK)))
-            .update_expression("SET messages_used = messages_used + :one")
-            .condition_expression("messages_month = :month AND messages_used < subscription.limits.messages_per_month")
-            .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":month", s(month))
-            .send()
-            .await;
-        written(result)
+        let update = "SET messages_used = messages_used + :one";
+        let condition = "messages_month = :month AND messages_used < subscription.limits.messages_per_month";
+        self.count_on_tenant(tenant_id, update, condition, Some(month)).await
     }
 
     /// Takes one message credit: `false` when none is left. One conditional write.
     async fn take_credit(&self, tenant_id: &str) -> Result<bool, Error> {
-        written(
-            self.client
-                .update_item()
-                .table_name(&self.table)
-                .set_key(Some(key(keys::tenant(tenant_id), keys::TENANT_SK)))
-                .update_expression("SET message_credits = message_credits - :one")
-                .condition_expression("message_credits >= :one")
-                .expression_attribute_values(":one", n(1))
-                .send()
-                .await,
-        )
+        let update = "SET message_credits = message_credits - :one";
+        self.count_on_tenant(tenant_id, update, "message_credits >= :one", None).await
     }
 
-    /// Gives a credit back (the message was not sent after all).
-    async fn return_credit(&self, tenant_id: &str) -> Result<(), Error> {
-        self.client
+    /// One conditional write of the organisation's message counters (`:one` is 1, `:month` the
+    /// month when given): `false` when its condition did not hold.
+    async fn count_on_tenant(
+        &self,
+        tenant_id: &str,
+        update: &str,
+        condition: &str,
+        month: Option<&str>,
+    ) -> Result<bool, Error> {
+        let mut request = self
+            .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key(keys::tenant(tenant_id), keys::TENANT_SK)))
-            .update_expression("SET message_credits = message_credits + :one")
-            .condition_expression("attribute_exists(pk)")
-            .expression_attribute_values(":one", n(1))
-            .send()
-            .await?;
-        Ok(())
+            .update_expression(update)
+            .condition_expression(condition)
+            .expression_attribute_values(":one", n(1));
+        if let Some(month) = month {
+            request = request.expression_attribute_values(":month", s(month));
+        }
+        written(request.send().await)
     }
 
     pub async fn record_notification(&self, notification: &Notification) -> Result<(), Error> {
