@@ -7,6 +7,7 @@ use utoipa::ToSchema;
 
 use crate::Error;
 use crate::aws::LazyClient;
+use crate::store::billing::OverdueInvoice;
 
 /// One message to one recipient, with the id that makes its delivery idempotent (a redelivered
 /// envelope is sent once). `to` empty: the person's own address, looked up when sending.
@@ -174,6 +175,20 @@ pub enum Message {
         rows: usize,
         errors: usize,
     },
+    /// To the owners: the subscription's payment failed and is still overdue (`day` of it); the
+    /// organisation is suspended on `suspends_on` (a date) unless it is paid.
+    PaymentOverdue {
+        organisation: String,
+        day: i64,
+        invoice: Option<OverdueInvoice>,
+        suspends_on: String,
+    },
+    /// To the owners: the organisation is suspended because its payment stayed overdue; paying
+    /// reactivates it.
+    SuspendedForPayment {
+        organisation: String,
+        invoice: Option<OverdueInvoice>,
+    },
 }
 
 /// One person of a weekly-hours digest.
@@ -216,6 +231,8 @@ pub enum Kind {
     SwapTaken,
     RequestDecided,
     ImportFinished,
+    PaymentOverdue,
+    SuspendedForPayment,
 }
 
 impl Message {
@@ -237,15 +254,25 @@ impl Message {
             Message::SwapTaken { .. } => Kind::SwapTaken,
             Message::RequestDecided { .. } => Kind::RequestDecided,
             Message::ImportFinished { .. } => Kind::ImportFinished,
+            Message::PaymentOverdue { .. } => Kind::PaymentOverdue,
+            Message::SuspendedForPayment { .. } => Kind::SuspendedForPayment,
         }
     }
 }
 
 impl Kind {
-    /// Account mail (sign-up, password reset) is never charged and never opted out of: without
-    /// it nobody could get in. Everything else an organisation sends costs a credit.
+    /// Account mail (sign-up, password reset, an overdue payment) is never charged and never
+    /// opted out of: without it nobody could get in, or stay in. Everything else an organisation
+    /// sends costs a credit.
     pub fn is_account_mail(self) -> bool {
-        matches!(self, Kind::SignupVerification | Kind::SignupAttempt | Kind::PasswordReset)
+        matches!(
+            self,
+            Kind::SignupVerification
+                | Kind::SignupAttempt
+                | Kind::PasswordReset
+                | Kind::PaymentOverdue
+                | Kind::SuspendedForPayment
+        )
     }
 }
 
@@ -425,6 +452,33 @@ pub fn render(message: &Message, app_url: &str) -> Rendered {
             ],
             Some(format!("{app}/imports/{import_id}")),
         ),
+        Message::PaymentOverdue { organisation, day, invoice, suspends_on } => (
+            format!("Payment overdue for {organisation} on Rota"),
+            vec![
+                format!(
+                    "The payment of {}'s Rota subscription failed {} and is still overdue.",
+                    organisation,
+                    if *day == 1 { "today".to_owned() } else { format!("{} days ago", day - 1) }
+                ),
+                format!(
+                    "Unless it is paid, {organisation} will be suspended on {suspends_on}: nobody will be able to \
+                     log in until it is. Pay {} here (another card can be used):",
+                    owed(invoice.as_ref())
+                ),
+            ],
+            Some(pay_url(invoice.as_ref(), app)),
+        ),
+        Message::SuspendedForPayment { organisation, invoice } => (
+            format!("{organisation} is suspended on Rota"),
+            vec![
+                format!(
+                    "{organisation} is suspended because the payment of its Rota subscription stayed overdue: \
+                     nobody can log in. Nothing is deleted."
+                ),
+                format!("Pay {} here and it is active again at once:", owed(invoice.as_ref())),
+            ],
+            Some(pay_url(invoice.as_ref(), app)),
+        ),
     };
     // The link goes after the paragraph that leads to it (the one ending in a colon).
     let mut text = Vec::new();
@@ -438,6 +492,19 @@ pub fn render(message: &Message, app_url: &str) -> Rendered {
         }
     }
     Rendered { subject, text: text.join("\n\n"), html: html.join("\n") }
+}
+
+/// What an overdue invoice asks for, as a sentence names it.
+fn owed(invoice: Option<&OverdueInvoice>) -> String {
+    invoice.map_or_else(
+        || "what is owed".to_owned(),
+        |invoice| crate::domain::money::format(invoice.amount_minor, &invoice.currency),
+    )
+}
+
+/// Where an overdue invoice is paid: the provider's page for it, else the billing page.
+fn pay_url(invoice: Option<&OverdueInvoice>, app: &str) -> String {
+    invoice.and_then(|invoice| invoice.pay_url.clone()).unwrap_or_else(|| format!("{app}/billing"))
 }
 
 fn escape(text: &str) -> String {
@@ -493,6 +560,36 @@ mod tests {
     }
 
     #[test]
+    fn an_overdue_payment_says_how_much_until_when_and_where_to_pay() {
+        let invoice = OverdueInvoice {
+            invoice_id: "in_1".into(),
+            amount_minor: 2900,
+            currency: "EUR".into(),
+            pay_url: Some("https://pay.example/in_1".into()),
+        };
+        let message = Message::PaymentOverdue {
+            organisation: "Harbour".into(),
+            day: 3,
+            invoice: Some(invoice),
+            suspends_on: "2027-03-15".into(),
+        };
+        let rendered = render(&message, "https://app.example");
+        assert_eq!(rendered.subject, "Payment overdue for Harbour on Rota");
+        assert!(rendered.text.contains("failed 2 days ago"), "{}", rendered.text);
+        assert!(rendered.text.contains("suspended on 2027-03-15"), "{}", rendered.text);
+        assert!(rendered.text.contains("Pay EUR 29.00 here (another card can be used):\n\nhttps://pay.example/in_1"));
+        let suspended = render(
+            &Message::SuspendedForPayment { organisation: "Harbour".into(), invoice: None },
+            "https://app.example",
+        );
+        assert!(
+            suspended
+                .text
+                .contains("Pay what is owed here and it is active again at once:\n\nhttps://app.example/billing")
+        );
+    }
+
+    #[test]
     fn an_invitation_to_an_address_with_an_account_carries_no_link() {
         let message =
             Message::Invitation { name: "Ivy".into(), organisation: "Harbour".into(), token: None, valid_hours: 72 };
@@ -532,5 +629,6 @@ mod tests {
     fn account_mail_is_free_and_kept() {
         assert!(Kind::PasswordReset.is_account_mail() && Kind::SignupVerification.is_account_mail());
         assert!(!Kind::Invitation.is_account_mail());
+        assert!(Kind::PaymentOverdue.is_account_mail() && Kind::SuspendedForPayment.is_account_mail());
     }
 }

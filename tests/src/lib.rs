@@ -418,6 +418,13 @@ impl TestApp {
         importer::poll(&self.importer, 0).await.expect("the import queue answers")
     }
 
+    /// The nightly worker, on a nightly queue of its own (its notifications go to this app's).
+    pub async fn nightly(&self) -> nightly::Nightly {
+        let name = format!("nightly-{}", ulid::Ulid::new());
+        let queue = self.sqs.create_queue().queue_name(name).send().await.expect("the queue is created");
+        nightly::Nightly::new(&self.config, queue.queue_url.expect("a queue has a URL")).await
+    }
+
     /// Runs the notifier on everything queued so far, as its Lambda trigger would; returns how
     /// many messages it handled.
     pub async fn deliver(&self) -> usize {

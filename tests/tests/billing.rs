@@ -1,12 +1,18 @@
 //! Billing as the platform's operator and a paying organisation meet it: plans the operator keeps
 //! (never deleted, one the default), each new organisation on a trial of the default, and an
-//! organisation never holding more people than its plan allows, however many are added at once.
+//! organisation never holding more people than its plan allows, however many are added at once;
+//! an owner paying, the provider's events, and an overdue payment's reminders, suspension and
+//! reactivation.
 
 use api_tests::{
     Account, DECLINED_CARD, GOOD_CARD, TestApp, card, json_of, member, plan, problem_of, spawn_app, stripe_signature,
 };
 use futures_util::future::join_all;
+use nightly::collect_overdue;
 use reqwest::{Method, StatusCode};
+use rota::domain::dunning::{Notice, Step};
+use rota::store::billing::SubscriptionStatus;
+use rota::store::tenants::TenantStatus;
 use serde_json::{Value, json};
 
 async fn patch_plan(app: &TestApp, admin: &str, plan: &Value, body: Value) -> reqwest::Response {
@@ -441,4 +447,128 @@ async fn provider_events_apply_once_in_their_own_order_and_forgeries_are_refused
     stranger["customer"] = json!("cus_unknown_to_rota");
     assert!(!applied(deliver(&app, &event("invoice.payment_failed", now, stranger), now).await).await);
     assert!(!applied(deliver(&app, &event("charge.refunded", now, json!({ "id": "ch_1" })), now).await).await);
+}
+
+/// The owners' mail about the organisation's overdue payment: (subject, text) oldest first.
+async fn dunning_mail(app: &TestApp, owner: &Account) -> Vec<(String, String)> {
+    let mail = app.mail_to(&owner.email).await;
+    mail.iter()
+        .map(|mail| {
+            (mail["subject"].as_str().unwrap().to_owned(), mail["body"].as_str().unwrap_or_default().to_owned())
+        })
+        .filter(|(subject, _)| subject.starts_with("Payment overdue") || subject.ends_with("is suspended on Rota"))
+        .collect()
+}
+
+#[tokio::test]
+async fn an_overdue_organisation_is_reminded_then_suspended_and_paying_brings_it_back() {
+    let app = spawn_app().await;
+    let admin = app.platform_admin().await;
+    let monthly = plan(&app, &admin, json!({ "name": "Dunned", "price_minor": 2900 })).await;
+    let owner = app.signup().await;
+    no_subscription(&app, &owner).await;
+    let paid =
+        subscribe(&app, &owner, json!({ "plan_id": monthly["id"], "payment_method_id": card(GOOD_CARD).await })).await;
+    let subscription_id =
+        json_of(paid, StatusCode::OK).await["subscription"]["provider_subscription_id"].as_str().unwrap().to_owned();
+    let customer = tenant(&app, &owner).await["billing_customer_id"].as_str().unwrap().to_owned();
+    let nightly = app.nightly().await;
+    let now = chrono::Utc::now();
+    let nothing = Step { suspend: false, notice: None };
+    assert_eq!(collect_overdue(&nightly, &owner.tenant_id, now).await.unwrap(), nothing, "nothing is overdue");
+
+    // The renewal's payment fails: overdue, on the dunning list, with where to pay.
+    let created = now.timestamp();
+    let invoice = |id: &str, paid: bool| {
+        json!({ "id": id, "object": "invoice", "customer": customer, "subscription": subscription_id,
+            "currency": "eur", "total": 2900, "amount_paid": if paid { 2900 } else { 0 }, "created": created,
+            "hosted_invoice_url": format!("https://pay.example/{id}") })
+    };
+    let first = format!("in_{}", ulid::Ulid::new());
+    assert!(
+        applied(deliver(&app, &event("invoice.payment_failed", created, invoice(&first, false)), created).await).await
+    );
+    let billing = json_of(app.get("/billing", &owner.access_token).await, StatusCode::OK).await;
+    let overdue = &billing["subscription"];
+    assert_eq!(overdue["status"], "past_due");
+    assert_eq!(
+        overdue["overdue"],
+        json!({ "invoice_id": first, "amount_minor": 2900, "currency": "EUR", "pay_url": format!("https://pay.example/{first}") })
+    );
+    let since: chrono::DateTime<chrono::Utc> = overdue["past_due_since"].as_str().unwrap().parse().unwrap();
+    assert!(app.store.past_due_tenant_ids().await.unwrap().contains(&owner.tenant_id));
+    let on = |hours: i64| since + chrono::Duration::hours(hours);
+    let dun = |hours: i64| collect_overdue(&nightly, &owner.tenant_id, on(hours));
+    let reminded = |day: i64| Step { suspend: false, notice: Some(Notice::Reminder { day }) };
+
+    // Reminded on days 1, 3 and 7, each once however often the sweep runs.
+    assert_eq!(dun(1).await.unwrap(), reminded(1));
+    assert_eq!(dun(2).await.unwrap(), nothing);
+    let mail = dunning_mail(&app, &owner).await;
+    assert_eq!(mail.len(), 1, "{mail:?}");
+    let organisation = tenant(&app, &owner).await["name"].as_str().unwrap().to_owned();
+    assert_eq!(mail[0].0, format!("Payment overdue for {organisation} on Rota"));
+    assert!(mail[0].1.contains("Pay EUR 29.00 here") && mail[0].1.contains(&format!("https://pay.example/{first}")));
+    assert_eq!(dun(49).await.unwrap(), reminded(3));
+    assert_eq!(dun(7 * 24 - 1).await.unwrap(), reminded(7));
+    assert_eq!(dun(10 * 24).await.unwrap(), nothing);
+    assert_eq!(dunning_mail(&app, &owner).await.len(), 3);
+    let login = app.login(&owner.email, &owner.password).await;
+    assert_eq!(login.status(), StatusCode::OK, "still active in its grace");
+
+    // After 14 days: suspended, audited, the owners told; nobody gets in.
+    let suspended = Step { suspend: true, notice: Some(Notice::Suspended) };
+    assert_eq!(dun(14 * 24 + 1).await.unwrap(), suspended);
+    assert_eq!(dun(14 * 24 + 2).await.unwrap(), nothing);
+    let mail = dunning_mail(&app, &owner).await;
+    assert_eq!((mail.len(), mail[3].0.ends_with("is suspended on Rota")), (4, true), "{mail:?}");
+    problem_of(app.login(&owner.email, &owner.password).await, StatusCode::FORBIDDEN, "tenant_suspended").await;
+    problem_of(app.refresh(&owner.refresh_token).await, StatusCode::FORBIDDEN, "tenant_suspended").await;
+
+    // The owner pays on the provider's page: active again at once, off the dunning list.
+    let settled = event("invoice.paid", created + 60, invoice(&first, true));
+    assert!(applied(deliver(&app, &settled, created).await).await);
+    let tokens = json_of(app.refresh(&owner.refresh_token).await, StatusCode::OK).await;
+    let token = tokens["access_token"].as_str().unwrap();
+    let billing = json_of(app.get("/billing", token).await, StatusCode::OK).await;
+    assert_eq!(billing["subscription"]["status"], "active");
+    assert!(
+        billing["subscription"].get("overdue").is_none() && billing["subscription"].get("past_due_since").is_none()
+    );
+    assert!(!app.store.past_due_tenant_ids().await.unwrap().contains(&owner.tenant_id));
+    assert_eq!(dun(15 * 24).await.unwrap(), nothing, "paid: nothing more");
+    let audit = json_of(app.get("/audit-logs?entity_type=tenant", token).await, StatusCode::OK).await;
+    // (The suspension's entry is dated at the injected time, weeks ahead.)
+    let mut by_rota: Vec<&str> = audit["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|entry| entry["actor_id"] == "rota")
+        .map(|entry| entry["action"].as_str().unwrap())
+        .collect();
+    by_rota.sort_unstable();
+    assert_eq!(by_rota, ["tenant.activated", "tenant.suspended"]);
+
+    // Overdue again and suspended for it; then the platform suspends it on its own account: a
+    // payment settles the subscription but leaves the platform's suspension.
+    let second = format!("in_{}", ulid::Ulid::new());
+    let failed_again = event("invoice.payment_failed", created + 120, invoice(&second, false));
+    assert!(applied(deliver(&app, &failed_again, created).await).await);
+    let since =
+        app.store.tenant(&owner.tenant_id).await.unwrap().unwrap().subscription.unwrap().past_due_since.unwrap();
+    let since: chrono::DateTime<chrono::Utc> = since.parse().unwrap();
+    let late = since + chrono::Duration::days(20);
+    assert_eq!(collect_overdue(&nightly, &owner.tenant_id, late).await.unwrap(), suspended);
+    let path = format!("/admin/tenants/{}/suspend", owner.tenant_id);
+    let overview = json_of(app.post_empty(&path, &admin).await, StatusCode::OK).await;
+    assert_eq!((overview["status"].as_str(), overview.get("suspended_for")), (Some("suspended"), None));
+    let paid_again = event("invoice.paid", created + 180, invoice(&second, true));
+    assert!(applied(deliver(&app, &paid_again, created).await).await);
+    let stored = app.store.tenant(&owner.tenant_id).await.unwrap().unwrap();
+    assert_eq!(
+        (stored.status, stored.subscription.map(|subscription| subscription.status)),
+        (TenantStatus::Suspended, Some(SubscriptionStatus::Active))
+    );
+    let customer = app.store.customer(&customer).await.unwrap().unwrap();
+    assert!(!customer.suspended_for_payment, "the customer's mark is cleared");
 }

@@ -9,16 +9,10 @@ use std::collections::HashMap;
 use api_tests::{HALL, Organisation, TestApp, json_of, member, problem_of, spawn_app, worker};
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use chrono::{DateTime, Duration, Utc};
-use nightly::{Closed, Job, Nightly, archive_stale_drafts, check_weekly_hours, close_attendance, send_reminders};
+use nightly::{Closed, Job, archive_stale_drafts, check_weekly_hours, close_attendance, send_reminders};
 use reqwest::StatusCode;
 use rota::store::RequestTrips;
 use serde_json::{Value, json};
-
-/// The worker on a nightly queue of this test's own.
-async fn nightly_of(app: &TestApp) -> Nightly {
-    let queue = app.sqs.create_queue().queue_name(format!("nightly-{}", ulid::Ulid::new())).send().await.unwrap();
-    Nightly::new(&app.config, queue.queue_url.unwrap()).await
-}
 
 fn around(now: DateTime<Utc>, from_minutes: i64, to_minutes: i64) -> (String, String) {
     ((now + Duration::minutes(from_minutes)).to_rfc3339(), (now + Duration::minutes(to_minutes)).to_rfc3339())
@@ -79,7 +73,7 @@ async fn a_closed_window_makes_who_never_came_absent_and_who_never_left_incomple
     check(&app, &owner.access_token, "out", &on_now).await;
 
     // The hourly run, through the queue as the Lambda gets it: only the ended shift has closed.
-    let nightly = nightly_of(&app).await;
+    let nightly = app.nightly().await;
     let job = serde_json::to_string(&Job::CloseAttendance { tenant_id: owner.tenant_id.clone() }).unwrap();
     nightly.sqs.send_message().queue_url(&nightly.queue_url).message_body(job).send().await.unwrap();
     assert_eq!(nightly::poll(&nightly, 0).await.unwrap(), 1);
@@ -167,7 +161,7 @@ async fn the_sweep_queues_each_active_organisation_once() {
     let active = app.signup().await;
     let suspended = app.signup().await;
     app.set(&format!("T#{}", suspended.tenant_id), "TENANT", &[("status", json!("suspended"))]).await;
-    let nightly = nightly_of(&app).await;
+    let nightly = app.nightly().await;
     let queued = nightly::sweep(&nightly).await.unwrap();
     let mut jobs = Vec::new();
     loop {
@@ -206,7 +200,7 @@ async fn the_sweep_queues_each_active_organisation_once() {
 #[tokio::test]
 async fn the_sample_sqs_event_is_handled_and_a_bad_message_fails_alone() {
     let app = spawn_app().await;
-    let nightly = nightly_of(&app).await;
+    let nightly = app.nightly().await;
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../events/nightly-sqs.json");
     let mut event: SqsEvent = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let mut bad = SqsMessage::default();
@@ -265,7 +259,7 @@ async fn each_place_is_reminded_once_across_overlapping_runs_and_opt_outs_are_ho
     )
     .await;
 
-    let nightly = nightly_of(&app).await;
+    let nightly = app.nightly().await;
     let (first, second) =
         tokio::join!(send_reminders(&nightly, &owner.tenant_id, now), send_reminders(&nightly, &owner.tenant_id, now));
     assert_eq!(first.unwrap() + second.unwrap(), 2, "Sam's and Alex's, each by one of the runs");
@@ -331,7 +325,7 @@ async fn a_week_whose_worked_and_scheduled_hours_cross_a_cap_warns_and_digests_o
     json_of(app.post_empty(&format!("/shifts/{evening}/publish"), &owner.access_token).await, StatusCode::OK).await;
     app.on_shift(token, &evening, &alex.id, true).await;
 
-    let nightly = nightly_of(&app).await;
+    let nightly = app.nightly().await;
     let now: DateTime<Utc> = TUESDAY.parse().unwrap();
     let (first, second) = tokio::join!(
         check_weekly_hours(&nightly, &owner.tenant_id, now),
@@ -404,7 +398,7 @@ async fn the_weekly_check_reads_the_same_however_much_unrelated_data_there_is() 
         let shift = app.published_shift(token, &org.location_id, &org.position_id, times).await;
         app.on_shift(token, &shift, &org.person_id, true).await;
     }
-    let nightly = nightly_of(&app).await;
+    let nightly = app.nightly().await;
     let now: DateTime<Utc> = TUESDAY.parse().unwrap();
     let measure = || async {
         let trips = RequestTrips::default();

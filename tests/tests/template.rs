@@ -215,7 +215,7 @@ const TABLE_ACTIONS: [(&str, TableActions, TableActions); 10] = [
     ("admin", (&["GetItem", "PutItem", "Query", "UpdateItem"], &["Query"]), NOTHING),
     ("billing", (&["GetItem", "PutItem", "Query", "UpdateItem"], &[]), NOTHING),
     ("notifier", (&["DeleteItem", "GetItem", "PutItem", "UpdateItem"], &[]), NOTHING),
-    ("nightly", (&["BatchGetItem", "DeleteItem", "GetItem", "PutItem", "Query"], &["Query"]), NOTHING),
+    ("nightly", (&["BatchGetItem", "DeleteItem", "GetItem", "PutItem", "Query", "UpdateItem"], &["Query"]), NOTHING),
     (
         "importer",
         (&["BatchGetItem", "BatchWriteItem", "DeleteItem", "GetItem", "PutItem", "Query", "UpdateItem"], &[]),

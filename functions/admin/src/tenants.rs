@@ -12,7 +12,7 @@ use rota::store::links::{LinkKind, PendingInvitation, new_link};
 use rota::store::page::Page;
 use rota::store::people::Person;
 use rota::store::platform::PLATFORM_TENANT;
-use rota::store::tenants::{Tenant, TenantStatus};
+use rota::store::tenants::{SuspendedFor, Tenant, TenantStatus};
 use rota::{AppState, Error};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -23,6 +23,9 @@ pub struct TenantOverview {
     pub id: String,
     pub name: String,
     pub status: TenantStatus,
+    /// Why Rota suspended it (an overdue payment); absent when the platform did or it is active.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suspended_for: Option<SuspendedFor>,
     /// People who are not deactivated (invited or active).
     pub people_count: i64,
     pub message_credits: i64,
@@ -35,6 +38,7 @@ impl From<Tenant> for TenantOverview {
             id: tenant.id,
             name: tenant.name,
             status: tenant.status,
+            suspended_for: tenant.suspended_for,
             people_count: tenant.people_count,
             message_credits: tenant.message_credits,
             created_at: tenant.created_at,
@@ -56,7 +60,8 @@ pub async fn list_tenants(
 }
 
 /// Suspends an organisation: its people cannot log in, refresh or accept invitations until it is
-/// reactivated (their sessions then resume).
+/// reactivated (their sessions then resume). One that Rota suspended for an overdue payment is
+/// taken over: paying no longer reactivates it.
 #[utoipa::path(post, path = "/admin/tenants/{tenant_id}/suspend", tag = "platform", security(("bearer" = ["platform_admin"])),
     params(("tenant_id" = String, Path)),
     responses(
@@ -98,11 +103,12 @@ async fn set_status(
     }
     // Round trip 1: the organisation as it is.
     let before = state.store.tenant(tenant_id).await?.ok_or(Error::NotFound)?;
-    if before.status == status {
+    // Suspending what Rota suspended for payment takes it over: a payment then does not lift it.
+    if before.status == status && before.suspended_for.is_none() {
         return Ok(Json(before.into()));
     }
     let now = Now::get();
-    let after = Tenant { status, updated_at: now.iso.clone(), ..before.clone() };
+    let after = Tenant { status, suspended_for: None, updated_at: now.iso.clone(), ..before.clone() };
     let action = match status {
         TenantStatus::Suspended => "tenant.suspended",
         TenantStatus::Active => "tenant.activated",

@@ -11,7 +11,7 @@ use axum::http::HeaderMap;
 use rota::error::Problem;
 use rota::payments::webhook::{DEFAULT_TOLERANCE_SECS, Event, verified_event};
 use rota::payments::{self, Invoice};
-use rota::store::billing::{Applied, Payment, PaymentStatus, Plan, ProviderChange};
+use rota::store::billing::{Applied, OverdueInvoice, Payment, PaymentStatus, Plan, ProviderChange};
 use rota::{AppState, Error};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -46,23 +46,24 @@ pub async fn receive(State(state): State<AppState>, headers: HeaderMap, body: By
         return Ok(Json(Receipt { applied: false }));
     };
     // Round trip 1: the organisation the customer is, and (for a subscription) the plans.
-    let (tenant_id, plans) = tokio::try_join!(state.store.customer_tenant(about.customer()), async {
+    let (customer, plans) = tokio::try_join!(state.store.customer(about.customer()), async {
         match about {
             About::Subscription(_) => state.store.plans().await,
             About::Invoice { .. } => Ok(Vec::new()),
         }
     })?;
-    let Some(tenant_id) = tenant_id else {
+    let Some(customer) = customer else {
         tracing::warn!(event = %event.id, kind = %event.kind, customer = %about.customer(), "event about an unknown customer");
         return Ok(Json(Receipt { applied: false }));
     };
+    let tenant_id = customer.tenant_id.clone();
     let payment = about.payment(&tenant_id, event.created);
     let Some(change) = about.change(&plans) else {
         return Ok(Json(Receipt { applied: false }));
     };
     // Round trip 2: the change with the event's id, and the invoice's payment as the event says.
     let (applied, ()) = tokio::try_join!(
-        state.store.apply_provider_change(&tenant_id, &event.id, event.created, &change, now),
+        state.store.apply_provider_change(&customer, &event.id, event.created, &change, now),
         async {
             match &payment {
                 Some(payment) => state.store.record_payment(payment, event.created).await,
@@ -71,7 +72,7 @@ pub async fn receive(State(state): State<AppState>, headers: HeaderMap, body: By
         }
     )?;
     tracing::info!(event = %event.id, kind = %event.kind, tenant = %tenant_id, ?applied, "payment event");
-    Ok(Json(Receipt { applied: applied == Applied::Changed }))
+    Ok(Json(Receipt { applied: applied != Applied::Ignored }))
 }
 
 /// The object an event is about, where it is one billing acts on.
@@ -130,7 +131,19 @@ impl About {
                 if paid && invoice.amount_paid_minor == 0 {
                     return None;
                 }
-                Some(ProviderChange::Invoice { subscription_id: invoice.subscription?, paid })
+                let subscription_id = invoice.subscription.clone()?;
+                Some(match paid {
+                    true => ProviderChange::InvoicePaid { subscription_id },
+                    false => ProviderChange::InvoiceFailed {
+                        subscription_id,
+                        invoice: OverdueInvoice {
+                            amount_minor: invoice.total_minor - invoice.amount_paid_minor,
+                            currency: invoice.currency.to_uppercase(),
+                            pay_url: invoice.hosted_invoice_url,
+                            invoice_id: invoice.id,
+                        },
+                    },
+                })
             }
         }
     }

@@ -9,7 +9,6 @@ use futures_util::{StreamExt, TryStreamExt};
 use rota::Error;
 use rota::clock::{instant, iso};
 use rota::store::Store;
-use rota::store::attendance::SCHEDULED_JOB;
 use rota::store::audit::{Actor, AuditEntry};
 use rota::store::entities::{Archivable, Entity};
 use rota::store::keys;
@@ -38,12 +37,7 @@ pub async fn archive_stale_drafts(store: &Store, tenant_id: &str, now: DateTime<
         .filter(|shift| shift.status == ShiftStatus::Draft && !shift.archived())
         .collect();
     let at = iso(now);
-    let actor = Actor {
-        tenant_id: tenant_id.to_owned(),
-        person_id: SCHEDULED_JOB.0.to_owned(),
-        request_id: format!("nightly-{}", ulid::Ulid::new()),
-        ip: None,
-    };
+    let actor = Actor::rota(tenant_id, &format!("nightly-{}", ulid::Ulid::new()));
     let archived: Vec<bool> = futures_util::stream::iter(stale)
         .map(|before| {
             let (at, actor) = (&at, &actor);

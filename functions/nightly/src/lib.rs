@@ -2,8 +2,9 @@
 //!
 //! Every hour an EventBridge rule queues `{"job":"sweep"}`; a sweep queues each active
 //! organisation's jobs — `close_attendance`, `send_reminders`, `check_weekly_hours` and
-//! `archive_stale_drafts`, each `{"job":…,"tenant_id":…}` — so each job of each organisation is
-//! retried (and, after 5 receives, dead-lettered) on its own. Every job is safe to run again or
+//! `archive_stale_drafts`, each `{"job":…,"tenant_id":…}` — and each organisation whose payment
+//! is overdue its `dunning` (see [`dunning`]), so each job of each organisation is retried (and,
+//! after 5 receives, dead-lettered) on its own. Every job is safe to run again or
 //! twice at once: what it does once is claimed by a conditional write.
 //!
 //! Closing attendance: each place that counts as scheduled (accepted, or offered unless the
@@ -18,6 +19,7 @@
 //! [`poll`] into the same [`handle`] the Lambda runs.
 
 mod drafts;
+mod dunning;
 mod hours;
 mod reminders;
 
@@ -28,6 +30,7 @@ use chrono::{DateTime, Utc};
 use futures_util::{StreamExt, TryStreamExt};
 use rota::clock::{instant, iso};
 use rota::domain::attendance::{Status, Window, closing_range};
+use rota::domain::dunning::DEFAULT_GRACE_DAYS;
 use rota::domain::settings::Settings;
 use rota::store::attendance::{Attendance, AttendanceEvent, Happening, SCHEDULED_JOB};
 use rota::store::entities::{Filter, Refused};
@@ -39,6 +42,7 @@ use rota::{Config, Error};
 use serde::{Deserialize, Serialize};
 
 pub use drafts::archive_stale_drafts;
+pub use dunning::collect_overdue;
 pub use hours::{HoursCheck, check_weekly_hours};
 pub use reminders::send_reminders;
 
@@ -55,6 +59,9 @@ pub struct Nightly {
     pub queue_url: String,
     /// The notification queue's URL: reminders and digests go out through the notifier.
     pub notification_queue: String,
+    /// Days a subscription payment may stay overdue before the organisation is suspended
+    /// (`ROTA_DUNNING_GRACE_DAYS`, the operator's; 14 unless set).
+    pub dunning_grace_days: i64,
 }
 
 impl Nightly {
@@ -62,7 +69,11 @@ impl Nightly {
         let config = Config::from_env()?;
         let queue_url = std::env::var("ROTA_NIGHTLY_QUEUE")
             .map_err(|_| "environment variable ROTA_NIGHTLY_QUEUE is not set".to_owned())?;
-        Ok(Self::new(&config, queue_url).await)
+        let grace = match std::env::var("ROTA_DUNNING_GRACE_DAYS") {
+            Ok(days) => days.parse().map_err(|_| format!("ROTA_DUNNING_GRACE_DAYS is not a number of days: {days}"))?,
+            Err(_) => DEFAULT_GRACE_DAYS,
+        };
+        Ok(Self { dunning_grace_days: grace, ..Self::new(&config, queue_url).await })
     }
 
     pub async fn new(config: &Config, queue_url: String) -> Self {
@@ -72,6 +83,7 @@ impl Nightly {
             sqs: aws_sdk_sqs::Client::new(&sdk),
             queue_url,
             notification_queue: config.notification_queue.clone(),
+            dunning_grace_days: DEFAULT_GRACE_DAYS,
         }
     }
 }
@@ -90,6 +102,8 @@ pub enum Job {
     CheckWeeklyHours { tenant_id: String },
     /// Archive one organisation's drafts left unpublished 30 days past their start.
     ArchiveStaleDrafts { tenant_id: String },
+    /// Remind the owners of one organisation whose payment is overdue, or suspend it.
+    Dunning { tenant_id: String },
 }
 
 impl Job {
@@ -146,6 +160,11 @@ pub async fn handle(nightly: &Nightly, event: SqsEvent) -> SqsBatchResponse {
                 tracing::info!(tenant_id, archived, "stale drafts archived");
                 Ok(())
             }
+            Job::Dunning { tenant_id } => {
+                let step = collect_overdue(nightly, &tenant_id, Utc::now()).await?;
+                tracing::info!(tenant_id, suspended = step.suspend, notice = ?step.notice, "dunning");
+                Ok(())
+            }
         }
     })
     .await
@@ -157,10 +176,15 @@ pub async fn poll(nightly: &Nightly, wait_secs: i32) -> Result<usize, Error> {
     rota::queue::poll(&nightly.sqs, &nightly.queue_url, wait_secs, |event| handle(nightly, event)).await
 }
 
-/// Queues every active organisation's job; returns how many were queued.
+/// Queues every active organisation's jobs and every overdue one's dunning; returns how many
+/// jobs were queued.
 pub async fn sweep(nightly: &Nightly) -> Result<usize, Error> {
-    let jobs: Vec<Job> =
-        nightly.store.active_tenant_ids().await?.iter().flat_map(|tenant_id| Job::of_organisation(tenant_id)).collect();
+    let (active, overdue) = tokio::try_join!(nightly.store.active_tenant_ids(), nightly.store.past_due_tenant_ids())?;
+    let jobs: Vec<Job> = active
+        .iter()
+        .flat_map(|tenant_id| Job::of_organisation(tenant_id))
+        .chain(overdue.into_iter().map(|tenant_id| Job::Dunning { tenant_id }))
+        .collect();
     rota::queue::send_all(&nightly.sqs, &nightly.queue_url, &jobs).await?;
     Ok(jobs.len())
 }

@@ -2,8 +2,10 @@
 
 pub mod attendance;
 pub mod conflicts;
+pub mod dunning;
 pub mod hours;
 pub mod imports;
+pub mod money;
 pub mod payroll;
 pub mod settings;
 pub mod time;

@@ -387,6 +387,9 @@ pub struct Invoice {
     pub period_start: Option<i64>,
     #[serde(default)]
     pub period_end: Option<i64>,
+    /// Where the customer can pay it (Stripe's hosted invoice page; localstripe has none).
+    #[serde(default)]
+    pub hosted_invoice_url: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]

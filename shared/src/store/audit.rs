@@ -24,6 +24,18 @@ pub struct Actor {
     pub ip: Option<String>,
 }
 
+impl Actor {
+    /// Rota itself (a scheduled job, a provider's webhook) acting for `tenant_id`, in `request_id`.
+    pub fn rota(tenant_id: &str, request_id: &str) -> Self {
+        Self {
+            tenant_id: tenant_id.to_owned(),
+            person_id: super::attendance::SCHEDULED_JOB.0.to_owned(),
+            request_id: request_id.to_owned(),
+            ip: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct AuditEntry {
     pub id: String,

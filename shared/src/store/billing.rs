@@ -11,11 +11,13 @@
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use utoipa::ToSchema;
 
-use super::audit::AuditEntry;
+use super::audit::{Actor, AuditEntry};
 use super::page::{Index, Page};
 use super::platform::PLATFORM_TENANT;
+use super::tenants::{SuspendedFor, TenantStatus};
 use super::{Store, key, keys, n, s as string, value};
 use crate::clock::{instant, instant_from_epoch};
 use crate::{Error, payments};
@@ -114,6 +116,20 @@ pub enum SubscriptionStatus {
     Cancelled,
 }
 
+/// An invoice whose payment failed: what the owners are asked to pay.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct OverdueInvoice {
+    /// The provider's invoice (`in_…`).
+    pub invoice_id: String,
+    /// In minor units of `currency` (cents).
+    pub amount_minor: i64,
+    /// ISO 4217, upper case.
+    pub currency: String,
+    /// The provider's page where it can be paid (with another card too), when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pay_url: Option<String>,
+}
+
 /// An organisation's subscription, as its tenant item keeps it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Subscription {
@@ -133,6 +149,9 @@ pub struct Subscription {
     /// Since when a payment has been overdue (`past_due`); reminders count their days from it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub past_due_since: Option<String>,
+    /// The invoice whose payment failed, while it is overdue.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overdue: Option<OverdueInvoice>,
     /// The subscription at the payment provider, once the owner has subscribed (the trial every
     /// organisation starts with has none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -162,6 +181,7 @@ impl Subscription {
             limits: plan.limits.clone(),
             started_at: instant(now),
             past_due_since: None,
+            overdue: None,
             provider_subscription_id: None,
             provider_updated_at: None,
         }
@@ -196,6 +216,7 @@ impl Subscription {
             started_at: same.map_or_else(|| instant(now), |before| before.started_at.clone()),
             past_due_since: (status == SubscriptionStatus::PastDue)
                 .then(|| before.and_then(|before| before.past_due_since.clone()).unwrap_or_else(|| instant(now))),
+            overdue: same.and_then(|before| before.overdue.clone()).filter(|_| status == SubscriptionStatus::PastDue),
             provider_subscription_id: Some(provider.id.clone()),
             provider_updated_at: Some(now.timestamp()),
         }
@@ -232,8 +253,10 @@ pub enum ProviderChange {
         cancel_at_period_end: bool,
         plan: Option<Box<Plan>>,
     },
-    /// An invoice of the subscription was paid (`paid`) or its payment failed.
-    Invoice { subscription_id: String, paid: bool },
+    /// An invoice of the subscription was paid.
+    InvoicePaid { subscription_id: String },
+    /// The payment of an invoice of the subscription failed.
+    InvoiceFailed { subscription_id: String, invoice: OverdueInvoice },
 }
 
 impl ProviderChange {
@@ -259,7 +282,20 @@ impl ProviderChange {
 
     fn subscription_id(&self) -> &str {
         match self {
-            Self::Subscription { subscription_id, .. } | Self::Invoice { subscription_id, .. } => subscription_id,
+            Self::Subscription { subscription_id, .. }
+            | Self::InvoicePaid { subscription_id }
+            | Self::InvoiceFailed { subscription_id, .. } => subscription_id,
+        }
+    }
+
+    /// Whether it says the organisation owes nothing now (what lifts a suspension for payment).
+    pub fn settles(&self) -> bool {
+        match self {
+            Self::Subscription { status, .. } => {
+                matches!(status, SubscriptionStatus::Active | SubscriptionStatus::Trialing)
+            }
+            Self::InvoicePaid { .. } => true,
+            Self::InvoiceFailed { .. } => false,
         }
     }
 }
@@ -268,6 +304,8 @@ impl ProviderChange {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Applied {
     Changed,
+    /// Changed, and the organisation, suspended for this overdue payment, is active again.
+    Reactivated,
     /// Applied before (a redelivery), about an older state than the one kept, about another
     /// subscription than the organisation's, or about a cancelled one: nothing to do.
     Ignored,
@@ -386,6 +424,16 @@ pub struct Payment {
     pub updated_at: String,
 }
 
+/// An organisation as a customer of the payment provider (`PAYCUS#{id}`, outside every tenant:
+/// the provider's webhooks name only the customer).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Customer {
+    pub id: String,
+    pub tenant_id: String,
+    /// Dunning suspended the organisation: a payment that settles its debt reactivates it.
+    pub suspended_for_payment: bool,
+}
+
 /// How long an applied event's id is kept: longer than the provider retries a delivery (3 days).
 const EVENT_KEPT_DAYS: i64 = 30;
 
@@ -402,12 +450,23 @@ impl Store {
         audit: &AuditEntry,
     ) -> Result<bool, Error> {
         let read = before.and_then(|before| before.provider_subscription_id.as_deref());
+        // Overdue from the start (a provider status Rota reads as such): on the dunning list.
+        let listing = if subscription.status == SubscriptionStatus::PastDue {
+            ", gsi2pk = :past_due, gsi2sk = :tenant"
+        } else {
+            " REMOVE gsi2pk, gsi2sk"
+        };
         let mut update = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key(keys::tenant(tenant_id), keys::TENANT_SK)))
-            .update_expression("SET subscription = :subscription, billing_customer_id = :customer")
+            .update_expression(format!("SET subscription = :subscription, billing_customer_id = :customer{listing}"))
             .expression_attribute_values(":subscription", value(subscription)?)
             .expression_attribute_values(":customer", string(customer_id));
+        if subscription.status == SubscriptionStatus::PastDue {
+            update = update
+                .expression_attribute_values(":past_due", string(keys::PAST_DUE))
+                .expression_attribute_values(":tenant", string(tenant_id));
+        }
         update = match read {
             Some(id) => update
                 .condition_expression("subscription.provider_subscription_id = :read")
@@ -416,28 +475,23 @@ impl Store {
                 "attribute_exists(pk) AND attribute_not_exists(subscription.provider_subscription_id)",
             ),
         };
-        let customer = Put::builder()
+        let customer = Update::builder()
             .table_name(&self.table)
-            .set_item(Some(
-                [
-                    ("pk".to_owned(), string(keys::payment_customer(customer_id))),
-                    ("sk".to_owned(), string(keys::PAYMENT_CUSTOMER_SK)),
-                    ("tenant_id".to_owned(), string(tenant_id)),
-                ]
-                .into(),
-            ))
+            .set_key(Some(key(keys::payment_customer(customer_id), keys::PAYMENT_CUSTOMER_SK)))
+            .update_expression("SET tenant_id = :tenant_id")
+            .expression_attribute_values(":tenant_id", string(tenant_id))
             .build()
             .map_err(Error::internal)?;
         let items = vec![
             TransactWriteItem::builder().update(update.build().map_err(Error::internal)?).build(),
-            TransactWriteItem::builder().put(customer).build(),
+            TransactWriteItem::builder().update(customer).build(),
             self.audit_put(audit)?,
         ];
         Ok(self.transact(items).await?.is_ok())
     }
 
-    /// The organisation a provider's customer belongs to.
-    pub async fn customer_tenant(&self, customer_id: &str) -> Result<Option<String>, Error> {
+    /// A provider's customer: the organisation it is, and whether dunning suspended it.
+    pub async fn customer(&self, customer_id: &str) -> Result<Option<Customer>, Error> {
         let output = self
             .client
             .get_item()
@@ -445,7 +499,19 @@ impl Store {
             .set_key(Some(key(keys::payment_customer(customer_id), keys::PAYMENT_CUSTOMER_SK)))
             .send()
             .await?;
-        Ok(output.item.and_then(|item| item.get("tenant_id")?.as_s().ok().cloned()))
+        #[derive(Deserialize)]
+        struct Stored {
+            tenant_id: String,
+            #[serde(default)]
+            suspended_for_payment: bool,
+        }
+        let Some(item) = output.item else { return Ok(None) };
+        let stored: Stored = super::from_item(item)?;
+        Ok(Some(Customer {
+            id: customer_id.to_owned(),
+            tenant_id: stored.tenant_id,
+            suspended_for_payment: stored.suspended_for_payment,
+        }))
     }
 
     /// Marks the organisation's subscription to be cancelled at the end of its period (a trial
@@ -527,14 +593,48 @@ impl Store {
     /// organisation's subscription: once per event, only if it is about the subscription the
     /// organisation has and no older than the state kept, and never reviving a cancelled one.
     /// The event's id is stored in the same transaction, so a redelivery is ignored.
+    ///
+    /// `customer` is the organisation's at the provider as read, with whether dunning suspended
+    /// it: a change that [settles](ProviderChange::settles) the debt then also reactivates it
+    /// (audited), in the same transaction, if it is still suspended for payment. If it is not
+    /// (the platform reactivated or suspended it meanwhile), the change is applied again without
+    /// (a third round trip, rare) and the customer's mark is cleared either way.
     pub async fn apply_provider_change(
         &self,
-        tenant_id: &str,
+        customer: &Customer,
         event_id: &str,
         created: i64,
         change: &ProviderChange,
         now: DateTime<Utc>,
     ) -> Result<Applied, Error> {
+        let reactivating = customer.suspended_for_payment && change.settles();
+        let items = self.provider_change_items(customer, event_id, created, change, reactivating, now)?;
+        match self.transact(items).await? {
+            Ok(()) if reactivating => Ok(Applied::Reactivated),
+            Ok(()) => Ok(Applied::Changed),
+            // The organisation is not suspended for payment (any more): the change on its own.
+            Err(super::entities::Refused(failed)) if reactivating && failed == [0] => {
+                let items = self.provider_change_items(customer, event_id, created, change, false, now)?;
+                Ok(match self.transact(items).await? {
+                    Ok(()) => Applied::Changed,
+                    Err(_) => Applied::Ignored,
+                })
+            }
+            Err(_) => Ok(Applied::Ignored),
+        }
+    }
+
+    /// The transaction of [`Self::apply_provider_change`]: the tenant item's update first.
+    fn provider_change_items(
+        &self,
+        customer: &Customer,
+        event_id: &str,
+        created: i64,
+        change: &ProviderChange,
+        reactivating: bool,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<TransactWriteItem>, Error> {
+        let tenant_id = customer.tenant_id.as_str();
         let mut sets = vec!["subscription.provider_updated_at = :created".to_owned()];
         let mut removes = Vec::new();
         let mut values = vec![
@@ -579,15 +679,47 @@ impl Store {
                 }
                 *status
             }
-            ProviderChange::Invoice { paid: true, .. } => SubscriptionStatus::Active,
-            ProviderChange::Invoice { paid: false, .. } => SubscriptionStatus::PastDue,
+            ProviderChange::InvoicePaid { .. } => SubscriptionStatus::Active,
+            ProviderChange::InvoiceFailed { invoice, .. } => {
+                sets.push("subscription.overdue = :overdue".into());
+                values.push((":overdue", value(invoice)?));
+                SubscriptionStatus::PastDue
+            }
         };
         sets.push("subscription.#status = :status".into());
         values.push((":status", value(&status)?));
         if status == SubscriptionStatus::PastDue {
             sets.push("subscription.past_due_since = if_not_exists(subscription.past_due_since, :now)".into());
+            sets.push("gsi2pk = :past_due, gsi2sk = :tenant".into());
+            values.push((":past_due", string(keys::PAST_DUE)));
+            values.push((":tenant", string(tenant_id)));
         } else {
-            removes.push("subscription.past_due_since".into());
+            removes
+                .extend(["subscription.past_due_since", "subscription.overdue", "gsi2pk", "gsi2sk"].map(String::from));
+        }
+        let mut condition = "subscription.provider_subscription_id = :id AND subscription.#status <> :cancelled \
+             AND (attribute_not_exists(subscription.provider_updated_at) OR subscription.provider_updated_at <= :created)"
+            .to_owned();
+        let mut reactivated = None;
+        if reactivating {
+            // `#status` names the tenant's status here, as it names the subscription's above.
+            sets.push("#status = :active, updated_at = :now".into());
+            removes.push("suspended_for".into());
+            condition += " AND suspended_for = :payment";
+            values.push((":active", value(&TenantStatus::Active)?));
+            values.push((":payment", value(&SuspendedFor::Payment)?));
+            let actor = Actor::rota(tenant_id, event_id);
+            let (before, after) =
+                (json!({ "status": "suspended", "suspended_for": "payment" }), json!({ "status": "active" }));
+            let at = instant(now);
+            reactivated = Some(AuditEntry::new(
+                &actor,
+                "tenant.activated",
+                ("tenant", tenant_id),
+                Some(&before),
+                Some(&after),
+                &at,
+            ));
         }
         let mut expression = format!("SET {}", sets.join(", "));
         if !removes.is_empty() {
@@ -597,10 +729,7 @@ impl Store {
             .table_name(&self.table)
             .set_key(Some(key(keys::tenant(tenant_id), keys::TENANT_SK)))
             .update_expression(expression)
-            .condition_expression(
-                "subscription.provider_subscription_id = :id AND subscription.#status <> :cancelled \
-                 AND (attribute_not_exists(subscription.provider_updated_at) OR subscription.provider_updated_at <= :created)",
-            )
+            .condition_expression(condition)
             .expression_attribute_names("#status", "status");
         for (name, attribute) in values {
             update = update.expression_attribute_values(name, attribute);
@@ -619,14 +748,84 @@ impl Store {
             .condition_expression("attribute_not_exists(pk)")
             .build()
             .map_err(Error::internal)?;
-        let items = vec![
+        let mut items = vec![
             TransactWriteItem::builder().update(update.build().map_err(Error::internal)?).build(),
             TransactWriteItem::builder().put(event).build(),
         ];
-        Ok(match self.transact(items).await? {
-            Ok(()) => Applied::Changed,
-            Err(_) => Applied::Ignored,
-        })
+        if customer.suspended_for_payment && change.settles() {
+            items.push(self.customer_mark(&customer.id, false)?);
+        }
+        if let Some(audit) = &reactivated {
+            items.push(self.audit_put(audit)?);
+        }
+        Ok(items)
+    }
+
+    /// Marks (or unmarks) a provider's customer as suspended for payment, so its webhooks know
+    /// without reading the organisation.
+    fn customer_mark(&self, customer_id: &str, suspended: bool) -> Result<TransactWriteItem, Error> {
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::payment_customer(customer_id), keys::PAYMENT_CUSTOMER_SK)))
+            .condition_expression("attribute_exists(pk)");
+        let update = if suspended {
+            update
+                .update_expression("SET suspended_for_payment = :yes")
+                .expression_attribute_values(":yes", AttributeValue::Bool(true))
+        } else {
+            update.update_expression("REMOVE suspended_for_payment")
+        };
+        Ok(TransactWriteItem::builder().update(update.build().map_err(Error::internal)?).build())
+    }
+
+    /// Suspends the organisation for the payment overdue since `since`, if that is still so and
+    /// it is active, and marks its customer (so the payment's webhook reactivates it), audited.
+    pub async fn suspend_for_payment(
+        &self,
+        tenant_id: &str,
+        customer_id: &str,
+        since: &str,
+        audit: &AuditEntry,
+    ) -> Result<bool, Error> {
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::tenant(tenant_id), keys::TENANT_SK)))
+            .update_expression("SET #status = :suspended, suspended_for = :payment, updated_at = :at")
+            .condition_expression(
+                "#status = :active AND subscription.#status = :past_due AND subscription.past_due_since = :since",
+            )
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":suspended", value(&TenantStatus::Suspended)?)
+            .expression_attribute_values(":active", value(&TenantStatus::Active)?)
+            .expression_attribute_values(":payment", value(&SuspendedFor::Payment)?)
+            .expression_attribute_values(":past_due", value(&SubscriptionStatus::PastDue)?)
+            .expression_attribute_values(":since", string(since))
+            .expression_attribute_values(":at", string(&audit.at))
+            .build()
+            .map_err(Error::internal)?;
+        let items = vec![
+            TransactWriteItem::builder().update(update).build(),
+            self.customer_mark(customer_id, true)?,
+            self.audit_put(audit)?,
+        ];
+        Ok(self.transact(items).await?.is_ok())
+    }
+
+    /// The organisations whose subscription payment is overdue (gsi2 `PAST_DUE`).
+    pub async fn past_due_tenant_ids(&self) -> Result<Vec<String>, Error> {
+        #[derive(Deserialize)]
+        struct Id {
+            id: String,
+        }
+        let query = self
+            .client
+            .query()
+            .index_name("gsi2")
+            .key_condition_expression("gsi2pk = :past_due")
+            .projection_expression("id")
+            .expression_attribute_values(":past_due", string(keys::PAST_DUE));
+        let items = self.every(query).await?;
+        items.into_iter().map(|item| super::from_item::<Id>(item).map(|id| id.id)).collect()
     }
 }
 

@@ -250,3 +250,12 @@ pub const PAYMENTS_SK_PREFIX: &str = "PAYMENT#";
 pub fn payments_with_status(status: &str) -> String {
     format!("PAYMENTS#{status}")
 }
+
+/// gsi2 partition of the organisations whose subscription payment is overdue (their tenant
+/// items, by id): the nightly sweep's dunning list. Only a status change writes it.
+pub const PAST_DUE: &str = "PAST_DUE";
+
+/// The dunning notices of one overdue payment (since `since`) of a tenant, one marker each.
+pub fn dunning_notices(tenant_id: &str, since: &str) -> String {
+    format!("T#{tenant_id}#DUNNING#{since}")
+}

@@ -351,6 +351,23 @@ impl Store {
         Ok(members)
     }
 
+    /// The organisation's active owners, to whom its billing mail goes: its people read through
+    /// a filter, page by page (a rare path, the nightly dunning, so no index of its own).
+    pub async fn active_owners(&self, tenant_id: &str) -> Result<Vec<Person>, Error> {
+        let query = self
+            .client
+            .query()
+            .key_condition_expression("pk = :pk AND begins_with(sk, :people)")
+            .filter_expression("#role = :owner AND #status = :active")
+            .expression_attribute_names("#role", "role")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":pk", value(&keys::tenant(tenant_id))?)
+            .expression_attribute_values(":people", value(&keys::person_sk(""))?)
+            .expression_attribute_values(":owner", value(&Role::Owner)?)
+            .expression_attribute_values(":active", value(&PersonStatus::Active)?);
+        self.every(query).await?.into_iter().map(from_item).collect()
+    }
+
     /// The email's claim and credential, strongly consistent, in one `BatchGetItem` across the
     /// two tables. `None` when no one has the email.
     pub async fn login(&self, email: &str) -> Result<Option<Login>, Error> {

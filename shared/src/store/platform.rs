@@ -122,8 +122,9 @@ impl Store {
         }
     }
 
-    /// Sets an organisation's status with its audit entry (in the organisation's own log);
-    /// `NotFound` for an unknown tenant.
+    /// Sets an organisation's status as the platform decides, with its audit entry (in the
+    /// organisation's own log): a reason Rota kept for its own suspension goes, so a payment
+    /// does not lift the platform's. `NotFound` for an unknown tenant.
     pub async fn set_tenant_status(
         &self,
         tenant_id: &str,
@@ -133,7 +134,7 @@ impl Store {
         let update = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key(keys::tenant(tenant_id), keys::TENANT_SK)))
-            .update_expression("SET #status = :status, updated_at = :at")
+            .update_expression("SET #status = :status, updated_at = :at REMOVE suspended_for")
             .condition_expression("attribute_exists(pk)")
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":status", value(&status)?)

@@ -19,6 +19,10 @@ pub struct Tenant {
     pub id: String,
     pub name: String,
     pub status: TenantStatus,
+    /// Why it is suspended when Rota suspended it (an overdue payment); none when the platform
+    /// did, or when it is active.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suspended_for: Option<SuspendedFor>,
     /// IANA time zone of the organisation: weeks, days and pay periods are counted in it.
     #[serde(default = "utc")]
     pub time_zone: String,
@@ -89,6 +93,7 @@ impl Tenant {
             id,
             name,
             status: TenantStatus::Active,
+            suspended_for: None,
             time_zone: utc(),
             week_start: monday(),
             currency: euro(),
@@ -111,6 +116,15 @@ impl Tenant {
 pub enum TenantStatus {
     Active,
     Suspended,
+}
+
+/// Why Rota suspended an organisation on its own (the platform's suspensions have no reason
+/// kept): a payment reactivates what a payment suspended, never what the platform did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SuspendedFor {
+    /// Its subscription's payment stayed overdue past the grace (see `domain::dunning`).
+    Payment,
 }
 
 /// The tenant item, listed for the platform admin by creation time (gsi1).
