@@ -378,6 +378,23 @@ def closed_period():
     return start
 
 
+def stored_invoice():
+    """An invoice of the owner's organisation, stored as the nightly invoice job stores one (no
+    operation makes one on demand), outside the year's numbering."""
+    invoice_id = f"RT-CONTRACT-{uuid.uuid4().hex[:12]}"
+    text = lambda value: {"S": value}
+    number = lambda value: {"N": str(value)}
+    line = {"M": {"description": text("Contract plan"), "payment_id": text("in_contract"), "amount_minor": number(1200)}}
+    DYNAMODB.put_item(TableName=os.environ["ROTA_TABLE"], Item={
+        "pk": text(f"T#{OWNER_TENANT}"), "sk": text(f"INVOICE#{invoice_id}"), "id": text(invoice_id),
+        "tenant_id": text(OWNER_TENANT), "buyer": text("Contract organisation"),
+        "period_start": text("2027-01-01T00:00:00Z"), "period_end": text("2027-02-01T00:00:00Z"),
+        "issued_at": text("2027-02-01T02:00:00Z"), "currency": text("EUR"), "lines": {"L": [line]},
+        "tax_rate_bp": number(2000), "net_minor": number(1000), "tax_minor": number(200), "total_minor": number(1200),
+    })
+    return invoice_id
+
+
 def pay_stub():
     """A crew member's pay stub: a morning of 2010 worked and its week closed (a week no other
     closing takes)."""
@@ -491,6 +508,7 @@ pools = {
     "POST /admin/verify-face/{attendance_id}": [on_shift_now(checked_in=True, accuracy_m=5000.0) for _ in range(SUPPLIED)],
     "POST /pay-periods/{start}/reopen": [closed_period() for _ in range(SUPPLIED)],
     "GET /pay-stubs/{stub_id}": [pay_stub()] * SUPPLIED,
+    "GET /billing/invoices/{invoice_id}": [stored_invoice()] * SUPPLIED,
 }
 # Records that are only read (or corrected) are shared between the operations.
 pools["POST /attendance/photo-url"] = list(pools["POST /attendance/check-in"])
@@ -627,6 +645,8 @@ class ContractAuth:
             case.path_parameters = {**(case.path_parameters or {}), "start": next(OPEN_PERIODS)}
         if stub_id := supply(case, "GET /pay-stubs/{stub_id}"):
             case.path_parameters = {**(case.path_parameters or {}), "stub_id": stub_id}
+        if invoice_id := supply(case, "GET /billing/invoices/{invoice_id}"):
+            case.path_parameters = {**(case.path_parameters or {}), "invoice_id": invoice_id}
         if event_id := supply(case, "GET /events/{event_id}/cost-estimate"):
             case.path_parameters = {**(case.path_parameters or {}), "event_id": event_id}
         if positive and case.path == "/me/hours" and isinstance(case.query, dict):

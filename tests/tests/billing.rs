@@ -8,7 +8,7 @@ use api_tests::{
     Account, DECLINED_CARD, GOOD_CARD, TestApp, card, json_of, member, plan, problem_of, spawn_app, stripe_signature,
 };
 use futures_util::future::join_all;
-use nightly::collect_overdue;
+use nightly::{collect_overdue, issue_invoice};
 use reqwest::{Method, StatusCode};
 use rota::domain::dunning::{Notice, Step};
 use rota::store::billing::SubscriptionStatus;
@@ -571,4 +571,71 @@ async fn an_overdue_organisation_is_reminded_then_suspended_and_paying_brings_it
     );
     let customer = app.store.customer(&customer).await.unwrap().unwrap();
     assert!(!customer.suspended_for_payment, "the customer's mark is cleared");
+}
+
+#[tokio::test]
+async fn each_ended_period_is_invoiced_once_and_numbers_have_no_gaps_under_parallel_closes() {
+    let app = spawn_app().await;
+    let admin = app.platform_admin().await;
+    let monthly = plan(&app, &admin, json!({ "name": "Invoiced", "price_minor": 1500 })).await;
+    let nightly = app.nightly().await;
+    let now = chrono::Utc::now();
+    let mut owners = Vec::new();
+    for _ in 0..4 {
+        let owner = app.signup().await;
+        no_subscription(&app, &owner).await;
+        let body = json!({ "plan_id": monthly["id"], "payment_method_id": card(GOOD_CARD).await });
+        let billing = json_of(subscribe(&app, &owner, body).await, StatusCode::OK).await;
+        let subscription = billing["subscription"].clone();
+        let customer = tenant(&app, &owner).await["billing_customer_id"].as_str().unwrap().to_owned();
+        // The period's payment, then the provider renewing the subscription a month on.
+        let paid = json!({ "id": format!("in_{}", ulid::Ulid::new()), "object": "invoice", "customer": customer,
+            "subscription": subscription["provider_subscription_id"], "currency": "eur", "total": 1500,
+            "amount_paid": 1500, "created": now.timestamp() + 5 });
+        assert!(applied(deliver(&app, &event("invoice.paid", now.timestamp() + 5, paid), now.timestamp()).await).await);
+        let renewal = (now + chrono::Duration::days(31)).timestamp();
+        let renewed = json!({ "id": subscription["provider_subscription_id"], "object": "subscription",
+            "customer": customer, "status": "active", "cancel_at_period_end": false,
+            "current_period_start": renewal, "current_period_end": renewal + 30 * 86_400,
+            "items": { "object": "list", "data": [{ "id": "si_1", "price": { "id": monthly["price_id"] } }], "has_more": false } });
+        let update = event("customer.subscription.updated", renewal, renewed);
+        assert!(applied(deliver(&app, &update, now.timestamp()).await).await);
+        owners.push(owner);
+    }
+    // Before the period ends: nothing to invoice.
+    assert_eq!(issue_invoice(&nightly, &owners[0].tenant_id, now).await.unwrap(), None);
+    app.set(&format!("T#{}", owners[0].tenant_id), "TENANT", &[("tax_rate_bp", json!(2000))]).await;
+
+    // Every organisation's job twice, all at once, once the period has ended.
+    let later = now + chrono::Duration::days(32);
+    let year = chrono::Datelike::year(&later);
+    let before = app.store.last_invoice_number(year).await.unwrap();
+    let runs = owners.iter().chain(owners.iter()).map(|owner| issue_invoice(&nightly, &owner.tenant_id, later));
+    let issued: Vec<_> = join_all(runs).await.into_iter().filter_map(Result::unwrap).collect();
+    let mut numbers: Vec<String> = issued.iter().map(|invoice| invoice.id.clone()).collect();
+    numbers.sort();
+    let expected: Vec<String> = (before + 1..=before + 4).map(|n| format!("RT-{year}-{n:06}")).collect();
+    assert_eq!(numbers, expected, "one invoice per organisation, numbered without a gap");
+    assert_eq!(app.store.last_invoice_number(year).await.unwrap(), before + 4);
+    assert_eq!(issue_invoice(&nightly, &owners[0].tenant_id, later).await.unwrap(), None, "invoiced already");
+
+    // The owner reads it: the period's payment, the tax it includes.
+    let page = json_of(app.get("/billing/invoices", &owners[0].access_token).await, StatusCode::OK).await;
+    let items = page["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{page}");
+    let id = items[0]["id"].as_str().unwrap();
+    let invoice =
+        json_of(app.get(&format!("/billing/invoices/{id}"), &owners[0].access_token).await, StatusCode::OK).await;
+    assert_eq!(
+        (invoice["total_minor"].as_i64(), invoice["net_minor"].as_i64(), invoice["tax_minor"].as_i64()),
+        (Some(1500), Some(1250), Some(250))
+    );
+    assert_eq!((invoice["currency"].as_str(), invoice["lines"].as_array().map(Vec::len)), (Some("EUR"), Some(1)));
+    assert_eq!(invoice["lines"][0]["description"], "Invoiced plan");
+    problem_of(
+        app.get(&format!("/billing/invoices/{id}"), &owners[1].access_token).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
 }

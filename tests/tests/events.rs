@@ -43,6 +43,7 @@ const PLATFORM_ADMIN_TOKEN: &str = "REPLACE_WITH_PLATFORM_ADMIN_ACCESS_TOKEN";
 const PLAN_ID: &str = "01JSAMPLEPLAN0000000000000";
 /// A card the frontend collected (Stripe.js), and a webhook delivery's signature over its body.
 const PAYMENT_METHOD_ID: &str = "REPLACE_WITH_PAYMENT_METHOD_ID";
+const INVOICE_ID: &str = "REPLACE_WITH_INVOICE_ID";
 const STRIPE_SIGNATURE: &str = "REPLACE_WITH_STRIPE_SIGNATURE";
 /// A calendar feed's secret: the sample reads the owner's own feed.
 const CALENDAR_TOKEN: &str = "REPLACE_WITH_CALENDAR_TOKEN";
@@ -130,6 +131,9 @@ async fn every_sample_event_succeeds_with_real_tokens() {
                 let body = serde_json::json!({ "plan_id": plan["id"], "payment_method_id": card });
                 json_of(app.post("/billing/subscription", Some(&owner.access_token), body).await, StatusCode::OK).await;
             }
+        }
+        if text.contains(INVOICE_ID) {
+            text = text.replace(INVOICE_ID, &app.stored_invoice(&owner.tenant_id).await);
         }
         if text.contains(PAYMENT_METHOD_ID) {
             text = text.replace(PAYMENT_METHOD_ID, &api_tests::card(api_tests::GOOD_CARD).await);

@@ -190,11 +190,11 @@ async fn the_sweep_queues_each_active_organisation_once() {
         }
     }
     assert_eq!(jobs.len(), queued);
-    // Each of an organisation's four jobs once.
+    // Each of an organisation's five jobs once.
     let of = |tenant_id: &str| {
         Job::of_organisation(tenant_id).map(|wanted| jobs.iter().filter(|job| **job == wanted).count())
     };
-    assert_eq!((of(&active.tenant_id), of(&suspended.tenant_id)), ([1; 4], [0; 4]));
+    assert_eq!((of(&active.tenant_id), of(&suspended.tenant_id)), ([1; 5], [0; 5]));
 }
 
 #[tokio::test]

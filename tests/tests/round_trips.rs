@@ -157,6 +157,9 @@ const BUDGETS: &[(&str, &str, RangeInclusive<usize>)] = &[
     // One Query of the organisation's payments; one of the platform's by status (gsi1).
     ("GET", "/billing/payments", 1..=1),
     ("GET", "/admin/payments", 1..=1),
+    // One Query of the organisation's invoices; one GetItem of one.
+    ("GET", "/billing/invoices", 1..=1),
+    ("GET", "/billing/invoices/{invoice_id}", 1..=1),
 ];
 
 fn budget(method: &str, path: &str) -> RangeInclusive<usize> {
@@ -302,6 +305,12 @@ async fn platform_endpoints(app: &TestApp) {
     assert_eq!(payments["items"][0]["status"], "failed");
     let failed = app.get("/admin/payments?status=failed", &admin).await;
     measured(app, "GET", "/admin/payments", failed, StatusCode::OK).await;
+    let invoice_id = app.stored_invoice(&owner.tenant_id).await;
+    let invoices = app.get("/billing/invoices", &owner.access_token).await;
+    let invoices = measured(app, "GET", "/billing/invoices", invoices, StatusCode::OK).await;
+    assert_eq!(invoices["items"][0]["id"], invoice_id.as_str());
+    let invoice = app.get(&format!("/billing/invoices/{invoice_id}"), &owner.access_token).await;
+    measured(app, "GET", "/billing/invoices/{invoice_id}", invoice, StatusCode::OK).await;
     let cancelled =
         app.request(reqwest::Method::DELETE, "/billing/subscription", Some(&owner.access_token), None).await;
     measured(app, "DELETE", "/billing/subscription", cancelled, StatusCode::OK).await;

@@ -75,6 +75,7 @@ fn fixture(a: &Session, name: &str) -> String {
         "attendance_id" => a.site().attendance_id.clone(),
         "stub_id" => a.site().stub_id.clone(),
         "import_id" => a.org.import_id.clone(),
+        "invoice_id" => a.invoice_id.clone(),
         // Without a token nothing is looked up: any id does then.
         "plan_id" => PLAN_ID.get().cloned().unwrap_or_else(|| "01JN0SUCHPLAN0000000000000".to_owned()),
         // A card is no record of A's: the matrix gives each subscription call a fresh one.
@@ -99,6 +100,8 @@ struct Session {
     org: Organisation,
     /// Its shifts on now, record and closed pay period, for the operations that need them.
     site: Option<OnSite>,
+    /// An invoice of the organisation's.
+    invoice_id: String,
 }
 
 impl Session {
@@ -126,12 +129,14 @@ async fn login(app: &TestApp, account: &mut Account, site: bool) -> Session {
     let access_token = tokens["access_token"].as_str().unwrap().to_owned();
     let org = app.organisation_of(&access_token).await;
     let site = if site { Some(app.on_site(&access_token, &org).await) } else { None };
+    let invoice_id = app.stored_invoice(&account.tenant_id).await;
     Session {
         account: account.clone(),
         session_id: tokens["session_id"].as_str().unwrap().to_owned(),
         access_token,
         org,
         site,
+        invoice_id,
     }
 }
 

@@ -2,6 +2,7 @@
 //! credits, the subscription at the payment provider, and the provider's webhooks. Plans
 //! themselves are the platform admin's (`functions/admin`); see docs/billing.md.
 
+mod invoices;
 mod overview;
 mod payments;
 mod subscription;
@@ -15,4 +16,6 @@ rota::function_routes!(
     [subscription::subscribe, subscription::cancel],
     [webhook::receive],
     [payments::list_payments],
+    [invoices::list_invoices],
+    [invoices::get_invoice],
 );

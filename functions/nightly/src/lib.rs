@@ -2,7 +2,7 @@
 //!
 //! Every hour an EventBridge rule queues `{"job":"sweep"}`; a sweep queues each active
 //! organisation's jobs — `close_attendance`, `send_reminders`, `check_weekly_hours` and
-//! `archive_stale_drafts`, each `{"job":…,"tenant_id":…}` — and each organisation whose payment
+//! `archive_stale_drafts`, `issue_invoice`, each `{"job":…,"tenant_id":…}` — and each organisation whose payment
 //! is overdue its `dunning` (see [`dunning`]), so each job of each organisation is retried (and,
 //! after 5 receives, dead-lettered) on its own. Every job is safe to run again or
 //! twice at once: what it does once is claimed by a conditional write.
@@ -21,6 +21,7 @@
 mod drafts;
 mod dunning;
 mod hours;
+mod invoices;
 mod reminders;
 
 use std::collections::HashMap;
@@ -44,6 +45,7 @@ use serde::{Deserialize, Serialize};
 pub use drafts::archive_stale_drafts;
 pub use dunning::collect_overdue;
 pub use hours::{HoursCheck, check_weekly_hours};
+pub use invoices::issue_invoice;
 pub use reminders::send_reminders;
 
 /// How many of an organisation's shifts have their assignments read (or reminders sent) at once.
@@ -102,19 +104,22 @@ pub enum Job {
     CheckWeeklyHours { tenant_id: String },
     /// Archive one organisation's drafts left unpublished 30 days past their start.
     ArchiveStaleDrafts { tenant_id: String },
+    /// Invoice one organisation's billing period that ended.
+    IssueInvoice { tenant_id: String },
     /// Remind the owners of one organisation whose payment is overdue, or suspend it.
     Dunning { tenant_id: String },
 }
 
 impl Job {
     /// Every job of one organisation, as a sweep queues them.
-    pub fn of_organisation(tenant_id: &str) -> [Job; 4] {
+    pub fn of_organisation(tenant_id: &str) -> [Job; 5] {
         let tenant_id = tenant_id.to_owned();
         [
             Job::CloseAttendance { tenant_id: tenant_id.clone() },
             Job::SendReminders { tenant_id: tenant_id.clone() },
             Job::CheckWeeklyHours { tenant_id: tenant_id.clone() },
-            Job::ArchiveStaleDrafts { tenant_id },
+            Job::ArchiveStaleDrafts { tenant_id: tenant_id.clone() },
+            Job::IssueInvoice { tenant_id },
         ]
     }
 }
@@ -158,6 +163,11 @@ pub async fn handle(nightly: &Nightly, event: SqsEvent) -> SqsBatchResponse {
             Job::ArchiveStaleDrafts { tenant_id } => {
                 let archived = archive_stale_drafts(&nightly.store, &tenant_id, Utc::now()).await?;
                 tracing::info!(tenant_id, archived, "stale drafts archived");
+                Ok(())
+            }
+            Job::IssueInvoice { tenant_id } => {
+                let invoice = issue_invoice(nightly, &tenant_id, Utc::now()).await?;
+                tracing::info!(tenant_id, invoice = invoice.map(|invoice| invoice.id), "invoicing");
                 Ok(())
             }
             Job::Dunning { tenant_id } => {

@@ -5,6 +5,7 @@ pub mod conflicts;
 pub mod dunning;
 pub mod hours;
 pub mod imports;
+pub mod invoices;
 pub mod money;
 pub mod payroll;
 pub mod settings;

@@ -259,3 +259,15 @@ pub const PAST_DUE: &str = "PAST_DUE";
 pub fn dunning_notices(tenant_id: &str, since: &str) -> String {
     format!("T#{tenant_id}#DUNNING#{since}")
 }
+
+/// Under the tenant: an invoice of Rota's to it, by number.
+pub fn invoice_sk(number: &str) -> String {
+    format!("INVOICE#{number}")
+}
+pub const INVOICES_SK_PREFIX: &str = "INVOICE#";
+
+/// The platform's invoice numbers of one year: the last one issued (`last`).
+pub fn invoice_sequence(year: i32) -> String {
+    format!("INVOICE_SEQ#{year}")
+}
+pub const INVOICE_SEQUENCE_SK: &str = "SEQ";

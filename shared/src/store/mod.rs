@@ -22,6 +22,7 @@ pub mod entities;
 pub mod feedback;
 pub mod hours;
 pub mod imports;
+pub mod invoices;
 pub mod keys;
 pub mod links;
 pub mod mfa;

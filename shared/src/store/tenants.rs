@@ -54,6 +54,13 @@ pub struct Tenant {
     /// The organisation as a customer of the payment provider, once its owner has subscribed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub billing_customer_id: Option<String>,
+    /// The tax rate Rota's invoices to it include, in basis points (2000 = 20 %).
+    #[serde(default)]
+    pub tax_rate_bp: u32,
+    /// Until when its payments are invoiced (the end of the last period invoiced), kept by the
+    /// invoice job.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invoiced_through: Option<String>,
     /// Incremented by every change; send it back on update to refuse overwriting someone
     /// else's change (409).
     #[serde(default = "first_version")]
@@ -104,6 +111,8 @@ impl Tenant {
             messages_used: 0,
             subscription: None,
             billing_customer_id: None,
+            tax_rate_bp: 0,
+            invoiced_through: None,
             version: first_version(),
             created_at: now.to_owned(),
             updated_at: now.to_owned(),
