@@ -385,9 +385,11 @@ def stored_invoice():
     text = lambda value: {"S": value}
     number = lambda value: {"N": str(value)}
     line = {"M": {"description": text("Contract plan"), "payment_id": text("in_contract"), "amount_minor": number(1200)}}
+    party = lambda name: {"M": {"name": text(name), "address_lines": {"L": [text("1 Contract Street")]},
+                                "postcode": text("EC1A 1AA"), "city": text("London"), "country": text("GB")}}
     DYNAMODB.put_item(TableName=os.environ["ROTA_TABLE"], Item={
         "pk": text(f"T#{OWNER_TENANT}"), "sk": text(f"INVOICE#{invoice_id}"), "id": text(invoice_id),
-        "tenant_id": text(OWNER_TENANT), "buyer": text("Contract organisation"),
+        "tenant_id": text(OWNER_TENANT), "seller": party("Rota"), "buyer": party("Contract organisation"),
         "period_start": text("2027-01-01T00:00:00Z"), "period_end": text("2027-02-01T00:00:00Z"),
         "issued_at": text("2027-02-01T02:00:00Z"), "currency": text("EUR"), "lines": {"L": [line]},
         "tax_rate_bp": number(2000), "net_minor": number(1000), "tax_minor": number(200), "total_minor": number(1200),
@@ -509,6 +511,7 @@ pools = {
     "POST /pay-periods/{start}/reopen": [closed_period() for _ in range(SUPPLIED)],
     "GET /pay-stubs/{stub_id}": [pay_stub()] * SUPPLIED,
     "GET /billing/invoices/{invoice_id}": [stored_invoice()] * SUPPLIED,
+    "GET /billing/invoices/{invoice_id}/pdf": [stored_invoice()] * SUPPLIED,
 }
 # Records that are only read (or corrected) are shared between the operations.
 pools["POST /attendance/photo-url"] = list(pools["POST /attendance/check-in"])
@@ -645,8 +648,9 @@ class ContractAuth:
             case.path_parameters = {**(case.path_parameters or {}), "start": next(OPEN_PERIODS)}
         if stub_id := supply(case, "GET /pay-stubs/{stub_id}"):
             case.path_parameters = {**(case.path_parameters or {}), "stub_id": stub_id}
-        if invoice_id := supply(case, "GET /billing/invoices/{invoice_id}"):
-            case.path_parameters = {**(case.path_parameters or {}), "invoice_id": invoice_id}
+        for operation in ("GET /billing/invoices/{invoice_id}", "GET /billing/invoices/{invoice_id}/pdf"):
+            if invoice_id := supply(case, operation):
+                case.path_parameters = {**(case.path_parameters or {}), "invoice_id": invoice_id}
         if event_id := supply(case, "GET /events/{event_id}/cost-estimate"):
             case.path_parameters = {**(case.path_parameters or {}), "event_id": event_id}
         if positive and case.path == "/me/hours" and isinstance(case.query, dict):

@@ -418,7 +418,8 @@ impl TestApp {
         let invoice = rota::store::invoices::Invoice {
             id: id.clone(),
             tenant_id: tenant_id.to_owned(),
-            buyer: "Fixture Ltd".into(),
+            seller: rota::store::invoices::Party::named("Rota"),
+            buyer: rota::store::invoices::Party::named("Fixture Ltd"),
             period_start: "2027-01-01T00:00:00Z".into(),
             period_end: "2027-02-01T00:00:00Z".into(),
             issued_at: "2027-02-01T02:00:00Z".into(),

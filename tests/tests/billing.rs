@@ -605,6 +605,17 @@ async fn each_ended_period_is_invoiced_once_and_numbers_have_no_gaps_under_paral
     // Before the period ends: nothing to invoice.
     assert_eq!(issue_invoice(&nightly, &owners[0].tenant_id, now).await.unwrap(), None);
     app.set(&format!("T#{}", owners[0].tenant_id), "TENANT", &[("tax_rate_bp", json!(2000))]).await;
+    // Who the first organisation's invoices are made out to; a country that is not a code is refused.
+    let details = json!({ "name": "Harbour Événements Ltd", "address_lines": ["4 Quay Street", "Unit 2"],
+        "postcode": "BS1 4DJ", "city": "Bristol", "country": "GB", "tax_number": "GB123456789" });
+    let set = |body: Value| app.request(Method::PUT, "/billing/details", Some(&owners[0].access_token), Some(body));
+    let mut wrong = details.clone();
+    wrong["country"] = json!("United Kingdom");
+    let problem = problem_of(set(wrong).await, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    assert!(problem.to_string().contains("country"), "{problem}");
+    assert_eq!(json_of(set(details.clone()).await, StatusCode::OK).await, details);
+    let billing = json_of(app.get("/billing", &owners[0].access_token).await, StatusCode::OK).await;
+    assert_eq!(billing["details"], details);
 
     // Every organisation's job twice, all at once, once the period has ended.
     let later = now + chrono::Duration::days(32);
@@ -632,10 +643,52 @@ async fn each_ended_period_is_invoiced_once_and_numbers_have_no_gaps_under_paral
     );
     assert_eq!((invoice["currency"].as_str(), invoice["lines"].as_array().map(Vec::len)), (Some("EUR"), Some(1)));
     assert_eq!(invoice["lines"][0]["description"], "Invoiced plan");
+    assert_eq!(invoice["buyer"], details);
+    assert_eq!(invoice["seller"]["name"], "Rota");
+
+    // Its PDF: a document that reads as the invoice it is.
+    let download =
+        json_of(app.get(&format!("/billing/invoices/{id}/pdf"), &owners[0].access_token).await, StatusCode::OK).await;
+    let url = download["url"].as_str().unwrap();
+    let file = app.http.get(url).send().await.unwrap();
+    assert_eq!(file.status(), StatusCode::OK);
+    let document = lopdf::Document::load_mem(&file.bytes().await.unwrap()).expect("a PDF");
+    let text = document.extract_text(&[1]).expect("its text");
+    for expected in
+        [id, "Harbour Événements Ltd", "4 Quay Street", "Tax number: GB123456789", "EUR 15.00", "EUR 2.50", "Rota"]
+    {
+        assert!(text.contains(expected), "{expected:?} not in the PDF's text: {text}");
+    }
     problem_of(
         app.get(&format!("/billing/invoices/{id}"), &owners[1].access_token).await,
         StatusCode::NOT_FOUND,
         "not_found",
     )
     .await;
+}
+
+#[tokio::test]
+async fn a_plan_charged_today_asks_for_a_card_when_none_is_on_file() {
+    let app = spawn_app().await;
+    let admin = app.platform_admin().await;
+    let free = plan(&app, &admin, json!({ "name": "Free at the provider", "price_minor": 0 })).await;
+    let paid = plan(&app, &admin, json!({ "name": "Paid today", "price_minor": 900 })).await;
+    let owner = app.signup().await;
+    no_subscription(&app, &owner).await;
+    // A free plan needs no card; the organisation becomes a customer of the provider without one.
+    let billing = json_of(subscribe(&app, &owner, json!({ "plan_id": free["id"] })).await, StatusCode::OK).await;
+    let subscription_id = billing["subscription"]["provider_subscription_id"].as_str().unwrap().to_owned();
+    let customer = tenant(&app, &owner).await["billing_customer_id"].as_str().unwrap().to_owned();
+    let now = chrono::Utc::now().timestamp();
+    let deleted = json!({ "id": subscription_id, "object": "subscription", "customer": customer, "status": "canceled",
+        "cancel_at_period_end": false, "current_period_start": now, "current_period_end": now + 30 * 86_400,
+        "items": { "object": "list", "data": [{ "id": "si_1", "price": { "id": free["price_id"] } }], "has_more": false } });
+    assert!(applied(deliver(&app, &event("customer.subscription.deleted", now, deleted), now).await).await);
+
+    // Starting anew on a paid plan without a card: the field to fill is named, nothing changes.
+    let refused = subscribe(&app, &owner, json!({ "plan_id": paid["id"] })).await;
+    let problem = problem_of(refused, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    assert!(problem.to_string().contains("payment_method_id"), "{problem}");
+    let billing = json_of(app.get("/billing", &owner.access_token).await, StatusCode::OK).await;
+    assert_eq!(billing["subscription"]["status"], "cancelled");
 }

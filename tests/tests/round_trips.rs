@@ -160,6 +160,9 @@ const BUDGETS: &[(&str, &str, RangeInclusive<usize>)] = &[
     // One Query of the organisation's invoices; one GetItem of one.
     ("GET", "/billing/invoices", 1..=1),
     ("GET", "/billing/invoices/{invoice_id}", 1..=1),
+    // The invoice (then S3); the details with their audit entry in one transaction.
+    ("GET", "/billing/invoices/{invoice_id}/pdf", 1..=1),
+    ("PUT", "/billing/details", 1..=1),
 ];
 
 fn budget(method: &str, path: &str) -> RangeInclusive<usize> {
@@ -311,6 +314,11 @@ async fn platform_endpoints(app: &TestApp) {
     assert_eq!(invoices["items"][0]["id"], invoice_id.as_str());
     let invoice = app.get(&format!("/billing/invoices/{invoice_id}"), &owner.access_token).await;
     measured(app, "GET", "/billing/invoices/{invoice_id}", invoice, StatusCode::OK).await;
+    let pdf = app.get(&format!("/billing/invoices/{invoice_id}/pdf"), &owner.access_token).await;
+    measured(app, "GET", "/billing/invoices/{invoice_id}/pdf", pdf, StatusCode::OK).await;
+    let details = serde_json::json!({ "name": "Measured Ltd", "address_lines": [], "postcode": "", "city": "Leeds", "country": "GB" });
+    let set = app.request(reqwest::Method::PUT, "/billing/details", Some(&owner.access_token), Some(details)).await;
+    measured(app, "PUT", "/billing/details", set, StatusCode::OK).await;
     let cancelled =
         app.request(reqwest::Method::DELETE, "/billing/subscription", Some(&owner.access_token), None).await;
     measured(app, "DELETE", "/billing/subscription", cancelled, StatusCode::OK).await;

@@ -228,7 +228,7 @@ type Objects = &'static [(&'static str, &'static str)];
 
 /// The objects each function may read or write (presigned URLs are signed with its role), by
 /// action and key pattern, and the prefixes it may list.
-const BUCKET_ACTIONS: [(&str, Objects, &[&str]); 4] = [
+const BUCKET_ACTIONS: [(&str, Objects, &[&str]); 5] = [
     (
         "people",
         &[
@@ -250,6 +250,7 @@ const BUCKET_ACTIONS: [(&str, Objects, &[&str]); 4] = [
     ),
     ("payroll", &[("s3:GetObject", "tenants/*/exports/*"), ("s3:PutObject", "tenants/*/exports/*")], &[]),
     ("importer", &[("s3:GetObject", "tenants/*/imports/*")], &[]),
+    ("billing", &[("s3:GetObject", "tenants/*/invoices/*"), ("s3:PutObject", "tenants/*/invoices/*")], &[]),
 ];
 
 #[test]

@@ -5,11 +5,13 @@
 mod invoices;
 mod overview;
 mod payments;
+mod pdf;
 mod subscription;
 mod webhook;
 
-/// The clients besides DynamoDB's that its Lambda builds at cold start: the payment provider.
-pub const CLIENTS: rota::Clients = rota::Clients { outbox: false, files: false, payments: true };
+/// The clients besides DynamoDB's that its Lambda builds at cold start: the payment provider, and
+/// S3 for the invoices' PDFs.
+pub const CLIENTS: rota::Clients = rota::Clients { outbox: false, files: true, payments: true };
 
 rota::function_routes!(
     [overview::get_billing],
@@ -18,4 +20,6 @@ rota::function_routes!(
     [payments::list_payments],
     [invoices::list_invoices],
     [invoices::get_invoice],
+    [invoices::invoice_pdf],
+    [invoices::set_details],
 );

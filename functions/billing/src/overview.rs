@@ -4,6 +4,7 @@ use axum::Json;
 use axum::extract::State;
 use rota::auth::{Caller, Role};
 use rota::store::billing::{Plan, Subscription};
+use rota::store::invoices::Party;
 use rota::store::tenants::Tenant;
 use rota::{AppState, Error};
 use serde::Serialize;
@@ -21,6 +22,8 @@ pub struct Billing {
     pub usage: Usage,
     /// Messages the organisation can send beyond its plan's monthly messages.
     pub message_credits: i64,
+    /// Who its invoices are made out to (`PUT /billing/details`); none until an owner sets them.
+    pub details: Option<Party>,
 }
 
 /// What counts against the limits, beside each limit (none: unlimited).
@@ -64,5 +67,6 @@ pub fn billing_of(tenant: Tenant, plans: Vec<Plan>) -> Billing {
             messages_per_month: limits.messages_per_month,
         },
         message_credits: tenant.message_credits,
+        details: tenant.billing_details,
     }
 }

@@ -123,7 +123,18 @@ pub async fn subscribe(
                 trial_end: trial_end.map(|end| end.timestamp()),
                 tenant_id: tenant.id.clone(),
             };
-            let created = payments.create_subscription(&subscription, &key("subscription")).await?;
+            let created =
+                payments.create_subscription(&subscription, &key("subscription")).await.map_err(
+                    |error| match error {
+                        // The customer is known from before, but has no card to charge today.
+                        PaymentError::BadRequest { status: 400 | 404, .. }
+                            if charged_today && request.payment_method_id.is_none() =>
+                        {
+                            Error::field("payment_method_id", "a card is needed: this plan is charged from today")
+                        }
+                        other => other.into(),
+                    },
+                )?;
             // A first payment that failed without an error (Stripe answers 402 to
             // `error_if_incomplete`; localstripe leaves it `incomplete`): nothing is kept.
             if created.status == payments::SubscriptionStatus::Incomplete {

@@ -9,7 +9,7 @@ use chrono::{DateTime, Datelike, Utc};
 use rota::Error;
 use rota::clock::iso;
 use rota::domain::invoices::{number, tax_included};
-use rota::store::invoices::{Invoice, InvoiceLine, Issue};
+use rota::store::invoices::{Invoice, InvoiceLine, Issue, Party};
 
 use crate::Nightly;
 
@@ -47,7 +47,8 @@ pub async fn issue_invoice(nightly: &Nightly, tenant_id: &str, now: DateTime<Utc
     let mut invoice = Invoice {
         id: String::new(),
         tenant_id: tenant_id.to_owned(),
-        buyer: tenant.name.clone(),
+        seller: nightly.seller.clone(),
+        buyer: tenant.billing_details.clone().unwrap_or_else(|| Party::named(&tenant.name)),
         period_start: from,
         period_end: to,
         issued_at: iso(now),

@@ -35,6 +35,7 @@ use rota::domain::dunning::DEFAULT_GRACE_DAYS;
 use rota::domain::settings::Settings;
 use rota::store::attendance::{Attendance, AttendanceEvent, Happening, SCHEDULED_JOB};
 use rota::store::entities::{Filter, Refused};
+use rota::store::invoices::Party;
 use rota::store::people::Person;
 use rota::store::schedule::{Assignment, Shift};
 use rota::store::tenants::Tenant;
@@ -64,6 +65,9 @@ pub struct Nightly {
     /// Days a subscription payment may stay overdue before the organisation is suspended
     /// (`ROTA_DUNNING_GRACE_DAYS`, the operator's; 14 unless set).
     pub dunning_grace_days: i64,
+    /// Who Rota's invoices are from (`ROTA_INVOICE_SELLER`, the operator's legal details as JSON:
+    /// `{"name", "address_lines", "postcode", "city", "country", "tax_number"}`).
+    pub seller: Party,
 }
 
 impl Nightly {
@@ -75,7 +79,13 @@ impl Nightly {
             Ok(days) => days.parse().map_err(|_| format!("ROTA_DUNNING_GRACE_DAYS is not a number of days: {days}"))?,
             Err(_) => DEFAULT_GRACE_DAYS,
         };
-        Ok(Self { dunning_grace_days: grace, ..Self::new(&config, queue_url).await })
+        let seller = match std::env::var("ROTA_INVOICE_SELLER") {
+            Ok(json) if !json.is_empty() => {
+                serde_json::from_str(&json).map_err(|error| format!("ROTA_INVOICE_SELLER is not a seller: {error}"))?
+            }
+            _ => Party::named("Rota"),
+        };
+        Ok(Self { dunning_grace_days: grace, seller, ..Self::new(&config, queue_url).await })
     }
 
     pub async fn new(config: &Config, queue_url: String) -> Self {
@@ -86,6 +96,7 @@ impl Nightly {
             queue_url,
             notification_queue: config.notification_queue.clone(),
             dunning_grace_days: DEFAULT_GRACE_DAYS,
+            seller: Party::named("Rota"),
         }
     }
 }

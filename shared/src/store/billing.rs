@@ -689,7 +689,9 @@ impl Store {
         sets.push("subscription.#status = :status".into());
         values.push((":status", value(&status)?));
         if status == SubscriptionStatus::PastDue {
-            sets.push("subscription.past_due_since = if_not_exists(subscription.past_due_since, :now)".into());
+            // Overdue since the provider said so (the event's time, not its delivery's).
+            sets.push("subscription.past_due_since = if_not_exists(subscription.past_due_since, :said)".into());
+            values.push((":said", string(instant_from_epoch(created).unwrap_or_else(|| instant(now)))));
             sets.push("gsi2pk = :past_due, gsi2sk = :tenant".into());
             values.push((":past_due", string(keys::PAST_DUE)));
             values.push((":tenant", string(tenant_id)));

@@ -14,10 +14,66 @@ use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::audit::AuditEntry;
 use super::billing::{Payment, PaymentStatus};
 use super::page::{Index, Page};
-use super::{Store, from_item, key, keys, n, s, to_item};
+use super::{Store, from_item, key, keys, n, s, to_item, value};
 use crate::Error;
+use crate::validate::not_blank;
+
+/// Who an invoice is from or to, as it prints: the seller (the platform's operator, a setting)
+/// or the buyer (the organisation's billing details, which its owners keep).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, garde::Validate)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({ "name": "Harbour Events Ltd", "address_lines": ["4 Quay Street"], "postcode": "BS1 4DJ",
+    "city": "Bristol", "country": "GB", "tax_number": "GB123456789" }))]
+pub struct Party {
+    /// The legal name.
+    #[garde(length(chars, min = 1, max = 200), custom(not_blank))]
+    #[schema(min_length = 1, max_length = 200, pattern = r"[^\s\x00-\x1f\x7f-\x9f]")]
+    pub name: String,
+    /// Street and building: up to four lines.
+    #[garde(length(max = 4), inner(length(chars, min = 1, max = 100), custom(not_blank)))]
+    #[schema(schema_with = crate::validate::texts::<4, 100>)]
+    pub address_lines: Vec<String>,
+    #[garde(length(chars, max = 20))]
+    #[schema(max_length = 20)]
+    pub postcode: String,
+    #[garde(length(chars, max = 100))]
+    #[schema(max_length = 100)]
+    pub city: String,
+    /// ISO 3166-1 alpha-2, e.g. `GB`, `DE`.
+    #[garde(custom(country_code))]
+    #[schema(min_length = 2, max_length = 2, pattern = "^[A-Z]{2}$")]
+    pub country: String,
+    /// A VAT or other tax registration number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[garde(inner(length(chars, min = 1, max = 40), custom(not_blank)))]
+    #[schema(min_length = 1, max_length = 40, pattern = r"[^\s\x00-\x1f\x7f-\x9f]")]
+    pub tax_number: Option<String>,
+}
+
+fn country_code(value: &str, _: &()) -> garde::Result {
+    if value.len() == 2 && value.bytes().all(|b| b.is_ascii_uppercase()) {
+        Ok(())
+    } else {
+        Err(garde::Error::new("must be an ISO 3166-1 alpha-2 country code such as GB"))
+    }
+}
+
+impl Party {
+    /// An organisation with no billing details yet: its name only.
+    pub fn named(name: &str) -> Self {
+        Self {
+            name: name.to_owned(),
+            address_lines: Vec::new(),
+            postcode: String::new(),
+            city: String::new(),
+            country: String::new(),
+            tax_number: None,
+        }
+    }
+}
 
 /// A line of an invoice: one payment of the period.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -31,7 +87,9 @@ pub struct InvoiceLine {
 
 /// An invoice of Rota's to an organisation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[schema(example = json!({ "id": "RT-2027-000123", "tenant_id": "01J…", "buyer": "Harbour Events",
+#[schema(example = json!({ "id": "RT-2027-000123", "tenant_id": "01J…",
+    "seller": { "name": "Rota Ltd", "address_lines": ["1 Example Street"], "postcode": "EC1A 1AA", "city": "London", "country": "GB" },
+    "buyer": { "name": "Harbour Events Ltd", "address_lines": ["4 Quay Street"], "postcode": "BS1 4DJ", "city": "Bristol", "country": "GB" },
     "period_start": "2027-03-01T00:00:00Z", "period_end": "2027-04-01T00:00:00Z", "issued_at": "2027-04-01T02:00:00Z",
     "currency": "EUR", "lines": [{ "description": "Team plan", "payment_id": "in_1", "amount_minor": 2900 }],
     "tax_rate_bp": 2000, "net_minor": 2417, "tax_minor": 483, "total_minor": 2900 }))]
@@ -39,8 +97,10 @@ pub struct Invoice {
     /// Its number, `RT-{year}-{sequence}`: gap-free across the platform within a year.
     pub id: String,
     pub tenant_id: String,
-    /// The organisation's name when it was issued.
-    pub buyer: String,
+    /// The platform's operator, as it was when the invoice was issued.
+    pub seller: Party,
+    /// The organisation's billing details when it was issued (its name only if it kept none).
+    pub buyer: Party,
     /// The billing period it covers: payments made from `period_start` until `period_end`.
     pub period_start: String,
     pub period_end: String,
@@ -134,6 +194,21 @@ impl Store {
             Err(refused) if refused.0.contains(&1) => Issue::Invoiced,
             Err(_) => Issue::NumberTaken,
         })
+    }
+
+    /// Replaces the organisation's billing details (what its next invoices are made out to),
+    /// audited.
+    pub async fn set_billing_details(&self, tenant_id: &str, details: &Party, audit: &AuditEntry) -> Result<(), Error> {
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::tenant(tenant_id), keys::TENANT_SK)))
+            .update_expression("SET billing_details = :details")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":details", value(details)?)
+            .build()
+            .map_err(Error::internal)?;
+        let items = vec![TransactWriteItem::builder().update(update).build(), self.audit_put(audit)?];
+        self.transact(items).await?.map_err(|_| Error::NotFound)
     }
 
     /// The organisation's invoices, newest first.

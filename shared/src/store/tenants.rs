@@ -54,6 +54,9 @@ pub struct Tenant {
     /// The organisation as a customer of the payment provider, once its owner has subscribed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub billing_customer_id: Option<String>,
+    /// Who Rota's invoices to it are made out to (its owners keep them; `PUT /billing/details`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub billing_details: Option<super::invoices::Party>,
     /// The tax rate Rota's invoices to it include, in basis points (2000 = 20 %).
     #[serde(default)]
     pub tax_rate_bp: u32,
@@ -111,6 +114,7 @@ impl Tenant {
             messages_used: 0,
             subscription: None,
             billing_customer_id: None,
+            billing_details: None,
             tax_rate_bp: 0,
             invoiced_through: None,
             version: first_version(),
