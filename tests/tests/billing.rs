@@ -12,6 +12,7 @@ use nightly::{collect_overdue, issue_invoice};
 use reqwest::{Method, StatusCode};
 use rota::domain::dunning::{Notice, Step};
 use rota::store::billing::SubscriptionStatus;
+use rota::store::credits::{CreditEntry, CreditKind};
 use rota::store::tenants::TenantStatus;
 use serde_json::{Value, json};
 
@@ -691,4 +692,47 @@ async fn a_plan_charged_today_asks_for_a_card_when_none_is_on_file() {
     assert!(problem.to_string().contains("payment_method_id"), "{problem}");
     let billing = json_of(app.get("/billing", &owner.access_token).await, StatusCode::OK).await;
     assert_eq!(billing["subscription"]["status"], "cancelled");
+}
+
+#[tokio::test]
+async fn the_credits_ledger_sums_to_the_balance_after_concurrent_spends_and_grants() {
+    let app = spawn_app().await;
+    let admin = app.platform_admin().await;
+    let owner = app.signup().await;
+    let tenant_id = owner.tenant_id.as_str();
+    // What the notifier does for each message that takes a credit.
+    let spend = |amount: i64| {
+        let entry = CreditEntry::new(tenant_id, CreditKind::Spend, -amount, Some("envelope"), "2027-01-01T00:00:00Z");
+        let store = &app.store;
+        async move { store.change_credits(&entry).await.unwrap() }
+    };
+    // The trial's 500 credits, spent down to 5; never below zero.
+    for _ in 0..5 {
+        assert!(spend(99).await);
+    }
+    assert!(!spend(6).await, "a spend the balance does not hold is refused");
+
+    // 20 spends of one and 3 grants of one, all at once.
+    let grants_path = format!("/admin/tenants/{tenant_id}/credits");
+    let grant = || app.post(&grants_path, Some(&admin), json!({ "amount": 1 }));
+    let (spent, granted) = tokio::join!(join_all((0..20).map(|_| spend(1))), join_all((0..3).map(|_| grant())));
+    for response in granted {
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+    let taken = i64::try_from(spent.iter().filter(|taken| **taken).count()).unwrap();
+    let billing = json_of(app.get("/billing", &owner.access_token).await, StatusCode::OK).await;
+    let balance = billing["message_credits"].as_i64().unwrap();
+    assert!((5..=8).contains(&taken) && balance >= 0, "{taken} taken, {balance} left");
+    assert_eq!(taken + balance, 8, "every credit there was is either taken or left");
+
+    // The ledger: every change once, summing to the balance.
+    let path = "/billing/credits/transactions?limit=100";
+    let ledger = json_of(app.get(path, &owner.access_token).await, StatusCode::OK).await;
+    let entries = ledger["items"].as_array().unwrap();
+    assert_eq!(i64::try_from(entries.len()).unwrap(), 1 + 5 + 3 + taken, "{ledger}");
+    assert_eq!(entries.iter().map(|entry| entry["amount"].as_i64().unwrap()).sum::<i64>(), balance);
+    let first = entries.last().unwrap();
+    assert_eq!((first["kind"].as_str(), first["amount"].as_i64()), (Some("grant"), Some(500)), "the trial's, oldest");
+    let grants = entries.iter().filter(|entry| entry["kind"] == "grant" && entry["amount"] == 1).count();
+    assert_eq!(grants, 3);
 }

@@ -69,7 +69,8 @@ const BUDGETS: &[(&str, &str, RangeInclusive<usize>)] = &[
     ("GET", "/admin/tenants", 1..=1),
     ("POST", "/admin/tenants/{tenant_id}/suspend", 2..=2),
     ("POST", "/admin/tenants/{tenant_id}/activate", 2..=2),
-    ("POST", "/admin/tenants/{tenant_id}/credits", 1..=1),
+    // The grant with its ledger entry in one transaction; then the balance.
+    ("POST", "/admin/tenants/{tenant_id}/credits", 2..=2),
     ("GET", "/events", 1..=1),
     ("POST", "/events", 1..=2),
     ("GET", "/events/{event_id}", 1..=1),
@@ -163,6 +164,8 @@ const BUDGETS: &[(&str, &str, RangeInclusive<usize>)] = &[
     // The invoice (then S3); the details with their audit entry in one transaction.
     ("GET", "/billing/invoices/{invoice_id}/pdf", 1..=1),
     ("PUT", "/billing/details", 1..=1),
+    // One Query of the organisation's ledger.
+    ("GET", "/billing/credits/transactions", 1..=1),
 ];
 
 fn budget(method: &str, path: &str) -> RangeInclusive<usize> {
@@ -319,6 +322,9 @@ async fn platform_endpoints(app: &TestApp) {
     let details = serde_json::json!({ "name": "Measured Ltd", "address_lines": [], "postcode": "", "city": "Leeds", "country": "GB" });
     let set = app.request(reqwest::Method::PUT, "/billing/details", Some(&owner.access_token), Some(details)).await;
     measured(app, "PUT", "/billing/details", set, StatusCode::OK).await;
+    let ledger = app.get("/billing/credits/transactions", &owner.access_token).await;
+    let ledger = measured(app, "GET", "/billing/credits/transactions", ledger, StatusCode::OK).await;
+    assert_eq!(ledger["items"].as_array().map(Vec::len), Some(2), "the trial's credits and the grant: {ledger}");
     let cancelled =
         app.request(reqwest::Method::DELETE, "/billing/subscription", Some(&owner.access_token), None).await;
     measured(app, "DELETE", "/billing/subscription", cancelled, StatusCode::OK).await;

@@ -138,7 +138,7 @@ pub struct CreditBalance {
     pub message_credits: i64,
 }
 
-/// Grants an organisation message credits; answers the new balance.
+/// Grants an organisation message credits (an entry of its ledger); answers the new balance.
 #[utoipa::path(post, path = "/admin/tenants/{tenant_id}/credits", tag = "platform", security(("bearer" = ["platform_admin"])),
     params(("tenant_id" = String, Path)), request_body = GrantCredits,
     responses(
@@ -155,7 +155,7 @@ pub async fn grant_credits(
     if tenant_id == PLATFORM_TENANT {
         return Err(Error::NotFound);
     }
-    let message_credits = state.store.grant_credits(&tenant_id, request.amount).await?;
+    let message_credits = state.store.grant_credits(&tenant_id, request.amount, &caller.person_id).await?;
     tracing::info!(tenant_id, amount = request.amount, granted_by = caller.person_id, "message credits granted");
     Ok(Json(CreditBalance { tenant_id, message_credits }))
 }

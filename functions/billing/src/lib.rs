@@ -2,6 +2,7 @@
 //! credits, the subscription at the payment provider, and the provider's webhooks. Plans
 //! themselves are the platform admin's (`functions/admin`); see docs/billing.md.
 
+mod credits;
 mod invoices;
 mod overview;
 mod payments;
@@ -22,4 +23,5 @@ rota::function_routes!(
     [invoices::get_invoice],
     [invoices::invoice_pdf],
     [invoices::set_details],
+    [credits::list_credit_entries],
 );

@@ -100,7 +100,7 @@ async fn attempt(notifier: &Notifier, envelope: &mut Envelope) -> Result<Deliver
     // month are used first, then credits.
     let month = &Now::get().iso[..7];
     let charged = match envelope.tenant_id.as_deref().filter(|_| !kind.is_account_mail()) {
-        Some(tenant_id) => match notifier.store.charge_message(tenant_id, month).await? {
+        Some(tenant_id) => match notifier.store.charge_message(tenant_id, month, &envelope.id).await? {
             Some(charge) => Some((tenant_id, charge)),
             None => return Ok(DeliveryStatus::SkippedNoCredit),
         },
@@ -109,7 +109,7 @@ async fn attempt(notifier: &Notifier, envelope: &mut Envelope) -> Result<Deliver
     let rendered = render(&envelope.message, &notifier.app_url);
     if let Err(error) = notifier.channel.send(&envelope.to, &rendered).await {
         if let Some((tenant_id, charge)) = &charged {
-            notifier.store.refund(tenant_id, charge).await?;
+            notifier.store.refund(tenant_id, charge, &envelope.id).await?;
         }
         return Err(error);
     }

@@ -271,3 +271,9 @@ pub fn invoice_sequence(year: i32) -> String {
     format!("INVOICE_SEQ#{year}")
 }
 pub const INVOICE_SEQUENCE_SK: &str = "SEQ";
+
+/// Under the tenant: an entry of its message credits ledger, by id (time-ordered).
+pub fn credit_sk(entry_id: &str) -> String {
+    format!("CREDIT#{entry_id}")
+}
+pub const CREDITS_SK_PREFIX: &str = "CREDIT#";

@@ -18,6 +18,7 @@ pub mod audit;
 pub mod billing;
 pub mod calendar;
 pub mod closing;
+pub mod credits;
 pub mod entities;
 pub mod feedback;
 pub mod hours;

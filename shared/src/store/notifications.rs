@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::credits::{CreditEntry, CreditKind};
 use super::page::{Index, Page};
 use super::{Store, key, keys, n, s, to_item, written};
 use crate::Error;
@@ -62,7 +63,13 @@ impl Store {
     /// else with a credit; `None` when neither is left. The organisation's plan allowance and this
     /// month's count are read first (so an organisation without an allowance pays one write, the
     /// credit), then each way is one conditional write: a burst never takes more than either holds.
-    pub async fn charge_message(&self, tenant_id: &str, month: &str) -> Result<Option<Charge>, Error> {
+    /// A credit taken is a `spend` of the ledger, naming `envelope_id`.
+    pub async fn charge_message(
+        &self,
+        tenant_id: &str,
+        month: &str,
+        envelope_id: &str,
+    ) -> Result<Option<Charge>, Error> {
         let tenant = self
             .client
             .get_item()
@@ -89,22 +96,28 @@ impl Store {
                 return Ok(Some(Charge::Allowance(month.to_owned())));
             }
         }
-        Ok(self.take_credit(tenant_id).await?.then_some(Charge::Credit))
+        let spend =
+            CreditEntry::new(tenant_id, CreditKind::Spend, -1, Some(envelope_id), &crate::clock::Now::get().iso);
+        Ok(self.change_credits(&spend).await?.then_some(Charge::Credit))
     }
 
-    /// Gives back what [`Store::charge_message`] took (the message was not sent after all).
-    pub async fn refund(&self, tenant_id: &str, charge: &Charge) -> Result<(), Error> {
+    /// Gives back what [`Store::charge_message`] took for `envelope_id` (the message was not sent
+    /// after all): a credit is a `refund` of the ledger.
+    pub async fn refund(&self, tenant_id: &str, charge: &Charge, envelope_id: &str) -> Result<(), Error> {
         match charge {
             Charge::Credit => {
-                let returned = self
-                    .count_on_tenant(
-                        tenant_id,
-                        "SET message_credits = message_credits + :one",
-                        "attribute_exists(pk)",
-                        None,
-                    )
-                    .await?;
-                if returned { Ok(()) } else { Err(Error::internal("the organisation is gone")) }
+                let refund = CreditEntry::new(
+                    tenant_id,
+                    CreditKind::Refund,
+                    1,
+                    Some(envelope_id),
+                    &crate::clock::Now::get().iso,
+                );
+                if self.change_credits(&refund).await? {
+                    Ok(())
+                } else {
+                    Err(Error::internal("the organisation is gone"))
+                }
             }
             Charge::Allowance(month) => {
                 let update = "SET messages_used = messages_used - :one";
@@ -127,12 +140,6 @@ impl Store {
         let update = "SET messages_used = messages_used + :one";
         let condition = "messages_month = :month AND messages_used < subscription.limits.messages_per_month";
         self.count_on_tenant(tenant_id, update, condition, Some(month)).await
-    }
-
-    /// Takes one message credit: `false` when none is left. One conditional write.
-    async fn take_credit(&self, tenant_id: &str) -> Result<bool, Error> {
-        let update = "SET message_credits = message_credits - :one";
-        self.count_on_tenant(tenant_id, update, "message_credits >= :one", None).await
     }
 
     /// One conditional write of the organisation's message counters (`:one` is 1, `:month` the

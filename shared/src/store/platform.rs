@@ -2,10 +2,11 @@
 //! `TENANTS`, newest first), counters kept on each tenant item, and the platform's monthly
 //! message count (`STATS#{yyyy-mm}`).
 
-use aws_sdk_dynamodb::types::{ReturnValue, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
 use serde::Deserialize;
 
 use super::audit::AuditEntry;
+use super::credits::{CreditEntry, CreditKind};
 use super::page::{Index, Page, PageRequest};
 use super::tenants::{Tenant, TenantStatus};
 use super::{Store, from_item, key, keys, n, s, value};
@@ -145,30 +146,27 @@ impl Store {
         self.transact(items).await?.map_err(|_| Error::NotFound)
     }
 
-    /// Adds message credits; returns the new balance. One write (`ADD`), so grants and the
-    /// notifier's takes never overwrite each other.
-    pub async fn grant_credits(&self, tenant_id: &str, amount: i64) -> Result<i64, Error> {
-        let result = self
+    /// Grants message credits (a `grant` of the ledger, naming who granted them); returns the
+    /// balance just after, read strongly consistent. `NotFound` for an unknown organisation.
+    pub async fn grant_credits(&self, tenant_id: &str, amount: i64, granted_by: &str) -> Result<i64, Error> {
+        let grant =
+            CreditEntry::new(tenant_id, CreditKind::Grant, amount, Some(granted_by), &crate::clock::Now::get().iso);
+        if !self.change_credits(&grant).await? {
+            return Err(Error::NotFound);
+        }
+        #[derive(Deserialize)]
+        struct Balance {
+            message_credits: i64,
+        }
+        let output = self
             .client
-            .update_item()
+            .get_item()
             .table_name(&self.table)
             .set_key(Some(key(keys::tenant(tenant_id), keys::TENANT_SK)))
-            .update_expression("ADD message_credits :amount")
-            .condition_expression("attribute_exists(pk)")
-            .expression_attribute_values(":amount", n(amount))
-            .return_values(ReturnValue::UpdatedNew)
+            .projection_expression("message_credits")
+            .consistent_read(true)
             .send()
-            .await;
-        match result {
-            Ok(output) => {
-                #[derive(Deserialize)]
-                struct Balance {
-                    message_credits: i64,
-                }
-                Ok(from_item::<Balance>(output.attributes.unwrap_or_default())?.message_credits)
-            }
-            Err(error) if super::condition_failed(&error) => Err(Error::NotFound),
-            Err(error) => Err(error.into()),
-        }
+            .await?;
+        Ok(from_item::<Balance>(output.item.unwrap_or_default())?.message_credits)
     }
 }

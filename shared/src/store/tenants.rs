@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::audit::AuditEntry;
 use super::billing::Subscription;
+use super::credits::{CreditEntry, CreditKind};
 use super::people::{Credential, EmailClaim, Person};
 use super::sessions::Session;
 use super::{Item, Store, failed_conditions, from_item, key, keys, n, to_item, value};
@@ -140,6 +141,11 @@ pub enum SuspendedFor {
     Payment,
 }
 
+/// The ledger's first entry: the credits a new organisation starts with.
+fn first_credits(tenant: &Tenant) -> CreditEntry {
+    CreditEntry::new(&tenant.id, CreditKind::Grant, tenant.message_credits, Some("trial"), &tenant.created_at)
+}
+
 /// The tenant item, listed for the platform admin by creation time (gsi1).
 fn tenant_item(tenant: &Tenant) -> Result<Item, Error> {
     to_item(
@@ -270,17 +276,20 @@ impl Store {
         output.item.map(TenantGate::from_item).transpose()
     }
 
-    /// Creates an organisation on its own (the platform's); `Conflict` when it exists.
+    /// Creates an organisation on its own (the platform's), with the ledger entry of its first
+    /// credits; `Conflict` when it exists.
     pub async fn create_tenant(&self, tenant: &Tenant) -> Result<(), Error> {
-        let result = self
-            .client
-            .put_item()
+        let put = Put::builder()
             .table_name(&self.table)
             .set_item(Some(tenant_item(tenant)?))
             .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await;
-        if super::written(result)? { Ok(()) } else { Err(Error::Conflict("the organisation exists already")) }
+            .build()
+            .map_err(Error::internal)?;
+        let items = vec![TransactWriteItem::builder().put(put).build(), self.credit_entry_put(&first_credits(tenant))?];
+        match self.transact(items).await? {
+            Ok(()) => Ok(()),
+            Err(_) => Err(Error::Conflict("the organisation exists already")),
+        }
     }
 
     /// Creates an organisation with its owner, their email claim, credential and first session,
@@ -328,6 +337,7 @@ impl Store {
             .transact_items(put_new(self.secrets()?, self.session_item(session)?)?)
             .transact_items(TransactWriteItem::builder().delete(consume).build())
             .transact_items(TransactWriteItem::builder().put(credential).build())
+            .transact_items(self.credit_entry_put(&first_credits(tenant))?)
             .send()
             .await;
         match result {
