@@ -505,6 +505,7 @@ pools = {
     **{f"{operation} /requests/{{request_id}}{action}": [time_off() for _ in range(SUPPLIED)] for operation, action in DECIDING},
     "POST /requests/{request_id}/accept": [swap_to_owner() for _ in range(SUPPLIED)],
     **{f"POST /admin/tenants/{{tenant_id}}/{action}": [new_tenant_id() for _ in range(SUPPLIED)] for action in ON_A_TENANT},
+    "PUT /admin/tenants/{tenant_id}/tax-rate": [new_tenant_id() for _ in range(SUPPLIED)],
     "POST /attendance/check-in": [on_shift_now() for _ in range(SUPPLIED)],
     "POST /attendance/check-out": [on_shift_now(checked_in=True) for _ in range(SUPPLIED)],
     "POST /admin/verify-face/{attendance_id}": [on_shift_now(checked_in=True, accuracy_m=5000.0) for _ in range(SUPPLIED)],
@@ -662,8 +663,9 @@ class ContractAuth:
         if positive and case.method.upper() == "POST" and case.path == "/attendance/exports" and isinstance(case.body, dict):
             case.body = acceptable(case.path, case.body)
         if case.path.startswith(("/admin/tenants", "/admin/stats", "/admin/plans")):
-            for action in ON_A_TENANT:
-                if tenant_id := supply(case, f"POST /admin/tenants/{{tenant_id}}/{action}"):
+            on_a_tenant = [f"POST /admin/tenants/{{tenant_id}}/{action}" for action in ON_A_TENANT]
+            for operation in [*on_a_tenant, "PUT /admin/tenants/{tenant_id}/tax-rate"]:
+                if tenant_id := supply(case, operation):
                     case.path_parameters = {**(case.path_parameters or {}), "tenant_id": tenant_id}
             return PLATFORM_TOKEN
         if isinstance(case.body, dict):

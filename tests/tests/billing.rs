@@ -605,7 +605,12 @@ async fn each_ended_period_is_invoiced_once_and_numbers_have_no_gaps_under_paral
     }
     // Before the period ends: nothing to invoice.
     assert_eq!(issue_invoice(&nightly, &owners[0].tenant_id, now).await.unwrap(), None);
-    app.set(&format!("T#{}", owners[0].tenant_id), "TENANT", &[("tax_rate_bp", json!(2000))]).await;
+    // The platform sets the first organisation's tax rate (as its jurisdiction has it).
+    let rate_path = format!("/admin/tenants/{}/tax-rate", owners[0].tenant_id);
+    let set_rate = |rate: u32| app.request(Method::PUT, &rate_path, Some(&admin), Some(json!({ "tax_rate_bp": rate })));
+    let problem = problem_of(set_rate(10_001).await, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    assert_eq!(problem["errors"][0]["field"], "tax_rate_bp");
+    assert_eq!(json_of(set_rate(2000).await, StatusCode::OK).await, json!({ "tax_rate_bp": 2000 }));
     // Who the first organisation's invoices are made out to; a country that is not a code is refused.
     let details = json!({ "name": "Harbour Événements Ltd", "address_lines": ["4 Quay Street", "Unit 2"],
         "postcode": "BS1 4DJ", "city": "Bristol", "country": "GB", "tax_number": "GB123456789" });

@@ -71,6 +71,8 @@ const BUDGETS: &[(&str, &str, RangeInclusive<usize>)] = &[
     ("POST", "/admin/tenants/{tenant_id}/activate", 2..=2),
     // The grant with its ledger entry in one transaction; then the balance.
     ("POST", "/admin/tenants/{tenant_id}/credits", 2..=2),
+    // The rate and its audit entry in one transaction.
+    ("PUT", "/admin/tenants/{tenant_id}/tax-rate", 1..=1),
     ("GET", "/events", 1..=1),
     ("POST", "/events", 1..=2),
     ("GET", "/events/{event_id}", 1..=1),
@@ -280,6 +282,9 @@ async fn platform_endpoints(app: &TestApp) {
     measured(app, "POST", "/admin/tenants/{tenant_id}/activate", activate, StatusCode::OK).await;
     let credits = app.post(&tenant("credits"), admin_token, serde_json::json!({ "amount": 5 })).await;
     measured(app, "POST", "/admin/tenants/{tenant_id}/credits", credits, StatusCode::OK).await;
+    let rate = serde_json::json!({ "tax_rate_bp": 2000 });
+    let taxed = app.request(reqwest::Method::PUT, &tenant("tax-rate"), admin_token, Some(rate)).await;
+    measured(app, "PUT", "/admin/tenants/{tenant_id}/tax-rate", taxed, StatusCode::OK).await;
     measured(app, "GET", "/admin/stats", app.get("/admin/stats", &admin).await, StatusCode::OK).await;
     measured(app, "GET", "/admin/plans", app.get("/admin/plans", &admin).await, StatusCode::OK).await;
     let body = serde_json::json!({ "name": "Measured", "price_minor": 0, "currency": "EUR", "interval": "month" });

@@ -41,6 +41,7 @@ const PLATFORM: &[(&str, &str)] = &[
     ("POST", "/admin/tenants/{tenant_id}/suspend"),
     ("POST", "/admin/tenants/{tenant_id}/activate"),
     ("POST", "/admin/tenants/{tenant_id}/credits"),
+    ("PUT", "/admin/tenants/{tenant_id}/tax-rate"),
     ("GET", "/admin/stats"),
     ("GET", "/admin/plans"),
     ("POST", "/admin/plans"),

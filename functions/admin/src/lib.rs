@@ -17,6 +17,7 @@ rota::function_routes!(
     [tenants::suspend_tenant],
     [tenants::activate_tenant],
     [tenants::grant_credits],
+    [tenants::set_tax_rate],
     [tenants::platform_stats],
     [plans::list_plans, plans::create_plan],
     [plans::update_plan],

@@ -160,6 +160,50 @@ pub async fn grant_credits(
     Ok(Json(CreditBalance { tenant_id, message_credits }))
 }
 
+#[derive(Debug, Serialize, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({ "tax_rate_bp": 2000 }))]
+pub struct TaxRate {
+    /// The tax rate Rota's invoices to the organisation include, in basis points (2000 = 20 %;
+    /// 0 for none, e.g. a reverse charge).
+    #[garde(range(max = 10_000))]
+    #[schema(maximum = 10000)]
+    pub tax_rate_bp: u32,
+}
+
+/// Sets the tax rate of an organisation's invoices, as its jurisdiction has it (audited in the
+/// organisation's log). Invoices issued from now on use it; issued ones keep theirs.
+#[utoipa::path(put, path = "/admin/tenants/{tenant_id}/tax-rate", tag = "platform", security(("bearer" = ["platform_admin"])),
+    params(("tenant_id" = String, Path)), request_body = TaxRate,
+    responses(
+        (status = 200, description = "The rate as kept", body = TaxRate),
+        (status = 404, description = "No such organisation", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn set_tax_rate(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(tenant_id): Path<String>,
+    ValidJson(request): ValidJson<TaxRate>,
+) -> Result<Json<TaxRate>, Error> {
+    caller.require(Role::PlatformAdmin)?;
+    if tenant_id == PLATFORM_TENANT {
+        return Err(Error::NotFound);
+    }
+    let mut actor = caller.actor();
+    actor.tenant_id.clone_from(&tenant_id);
+    let audit = AuditEntry::new(
+        &actor,
+        "tenant.tax_rate_set",
+        ("tenant", &tenant_id),
+        None::<&TaxRate>,
+        Some(&request),
+        &Now::get().iso,
+    );
+    // Round trip 1: the rate and its audit entry.
+    state.store.set_tax_rate(&tenant_id, request.tax_rate_bp, &audit).await?;
+    Ok(Json(request))
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PlatformStats {
     pub tenants: i64,

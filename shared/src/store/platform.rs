@@ -146,6 +146,21 @@ impl Store {
         self.transact(items).await?.map_err(|_| Error::NotFound)
     }
 
+    /// Sets the tax rate of the organisation's invoices, with its audit entry; `NotFound` for an
+    /// unknown organisation.
+    pub async fn set_tax_rate(&self, tenant_id: &str, rate_bp: u32, audit: &AuditEntry) -> Result<(), Error> {
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::tenant(tenant_id), keys::TENANT_SK)))
+            .update_expression("SET tax_rate_bp = :rate")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":rate", n(rate_bp))
+            .build()
+            .map_err(Error::internal)?;
+        let items = vec![TransactWriteItem::builder().update(update).build(), self.audit_put(audit)?];
+        self.transact(items).await?.map_err(|_| Error::NotFound)
+    }
+
     /// Grants message credits (a `grant` of the ledger, naming who granted them); returns the
     /// balance just after, read strongly consistent. `NotFound` for an unknown organisation.
     pub async fn grant_credits(&self, tenant_id: &str, amount: i64, granted_by: &str) -> Result<i64, Error> {
