@@ -70,6 +70,17 @@ async fn without_credits_nothing_is_sent_and_admins_see_why() {
     assert_eq!(app.mail_to(&first).await.len(), 1);
     let tenant = json_of(app.get("/tenant", &owner.access_token).await, StatusCode::OK).await;
     assert_eq!(tenant["message_credits"], 499, "one credit per message");
+    // The ledger: the trial's grant, then the invitation's spend, naming the message it paid for.
+    let ledger = json_of(app.get("/billing/credits/transactions", &owner.access_token).await, StatusCode::OK).await;
+    let entries: Vec<(&str, i64)> = ledger["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|entry| (entry["kind"].as_str().unwrap(), entry["amount"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(entries, [("spend", -1), ("grant", 500)]);
+    let log = json_of(app.get("/notifications", &owner.access_token).await, StatusCode::OK).await;
+    assert_eq!(ledger["items"][0]["reference"], log["items"][0]["id"], "the spend names the message");
 
     app.set(&format!("T#{}", owner.tenant_id), "TENANT", &[("message_credits", json!(0))]).await;
     let second = unique_email("second");

@@ -1,8 +1,10 @@
 //! `POST /billing/webhook`: the payment provider's events (public; authenticated by their
 //! signature). Each changes an organisation's subscription at most once (its id is kept with the
 //! change), only if it is no older than the state kept (the event's own time, not its arrival),
-//! and never for a subscription the organisation no longer has. What is not about an
-//! organisation Rota knows is acknowledged and logged: a 5xx would only make the provider retry.
+//! and never for a subscription the organisation no longer has. A change that settles what an
+//! organisation owes also reactivates it when dunning suspended it (never when the platform did).
+//! What is not about an organisation Rota knows is acknowledged and logged: a 5xx would only make
+//! the provider retry.
 
 use axum::Json;
 use axum::body::Bytes;
@@ -132,16 +134,16 @@ impl About {
                     return None;
                 }
                 let subscription_id = invoice.subscription.clone()?;
-                Some(match paid {
-                    true => ProviderChange::InvoicePaid { subscription_id },
-                    false => ProviderChange::InvoiceFailed {
-                        subscription_id,
-                        invoice: OverdueInvoice {
-                            amount_minor: invoice.total_minor - invoice.amount_paid_minor,
-                            currency: invoice.currency.to_uppercase(),
-                            pay_url: invoice.hosted_invoice_url,
-                            invoice_id: invoice.id,
-                        },
+                if paid {
+                    return Some(ProviderChange::InvoicePaid { subscription_id });
+                }
+                Some(ProviderChange::InvoiceFailed {
+                    subscription_id,
+                    invoice: OverdueInvoice {
+                        amount_minor: invoice.total_minor - invoice.amount_paid_minor,
+                        currency: invoice.currency.to_uppercase(),
+                        pay_url: invoice.hosted_invoice_url,
+                        invoice_id: invoice.id,
                     },
                 })
             }
