@@ -6,7 +6,7 @@
 //! Check-ins that need a person's eye wait in the review queue (`T#{t}#FACEREVIEWS`) until
 //! decided.
 
-use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{Delete, TransactWriteItem};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -15,7 +15,7 @@ use super::page::{Index, Page, PageRequest};
 use super::people::Person;
 use super::schedule::{Assignment, Shift};
 use super::tenants::Tenant;
-use super::{Item, Store, from_item, key, keys, s, to_item};
+use super::{Store, from_item, key, keys, put_new, s, to_item};
 use crate::Error;
 use crate::domain::attendance::{REVIEW_AT, Status, verdict, worked_minutes};
 use crate::domain::settings::Settings;
@@ -595,16 +595,6 @@ impl Store {
         let (query, _) = filter.apply(query);
         self.every(query).await?.into_iter().map(from_item).collect()
     }
-}
-
-fn put_new(table: &str, item: Item) -> Result<TransactWriteItem, Error> {
-    let put = Put::builder()
-        .table_name(table)
-        .set_item(Some(item))
-        .condition_expression("attribute_not_exists(pk)")
-        .build()
-        .map_err(Error::internal)?;
-    Ok(TransactWriteItem::builder().put(put).build())
 }
 
 /// A record of person `P` on shift `S` from `start` to `end`, before any event: for the unit tests

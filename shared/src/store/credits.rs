@@ -4,12 +4,12 @@
 //! — however many happen at once: the balance change keeps its own condition (a spend never takes
 //! it below zero) and an entry exists exactly when its change happened.
 
-use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::page::{Index, Page};
-use super::{Store, key, keys, n, to_item};
+use super::{Store, key, keys, n, put_new, to_item};
 use crate::Error;
 
 /// Why the balance changed.
@@ -57,13 +57,7 @@ impl Store {
     /// The entry's put, for the transaction that changes the balance by its amount.
     pub fn credit_entry_put(&self, entry: &CreditEntry) -> Result<TransactWriteItem, Error> {
         let item = to_item(entry, &[("pk", keys::tenant(&entry.tenant_id)), ("sk", keys::credit_sk(&entry.id))])?;
-        let put = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk)")
-            .build()
-            .map_err(Error::internal)?;
-        Ok(TransactWriteItem::builder().put(put).build())
+        put_new(&self.table, item)
     }
 
     /// Changes the balance by `entry.amount` and writes the entry, in one transaction; a negative

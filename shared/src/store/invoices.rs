@@ -10,14 +10,14 @@
 //!   condition), however many jobs run at once. A job that lost the counter to another reads it
 //!   again and retries.
 
-use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::audit::AuditEntry;
 use super::billing::{Payment, PaymentStatus};
 use super::page::{Index, Page};
-use super::{Store, from_item, key, keys, n, s, to_item, value};
+use super::{Store, from_item, key, keys, n, put_new, s, to_item, value};
 use crate::Error;
 use crate::validate::not_blank;
 
@@ -178,16 +178,10 @@ impl Store {
         };
         let item =
             to_item(invoice, &[("pk", keys::tenant(&invoice.tenant_id)), ("sk", keys::invoice_sk(&invoice.id))])?;
-        let put = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk)")
-            .build()
-            .map_err(Error::internal)?;
         let items = vec![
             TransactWriteItem::builder().update(counter.build().map_err(Error::internal)?).build(),
             TransactWriteItem::builder().update(mark.build().map_err(Error::internal)?).build(),
-            TransactWriteItem::builder().put(put).build(),
+            put_new(&self.table, item)?,
         ];
         Ok(match self.transact(items).await? {
             Ok(()) => Issue::Issued,

@@ -219,6 +219,17 @@ pub(crate) fn n(value: impl ToString) -> AttributeValue {
 }
 
 /// A typed value plus its keys, as one item.
+/// A put of `item` into `table` for a transaction, refused when the item exists already.
+pub(crate) fn put_new(table: &str, item: Item) -> Result<TransactWriteItem, Error> {
+    let put = aws_sdk_dynamodb::types::Put::builder()
+        .table_name(table)
+        .set_item(Some(item))
+        .condition_expression("attribute_not_exists(pk)")
+        .build()
+        .map_err(Error::internal)?;
+    Ok(TransactWriteItem::builder().put(put).build())
+}
+
 pub(crate) fn to_item<T: Serialize>(value: &T, keys: &[(&str, String)]) -> Result<Item, Error> {
     let mut item: Item = serde_dynamo::to_item(value)?;
     for (name, key) in keys {

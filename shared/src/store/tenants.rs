@@ -9,7 +9,7 @@ use super::billing::Subscription;
 use super::credits::{CreditEntry, CreditKind};
 use super::people::{Credential, EmailClaim, Person};
 use super::sessions::Session;
-use super::{Item, Store, failed_conditions, from_item, key, keys, n, to_item, value};
+use super::{Item, Store, failed_conditions, from_item, key, keys, n, put_new, to_item, value};
 use crate::Error;
 use crate::domain::settings::{Settings, Weekday};
 
@@ -279,13 +279,7 @@ impl Store {
     /// Creates an organisation on its own (the platform's), with the ledger entry of its first
     /// credits; `Conflict` when it exists.
     pub async fn create_tenant(&self, tenant: &Tenant) -> Result<(), Error> {
-        let put = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(tenant_item(tenant)?))
-            .condition_expression("attribute_not_exists(pk)")
-            .build()
-            .map_err(Error::internal)?;
-        let items = vec![TransactWriteItem::builder().put(put).build(), self.credit_entry_put(&first_credits(tenant))?];
+        let items = vec![put_new(&self.table, tenant_item(tenant)?)?, self.credit_entry_put(&first_credits(tenant))?];
         match self.transact(items).await? {
             Ok(()) => Ok(()),
             Err(_) => Err(Error::Conflict("the organisation exists already")),
@@ -305,15 +299,6 @@ impl Store {
         signup_token_hash: &str,
     ) -> Result<Result<(), NotCreated>, Error> {
         let tenant_item = tenant_item(tenant)?;
-        let put_new = |table: &str, item| -> Result<TransactWriteItem, Error> {
-            let put = Put::builder()
-                .table_name(table)
-                .set_item(Some(item))
-                .condition_expression("attribute_not_exists(pk)")
-                .build()
-                .map_err(Error::internal)?;
-            Ok(TransactWriteItem::builder().put(put).build())
-        };
         // The claim is new, so no one else has this email: a credential left under it (by no
         // path today) is replaced, never reused.
         let credential = Put::builder()
