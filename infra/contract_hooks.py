@@ -65,6 +65,16 @@ def post(path, body, token=None):
         return error.code, json.load(error)
 
 
+def card():
+    """A card as Stripe.js hands it to a frontend: a payment method made at the local provider."""
+    form = {"type": "card", "card[number]": "4242424242424242", "card[exp_month]": "12", "card[exp_year]": "2030", "card[cvc]": "123"}
+    headers = {"authorization": f"Bearer {os.environ['ROTA_STRIPE_SECRET_KEY']}"}
+    url = f"{os.environ['ROTA_STRIPE_API']}/v1/payment_methods"
+    request = urllib.request.Request(url, data=urllib.parse.urlencode(form).encode(), headers=headers, method="POST")
+    with urllib.request.urlopen(request) as response:
+        return json.load(response)["id"]
+
+
 def totp(secret, at=None):
     """The RFC 6238 code (HMAC-SHA1, 30 s, 6 digits) of a base32 secret for the step of `at` (or a step number)."""
     step = int(time.time()) // 30 if at is None else at
@@ -480,9 +490,16 @@ SUPPLIED = SUPPLIED_PER_PHASE * len(PHASES)
 TRIAL_PLAN = {"name": "Contract trial", "price_minor": 0, "currency": "EUR", "interval": "month", "trial_days": 30, "default": True}
 status, trial_plan = post("/admin/plans", TRIAL_PLAN, PLATFORM_TOKEN)
 assert status == 201, f"making the default plan answered {status}"
+# Two credit packs: one bought, one changed (perhaps retired) by the run.
+PACK = {"name": "Contract pack", "credits": 100, "price_minor": 500, "currency": "EUR"}
+(status, pack), (changed_status, changed_pack) = post("/admin/credit-packs", PACK, PLATFORM_TOKEN), post("/admin/credit-packs", PACK, PLATFORM_TOKEN)
+assert status == changed_status == 201, f"making the credit packs answered {status}, {changed_status}"
 pools = {
     # Free, so the run's owner subscribes to it without a card.
     "POST /billing/subscription": [trial_plan["id"]] * SUPPLIED,
+    # A pack on sale, paid with a good card.
+    "POST /billing/credits": [(pack["id"], card()) for _ in range(SUPPLIED)],
+    "PATCH /admin/credit-packs/{pack_id}": [changed_pack["id"]] * SUPPLIED,
     "DELETE /billing/subscription": [owner_with_2fa() for _ in range(SUPPLIED)],
     "DELETE /auth/sessions/{session_id}": [fresh_owner() for _ in range(SUPPLIED)],
     "POST /auth/verify-email": [start_signup(new_signup()) for _ in range(SUPPLIED)],
@@ -578,6 +595,9 @@ class ContractAuth:
             return owner["tokens"]["access_token"]
         if positive and (plan_id := supply(case, "POST /billing/subscription")):
             case.body = {"plan_id": plan_id}
+        if positive and (purchase := supply(case, "POST /billing/credits")):
+            pack_id, payment_method_id = purchase
+            case.body = {"pack_id": pack_id, "payment_method_id": payment_method_id}
         if case.method.upper() == "POST" and case.path in ("/people", "/people/{person_id}/invite"):
             fresh_invitation_allowance()
         for operation in (
@@ -662,7 +682,12 @@ class ContractAuth:
                 pass
         if positive and case.method.upper() == "POST" and case.path == "/attendance/exports" and isinstance(case.body, dict):
             case.body = acceptable(case.path, case.body)
-        if case.path.startswith(("/admin/tenants", "/admin/stats", "/admin/plans")):
+        if case.path.startswith(("/admin/tenants", "/admin/stats", "/admin/plans", "/admin/credit-packs")):
+            if pack_id := supply(case, "PATCH /admin/credit-packs/{pack_id}"):
+                case.path_parameters = {**(case.path_parameters or {}), "pack_id": pack_id}
+                if positive and isinstance(case.body, dict):
+                    # A generated `version` is all but always stale (409 says only that).
+                    case.body.pop("version", None)
             on_a_tenant = [f"POST /admin/tenants/{{tenant_id}}/{action}" for action in ON_A_TENANT]
             for operation in [*on_a_tenant, "PUT /admin/tenants/{tenant_id}/tax-rate"]:
                 if tenant_id := supply(case, operation):

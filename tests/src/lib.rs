@@ -649,6 +649,16 @@ pub fn stripe_signature(secret: &str, at: i64, payload: &[u8]) -> String {
 pub const GOOD_CARD: &str = "4242424242424242";
 /// A test card that attaches but whose every charge is declined (`card_declined`).
 pub const DECLINED_CARD: &str = "4000000000000341";
+/// A test card whose bank asks the customer to confirm each payment (3-D Secure).
+pub const CONFIRMED_CARD: &str = "4000002760003184";
+
+/// A credit pack made by the platform admin of `admin_token`: 1,000 credits for EUR 25.00, with
+/// `fields` over those.
+pub async fn credit_pack(app: &TestApp, admin_token: &str, fields: Value) -> Value {
+    let mut body = json!({ "name": "1,000 messages", "credits": 1000, "price_minor": 2500, "currency": "EUR" });
+    body.as_object_mut().unwrap().extend(fields.as_object().unwrap().clone());
+    json_of(app.post("/admin/credit-packs", Some(admin_token), body).await, StatusCode::CREATED).await
+}
 
 /// A point `metres` north of `(lat, lng)`, on the sphere the geofence is measured on.
 pub fn north_of(lat: f64, lng: f64, metres: f64) -> (f64, f64) {

@@ -5,7 +5,8 @@
 //! reactivation.
 
 use api_tests::{
-    Account, DECLINED_CARD, GOOD_CARD, TestApp, card, json_of, member, plan, problem_of, spawn_app, stripe_signature,
+    Account, CONFIRMED_CARD, DECLINED_CARD, GOOD_CARD, TestApp, card, credit_pack, json_of, member, plan, problem_of,
+    spawn_app, stripe_signature,
 };
 use futures_util::future::join_all;
 use nightly::{collect_overdue, issue_invoice};
@@ -740,4 +741,114 @@ async fn the_credits_ledger_sums_to_the_balance_after_concurrent_spends_and_gran
     assert_eq!((first["kind"].as_str(), first["amount"].as_i64()), (Some("grant"), Some(500)), "the trial's, oldest");
     let grants = entries.iter().filter(|entry| entry["kind"] == "grant" && entry["amount"] == 1).count();
     assert_eq!(grants, 3);
+}
+
+/// A call to the provider (localstripe) as Stripe.js or the dashboard would make it.
+async fn at_provider(method: Method, path: &str, form: &[(&str, &str)]) -> Value {
+    let settings = rota::payments::StripeSettings::from_env().expect("run with `infra/stack run` (localstripe)");
+    let body = form_urlencoded::Serializer::new(String::new()).extend_pairs(form).finish();
+    let response = reqwest::Client::new()
+        .request(method, format!("{}{path}", settings.api))
+        .bearer_auth(settings.secret_key.expose())
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .expect("localstripe answers");
+    json_of(response, StatusCode::OK).await
+}
+
+#[tokio::test]
+async fn a_credit_pack_bought_is_credited_once_however_often_the_provider_tells_of_it() {
+    let app = spawn_app().await;
+    let admin = app.platform_admin().await;
+    let owner = app.signup().await;
+    let token = owner.access_token.as_str();
+    let pack = credit_pack(&app, &admin, json!({})).await;
+    let gone = credit_pack(&app, &admin, json!({ "name": "Old pack" })).await;
+    let retire = json!({ "retired": true, "version": gone["version"] });
+    let path = format!("/admin/credit-packs/{}", gone["id"].as_str().unwrap());
+    let retired = json_of(app.request(Method::PATCH, &path, Some(&admin), Some(retire)).await, StatusCode::OK).await;
+    assert_eq!((retired["retired"].as_bool(), retired["version"].as_u64()), (Some(true), Some(2)));
+    let balance =
+        || async { json_of(app.get("/billing", token).await, StatusCode::OK).await["message_credits"].clone() };
+    let buy = |body: Value| app.post("/billing/credits", Some(token), body);
+
+    // What is on sale is on the billing page; the retired pack is not, nor can it be bought.
+    let billing = json_of(app.get("/billing", token).await, StatusCode::OK).await;
+    let on_sale: Vec<&Value> = billing["credit_packs"].as_array().unwrap().iter().collect();
+    assert!(on_sale.iter().any(|on_sale| on_sale["id"] == pack["id"]), "{billing}");
+    assert!(!on_sale.iter().any(|on_sale| on_sale["id"] == gone["id"]), "{billing}");
+    assert_eq!(billing["message_credits"], 500, "the trial's credits");
+    for refused in [
+        json!({ "pack_id": gone["id"], "payment_method_id": "pm_x" }),
+        json!({ "pack_id": "01JNOSUCHPACK0000000000000" }),
+    ] {
+        let problem = problem_of(buy(refused).await, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+        assert_eq!(problem["errors"][0]["field"], "pack_id", "{problem}");
+    }
+    // No card given and none on file; then a declined one: nothing is credited.
+    let problem =
+        problem_of(buy(json!({ "pack_id": pack["id"] })).await, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed")
+            .await;
+    assert_eq!(problem["errors"][0]["field"], "payment_method_id", "{problem}");
+    let declined = buy(json!({ "pack_id": pack["id"], "payment_method_id": card(DECLINED_CARD).await })).await;
+    problem_of(declined, StatusCode::PAYMENT_REQUIRED, "payment_declined").await;
+    assert_eq!(balance().await, 500);
+
+    // A good card: paid and credited at once.
+    let bought = buy(json!({ "pack_id": pack["id"], "payment_method_id": card(GOOD_CARD).await })).await;
+    let bought = json_of(bought, StatusCode::OK).await;
+    assert_eq!((bought["status"].as_str(), bought["credits"].as_u64()), (Some("credited"), Some(1000)), "{bought}");
+    assert_eq!((bought["amount_minor"].as_i64(), bought["currency"].as_str()), (Some(2500), Some("EUR")));
+    assert_eq!(bought.get("client_secret"), None, "only for a payment the customer must confirm");
+    assert_eq!(balance().await, 1500);
+
+    // The provider's webhook of that payment, delivered twice under two event ids: nothing more.
+    let payment_id = bought["payment_id"].as_str().unwrap();
+    let paid = at_provider(Method::GET, &format!("/v1/payment_intents/{payment_id}"), &[]).await;
+    let now = chrono::Utc::now().timestamp();
+    for _ in 0..2 {
+        assert!(!applied(deliver(&app, &event("payment_intent.succeeded", now, paid.clone()), now).await).await);
+    }
+    assert_eq!(balance().await, 1500);
+
+    // Again with the card now on file.
+    let again = json_of(buy(json!({ "pack_id": pack["id"] })).await, StatusCode::OK).await;
+    assert_eq!(again["status"], "credited");
+    assert_ne!(again["payment_id"], bought["payment_id"]);
+    assert_eq!(balance().await, 2500);
+
+    // A card whose bank asks the customer first: nothing yet, and what Stripe.js needs.
+    let pending = buy(json!({ "pack_id": pack["id"], "payment_method_id": card(CONFIRMED_CARD).await })).await;
+    let pending = json_of(pending, StatusCode::ACCEPTED).await;
+    assert_eq!(pending["status"], "requires_action", "{pending}");
+    let secret = pending["client_secret"].as_str().expect("a client secret").to_owned();
+    assert_eq!(balance().await, 2500);
+    // The customer confirms; the provider tells of it three times at once: credited once.
+    let confirmed = format!("/v1/payment_intents/{}/_authenticate", pending["payment_id"].as_str().unwrap());
+    let paid = at_provider(Method::POST, &confirmed, &[("client_secret", &secret), ("success", "true")]).await;
+    assert_eq!(paid["status"], "succeeded", "{paid}");
+    let now = chrono::Utc::now().timestamp();
+    let told = join_all((0..3).map(|_| async {
+        applied(deliver(&app, &event("payment_intent.succeeded", now, paid.clone()), now).await).await
+    }))
+    .await;
+    assert_eq!(told.iter().filter(|applied| **applied).count(), 1, "{told:?}");
+    assert_eq!(balance().await, 3500);
+
+    // Three payments, each saying what it bought; the ledger has each purchase once and sums up.
+    let payments = json_of(app.get("/billing/payments", token).await, StatusCode::OK).await;
+    let payments = payments["items"].as_array().unwrap();
+    assert_eq!(payments.len(), 3, "{payments:?}");
+    for payment in payments {
+        assert_eq!(payment["status"], "paid");
+        assert_eq!(payment["description"], "1000 message credits (1,000 messages)");
+    }
+    let ledger = json_of(app.get("/billing/credits/transactions", token).await, StatusCode::OK).await;
+    let entries = ledger["items"].as_array().unwrap();
+    let purchases: Vec<&Value> = entries.iter().filter(|entry| entry["kind"] == "purchase").collect();
+    assert_eq!(purchases.len(), 3, "{ledger}");
+    assert_eq!(purchases[0]["reference"], pending["payment_id"], "newest first");
+    assert_eq!(entries.iter().map(|entry| entry["amount"].as_i64().unwrap()).sum::<i64>(), 3500);
 }

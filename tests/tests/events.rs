@@ -41,6 +41,8 @@ const TENANT_ID: &str = "01JSAMPLETENANT00000000000";
 const PLATFORM_ADMIN_TOKEN: &str = "REPLACE_WITH_PLATFORM_ADMIN_ACCESS_TOKEN";
 /// The plan samples (a change, a subscription) use a plan the platform admin makes first.
 const PLAN_ID: &str = "01JSAMPLEPLAN0000000000000";
+/// The credit pack samples (a change, a purchase) use a pack the platform admin makes first.
+const PACK_ID: &str = "01JSAMPLEPACK0000000000000";
 /// A card the frontend collected (Stripe.js), and a webhook delivery's signature over its body.
 const PAYMENT_METHOD_ID: &str = "REPLACE_WITH_PAYMENT_METHOD_ID";
 const INVOICE_ID: &str = "REPLACE_WITH_INVOICE_ID";
@@ -131,6 +133,11 @@ async fn every_sample_event_succeeds_with_real_tokens() {
                 let body = serde_json::json!({ "plan_id": plan["id"], "payment_method_id": card });
                 json_of(app.post("/billing/subscription", Some(&owner.access_token), body).await, StatusCode::OK).await;
             }
+        }
+        if text.contains(PACK_ID) {
+            let admin = app.platform_admin().await;
+            let pack = api_tests::credit_pack(&app, &admin, serde_json::json!({})).await;
+            text = text.replace(PACK_ID, pack["id"].as_str().unwrap()).replace(PLATFORM_ADMIN_TOKEN, &admin);
         }
         if text.contains(INVOICE_ID) {
             text = text.replace(INVOICE_ID, &app.stored_invoice(&owner.tenant_id).await);

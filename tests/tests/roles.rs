@@ -27,6 +27,7 @@ fn fixture(org: &Organisation, site: &OnSite, tenant_id: &str, name: &str) -> St
         "kind" => "people".to_owned(),
         // Platform operations refuse staff before looking anything up.
         "plan_id" => "01JN0SUCHPLAN0000000000000".to_owned(),
+        "pack_id" => "01JN0SUCHPACK0000000000000".to_owned(),
         // Owners' operations refuse everyone else before looking anything up.
         "invoice_id" => "RT-2027-000001".to_owned(),
         _ => panic!("add a fixture for `{name}` so the role check covers it"),

@@ -168,6 +168,14 @@ const BUDGETS: &[(&str, &str, RangeInclusive<usize>)] = &[
     ("PUT", "/billing/details", 1..=1),
     // One Query of the organisation's ledger.
     ("GET", "/billing/credits/transactions", 1..=1),
+    // The packs: one Query of the platform's partition; a new one with its audit entry; a change
+    // reads the pack first.
+    ("GET", "/admin/credit-packs", 1..=1),
+    ("POST", "/admin/credit-packs", 1..=1),
+    ("PATCH", "/admin/credit-packs/{pack_id}", 2..=2),
+    // The organisation, the packs and the owner in parallel; then (paid) the payment, the credits
+    // and their ledger entry in one transaction (the provider is called between).
+    ("POST", "/billing/credits", 2..=2),
 ];
 
 fn budget(method: &str, path: &str) -> RangeInclusive<usize> {
@@ -330,6 +338,19 @@ async fn platform_endpoints(app: &TestApp) {
     let ledger = app.get("/billing/credits/transactions", &owner.access_token).await;
     let ledger = measured(app, "GET", "/billing/credits/transactions", ledger, StatusCode::OK).await;
     assert_eq!(ledger["items"].as_array().map(Vec::len), Some(2), "the trial's credits and the grant: {ledger}");
+    let packs = app.get("/admin/credit-packs", &admin).await;
+    measured(app, "GET", "/admin/credit-packs", packs, StatusCode::OK).await;
+    let body = serde_json::json!({ "name": "Measured", "credits": 100, "price_minor": 500, "currency": "EUR" });
+    let pack = app.post("/admin/credit-packs", admin_token, body).await;
+    let pack = measured(app, "POST", "/admin/credit-packs", pack, StatusCode::CREATED).await;
+    // Paid with the card on file from the subscription.
+    let bought = app.post("/billing/credits", Some(&owner.access_token), serde_json::json!({ "pack_id": pack["id"] }));
+    let bought = measured(app, "POST", "/billing/credits", bought.await, StatusCode::OK).await;
+    assert_eq!(bought["status"], "credited");
+    let path = format!("/admin/credit-packs/{}", pack["id"].as_str().unwrap());
+    let retired =
+        app.request(reqwest::Method::PATCH, &path, admin_token, Some(serde_json::json!({ "retired": true }))).await;
+    measured(app, "PATCH", "/admin/credit-packs/{pack_id}", retired, StatusCode::OK).await;
     let cancelled =
         app.request(reqwest::Method::DELETE, "/billing/subscription", Some(&owner.access_token), None).await;
     measured(app, "DELETE", "/billing/subscription", cancelled, StatusCode::OK).await;

@@ -47,11 +47,16 @@ const PLATFORM: &[(&str, &str)] = &[
     ("POST", "/admin/plans"),
     ("PATCH", "/admin/plans/{plan_id}"),
     ("GET", "/admin/payments"),
+    ("GET", "/admin/credit-packs"),
+    ("POST", "/admin/credit-packs"),
+    ("PATCH", "/admin/credit-packs/{pack_id}"),
 ];
 
 /// A plan the platform admin made (plans are the platform's, not an organisation's): set by the
 /// matrix before it walks the platform operations.
 static PLAN_ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+/// A credit pack the platform admin made, likewise.
+static PACK_ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
 
 /// The operations on the caller's own second factor, which [`prepare`] sets the scene for.
 const OWN_FACTOR: &[(&str, &str)] =
@@ -79,6 +84,7 @@ fn fixture(a: &Session, name: &str) -> String {
         "invoice_id" => a.invoice_id.clone(),
         // Without a token nothing is looked up: any id does then.
         "plan_id" => PLAN_ID.get().cloned().unwrap_or_else(|| "01JN0SUCHPLAN0000000000000".to_owned()),
+        "pack_id" => PACK_ID.get().cloned().unwrap_or_else(|| "01JN0SUCHPACK0000000000000".to_owned()),
         // A card is no record of A's: the matrix gives each subscription call a fresh one.
         "payment_method_id" => "pm_given_per_call".to_owned(),
         // A closed pay period of A's (by its first day).
@@ -425,6 +431,8 @@ async fn tenant_b_never_reaches_tenant_a() {
     let platform_admin = app.platform_admin().await;
     let plan = api_tests::plan(&app, &platform_admin, json!({})).await;
     PLAN_ID.set(plan["id"].as_str().unwrap().to_owned()).unwrap();
+    let pack = api_tests::credit_pack(&app, &platform_admin, json!({})).await;
+    PACK_ID.set(pack["id"].as_str().unwrap().to_owned()).unwrap();
 
     let mut checked = 0;
     let mut subscribed = false;
@@ -447,6 +455,12 @@ async fn tenant_b_never_reaches_tenant_a() {
             let card = api_tests::card(api_tests::GOOD_CARD).await;
             (body, carries_ids) =
                 (Some(json!({ "plan_id": PLAN_ID.get().unwrap(), "payment_method_id": card })), false);
+        }
+        if operation.method == Method::POST && operation.template == "/billing/credits" {
+            // A pack is the platform's, not A's: each organisation buys one, with a card.
+            let card = api_tests::card(api_tests::GOOD_CARD).await;
+            (body, carries_ids) =
+                (Some(json!({ "pack_id": PACK_ID.get().unwrap(), "payment_method_id": card })), false);
         }
         if operation.is_platform() {
             let what = format!("{} {path}", operation.method);

@@ -1,7 +1,8 @@
 //! The admin function: what only a platform admin may do — list organisations, suspend and
-//! reactivate them, grant message credits, read the platform's figures. The first platform admin
+//! reactivate them, grant message credits, keep the plans and credit packs on sale, read the platform's figures. The first platform admin
 //! comes from an ops command ([`create_platform_admin`], `make platform-admin`), never the API.
 
+mod packs;
 mod payments;
 mod plans;
 mod tenants;
@@ -21,5 +22,7 @@ rota::function_routes!(
     [tenants::platform_stats],
     [plans::list_plans, plans::create_plan],
     [plans::update_plan],
+    [packs::list_packs, packs::create_pack],
+    [packs::update_pack],
     [payments::list_payments],
 );

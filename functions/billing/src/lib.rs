@@ -1,8 +1,9 @@
 //! The billing function: what an organisation's owner sees of its plan, subscription, usage and
-//! credits, the subscription at the payment provider, and the provider's webhooks. Plans
+//! credits, the subscription and credit packs bought at the payment provider, and the provider's webhooks. Plans
 //! themselves are the platform admin's (`functions/admin`); see docs/billing.md.
 
 mod credits;
+mod customers;
 mod invoices;
 mod overview;
 mod payments;
@@ -23,5 +24,6 @@ rota::function_routes!(
     [invoices::get_invoice],
     [invoices::invoice_pdf],
     [invoices::set_details],
+    [credits::buy_credits],
     [credits::list_credit_entries],
 );

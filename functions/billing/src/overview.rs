@@ -4,6 +4,7 @@ use axum::Json;
 use axum::extract::State;
 use rota::auth::{Caller, Role};
 use rota::store::billing::{Plan, Subscription};
+use rota::store::credits::CreditPack;
 use rota::store::invoices::Party;
 use rota::store::tenants::Tenant;
 use rota::{AppState, Error};
@@ -24,6 +25,8 @@ pub struct Billing {
     pub message_credits: i64,
     /// Who its invoices are made out to (`PUT /billing/details`); none until an owner sets them.
     pub details: Option<Party>,
+    /// The credit packs on sale (`POST /billing/credits` buys one).
+    pub credit_packs: Vec<CreditPack>,
 }
 
 /// What counts against the limits, beside each limit (none: unlimited).
@@ -42,13 +45,14 @@ pub struct Usage {
     responses((status = 200, description = "The organisation's billing", body = Billing)))]
 pub async fn get_billing(State(state): State<AppState>, caller: Caller) -> Result<Json<Billing>, Error> {
     caller.require(Role::Owner)?;
-    // One round trip: the organisation and the plans (a handful), in parallel.
-    let (tenant, plans) = tokio::try_join!(state.store.tenant(&caller.tenant_id), state.store.plans())?;
-    Ok(Json(billing_of(tenant.ok_or(Error::NotFound)?, plans)))
+    // One round trip: the organisation, the plans and the packs (a handful each), in parallel.
+    let (tenant, plans, packs) =
+        tokio::try_join!(state.store.tenant(&caller.tenant_id), state.store.plans(), state.store.credit_packs())?;
+    Ok(Json(billing_of(tenant.ok_or(Error::NotFound)?, plans, packs)))
 }
 
-/// The billing page of `tenant`, given every plan.
-pub fn billing_of(tenant: Tenant, plans: Vec<Plan>) -> Billing {
+/// The billing page of `tenant`, given every plan and credit pack.
+pub fn billing_of(tenant: Tenant, plans: Vec<Plan>, packs: Vec<CreditPack>) -> Billing {
     let subscription = tenant.subscription;
     let plan =
         subscription.as_ref().and_then(|subscription| plans.into_iter().find(|plan| plan.id == subscription.plan_id));
@@ -68,5 +72,6 @@ pub fn billing_of(tenant: Tenant, plans: Vec<Plan>) -> Billing {
         },
         message_credits: tenant.message_credits,
         details: tenant.billing_details,
+        credit_packs: packs.into_iter().filter(|pack| !pack.retired).collect(),
     }
 }

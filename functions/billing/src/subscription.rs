@@ -10,7 +10,7 @@ use rota::auth::{Caller, Role};
 use rota::clock::Now;
 use rota::error::Problem;
 use rota::http::ValidJson;
-use rota::payments::{self, NewCustomer, NewSubscription, PaymentError};
+use rota::payments::{self, NewSubscription, PaymentError};
 use rota::store::audit::AuditEntry;
 use rota::store::billing::{Subscription, SubscriptionStatus};
 use rota::store::people::Person;
@@ -18,6 +18,7 @@ use rota::{AppState, Error};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
+use crate::customers::{customer_of, keep_card};
 use crate::overview::{Billing, billing_of};
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
@@ -31,18 +32,9 @@ pub struct SubscriptionRequest {
     /// A card the frontend collected with Stripe.js (`pm_…`): it becomes the organisation's card
     /// for this and every later invoice. Needed when nothing is on file and the plan is charged
     /// today (no trial left).
-    #[garde(inner(length(min = 1, max = 255), custom(provider_id)))]
+    #[garde(inner(length(min = 1, max = 255), custom(crate::customers::provider_id)))]
     #[schema(min_length = 1, max_length = 255, pattern = "^[A-Za-z0-9_]+$")]
     pub payment_method_id: Option<String>,
-}
-
-/// An id as the provider writes them (`pm_1QbC2d…`): letters, digits and underscores.
-fn provider_id(id: &str, _: &()) -> garde::Result {
-    if id.bytes().all(|byte| byte.is_ascii_alphanumeric() || byte == b'_') {
-        Ok(())
-    } else {
-        Err(garde::Error::new("a payment method id from Stripe.js (pm_…): letters, digits and underscores"))
-    }
 }
 
 /// Subscribes the organisation to a plan, or moves its subscription to another (prorated: the
@@ -63,10 +55,12 @@ pub async fn subscribe(
     ValidJson(request): ValidJson<SubscriptionRequest>,
 ) -> Result<Json<Billing>, Error> {
     caller.require(Role::Owner)?;
-    // Round trip 1: the organisation, the plans and the owner (their email for the provider).
-    let (tenant, plans, owner) = tokio::try_join!(
+    // Round trip 1: the organisation, the plans, the packs (for the answer) and the owner (their
+    // email for the provider).
+    let (tenant, plans, packs, owner) = tokio::try_join!(
         state.store.tenant(&caller.tenant_id),
         state.store.plans(),
+        state.store.credit_packs(),
         state.store.entity::<Person>(&caller.tenant_id, &caller.person_id),
     )?;
     let (mut tenant, owner) = (tenant.ok_or(Error::NotFound)?, owner.ok_or(Error::NotFound)?);
@@ -93,26 +87,12 @@ pub async fn subscribe(
     }
 
     let payments = state.payments()?;
-    let customer_id = match &tenant.billing_customer_id {
-        Some(id) => id.clone(),
-        None => {
-            let customer =
-                NewCustomer { email: owner.email.clone(), name: tenant.name.clone(), tenant_id: tenant.id.clone() };
-            payments.create_customer(&customer, &format!("rota-customer-{}", tenant.id)).await?.id
-        }
-    };
+    let customer_id = customer_of(payments, &tenant, &owner).await?;
     // Each call is keyed by this request's id, so the provider applies a call resent after a lost
-    // answer once; the customer is keyed by the organisation, so a new request after a failed
-    // one finds the customer that one made (Stripe keeps keys 24 h).
+    // answer once.
     let key = |what: &str| format!("rota-{what}-{}", caller.request_id);
     if let Some(card) = &request.payment_method_id {
-        payments.set_default_payment_method(&customer_id, card, &key("card")).await.map_err(|error| match error {
-            PaymentError::BadRequest { status: 400 | 404, .. } => Error::field(
-                "payment_method_id",
-                "the payment provider has no such card: collect it again with Stripe.js",
-            ),
-            other => other.into(),
-        })?;
+        keep_card(payments, &customer_id, card, &key("card")).await?;
     }
     let provider = match &provider_id {
         Some(id) => payments.change_price(id, price_id, &key("plan")).await?,
@@ -162,7 +142,7 @@ pub async fn subscribe(
     }
     tenant.subscription = Some(after);
     tenant.billing_customer_id = Some(customer_id);
-    Ok(Json(billing_of(tenant, plans)))
+    Ok(Json(billing_of(tenant, plans, packs)))
 }
 
 /// Cancels the subscription at the end of its current period (a trial: at its end): it stays
@@ -176,8 +156,9 @@ pub async fn subscribe(
     ))]
 pub async fn cancel(State(state): State<AppState>, caller: Caller) -> Result<Json<Billing>, Error> {
     caller.require(Role::Owner)?;
-    // Round trip 1: the organisation and the plans.
-    let (tenant, plans) = tokio::try_join!(state.store.tenant(&caller.tenant_id), state.store.plans())?;
+    // Round trip 1: the organisation, the plans and the packs.
+    let (tenant, plans, packs) =
+        tokio::try_join!(state.store.tenant(&caller.tenant_id), state.store.plans(), state.store.credit_packs())?;
     let mut tenant = tenant.ok_or(Error::NotFound)?;
     let before = tenant.subscription.clone().ok_or(Error::NotFound)?;
     if before.status == SubscriptionStatus::Cancelled || before.cancel_at_period_end {
@@ -204,5 +185,5 @@ pub async fn cancel(State(state): State<AppState>, caller: Caller) -> Result<Jso
         return Err(Error::Conflict("the subscription was changed meanwhile; reload and retry"));
     }
     tenant.subscription = Some(after);
-    Ok(Json(billing_of(tenant, plans)))
+    Ok(Json(billing_of(tenant, plans, packs)))
 }

@@ -3,8 +3,9 @@
 //! change), only if it is no older than the state kept (the event's own time, not its arrival),
 //! and never for a subscription the organisation no longer has. A change that settles what an
 //! organisation owes also reactivates it when dunning suspended it (never when the platform did).
-//! What is not about an organisation Rota knows is acknowledged and logged: a 5xx would only make
-//! the provider retry.
+//! A one-off payment that succeeded credits the pack it paid for, once (see `credits`). What is not
+//! about an organisation Rota knows is acknowledged and logged: a 5xx would only make the provider
+//! retry.
 
 use axum::Json;
 use axum::body::Bytes;
@@ -12,8 +13,10 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use rota::error::Problem;
 use rota::payments::webhook::{DEFAULT_TOLERANCE_SECS, Event, verified_event};
-use rota::payments::{self, Invoice};
+use rota::payments::{self, Invoice, PaymentIntent};
 use rota::store::billing::{Applied, OverdueInvoice, Payment, PaymentStatus, Plan, ProviderChange};
+
+use crate::credits::{PackSale, credit};
 use rota::{AppState, Error};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -21,13 +24,13 @@ use utoipa::ToSchema;
 /// What became of a delivered event.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Receipt {
-    /// The event changed an organisation's subscription now (false: applied before, older than
-    /// what is kept, or not about one).
+    /// The event changed an organisation's subscription or credited a pack it bought now (false:
+    /// applied before, older than what is kept, or not about either).
     pub applied: bool,
 }
 
 /// Receives the payment provider's events: subscriptions created, updated and deleted, invoices
-/// paid and failed. Signed with `Stripe-Signature` (HMAC-SHA256 of `t.payload`, within 5 minutes).
+/// paid and failed, one-off payments (credit packs) succeeded and failed. Signed with `Stripe-Signature` (HMAC-SHA256 of `t.payload`, within 5 minutes).
 #[utoipa::path(post, path = "/billing/webhook", tag = "billing",
     params(("Stripe-Signature" = String, Header, description = "`t=…,v1=…` as the provider signs deliveries")),
     request_body(content = Object, description = "The provider's event, exactly as sent", content_type = "application/json"),
@@ -47,11 +50,14 @@ pub async fn receive(State(state): State<AppState>, headers: HeaderMap, body: By
     let Some(about) = About::of(&event)? else {
         return Ok(Json(Receipt { applied: false }));
     };
+    if let About::Payment { intent, succeeded } = &about {
+        return Ok(Json(Receipt { applied: one_off(&state, intent, *succeeded, event.created).await? }));
+    }
     // Round trip 1: the organisation the customer is, and (for a subscription) the plans.
     let (customer, plans) = tokio::try_join!(state.store.customer(about.customer()), async {
         match about {
             About::Subscription(_) => state.store.plans().await,
-            About::Invoice { .. } => Ok(Vec::new()),
+            _ => Ok(Vec::new()),
         }
     })?;
     let Some(customer) = customer else {
@@ -77,10 +83,25 @@ pub async fn receive(State(state): State<AppState>, headers: HeaderMap, body: By
     Ok(Json(Receipt { applied: applied != Applied::Ignored }))
 }
 
+/// A one-off payment's outcome: a pack's credits (once) when it succeeded, its failure recorded
+/// when it failed (the owner was told at once, unless the bank's confirmation failed later).
+async fn one_off(state: &AppState, intent: &PaymentIntent, succeeded: bool, said_at: i64) -> Result<bool, Error> {
+    let Some(sale) = PackSale::from_metadata(&intent.metadata) else {
+        tracing::warn!(payment = %intent.id, "a payment Rota did not ask for");
+        return Ok(false);
+    };
+    if succeeded {
+        return credit(state, &sale, intent, said_at).await;
+    }
+    state.store.record_payment(&sale.payment(intent, PaymentStatus::Failed, said_at), said_at).await?;
+    Ok(false)
+}
+
 /// The object an event is about, where it is one billing acts on.
 enum About {
     Subscription(payments::Subscription),
     Invoice { invoice: Invoice, paid: bool },
+    Payment { intent: PaymentIntent, succeeded: bool },
 }
 
 impl About {
@@ -97,6 +118,12 @@ impl About {
             "invoice.payment_failed" => {
                 Self::Invoice { invoice: serde_json::from_value(object()).map_err(invalid)?, paid: false }
             }
+            "payment_intent.succeeded" => {
+                Self::Payment { intent: serde_json::from_value(object()).map_err(invalid)?, succeeded: true }
+            }
+            "payment_intent.payment_failed" => {
+                Self::Payment { intent: serde_json::from_value(object()).map_err(invalid)?, succeeded: false }
+            }
             _ => return Ok(None),
         }))
     }
@@ -105,6 +132,7 @@ impl About {
         match self {
             Self::Subscription(subscription) => &subscription.customer,
             Self::Invoice { invoice, .. } => &invoice.customer,
+            Self::Payment { intent, .. } => intent.customer.as_deref().unwrap_or_default(),
         }
     }
 
@@ -119,6 +147,7 @@ impl About {
             amount_minor: invoice.total_minor,
             currency: invoice.currency.to_uppercase(),
             provider_subscription_id: invoice.subscription.clone(),
+            description: None,
             created_at: at(invoice.created).unwrap_or_default(),
             updated_at: at(said_at).unwrap_or_default(),
         })
@@ -129,6 +158,7 @@ impl About {
     fn change(self, plans: &[Plan]) -> Option<ProviderChange> {
         match self {
             Self::Subscription(subscription) => ProviderChange::of_subscription(subscription, plans),
+            Self::Payment { .. } => None,
             Self::Invoice { invoice, paid } => {
                 if paid && invoice.amount_paid_minor == 0 {
                     return None;

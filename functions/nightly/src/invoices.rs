@@ -1,5 +1,6 @@
 //! The invoice job: once an organisation's billing period has ended, its paid payments of the
-//! period become one invoice of Rota's, numbered gap-free (see [`rota::store::invoices`]).
+//! period (the subscription's, and the credit packs it bought) become one invoice of Rota's, a
+//! line each, numbered gap-free (see [`rota::store::invoices`]).
 //!
 //! The period invoiced runs from the end of the last one invoiced (`invoiced_through`; at first
 //! the subscription's start) to the start of the current period. A period without payments (a
@@ -36,7 +37,7 @@ pub async fn issue_invoice(nightly: &Nightly, tenant_id: &str, now: DateTime<Utc
     let lines: Vec<InvoiceLine> = payments
         .iter()
         .map(|payment| InvoiceLine {
-            description: format!("{} plan", subscription.plan_name),
+            description: payment.description.clone().unwrap_or_else(|| format!("{} plan", subscription.plan_name)),
             payment_id: payment.id.clone(),
             amount_minor: payment.amount_minor,
         })

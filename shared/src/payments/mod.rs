@@ -27,6 +27,9 @@ pub trait PaymentProvider: Send + Sync {
     /// (so an event about the customer leads back to the organisation).
     fn create_customer<'a>(&'a self, customer: &'a NewCustomer, idempotency_key: &'a str) -> Call<'a, Customer>;
 
+    /// A customer as the provider has it (its default payment method among the rest).
+    fn customer<'a>(&'a self, customer_id: &'a str) -> Call<'a, Customer>;
+
     /// The customer's default payment method for subscriptions and invoices (a payment method
     /// the frontend collected with Stripe.js), attached to the customer first.
     fn set_default_payment_method<'a>(
@@ -337,13 +340,19 @@ pub struct PaymentIntent {
     pub currency: String,
     #[serde(default)]
     pub customer: Option<String>,
+    /// When it was made (Unix seconds).
+    pub created: i64,
     #[serde(default)]
     pub metadata: BTreeMap<String, String>,
     #[serde(default)]
     pub last_payment_error: Option<LastPaymentError>,
+    /// What Stripe.js needs to take the customer through a step the bank asks for (3-D Secure,
+    /// status `requires_action`).
+    #[serde(default)]
+    pub client_secret: Option<String>,
 }
 
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 pub struct LastPaymentError {
     #[serde(default)]
     pub code: Option<String>,

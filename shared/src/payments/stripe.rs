@@ -251,6 +251,10 @@ impl PaymentProvider for Stripe {
         })
     }
 
+    fn customer<'a>(&'a self, customer_id: &'a str) -> Call<'a, Customer> {
+        Box::pin(async move { self.get(&format!("/v1/customers/{}", segment(customer_id)?)).await })
+    }
+
     fn set_default_payment_method<'a>(
         &'a self,
         customer_id: &'a str,

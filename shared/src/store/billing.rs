@@ -403,11 +403,12 @@ impl PaymentStatus {
     }
 }
 
-/// A charge of an organisation's subscription: one per invoice of the provider's, as it last
-/// stood (a failed one that is paid later becomes `paid`).
+/// A charge of an organisation: one per invoice of the provider's for its subscription, as it
+/// last stood (a failed one that is paid later becomes `paid`), and one per one-off payment (a
+/// credit pack).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Payment {
-    /// The provider's invoice (`in_…`).
+    /// The provider's invoice (`in_…`) or one-off payment (`pi_…`).
     pub id: String,
     pub tenant_id: String,
     pub status: PaymentStatus,
@@ -418,10 +419,28 @@ pub struct Payment {
     /// The subscription it is for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provider_subscription_id: Option<String>,
-    /// When the invoice was made.
+    /// What a one-off payment bought (`500 message credits`); none for the subscription's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// When the invoice or payment was made.
     pub created_at: String,
     /// When the provider said what `status` says.
     pub updated_at: String,
+}
+
+/// The stored item of `payment` as the provider said at `at` (Unix seconds).
+pub(super) fn payment_item(payment: &Payment, at: i64) -> Result<super::Item, Error> {
+    let mut item = super::to_item(
+        payment,
+        &[
+            ("pk", keys::tenant(&payment.tenant_id)),
+            ("sk", keys::payment_sk(&payment.created_at, &payment.id)),
+            ("gsi1pk", keys::payments_with_status(payment.status.as_str())),
+            ("gsi1sk", format!("{}#{}#{}", payment.created_at, payment.tenant_id, payment.id)),
+        ],
+    )?;
+    item.insert("said_at".to_owned(), n(at));
+    Ok(item)
 }
 
 /// An organisation as a customer of the payment provider (`PAYCUS#{id}`, outside every tenant:
@@ -475,19 +494,25 @@ impl Store {
                 "attribute_exists(pk) AND attribute_not_exists(subscription.provider_subscription_id)",
             ),
         };
-        let customer = Update::builder()
+        let items = vec![
+            TransactWriteItem::builder().update(update.build().map_err(Error::internal)?).build(),
+            self.customer_link(customer_id, tenant_id)?,
+            self.audit_put(audit)?,
+        ];
+        Ok(self.transact(items).await?.is_ok())
+    }
+
+    /// The provider's customer's way back to its organisation (`PAYCUS#…`), for the transaction
+    /// that first stores the customer on the organisation (writing it again changes nothing).
+    pub(super) fn customer_link(&self, customer_id: &str, tenant_id: &str) -> Result<TransactWriteItem, Error> {
+        let link = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key(keys::payment_customer(customer_id), keys::PAYMENT_CUSTOMER_SK)))
             .update_expression("SET tenant_id = :tenant_id")
             .expression_attribute_values(":tenant_id", string(tenant_id))
             .build()
             .map_err(Error::internal)?;
-        let items = vec![
-            TransactWriteItem::builder().update(update.build().map_err(Error::internal)?).build(),
-            TransactWriteItem::builder().update(customer).build(),
-            self.audit_put(audit)?,
-        ];
-        Ok(self.transact(items).await?.is_ok())
+        Ok(TransactWriteItem::builder().update(link).build())
     }
 
     /// A provider's customer: the organisation it is, and whether dunning suspended it.
@@ -547,16 +572,7 @@ impl Store {
     /// Records `payment` as the provider said at `at` (Unix seconds), unless what is stored was
     /// said later: a late delivery of an older event leaves the newer state.
     pub async fn record_payment(&self, payment: &Payment, at: i64) -> Result<(), Error> {
-        let mut item = super::to_item(
-            payment,
-            &[
-                ("pk", keys::tenant(&payment.tenant_id)),
-                ("sk", keys::payment_sk(&payment.created_at, &payment.id)),
-                ("gsi1pk", keys::payments_with_status(payment.status.as_str())),
-                ("gsi1sk", format!("{}#{}#{}", payment.created_at, payment.tenant_id, payment.id)),
-            ],
-        )?;
-        item.insert("said_at".to_owned(), n(at));
+        let item = payment_item(payment, at)?;
         let result = self
             .client
             .put_item()
