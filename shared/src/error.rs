@@ -67,6 +67,12 @@ pub enum Error {
     /// The payment provider refused the payment (a declined card): the customer's to fix.
     #[error("the payment was declined ({code}): {message}")]
     PaymentDeclined { code: String, message: String },
+    /// An event's dashboard data on a plan whose events are paid for one by one, before it is
+    /// unlocked: the latest quote, if one is still valid.
+    #[error(
+        "this event is locked: pay its quote to open its dashboard, attendance and exports (POST /events/{{event_id}}/quote, then /unlock)"
+    )]
+    PaymentRequired { quote: Option<Box<crate::store::unlocks::Quote>> },
     /// The payment provider did not answer or failed: nothing was charged twice; retry later.
     #[error("the payment provider is unavailable; try again in a minute")]
     PaymentProviderUnavailable,
@@ -110,6 +116,9 @@ pub struct Problem {
     pub opens_at: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub closes_at: Option<String>,
+    /// `payment_required`: the event's quote still valid, with its amount, if it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quote: Option<crate::store::unlocks::Quote>,
 }
 
 impl Error {
@@ -142,6 +151,7 @@ impl Error {
             Self::PhotoRequired => (StatusCode::UNPROCESSABLE_ENTITY, "photo_required"),
             Self::PlanLimitReached(_) => (StatusCode::CONFLICT, "plan_limit_reached"),
             Self::PaymentDeclined { .. } => (StatusCode::PAYMENT_REQUIRED, "payment_declined"),
+            Self::PaymentRequired { .. } => (StatusCode::PAYMENT_REQUIRED, "payment_required"),
             Self::PaymentProviderUnavailable => (StatusCode::SERVICE_UNAVAILABLE, "payment_provider_unavailable"),
             Self::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error"),
@@ -175,6 +185,7 @@ impl Error {
             radius_m: None,
             opens_at: None,
             closes_at: None,
+            quote: None,
         };
         match self {
             Self::OutsideGeofence { distance_m, radius_m } => {
@@ -183,6 +194,7 @@ impl Error {
             Self::OutsideWindow { opens_at, closes_at } => {
                 (problem.opens_at, problem.closes_at) = (Some(opens_at.clone()), Some(closes_at.clone()));
             }
+            Self::PaymentRequired { quote } => problem.quote = quote.as_deref().cloned(),
             _ => {}
         }
         problem

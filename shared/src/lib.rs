@@ -13,6 +13,7 @@ pub mod notify;
 pub mod payments;
 pub mod queue;
 pub mod records;
+pub mod sales;
 pub mod store;
 pub mod telemetry;
 pub mod validate;

@@ -189,6 +189,14 @@ pub enum Message {
         organisation: String,
         invoice: Option<OverdueInvoice>,
     },
+    /// To whoever paid: what a one-off payment (an event's unlock) bought, for their records.
+    Receipt {
+        description: String,
+        amount_minor: i64,
+        currency: String,
+        payment_id: String,
+        paid_at: String,
+    },
 }
 
 /// One person of a weekly-hours digest.
@@ -233,6 +241,7 @@ pub enum Kind {
     ImportFinished,
     PaymentOverdue,
     SuspendedForPayment,
+    Receipt,
 }
 
 impl Message {
@@ -256,12 +265,13 @@ impl Message {
             Message::ImportFinished { .. } => Kind::ImportFinished,
             Message::PaymentOverdue { .. } => Kind::PaymentOverdue,
             Message::SuspendedForPayment { .. } => Kind::SuspendedForPayment,
+            Message::Receipt { .. } => Kind::Receipt,
         }
     }
 }
 
 impl Kind {
-    /// Account mail (sign-up, password reset, an overdue payment) is never charged and never
+    /// Account mail (sign-up, password reset, an overdue payment, a receipt) is never charged and never
     /// opted out of: without it nobody could get in, or stay in. Everything else an organisation
     /// sends costs a credit.
     pub fn is_account_mail(self) -> bool {
@@ -272,6 +282,7 @@ impl Kind {
                 | Kind::PasswordReset
                 | Kind::PaymentOverdue
                 | Kind::SuspendedForPayment
+                | Kind::Receipt
         )
     }
 }
@@ -478,6 +489,18 @@ pub fn render(message: &Message, app_url: &str) -> Rendered {
                 format!("Pay {} here and it is active again at once:", owed(invoice.as_ref())),
             ],
             Some(pay_url(invoice.as_ref(), app)),
+        ),
+        Message::Receipt { description, amount_minor, currency, payment_id, paid_at } => (
+            format!("Receipt: {description}"),
+            vec![
+                format!(
+                    "Paid {} on {} for {description} (payment {payment_id}).",
+                    crate::domain::money::format(*amount_minor, currency),
+                    paid_at.get(..10).unwrap_or(paid_at)
+                ),
+                "It is listed with the organisation's payments, and on its invoice for the period:".into(),
+            ],
+            Some(format!("{app}/billing")),
         ),
     };
     // The link goes after the paragraph that leads to it (the one ending in a colon).

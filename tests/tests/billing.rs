@@ -852,3 +852,99 @@ async fn a_credit_pack_bought_is_credited_once_however_often_the_provider_tells_
     assert_eq!(purchases[0]["reference"], pending["payment_id"], "newest first");
     assert_eq!(entries.iter().map(|entry| entry["amount"].as_i64().unwrap()).sum::<i64>(), 3500);
 }
+
+#[tokio::test]
+async fn an_event_on_a_per_event_plan_opens_once_its_quote_is_paid_and_only_once() {
+    let app = spawn_app().await;
+    let admin = app.platform_admin().await;
+    let per_event = json!({ "name": "Per event", "price_minor": 0, "event_unlock": true, "staff_day_minor": 300 });
+    let per_event = plan(&app, &admin, per_event).await;
+    let owner = app.signup().await;
+    let token = owner.access_token.as_str();
+    let billing = json_of(subscribe(&app, &owner, json!({ "plan_id": per_event["id"] })).await, StatusCode::OK).await;
+    assert_eq!(billing["subscription"]["event_unlock"], json!({ "staff_day_minor": 300, "currency": "EUR" }));
+    // The event: one shift of three places.
+    let org = app.organisation(&owner).await;
+    let event_id = org.event_id.as_str();
+    let estimate = format!("/events/{event_id}/cost-estimate");
+    let attendance = format!("/attendance?event_id={event_id}");
+    let export = || {
+        let body = json!({ "from": "2030-07-01", "to": "2030-07-31", "event_id": event_id });
+        app.post("/attendance/exports", Some(token), body)
+    };
+
+    // Locked: its dashboard data answers 402; scheduling it stays free.
+    let locked = problem_of(app.get(&estimate, token).await, StatusCode::PAYMENT_REQUIRED, "payment_required").await;
+    assert_eq!(locked.get("quote"), None, "no quote asked for yet: {locked}");
+    problem_of(app.get(&attendance, token).await, StatusCode::PAYMENT_REQUIRED, "payment_required").await;
+    problem_of(export().await, StatusCode::PAYMENT_REQUIRED, "payment_required").await;
+    json_of(app.get(&format!("/events/{event_id}"), token).await, StatusCode::OK).await;
+
+    // The quote: staff × days × rate, frozen for a week; the locked answers carry it.
+    let quote = json_of(app.post_empty(&format!("/events/{event_id}/quote"), token).await, StatusCode::CREATED).await;
+    assert_eq!(
+        (quote["staff_days"].as_u64(), quote["amount_minor"].as_i64(), quote["currency"].as_str()),
+        (Some(3), Some(900), Some("EUR")),
+        "{quote}"
+    );
+    let expires: chrono::DateTime<chrono::Utc> = quote["expires_at"].as_str().unwrap().parse().unwrap();
+    assert!((6..=7).contains(&(expires - chrono::Utc::now()).num_days()), "{quote}");
+    let locked = problem_of(app.get(&estimate, token).await, StatusCode::PAYMENT_REQUIRED, "payment_required").await;
+    assert_eq!(locked["quote"], quote);
+
+    // Paying: another quote's id is refused, a declined card changes nothing.
+    let unlock_path = format!("/events/{event_id}/unlock");
+    let unlock = |body: Value| app.post(&unlock_path, Some(token), body);
+    let stale = unlock(json!({ "quote_id": "01JNOSUCHQUOTE000000000000", "payment_method_id": "pm_x" })).await;
+    let problem = problem_of(stale, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    assert_eq!(problem["errors"][0]["field"], "quote_id", "{problem}");
+    let declined = unlock(json!({ "quote_id": quote["id"], "payment_method_id": card(DECLINED_CARD).await })).await;
+    problem_of(declined, StatusCode::PAYMENT_REQUIRED, "payment_declined").await;
+    problem_of(app.get(&estimate, token).await, StatusCode::PAYMENT_REQUIRED, "payment_required").await;
+
+    // A card whose bank asks first: nothing opens until the provider says it is paid; told three
+    // times at once, it opens once.
+    let pending = unlock(json!({ "quote_id": quote["id"], "payment_method_id": card(CONFIRMED_CARD).await })).await;
+    let pending = json_of(pending, StatusCode::ACCEPTED).await;
+    assert_eq!(pending["status"], "requires_action", "{pending}");
+    problem_of(app.get(&estimate, token).await, StatusCode::PAYMENT_REQUIRED, "payment_required").await;
+    let payment_id = pending["payment_id"].as_str().unwrap();
+    let secret = pending["client_secret"].as_str().unwrap();
+    let confirm = format!("/v1/payment_intents/{payment_id}/_authenticate");
+    let paid = at_provider(Method::POST, &confirm, &[("client_secret", secret), ("success", "true")]).await;
+    let now = chrono::Utc::now().timestamp();
+    let told = join_all((0..3).map(|_| async {
+        applied(deliver(&app, &event("payment_intent.succeeded", now, paid.clone()), now).await).await
+    }))
+    .await;
+    assert_eq!(told.iter().filter(|applied| **applied).count(), 1, "{told:?}");
+
+    // Open: the estimate, the attendance list and the export answer.
+    let estimated = json_of(app.get(&estimate, token).await, StatusCode::OK).await;
+    assert_eq!(estimated["places"], 3);
+    json_of(app.get(&attendance, token).await, StatusCode::OK).await;
+    json_of(export().await, StatusCode::CREATED).await;
+    // Once: paying or quoting again is refused.
+    problem_of(unlock(json!({ "quote_id": quote["id"] })).await, StatusCode::CONFLICT, "conflict").await;
+    let again = app.post_empty(&format!("/events/{event_id}/quote"), token).await;
+    problem_of(again, StatusCode::CONFLICT, "conflict").await;
+
+    // One payment, one receipt to the owner who paid, one audit entry.
+    let payments = json_of(app.get("/billing/payments", token).await, StatusCode::OK).await;
+    let payments = payments["items"].as_array().unwrap();
+    assert_eq!(payments.len(), 1, "{payments:?}");
+    let (description, amount) = (payments[0]["description"].as_str().unwrap(), payments[0]["amount_minor"].as_i64());
+    assert!(description.starts_with("Unlock of ") && description.ends_with(": 3 staff-days"), "{description}");
+    assert_eq!((payments[0]["id"].as_str(), amount), (Some(payment_id), Some(900)));
+    let receipts: Vec<Value> = app
+        .mail_to(&owner.email)
+        .await
+        .into_iter()
+        .filter(|mail| mail["subject"].as_str().is_some_and(|subject| subject.starts_with("Receipt: Unlock of")))
+        .collect();
+    assert_eq!(receipts.len(), 1, "{receipts:?}");
+    assert!(receipts[0]["body"].as_str().unwrap().contains("EUR 9.00"), "{receipts:?}");
+    let log = json_of(app.get("/audit-logs?entity_type=event", token).await, StatusCode::OK).await;
+    let unlocked = log["items"].as_array().unwrap().iter().filter(|entry| entry["action"] == "event.unlocked").count();
+    assert_eq!(unlocked, 1, "{log}");
+}

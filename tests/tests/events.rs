@@ -43,6 +43,8 @@ const PLATFORM_ADMIN_TOKEN: &str = "REPLACE_WITH_PLATFORM_ADMIN_ACCESS_TOKEN";
 const PLAN_ID: &str = "01JSAMPLEPLAN0000000000000";
 /// The credit pack samples (a change, a purchase) use a pack the platform admin makes first.
 const PACK_ID: &str = "01JSAMPLEPACK0000000000000";
+/// The unlock sample pays the quote of the organisation's event, asked for first.
+const QUOTE_ID: &str = "REPLACE_WITH_QUOTE_ID";
 /// A card the frontend collected (Stripe.js), and a webhook delivery's signature over its body.
 const PAYMENT_METHOD_ID: &str = "REPLACE_WITH_PAYMENT_METHOD_ID";
 const INVOICE_ID: &str = "REPLACE_WITH_INVOICE_ID";
@@ -148,6 +150,19 @@ async fn every_sample_event_succeeds_with_real_tokens() {
         if names_records {
             let org = app.organisation(&owner).await;
             let invitation_token = app.link_token(&org.person_email, "/accept-invitation").await;
+            if ["POST /events/{event_id}/quote", "POST /events/{event_id}/unlock"].contains(&route.as_str()) {
+                // An organisation on a plan that charges per event, and (to unlock) its event's quote.
+                let admin = app.platform_admin().await;
+                let body = serde_json::json!({ "name": "Per event", "price_minor": 0, "event_unlock": true,
+                    "staff_day_minor": 200 });
+                let plan = api_tests::plan(&app, &admin, body).await;
+                let body = serde_json::json!({ "plan_id": plan["id"] });
+                json_of(app.post("/billing/subscription", Some(&owner.access_token), body).await, StatusCode::OK).await;
+                if text.contains(QUOTE_ID) {
+                    let quote = app.post_empty(&format!("/events/{}/quote", org.event_id), &owner.access_token).await;
+                    text = text.replace(QUOTE_ID, json_of(quote, StatusCode::CREATED).await["id"].as_str().unwrap());
+                }
+            }
             if text.contains(STAFF_TOKEN) {
                 text = text.replace(STAFF_TOKEN, &app.staff_token(&org).await);
             }

@@ -143,6 +143,11 @@ const BUDGETS: &[(&str, &str, RangeInclusive<usize>)] = &[
     // The event, its shifts with their assignments (its own index) and the organisation in
     // parallel; then the people's and positions' rates, in parallel.
     ("GET", "/events/{event_id}/cost-estimate", 2..=2),
+    // The event, its shifts, the organisation and the event's unlock in parallel; then the quote.
+    ("POST", "/events/{event_id}/quote", 2..=2),
+    // The event, the organisation, its unlock and the owner in parallel; then (paid) the unlock
+    // with the payment's record and the audit entry in one transaction (the provider between).
+    ("POST", "/events/{event_id}/unlock", 2..=2),
     // Reads every organisation's counters: pages of the tenant index (platform admins only).
     ("GET", "/admin/stats", 1..=2),
     // The plans: one Query of the platform's partition. A new default reads the plans first.
@@ -268,6 +273,7 @@ async fn every_endpoint_stays_within_its_budget() {
     schedule_endpoints(&app).await;
     attendance_endpoints(&app).await;
     platform_endpoints(&app).await;
+    unlock_endpoints(&app).await;
 
     let measured = MEASURED.lock().unwrap().clone();
     let unmeasured: Vec<_> =
@@ -358,6 +364,24 @@ async fn platform_endpoints(app: &TestApp) {
     let changed =
         app.request(reqwest::Method::PATCH, &path, admin_token, Some(serde_json::json!({ "retired": true }))).await;
     measured(app, "PATCH", "/admin/plans/{plan_id}", changed, StatusCode::OK).await;
+}
+
+/// An event's quote and unlock, in an organisation on a plan that charges per event.
+async fn unlock_endpoints(app: &TestApp) {
+    let admin = app.platform_admin().await;
+    let body = json!({ "name": "Per event", "price_minor": 0, "currency": "EUR", "interval": "month",
+        "event_unlock": true, "staff_day_minor": 200 });
+    let plan = json_of(app.post("/admin/plans", Some(&admin), body).await, StatusCode::CREATED).await;
+    let owner = app.signup().await;
+    let token = Some(owner.access_token.as_str());
+    json_of(app.post("/billing/subscription", token, json!({ "plan_id": plan["id"] })).await, StatusCode::OK).await;
+    let org = app.organisation(&owner).await;
+    let quote = app.post_empty(&format!("/events/{}/quote", org.event_id), &owner.access_token).await;
+    let quote = measured(app, "POST", "/events/{event_id}/quote", quote, StatusCode::CREATED).await;
+    let body = json!({ "quote_id": quote["id"], "payment_method_id": api_tests::card(api_tests::GOOD_CARD).await });
+    let unlocked = app.post(&format!("/events/{}/unlock", org.event_id), token, body).await;
+    let unlocked = measured(app, "POST", "/events/{event_id}/unlock", unlocked, StatusCode::OK).await;
+    assert_eq!(unlocked["status"], "unlocked");
 }
 
 /// Every attendance-function operation, as a fresh organisation's owner: checking in to the shift

@@ -209,7 +209,7 @@ const TABLE_ACTIONS: [(&str, TableActions, TableActions); 10] = [
     ),
     (
         "payroll",
-        (&["BatchGetItem", "BatchWriteItem", "DeleteItem", "GetItem", "PutItem", "Query"], &["Query"]),
+        (&["BatchGetItem", "BatchWriteItem", "DeleteItem", "GetItem", "PutItem", "Query", "UpdateItem"], &["Query"]),
         NOTHING,
     ),
     ("admin", (&["GetItem", "PutItem", "Query", "UpdateItem"], &["Query"]), NOTHING),

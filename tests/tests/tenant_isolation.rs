@@ -84,6 +84,8 @@ fn fixture(a: &Session, name: &str) -> String {
         "invoice_id" => a.invoice_id.clone(),
         // Without a token nothing is looked up: any id does then.
         "plan_id" => PLAN_ID.get().cloned().unwrap_or_else(|| "01JN0SUCHPLAN0000000000000".to_owned()),
+        // Set per call: the matrix asks A's event for a quote first.
+        "quote_id" => "01JN0SUCHQUOTE000000000000".to_owned(),
         "pack_id" => PACK_ID.get().cloned().unwrap_or_else(|| "01JN0SUCHPACK0000000000000".to_owned()),
         // A card is no record of A's: the matrix gives each subscription call a fresh one.
         "payment_method_id" => "pm_given_per_call".to_owned(),
@@ -96,6 +98,23 @@ fn fixture(a: &Session, name: &str) -> String {
         "entity_id" => a.org.person_id.clone(),
         _ => panic!("add a fixture for `{name}` (one of tenant A's ids) so the tenant matrix covers it"),
     }
+}
+
+/// Puts the organisation on a plan that charges 2.00 per place per day for its events (so its
+/// events can be quoted and unlocked); answers its subscription before, to be put back.
+async fn per_event(app: &TestApp, tenant_id: &str) -> Value {
+    let tenant = app.state.store.tenant(tenant_id).await.unwrap().expect("the organisation");
+    let before = serde_json::to_value(&tenant.subscription).unwrap();
+    let mut charged = if before.is_null() {
+        json!({ "plan_id": "01JN0PEREVENTPLAN000000000", "plan_name": "Per event", "status": "active",
+            "current_period_start": "2026-12-01T00:00:00Z", "current_period_end": "2027-01-01T00:00:00Z",
+            "cancel_at_period_end": false, "limits": {}, "started_at": "2026-12-01T00:00:00Z" })
+    } else {
+        before.clone()
+    };
+    charged["event_unlock"] = json!({ "staff_day_minor": 200, "currency": "EUR" });
+    app.set(&format!("T#{tenant_id}"), "TENANT", &[("subscription", charged)]).await;
+    before
 }
 
 /// A logged-in device session of an account: its token, and the session that token belongs to.
@@ -462,6 +481,17 @@ async fn tenant_b_never_reaches_tenant_a() {
             (body, carries_ids) =
                 (Some(json!({ "pack_id": PACK_ID.get().unwrap(), "payment_method_id": card })), false);
         }
+        let charged_per_event = operation.template.starts_with("/events/{event_id}/")
+            && operation.method == Method::POST
+            && ["/quote", "/unlock"].iter().any(|action| operation.template.ends_with(action));
+        let before_per_event = if charged_per_event { Some(per_event(&app, &a.account.tenant_id).await) } else { None };
+        if charged_per_event && operation.template.ends_with("/unlock") {
+            // A's own event's quote, paid with a card.
+            let quote = app.post_empty(&format!("/events/{}/quote", a.org.event_id), &a.access_token).await;
+            let quote = json_of(quote, StatusCode::CREATED).await;
+            let card = api_tests::card(api_tests::GOOD_CARD).await;
+            body = Some(json!({ "quote_id": quote["id"], "payment_method_id": card }));
+        }
         if operation.is_platform() {
             let what = format!("{} {path}", operation.method);
             let refused = app.request(operation.method.clone(), &path, Some(&b.access_token), body.clone()).await;
@@ -526,6 +556,9 @@ async fn tenant_b_never_reaches_tenant_a() {
         assert!(status.is_success(), "{what} with A's own token: {status} {}", response.text().await.unwrap());
         if let Some(secret_after) = after {
             a_account.totp_secret = secret_after;
+        }
+        if let Some(subscription) = before_per_event {
+            app.set(&format!("T#{}", a.account.tenant_id), "TENANT", &[("subscription", subscription)]).await;
         }
         checked += 1;
     }

@@ -49,6 +49,12 @@ pub struct NewPlan {
     #[garde(skip)]
     #[serde(default)]
     pub event_unlock: bool,
+    /// With `event_unlock`: what one place for one day of an event costs to unlock, in minor
+    /// units (a quote is staff × days × this): 0 (free) or at least 50, Stripe's smallest charge.
+    #[garde(range(min = 0, max = 10_000_000), custom(chargeable))]
+    #[schema(minimum = 0, maximum = 10000000)]
+    #[serde(default)]
+    pub staff_day_minor: i64,
     /// New organisations start a trial of this plan (the default so far stops being it).
     #[garde(skip)]
     #[serde(default)]
@@ -76,6 +82,9 @@ pub struct PlanChange {
     pub trial_days: Option<u32>,
     #[garde(skip)]
     pub event_unlock: Option<bool>,
+    #[garde(inner(range(min = 0, max = 10_000_000), custom(chargeable)))]
+    #[schema(minimum = 0, maximum = 10000000)]
+    pub staff_day_minor: Option<i64>,
     /// `true` makes it the default (the old default stops being it); a default plan stops being
     /// one only by another becoming it.
     #[garde(skip)]
@@ -87,6 +96,16 @@ pub struct PlanChange {
     /// The `version` last read; when given, a stale write answers 409.
     #[garde(range(max = rota::validate::MAX_VERSION))]
     pub version: Option<u64>,
+}
+
+/// A price per place and day the provider can charge: nothing, or at least its smallest charge
+/// (50 minor units), so that every quote can be paid.
+fn chargeable(minor: &i64, _: &()) -> garde::Result {
+    if *minor == 0 || *minor >= 50 {
+        Ok(())
+    } else {
+        Err(garde::Error::new("0 (events open for free) or at least 50, the payment provider's smallest charge"))
+    }
 }
 
 /// A nested value only from a JSON object: serde would also read a struct from an array
@@ -131,6 +150,7 @@ pub async fn create_plan(
         limits: request.limits,
         trial_days: request.trial_days,
         event_unlock: request.event_unlock,
+        staff_day_minor: request.staff_day_minor,
         default: request.default,
         retired: false,
         price_id: None,
@@ -184,6 +204,7 @@ pub async fn update_plan(
     after.limits = change.limits.unwrap_or(after.limits);
     after.trial_days = change.trial_days.unwrap_or(after.trial_days);
     after.event_unlock = change.event_unlock.unwrap_or(after.event_unlock);
+    after.staff_day_minor = change.staff_day_minor.unwrap_or(after.staff_day_minor);
     after.retired = change.retired.unwrap_or(after.retired);
     match change.default {
         Some(true) => after.default = true,

@@ -10,6 +10,7 @@ use rota::auth::{Caller, Role};
 use rota::clock::instant;
 use rota::domain::attendance::Status;
 use rota::domain::time::{local_date, resolve};
+use rota::error::Problem;
 use rota::files::{Download, cell};
 use rota::http::ValidJson;
 use rota::store::attendance::Attendance;
@@ -17,6 +18,7 @@ use rota::store::entities::Filter;
 use rota::store::people::Person;
 use rota::store::s;
 use rota::store::schedule::Event;
+use rota::store::unlocks::require_unlocked;
 use rota::{AppState, Error};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -104,7 +106,10 @@ fn row(record: &Attendance, zone: chrono_tz::Tz) -> Vec<String> {
 /// and up). Text cells that a spreadsheet would run as formulas are quoted with `'`.
 #[utoipa::path(post, path = "/attendance/exports", tag = "attendance", security(("bearer" = ["coordinator"])),
     request_body = ExportRequest,
-    responses((status = 201, description = "GET the file from `url` before `expires_at`", body = Export)))]
+    responses(
+        (status = 201, description = "GET the file from `url` before `expires_at`", body = Export),
+        (status = 402, description = "The event asked for is locked (`payment_required`), with its quote", body = Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn export_attendance(
     State(state): State<AppState>,
     caller: Caller,
@@ -114,16 +119,28 @@ pub async fn export_attendance(
     if request.to < request.from || (request.to - request.from).num_days() > 366 {
         return Err(Error::field("to", "must be on or after from, and at most 366 days after it"));
     }
-    // Round trip 1: the organisation (its calendar), and whether the person and event named are
-    // its own.
+    // Round trip 1: the organisation (its calendar, its plan), whether the person and event named
+    // are its own, and the event's unlock.
     let people: Vec<String> = request.person_id.iter().cloned().collect();
     let events: Vec<String> = request.event_id.iter().cloned().collect();
-    let (tenant, (), ()) = tokio::try_join!(
+    let (tenant, (), (), unlock) = tokio::try_join!(
         state.store.tenant(&caller.tenant_id),
         state.store.all_exist::<Person>(&caller.tenant_id, &people),
         state.store.all_exist::<Event>(&caller.tenant_id, &events),
+        async {
+            match &request.event_id {
+                Some(event_id) => state.store.event_unlock(&caller.tenant_id, event_id).await,
+                None => Ok(None),
+            }
+        },
     )?;
-    let zone = tenant.ok_or(Error::NotFound)?.zone()?;
+    let tenant = tenant.ok_or(Error::NotFound)?;
+    if request.event_id.is_some() {
+        // One event's export is its dashboard data: locked until paid on a plan that charges per
+        // event.
+        require_unlocked(tenant.subscription.as_ref(), unlock, &rota::clock::Now::get().iso)?;
+    }
+    let zone = tenant.zone()?;
     let first = instant(resolve(zone, request.from, NaiveTime::MIN));
     let last = instant(resolve(zone, request.to + Days::new(1), NaiveTime::MIN));
     let filter = match &request.event_id {

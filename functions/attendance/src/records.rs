@@ -17,6 +17,7 @@ use rota::store::attendance::{Attendance, AttendanceEvent, Correction, Happening
 use rota::store::audit::AuditEntry;
 use rota::store::entities::{Filter, Refused};
 use rota::store::page::Page;
+use rota::store::unlocks::require_unlocked;
 use rota::store::{s, value};
 use rota::{AppState, Error};
 use serde::{Deserialize, Serialize};
@@ -77,9 +78,13 @@ async fn list(
 }
 
 /// The organisation's attendance by shift start, oldest first (coordinators and up): everyone's
-/// or one person's, within `from`–`to`, of one event or in one status.
+/// or one person's, within `from`–`to`, of one event or in one status. One event's is its
+/// dashboard data: on a plan that charges per event, `402 payment_required` until it is unlocked.
 #[utoipa::path(get, path = "/attendance", tag = "attendance", security(("bearer" = ["coordinator"])), params(AttendanceQuery),
-    responses((status = 200, description = "A page of attendance records", body = Page<Attendance>)))]
+    responses(
+        (status = 200, description = "A page of attendance records", body = Page<Attendance>),
+        (status = 402, description = "The event asked for is locked (`payment_required`), with its quote", body = Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn list_attendance(
     State(state): State<AppState>,
     caller: Caller,
@@ -87,7 +92,19 @@ pub async fn list_attendance(
 ) -> Result<Json<Page<Attendance>>, Error> {
     caller.require(Role::Coordinator)?;
     let person_id = query.person_id.clone();
-    Ok(Json(list(&state, &caller, person_id.as_deref(), query).await?))
+    let Some(event_id) = query.event_id.clone() else {
+        return Ok(Json(list(&state, &caller, person_id.as_deref(), query).await?));
+    };
+    // One round trip, in parallel: the page, and whether the event's data is open (its plan may
+    // charge per event).
+    let (page, tenant, unlock) = tokio::try_join!(
+        list(&state, &caller, person_id.as_deref(), query),
+        state.store.tenant(&caller.tenant_id),
+        state.store.event_unlock(&caller.tenant_id, &event_id),
+    )?;
+    let tenant = tenant.ok_or(Error::NotFound)?;
+    require_unlocked(tenant.subscription.as_ref(), unlock, &rota::clock::Now::get().iso)?;
+    Ok(Json(page))
 }
 
 rota::list_query! {

@@ -2,30 +2,25 @@
 //! (`GET /billing/credits/transactions`).
 //!
 //! A pack is paid with one payment at the provider, confirmed at once with the card given (or
-//! the one on file). It is credited when the provider says the payment succeeded — in its answer
-//! (most cards) or later by webhook (a card whose bank asks the customer first, 3-D Secure) —
-//! exactly once, whichever comes first and however often the webhook is redelivered.
-
-use std::collections::BTreeMap;
+//! the one on file), and credited exactly once when the provider says it succeeded (see
+//! [`rota::sales`]).
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use garde::Validate;
 use rota::auth::{Caller, Role};
-use rota::clock::instant_from_epoch;
+use rota::clock::Now;
 use rota::error::Problem;
 use rota::http::{PageQuery, ValidJson, ValidQuery};
-use rota::payments::{NewPayment, PaymentIntent, PaymentIntentStatus};
-use rota::store::billing::{Payment, PaymentStatus};
-use rota::store::credits::{CreditEntry, CreditPack};
+use rota::payments::PaymentIntentStatus;
+use rota::sales::{self, Sale};
+use rota::store::credits::CreditEntry;
 use rota::store::page::Page;
 use rota::store::people::Person;
 use rota::{AppState, Error};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-
-use crate::customers::{customer_of, keep_card};
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -37,7 +32,7 @@ pub struct CreditPurchaseRequest {
     pub pack_id: String,
     /// A card the frontend collected with Stripe.js (`pm_…`): it becomes the organisation's card
     /// on file. Without it, the card on file pays.
-    #[garde(inner(length(min = 1, max = 255), custom(crate::customers::provider_id)))]
+    #[garde(inner(length(min = 1, max = 255), custom(sales::provider_id)))]
     #[schema(min_length = 1, max_length = 255, pattern = "^[A-Za-z0-9_]+$")]
     pub payment_method_id: Option<String>,
 }
@@ -99,47 +94,26 @@ pub async fn buy_credits(
         .into_iter()
         .find(|pack| pack.id == request.pack_id && !pack.retired)
         .ok_or_else(|| Error::field("pack_id", "no such credit pack on sale: GET /billing lists them"))?;
-    let no_card = || Error::field("payment_method_id", "a card is needed: the organisation has none on file");
-    if request.payment_method_id.is_none() && tenant.billing_customer_id.is_none() {
-        return Err(no_card());
-    }
-
+    let sale = Sale::Pack {
+        tenant_id: tenant.id.clone(),
+        pack_id: pack.id.clone(),
+        credits: i64::from(pack.credits),
+        description: pack.description(),
+    };
+    let card = request.payment_method_id.as_deref();
     let payments = state.payments()?;
-    let customer_id = customer_of(payments, &tenant, &owner).await?;
-    // Each call is keyed by this request's id: one resent after a lost answer charges once.
-    let key = |what: &str| format!("rota-{what}-{}", caller.request_id);
-    let card = match request.payment_method_id {
-        Some(card) => {
-            keep_card(payments, &customer_id, &card, &key("card")).await?;
-            card
-        }
-        None => payments.customer(&customer_id).await?.invoice_settings.default_payment_method.ok_or_else(no_card)?,
-    };
-    let sale = PackSale::of(&pack, &tenant.id);
-    let payment = NewPayment {
-        amount_minor: pack.price_minor,
-        currency: pack.currency.to_lowercase(),
-        customer_id,
-        payment_method_id: card,
-        metadata: sale.metadata(),
-    };
-    let intent = payments.create_payment(&payment, &key("credits")).await?;
+    let intent =
+        sales::charge(payments, &tenant, &owner, card, &sale, pack.price_minor, &pack.currency, &caller.request_id)
+            .await?;
     let status = match intent.status {
         PaymentIntentStatus::Succeeded => {
             // Round trip 2: the payment, the credits and their ledger entry (unless its webhook
             // was quicker).
-            credit(&state, &sale, &intent, chrono::Utc::now().timestamp()).await?;
+            sales::fulfil(&state, &sale, &intent, Now::get().epoch, &caller.actor()).await?;
             PurchaseStatus::Credited
         }
-        PaymentIntentStatus::RequiresAction => PurchaseStatus::RequiresAction,
         PaymentIntentStatus::Processing => PurchaseStatus::Processing,
-        _ => {
-            let error = intent.last_payment_error.unwrap_or_default();
-            return Err(Error::PaymentDeclined {
-                code: error.code.unwrap_or_else(|| "payment_failed".into()),
-                message: error.message.unwrap_or_else(|| "the payment did not go through".into()),
-            });
-        }
+        _ => PurchaseStatus::RequiresAction,
     };
     let code = if status == PurchaseStatus::Credited { StatusCode::OK } else { StatusCode::ACCEPTED };
     Ok((
@@ -154,70 +128,6 @@ pub async fn buy_credits(
             client_secret: intent.client_secret.filter(|_| status == PurchaseStatus::RequiresAction),
         }),
     ))
-}
-
-/// What a pack's payment carries in its metadata, so whoever hears it succeeded (this function's
-/// answer or the webhook) credits the right organisation with the right amount.
-pub struct PackSale {
-    pub tenant_id: String,
-    pub pack_id: String,
-    pub credits: i64,
-    pub description: String,
-}
-
-impl PackSale {
-    const KIND: &str = "credit_pack";
-
-    fn of(pack: &CreditPack, tenant_id: &str) -> Self {
-        Self {
-            tenant_id: tenant_id.to_owned(),
-            pack_id: pack.id.clone(),
-            credits: i64::from(pack.credits),
-            description: pack.description(),
-        }
-    }
-
-    fn metadata(&self) -> BTreeMap<String, String> {
-        BTreeMap::from([
-            ("kind".to_owned(), Self::KIND.to_owned()),
-            ("tenant_id".to_owned(), self.tenant_id.clone()),
-            ("pack_id".to_owned(), self.pack_id.clone()),
-            ("credits".to_owned(), self.credits.to_string()),
-            ("description".to_owned(), self.description.clone()),
-        ])
-    }
-
-    /// The sale a payment is for, if it is one of a pack.
-    pub fn from_metadata(metadata: &BTreeMap<String, String>) -> Option<Self> {
-        (metadata.get("kind")?.as_str() == Self::KIND).then_some(())?;
-        Some(Self {
-            tenant_id: metadata.get("tenant_id")?.clone(),
-            pack_id: metadata.get("pack_id")?.clone(),
-            credits: metadata.get("credits")?.parse().ok().filter(|credits| *credits > 0)?,
-            description: metadata.get("description").cloned().unwrap_or_default(),
-        })
-    }
-
-    /// The organisation's record of `intent`, as the provider said at `said_at` (Unix seconds).
-    pub fn payment(&self, intent: &PaymentIntent, status: PaymentStatus, said_at: i64) -> Payment {
-        Payment {
-            id: intent.id.clone(),
-            tenant_id: self.tenant_id.clone(),
-            status,
-            amount_minor: intent.amount_minor,
-            currency: intent.currency.to_uppercase(),
-            provider_subscription_id: None,
-            description: Some(self.description.clone()),
-            created_at: instant_from_epoch(intent.created).unwrap_or_default(),
-            updated_at: instant_from_epoch(said_at).unwrap_or_default(),
-        }
-    }
-}
-
-/// Credits the pack `intent` paid for, once; `true` when it was credited now.
-pub async fn credit(state: &AppState, sale: &PackSale, intent: &PaymentIntent, said_at: i64) -> Result<bool, Error> {
-    let payment = sale.payment(intent, PaymentStatus::Paid, said_at);
-    state.store.credit_purchase(&payment, sale.credits, said_at, intent.customer.as_deref()).await
 }
 
 /// Every change of the organisation's message credits, newest first: grants, purchases, spends

@@ -3,7 +3,6 @@
 //! themselves are the platform admin's (`functions/admin`); see docs/billing.md.
 
 mod credits;
-mod customers;
 mod invoices;
 mod overview;
 mod payments;
@@ -11,9 +10,10 @@ mod pdf;
 mod subscription;
 mod webhook;
 
-/// The clients besides DynamoDB's that its Lambda builds at cold start: the payment provider, and
-/// S3 for the invoices' PDFs.
-pub const CLIENTS: rota::Clients = rota::Clients { outbox: false, files: true, payments: true };
+/// The clients besides DynamoDB's that its Lambda builds at cold start: the payment provider, S3
+/// for the invoices' PDFs, and the notification queue for the receipt of an event unlocked by
+/// webhook.
+pub const CLIENTS: rota::Clients = rota::Clients { outbox: true, files: true, payments: true };
 
 rota::function_routes!(
     [overview::get_billing],

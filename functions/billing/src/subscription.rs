@@ -11,6 +11,7 @@ use rota::clock::Now;
 use rota::error::Problem;
 use rota::http::ValidJson;
 use rota::payments::{self, NewSubscription, PaymentError};
+use rota::sales::{customer_of, keep_card};
 use rota::store::audit::AuditEntry;
 use rota::store::billing::{Subscription, SubscriptionStatus};
 use rota::store::people::Person;
@@ -18,7 +19,6 @@ use rota::{AppState, Error};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use crate::customers::{customer_of, keep_card};
 use crate::overview::{Billing, billing_of};
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
@@ -32,7 +32,7 @@ pub struct SubscriptionRequest {
     /// A card the frontend collected with Stripe.js (`pm_…`): it becomes the organisation's card
     /// for this and every later invoice. Needed when nothing is on file and the plan is charged
     /// today (no trial left).
-    #[garde(inner(length(min = 1, max = 255), custom(crate::customers::provider_id)))]
+    #[garde(inner(length(min = 1, max = 255), custom(rota::sales::provider_id)))]
     #[schema(min_length = 1, max_length = 255, pattern = "^[A-Za-z0-9_]+$")]
     pub payment_method_id: Option<String>,
 }

@@ -3,7 +3,7 @@
 //! change), only if it is no older than the state kept (the event's own time, not its arrival),
 //! and never for a subscription the organisation no longer has. A change that settles what an
 //! organisation owes also reactivates it when dunning suspended it (never when the platform did).
-//! A one-off payment that succeeded credits the pack it paid for, once (see `credits`). What is not
+//! A one-off payment that succeeded does what it paid for, once (see [`rota::sales`]). What is not
 //! about an organisation Rota knows is acknowledged and logged: a 5xx would only make the provider
 //! retry.
 
@@ -14,9 +14,10 @@ use axum::http::HeaderMap;
 use rota::error::Problem;
 use rota::payments::webhook::{DEFAULT_TOLERANCE_SECS, Event, verified_event};
 use rota::payments::{self, Invoice, PaymentIntent};
+use rota::sales::{Sale, fulfil};
+use rota::store::audit::Actor;
 use rota::store::billing::{Applied, OverdueInvoice, Payment, PaymentStatus, Plan, ProviderChange};
 
-use crate::credits::{PackSale, credit};
 use rota::{AppState, Error};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -24,13 +25,13 @@ use utoipa::ToSchema;
 /// What became of a delivered event.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Receipt {
-    /// The event changed an organisation's subscription or credited a pack it bought now (false:
-    /// applied before, older than what is kept, or not about either).
+    /// The event changed an organisation's subscription, or did what a one-off payment paid for,
+    /// now (false: applied before, older than what is kept, or not about either).
     pub applied: bool,
 }
 
 /// Receives the payment provider's events: subscriptions created, updated and deleted, invoices
-/// paid and failed, one-off payments (credit packs) succeeded and failed. Signed with `Stripe-Signature` (HMAC-SHA256 of `t.payload`, within 5 minutes).
+/// paid and failed, one-off payments (credit packs, event unlocks) succeeded and failed. Signed with `Stripe-Signature` (HMAC-SHA256 of `t.payload`, within 5 minutes).
 #[utoipa::path(post, path = "/billing/webhook", tag = "billing",
     params(("Stripe-Signature" = String, Header, description = "`t=…,v1=…` as the provider signs deliveries")),
     request_body(content = Object, description = "The provider's event, exactly as sent", content_type = "application/json"),
@@ -51,7 +52,7 @@ pub async fn receive(State(state): State<AppState>, headers: HeaderMap, body: By
         return Ok(Json(Receipt { applied: false }));
     };
     if let About::Payment { intent, succeeded } = &about {
-        return Ok(Json(Receipt { applied: one_off(&state, intent, *succeeded, event.created).await? }));
+        return Ok(Json(Receipt { applied: one_off(&state, intent, *succeeded, &event).await? }));
     }
     // Round trip 1: the organisation the customer is, and (for a subscription) the plans.
     let (customer, plans) = tokio::try_join!(state.store.customer(about.customer()), async {
@@ -83,17 +84,19 @@ pub async fn receive(State(state): State<AppState>, headers: HeaderMap, body: By
     Ok(Json(Receipt { applied: applied != Applied::Ignored }))
 }
 
-/// A one-off payment's outcome: a pack's credits (once) when it succeeded, its failure recorded
-/// when it failed (the owner was told at once, unless the bank's confirmation failed later).
-async fn one_off(state: &AppState, intent: &PaymentIntent, succeeded: bool, said_at: i64) -> Result<bool, Error> {
-    let Some(sale) = PackSale::from_metadata(&intent.metadata) else {
+/// A one-off payment's outcome: what it paid for, once, when it succeeded (a pack's credits, an
+/// event's unlock); its failure recorded when it failed (the owner was told at once, unless the
+/// bank's confirmation failed later).
+async fn one_off(state: &AppState, intent: &PaymentIntent, succeeded: bool, event: &Event) -> Result<bool, Error> {
+    let Some(sale) = Sale::from_metadata(&intent.metadata) else {
         tracing::warn!(payment = %intent.id, "a payment Rota did not ask for");
         return Ok(false);
     };
     if succeeded {
-        return credit(state, &sale, intent, said_at).await;
+        return fulfil(state, &sale, intent, event.created, &Actor::rota(sale.tenant_id(), &event.id)).await;
     }
-    state.store.record_payment(&sale.payment(intent, PaymentStatus::Failed, said_at), said_at).await?;
+    let failed = sale.payment(intent, PaymentStatus::Failed, event.created);
+    state.store.record_payment(&failed, event.created).await?;
     Ok(false)
 }
 

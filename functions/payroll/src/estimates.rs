@@ -12,6 +12,7 @@ use rota::error::Problem;
 use rota::store::people::Person;
 use rota::store::places::Position;
 use rota::store::schedule::{AssignmentStatus, Event, ShiftStatus};
+use rota::store::unlocks::require_unlocked;
 use rota::{AppState, Error};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -82,6 +83,7 @@ pub struct ShiftCost {
     params(("event_id" = String, Path)),
     responses(
         (status = 200, description = "The estimate", body = CostEstimate),
+        (status = 402, description = "The event is locked (`payment_required`: a plan that charges per event), with its quote", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such event in this organisation", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn cost_estimate(
@@ -92,14 +94,16 @@ pub async fn cost_estimate(
     caller.require(Role::Coordinator)?;
     let tenant_id = &caller.tenant_id;
     // Round trip 1, in parallel: the event, its shifts with their assignments (the event's own
-    // index) and the organisation (its currency).
-    let (event, shifts, tenant) = tokio::try_join!(
+    // index), the organisation (its currency, its plan) and the event's unlock.
+    let (event, shifts, tenant, unlock) = tokio::try_join!(
         state.store.entity::<Event>(tenant_id, &event_id),
         state.store.event_shifts(tenant_id, &event_id),
         state.store.tenant(tenant_id),
+        state.store.event_unlock(tenant_id, &event_id),
     )?;
     event.ok_or(Error::NotFound)?;
     let tenant = tenant.ok_or(Error::NotFound)?;
+    require_unlocked(tenant.subscription.as_ref(), unlock, &rota::clock::Now::get().iso)?;
     let shifts: Vec<_> = shifts
         .into_iter()
         .filter(|(shift, _)| shift.status != ShiftStatus::Cancelled)

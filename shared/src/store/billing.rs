@@ -65,6 +65,10 @@ pub struct Plan {
     pub trial_days: u32,
     /// Events of organisations on this plan are paid for one by one (a quote, then an unlock).
     pub event_unlock: bool,
+    /// On an `event_unlock` plan: what one place for one day of an event costs to unlock (a
+    /// quote is staff × days × this), in minor units of `currency`.
+    #[serde(default)]
+    pub staff_day_minor: i64,
     /// New organisations start a trial of this plan.
     pub default: bool,
     /// Kept for its subscribers; no new subscription can choose it.
@@ -100,6 +104,21 @@ impl Plan {
         let key = format!("rota-price-{}-{}-{}", self.id, self.price_minor, self.currency);
         (price, key)
     }
+}
+
+impl Plan {
+    /// What unlocking an event costs on this plan; none when its events are free.
+    pub fn event_price(&self) -> Option<EventPrice> {
+        self.event_unlock.then(|| EventPrice { staff_day_minor: self.staff_day_minor, currency: self.currency.clone() })
+    }
+}
+
+/// What unlocking an event costs: per place per day.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct EventPrice {
+    pub staff_day_minor: i64,
+    /// ISO 4217, upper case.
+    pub currency: String,
 }
 
 fn platform() -> String {
@@ -145,6 +164,10 @@ pub struct Subscription {
     pub cancel_at_period_end: bool,
     /// The plan's limits when the subscription started or last changed plan.
     pub limits: PlanLimits,
+    /// On a plan whose events are paid for one by one: what unlocking one costs (the plan's, as
+    /// the limits are taken).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_unlock: Option<EventPrice>,
     pub started_at: String,
     /// Since when a payment has been overdue (`past_due`); reminders count their days from it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -179,6 +202,7 @@ impl Subscription {
             trial_end: (status == SubscriptionStatus::Trialing).then(|| instant(end)),
             cancel_at_period_end: false,
             limits: plan.limits.clone(),
+            event_unlock: plan.event_price(),
             started_at: instant(now),
             past_due_since: None,
             overdue: None,
@@ -213,6 +237,7 @@ impl Subscription {
             trial_end: seconds(provider.trial_end).filter(|_| status == SubscriptionStatus::Trialing),
             cancel_at_period_end: provider.cancel_at_period_end,
             limits: plan.limits.clone(),
+            event_unlock: plan.event_price(),
             started_at: same.map_or_else(|| instant(now), |before| before.started_at.clone()),
             past_due_since: (status == SubscriptionStatus::PastDue)
                 .then(|| before.and_then(|before| before.past_due_since.clone()).unwrap_or_else(|| instant(now))),
@@ -692,6 +717,13 @@ impl Store {
                     values.push((":plan", string(&plan.id)));
                     values.push((":plan_name", string(&plan.name)));
                     values.push((":limits", value(&plan.limits)?));
+                    match plan.event_price() {
+                        Some(price) => {
+                            sets.push("subscription.event_unlock = :event_unlock".into());
+                            values.push((":event_unlock", value(&price)?));
+                        }
+                        None => removes.push("subscription.event_unlock".into()),
+                    }
                 }
                 *status
             }

@@ -277,3 +277,9 @@ pub fn credit_sk(entry_id: &str) -> String {
     format!("CREDIT#{entry_id}")
 }
 pub const CREDITS_SK_PREFIX: &str = "CREDIT#";
+
+/// Under the tenant: an event's unlock (its latest quote; when it was paid for), on a plan whose
+/// events are paid for one by one.
+pub fn event_unlock_sk(event_id: &str) -> String {
+    format!("UNLOCK#{event_id}")
+}

@@ -41,6 +41,7 @@ pub mod schedule;
 pub mod sessions;
 pub mod signups;
 pub mod tenants;
+pub mod unlocks;
 
 use std::collections::HashMap;
 
