@@ -682,7 +682,7 @@ class ContractAuth:
                 pass
         if positive and case.method.upper() == "POST" and case.path == "/attendance/exports" and isinstance(case.body, dict):
             case.body = acceptable(case.path, case.body)
-        if case.path.startswith(("/admin/tenants", "/admin/stats", "/admin/plans", "/admin/credit-packs")):
+        if case.path.startswith(("/admin/tenants", "/admin/stats", "/admin/plans", "/admin/credit-packs", "/admin/revenue")):
             if pack_id := supply(case, "PATCH /admin/credit-packs/{pack_id}"):
                 case.path_parameters = {**(case.path_parameters or {}), "pack_id": pack_id}
                 if positive and isinstance(case.body, dict):

@@ -165,6 +165,8 @@ const BUDGETS: &[(&str, &str, RangeInclusive<usize>)] = &[
     // One Query of the organisation's payments; one of the platform's by status (gsi1).
     ("GET", "/billing/payments", 1..=1),
     ("GET", "/admin/payments", 1..=1),
+    // One BatchGetItem of the revenue counters' shards.
+    ("GET", "/admin/revenue", 1..=1),
     // One Query of the organisation's invoices; one GetItem of one.
     ("GET", "/billing/invoices", 1..=1),
     ("GET", "/billing/invoices/{invoice_id}", 1..=1),
@@ -330,6 +332,9 @@ async fn platform_endpoints(app: &TestApp) {
     assert_eq!(payments["items"][0]["status"], "failed");
     let failed = app.get("/admin/payments?status=failed", &admin).await;
     measured(app, "GET", "/admin/payments", failed, StatusCode::OK).await;
+    let revenue = app.get("/admin/revenue", &admin).await;
+    let revenue = measured(app, "GET", "/admin/revenue", revenue, StatusCode::OK).await;
+    assert!(revenue["organisations"]["past_due"].as_i64().is_some_and(|overdue| overdue >= 1), "{revenue}");
     let invoice_id = app.stored_invoice(&owner.tenant_id).await;
     let invoices = app.get("/billing/invoices", &owner.access_token).await;
     let invoices = measured(app, "GET", "/billing/invoices", invoices, StatusCode::OK).await;

@@ -212,7 +212,7 @@ const TABLE_ACTIONS: [(&str, TableActions, TableActions); 10] = [
         (&["BatchGetItem", "BatchWriteItem", "DeleteItem", "GetItem", "PutItem", "Query", "UpdateItem"], &["Query"]),
         NOTHING,
     ),
-    ("admin", (&["GetItem", "PutItem", "Query", "UpdateItem"], &["Query"]), NOTHING),
+    ("admin", (&["BatchGetItem", "GetItem", "PutItem", "Query", "UpdateItem"], &["Query"]), NOTHING),
     ("billing", (&["GetItem", "PutItem", "Query", "UpdateItem"], &[]), NOTHING),
     ("notifier", (&["DeleteItem", "GetItem", "PutItem", "UpdateItem"], &[]), NOTHING),
     ("nightly", (&["BatchGetItem", "DeleteItem", "GetItem", "PutItem", "Query", "UpdateItem"], &["Query"]), NOTHING),

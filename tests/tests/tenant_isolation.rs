@@ -47,6 +47,7 @@ const PLATFORM: &[(&str, &str)] = &[
     ("POST", "/admin/plans"),
     ("PATCH", "/admin/plans/{plan_id}"),
     ("GET", "/admin/payments"),
+    ("GET", "/admin/revenue"),
     ("GET", "/admin/credit-packs"),
     ("POST", "/admin/credit-packs"),
     ("PATCH", "/admin/credit-packs/{pack_id}"),

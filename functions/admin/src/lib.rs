@@ -5,6 +5,7 @@
 mod packs;
 mod payments;
 mod plans;
+mod revenue;
 mod tenants;
 
 pub use tenants::create_platform_admin;
@@ -25,4 +26,5 @@ rota::function_routes!(
     [packs::list_packs, packs::create_pack],
     [packs::update_pack],
     [payments::list_payments],
+    [revenue::revenue],
 );

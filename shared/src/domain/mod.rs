@@ -8,5 +8,6 @@ pub mod imports;
 pub mod invoices;
 pub mod money;
 pub mod payroll;
+pub mod revenue;
 pub mod settings;
 pub mod time;

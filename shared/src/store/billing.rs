@@ -20,6 +20,7 @@ use super::platform::PLATFORM_TENANT;
 use super::tenants::{SuspendedFor, TenantStatus};
 use super::{Store, key, keys, n, s as string, value};
 use crate::clock::{instant, instant_from_epoch};
+use crate::domain::revenue;
 use crate::{Error, payments};
 
 /// What a plan allows: an absent `max_active_people` is no limit; absent `messages_per_month`
@@ -107,6 +108,11 @@ impl Plan {
 }
 
 impl Plan {
+    /// Its price a month (a yearly one ÷ 12).
+    pub fn monthly_minor(&self) -> i64 {
+        revenue::monthly(self.price_minor, self.interval == BillingInterval::Year)
+    }
+
     /// What unlocking an event costs on this plan; none when its events are free.
     pub fn event_price(&self) -> Option<EventPrice> {
         self.event_unlock.then(|| EventPrice { staff_day_minor: self.staff_day_minor, currency: self.currency.clone() })
@@ -133,6 +139,17 @@ pub enum SubscriptionStatus {
     /// A payment failed; reminders go out until it is paid or the grace ends.
     PastDue,
     Cancelled,
+}
+
+impl SubscriptionStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Trialing => "trialing",
+            Self::Active => "active",
+            Self::PastDue => "past_due",
+            Self::Cancelled => "cancelled",
+        }
+    }
 }
 
 /// An invoice whose payment failed: what the owners are asked to pay.
@@ -168,6 +185,12 @@ pub struct Subscription {
     /// the limits are taken).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub event_unlock: Option<EventPrice>,
+    /// Its plan's price a month (a yearly one ÷ 12) when it started or last changed plan, in
+    /// minor units of `currency`: what it brings the platform while paid.
+    #[serde(default)]
+    pub mrr_minor: i64,
+    #[serde(default)]
+    pub currency: String,
     pub started_at: String,
     /// Since when a payment has been overdue (`past_due`); reminders count their days from it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -185,7 +208,49 @@ pub struct Subscription {
     pub provider_updated_at: Option<i64>,
 }
 
+/// A subscription as the platform's revenue figures count it: kept on the provider's customer
+/// (`counted`), so that each provider event moves the figures from what was counted last.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Standing {
+    pub status: SubscriptionStatus,
+    pub mrr_minor: i64,
+    pub currency: String,
+}
+
+impl Standing {
+    pub fn counted(&self) -> revenue::Counted<'_> {
+        revenue::Counted { status: self.status.as_str(), mrr_minor: self.mrr_minor, currency: &self.currency }
+    }
+
+    /// The standing after `change`, from this one (none: not counted before).
+    fn after(before: Option<&Self>, change: &ProviderChange) -> Self {
+        let (mrr_minor, currency) = match (change, before) {
+            (ProviderChange::Subscription { plan: Some(plan), .. }, _) => (plan.monthly_minor(), plan.currency.clone()),
+            (_, Some(before)) => (before.mrr_minor, before.currency.clone()),
+            (_, None) => (0, String::new()),
+        };
+        Self { status: change.status(), mrr_minor, currency }
+    }
+}
+
+/// The counters' changes from `before` to `after`: totals, and the month's (a churn).
+fn revenue_changes(
+    before: Option<&Standing>,
+    after: Option<&Standing>,
+) -> (std::collections::BTreeMap<String, i64>, std::collections::BTreeMap<String, i64>) {
+    let (before, after) = (before.map(Standing::counted), after.map(Standing::counted));
+    let mut monthly = std::collections::BTreeMap::new();
+    if revenue::churned(before, after) {
+        monthly.insert("churned".to_owned(), 1);
+    }
+    (revenue::changes(before, after), monthly)
+}
+
 impl Subscription {
+    pub fn standing(&self) -> Standing {
+        Standing { status: self.status, mrr_minor: self.mrr_minor, currency: self.currency.clone() }
+    }
+
     /// A new subscription of `plan` from `now`: a trial of its `trial_days`, or (with none) its
     /// first interval, active.
     pub fn start(plan: &Plan, now: DateTime<Utc>) -> Self {
@@ -203,6 +268,8 @@ impl Subscription {
             cancel_at_period_end: false,
             limits: plan.limits.clone(),
             event_unlock: plan.event_price(),
+            mrr_minor: plan.monthly_minor(),
+            currency: plan.currency.clone(),
             started_at: instant(now),
             past_due_since: None,
             overdue: None,
@@ -238,6 +305,8 @@ impl Subscription {
             cancel_at_period_end: provider.cancel_at_period_end,
             limits: plan.limits.clone(),
             event_unlock: plan.event_price(),
+            mrr_minor: plan.monthly_minor(),
+            currency: plan.currency.clone(),
             started_at: same.map_or_else(|| instant(now), |before| before.started_at.clone()),
             past_due_since: (status == SubscriptionStatus::PastDue)
                 .then(|| before.and_then(|before| before.past_due_since.clone()).unwrap_or_else(|| instant(now))),
@@ -310,6 +379,15 @@ impl ProviderChange {
             Self::Subscription { subscription_id, .. }
             | Self::InvoicePaid { subscription_id }
             | Self::InvoiceFailed { subscription_id, .. } => subscription_id,
+        }
+    }
+
+    /// The subscription's status once the change is applied.
+    fn status(&self) -> SubscriptionStatus {
+        match self {
+            Self::Subscription { status, .. } => *status,
+            Self::InvoicePaid { .. } => SubscriptionStatus::Active,
+            Self::InvoiceFailed { .. } => SubscriptionStatus::PastDue,
         }
     }
 
@@ -476,10 +554,16 @@ pub struct Customer {
     pub tenant_id: String,
     /// Dunning suspended the organisation: a payment that settles its debt reactivates it.
     pub suspended_for_payment: bool,
+    /// Its subscription as the revenue figures last counted it.
+    pub counted: Option<Standing>,
 }
 
 /// How long an applied event's id is kept: longer than the provider retries a delivery (3 days).
 const EVENT_KEPT_DAYS: i64 = 30;
+
+/// How often a provider event is tried against what its customer's other events changed
+/// meanwhile, before its delivery fails (and the provider delivers it again).
+const APPLY_ATTEMPTS: usize = 4;
 
 impl Store {
     /// Stores the subscription the owner just made or changed at the provider, `before` being the
@@ -511,19 +595,39 @@ impl Store {
                 .expression_attribute_values(":past_due", string(keys::PAST_DUE))
                 .expression_attribute_values(":tenant", string(tenant_id));
         }
-        update = match read {
-            Some(id) => update
-                .condition_expression("subscription.provider_subscription_id = :read")
-                .expression_attribute_values(":read", string(id)),
-            None => update.condition_expression(
-                "attribute_exists(pk) AND attribute_not_exists(subscription.provider_subscription_id)",
-            ),
+        let mut condition = match read {
+            Some(id) => {
+                update = update.expression_attribute_values(":read", string(id));
+                "subscription.provider_subscription_id = :read".to_owned()
+            }
+            None => "attribute_exists(pk) AND attribute_not_exists(subscription.provider_subscription_id)".to_owned(),
         };
-        let items = vec![
-            TransactWriteItem::builder().update(update.build().map_err(Error::internal)?).build(),
-            self.customer_link(customer_id, tenant_id)?,
+        if let Some(before) = before {
+            // Still as read, so the revenue figures move from what it was.
+            condition += " AND subscription.#status = :read_status AND subscription.plan_id = :read_plan";
+            update = update
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":read_status", value(&before.status)?)
+                .expression_attribute_values(":read_plan", string(&before.plan_id));
+        }
+        let after = subscription.standing();
+        let customer = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::payment_customer(customer_id), keys::PAYMENT_CUSTOMER_SK)))
+            .update_expression("SET tenant_id = :tenant_id, counted = :counted")
+            .expression_attribute_values(":tenant_id", string(tenant_id))
+            .expression_attribute_values(":counted", value(&after)?)
+            .build()
+            .map_err(Error::internal)?;
+        let mut items = vec![
+            TransactWriteItem::builder()
+                .update(update.condition_expression(condition).build().map_err(Error::internal)?)
+                .build(),
+            TransactWriteItem::builder().update(customer).build(),
             self.audit_put(audit)?,
         ];
+        let (totals, monthly) = revenue_changes(before.map(Subscription::standing).as_ref(), Some(&after));
+        items.extend(self.revenue_items(&totals, &crate::clock::Now::get().iso[..7], &monthly)?);
         Ok(self.transact(items).await?.is_ok())
     }
 
@@ -554,6 +658,8 @@ impl Store {
             tenant_id: String,
             #[serde(default)]
             suspended_for_payment: bool,
+            #[serde(default)]
+            counted: Option<Standing>,
         }
         let Some(item) = output.item else { return Ok(None) };
         let stored: Stored = super::from_item(item)?;
@@ -561,6 +667,7 @@ impl Store {
             id: customer_id.to_owned(),
             tenant_id: stored.tenant_id,
             suspended_for_payment: stored.suspended_for_payment,
+            counted: stored.counted,
         }))
     }
 
@@ -648,24 +755,30 @@ impl Store {
         change: &ProviderChange,
         now: DateTime<Utc>,
     ) -> Result<Applied, Error> {
-        let reactivating = customer.suspended_for_payment && change.settles();
-        let items = self.provider_change_items(customer, event_id, created, change, reactivating, now)?;
-        match self.transact(items).await? {
-            Ok(()) if reactivating => Ok(Applied::Reactivated),
-            Ok(()) => Ok(Applied::Changed),
-            // The organisation is not suspended for payment (any more): the change on its own.
-            Err(super::entities::Refused(failed)) if reactivating && failed == [0] => {
-                let items = self.provider_change_items(customer, event_id, created, change, false, now)?;
-                Ok(match self.transact(items).await? {
-                    Ok(()) => Applied::Changed,
-                    Err(_) => Applied::Ignored,
-                })
+        let mut customer = customer.clone();
+        let mut reactivating = customer.suspended_for_payment && change.settles();
+        for _ in 0..APPLY_ATTEMPTS {
+            let items = self.provider_change_items(&customer, event_id, created, change, reactivating, now)?;
+            match self.transact(items).await? {
+                Ok(()) if reactivating => return Ok(Applied::Reactivated),
+                Ok(()) => return Ok(Applied::Changed),
+                // Applied before: a redelivery.
+                Err(super::entities::Refused(failed)) if failed.contains(&1) => return Ok(Applied::Ignored),
+                // Another event of the customer was counted meanwhile: again from what is counted.
+                Err(super::entities::Refused(failed)) if failed.contains(&2) => {
+                    customer = self.customer(&customer.id).await?.ok_or(Error::NotFound)?;
+                    reactivating = reactivating && customer.suspended_for_payment;
+                }
+                // The organisation is not suspended for payment (any more): the change on its own.
+                Err(super::entities::Refused(failed)) if reactivating && failed == [0] => reactivating = false,
+                Err(_) => return Ok(Applied::Ignored),
             }
-            Err(_) => Ok(Applied::Ignored),
         }
+        Err(Error::internal("the customer's events kept changing it meanwhile; the provider retries"))
     }
 
-    /// The transaction of [`Self::apply_provider_change`]: the tenant item's update first.
+    /// The transaction of [`Self::apply_provider_change`]: the tenant item's update (0), the
+    /// event's id (1), the customer's counted standing (2), the revenue counters, the audit entry.
     fn provider_change_items(
         &self,
         customer: &Customer,
@@ -798,34 +911,55 @@ impl Store {
             .condition_expression("attribute_not_exists(pk)")
             .build()
             .map_err(Error::internal)?;
+        // The customer's standing as the figures count it moves from what was read, once.
+        let counted = Standing::after(customer.counted.as_ref(), change);
+        let mut marked = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::payment_customer(&customer.id), keys::PAYMENT_CUSTOMER_SK)))
+            .expression_attribute_values(":counted", value(&counted)?);
+        // A payment that settles the debt clears the dunning mark, whatever the organisation is.
+        let clears =
+            if customer.suspended_for_payment && change.settles() { " REMOVE suspended_for_payment" } else { "" };
+        marked = marked.update_expression(format!("SET counted = :counted{clears}"));
+        marked = match &customer.counted {
+            Some(read) => marked
+                .condition_expression(
+                    "counted.#status = :read_status AND counted.mrr_minor = :read_mrr AND counted.currency = :read_currency",
+                )
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":read_status", value(&read.status)?)
+                .expression_attribute_values(":read_mrr", n(read.mrr_minor))
+                .expression_attribute_values(":read_currency", string(&read.currency)),
+            None => marked.condition_expression("attribute_exists(pk) AND attribute_not_exists(counted)"),
+        };
         let mut items = vec![
             TransactWriteItem::builder().update(update.build().map_err(Error::internal)?).build(),
             TransactWriteItem::builder().put(event).build(),
+            TransactWriteItem::builder().update(marked.build().map_err(Error::internal)?).build(),
         ];
-        if customer.suspended_for_payment && change.settles() {
-            items.push(self.customer_mark(&customer.id, false)?);
+        let (totals, mut monthly) = revenue_changes(customer.counted.as_ref(), Some(&counted));
+        if matches!(change, ProviderChange::InvoiceFailed { .. }) {
+            monthly.insert("failed_payments".to_owned(), 1);
         }
+        items.extend(self.revenue_items(&totals, &instant(now)[..7], &monthly)?);
         if let Some(audit) = &reactivated {
             items.push(self.audit_put(audit)?);
         }
         Ok(items)
     }
 
-    /// Marks (or unmarks) a provider's customer as suspended for payment, so its webhooks know
-    /// without reading the organisation.
-    fn customer_mark(&self, customer_id: &str, suspended: bool) -> Result<TransactWriteItem, Error> {
+    /// Marks a provider's customer as suspended for payment, so its webhooks know without reading
+    /// the organisation (a payment that settles the debt clears the mark).
+    fn customer_suspended(&self, customer_id: &str) -> Result<TransactWriteItem, Error> {
         let update = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key(keys::payment_customer(customer_id), keys::PAYMENT_CUSTOMER_SK)))
-            .condition_expression("attribute_exists(pk)");
-        let update = if suspended {
-            update
-                .update_expression("SET suspended_for_payment = :yes")
-                .expression_attribute_values(":yes", AttributeValue::Bool(true))
-        } else {
-            update.update_expression("REMOVE suspended_for_payment")
-        };
-        Ok(TransactWriteItem::builder().update(update.build().map_err(Error::internal)?).build())
+            .condition_expression("attribute_exists(pk)")
+            .update_expression("SET suspended_for_payment = :yes")
+            .expression_attribute_values(":yes", AttributeValue::Bool(true))
+            .build()
+            .map_err(Error::internal)?;
+        Ok(TransactWriteItem::builder().update(update).build())
     }
 
     /// Suspends the organisation for the payment overdue since `since`, if that is still so and
@@ -855,7 +989,7 @@ impl Store {
             .map_err(Error::internal)?;
         let items = vec![
             TransactWriteItem::builder().update(update).build(),
-            self.customer_mark(customer_id, true)?,
+            self.customer_suspended(customer_id)?,
             self.audit_put(audit)?,
         ];
         Ok(self.transact(items).await?.is_ok())

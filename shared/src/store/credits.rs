@@ -10,6 +10,8 @@
 //! plan: versioned, audited, retired rather than deleted. A pack bought is credited exactly once
 //! per payment, however often the provider tells of it: the payment's own record (`paid`) is
 //! written in the credit's transaction, conditioned on not being `paid` already.
+use std::collections::BTreeMap;
+
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -162,6 +164,11 @@ impl Store {
         if let Some(customer_id) = customer_id {
             items.push(self.customer_link(customer_id, &payment.tenant_id)?);
         }
+        let sold = BTreeMap::from([
+            ("credits_sold".to_owned(), credits),
+            (format!("credit_sales_{}", payment.currency), payment.amount_minor),
+        ]);
+        items.extend(self.revenue_items(&BTreeMap::new(), &payment.updated_at[..7], &sold)?);
         Ok(self.transact(items).await?.is_ok())
     }
 

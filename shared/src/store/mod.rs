@@ -36,6 +36,7 @@ pub mod placing;
 pub mod platform;
 pub mod rate_limits;
 pub mod requests;
+pub mod revenue;
 pub mod round_trips;
 pub mod schedule;
 pub mod sessions;

@@ -312,19 +312,22 @@ impl Store {
             .condition_expression("attribute_exists(pk)")
             .build()
             .map_err(Error::internal)?;
+        // The organisation's trial counts in the platform's figures from now.
+        let standing = tenant.subscription.as_ref().map(|subscription| subscription.standing());
+        let counted = crate::domain::revenue::changes(None, standing.as_ref().map(|standing| standing.counted()));
+        let counters = self.revenue_items(&counted, &tenant.created_at[..7], &Default::default())?;
         // The order matters below: a failed condition is reported by position.
-        let result = self
-            .client
-            .transact_write_items()
-            .transact_items(put_new(&self.table, tenant_item)?)
-            .transact_items(put_new(&self.table, self.person_item(owner)?)?)
-            .transact_items(put_new(&self.table, self.claim_item(claim)?)?)
-            .transact_items(put_new(self.secrets()?, self.session_item(session)?)?)
-            .transact_items(TransactWriteItem::builder().delete(consume).build())
-            .transact_items(TransactWriteItem::builder().put(credential).build())
-            .transact_items(self.credit_entry_put(&first_credits(tenant))?)
-            .send()
-            .await;
+        let mut items = vec![
+            put_new(&self.table, tenant_item)?,
+            put_new(&self.table, self.person_item(owner)?)?,
+            put_new(&self.table, self.claim_item(claim)?)?,
+            put_new(self.secrets()?, self.session_item(session)?)?,
+            TransactWriteItem::builder().delete(consume).build(),
+            TransactWriteItem::builder().put(credential).build(),
+            self.credit_entry_put(&first_credits(tenant))?,
+        ];
+        items.extend(counters);
+        let result = self.client.transact_write_items().set_transact_items(Some(items)).send().await;
         match result {
             Ok(_) => Ok(Ok(())),
             Err(error) => match failed_conditions(&error) {

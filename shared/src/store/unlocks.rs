@@ -7,6 +7,8 @@
 //! conditioned on the event not being unlocked yet, so it happens once, whoever hears of the
 //! payment first (the unlock's own answer or the provider's webhook, however often redelivered).
 
+use std::collections::BTreeMap;
+
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -141,6 +143,11 @@ impl Store {
                 .map_err(Error::internal)?;
             items.push(TransactWriteItem::builder().put(recorded).build());
         }
+        let mut sold = BTreeMap::from([("events_unlocked".to_owned(), 1)]);
+        if let Some((payment, _)) = payment {
+            sold.insert(format!("unlock_sales_{}", payment.currency), payment.amount_minor);
+        }
+        items.extend(self.revenue_items(&BTreeMap::new(), &at[..7], &sold)?);
         Ok(self.transact(items).await?.is_ok())
     }
 }
