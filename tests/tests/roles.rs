@@ -1,8 +1,8 @@
 //! Roles, walked from the document: every operation it marks for a role above staff
-//! (`security: bearer: [coordinator | admin | platform_admin]`) answers a staff member's token
-//! with `403 forbidden` — with a well-formed request naming the organisation's own records, so the
-//! refusal is the role's and not a bad body or an unknown id. A new route is covered the day it
-//! is documented.
+//! (`security: bearer: [coordinator | admin | owner | platform_admin]`) answers a staff member's
+//! token with `403 forbidden`, and every owner-only or platform operation an admin's too — with a
+//! well-formed request naming the organisation's own records, so the refusal is the role's and
+//! not a bad body or an unknown id. A new route is covered the day it is documented.
 
 use api_tests::{OnSite, Organisation, json_of, spawn_app};
 use reqwest::{Method, StatusCode};
@@ -43,12 +43,20 @@ fn resolve<'a>(doc: &'a Value, schema: &'a Value) -> &'a Value {
 }
 
 #[tokio::test]
-async fn a_staff_token_on_every_operation_above_staff_is_forbidden() {
+async fn staff_and_admin_tokens_on_every_operation_above_their_role_are_forbidden() {
     let app = spawn_app().await;
     let owner = app.signup().await;
     let org = app.organisation(&owner).await;
     let site = app.on_site(&owner.access_token, &org).await;
     let staff = app.staff_token(&org).await;
+    // An admin of the organisation: everything but the owner's and the platform's.
+    let email = api_tests::unique_email("admin");
+    let invited = serde_json::json!({ "email": email, "name": "Alex Admin", "role": "admin" });
+    json_of(app.post("/people", Some(&owner.access_token), invited).await, StatusCode::CREATED).await;
+    let token = app.link_token(&email, "/accept-invitation").await;
+    let body = serde_json::json!({ "token": token, "password": api_tests::PASSWORD, "token_delivery": "body" });
+    let accepted = json_of(app.post("/auth/invitations/accept", None, body).await, StatusCode::CREATED).await;
+    let admin = accepted["tokens"]["access_token"].as_str().unwrap().to_owned();
     let doc = serde_json::to_value(&app.doc).unwrap();
 
     let mut checked = Vec::new();
@@ -78,20 +86,26 @@ async fn a_staff_token_on_every_operation_above_staff_is_forbidden() {
                 schema.get("example").cloned().unwrap_or_else(|| serde_json::json!({}))
             });
             let method: Method = method.to_uppercase().parse().unwrap();
-            let what = format!("{method} {path} ({scopes:?}) as staff");
-            let response = app.request(method.clone(), &path, Some(&staff), body).await;
-            let status = response.status();
-            let text = response.text().await.unwrap();
-            let problem: Value = serde_json::from_str(&text).unwrap_or_default();
-            assert_eq!(
-                (status, problem["code"].as_str()),
-                (StatusCode::FORBIDDEN, Some("forbidden")),
-                "{what}: {text}"
-            );
-            checked.push(format!("{method} {template}"));
+            let above_admin = scopes.iter().any(|scope| ["owner", "platform_admin"].contains(scope));
+            let refused = [("staff", &staff)].into_iter().chain(above_admin.then_some(("admin", &admin)));
+            for (role, token) in refused {
+                let what = format!("{method} {path} ({scopes:?}) as {role}");
+                let response = app.request(method.clone(), &path, Some(token), body.clone()).await;
+                let status = response.status();
+                let text = response.text().await.unwrap();
+                let problem: Value = serde_json::from_str(&text).unwrap_or_default();
+                assert_eq!(
+                    (status, problem["code"].as_str()),
+                    (StatusCode::FORBIDDEN, Some("forbidden")),
+                    "{what}: {text}"
+                );
+                checked.push(format!("{method} {template} as {role}"));
+            }
         }
     }
     assert!(checked.len() >= 30, "only {} operations above staff: {checked:?}", checked.len());
+    let as_admin = checked.iter().filter(|operation| operation.ends_with(" as admin")).count();
+    assert!(as_admin >= 15, "only {as_admin} owner or platform operations: {checked:?}");
     // The refusals changed nothing: the organisation's shift is as it was made.
     let shift = json_of(app.get(&format!("/shifts/{}", org.shift_id), &owner.access_token).await, StatusCode::OK).await;
     assert_eq!((shift["status"].as_str(), shift["assigned_count"].as_u64()), (Some("published"), Some(1)));

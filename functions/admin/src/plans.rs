@@ -50,8 +50,8 @@ pub struct NewPlan {
     #[serde(default)]
     pub event_unlock: bool,
     /// With `event_unlock`: what one place for one day of an event costs to unlock, in minor
-    /// units (a quote is staff × days × this): 0 (free) or at least 50, Stripe's smallest charge.
-    #[garde(range(min = 0, max = 10_000_000), custom(chargeable))]
+    /// units (a quote is staff × days × this, at least 50: the provider's smallest charge).
+    #[garde(range(min = 0, max = 10_000_000))]
     #[schema(minimum = 0, maximum = 10000000)]
     #[serde(default)]
     pub staff_day_minor: i64,
@@ -82,7 +82,7 @@ pub struct PlanChange {
     pub trial_days: Option<u32>,
     #[garde(skip)]
     pub event_unlock: Option<bool>,
-    #[garde(inner(range(min = 0, max = 10_000_000), custom(chargeable)))]
+    #[garde(inner(range(min = 0, max = 10_000_000)))]
     #[schema(minimum = 0, maximum = 10000000)]
     pub staff_day_minor: Option<i64>,
     /// `true` makes it the default (the old default stops being it); a default plan stops being
@@ -96,16 +96,6 @@ pub struct PlanChange {
     /// The `version` last read; when given, a stale write answers 409.
     #[garde(range(max = rota::validate::MAX_VERSION))]
     pub version: Option<u64>,
-}
-
-/// A price per place and day the provider can charge: nothing, or at least its smallest charge
-/// (50 minor units), so that every quote can be paid.
-fn chargeable(minor: &i64, _: &()) -> garde::Result {
-    if *minor == 0 || *minor >= 50 {
-        Ok(())
-    } else {
-        Err(garde::Error::new("0 (events open for free) or at least 50, the payment provider's smallest charge"))
-    }
 }
 
 /// A nested value only from a JSON object: serde would also read a struct from an array

@@ -69,6 +69,18 @@ pub struct Unlocking {
     pub client_secret: Option<String>,
 }
 
+/// The provider's smallest charge (50 minor units in the currencies Rota bills in): a quote that
+/// comes to less, but not nothing, is raised to it.
+const LEAST_CHARGE: i64 = 50;
+
+/// Staff × days × rate, at least the provider's smallest charge (nothing when the rate is 0).
+fn quoted(staff_days: u32, staff_day_minor: i64) -> i64 {
+    match i64::from(staff_days) * staff_day_minor {
+        0 => 0,
+        amount => amount.max(LEAST_CHARGE),
+    }
+}
+
 /// What unlocking an event costs the organisation: none when its plan does not charge per event.
 fn event_price(tenant: &Tenant) -> Result<EventPrice, Error> {
     tenant
@@ -121,7 +133,7 @@ pub async fn quote_event(
         event_id,
         staff_days,
         staff_day_minor: price.staff_day_minor,
-        amount_minor: i64::from(staff_days) * price.staff_day_minor,
+        amount_minor: quoted(staff_days, price.staff_day_minor),
         currency: price.currency,
         created_at: instant(now),
         expires_at: instant(now + Duration::days(QUOTE_VALID_DAYS)),
@@ -224,4 +236,16 @@ pub async fn unlock_event(
             client_secret: intent.client_secret.filter(|_| status == UnlockStatus::RequiresAction),
         }),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_quote_is_staff_times_days_times_rate_and_at_least_the_smallest_charge() {
+        assert_eq!(quoted(150, 200), 30_000);
+        assert_eq!(quoted(1, 20), LEAST_CHARGE);
+        assert_eq!(quoted(3, 0), 0, "a plan that charges nothing opens events for free");
+    }
 }
