@@ -537,9 +537,7 @@ pools["GET /attendance/{attendance_id}"] = list(pools["POST /attendance/check-ou
 pools["POST /attendance/{attendance_id}/override"] = list(pools["POST /attendance/check-out"])
 # The organisation's event (its shifts are the ones the run makes): a real estimate to check.
 pools["GET /events/{event_id}/cost-estimate"] = [ORG_EVENT] * SUPPLIED
-# The owner's plan does not charge per event: a real event is quoted or unlocked as 409 says.
-pools["POST /events/{event_id}/quote"] = [ORG_EVENT] * SUPPLIED
-pools["POST /events/{event_id}/unlock"] = [ORG_EVENT] * SUPPLIED
+
 supplied = Counter()
 
 
@@ -675,9 +673,12 @@ class ContractAuth:
         for operation in ("GET /billing/invoices/{invoice_id}", "GET /billing/invoices/{invoice_id}/pdf"):
             if invoice_id := supply(case, operation):
                 case.path_parameters = {**(case.path_parameters or {}), "invoice_id": invoice_id}
-        for operation in ("GET /events/{event_id}/cost-estimate", "POST /events/{event_id}/quote", "POST /events/{event_id}/unlock"):
-            if event_id := supply(case, operation):
-                case.path_parameters = {**(case.path_parameters or {}), "event_id": event_id}
+        if event_id := supply(case, "GET /events/{event_id}/cost-estimate"):
+            case.path_parameters = {**(case.path_parameters or {}), "event_id": event_id}
+        if positive and case.method.upper() == "POST" and case.path in ("/events/{event_id}/quote", "/events/{event_id}/unlock"):
+            # The owner's plan does not charge per event: its real event is quoted or unlocked
+            # as often as asked, each time the same 409, changing nothing.
+            case.path_parameters = {**(case.path_parameters or {}), "event_id": ORG_EVENT}
         if positive and case.path == "/me/hours" and isinstance(case.query, dict):
             try:
                 first = datetime.date.fromisoformat(case.query["from"])

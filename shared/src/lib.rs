@@ -10,6 +10,7 @@ pub mod error;
 pub mod files;
 pub mod http;
 pub mod notify;
+pub mod outbound;
 pub mod payments;
 pub mod queue;
 pub mod records;

@@ -219,6 +219,23 @@ pub enum RequestSubject {
     Swap { shift: ShiftSummary, from: String, to: String },
 }
 
+/// The ways a message reaches a person: a person lists theirs in the order they prefer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ChannelKind {
+    Email,
+    Sms,
+    Whatsapp,
+}
+
+/// Whether `phone` is a number in E.164 (`+` and 8 to 15 digits, no leading 0), as SMS and
+/// WhatsApp providers take it.
+pub fn is_e164(phone: &str) -> bool {
+    phone.strip_prefix('+').is_some_and(|digits| {
+        (8..=15).contains(&digits.len()) && !digits.starts_with('0') && digits.bytes().all(|byte| byte.is_ascii_digit())
+    })
+}
+
 /// The kinds of message, as opt-outs and the notification log name them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]

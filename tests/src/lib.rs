@@ -97,7 +97,7 @@ pub async fn spawn_app_with(mut config: Config) -> TestApp {
         sqs.create_queue().queue_name(format!("imports-{}", ulid::Ulid::new())).send().await.expect("a queue");
     let import_queue = imports.queue_url.expect("a queue URL");
     config.import_queue = Some(import_queue.clone());
-    let notifier = notifier::Notifier::new(&config).await;
+    let notifier = notifier::Notifier::new(&config).await.expect("the notifier's settings");
     let importer = importer::Importer::new(&config, import_queue, RoundTrips::recording()).await;
     let round_trips = RoundTrips::recording();
     let state = AppState::with_round_trips(config.clone(), round_trips.clone()).await.expect("state");

@@ -7,7 +7,7 @@ use rota::auth::Caller;
 use rota::clock::Now;
 use rota::error::Problem;
 use rota::http::ValidJson;
-use rota::notify::Kind;
+use rota::notify::{ChannelKind, Kind};
 use rota::store::audit::AuditEntry;
 use rota::store::entities::Entity;
 use rota::store::people::Person;
@@ -40,9 +40,27 @@ pub struct UpdateMe {
     #[garde(length(max = 20))]
     #[schema(max_items = 20)]
     pub notification_opt_outs: Option<Vec<Kind>>,
+    /// How to reach you, in order (`whatsapp`, `sms`, `email`); email comes after the ones listed
+    /// anyway. SMS and WhatsApp need `phone` in E.164 (`+447700900123`). Replaces the list.
+    #[garde(length(max = 3), custom(distinct))]
+    #[schema(schema_with = channels_schema)]
+    pub channels: Option<Vec<ChannelKind>>,
     /// The `version` last read; when given, a stale write answers 409.
     #[garde(range(max = rota::validate::MAX_VERSION))]
     pub version: Option<u64>,
+}
+
+/// Up to three channels, each once.
+fn channels_schema() -> utoipa::openapi::Array {
+    use utoipa::openapi::{ArrayBuilder, Ref};
+    ArrayBuilder::new().items(Ref::from_schema_name("ChannelKind")).max_items(Some(3)).unique_items(true).build()
+}
+
+/// Each channel once.
+fn distinct(channels: &Option<Vec<ChannelKind>>, _: &()) -> garde::Result {
+    let channels = channels.as_deref().unwrap_or_default();
+    let unique: std::collections::HashSet<_> = channels.iter().collect();
+    if unique.len() == channels.len() { Ok(()) } else { Err(garde::Error::new("each channel at most once")) }
 }
 
 #[utoipa::path(patch, path = "/me", tag = "me", security(("bearer" = [])), request_body = UpdateMe,
@@ -55,7 +73,11 @@ pub async fn update_me(
     caller: Caller,
     ValidJson(update): ValidJson<UpdateMe>,
 ) -> Result<Json<Person>, Error> {
-    if update.name.is_none() && update.phone.is_none() && update.notification_opt_outs.is_none() {
+    if update.name.is_none()
+        && update.phone.is_none()
+        && update.notification_opt_outs.is_none()
+        && update.channels.is_none()
+    {
         // Nothing to change: answer the profile as it is, like a form saved untouched.
         return get_me(State(state), caller).await;
     }
@@ -71,6 +93,7 @@ pub async fn update_me(
     }
     after.phone = update.phone.map(|phone| phone.trim().to_owned()).or(after.phone);
     after.notification_opt_outs = update.notification_opt_outs.unwrap_or(after.notification_opt_outs);
+    after.channels = update.channels.unwrap_or(after.channels);
     after.touch(&now.iso);
     let audit = AuditEntry::new(
         &caller.actor(),

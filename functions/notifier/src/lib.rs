@@ -2,45 +2,66 @@
 //!
 //! Per record: claim the envelope's id (a conditional put of a `SENT#` marker, so a redelivery or
 //! a concurrent delivery sends nothing), check the recipient's opt-outs, take a message credit
-//! (account mail is free), send through the [`Channel`], and log the attempt for the
-//! organisation's admins. A record that fails is reported in the batch response alone
-//! (`ReportBatchItemFailures`); SQS retries it and, after 5 receives, moves it to the
-//! dead-letter queue.
+//! (account mail is free), send through the person's channels in the order they prefer (email,
+//! SMS, WhatsApp: see [`route`]), the next when one fails, and log the attempt with the channel
+//! that carried it for the organisation's admins. A record that no channel takes is reported in
+//! the batch response alone (`ReportBatchItemFailures`); SQS retries it and, after 5 receives,
+//! moves it to the dead-letter queue.
 //!
 //! Locally the dev server and the tests call [`poll`], which drains the queue into the same
 //! [`handle`] the Lambda runs.
 
 mod channel;
+mod sms;
+mod whatsapp;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use rota::clock::Now;
-use rota::notify::{Envelope, render};
+use rota::notify::{ChannelKind, Envelope, Rendered, render};
 use rota::store::notifications::{DeliveryStatus, Notification};
 use rota::store::people::Person;
 use rota::store::{RoundTrips, Store};
 use rota::{Config, Error};
 
-pub use channel::{Channel, Ses};
+pub use channel::{Channel, SendError, Sent, Ses};
+pub use sms::{Sms, SmsSettings};
+pub use whatsapp::{WhatsApp, WhatsAppSettings};
 
 /// What the worker needs, built once per cold start.
 pub struct Notifier {
     pub store: Store,
-    pub channel: Box<dyn Channel>,
+    pub email: Box<dyn Channel>,
+    /// SMS and WhatsApp, where their providers are configured (`ROTA_SMS_*`, `ROTA_WHATSAPP_*`).
+    pub sms: Option<Box<dyn Channel>>,
+    pub whatsapp: Option<Box<dyn Channel>>,
     pub app_url: String,
 }
 
 impl Notifier {
     pub async fn from_env() -> Result<Self, String> {
-        Ok(Self::new(&Config::from_env()?).await)
+        Self::new(&Config::from_env()?).await
     }
 
-    pub async fn new(config: &Config) -> Self {
+    pub async fn new(config: &Config) -> Result<Self, String> {
         let sdk = rota::aws::sdk_config().await;
         let ses = aws_sdk_ses::Client::new(&sdk);
-        Self {
+        Ok(Self {
             store: Store::from_sdk(&sdk, config.table.clone(), RoundTrips::default()),
-            channel: Box::new(Ses::new(ses, config.mail_from.clone())),
+            email: Box::new(Ses::new(ses, config.mail_from.clone())),
+            sms: SmsSettings::from_env().map(Sms::new).transpose()?.map(|sms| Box::new(sms) as Box<dyn Channel>),
+            whatsapp: WhatsAppSettings::from_env()
+                .map(WhatsApp::new)
+                .transpose()?
+                .map(|whatsapp| Box::new(whatsapp) as Box<dyn Channel>),
             app_url: config.app_url.clone(),
+        })
+    }
+
+    fn channel(&self, kind: ChannelKind) -> Option<&dyn Channel> {
+        match kind {
+            ChannelKind::Email => Some(self.email.as_ref()),
+            ChannelKind::Sms => self.sms.as_deref(),
+            ChannelKind::Whatsapp => self.whatsapp.as_deref(),
         }
     }
 }
@@ -67,33 +88,84 @@ async fn deliver(notifier: &Notifier, record: &SqsMessage) -> Result<(), Error> 
         return Ok(());
     }
     let mut envelope = envelope;
-    let status = match attempt(notifier, &mut envelope).await {
-        Ok(status) => status,
+    let (status, channel) = match attempt(notifier, &mut envelope).await {
+        Ok(outcome) => outcome,
         Err(error) => {
             // Not sent: give the claim back so the retry can send, and log the failure.
             notifier.store.release_delivery(&envelope.id).await?;
-            log(notifier, &envelope, DeliveryStatus::Failed, &now.iso).await?;
+            log(notifier, &envelope, DeliveryStatus::Failed, None, &now.iso).await?;
             return Err(error);
         }
     };
-    log(notifier, &envelope, status, &now.iso).await
+    log(notifier, &envelope, status, channel, &now.iso).await
 }
 
-/// Opt-outs, credits, then the channel. Returns what became of the envelope.
-async fn attempt(notifier: &Notifier, envelope: &mut Envelope) -> Result<DeliveryStatus, Error> {
+/// The channels a message may go by, in order, each with the address it takes: an address the
+/// envelope names is email's; a person's own are taken in the order they prefer (email when they
+/// said nothing), each only where its provider is configured and the person has an address for it
+/// (a number in E.164 for SMS and WhatsApp), and email last of all if they did not list it.
+pub fn route<'a>(
+    notifier: &'a Notifier,
+    to: &str,
+    person: Option<&Person>,
+) -> Vec<(ChannelKind, &'a dyn Channel, String)> {
+    let Some(person) = person.filter(|_| to.is_empty()) else {
+        return vec![(ChannelKind::Email, notifier.email.as_ref(), to.to_owned())];
+    };
+    let mut preferred = person.channels.clone();
+    if !preferred.contains(&ChannelKind::Email) {
+        preferred.push(ChannelKind::Email);
+    }
+    let phone = person.phone.as_deref().filter(|phone| rota::notify::is_e164(phone));
+    preferred
+        .into_iter()
+        .filter_map(|kind| {
+            let address = match kind {
+                ChannelKind::Email => person.email.clone(),
+                ChannelKind::Sms | ChannelKind::Whatsapp => phone?.to_owned(),
+            };
+            Some((kind, notifier.channel(kind)?, address))
+        })
+        .collect()
+}
+
+/// Sends `rendered` by the first channel of `route` that takes it: the channel and the address
+/// it went to, or why the last one failed.
+async fn send(
+    route: Vec<(ChannelKind, &dyn Channel, String)>,
+    rendered: &Rendered,
+) -> Result<(ChannelKind, String), SendError> {
+    let mut failed = SendError::Refused("no channel reaches the recipient".into());
+    for (kind, channel, address) in route {
+        match channel.send(&address, rendered).await {
+            Ok(_) => return Ok((kind, address)),
+            Err(error) => {
+                tracing::warn!(channel = ?kind, %error, "not sent; the next channel, if any");
+                failed = error;
+            }
+        }
+    }
+    Err(failed)
+}
+
+/// Opt-outs, credits, then the channels. Returns what became of the envelope, and the channel
+/// that carried it.
+async fn attempt(notifier: &Notifier, envelope: &mut Envelope) -> Result<(DeliveryStatus, Option<ChannelKind>), Error> {
     let kind = envelope.message.kind();
-    // The person's opt-outs (account mail has none), and their address as it is now when the
-    // envelope names none.
+    // The person's opt-outs (account mail has none), and their channels and addresses as they are
+    // now when the envelope names no address.
+    let mut person = None;
     if let (Some(tenant_id), Some(person_id)) = (&envelope.tenant_id, &envelope.person_id)
         && (!kind.is_account_mail() || envelope.to.is_empty())
     {
-        let person: Option<Person> = notifier.store.entity(tenant_id, person_id).await?;
-        if envelope.to.is_empty() {
-            let person = person.as_ref().ok_or_else(|| Error::internal("the recipient is not in the organisation"))?;
-            envelope.to.clone_from(&person.email);
+        person = notifier.store.entity::<Person>(tenant_id, person_id).await?;
+        if envelope.to.is_empty() && person.is_none() {
+            return Err(Error::internal("the recipient is not in the organisation"));
         }
-        if !kind.is_account_mail() && person.is_some_and(|person| person.notification_opt_outs.contains(&kind)) {
-            return Ok(DeliveryStatus::OptedOut);
+        if !kind.is_account_mail() && person.as_ref().is_some_and(|person| person.notification_opt_outs.contains(&kind))
+        {
+            envelope.to = person.map(|person| person.email).unwrap_or_default();
+            return Ok((DeliveryStatus::OptedOut, None));
         }
     }
     // The month (`yyyy-mm` of the ISO instant) the message counts in: the plan's messages of the
@@ -102,27 +174,43 @@ async fn attempt(notifier: &Notifier, envelope: &mut Envelope) -> Result<Deliver
     let charged = match envelope.tenant_id.as_deref().filter(|_| !kind.is_account_mail()) {
         Some(tenant_id) => match notifier.store.charge_message(tenant_id, month, &envelope.id).await? {
             Some(charge) => Some((tenant_id, charge)),
-            None => return Ok(DeliveryStatus::SkippedNoCredit),
+            None => return Ok((DeliveryStatus::SkippedNoCredit, None)),
         },
         None => None,
     };
     let rendered = render(&envelope.message, &notifier.app_url);
-    if let Err(error) = notifier.channel.send(&envelope.to, &rendered).await {
-        if let Some((tenant_id, charge)) = &charged {
-            notifier.store.refund(tenant_id, charge, &envelope.id).await?;
+    let route = route(notifier, &envelope.to, person.as_ref());
+    let channel = match send(route, &rendered).await {
+        Ok((channel, address)) => {
+            envelope.to = address;
+            channel
         }
-        return Err(error);
-    }
+        Err(error) => {
+            if envelope.to.is_empty() {
+                envelope.to = person.map(|person| person.email).unwrap_or_default();
+            }
+            if let Some((tenant_id, charge)) = &charged {
+                notifier.store.refund(tenant_id, charge, &envelope.id).await?;
+            }
+            return Err(Error::internal(error.to_string()));
+        }
+    };
     // The platform's count of this month's messages. The message is out: a failure here must
     // not make the queue send it again.
     if let Err(error) = notifier.store.count_sent(month).await {
         tracing::warn!(error = %error, "the monthly message count missed one");
     }
-    Ok(DeliveryStatus::Sent)
+    Ok((DeliveryStatus::Sent, Some(channel)))
 }
 
 /// The organisation's log of the attempt (mail sent before an organisation exists has none).
-async fn log(notifier: &Notifier, envelope: &Envelope, status: DeliveryStatus, at: &str) -> Result<(), Error> {
+async fn log(
+    notifier: &Notifier,
+    envelope: &Envelope,
+    status: DeliveryStatus,
+    channel: Option<ChannelKind>,
+    at: &str,
+) -> Result<(), Error> {
     let Some(tenant_id) = &envelope.tenant_id else { return Ok(()) };
     let notification = Notification {
         id: envelope.id.clone(),
@@ -131,6 +219,7 @@ async fn log(notifier: &Notifier, envelope: &Envelope, status: DeliveryStatus, a
         recipient: envelope.to.clone(),
         person_id: envelope.person_id.clone(),
         status,
+        channel,
         at: at.to_owned(),
     };
     notifier.store.record_notification(&notification).await

@@ -1,23 +1,15 @@
 //! [`Stripe`]: the [`PaymentProvider`] speaking Stripe's HTTP API (form-encoded requests, JSON
-//! answers) over the HTTP client the AWS SDK already links (hyper through
-//! `aws-smithy-http-client`, rustls with aws-lc), so no second HTTP stack enters the binaries.
+//! answers) through [`Outbound`] (the HTTP client the AWS SDK already links).
 
 use std::fmt;
-use std::sync::OnceLock;
-use std::time::Duration;
 
-use aws_smithy_http_client::Connector;
-use aws_smithy_http_client::proxy::ProxyConfig;
-use aws_smithy_http_client::tls::TlsContext;
-use aws_smithy_runtime_api::client::http::HttpConnector;
-use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
 use aws_smithy_types::body::SdkBody;
-use aws_smithy_types::byte_stream::ByteStream;
-use aws_smithy_types::error::display::DisplayErrorContext;
 use http::header::{AUTHORIZATION, CONTENT_TYPE};
 use http::{HeaderValue, Method};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
+
+use crate::outbound::Outbound;
 
 use super::{
     Call, Customer, Invoice, List, NewCustomer, NewPayment, NewPrice, NewSubscription, PaymentError, PaymentIntent,
@@ -32,54 +24,20 @@ const API_VERSION: &str = "2024-06-20";
 
 /// A client of Stripe's API (or of localstripe), built once per cold start and shared.
 pub struct Stripe {
-    /// The base URL without a trailing slash.
-    api: String,
+    outbound: Outbound,
     /// `Bearer sk_…`, marked sensitive so no debug output shows it.
     authorization: HeaderValue,
-    timeout: Duration,
-    transport: Transport,
-}
-
-enum Transport {
-    /// Plain HTTP, to a loopback address only (localstripe).
-    Plain(Connector),
-    /// HTTPS trusting the platform's roots, as Stripe asks its integrations to (it recommends
-    /// against pinning its CAs). Loading them reads the system store (≈3 ms on Linux), so it
-    /// happens on the first call, never at a cold start, and once per execution environment.
-    Tls(OnceLock<Connector>),
 }
 
 impl Stripe {
-    /// Checks the settings; no connection is made and no certificate is loaded here.
+    /// Checks the settings; no connection is made and no certificate is loaded here. The secret
+    /// key never crosses a network in clear text: plain HTTP is for localstripe on loopback.
     pub fn new(settings: StripeSettings) -> Result<Self, String> {
-        let api = settings.api.trim_end_matches('/').to_owned();
-        let uri: http::Uri = api.parse().map_err(|error| format!("ROTA_STRIPE_API {api:?} is not a URL: {error}"))?;
-        let host = uri.host().unwrap_or_default();
-        let transport = match uri.scheme_str() {
-            Some("https") => Transport::Tls(OnceLock::new()),
-            // The secret key never crosses a network in clear text: plain HTTP is for localstripe.
-            Some("http") if matches!(host, "127.0.0.1" | "localhost" | "[::1]" | "::1") => {
-                Transport::Plain(Connector::builder().build_http())
-            }
-            _ => return Err(format!("ROTA_STRIPE_API {api:?} must be https:// (or http:// to a loopback address)")),
-        };
+        let outbound = Outbound::new("ROTA_STRIPE_API", &settings.api, settings.timeout)?;
         let mut authorization = HeaderValue::from_str(&format!("Bearer {}", settings.secret_key.expose()))
             .map_err(|_| "ROTA_STRIPE_SECRET_KEY holds characters a header cannot carry".to_owned())?;
         authorization.set_sensitive(true);
-        Ok(Self { api, authorization, timeout: settings.timeout, transport })
-    }
-
-    fn connector(&self) -> &Connector {
-        match &self.transport {
-            Transport::Plain(connector) => connector,
-            Transport::Tls(connector) => connector.get_or_init(|| {
-                Connector::builder()
-                    .tls_provider(crate::aws::tls_provider())
-                    .tls_context(TlsContext::default())
-                    .proxy_config(ProxyConfig::from_env())
-                    .build()
-            }),
-        }
+        Ok(Self { outbound, authorization })
     }
 
     async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, PaymentError> {
@@ -117,7 +75,7 @@ impl Stripe {
     ) -> Result<(u16, Vec<u8>), PaymentError> {
         let request = http::Request::builder()
             .method(method)
-            .uri(format!("{}{path}", self.api))
+            .uri(self.outbound.url(path))
             .header(AUTHORIZATION, self.authorization.clone())
             .header("stripe-version", API_VERSION);
         let request = match form {
@@ -128,29 +86,14 @@ impl Stripe {
             None => request.body(SdkBody::empty()),
         };
         let request = request.map_err(|error| PaymentError::InvalidInput(error.to_string()))?;
-        let request = HttpRequest::try_from(request).map_err(|error| PaymentError::InvalidInput(error.to_string()))?;
-        let exchange = async {
-            let response = self
-                .connector()
-                .call(request)
-                .await
-                .map_err(|error| PaymentError::Unavailable(DisplayErrorContext(error).to_string()))?;
-            let status = response.status().as_u16();
-            let body = ByteStream::new(response.into_body())
-                .collect()
-                .await
-                .map_err(|error| PaymentError::Unavailable(format!("reading the answer: {error}")))?;
-            Ok((status, body.to_vec()))
-        };
-        tokio::time::timeout(self.timeout, exchange)
-            .await
-            .map_err(|_| PaymentError::Unavailable(format!("no answer within {:?}", self.timeout)))?
+        let answer = self.outbound.send(request).await.map_err(|error| PaymentError::Unavailable(error.0))?;
+        Ok((answer.status, answer.body))
     }
 }
 
 impl fmt::Debug for Stripe {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Stripe").field("api", &self.api).finish_non_exhaustive()
+        f.debug_struct("Stripe").field("outbound", &self.outbound).finish_non_exhaustive()
     }
 }
 
@@ -402,7 +345,11 @@ mod tests {
     use crate::config::Secret;
 
     fn settings(api: &str) -> StripeSettings {
-        StripeSettings { api: api.into(), secret_key: Secret::new("sk_test_x"), timeout: Duration::from_secs(1) }
+        StripeSettings {
+            api: api.into(),
+            secret_key: Secret::new("sk_test_x"),
+            timeout: std::time::Duration::from_secs(1),
+        }
     }
 
     #[test]

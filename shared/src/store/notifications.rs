@@ -44,6 +44,9 @@ pub struct Notification {
     pub recipient: String,
     pub person_id: Option<String>,
     pub status: DeliveryStatus,
+    /// The channel that carried it (none when it was not sent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel: Option<crate::notify::ChannelKind>,
     pub at: String,
 }
 

@@ -49,6 +49,10 @@ pub struct Person {
     /// Kinds of notification this person does not want (account mail always arrives).
     #[serde(default)]
     pub notification_opt_outs: Vec<crate::notify::Kind>,
+    /// How they want to be reached, in order (`whatsapp`, `sms`, `email`); email when empty, and
+    /// after the others when not listed. SMS and WhatsApp need `phone` in E.164 (`+447700900123`).
+    #[serde(default)]
+    pub channels: Vec<crate::notify::ChannelKind>,
     /// When they joined: accepted their invitation or confirmed their sign-up. None while
     /// invited, and for an invitation revoked before it was accepted: such a person has no
     /// credential and cannot be reactivated (invite the address again).
@@ -105,6 +109,7 @@ impl Person {
             unit_id: None,
             emergency_contact: None,
             notification_opt_outs: Vec::new(),
+            channels: Vec::new(),
             joined_at: None,
             sessions_valid_after: None,
             import_id: None,
