@@ -88,4 +88,12 @@ async fn a_message_goes_by_the_persons_first_channel_and_falls_back_when_a_provi
         .filter_map(|line| line["channel"].as_str())
         .collect();
     assert_eq!(channels, ["email", "sms", "whatsapp"], "newest first: {log}");
+
+    // The organisation lets this kind go by SMS only (besides email): WhatsApp is passed over.
+    let settings = json!({ "settings": { "message_channels": [{ "kind": "import_finished", "channels": ["sms"] }] } });
+    json_of(app.request(Method::PATCH, "/tenant", Some(&owner.access_token), Some(settings)).await, StatusCode::OK)
+        .await;
+    notify(&app, &owner.tenant_id, &org.person_id).await;
+    let got = received(&app, &number).await;
+    assert_eq!((got.len(), got[2]["channel"].as_str()), (3, Some("sms")), "{got:?}");
 }

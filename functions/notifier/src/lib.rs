@@ -103,11 +103,14 @@ async fn deliver(notifier: &Notifier, record: &SqsMessage) -> Result<(), Error> 
 /// The channels a message may go by, in order, each with the address it takes: an address the
 /// envelope names is email's; a person's own are taken in the order they prefer (email when they
 /// said nothing), each only where its provider is configured and the person has an address for it
-/// (a number in E.164 for SMS and WhatsApp), and email last of all if they did not list it.
+/// (a number in E.164 for SMS and WhatsApp) and the organisation lets the message's kind go by it
+/// (`allowed`, when it limits them; email always may), and email last of all if they did not list
+/// it.
 pub fn route<'a>(
     notifier: &'a Notifier,
     to: &str,
     person: Option<&Person>,
+    allowed: Option<&[ChannelKind]>,
 ) -> Vec<(ChannelKind, &'a dyn Channel, String)> {
     let Some(person) = person.filter(|_| to.is_empty()) else {
         return vec![(ChannelKind::Email, notifier.email.as_ref(), to.to_owned())];
@@ -119,6 +122,7 @@ pub fn route<'a>(
     let phone = person.phone.as_deref().filter(|phone| rota::notify::is_e164(phone));
     preferred
         .into_iter()
+        .filter(|kind| *kind == ChannelKind::Email || allowed.is_none_or(|allowed| allowed.contains(kind)))
         .filter_map(|kind| {
             let address = match kind {
                 ChannelKind::Email => person.email.clone(),
@@ -155,10 +159,15 @@ async fn attempt(notifier: &Notifier, envelope: &mut Envelope) -> Result<(Delive
     // The person's opt-outs (account mail has none), and their channels and addresses as they are
     // now when the envelope names no address.
     let mut person = None;
+    let mut allowed = None;
     if let (Some(tenant_id), Some(person_id)) = (&envelope.tenant_id, &envelope.person_id)
         && (!kind.is_account_mail() || envelope.to.is_empty())
     {
-        person = notifier.store.entity::<Person>(tenant_id, person_id).await?;
+        // The person and the organisation's channels for the kind, in parallel.
+        let (read, tenant) =
+            tokio::try_join!(notifier.store.entity::<Person>(tenant_id, person_id), notifier.store.tenant(tenant_id))?;
+        person = read;
+        allowed = tenant.and_then(|tenant| tenant.settings.channels_for(kind).map(<[ChannelKind]>::to_vec));
         if envelope.to.is_empty() && person.is_none() {
             return Err(Error::internal("the recipient is not in the organisation"));
         }
@@ -179,7 +188,7 @@ async fn attempt(notifier: &Notifier, envelope: &mut Envelope) -> Result<(Delive
         None => None,
     };
     let rendered = render(&envelope.message, &notifier.app_url);
-    let route = route(notifier, &envelope.to, person.as_ref());
+    let route = route(notifier, &envelope.to, person.as_ref(), allowed.as_deref());
     let channel = match send(route, &rendered).await {
         Ok((channel, address)) => {
             envelope.to = address;

@@ -85,6 +85,30 @@ pub struct Settings {
     /// action beyond their own profile.
     #[garde(skip)]
     pub require_admin_mfa: bool,
+    /// Which channels besides email may carry each kind of message (SMS and WhatsApp cost
+    /// more): a kind not listed goes by any channel its recipient prefers. Email always may.
+    #[garde(length(max = 30), dive)]
+    #[schema(max_items = 30)]
+    pub message_channels: Vec<KindChannels>,
+}
+
+/// The channels besides email one kind of message may go by.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KindChannels {
+    #[garde(skip)]
+    pub kind: crate::notify::Kind,
+    /// `sms`, `whatsapp`; empty: email only.
+    #[garde(length(max = 3))]
+    #[schema(max_items = 3)]
+    pub channels: Vec<crate::notify::ChannelKind>,
+}
+
+impl Settings {
+    /// The channels `kind` may go by, when the organisation limits them (email always may).
+    pub fn channels_for(&self, kind: crate::notify::Kind) -> Option<&[crate::notify::ChannelKind]> {
+        self.message_channels.iter().find(|allowed| allowed.kind == kind).map(|allowed| allowed.channels.as_slice())
+    }
 }
 
 impl Default for Settings {
@@ -108,6 +132,7 @@ impl Default for Settings {
             swap_approval_required: true,
             offers_need_answer: false,
             reminder_hours_before: 12,
+            message_channels: Vec::new(),
             require_admin_mfa: true,
         }
     }
