@@ -117,6 +117,7 @@ where
             .receive_message()
             .queue_url(queue_url)
             .max_number_of_messages(10)
+            .message_system_attribute_names(aws_sdk_sqs::types::MessageSystemAttributeName::ApproximateReceiveCount)
             .wait_time_seconds(if handled == 0 { wait_secs } else { 0 })
             .send()
             .await
@@ -133,6 +134,10 @@ where
                 record.message_id = message.message_id.clone();
                 record.receipt_handle = message.receipt_handle.clone();
                 record.body = message.body.clone();
+                // As the Lambda trigger gives it: how often the message was received.
+                for (name, value) in message.attributes.iter().flatten() {
+                    record.attributes.insert(name.as_str().to_owned(), value.clone());
+                }
                 record
             })
             .collect();

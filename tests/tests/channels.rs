@@ -1,8 +1,10 @@
 //! Reaching people where they are: the notifier sends by the channels a person prefers — WhatsApp,
-//! then SMS, then email — through the providers' fakes over real HTTP (infra/fake_messaging.py),
-//! falls back to the next when one fails, and the organisation's log says which carried it.
+//! then SMS, then email — through the providers' fakes over real HTTP (infra/fake_messaging.py);
+//! a throttled or failing provider is waited for (its Retry-After honoured), then passed over for
+//! the next channel; the organisation's log says which carried it, or why not yet.
 
 use api_tests::{TestApp, json_of, spawn_app};
+use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use reqwest::{Method, StatusCode};
 use rota::notify::{Envelope, Message};
 use serde_json::{Value, json};
@@ -22,8 +24,29 @@ async fn received(app: &TestApp, to: &str) -> Vec<Value> {
 /// The next `times` sends on `channel` to `to` fail with `status` (429, 500, "timeout").
 async fn fail_next(app: &TestApp, channel: &str, to: &str, status: Value, times: u32) {
     let api = std::env::var("ROTA_SMS_API").unwrap();
-    let body = json!({ "channel": channel, "to": to, "status": status, "times": times, "retry_after": 1 });
+    let body = json!({ "channel": channel, "to": to, "status": status, "times": times, "retry_after": 3600 });
     json_of(app.http.post(format!("{api}/_fake/fail")).json(&body).send().await.unwrap(), StatusCode::OK).await;
+}
+
+/// A message to the staff member, as the queue delivers it the third time (an earlier receive
+/// failed).
+async fn third_receive(app: &TestApp, tenant_id: &str, person_id: &str) {
+    let message = Message::ImportFinished {
+        import_id: "I1".into(),
+        filename: "staff.csv".into(),
+        done: true,
+        rows: 3,
+        errors: 0,
+    };
+    let envelope = Envelope::to_person(tenant_id, person_id, message);
+    let mut record = SqsMessage::default();
+    record.message_id = Some(envelope.id.clone());
+    record.body = Some(serde_json::to_string(&envelope).unwrap());
+    record.attributes.insert("ApproximateReceiveCount".into(), "3".into());
+    let mut event = SqsEvent::default();
+    event.records = vec![record];
+    let response = notifier::handle(&app.notifier, event).await;
+    assert!(response.batch_item_failures.is_empty(), "a channel took it");
 }
 
 /// A message to the staff member of `org`, queued and delivered.
@@ -64,16 +87,26 @@ async fn a_message_goes_by_the_persons_first_channel_and_falls_back_when_a_provi
     );
     assert!(got[0]["body"].as_str().unwrap().contains("All 3 rows of staff.csv were imported."), "{got:?}");
 
-    // WhatsApp down: SMS carries the next one; both down: email.
-    fail_next(&app, "whatsapp", &number, json!(500), 1).await;
+    // WhatsApp throttling: the message waits for it (the person chose it first), as long as it
+    // asks; the log says why and when it is tried again.
+    fail_next(&app, "whatsapp", &number, json!(429), 1).await;
     notify(&app, &owner.tenant_id, &org.person_id).await;
+    assert_eq!(received(&app, &number).await.len(), 1, "not sent by another channel yet");
+    let log = json_of(app.get("/notifications?limit=1", &owner.access_token).await, StatusCode::OK).await;
+    let line = &log["items"][0];
+    assert_eq!((line["status"].as_str(), line["channel"].as_str()), (Some("failed"), Some("whatsapp")), "{log}");
+    assert!(line["detail"].as_str().unwrap().contains("tried again in 3600 s"), "{log}");
+
+    // From its third receive a failing channel passes the message on: SMS, then email.
+    fail_next(&app, "whatsapp", &number, json!(500), 1).await;
+    third_receive(&app, &owner.tenant_id, &org.person_id).await;
     let got = received(&app, &number).await;
     assert_eq!(got.len(), 2, "{got:?}");
     assert_eq!(got[1]["channel"], "sms");
     assert!(got[1]["body"].as_str().unwrap().starts_with("Import finished: staff.csv\n\n"), "{got:?}");
-    fail_next(&app, "whatsapp", &number, json!(429), 1).await;
+    fail_next(&app, "whatsapp", &number, json!(500), 1).await;
     fail_next(&app, "sms", &number, json!(503), 1).await;
-    notify(&app, &owner.tenant_id, &org.person_id).await;
+    third_receive(&app, &owner.tenant_id, &org.person_id).await;
     assert_eq!(received(&app, &number).await.len(), 2, "neither provider took it");
     let mail = app.mail_to(&org.person_email).await;
     assert_eq!(mail.iter().filter(|mail| mail["subject"] == "Import finished: staff.csv").count(), 1, "{mail:?}");
@@ -84,7 +117,7 @@ async fn a_message_goes_by_the_persons_first_channel_and_falls_back_when_a_provi
         .as_array()
         .unwrap()
         .iter()
-        .filter(|line| line["kind"] == "import_finished" && line["person_id"] == org.person_id.as_str())
+        .filter(|line| line["kind"] == "import_finished" && line["status"] == "sent")
         .filter_map(|line| line["channel"].as_str())
         .collect();
     assert_eq!(channels, ["email", "sms", "whatsapp"], "newest first: {log}");

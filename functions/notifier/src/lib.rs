@@ -12,6 +12,7 @@
 //! [`handle`] the Lambda runs.
 
 mod channel;
+mod retry;
 mod sms;
 mod whatsapp;
 
@@ -35,6 +36,9 @@ pub struct Notifier {
     pub sms: Option<Box<dyn Channel>>,
     pub whatsapp: Option<Box<dyn Channel>>,
     pub app_url: String,
+    /// The notification queue, whose messages' visibility a failed send pushes back.
+    pub sqs: aws_sdk_sqs::Client,
+    pub queue_url: String,
 }
 
 impl Notifier {
@@ -54,6 +58,8 @@ impl Notifier {
                 .transpose()?
                 .map(|whatsapp| Box::new(whatsapp) as Box<dyn Channel>),
             app_url: config.app_url.clone(),
+            sqs: aws_sdk_sqs::Client::new(&sdk),
+            queue_url: config.notification_queue.clone(),
         })
     }
 
@@ -88,16 +94,48 @@ async fn deliver(notifier: &Notifier, record: &SqsMessage) -> Result<(), Error> 
         return Ok(());
     }
     let mut envelope = envelope;
-    let (status, channel) = match attempt(notifier, &mut envelope).await {
-        Ok(outcome) => outcome,
+    let receive_count =
+        record.attributes.get("ApproximateReceiveCount").and_then(|count| count.parse().ok()).unwrap_or(1);
+    let failed = match attempt(notifier, &mut envelope, receive_count).await {
+        Ok(Ok((status, channel))) => return log(notifier, &envelope, status, channel, None, &now.iso).await,
+        Ok(Err(not_sent)) => not_sent,
         Err(error) => {
             // Not sent: give the claim back so the retry can send, and log the failure.
             notifier.store.release_delivery(&envelope.id).await?;
-            log(notifier, &envelope, DeliveryStatus::Failed, None, &now.iso).await?;
+            log(notifier, &envelope, DeliveryStatus::Failed, None, None, &now.iso).await?;
             return Err(error);
         }
     };
-    log(notifier, &envelope, status, channel, &now.iso).await
+    // No channel took it: the claim back, the failure logged, and the next receive pushed back
+    // (exponential backoff, the provider's Retry-After).
+    notifier.store.release_delivery(&envelope.id).await?;
+    let jitter = f64::from(
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().subsec_nanos() % 1000,
+    ) / 1000.0;
+    let delay = retry::delay_secs(receive_count, &failed.failure, jitter);
+    let detail = format!("{} (receive {receive_count}; tried again in {delay} s)", failed.failure);
+    log(notifier, &envelope, DeliveryStatus::Failed, Some(failed.channel), Some(detail.clone()), &now.iso).await?;
+    if let Some(receipt) = &record.receipt_handle {
+        let visibility = i32::try_from(delay).unwrap_or(i32::MAX);
+        let pushed = notifier
+            .sqs
+            .change_message_visibility()
+            .queue_url(&notifier.queue_url)
+            .receipt_handle(receipt)
+            .visibility_timeout(visibility)
+            .send()
+            .await;
+        if let Err(error) = pushed {
+            tracing::warn!(error = %rota::queue::sqs_error(error), "the retry keeps the queue's visibility timeout");
+        }
+    }
+    Err(Error::internal(detail))
+}
+
+/// A message no channel took now: the last channel tried, and why it failed.
+struct NotSent {
+    channel: ChannelKind,
+    failure: SendError,
 }
 
 /// The channels a message may go by, in order, each with the address it takes: an address the
@@ -133,28 +171,39 @@ pub fn route<'a>(
         .collect()
 }
 
-/// Sends `rendered` by the first channel of `route` that takes it: the channel and the address
-/// it went to, or why the last one failed.
+/// Sends `rendered` by the first channel of `route` that takes it (the `receive_count`th time
+/// the message is tried): the channel and the address it went to. A failed channel passes it to
+/// the next only when [`retry::falls_back`] says so; else the message waits for it.
 async fn send(
     route: Vec<(ChannelKind, &dyn Channel, String)>,
     rendered: &Rendered,
-) -> Result<(ChannelKind, String), SendError> {
-    let mut failed = SendError::Refused("no channel reaches the recipient".into());
+    receive_count: u32,
+) -> Result<(ChannelKind, String), NotSent> {
+    let mut failed =
+        NotSent { channel: ChannelKind::Email, failure: SendError::Refused("no channel reaches the recipient".into()) };
     for (kind, channel, address) in route {
         match channel.send(&address, rendered).await {
             Ok(_) => return Ok((kind, address)),
-            Err(error) => {
-                tracing::warn!(channel = ?kind, %error, "not sent; the next channel, if any");
-                failed = error;
+            Err(failure) => {
+                tracing::warn!(channel = ?kind, %failure, receive_count, "not sent");
+                let next = retry::falls_back(receive_count, &failure);
+                failed = NotSent { channel: kind, failure };
+                if !next {
+                    break;
+                }
             }
         }
     }
     Err(failed)
 }
 
-/// Opt-outs, credits, then the channels. Returns what became of the envelope, and the channel
-/// that carried it.
-async fn attempt(notifier: &Notifier, envelope: &mut Envelope) -> Result<(DeliveryStatus, Option<ChannelKind>), Error> {
+/// Opt-outs, credits, then the channels. Returns what became of the envelope and the channel
+/// that carried it, or why no channel took it.
+async fn attempt(
+    notifier: &Notifier,
+    envelope: &mut Envelope,
+    receive_count: u32,
+) -> Result<Result<(DeliveryStatus, Option<ChannelKind>), NotSent>, Error> {
     let kind = envelope.message.kind();
     // The person's opt-outs (account mail has none), and their channels and addresses as they are
     // now when the envelope names no address.
@@ -174,7 +223,7 @@ async fn attempt(notifier: &Notifier, envelope: &mut Envelope) -> Result<(Delive
         if !kind.is_account_mail() && person.as_ref().is_some_and(|person| person.notification_opt_outs.contains(&kind))
         {
             envelope.to = person.map(|person| person.email).unwrap_or_default();
-            return Ok((DeliveryStatus::OptedOut, None));
+            return Ok(Ok((DeliveryStatus::OptedOut, None)));
         }
     }
     // The month (`yyyy-mm` of the ISO instant) the message counts in: the plan's messages of the
@@ -183,13 +232,13 @@ async fn attempt(notifier: &Notifier, envelope: &mut Envelope) -> Result<(Delive
     let charged = match envelope.tenant_id.as_deref().filter(|_| !kind.is_account_mail()) {
         Some(tenant_id) => match notifier.store.charge_message(tenant_id, month, &envelope.id).await? {
             Some(charge) => Some((tenant_id, charge)),
-            None => return Ok((DeliveryStatus::SkippedNoCredit, None)),
+            None => return Ok(Ok((DeliveryStatus::SkippedNoCredit, None))),
         },
         None => None,
     };
     let rendered = render(&envelope.message, &notifier.app_url);
     let route = route(notifier, &envelope.to, person.as_ref(), allowed.as_deref());
-    let channel = match send(route, &rendered).await {
+    let channel = match send(route, &rendered, receive_count).await {
         Ok((channel, address)) => {
             envelope.to = address;
             channel
@@ -201,7 +250,7 @@ async fn attempt(notifier: &Notifier, envelope: &mut Envelope) -> Result<(Delive
             if let Some((tenant_id, charge)) = &charged {
                 notifier.store.refund(tenant_id, charge, &envelope.id).await?;
             }
-            return Err(Error::internal(error.to_string()));
+            return Ok(Err(error));
         }
     };
     // The platform's count of this month's messages. The message is out: a failure here must
@@ -209,7 +258,7 @@ async fn attempt(notifier: &Notifier, envelope: &mut Envelope) -> Result<(Delive
     if let Err(error) = notifier.store.count_sent(month).await {
         tracing::warn!(error = %error, "the monthly message count missed one");
     }
-    Ok((DeliveryStatus::Sent, Some(channel)))
+    Ok(Ok((DeliveryStatus::Sent, Some(channel))))
 }
 
 /// The organisation's log of the attempt (mail sent before an organisation exists has none).
@@ -218,6 +267,7 @@ async fn log(
     envelope: &Envelope,
     status: DeliveryStatus,
     channel: Option<ChannelKind>,
+    detail: Option<String>,
     at: &str,
 ) -> Result<(), Error> {
     let Some(tenant_id) = &envelope.tenant_id else { return Ok(()) };
@@ -229,6 +279,7 @@ async fn log(
         person_id: envelope.person_id.clone(),
         status,
         channel,
+        detail,
         at: at.to_owned(),
     };
     notifier.store.record_notification(&notification).await

@@ -44,9 +44,13 @@ pub struct Notification {
     pub recipient: String,
     pub person_id: Option<String>,
     pub status: DeliveryStatus,
-    /// The channel that carried it (none when it was not sent).
+    /// The channel that carried it; for a failed attempt, the last one tried (none when no
+    /// channel was tried).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub channel: Option<crate::notify::ChannelKind>,
+    /// Why a failed attempt failed, and when it is tried again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
     pub at: String,
 }
 
