@@ -432,7 +432,7 @@ def acceptable(path, body):
     range of dates, an event that ends on or after its first day, time off of three days, a
     change without a (stale) version."""
     body = {**body}
-    for field, value in (("location_id", ORG_LOCATION), ("position_id", ORG_POSITION), ("event_id", ORG_EVENT)):
+    for field, value in (("location_id", ORG_LOCATION), ("position_id", ORG_POSITION), ("event_id", ORG_EVENT), ("supervisor_id", OWNER_ID)):
         if body.get(field):
             body[field] = value
     try:

@@ -130,3 +130,37 @@ async fn a_message_goes_by_the_persons_first_channel_and_falls_back_when_a_provi
     let got = received(&app, &number).await;
     assert_eq!((got.len(), got[2]["channel"].as_str()), (3, Some("sms")), "{got:?}");
 }
+
+#[tokio::test]
+async fn staff_reach_their_shifts_supervisor_by_whatsapp_or_a_call_from_the_shift() {
+    let app = spawn_app().await;
+    let owner = app.signup().await;
+    let org = app.organisation(&owner).await;
+    let staff = app.staff_token(&org).await;
+    let number = phone();
+    let body = json!({ "phone": number });
+    json_of(app.request(Method::PATCH, "/me", Some(&owner.access_token), Some(body)).await, StatusCode::OK).await;
+    let me = json_of(app.get("/me", &owner.access_token).await, StatusCode::OK).await;
+    let shift = format!("/shifts/{}", org.shift_id);
+
+    // The owner runs the shift on site.
+    let named = json!({ "supervisor_id": me["id"] });
+    let changed =
+        json_of(app.request(Method::PATCH, &shift, Some(&owner.access_token), Some(named)).await, StatusCode::OK).await;
+    let digits = number.trim_start_matches('+');
+    let expected = json!({ "person_id": me["id"], "name": me["name"], "phone": number,
+        "whatsapp_url": format!("https://wa.me/{digits}"), "tel_url": format!("tel:{number}") });
+    assert_eq!(changed["supervisor"], expected);
+    // The staff member on it sees whom to call.
+    let seen = json_of(app.get(&shift, &staff).await, StatusCode::OK).await;
+    assert_eq!(seen["supervisor"], expected);
+
+    // Nobody of another organisation, nor nobody at all, can be named; `null` takes it off.
+    let unknown = json!({ "supervisor_id": "01JNOSUCHPERSON00000000000" });
+    let refused = app.request(Method::PATCH, &shift, Some(&owner.access_token), Some(unknown)).await;
+    assert_eq!(refused.status(), StatusCode::NOT_FOUND);
+    let none = json!({ "supervisor_id": null });
+    let changed =
+        json_of(app.request(Method::PATCH, &shift, Some(&owner.access_token), Some(none)).await, StatusCode::OK).await;
+    assert_eq!(changed.get("supervisor"), None, "{changed}");
+}

@@ -69,7 +69,7 @@ fn fixture(a: &Session, name: &str) -> String {
     match name {
         "tenant_id" => a.account.tenant_id.clone(),
         // A staff member of A's: the owner cannot change their own role or status.
-        "person_id" | "lead_person_id" => a.org.person_id.clone(),
+        "person_id" | "lead_person_id" | "supervisor_id" => a.org.person_id.clone(),
         "session_id" => a.session_id.clone(),
         "location_id" => a.org.location_id.clone(),
         "position_id" => a.org.position_id.clone(),

@@ -16,8 +16,9 @@ use rota::records::{archive_filter, committed};
 use rota::store::audit::AuditEntry;
 use rota::store::entities::Entity;
 use rota::store::page::Page;
+use rota::store::people::{Person, PersonStatus};
 use rota::store::places::{Location, Position};
-use rota::store::schedule::{Assignment, AssignmentStatus, Booked, Event, Schedule, Shift, ShiftStatus};
+use rota::store::schedule::{Assignment, AssignmentStatus, Booked, Event, Schedule, Shift, ShiftStatus, Supervisor};
 use rota::store::value;
 use rota::{AppState, Error};
 use serde::{Deserialize, Serialize};
@@ -60,6 +61,11 @@ pub struct CreateShift {
     #[garde(length(chars, max = 1000))]
     #[schema(max_length = 1000)]
     pub notes: Option<String>,
+    /// A person of the organisation who runs the shift on site: staff see their name, phone and
+    /// WhatsApp and call links on the shift.
+    #[garde(length(min = 1, max = 64))]
+    #[schema(min_length = 1, max_length = 64)]
+    pub supervisor_id: Option<String>,
 }
 
 /// Omitted fields stay as they are. Assignees see the new times at once; the position only
@@ -85,6 +91,11 @@ pub struct UpdateShift {
     #[serde(default, deserialize_with = "rota::validate::nullable")]
     #[schema(value_type = Option<String>, max_length = 1000)]
     pub notes: Option<Option<String>>,
+    /// Another supervisor (their name and phone as they are now), or `null` for none.
+    #[garde(inner(inner(length(min = 1, max = 64))))]
+    #[serde(default, deserialize_with = "rota::validate::nullable")]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 64)]
+    pub supervisor_id: Option<Option<String>>,
     /// The `version` last read; when given, a stale write answers 409.
     #[garde(range(max = rota::validate::MAX_VERSION))]
     pub version: Option<u64>,
@@ -174,6 +185,20 @@ pub fn draft(
     Shift::draft(ulid::Ulid::new().to_string(), place, event_id, times, headcount, break_minutes, notes, now)
 }
 
+/// The supervisor a shift names, if any: a person of the organisation who is not deactivated.
+pub async fn supervisor(
+    state: &AppState,
+    caller: &Caller,
+    person_id: Option<&str>,
+) -> Result<Option<Supervisor>, Error> {
+    let Some(person_id) = person_id else { return Ok(None) };
+    let person = state.store.entity::<Person>(&caller.tenant_id, person_id).await?.ok_or(Error::NotFound)?;
+    if person.status == PersonStatus::Inactive {
+        return Err(Error::field("supervisor_id", "is deactivated"));
+    }
+    Ok(Some(Supervisor::of(&person)))
+}
+
 /// The location and position, checking that they (and the event) exist here and are in use.
 pub async fn place(
     state: &AppState,
@@ -247,7 +272,7 @@ pub async fn list_shifts(
 #[utoipa::path(post, path = "/shifts", tag = "scheduling", security(("bearer" = ["coordinator"])), request_body = CreateShift,
     responses(
         (status = 201, description = "The new draft shift", body = Shift),
-        (status = 404, description = "No such location, position or event in this organisation", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such location, position, event or supervisor in this organisation", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn create_shift(
     State(state): State<AppState>,
@@ -257,11 +282,13 @@ pub async fn create_shift(
     caller.require(Role::Coordinator)?;
     let times = times(request.start, request.end, request.break_minutes)?;
     let notes = rota::validate::trimmed(request.notes);
-    // Round trip 1: the location (its zone), the position and the event.
-    let (location, position) =
-        place(&state, &caller, &request.location_id, &request.position_id, request.event_id.as_ref()).await?;
+    // Round trip 1: the location (its zone), the position, the event and the supervisor.
+    let ((location, position), supervisor) = tokio::try_join!(
+        place(&state, &caller, &request.location_id, &request.position_id, request.event_id.as_ref()),
+        supervisor(&state, &caller, request.supervisor_id.as_deref()),
+    )?;
     let now = Now::get();
-    let shift = draft(
+    let mut shift = draft(
         &caller,
         (&location, &position),
         request.event_id,
@@ -271,6 +298,7 @@ pub async fn create_shift(
         notes,
         &now.iso,
     )?;
+    shift.supervisor = supervisor;
     let audit =
         AuditEntry::new(&caller.actor(), "shift.created", ("shift", &shift.id), None::<&Shift>, Some(&shift), &now.iso);
     // Round trip 2: the shift with its audit entry.
@@ -317,8 +345,9 @@ pub async fn update_shift(
     ValidJson(update): ValidJson<UpdateShift>,
 ) -> Result<Json<Shift>, Error> {
     caller.require(Role::Coordinator)?;
-    // Round trip 1: the shift with its assignments, the position named, and the rules.
-    let (found, position, tenant) = tokio::try_join!(
+    // Round trip 1: the shift with its assignments, the position and supervisor named, and the
+    // rules.
+    let (found, position, tenant, supervisor) = tokio::try_join!(
         state.store.shift_with_assignments(&caller.tenant_id, &shift_id),
         async {
             match &update.position_id {
@@ -329,6 +358,7 @@ pub async fn update_shift(
             }
         },
         state.store.tenant(&caller.tenant_id),
+        supervisor(&state, &caller, update.supervisor_id.as_ref().and_then(Option::as_deref)),
     )?;
     let ((before, assignments), tenant) = (found.ok_or(Error::NotFound)?, tenant.ok_or(Error::NotFound)?);
     if update.version.is_some_and(|version| version != before.version) {
@@ -370,6 +400,9 @@ pub async fn update_shift(
     }
     if let Some(notes) = update.notes {
         after.notes = rota::validate::trimmed(notes);
+    }
+    if update.supervisor_id.is_some() {
+        after.supervisor = supervisor;
     }
     let now = Now::get();
     after.touch(&now.iso);

@@ -66,6 +66,34 @@ impl Archivable for Event {
     }
 }
 
+/// A shift's supervisor, with the links a phone opens: WhatsApp (`https://wa.me/{digits}`, for a
+/// number in E.164) and a call (`tel:`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Supervisor {
+    pub person_id: String,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub whatsapp_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tel_url: Option<String>,
+}
+
+impl Supervisor {
+    pub fn of(person: &crate::store::people::Person) -> Self {
+        let phone = person.phone.clone();
+        let e164 = phone.as_deref().filter(|phone| crate::notify::is_e164(phone));
+        Self {
+            person_id: person.id.clone(),
+            name: person.name.clone(),
+            whatsapp_url: e164.map(|phone| format!("https://wa.me/{}", phone.trim_start_matches('+'))),
+            tel_url: phone.as_deref().map(|phone| format!("tel:{}", phone.replace([' ', '(', ')', '.'], ""))),
+            phone,
+        }
+    }
+}
+
 /// `draft` (only coordinators see it, nobody can claim it) → `published` → `cancelled`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -115,6 +143,9 @@ pub struct Shift {
     pub assigned_count: u32,
     pub status: ShiftStatus,
     pub notes: Option<String>,
+    /// Who runs it on site, as they were when named: staff call or message them from the shift.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub supervisor: Option<Supervisor>,
     /// When a draft left unpublished 30 days past its start was archived by the scheduled job:
     /// kept (and audited), but no longer listed.
     #[serde(default)]
@@ -165,6 +196,7 @@ impl Shift {
             assigned_count: 0,
             status: ShiftStatus::Draft,
             notes,
+            supervisor: None,
             archived_at: None,
             import_id: None,
             version: 1,
