@@ -31,14 +31,7 @@ async fn fail_next(app: &TestApp, channel: &str, to: &str, status: Value, times:
 /// A message to the staff member, as the queue delivers it the third time (an earlier receive
 /// failed).
 async fn third_receive(app: &TestApp, tenant_id: &str, person_id: &str) {
-    let message = Message::ImportFinished {
-        import_id: "I1".into(),
-        filename: "staff.csv".into(),
-        done: true,
-        rows: 3,
-        errors: 0,
-    };
-    let envelope = Envelope::to_person(tenant_id, person_id, message);
+    let envelope = Envelope::to_person(tenant_id, person_id, imported());
     let mut record = SqsMessage::default();
     record.message_id = Some(envelope.id.clone());
     record.body = Some(serde_json::to_string(&envelope).unwrap());
@@ -49,16 +42,14 @@ async fn third_receive(app: &TestApp, tenant_id: &str, person_id: &str) {
     assert!(response.batch_item_failures.is_empty(), "a channel took it");
 }
 
+/// The message these tests send: not account mail, so channels and credits apply.
+fn imported() -> Message {
+    Message::ImportFinished { import_id: "I1".into(), filename: "staff.csv".into(), done: true, rows: 3, errors: 0 }
+}
+
 /// A message to the staff member of `org`, queued and delivered.
 async fn notify(app: &TestApp, tenant_id: &str, person_id: &str) {
-    let message = Message::ImportFinished {
-        import_id: "I1".into(),
-        filename: "staff.csv".into(),
-        done: true,
-        rows: 3,
-        errors: 0,
-    };
-    app.state.outbox.send(&Envelope::to_person(tenant_id, person_id, message)).await.unwrap();
+    app.state.outbox.send(&Envelope::to_person(tenant_id, person_id, imported())).await.unwrap();
     app.deliver().await;
 }
 

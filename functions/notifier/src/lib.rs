@@ -3,8 +3,8 @@
 //! Per record: claim the envelope's id (a conditional put of a `SENT#` marker, so a redelivery or
 //! a concurrent delivery sends nothing), check the recipient's opt-outs, take a message credit
 //! (account mail is free), send through the person's channels in the order they prefer (email,
-//! SMS, WhatsApp: see [`route`]), the next when one fails, and log the attempt with the channel
-//! that carried it for the organisation's admins. A record that no channel takes is reported in
+//! SMS, WhatsApp: see [`route`]) — a failing provider is waited for, then passed over (see
+//! `retry`) — and log the attempt with the channel that carried it for the organisation's admins. A record that no channel takes is reported in
 //! the batch response alone (`ReportBatchItemFailures`); SQS retries it and, after 5 receives,
 //! moves it to the dead-letter queue.
 //!

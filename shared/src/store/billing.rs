@@ -532,7 +532,7 @@ pub struct Payment {
 }
 
 /// The stored item of `payment` as the provider said at `at` (Unix seconds).
-pub(super) fn payment_item(payment: &Payment, at: i64) -> Result<super::Item, Error> {
+fn payment_item(payment: &Payment, at: i64) -> Result<super::Item, Error> {
     let mut item = super::to_item(
         payment,
         &[
@@ -715,6 +715,20 @@ impl Store {
             .send()
             .await;
         super::written(result).map(|_| ())
+    }
+
+    /// `payment` recorded as paid (as the provider said at `said_at`), for the transaction of
+    /// what it paid for: refused when it is recorded as paid already, so that happens once.
+    pub(super) fn paid_once(&self, payment: &Payment, said_at: i64) -> Result<TransactWriteItem, Error> {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(payment_item(payment, said_at)?))
+            .condition_expression("attribute_not_exists(pk) OR #status <> :paid")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":paid", string(PaymentStatus::Paid.as_str()))
+            .build()
+            .map_err(Error::internal)?;
+        Ok(TransactWriteItem::builder().put(put).build())
     }
 
     /// An organisation's payments, newest first.

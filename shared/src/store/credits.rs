@@ -12,11 +12,11 @@
 //! written in the credit's transaction, conditioned on not being `paid` already.
 use std::collections::BTreeMap;
 
-use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::billing::{Payment, PaymentStatus, payment_item};
+use super::billing::Payment;
 use super::page::{Index, Page};
 use super::platform::PLATFORM_TENANT;
 use super::{Store, key, keys, n, put_new, s, to_item};
@@ -148,16 +148,8 @@ impl Store {
                 )
                 .expression_attribute_values(":customer", s(customer_id));
         }
-        let recorded = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(payment_item(payment, said_at)?))
-            .condition_expression("attribute_not_exists(pk) OR #status <> :paid")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":paid", s(PaymentStatus::Paid.as_str()))
-            .build()
-            .map_err(Error::internal)?;
         let mut items = vec![
-            TransactWriteItem::builder().put(recorded).build(),
+            self.paid_once(payment, said_at)?,
             TransactWriteItem::builder().update(balance.build().map_err(Error::internal)?).build(),
             self.credit_entry_put(&entry)?,
         ];

@@ -9,12 +9,12 @@
 
 use std::collections::BTreeMap;
 
-use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::audit::AuditEntry;
-use super::billing::{Payment, PaymentStatus, Subscription, payment_item};
+use super::billing::{Payment, Subscription};
 use super::{Store, key, keys, s, value};
 use crate::Error;
 
@@ -133,15 +133,7 @@ impl Store {
             self.audit_put(audit)?,
         ];
         if let Some((payment, said_at)) = payment {
-            let recorded = Put::builder()
-                .table_name(&self.table)
-                .set_item(Some(payment_item(payment, said_at)?))
-                .condition_expression("attribute_not_exists(pk) OR #status <> :paid")
-                .expression_attribute_names("#status", "status")
-                .expression_attribute_values(":paid", s(PaymentStatus::Paid.as_str()))
-                .build()
-                .map_err(Error::internal)?;
-            items.push(TransactWriteItem::builder().put(recorded).build());
+            items.push(self.paid_once(payment, said_at)?);
         }
         let mut sold = BTreeMap::from([("events_unlocked".to_owned(), 1)]);
         if let Some((payment, _)) = payment {
