@@ -51,6 +51,8 @@ pub struct Config {
     pub stripe: Option<crate::payments::StripeSettings>,
     /// `ROTA_STRIPE_WEBHOOK_SECRET`: the signing secrets of the provider's webhooks.
     pub stripe_webhook_secrets: Vec<Secret>,
+    /// `ROTA_MESSAGE_PRICES`: the credits a message costs on each channel.
+    pub message_prices: crate::notify::MessagePrices,
 }
 
 impl Config {
@@ -78,6 +80,7 @@ impl Config {
             totp_kid: or("ROTA_TOTP_KID", "totp-1"),
             stripe: crate::payments::StripeSettings::from_env().ok(),
             stripe_webhook_secrets: crate::payments::webhook_secrets_from_env().unwrap_or_default(),
+            message_prices: crate::notify::MessagePrices::parse(&or("ROTA_MESSAGE_PRICES", ""))?,
         })
     }
 }
@@ -106,6 +109,7 @@ pub(crate) mod tests {
             totp_kid: "totp-1".into(),
             stripe: None,
             stripe_webhook_secrets: Vec::new(),
+            message_prices: crate::notify::MessagePrices::default(),
         }
     }
 }

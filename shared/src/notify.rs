@@ -236,6 +236,82 @@ pub fn is_e164(phone: &str) -> bool {
     })
 }
 
+/// What a message costs in credits on each channel (`ROTA_MESSAGE_PRICES`, default
+/// `email=1,sms=2,whatsapp=3`): an email, each SMS segment (see [`sms_segments`]), a WhatsApp
+/// template message (charged as a conversation of its own). The plan's monthly messages count in
+/// the same credits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+pub struct MessagePrices {
+    pub email: u32,
+    /// Per segment of 153–160 characters (67–70 outside the GSM alphabet).
+    pub sms: u32,
+    pub whatsapp: u32,
+}
+
+impl Default for MessagePrices {
+    fn default() -> Self {
+        Self { email: 1, sms: 2, whatsapp: 3 }
+    }
+}
+
+impl MessagePrices {
+    /// `email=1,sms=2,whatsapp=3`; a channel left out keeps its default.
+    pub fn parse(setting: &str) -> Result<Self, String> {
+        let mut prices = Self::default();
+        for pair in setting.split(',').map(str::trim).filter(|pair| !pair.is_empty()) {
+            let invalid =
+                || format!("ROTA_MESSAGE_PRICES: `{pair}` is not channel=credits (email, sms, whatsapp; 1 or more)");
+            let (channel, credits) = pair.split_once('=').ok_or_else(invalid)?;
+            let credits: u32 = credits.trim().parse().ok().filter(|credits| *credits >= 1).ok_or_else(invalid)?;
+            match channel.trim() {
+                "email" => prices.email = credits,
+                "sms" => prices.sms = credits,
+                "whatsapp" => prices.whatsapp = credits,
+                _ => return Err(invalid()),
+            }
+        }
+        Ok(prices)
+    }
+
+    /// The credits of `units` (SMS segments; one for the others) on `channel`.
+    pub fn of(self, channel: ChannelKind, units: u32) -> i64 {
+        let price = match channel {
+            ChannelKind::Email => self.email,
+            ChannelKind::Sms => self.sms,
+            ChannelKind::Whatsapp => self.whatsapp,
+        };
+        i64::from(price) * i64::from(units.max(1))
+    }
+}
+
+/// GSM 03.38's basic alphabet (one septet each) and its extension (two: an escape and the
+/// character).
+const GSM_BASIC: &str = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà";
+const GSM_EXTENSION: &str = "^{}\\[~]|€\u{c}";
+
+/// The segments an SMS of `text` is sent (and billed) as: in the GSM alphabet 160 septets, or
+/// 153 each when it takes several; with any other character, 70 UTF-16 units, or 67 each.
+pub fn sms_segments(text: &str) -> u32 {
+    let septets: Option<usize> = text
+        .chars()
+        .map(|c| {
+            if GSM_BASIC.contains(c) {
+                Some(1)
+            } else if GSM_EXTENSION.contains(c) {
+                Some(2)
+            } else {
+                None
+            }
+        })
+        .sum();
+    let (length, single, each) = match septets {
+        Some(septets) => (septets, 160, 153),
+        None => (text.encode_utf16().count(), 70, 67),
+    };
+    let segments = if length <= single { 1 } else { length.div_ceil(each) };
+    u32::try_from(segments).unwrap_or(u32::MAX)
+}
+
 /// The kinds of message, as opt-outs and the notification log name them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -583,6 +659,35 @@ impl Outbox {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sms_segments_follow_the_gsm_alphabet_or_ucs2() {
+        assert_eq!(sms_segments(""), 1);
+        assert_eq!(sms_segments(&"a".repeat(160)), 1);
+        assert_eq!(sms_segments(&"a".repeat(161)), 2, "153 a segment once it takes several");
+        assert_eq!(sms_segments(&"a".repeat(306)), 2);
+        assert_eq!(sms_segments(&"a".repeat(307)), 3);
+        assert_eq!(sms_segments(&"€".repeat(80)), 1, "an extension character takes two septets");
+        assert_eq!(sms_segments(&"€".repeat(81)), 2);
+        assert_eq!(sms_segments(&"é".repeat(160)), 1, "é is in the GSM alphabet");
+        assert_eq!(sms_segments(&format!("{}…", "a".repeat(69))), 1, "… is not: 70 UTF-16 units");
+        assert_eq!(sms_segments(&format!("{}…", "a".repeat(70))), 2);
+        assert_eq!(sms_segments(&"😀".repeat(35)), 1, "an emoji is two UTF-16 units");
+        assert_eq!(sms_segments(&"😀".repeat(36)), 2);
+    }
+
+    #[test]
+    fn message_prices_are_read_per_channel() {
+        assert_eq!(MessagePrices::parse("").unwrap(), MessagePrices::default());
+        let prices = MessagePrices::parse("sms=5, whatsapp=4").unwrap();
+        assert_eq!((prices.email, prices.sms, prices.whatsapp), (1, 5, 4));
+        assert_eq!(prices.of(ChannelKind::Sms, 3), 15);
+        assert_eq!(prices.of(ChannelKind::Whatsapp, 0), 4, "at least one unit");
+        for wrong in ["sms", "sms=0", "fax=1", "email=-1", "email=x"] {
+            let error = MessagePrices::parse(wrong).unwrap_err();
+            assert!(error.contains(wrong), "{error}");
+        }
+    }
 
     #[test]
     fn a_rendered_message_carries_its_link_in_text_and_html() {

@@ -122,6 +122,99 @@ async fn a_message_goes_by_the_persons_first_channel_and_falls_back_when_a_provi
     assert_eq!((got.len(), got[2]["channel"].as_str()), (3, Some("sms")), "{got:?}");
 }
 
+/// The organisation's ledger of message credits, newest first: (kind, amount, channel); the
+/// organisation's trial grant left out.
+async fn ledger(app: &TestApp, token: &str) -> Vec<(String, i64, String)> {
+    let ledger = json_of(app.get("/billing/credits/transactions?limit=50", token).await, StatusCode::OK).await;
+    ledger["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|entry| entry["kind"] != "grant")
+        .map(|entry| {
+            let text = |field: &str| entry[field].as_str().unwrap_or_default().to_owned();
+            (text("kind"), entry["amount"].as_i64().unwrap(), text("channel"))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn each_channel_costs_its_price_a_failed_send_is_given_back_and_what_credits_cannot_pay_goes_cheaper() {
+    let app = spawn_app().await;
+    let owner = app.signup().await;
+    let org = app.organisation(&owner).await;
+    let staff = app.staff_token(&org).await;
+    let number = phone();
+    let body = json!({ "phone": number, "channels": ["whatsapp", "sms"] });
+    json_of(app.request(Method::PATCH, "/me", Some(&staff), Some(body)).await, StatusCode::OK).await;
+    let tenant_key = format!("T#{}", owner.tenant_id);
+    let credits = |balance: i64| [("message_credits", json!(balance))];
+    app.set(&tenant_key, "TENANT", &credits(10)).await;
+    let billing = json_of(app.get("/billing", &owner.access_token).await, StatusCode::OK).await;
+    assert_eq!(billing["message_prices"], json!({ "email": 1, "sms": 2, "whatsapp": 3 }), "the defaults");
+
+    // WhatsApp costs 3; a WhatsApp failure gives its 3 back, and the SMS that carries it costs 2
+    // (one segment).
+    notify(&app, &owner.tenant_id, &org.person_id).await;
+    fail_next(&app, "whatsapp", &number, json!(500), 1).await;
+    third_receive(&app, &owner.tenant_id, &org.person_id).await;
+    let got = received(&app, &number).await;
+    let channels: Vec<&str> = got.iter().map(|message| message["channel"].as_str().unwrap()).collect();
+    assert_eq!(channels, ["whatsapp", "sms"]);
+    let billing = json_of(app.get("/billing", &owner.access_token).await, StatusCode::OK).await;
+    assert_eq!(billing["message_credits"], 10 - 3 - 2);
+    let entries = |list: &[(&str, i64, &str)]| {
+        list.iter()
+            .map(|(kind, amount, channel)| ((*kind).to_owned(), *amount, (*channel).to_owned()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        ledger(&app, &owner.access_token).await[..4],
+        entries(&[
+            ("spend", -2, "sms"),
+            ("refund", 3, "whatsapp"),
+            ("spend", -3, "whatsapp"),
+            ("spend", -3, "whatsapp")
+        ])
+    );
+
+    // 2 credits: WhatsApp is passed over for SMS; 1: for email; none: nothing is sent.
+    app.set(&tenant_key, "TENANT", &credits(2)).await;
+    notify(&app, &owner.tenant_id, &org.person_id).await;
+    app.set(&tenant_key, "TENANT", &credits(1)).await;
+    notify(&app, &owner.tenant_id, &org.person_id).await;
+    notify(&app, &owner.tenant_id, &org.person_id).await;
+    let log = json_of(app.get("/notifications?limit=3", &owner.access_token).await, StatusCode::OK).await;
+    let lines: Vec<(&str, &str)> = log["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|line| (line["status"].as_str().unwrap(), line["channel"].as_str().unwrap_or("-")))
+        .collect();
+    assert_eq!(lines, [("skipped_no_credit", "-"), ("sent", "email"), ("sent", "sms")], "newest first: {log}");
+    assert!(log["items"][2]["provider_id"].as_str().unwrap().starts_with("SM"), "{log}");
+    let billing = json_of(app.get("/billing", &owner.access_token).await, StatusCode::OK).await;
+    assert_eq!(billing["message_credits"], 0);
+
+    // The plan's monthly messages count in the same credits: of 4, a WhatsApp message uses 3; the
+    // next fits neither them nor the 2 credits by WhatsApp, and goes by SMS on the credits.
+    let subscription = json!({ "plan_id": "01JMESSAGEPLAN000000000000", "plan_name": "Messages", "status": "active",
+        "current_period_start": "2026-12-01T00:00:00Z", "current_period_end": "2027-01-01T00:00:00Z",
+        "cancel_at_period_end": false, "limits": { "messages_per_month": 4 }, "started_at": "2026-12-01T00:00:00Z" });
+    app.set(&tenant_key, "TENANT", &[("subscription", subscription), ("message_credits", json!(2))]).await;
+    notify(&app, &owner.tenant_id, &org.person_id).await;
+    notify(&app, &owner.tenant_id, &org.person_id).await;
+    let billing = json_of(app.get("/billing", &owner.access_token).await, StatusCode::OK).await;
+    assert_eq!(
+        (billing["usage"]["messages_this_month"].as_i64(), billing["message_credits"].as_i64()),
+        (Some(3), Some(0)),
+        "{billing}"
+    );
+    let channels: Vec<String> =
+        received(&app, &number).await.iter().map(|message| message["channel"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(channels, ["whatsapp", "sms", "sms", "whatsapp", "sms"]);
+}
+
 #[tokio::test]
 async fn staff_reach_their_shifts_supervisor_by_whatsapp_or_a_call_from_the_shift() {
     let app = spawn_app().await;

@@ -3,6 +3,7 @@
 use axum::Json;
 use axum::extract::State;
 use rota::auth::{Caller, Role};
+use rota::notify::MessagePrices;
 use rota::store::billing::{Plan, Subscription};
 use rota::store::credits::CreditPack;
 use rota::store::invoices::Party;
@@ -21,8 +22,10 @@ pub struct Billing {
     /// subscription started or last changed plan).
     pub subscription: Option<Subscription>,
     pub usage: Usage,
-    /// Messages the organisation can send beyond its plan's monthly messages.
+    /// Credits for messages beyond the plan's monthly messages.
     pub message_credits: i64,
+    /// What a message costs in credits (and in the plan's monthly messages) on each channel.
+    pub message_prices: MessagePrices,
     /// Who its invoices are made out to (`PUT /billing/details`); none until an owner sets them.
     pub details: Option<Party>,
     /// The credit packs on sale (`POST /billing/credits` buys one).
@@ -35,7 +38,8 @@ pub struct Usage {
     /// People who are not deactivated (invited or active).
     pub active_people: i64,
     pub max_active_people: Option<u32>,
-    /// The plan's messages sent this month (UTC), against `messages_per_month`.
+    /// The plan's monthly messages used this month (UTC), in credits (`message_prices`), against
+    /// `messages_per_month`.
     pub messages_this_month: i64,
     pub messages_per_month: Option<u32>,
 }
@@ -48,11 +52,11 @@ pub async fn get_billing(State(state): State<AppState>, caller: Caller) -> Resul
     // One round trip: the organisation, the plans and the packs (a handful each), in parallel.
     let (tenant, plans, packs) =
         tokio::try_join!(state.store.tenant(&caller.tenant_id), state.store.plans(), state.store.credit_packs())?;
-    Ok(Json(billing_of(tenant.ok_or(Error::NotFound)?, plans, packs)))
+    Ok(Json(billing_of(tenant.ok_or(Error::NotFound)?, plans, packs, state.config.message_prices)))
 }
 
 /// The billing page of `tenant`, given every plan and credit pack.
-pub fn billing_of(tenant: Tenant, plans: Vec<Plan>, packs: Vec<CreditPack>) -> Billing {
+pub fn billing_of(tenant: Tenant, plans: Vec<Plan>, packs: Vec<CreditPack>, message_prices: MessagePrices) -> Billing {
     let subscription = tenant.subscription;
     let plan =
         subscription.as_ref().and_then(|subscription| plans.into_iter().find(|plan| plan.id == subscription.plan_id));
@@ -71,6 +75,7 @@ pub fn billing_of(tenant: Tenant, plans: Vec<Plan>, packs: Vec<CreditPack>) -> B
             messages_per_month: limits.messages_per_month,
         },
         message_credits: tenant.message_credits,
+        message_prices,
         details: tenant.billing_details,
         credit_packs: packs.into_iter().filter(|pack| !pack.retired).collect(),
     }

@@ -142,7 +142,7 @@ pub async fn subscribe(
     }
     tenant.subscription = Some(after);
     tenant.billing_customer_id = Some(customer_id);
-    Ok(Json(billing_of(tenant, plans, packs)))
+    Ok(Json(billing_of(tenant, plans, packs, state.config.message_prices)))
 }
 
 /// Cancels the subscription at the end of its current period (a trial: at its end): it stays
@@ -185,5 +185,5 @@ pub async fn cancel(State(state): State<AppState>, caller: Caller) -> Result<Jso
         return Err(Error::Conflict("the subscription was changed meanwhile; reload and retry"));
     }
     tenant.subscription = Some(after);
-    Ok(Json(billing_of(tenant, plans, packs)))
+    Ok(Json(billing_of(tenant, plans, packs, state.config.message_prices)))
 }

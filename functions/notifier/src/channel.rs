@@ -10,6 +10,12 @@ use rota::outbound::Answer;
 
 pub trait Channel: Send + Sync {
     fn send<'a>(&'a self, to: &'a str, message: &'a Rendered) -> BoxFuture<'a, Result<Sent, SendError>>;
+
+    /// What the provider bills `message` as, in units of the channel's price: one message, or
+    /// the segments of an SMS.
+    fn units(&self, _message: &Rendered) -> u32 {
+        1
+    }
 }
 
 /// A message a provider took: its id for it (`SM…`, `wamid.…`, SES's message id).

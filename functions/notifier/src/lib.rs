@@ -36,6 +36,8 @@ pub struct Notifier {
     pub sms: Option<Box<dyn Channel>>,
     pub whatsapp: Option<Box<dyn Channel>>,
     pub app_url: String,
+    /// What each channel costs, in credits.
+    pub prices: rota::notify::MessagePrices,
     /// The notification queue, whose messages' visibility a failed send pushes back.
     pub sqs: aws_sdk_sqs::Client,
     pub queue_url: String,
@@ -58,6 +60,7 @@ impl Notifier {
                 .transpose()?
                 .map(|whatsapp| Box::new(whatsapp) as Box<dyn Channel>),
             app_url: config.app_url.clone(),
+            prices: config.message_prices,
             sqs: aws_sdk_sqs::Client::new(&sdk),
             queue_url: config.notification_queue.clone(),
         })
@@ -97,12 +100,12 @@ async fn deliver(notifier: &Notifier, record: &SqsMessage) -> Result<(), Error> 
     let receive_count =
         record.attributes.get("ApproximateReceiveCount").and_then(|count| count.parse().ok()).unwrap_or(1);
     let failed = match attempt(notifier, &mut envelope, receive_count).await {
-        Ok(Ok((status, channel))) => return log(notifier, &envelope, status, channel, None, &now.iso).await,
+        Ok(Ok(outcome)) => return log(notifier, &envelope, outcome, &now.iso).await,
         Ok(Err(not_sent)) => not_sent,
         Err(error) => {
             // Not sent: give the claim back so the retry can send, and log the failure.
             notifier.store.release_delivery(&envelope.id).await?;
-            log(notifier, &envelope, DeliveryStatus::Failed, None, None, &now.iso).await?;
+            log(notifier, &envelope, Outcome::skipped(DeliveryStatus::Failed), &now.iso).await?;
             return Err(error);
         }
     };
@@ -114,7 +117,12 @@ async fn deliver(notifier: &Notifier, record: &SqsMessage) -> Result<(), Error> 
     ) / 1000.0;
     let delay = retry::delay_secs(receive_count, &failed.failure, jitter);
     let detail = format!("{} (receive {receive_count}; tried again in {delay} s)", failed.failure);
-    log(notifier, &envelope, DeliveryStatus::Failed, Some(failed.channel), Some(detail.clone()), &now.iso).await?;
+    let outcome = Outcome {
+        channel: Some(failed.channel),
+        detail: Some(detail.clone()),
+        ..Outcome::skipped(DeliveryStatus::Failed)
+    };
+    log(notifier, &envelope, outcome, &now.iso).await?;
     if let Some(receipt) = &record.receipt_handle {
         let visibility = i32::try_from(delay).unwrap_or(i32::MAX);
         let pushed = notifier
@@ -171,39 +179,89 @@ pub fn route<'a>(
         .collect()
 }
 
+/// What became of a message sent now.
+struct Outcome {
+    status: DeliveryStatus,
+    /// The channel that carried it.
+    channel: Option<ChannelKind>,
+    /// The provider's id for it (`SM…`, `wamid.…`), which its status callbacks name.
+    provider_id: Option<String>,
+    /// Why it failed, and when it is tried again.
+    detail: Option<String>,
+}
+
+impl Outcome {
+    fn skipped(status: DeliveryStatus) -> Self {
+        Self { status, channel: None, provider_id: None, detail: None }
+    }
+}
+
 /// Sends `rendered` by the first channel of `route` that takes it (the `receive_count`th time
-/// the message is tried): the channel and the address it went to. A failed channel passes it to
-/// the next only when [`retry::falls_back`] says so; else the message waits for it.
+/// the message is tried), each paid for before it is tried at its price (`tenant_id`'s, in
+/// `month`; account mail is free) and given back when it fails: the outcome, the address it went
+/// to, or why no channel took it. A channel the organisation cannot pay for is passed over; a
+/// failed channel passes the message on only when [`retry::falls_back`] says so, else the message
+/// waits for it.
 async fn send(
+    notifier: &Notifier,
+    envelope: &Envelope,
     route: Vec<(ChannelKind, &dyn Channel, String)>,
     rendered: &Rendered,
     receive_count: u32,
-) -> Result<(ChannelKind, String), NotSent> {
-    let mut failed =
-        NotSent { channel: ChannelKind::Email, failure: SendError::Refused("no channel reaches the recipient".into()) };
+    payer: Option<(&str, &str)>,
+) -> Result<Result<(Outcome, String), NotSent>, Error> {
+    let mut failed = None;
     for (kind, channel, address) in route {
+        let charge = match payer {
+            Some((tenant_id, month)) => {
+                let credits = notifier.prices.of(kind, channel.units(rendered));
+                match notifier.store.charge_message(tenant_id, month, &envelope.id, kind, credits).await? {
+                    Some(charge) => Some((tenant_id, charge)),
+                    None => continue,
+                }
+            }
+            None => None,
+        };
         match channel.send(&address, rendered).await {
-            Ok(_) => return Ok((kind, address)),
+            Ok(sent) => {
+                let outcome = Outcome {
+                    channel: Some(kind),
+                    provider_id: Some(sent.provider_id),
+                    ..Outcome::skipped(DeliveryStatus::Sent)
+                };
+                return Ok(Ok((outcome, address)));
+            }
             Err(failure) => {
                 tracing::warn!(channel = ?kind, %failure, receive_count, "not sent");
+                if let Some((tenant_id, charge)) = &charge {
+                    notifier.store.refund(tenant_id, charge, &envelope.id, kind).await?;
+                }
                 let next = retry::falls_back(receive_count, &failure);
-                failed = NotSent { channel: kind, failure };
+                failed = Some(NotSent { channel: kind, failure });
                 if !next {
                     break;
                 }
             }
         }
     }
-    Err(failed)
+    Ok(match failed {
+        Some(failed) => Err(failed),
+        // Every channel was passed over: none the organisation could pay for, or none at all.
+        None if payer.is_some() => Ok((Outcome::skipped(DeliveryStatus::SkippedNoCredit), String::new())),
+        None => Err(NotSent {
+            channel: ChannelKind::Email,
+            failure: SendError::Refused("no channel reaches the recipient".into()),
+        }),
+    })
 }
 
-/// Opt-outs, credits, then the channels. Returns what became of the envelope and the channel
-/// that carried it, or why no channel took it.
+/// Opt-outs, then the channels (each paid for). Returns what became of the envelope, or why no
+/// channel took it.
 async fn attempt(
     notifier: &Notifier,
     envelope: &mut Envelope,
     receive_count: u32,
-) -> Result<Result<(DeliveryStatus, Option<ChannelKind>), NotSent>, Error> {
+) -> Result<Result<Outcome, NotSent>, Error> {
     let kind = envelope.message.kind();
     // The person's opt-outs (account mail has none), and their channels and addresses as they are
     // now when the envelope names no address.
@@ -223,53 +281,39 @@ async fn attempt(
         if !kind.is_account_mail() && person.as_ref().is_some_and(|person| person.notification_opt_outs.contains(&kind))
         {
             envelope.to = person.map(|person| person.email).unwrap_or_default();
-            return Ok(Ok((DeliveryStatus::OptedOut, None)));
+            return Ok(Ok(Outcome::skipped(DeliveryStatus::OptedOut)));
         }
     }
     // The month (`yyyy-mm` of the ISO instant) the message counts in: the plan's messages of the
     // month are used first, then credits.
     let month = &Now::get().iso[..7];
-    let charged = match envelope.tenant_id.as_deref().filter(|_| !kind.is_account_mail()) {
-        Some(tenant_id) => match notifier.store.charge_message(tenant_id, month, &envelope.id).await? {
-            Some(charge) => Some((tenant_id, charge)),
-            None => return Ok(Ok((DeliveryStatus::SkippedNoCredit, None))),
-        },
-        None => None,
-    };
+    let payer = envelope.tenant_id.as_deref().filter(|_| !kind.is_account_mail()).map(|tenant_id| (tenant_id, month));
     let rendered = render(&envelope.message, &notifier.app_url);
     let route = route(notifier, &envelope.to, person.as_ref(), allowed.as_deref());
-    let channel = match send(route, &rendered, receive_count).await {
-        Ok((channel, address)) => {
-            envelope.to = address;
-            channel
-        }
-        Err(error) => {
-            if envelope.to.is_empty() {
-                envelope.to = person.map(|person| person.email).unwrap_or_default();
-            }
-            if let Some((tenant_id, charge)) = &charged {
-                notifier.store.refund(tenant_id, charge, &envelope.id).await?;
-            }
-            return Ok(Err(error));
-        }
+    let sent = send(notifier, envelope, route, &rendered, receive_count, payer).await?;
+    // The log names the address it went to, else the one it was meant for.
+    let (outcome, address) = match sent {
+        Ok((outcome, address)) => (Ok(outcome), address),
+        Err(not_sent) => (Err(not_sent), String::new()),
     };
-    // The platform's count of this month's messages. The message is out: a failure here must
-    // not make the queue send it again.
-    if let Err(error) = notifier.store.count_sent(month).await {
-        tracing::warn!(error = %error, "the monthly message count missed one");
+    if !address.is_empty() {
+        envelope.to = address;
+    } else if envelope.to.is_empty() {
+        envelope.to = person.map(|person| person.email).unwrap_or_default();
     }
-    Ok(Ok((DeliveryStatus::Sent, Some(channel))))
+    let Ok(outcome) = outcome else { return Ok(outcome) };
+    if outcome.status == DeliveryStatus::Sent {
+        // The platform's count of this month's messages. The message is out: a failure here must
+        // not make the queue send it again.
+        if let Err(error) = notifier.store.count_sent(month).await {
+            tracing::warn!(error = %error, "the monthly message count missed one");
+        }
+    }
+    Ok(Ok(outcome))
 }
 
 /// The organisation's log of the attempt (mail sent before an organisation exists has none).
-async fn log(
-    notifier: &Notifier,
-    envelope: &Envelope,
-    status: DeliveryStatus,
-    channel: Option<ChannelKind>,
-    detail: Option<String>,
-    at: &str,
-) -> Result<(), Error> {
+async fn log(notifier: &Notifier, envelope: &Envelope, outcome: Outcome, at: &str) -> Result<(), Error> {
     let Some(tenant_id) = &envelope.tenant_id else { return Ok(()) };
     let notification = Notification {
         id: envelope.id.clone(),
@@ -277,9 +321,10 @@ async fn log(
         kind: envelope.message.kind(),
         recipient: envelope.to.clone(),
         person_id: envelope.person_id.clone(),
-        status,
-        channel,
-        detail,
+        status: outcome.status,
+        channel: outcome.channel,
+        provider_id: outcome.provider_id,
+        detail: outcome.detail,
         at: at.to_owned(),
     };
     notifier.store.record_notification(&notification).await

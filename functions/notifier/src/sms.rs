@@ -60,14 +60,15 @@ impl Sms {
     }
 }
 
-/// The text of an SMS: the subject, then the message, within Twilio's limit.
+/// The text of an SMS: the subject, then the message, within Twilio's limit (cut with `...`,
+/// in the GSM alphabet, so a cut does not make every segment shorter).
 fn body(message: &Rendered) -> String {
     let text = format!("{}\n\n{}", message.subject, message.text);
     if text.chars().count() <= MAX_BODY_CHARS {
         return text;
     }
-    let mut cut: String = text.chars().take(MAX_BODY_CHARS - 1).collect();
-    cut.push('…');
+    let mut cut: String = text.chars().take(MAX_BODY_CHARS - 3).collect();
+    cut.push_str("...");
     cut
 }
 
@@ -98,6 +99,10 @@ impl Channel for Sms {
             Ok(Sent { provider_id: created.sid })
         })
     }
+
+    fn units(&self, message: &Rendered) -> u32 {
+        rota::notify::sms_segments(&body(message))
+    }
 }
 
 #[cfg(test)]
@@ -109,7 +114,8 @@ mod tests {
         let long = Rendered { subject: "Shift".into(), text: "x".repeat(2000), html: String::new() };
         let text = body(&long);
         assert_eq!(text.chars().count(), MAX_BODY_CHARS);
-        assert!(text.starts_with("Shift\n\nxx") && text.ends_with('…'));
+        assert!(text.starts_with("Shift\n\nxx") && text.ends_with("..."));
+        assert_eq!(rota::notify::sms_segments(&text), 11, "1,600 GSM characters: 11 segments of 153");
         let short = Rendered { subject: "Shift".into(), text: "Tomorrow 9:00".into(), html: String::new() };
         assert_eq!(body(&short), "Shift\n\nTomorrow 9:00");
     }

@@ -33,7 +33,8 @@ pub struct PlanLimits {
     #[garde(inner(range(min = 1, max = 1_000_000)))]
     #[schema(minimum = 1, maximum = 1000000)]
     pub max_active_people: Option<u32>,
-    /// Messages a month included, used before credits are spent (absent: none).
+    /// Message credits a month included (an email is one; see `message_prices`), used before
+    /// the balance is spent (absent: none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[garde(inner(range(max = 100_000_000)))]
     #[schema(maximum = 100000000)]

@@ -85,6 +85,9 @@ pub struct CreditEntry {
     /// What it was for: the message's envelope, the payment, the platform admin who granted it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reference: Option<String>,
+    /// The channel a message's credits were spent on (or given back from).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel: Option<crate::notify::ChannelKind>,
     pub at: String,
 }
 
@@ -96,6 +99,7 @@ impl CreditEntry {
             kind,
             amount,
             reference: reference.map(str::to_owned),
+            channel: None,
             at: at.to_owned(),
         }
     }

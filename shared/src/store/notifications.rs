@@ -9,7 +9,8 @@ use super::credits::{CreditEntry, CreditKind};
 use super::page::{Index, Page};
 use super::{Store, key, keys, n, s, to_item, written};
 use crate::Error;
-use crate::notify::Kind;
+use crate::notify::{ChannelKind, Kind};
+use aws_sdk_dynamodb::types::AttributeValue;
 
 /// Markers outlive any redelivery (SQS keeps a message at most 14 days).
 const MARKER_SECS: i64 = 14 * 24 * 3600;
@@ -26,12 +27,12 @@ pub enum DeliveryStatus {
     Failed,
 }
 
-/// How a message was paid for.
+/// How a message was paid for: `credits` (its channel's price) of the plan's messages of
+/// `month` (`yyyy-mm`), or of the balance.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Charge {
-    /// One of the plan's messages of this month (`yyyy-mm`).
-    Allowance(String),
-    Credit,
+    Allowance { month: String, credits: i64 },
+    Credit { credits: i64 },
 }
 
 /// One delivery attempt, as admins read it.
@@ -48,6 +49,10 @@ pub struct Notification {
     /// channel was tried).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub channel: Option<crate::notify::ChannelKind>,
+    /// The provider's id of a message it took (an SMS's `SM…`, a WhatsApp `wamid.…`, an email's
+    /// SES message id).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider_id: Option<String>,
     /// Why a failed attempt failed, and when it is tried again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
@@ -66,16 +71,17 @@ impl Store {
         self.release_once(keys::delivery(id), keys::DELIVERY_SK).await
     }
 
-    /// Pays for one message: from the plan's messages of `month` (`yyyy-mm`) while some are left,
-    /// else with a credit; `None` when neither is left. The organisation's plan allowance and this
-    /// month's count are read first (so an organisation without an allowance pays one write, the
-    /// credit), then each way is one conditional write: a burst never takes more than either holds.
-    /// A credit taken is a `spend` of the ledger, naming `envelope_id`.
+    /// Pays for envelope `envelope_id` sent on `channel` for `credits`: from the plan's
+    /// messages of `month` while they last (the count starts again each month), then from the
+    /// balance (a ledger entry naming the channel). Each is one conditional write, exact under
+    /// concurrent sends. `None`: neither holds `credits`.
     pub async fn charge_message(
         &self,
         tenant_id: &str,
         month: &str,
         envelope_id: &str,
+        channel: ChannelKind,
+        credits: i64,
     ) -> Result<Option<Charge>, Error> {
         let tenant = self
             .client
@@ -90,73 +96,93 @@ impl Store {
         let allowance = tenant
             .get("subscription")
             .and_then(|subscription| subscription.as_m().ok()?.get("limits")?.as_m().ok()?.get("messages_per_month"))
-            .and_then(|allowance| allowance.as_n().ok()?.parse::<u32>().ok())
+            .and_then(|allowance| allowance.as_n().ok()?.parse::<i64>().ok())
             .unwrap_or(0);
-        if allowance > 0 {
+        if allowance >= credits {
             let counted = tenant.get("messages_month").and_then(|counted| counted.as_s().ok());
+            let charge = Charge::Allowance { month: month.to_owned(), credits };
             // A new month starts its count at this message; if another message started it
             // first, this one counts in it like any other.
-            if counted.is_none_or(|counted| counted.as_str() < month) && self.month_started(tenant_id, month).await? {
-                return Ok(Some(Charge::Allowance(month.to_owned())));
+            if counted.is_none_or(|counted| counted.as_str() < month)
+                && self.month_started(tenant_id, month, credits).await?
+            {
+                return Ok(Some(charge));
             }
-            if self.counted_in(tenant_id, month).await? {
-                return Ok(Some(Charge::Allowance(month.to_owned())));
+            if self.counted_in(tenant_id, month, credits, allowance).await? {
+                return Ok(Some(charge));
             }
         }
-        let spend =
-            CreditEntry::new(tenant_id, CreditKind::Spend, -1, Some(envelope_id), &crate::clock::Now::get().iso);
-        Ok(self.change_credits(&spend).await?.then_some(Charge::Credit))
+        let spend = CreditEntry {
+            channel: Some(channel),
+            ..CreditEntry::new(tenant_id, CreditKind::Spend, -credits, Some(envelope_id), &crate::clock::Now::get().iso)
+        };
+        Ok(self.change_credits(&spend).await?.then_some(Charge::Credit { credits }))
     }
 
-    /// Gives back what [`Store::charge_message`] took for `envelope_id` (the message was not sent
-    /// after all): a credit is a `refund` of the ledger.
-    pub async fn refund(&self, tenant_id: &str, charge: &Charge, envelope_id: &str) -> Result<(), Error> {
+    /// Gives back what [`Store::charge_message`] took for `envelope_id` on `channel` (the message
+    /// was not sent after all): credits are a `refund` of the ledger.
+    pub async fn refund(
+        &self,
+        tenant_id: &str,
+        charge: &Charge,
+        envelope_id: &str,
+        channel: ChannelKind,
+    ) -> Result<(), Error> {
         match charge {
-            Charge::Credit => {
-                let refund = CreditEntry::new(
-                    tenant_id,
-                    CreditKind::Refund,
-                    1,
-                    Some(envelope_id),
-                    &crate::clock::Now::get().iso,
-                );
+            Charge::Credit { credits } => {
+                let refund = CreditEntry {
+                    channel: Some(channel),
+                    ..CreditEntry::new(
+                        tenant_id,
+                        CreditKind::Refund,
+                        *credits,
+                        Some(envelope_id),
+                        &crate::clock::Now::get().iso,
+                    )
+                };
                 if self.change_credits(&refund).await? {
                     Ok(())
                 } else {
                     Err(Error::internal("the organisation is gone"))
                 }
             }
-            Charge::Allowance(month) => {
-                let update = "SET messages_used = messages_used - :one";
-                let condition = "messages_month = :month AND messages_used >= :one";
-                self.count_on_tenant(tenant_id, update, condition, Some(month)).await.map(drop)
+            Charge::Allowance { month, credits } => {
+                let update = "SET messages_used = messages_used - :credits";
+                let condition = "messages_month = :month AND messages_used >= :credits";
+                self.count_on_tenant(tenant_id, update, condition, month, *credits, &[]).await.map(drop)
             }
         }
     }
 
-    /// Starts counting `month` with one message, if the count is of an earlier month (or none).
-    async fn month_started(&self, tenant_id: &str, month: &str) -> Result<bool, Error> {
-        let update = "SET messages_month = :month, messages_used = :one";
-        let condition = "subscription.limits.messages_per_month >= :one \
+    /// Starts counting `month` with `credits`, if the count is of an earlier month (or none).
+    async fn month_started(&self, tenant_id: &str, month: &str, credits: i64) -> Result<bool, Error> {
+        let update = "SET messages_month = :month, messages_used = :credits";
+        let condition = "subscription.limits.messages_per_month >= :credits \
                          AND (attribute_not_exists(messages_month) OR messages_month < :month)";
-        self.count_on_tenant(tenant_id, update, condition, Some(month)).await
+        self.count_on_tenant(tenant_id, update, condition, month, credits, &[]).await
     }
 
-    /// Counts one more message in `month`, while the plan's messages of a month are not all used.
-    async fn counted_in(&self, tenant_id: &str, month: &str) -> Result<bool, Error> {
-        let update = "SET messages_used = messages_used + :one";
-        let condition = "messages_month = :month AND messages_used < subscription.limits.messages_per_month";
-        self.count_on_tenant(tenant_id, update, condition, Some(month)).await
+    /// Counts `credits` more in `month`, while the plan's `allowance` a month holds them (a
+    /// condition cannot add, so it compares the count with the allowance less `credits`, and
+    /// checks the allowance is still the one read).
+    async fn counted_in(&self, tenant_id: &str, month: &str, credits: i64, allowance: i64) -> Result<bool, Error> {
+        let update = "SET messages_used = messages_used + :credits";
+        let condition = "messages_month = :month AND messages_used <= :ceiling \
+                         AND subscription.limits.messages_per_month = :allowance";
+        let values = [(":ceiling", n(allowance - credits)), (":allowance", n(allowance))];
+        self.count_on_tenant(tenant_id, update, condition, month, credits, &values).await
     }
 
-    /// One conditional write of the organisation's message counters (`:one` is 1, `:month` the
-    /// month when given): `false` when its condition did not hold.
+    /// One conditional write of the organisation's message counters (`:month` and `:credits`, and
+    /// `values`): `false` when its condition did not hold.
     async fn count_on_tenant(
         &self,
         tenant_id: &str,
         update: &str,
         condition: &str,
-        month: Option<&str>,
+        month: &str,
+        credits: i64,
+        values: &[(&str, AttributeValue)],
     ) -> Result<bool, Error> {
         let mut request = self
             .client
@@ -165,9 +191,10 @@ impl Store {
             .set_key(Some(key(keys::tenant(tenant_id), keys::TENANT_SK)))
             .update_expression(update)
             .condition_expression(condition)
-            .expression_attribute_values(":one", n(1));
-        if let Some(month) = month {
-            request = request.expression_attribute_values(":month", s(month));
+            .expression_attribute_values(":month", s(month))
+            .expression_attribute_values(":credits", n(credits));
+        for (name, value) in values {
+            request = request.expression_attribute_values(*name, value.clone());
         }
         written(request.send().await)
     }
