@@ -20,23 +20,33 @@ For tests, like the mailbox:
   (`channel`, `to`, `body`, `template`, `id`);
 - `POST /_fake/fail` `{"to": "+447700900123", "channel": "sms", "status": 429, "retry_after": 2,
   "times": 1}` makes the next `times` sends to that number fail that way (`status` 429 or 5xx, or
-  `"timeout"`: the answer never comes). Keyed by number, so tests running at once do not meet.
+  `"timeout"`: the answer never comes). Keyed by number, so tests running at once do not meet;
+- `POST /_fake/report` `{"to": "+447700900123", "status": "delivered", "error_code": 30003,
+  "forge": false, "callback": "http://…/webhooks/whatsapp"}` reports the number's last message
+  as the provider would: an SMS's to the `StatusCallback` it was sent with (a form signed with
+  `X-Twilio-Signature`), a WhatsApp message's to `callback` (Meta's webhook JSON signed with
+  `X-Hub-Signature-256` by ROTA_WHATSAPP_APP_SECRET); `forge` signs with another key. Answers what
+  the callback answered (`status`, `body`).
 """
 
 import asyncio
 import base64
+import hashlib
+import hmac
 import json
+import time
 import os
 import sys
 import uuid
 from collections import defaultdict
 
-from aiohttp import web
+from aiohttp import ClientSession, web
 
 ACCOUNT_SID = os.environ.get("ROTA_SMS_ACCOUNT_SID", "ACfake")
 AUTH_TOKEN = os.environ.get("ROTA_SMS_AUTH_TOKEN", "fake-token")
 PHONE_NUMBER_ID = os.environ.get("ROTA_WHATSAPP_PHONE_NUMBER_ID", "100000000000001")
 WHATSAPP_TOKEN = os.environ.get("ROTA_WHATSAPP_TOKEN", "fake-whatsapp-token")
+APP_SECRET = os.environ.get("ROTA_WHATSAPP_APP_SECRET", "fake-app-secret")
 
 messages = defaultdict(list)  # number (E.164) -> accepted messages, oldest first
 failures = defaultdict(list)  # (channel, number) -> injected failures, next first
@@ -114,11 +124,48 @@ async def fail(request):
     return web.json_response({"queued": len(failures[(failure["channel"], failure["to"])])})
 
 
+def twilio_signature(token, url, params):
+    """Twilio's: base64 HMAC-SHA1 of the URL and each parameter's name and value, sorted by name."""
+    signed = url + "".join(name + value for name, value in sorted(params.items()))
+    return base64.b64encode(hmac.new(token.encode(), signed.encode(), hashlib.sha1).digest()).decode()
+
+
+async def report(request):
+    wanted = await request.json()
+    sent = messages.get(wanted["to"], [])
+    if not sent:
+        return web.json_response({"error": "nothing was sent to that number"}, status=404)
+    message = sent[-1]
+    key = "forged-key" if wanted.get("forge") else None
+    async with ClientSession() as session:
+        if message["channel"] == "sms":
+            form = {"MessageSid": message["id"], "MessageStatus": wanted["status"], "AccountSid": ACCOUNT_SID,
+                    "To": message["to"], "From": "+15005550006", "ApiVersion": "2010-04-01"}
+            if wanted.get("error_code") is not None:
+                form["ErrorCode"] = str(wanted["error_code"])
+            url = message["status_callback"]
+            headers = {"X-Twilio-Signature": twilio_signature(key or AUTH_TOKEN, url, form)}
+            async with session.post(url, data=form, headers=headers) as answer:
+                return web.json_response({"status": answer.status, "body": await answer.text()})
+        status = {"id": message["id"], "status": wanted["status"], "timestamp": str(int(time.time())),
+                  "recipient_id": message["to"].lstrip("+")}
+        if wanted.get("error_code") is not None:
+            status["errors"] = [{"code": wanted["error_code"], "title": "Message undeliverable"}]
+        body = json.dumps({"object": "whatsapp_business_account", "entry": [{"id": "WABA_ID", "changes": [
+            {"field": "messages", "value": {"messaging_product": "whatsapp",
+                                            "metadata": {"phone_number_id": PHONE_NUMBER_ID}, "statuses": [status]}}]}]}).encode()
+        signature = "sha256=" + hmac.new((key or APP_SECRET).encode(), body, hashlib.sha256).hexdigest()
+        headers = {"X-Hub-Signature-256": signature, "Content-Type": "application/json"}
+        async with session.post(wanted["callback"], data=body, headers=headers) as answer:
+            return web.json_response({"status": answer.status, "body": await answer.text()})
+
+
 app = web.Application()
 app.router.add_post("/2010-04-01/Accounts/{sid}/Messages.json", twilio_message)
 app.router.add_post("/{version}/{phone_number_id}/messages", whatsapp_message)
 app.router.add_get("/_fake/messages", list_messages)
 app.router.add_post("/_fake/fail", fail)
+app.router.add_post("/_fake/report", report)
 
 if __name__ == "__main__":
     web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None)

@@ -53,12 +53,22 @@ pub struct Config {
     pub stripe_webhook_secrets: Vec<Secret>,
     /// `ROTA_MESSAGE_PRICES`: the credits a message costs on each channel.
     pub message_prices: crate::notify::MessagePrices,
+    /// `ROTA_API_URL`: the API's public base URL, where providers call back (SMS status
+    /// callbacks are asked for and their signatures checked against it); none: not asked for.
+    pub api_url: Option<String>,
+    /// What the messaging providers' callbacks are checked with: `ROTA_SMS_AUTH_TOKEN` (Twilio
+    /// signs with it), `ROTA_WHATSAPP_APP_SECRET` (Meta's app secret) and
+    /// `ROTA_WHATSAPP_VERIFY_TOKEN` (the webhook subscription's handshake).
+    pub sms_auth_token: Option<Secret>,
+    pub whatsapp_app_secret: Option<Secret>,
+    pub whatsapp_verify_token: Option<Secret>,
 }
 
 impl Config {
     pub fn from_env() -> Result<Self, String> {
         let var = |name: &str| std::env::var(name).map_err(|_| format!("environment variable {name} is not set"));
         let or = |name: &str, default: &str| std::env::var(name).unwrap_or_else(|_| default.to_owned());
+        let set = |name: &str| std::env::var(name).ok().filter(|value| !value.trim().is_empty());
         Ok(Self {
             table: var("ROTA_TABLE")?,
             secrets_table: std::env::var("ROTA_SECRETS_TABLE").ok().filter(|name| !name.trim().is_empty()),
@@ -81,6 +91,10 @@ impl Config {
             stripe: crate::payments::StripeSettings::from_env().ok(),
             stripe_webhook_secrets: crate::payments::webhook_secrets_from_env().unwrap_or_default(),
             message_prices: crate::notify::MessagePrices::parse(&or("ROTA_MESSAGE_PRICES", ""))?,
+            api_url: set("ROTA_API_URL").map(|url| url.trim_end_matches('/').to_owned()),
+            sms_auth_token: set("ROTA_SMS_AUTH_TOKEN").map(Secret),
+            whatsapp_app_secret: set("ROTA_WHATSAPP_APP_SECRET").map(Secret),
+            whatsapp_verify_token: set("ROTA_WHATSAPP_VERIFY_TOKEN").map(Secret),
         })
     }
 }
@@ -110,6 +124,10 @@ pub(crate) mod tests {
             stripe: None,
             stripe_webhook_secrets: Vec::new(),
             message_prices: crate::notify::MessagePrices::default(),
+            api_url: None,
+            sms_auth_token: None,
+            whatsapp_app_secret: None,
+            whatsapp_verify_token: None,
         }
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod aws;
+pub mod callbacks;
 pub mod clock;
 pub mod config;
 pub mod domain;

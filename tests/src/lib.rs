@@ -97,6 +97,10 @@ pub async fn spawn_app_with(mut config: Config) -> TestApp {
         sqs.create_queue().queue_name(format!("imports-{}", ulid::Ulid::new())).send().await.expect("a queue");
     let import_queue = imports.queue_url.expect("a queue URL");
     config.import_queue = Some(import_queue.clone());
+    // The app's own address is where the providers' delivery reports go.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a port");
+    let address = format!("http://{}", listener.local_addr().unwrap());
+    config.api_url = Some(address.clone());
     let notifier = notifier::Notifier::new(&config).await.expect("the notifier's settings");
     let importer = importer::Importer::new(&config, import_queue, RoundTrips::recording()).await;
     let round_trips = RoundTrips::recording();
@@ -104,8 +108,6 @@ pub async fn spawn_app_with(mut config: Config) -> TestApp {
     let store = state.store.clone();
     let app_state = state.clone();
     let (router, doc) = dev_server::app(state);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a port");
-    let address = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(axum::serve(listener, router.clone()).into_future());
     TestApp {
         address,

@@ -215,6 +215,80 @@ async fn each_channel_costs_its_price_a_failed_send_is_given_back_and_what_credi
     assert_eq!(channels, ["whatsapp", "sms", "sms", "whatsapp", "sms"]);
 }
 
+/// The provider reports the last message to `to` (see infra/fake_messaging.py): what the app
+/// answered it.
+async fn report(app: &TestApp, to: &str, report: Value) -> (u16, String) {
+    let api = std::env::var("ROTA_SMS_API").unwrap();
+    let mut body = json!({ "to": to, "callback": format!("{}/webhooks/whatsapp", app.address) });
+    body.as_object_mut().unwrap().extend(report.as_object().unwrap().clone());
+    let answer =
+        json_of(app.http.post(format!("{api}/_fake/report")).json(&body).send().await.unwrap(), StatusCode::OK).await;
+    (answer["status"].as_u64().unwrap() as u16, answer["body"].as_str().unwrap().to_owned())
+}
+
+/// The organisation's latest log line.
+async fn latest(app: &TestApp, token: &str) -> Value {
+    json_of(app.get("/notifications?limit=1", token).await, StatusCode::OK).await["items"][0].clone()
+}
+
+#[tokio::test]
+async fn the_providers_delivery_reports_mark_messages_delivered_or_failed_and_forged_ones_change_nothing() {
+    let app = spawn_app().await;
+    let owner = app.signup().await;
+    let org = app.organisation(&owner).await;
+    let staff = app.staff_token(&org).await;
+    let number = phone();
+    let body = json!({ "phone": number, "channels": ["sms"] });
+    json_of(app.request(Method::PATCH, "/me", Some(&staff), Some(body)).await, StatusCode::OK).await;
+
+    // An SMS goes out asking Twilio to report to the app; the log keeps Twilio's id.
+    notify(&app, &owner.tenant_id, &org.person_id).await;
+    let sms = received(&app, &number).await;
+    assert_eq!(sms[0]["status_callback"], format!("{}/webhooks/sms-status", app.address));
+    let line = latest(&app, &owner.access_token).await;
+    assert_eq!((line["status"].as_str(), line["provider_id"].as_str()), (Some("sent"), sms[0]["id"].as_str()));
+
+    // A report signed with another key is refused and changes nothing.
+    let (status, answer) = report(&app, &number, json!({ "status": "delivered", "forge": true })).await;
+    assert_eq!(status, 403, "{answer}");
+    assert!(answer.contains("X-Twilio-Signature"), "{answer}");
+    assert_eq!(latest(&app, &owner.access_token).await["status"], "sent");
+
+    // Twilio's signed report: delivered, once.
+    let (status, answer) = report(&app, &number, json!({ "status": "delivered" })).await;
+    assert_eq!((status, answer.as_str()), (200, r#"{"updated":1}"#));
+    let line = latest(&app, &owner.access_token).await;
+    assert_eq!(line["status"], "delivered", "{line}");
+    assert!(line["reported_at"].as_str().is_some_and(|at| at.starts_with("20")), "{line}");
+    let (status, answer) = report(&app, &number, json!({ "status": "undelivered", "error_code": 30003 })).await;
+    assert_eq!((status, answer.as_str()), (200, r#"{"updated":0}"#), "a late report changes nothing");
+    assert_eq!(latest(&app, &owner.access_token).await["status"], "delivered");
+
+    // WhatsApp's webhook: the message could not be delivered, and the log says why.
+    let body = json!({ "channels": ["whatsapp"] });
+    json_of(app.request(Method::PATCH, "/me", Some(&staff), Some(body)).await, StatusCode::OK).await;
+    notify(&app, &owner.tenant_id, &org.person_id).await;
+    let (status, answer) =
+        report(&app, &number, json!({ "status": "failed", "error_code": 131026, "forge": true })).await;
+    assert_eq!(status, 403, "{answer}");
+    let (status, answer) = report(&app, &number, json!({ "status": "failed", "error_code": 131026 })).await;
+    assert_eq!((status, answer.as_str()), (200, r#"{"updated":1}"#));
+    let line = latest(&app, &owner.access_token).await;
+    assert_eq!((line["status"].as_str(), line["channel"].as_str()), (Some("failed"), Some("whatsapp")), "{line}");
+    assert!(line["detail"].as_str().unwrap().contains("error 131026: Message undeliverable"), "{line}");
+
+    // Meta's handshake when the operator sets the webhook up: the challenge back, for the token.
+    let handshake = |token: &str| {
+        format!("/webhooks/whatsapp?hub.mode=subscribe&hub.verify_token={token}&hub.challenge=1158201444")
+    };
+    let answer =
+        app.http.get(format!("{}{}", app.address, handshake("local-whatsapp-verify-token"))).send().await.unwrap();
+    assert_eq!(answer.status(), StatusCode::OK);
+    assert_eq!(answer.text().await.unwrap(), "1158201444");
+    let answer = app.http.get(format!("{}{}", app.address, handshake("guess"))).send().await.unwrap();
+    assert_eq!(answer.status(), StatusCode::FORBIDDEN);
+}
+
 #[tokio::test]
 async fn staff_reach_their_shifts_supervisor_by_whatsapp_or_a_call_from_the_shift() {
     let app = spawn_app().await;

@@ -49,6 +49,11 @@ const QUOTE_ID: &str = "REPLACE_WITH_QUOTE_ID";
 const PAYMENT_METHOD_ID: &str = "REPLACE_WITH_PAYMENT_METHOD_ID";
 const INVOICE_ID: &str = "REPLACE_WITH_INVOICE_ID";
 const STRIPE_SIGNATURE: &str = "REPLACE_WITH_STRIPE_SIGNATURE";
+/// The messaging providers' delivery reports: signed over the sample's form or body, and the
+/// webhook handshake's verify token.
+const TWILIO_SIGNATURE: &str = "REPLACE_WITH_TWILIO_SIGNATURE";
+const WHATSAPP_SIGNATURE: &str = "REPLACE_WITH_WHATSAPP_SIGNATURE";
+const WHATSAPP_VERIFY_TOKEN: &str = "REPLACE_WITH_WHATSAPP_VERIFY_TOKEN";
 /// A calendar feed's secret: the sample reads the owner's own feed.
 const CALENDAR_TOKEN: &str = "REPLACE_WITH_CALENDAR_TOKEN";
 /// The organisation's staff member (the person of PERSON_ID), for what a worker does.
@@ -237,6 +242,7 @@ async fn every_sample_event_succeeds_with_real_tokens() {
         } else {
             text
         };
+        let text = providers_signed(&app, text);
         assert!(!text.contains("REPLACE_WITH_"), "{name}: a placeholder this test does not know");
 
         let (status, _, body) = app.invoke(&serde_json::from_str(&text).unwrap()).await;
@@ -255,4 +261,22 @@ async fn every_sample_event_succeeds_with_real_tokens() {
         }
     }
     assert!(missing.is_empty(), "add a sample event to events/ for {missing:?}");
+}
+
+/// A sample delivery report, signed as its provider signs it (the stack's secrets, the app's URL).
+fn providers_signed(app: &api_tests::TestApp, text: String) -> String {
+    let body = || serde_json::from_str::<Value>(&text).unwrap()["body"].as_str().unwrap().to_owned();
+    let secret = |name: &str| std::env::var(name).unwrap_or_else(|_| panic!("the stack's {name}"));
+    if text.contains(TWILIO_SIGNATURE) {
+        let form: Vec<(String, String)> =
+            form_urlencoded::parse(body().as_bytes()).map(|(name, value)| (name.into(), value.into())).collect();
+        let url = format!("{}/webhooks/sms-status", app.config.api_url.as_deref().unwrap());
+        let signature = rota::callbacks::twilio_signature(&secret("ROTA_SMS_AUTH_TOKEN"), &url, &form);
+        return text.replace(TWILIO_SIGNATURE, &signature);
+    }
+    if text.contains(WHATSAPP_SIGNATURE) {
+        let signature = rota::callbacks::meta_signature(&secret("ROTA_WHATSAPP_APP_SECRET"), body().as_bytes());
+        return text.replace(WHATSAPP_SIGNATURE, &signature);
+    }
+    text.replace(WHATSAPP_VERIFY_TOKEN, &secret("ROTA_WHATSAPP_VERIFY_TOKEN"))
 }

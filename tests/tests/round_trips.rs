@@ -61,6 +61,11 @@ const BUDGETS: &[(&str, &str, RangeInclusive<usize>)] = &[
     ("GET", "/people/{person_id}/feedback", 1..=1),
     ("GET", "/audit-logs", 1..=1),
     ("GET", "/notifications", 1..=1),
+    // The way back from the provider's id, then the log line's conditional update (in parallel
+    // for the statuses of one WhatsApp delivery); the handshake reads nothing.
+    ("POST", "/webhooks/sms-status", 2..=2),
+    ("GET", "/webhooks/whatsapp", 0..=0),
+    ("POST", "/webhooks/whatsapp", 2..=2),
     ("POST", "/imports", 1..=1),
     ("POST", "/imports/{import_id}/start", 2..=2),
     ("GET", "/imports/{import_id}", 1..=1),
@@ -276,11 +281,68 @@ async fn every_endpoint_stays_within_its_budget() {
     attendance_endpoints(&app).await;
     platform_endpoints(&app).await;
     unlock_endpoints(&app).await;
+    delivery_report_endpoints(&app).await;
 
     let measured = MEASURED.lock().unwrap().clone();
     let unmeasured: Vec<_> =
         BUDGETS.iter().filter(|(m, p, _)| !measured.contains(&(m.to_string(), p.to_string()))).collect();
     assert!(unmeasured.is_empty(), "measure these here too: {unmeasured:?}");
+}
+
+/// The messaging providers' reports of an SMS and a WhatsApp message sent to the owner.
+async fn delivery_report_endpoints(app: &TestApp) {
+    let owner = app.signup().await;
+    let phone = format!("+4477008{:05}", ulid::Ulid::new().random() % 100_000);
+    let mut provider_ids = Vec::new();
+    for channel in ["sms", "whatsapp"] {
+        let body = json!({ "phone": phone, "channels": [channel] });
+        json_of(app.request(Method::PATCH, "/me", Some(&owner.access_token), Some(body)).await, StatusCode::OK).await;
+        let message = rota::notify::Message::ImportFinished {
+            import_id: "I1".into(),
+            filename: "staff.csv".into(),
+            done: true,
+            rows: 1,
+            errors: 0,
+        };
+        let me = json_of(app.get("/me", &owner.access_token).await, StatusCode::OK).await;
+        let envelope = rota::notify::Envelope::to_person(&owner.tenant_id, me["id"].as_str().unwrap(), message);
+        app.state.outbox.send(&envelope).await.unwrap();
+        app.deliver().await;
+        let log = json_of(app.get("/notifications?limit=1", &owner.access_token).await, StatusCode::OK).await;
+        provider_ids.push(log["items"][0]["provider_id"].as_str().unwrap().to_owned());
+    }
+    let form =
+        vec![("MessageSid".to_owned(), provider_ids[0].clone()), ("MessageStatus".to_owned(), "delivered".to_owned())];
+    let url = format!("{}/webhooks/sms-status", app.address);
+    let signature = rota::callbacks::twilio_signature(&std::env::var("ROTA_SMS_AUTH_TOKEN").unwrap(), &url, &form);
+    let encoded = form_urlencoded::Serializer::new(String::new()).extend_pairs(&form).finish();
+    let reported = app
+        .http
+        .post(&url)
+        .header("x-twilio-signature", signature)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(encoded)
+        .send()
+        .await
+        .unwrap();
+    let reported = measured(app, "POST", "/webhooks/sms-status", reported, StatusCode::OK).await;
+    assert_eq!(reported["updated"], 1);
+
+    let status = json!({ "id": provider_ids[1], "status": "read", "timestamp": "1796558400" });
+    let body = json!({ "object": "whatsapp_business_account", "entry": [{ "changes": [{ "value": { "statuses": [status] } }] }] });
+    let body = serde_json::to_vec(&body).unwrap();
+    let signature = rota::callbacks::meta_signature(&std::env::var("ROTA_WHATSAPP_APP_SECRET").unwrap(), &body);
+    let url = format!("{}/webhooks/whatsapp", app.address);
+    let reported = app.http.post(&url).header("x-hub-signature-256", signature).body(body).send().await.unwrap();
+    let reported = measured(app, "POST", "/webhooks/whatsapp", reported, StatusCode::OK).await;
+    assert_eq!(reported["updated"], 1);
+
+    let token = std::env::var("ROTA_WHATSAPP_VERIFY_TOKEN").unwrap();
+    let query = [("hub.mode", "subscribe"), ("hub.verify_token", token.as_str()), ("hub.challenge", "42")];
+    let handshake = app.http.get(&url).query(&query).send().await.unwrap();
+    MEASURED.lock().unwrap().insert(("GET".to_owned(), "/webhooks/whatsapp".to_owned()));
+    assert_eq!((handshake.status(), app.round_trips_of(handshake.headers())), (StatusCode::OK, 0));
+    assert_eq!(handshake.text().await.unwrap(), "42");
 }
 
 /// Every admin-function operation, as a platform admin on a fresh organisation.

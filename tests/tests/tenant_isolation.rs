@@ -32,6 +32,11 @@ const PUBLIC: &[(&str, &str)] = &[
     ("GET", "/calendar/{token}"),
     // The payment provider's events: their signature is the credential.
     ("POST", "/billing/webhook"),
+    // The messaging providers' delivery reports: their signature is the credential; the
+    // handshake's verify token likewise.
+    ("POST", "/webhooks/sms-status"),
+    ("GET", "/webhooks/whatsapp"),
+    ("POST", "/webhooks/whatsapp"),
 ];
 
 /// The platform admin's operations: no organisation's member reaches them (403), a platform admin

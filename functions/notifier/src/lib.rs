@@ -54,7 +54,10 @@ impl Notifier {
         Ok(Self {
             store: Store::from_sdk(&sdk, config.table.clone(), RoundTrips::default()),
             email: Box::new(Ses::new(ses, config.mail_from.clone())),
-            sms: SmsSettings::from_env().map(Sms::new).transpose()?.map(|sms| Box::new(sms) as Box<dyn Channel>),
+            sms: SmsSettings::from_env(config.api_url.as_deref())
+                .map(Sms::new)
+                .transpose()?
+                .map(|sms| Box::new(sms) as Box<dyn Channel>),
             whatsapp: WhatsAppSettings::from_env()
                 .map(WhatsApp::new)
                 .transpose()?
@@ -324,6 +327,7 @@ async fn log(notifier: &Notifier, envelope: &Envelope, outcome: Outcome, at: &st
         status: outcome.status,
         channel: outcome.channel,
         provider_id: outcome.provider_id,
+        reported_at: None,
         detail: outcome.detail,
         at: at.to_owned(),
     };

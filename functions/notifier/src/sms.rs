@@ -23,17 +23,22 @@ pub struct SmsSettings {
     pub auth_token: Secret,
     /// The sender: a number (E.164) or a messaging service SID (`MG…`).
     pub from: String,
+    /// Where Twilio reports each message's delivery (`{ROTA_API_URL}/webhooks/sms-status`); none
+    /// without a public API URL.
+    pub status_callback: Option<String>,
 }
 
 impl SmsSettings {
-    /// The settings, when `ROTA_SMS_ACCOUNT_SID` is set (none: SMS is not offered).
-    pub fn from_env() -> Option<Self> {
+    /// The settings, when `ROTA_SMS_ACCOUNT_SID` is set (none: SMS is not offered); delivery is
+    /// reported to the API at `api_url`, when it has one.
+    pub fn from_env(api_url: Option<&str>) -> Option<Self> {
         let var = |name: &str| std::env::var(name).ok().filter(|value| !value.trim().is_empty());
         Some(Self {
             api: var("ROTA_SMS_API").unwrap_or_else(|| "https://api.twilio.com".into()),
             account_sid: var("ROTA_SMS_ACCOUNT_SID")?,
             auth_token: Secret::new(var("ROTA_SMS_AUTH_TOKEN")?),
             from: var("ROTA_SMS_FROM")?,
+            status_callback: api_url.map(|url| format!("{url}/webhooks/sms-status")),
         })
     }
 }
@@ -43,6 +48,7 @@ pub struct Sms {
     path: String,
     authorization: http::HeaderValue,
     from: String,
+    status_callback: Option<String>,
 }
 
 impl Sms {
@@ -56,7 +62,7 @@ impl Sms {
         .map_err(|_| "ROTA_SMS_ACCOUNT_SID or ROTA_SMS_AUTH_TOKEN holds characters a header cannot carry".to_owned())?;
         authorization.set_sensitive(true);
         let path = format!("/2010-04-01/Accounts/{}/Messages.json", settings.account_sid);
-        Ok(Self { outbound, path, authorization, from: settings.from })
+        Ok(Self { outbound, path, authorization, from: settings.from, status_callback: settings.status_callback })
     }
 }
 
@@ -80,11 +86,14 @@ struct Created {
 impl Channel for Sms {
     fn send<'a>(&'a self, to: &'a str, message: &'a Rendered) -> BoxFuture<'a, Result<Sent, SendError>> {
         Box::pin(async move {
-            let form = form_urlencoded::Serializer::new(String::new())
-                .append_pair("To", to)
-                .append_pair("From", &self.from)
-                .append_pair("Body", &body(message))
-                .finish();
+            let form = {
+                let mut form = form_urlencoded::Serializer::new(String::new());
+                form.append_pair("To", to).append_pair("From", &self.from).append_pair("Body", &body(message));
+                if let Some(callback) = &self.status_callback {
+                    form.append_pair("StatusCallback", callback);
+                }
+                form.finish()
+            };
             let request = http::Request::builder()
                 .method(http::Method::POST)
                 .uri(self.outbound.url(&self.path))

@@ -1,7 +1,9 @@
 //! The people function: the organisation (settings, locations, positions, units), its people and
-//! their invitations, imports of people from spreadsheets, and the audit log of every change.
+//! their invitations, imports of people from spreadsheets, the audit log of every change, and the
+//! log of its messages (with the messaging providers' delivery reports).
 
 mod audit;
+mod deliveries;
 mod feedback;
 mod imports;
 mod locations;
@@ -31,6 +33,8 @@ rota::function_routes!(
     [feedback::give_feedback, feedback::list_feedback],
     [audit::list_audit_logs],
     [notifications::list_notifications],
+    [deliveries::sms_status],
+    [deliveries::whatsapp_handshake, deliveries::whatsapp_webhook],
     [imports::list_imports, imports::create_import],
     [imports::get_import],
     [imports::start_import],

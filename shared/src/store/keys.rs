@@ -106,6 +106,13 @@ pub fn delivery(envelope_id: &str) -> String {
 }
 pub const DELIVERY_SK: &str = "SENT";
 
+/// A message a provider took, by the provider's id (`SM…`, `wamid.…`), leading to its line of
+/// the organisation's log (outside every tenant: delivery status callbacks name only the id).
+pub fn provider_message(provider_id: &str) -> String {
+    format!("PMSG#{provider_id}")
+}
+pub const PROVIDER_MESSAGE_SK: &str = "MESSAGE";
+
 /// A tenant's notification log, newest last by `{at}#{id}`.
 pub fn notifications(tenant_id: &str) -> String {
     format!("T#{tenant_id}#NOTIFY")

@@ -7,10 +7,11 @@ use utoipa::ToSchema;
 
 use super::credits::{CreditEntry, CreditKind};
 use super::page::{Index, Page};
-use super::{Store, key, keys, n, s, to_item, written};
+use super::{Item, Store, key, keys, n, s, to_item, value, written};
 use crate::Error;
 use crate::notify::{ChannelKind, Kind};
 use aws_sdk_dynamodb::types::AttributeValue;
+use std::collections::HashMap;
 
 /// Markers outlive any redelivery (SQS keeps a message at most 14 days).
 const MARKER_SECS: i64 = 14 * 24 * 3600;
@@ -19,6 +20,8 @@ const MARKER_SECS: i64 = 14 * 24 * 3600;
 #[serde(rename_all = "snake_case")]
 pub enum DeliveryStatus {
     Sent,
+    /// The provider's status callback said it reached the phone (SMS and WhatsApp).
+    Delivered,
     /// The organisation had no message credits left.
     SkippedNoCredit,
     /// The recipient opted out of this kind.
@@ -53,7 +56,11 @@ pub struct Notification {
     /// SES message id).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provider_id: Option<String>,
-    /// Why a failed attempt failed, and when it is tried again.
+    /// When the provider said it was delivered (or could not be).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reported_at: Option<String>,
+    /// Why a failed attempt failed, and when it is tried again; or why the provider could not
+    /// deliver it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
     pub at: String,
@@ -199,16 +206,71 @@ impl Store {
         written(request.send().await)
     }
 
+    /// Writes a line of the log; one a provider took (`provider_id`) also gets the way back to
+    /// it from the provider's id, for its status callbacks (kept as long as the marker).
     pub async fn record_notification(&self, notification: &Notification) -> Result<(), Error> {
-        let item = to_item(
-            notification,
-            &[
-                ("pk", keys::notifications(&notification.tenant_id)),
-                ("sk", format!("{}#{}", notification.at, notification.id)),
-            ],
-        )?;
-        self.client.put_item().table_name(&self.table).set_item(Some(item)).send().await?;
+        let sk = format!("{}#{}", notification.at, notification.id);
+        let item = to_item(notification, &[("pk", keys::notifications(&notification.tenant_id)), ("sk", sk.clone())])?;
+        let line = self.client.put_item().table_name(&self.table).set_item(Some(item)).send();
+        let way_back = notification.provider_id.as_deref().map(|provider_id| {
+            let expires_at = crate::clock::Now::get().epoch + MARKER_SECS;
+            let item = HashMap::from([
+                ("pk".to_owned(), s(keys::provider_message(provider_id))),
+                ("sk".to_owned(), s(keys::PROVIDER_MESSAGE_SK)),
+                ("tenant_id".to_owned(), s(&notification.tenant_id)),
+                ("line".to_owned(), s(sk)),
+                ("expires_at".to_owned(), n(expires_at)),
+            ]);
+            self.client.put_item().table_name(&self.table).set_item(Some(item)).send()
+        });
+        match way_back {
+            Some(way_back) => drop(tokio::try_join!(line, way_back)?),
+            None => drop(line.await?),
+        }
         Ok(())
+    }
+
+    /// What a provider's status callback says of its message `provider_id`: the message's log
+    /// line becomes `delivered` (or `failed`, with `detail`) — only from `sent`, so a callback
+    /// repeated or out of order changes nothing. Two round trips: the way back, the conditional
+    /// update. `false`: no such message, or it was reported before.
+    pub async fn delivery_reported(
+        &self,
+        provider_id: &str,
+        status: DeliveryStatus,
+        detail: Option<&str>,
+        at: &str,
+    ) -> Result<bool, Error> {
+        let way_back = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::provider_message(provider_id), keys::PROVIDER_MESSAGE_SK)))
+            .send()
+            .await?
+            .item;
+        let text = |item: &Item, name: &str| item.get(name).and_then(|value| value.as_s().ok()).cloned();
+        let Some((tenant_id, line)) = way_back.and_then(|item| Some((text(&item, "tenant_id")?, text(&item, "line")?)))
+        else {
+            return Ok(false);
+        };
+        let mut update = "SET #status = :status, reported_at = :at".to_owned();
+        let mut request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::notifications(&tenant_id), line)))
+            .condition_expression("#status = :sent AND provider_id = :provider")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":status", value(&status)?)
+            .expression_attribute_values(":sent", value(&DeliveryStatus::Sent)?)
+            .expression_attribute_values(":provider", s(provider_id))
+            .expression_attribute_values(":at", s(at));
+        if let Some(detail) = detail {
+            update.push_str(", detail = :detail");
+            request = request.expression_attribute_values(":detail", s(detail));
+        }
+        written(request.update_expression(update).send().await)
     }
 
     /// The organisation's delivery attempts, newest first.
