@@ -113,6 +113,11 @@ pub enum Message {
         token: String,
         valid_minutes: i64,
     },
+    /// A one-time code to sign in with (`POST /auth/otp/verify`), sent to the phone it proves.
+    SignInCode {
+        code: String,
+        valid_minutes: i64,
+    },
     /// A coordinator put the person on a shift: accept or decline it.
     ShiftOffered {
         shift: ShiftSummary,
@@ -228,9 +233,21 @@ pub enum ChannelKind {
     Whatsapp,
 }
 
+/// `phone` as E.164 (`+447700900123`), the way people write numbers in international form:
+/// spaces, dashes, dots and brackets dropped, a leading `00` read as `+`. None when it is not an
+/// international number.
+pub fn e164(phone: &str) -> Option<String> {
+    let compact: String = phone.chars().filter(|c| !" -.()".contains(*c)).collect();
+    let number = match compact.strip_prefix("00") {
+        Some(rest) => format!("+{rest}"),
+        None => compact,
+    };
+    is_e164(&number).then_some(number)
+}
+
 /// Whether `phone` is a number in E.164 (`+` and 8 to 15 digits, no leading 0), as SMS and
 /// WhatsApp providers take it.
-pub fn is_e164(phone: &str) -> bool {
+fn is_e164(phone: &str) -> bool {
     phone.strip_prefix('+').is_some_and(|digits| {
         (8..=15).contains(&digits.len()) && !digits.starts_with('0') && digits.bytes().all(|byte| byte.is_ascii_digit())
     })
@@ -320,6 +337,7 @@ pub enum Kind {
     SignupAttempt,
     Invitation,
     PasswordReset,
+    SignInCode,
     ShiftOffered,
     ShiftPublished,
     ShiftChanged,
@@ -344,6 +362,7 @@ impl Message {
             Message::SignupAttempt => Kind::SignupAttempt,
             Message::Invitation { .. } => Kind::Invitation,
             Message::PasswordReset { .. } => Kind::PasswordReset,
+            Message::SignInCode { .. } => Kind::SignInCode,
             Message::ShiftOffered { .. } => Kind::ShiftOffered,
             Message::ShiftPublished { .. } => Kind::ShiftPublished,
             Message::ShiftChanged { .. } => Kind::ShiftChanged,
@@ -364,7 +383,7 @@ impl Message {
 }
 
 impl Kind {
-    /// Account mail (sign-up, password reset, an overdue payment, a receipt) is never charged and never
+    /// Account mail (sign-up, password reset, a sign-in code, an overdue payment, a receipt) is never charged and never
     /// opted out of: without it nobody could get in, or stay in. Everything else an organisation
     /// sends costs a credit.
     pub fn is_account_mail(self) -> bool {
@@ -373,6 +392,7 @@ impl Kind {
             Kind::SignupVerification
                 | Kind::SignupAttempt
                 | Kind::PasswordReset
+                | Kind::SignInCode
                 | Kind::PaymentOverdue
                 | Kind::SuspendedForPayment
                 | Kind::Receipt
@@ -448,6 +468,14 @@ pub fn render(message: &Message, app_url: &str) -> Rendered {
                 ),
             ],
             Some(format!("{app}/reset-password?token={token}")),
+        ),
+        Message::SignInCode { code, valid_minutes } => (
+            format!("{code} is your Rota code"),
+            vec![format!(
+                "Enter {code} to sign in to Rota. It works once, for {valid_minutes} minutes. Nobody from Rota will \
+                 ask you for it; if you did not ask for it, ignore this message."
+            )],
+            None,
         ),
         Message::ShiftOffered { shift } => (
             "You have been offered a shift".into(),
@@ -674,6 +702,16 @@ mod tests {
         assert_eq!(sms_segments(&format!("{}…", "a".repeat(70))), 2);
         assert_eq!(sms_segments(&"😀".repeat(35)), 1, "an emoji is two UTF-16 units");
         assert_eq!(sms_segments(&"😀".repeat(36)), 2);
+    }
+
+    #[test]
+    fn numbers_written_internationally_read_as_e164() {
+        assert_eq!(e164("+44 20 7946 0958").as_deref(), Some("+442079460958"));
+        assert_eq!(e164("0044 (20) 7946-0958").as_deref(), Some("+442079460958"));
+        assert_eq!(e164("+1.415.867.5309").as_deref(), Some("+14158675309"));
+        for national in ["020 7946 0958", "", "+", "+0 20 7946 0958", "+44 20 7946 0958 ext 2", "+1234567"] {
+            assert_eq!(e164(national), None, "{national}");
+        }
     }
 
     #[test]

@@ -476,6 +476,16 @@ impl TestApp {
         mailbox.json().await.expect("the local stack's mailbox answers a JSON list")
     }
 
+    /// Every SMS and WhatsApp message sent to the phone `to` (E.164), oldest first, as
+    /// `{channel, id, to, body, template, status_callback}` (from the messaging fake,
+    /// `infra/fake_messaging.py`), once the notifier has delivered what is queued.
+    pub async fn messages_to(&self, to: &str) -> Vec<Value> {
+        self.deliver().await;
+        let api = std::env::var("ROTA_SMS_API").expect("run with `infra/stack run` (the messaging fake)");
+        let response = self.http.get(format!("{api}/_fake/messages")).query(&[("to", to)]).send().await.unwrap();
+        response.json().await.expect("the messaging fake answers a JSON list")
+    }
+
     /// The `token`s of every link to `{ROTA_APP_URL}{path}?token=…` mailed to `to`, oldest first.
     pub async fn link_tokens(&self, to: &str, path: &str) -> Vec<String> {
         let prefix = format!("{}{path}?token=", self.config.app_url);

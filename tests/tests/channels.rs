@@ -14,13 +14,6 @@ fn phone() -> String {
     format!("+4477009{:05}", ulid::Ulid::new().random() % 100_000)
 }
 
-/// What the fake provider accepted for `to`, oldest first.
-async fn received(app: &TestApp, to: &str) -> Vec<Value> {
-    let api = std::env::var("ROTA_SMS_API").expect("run with `infra/stack run` (the messaging fake)");
-    let response = app.http.get(format!("{api}/_fake/messages")).query(&[("to", to)]).send().await.unwrap();
-    json_of(response, StatusCode::OK).await.as_array().unwrap().clone()
-}
-
 /// The next `times` sends on `channel` to `to` fail with `status` (429, 500, "timeout").
 async fn fail_next(app: &TestApp, channel: &str, to: &str, status: Value, times: u32) {
     let api = std::env::var("ROTA_SMS_API").unwrap();
@@ -70,7 +63,7 @@ async fn a_message_goes_by_the_persons_first_channel_and_falls_back_when_a_provi
 
     // WhatsApp carries it, as a template message with the subject and text.
     notify(&app, &owner.tenant_id, &org.person_id).await;
-    let got = received(&app, &number).await;
+    let got = app.messages_to(&number).await;
     assert_eq!(got.len(), 1, "{got:?}");
     assert_eq!(
         (got[0]["channel"].as_str(), got[0]["template"].as_str()),
@@ -82,7 +75,7 @@ async fn a_message_goes_by_the_persons_first_channel_and_falls_back_when_a_provi
     // asks; the log says why and when it is tried again.
     fail_next(&app, "whatsapp", &number, json!(429), 1).await;
     notify(&app, &owner.tenant_id, &org.person_id).await;
-    assert_eq!(received(&app, &number).await.len(), 1, "not sent by another channel yet");
+    assert_eq!(app.messages_to(&number).await.len(), 1, "not sent by another channel yet");
     let log = json_of(app.get("/notifications?limit=1", &owner.access_token).await, StatusCode::OK).await;
     let line = &log["items"][0];
     assert_eq!((line["status"].as_str(), line["channel"].as_str()), (Some("failed"), Some("whatsapp")), "{log}");
@@ -91,14 +84,14 @@ async fn a_message_goes_by_the_persons_first_channel_and_falls_back_when_a_provi
     // From its third receive a failing channel passes the message on: SMS, then email.
     fail_next(&app, "whatsapp", &number, json!(500), 1).await;
     third_receive(&app, &owner.tenant_id, &org.person_id).await;
-    let got = received(&app, &number).await;
+    let got = app.messages_to(&number).await;
     assert_eq!(got.len(), 2, "{got:?}");
     assert_eq!(got[1]["channel"], "sms");
     assert!(got[1]["body"].as_str().unwrap().starts_with("Import finished: staff.csv\n\n"), "{got:?}");
     fail_next(&app, "whatsapp", &number, json!(500), 1).await;
     fail_next(&app, "sms", &number, json!(503), 1).await;
     third_receive(&app, &owner.tenant_id, &org.person_id).await;
-    assert_eq!(received(&app, &number).await.len(), 2, "neither provider took it");
+    assert_eq!(app.messages_to(&number).await.len(), 2, "neither provider took it");
     let mail = app.mail_to(&org.person_email).await;
     assert_eq!(mail.iter().filter(|mail| mail["subject"] == "Import finished: staff.csv").count(), 1, "{mail:?}");
 
@@ -118,7 +111,7 @@ async fn a_message_goes_by_the_persons_first_channel_and_falls_back_when_a_provi
     json_of(app.request(Method::PATCH, "/tenant", Some(&owner.access_token), Some(settings)).await, StatusCode::OK)
         .await;
     notify(&app, &owner.tenant_id, &org.person_id).await;
-    let got = received(&app, &number).await;
+    let got = app.messages_to(&number).await;
     assert_eq!((got.len(), got[2]["channel"].as_str()), (3, Some("sms")), "{got:?}");
 }
 
@@ -158,7 +151,7 @@ async fn each_channel_costs_its_price_a_failed_send_is_given_back_and_what_credi
     notify(&app, &owner.tenant_id, &org.person_id).await;
     fail_next(&app, "whatsapp", &number, json!(500), 1).await;
     third_receive(&app, &owner.tenant_id, &org.person_id).await;
-    let got = received(&app, &number).await;
+    let got = app.messages_to(&number).await;
     let channels: Vec<&str> = got.iter().map(|message| message["channel"].as_str().unwrap()).collect();
     assert_eq!(channels, ["whatsapp", "sms"]);
     let billing = json_of(app.get("/billing", &owner.access_token).await, StatusCode::OK).await;
@@ -211,7 +204,7 @@ async fn each_channel_costs_its_price_a_failed_send_is_given_back_and_what_credi
         "{billing}"
     );
     let channels: Vec<String> =
-        received(&app, &number).await.iter().map(|message| message["channel"].as_str().unwrap().to_owned()).collect();
+        app.messages_to(&number).await.iter().map(|message| message["channel"].as_str().unwrap().to_owned()).collect();
     assert_eq!(channels, ["whatsapp", "sms", "sms", "whatsapp", "sms"]);
 }
 
@@ -243,7 +236,7 @@ async fn the_providers_delivery_reports_mark_messages_delivered_or_failed_and_fo
 
     // An SMS goes out asking Twilio to report to the app; the log keeps Twilio's id.
     notify(&app, &owner.tenant_id, &org.person_id).await;
-    let sms = received(&app, &number).await;
+    let sms = app.messages_to(&number).await;
     assert_eq!(sms[0]["status_callback"], format!("{}/webhooks/sms-status", app.address));
     let line = latest(&app, &owner.access_token).await;
     assert_eq!((line["status"].as_str(), line["provider_id"].as_str()), (Some("sent"), sms[0]["id"].as_str()));

@@ -58,6 +58,10 @@ const WHATSAPP_VERIFY_TOKEN: &str = "REPLACE_WITH_WHATSAPP_VERIFY_TOKEN";
 const CALENDAR_TOKEN: &str = "REPLACE_WITH_CALENDAR_TOKEN";
 /// The organisation's staff member (the person of PERSON_ID), for what a worker does.
 const STAFF_TOKEN: &str = "REPLACE_WITH_STAFF_ACCESS_TOKEN";
+/// Phone sign-in: a staff member's phone (of an organisation that allows it), and the code just
+/// sent to it.
+const STAFF_PHONE: &str = "REPLACE_WITH_STAFF_PHONE";
+const SIGN_IN_CODE: &str = "REPLACE_WITH_SIGN_IN_CODE";
 /// A code of the authenticator app (for enable: of the secret from setup).
 const TOTP_CODE: &str = "REPLACE_WITH_TOTP_CODE";
 /// The `mfa_token` a password login answered.
@@ -243,6 +247,7 @@ async fn every_sample_event_succeeds_with_real_tokens() {
             text
         };
         let text = providers_signed(&app, text);
+        let text = if text.contains(STAFF_PHONE) { phone_signed_in(&app, &owner, text).await } else { text };
         assert!(!text.contains("REPLACE_WITH_"), "{name}: a placeholder this test does not know");
 
         let (status, _, body) = app.invoke(&serde_json::from_str(&text).unwrap()).await;
@@ -279,4 +284,27 @@ fn providers_signed(app: &api_tests::TestApp, text: String) -> String {
         return text.replace(WHATSAPP_SIGNATURE, &signature);
     }
     text.replace(WHATSAPP_VERIFY_TOKEN, &secret("ROTA_WHATSAPP_VERIFY_TOKEN"))
+}
+
+/// A staff member of the owner's organisation (which allows phone sign-in) with a phone of their
+/// own, for the phone sign-in samples; the verify sample gets the code just sent to it.
+async fn phone_signed_in(app: &api_tests::TestApp, owner: &api_tests::Account, text: String) -> String {
+    let phone = format!("+4477009{:05}", ulid::Ulid::new().random() % 100_000);
+    let settings = serde_json::json!({ "settings": { "phone_sign_in": true } });
+    let allowed = app.request(reqwest::Method::PATCH, "/tenant", Some(&owner.access_token), Some(settings)).await;
+    json_of(allowed, StatusCode::OK).await;
+    let email = unique_email("sample-phone");
+    let body = serde_json::json!({ "email": email, "name": "Sam Staff", "role": "staff", "phone": phone });
+    json_of(app.post("/people", Some(&owner.access_token), body).await, StatusCode::CREATED).await;
+    let token = app.link_token(&email, "/accept-invitation").await;
+    let body = serde_json::json!({ "token": token, "password": api_tests::PASSWORD, "token_delivery": "body" });
+    json_of(app.post("/auth/invitations/accept", None, body).await, StatusCode::CREATED).await;
+    if !text.contains(SIGN_IN_CODE) {
+        return text.replace(STAFF_PHONE, &phone);
+    }
+    let requested = app.post("/auth/otp/request", None, serde_json::json!({ "phone": phone })).await;
+    json_of(requested, StatusCode::ACCEPTED).await;
+    let sent = app.messages_to(&phone).await;
+    let code = &sent.last().expect("a code was sent")["body"].as_str().unwrap()[..6];
+    text.replace(STAFF_PHONE, &phone).replace(SIGN_IN_CODE, code)
 }

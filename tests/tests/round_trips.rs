@@ -29,6 +29,11 @@ const BUDGETS: &[(&str, &str, RangeInclusive<usize>)] = &[
     ("POST", "/auth/invitations/accept", 2..=2),
     ("POST", "/auth/forgot-password", 2..=2),
     ("POST", "/auth/reset-password", 2..=2),
+    // The people with the phone and the request counted; then the code with the organisations.
+    ("POST", "/auth/otp/request", 2..=2),
+    // A try of the code taken and counted; then the code used up with the session (or the
+    // organisations' names to choose from).
+    ("POST", "/auth/otp/verify", 2..=2),
     ("POST", "/auth/logout", 1..=2),
     ("POST", "/auth/logout-all", 1..=2),
     ("GET", "/auth/sessions", 1..=2),
@@ -282,11 +287,35 @@ async fn every_endpoint_stays_within_its_budget() {
     platform_endpoints(&app).await;
     unlock_endpoints(&app).await;
     delivery_report_endpoints(&app).await;
+    phone_sign_in_endpoints(&app).await;
 
     let measured = MEASURED.lock().unwrap().clone();
     let unmeasured: Vec<_> =
         BUDGETS.iter().filter(|(m, p, _)| !measured.contains(&(m.to_string(), p.to_string()))).collect();
     assert!(unmeasured.is_empty(), "measure these here too: {unmeasured:?}");
+}
+
+/// A staff member signing in with a code sent to their phone.
+async fn phone_sign_in_endpoints(app: &TestApp) {
+    let owner = app.signup().await;
+    let settings = json!({ "settings": { "phone_sign_in": true } });
+    json_of(app.request(Method::PATCH, "/tenant", Some(&owner.access_token), Some(settings)).await, StatusCode::OK)
+        .await;
+    let phone = format!("+4477007{:05}", ulid::Ulid::new().random() % 100_000);
+    let email = unique_email("budget-phone");
+    let body = json!({ "email": email, "name": "Gate", "role": "staff", "phone": phone });
+    json_of(app.post("/people", Some(&owner.access_token), body).await, StatusCode::CREATED).await;
+    let token = app.link_token(&email, "/accept-invitation").await;
+    let body = json!({ "token": token, "password": PASSWORD, "token_delivery": "body" });
+    json_of(app.post("/auth/invitations/accept", None, body).await, StatusCode::CREATED).await;
+    let requested = app.post("/auth/otp/request", None, json!({ "phone": phone })).await;
+    measured(app, "POST", "/auth/otp/request", requested, StatusCode::ACCEPTED).await;
+    let sent = app.messages_to(&phone).await;
+    let code = &sent.last().expect("a code was sent")["body"].as_str().unwrap()[..6];
+    let body = json!({ "phone": phone, "code": code, "token_delivery": "body" });
+    let signed_in =
+        measured(app, "POST", "/auth/otp/verify", app.post("/auth/otp/verify", None, body).await, StatusCode::OK).await;
+    assert!(signed_in["access_token"].is_string(), "{signed_in}");
 }
 
 /// The messaging providers' reports of an SMS and a WhatsApp message sent to the owner.

@@ -187,7 +187,7 @@ const TABLE_ACTIONS: [(&str, TableActions, TableActions); 10] = [
     // (binary, main table, secrets table)
     (
         "auth",
-        (&["BatchGetItem", "ConditionCheckItem", "DeleteItem", "GetItem", "PutItem", "UpdateItem"], &[]),
+        (&["BatchGetItem", "ConditionCheckItem", "DeleteItem", "GetItem", "PutItem", "UpdateItem"], &["Query"]),
         (&["BatchGetItem", "BatchWriteItem", "DeleteItem", "GetItem", "PutItem", "UpdateItem"], &["Query"]),
     ),
     ("people", (&["BatchGetItem", "DeleteItem", "GetItem", "PutItem", "Query", "UpdateItem"], &["Query"]), NOTHING),

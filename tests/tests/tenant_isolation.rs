@@ -27,6 +27,8 @@ const PUBLIC: &[(&str, &str)] = &[
     ("POST", "/auth/invitations/accept"),
     ("POST", "/auth/forgot-password"),
     ("POST", "/auth/reset-password"),
+    ("POST", "/auth/otp/request"),
+    ("POST", "/auth/otp/verify"),
     ("GET", "/openapi.json"),
     // The calendar feed: the secret in its path is the credential (a calendar app sends no token).
     ("GET", "/calendar/{token}"),

@@ -7,6 +7,7 @@ mod login;
 mod me;
 mod mfa;
 mod password_reset;
+mod phone;
 mod sessions;
 mod signup;
 mod tokens;
@@ -23,6 +24,8 @@ rota::function_routes!(
     [password_reset::forgot_password],
     [password_reset::reset_password],
     [mfa::login_mfa],
+    [phone::request_code],
+    [phone::verify_code],
     [sessions::refresh],
     [sessions::logout],
     [sessions::logout_all],

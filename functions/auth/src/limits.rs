@@ -9,7 +9,7 @@ use rota::{AppState, Error};
 
 /// The limits one attempt counts against, each with its subject.
 pub struct Attempt {
-    limits: Vec<(RateLimit, String)>,
+    pub(crate) limits: Vec<(RateLimit, String)>,
 }
 
 /// The counters after an attempt, in the order of its limits.

@@ -150,7 +150,7 @@ struct NotSent {
 }
 
 /// The channels a message may go by, in order, each with the address it takes: an address the
-/// envelope names is email's; a person's own are taken in the order they prefer (email when they
+/// envelope names is email's (a phone number's: SMS, then WhatsApp); a person's own are taken in the order they prefer (email when they
 /// said nothing), each only where its provider is configured and the person has an address for it
 /// (a number in E.164 for SMS and WhatsApp) and the organisation lets the message's kind go by it
 /// (`allowed`, when it limits them; email always may), and email last of all if they did not list
@@ -162,20 +162,25 @@ pub fn route<'a>(
     allowed: Option<&[ChannelKind]>,
 ) -> Vec<(ChannelKind, &'a dyn Channel, String)> {
     let Some(person) = person.filter(|_| to.is_empty()) else {
+        // A phone number (a sign-in code, which must reach that phone) goes by SMS, then WhatsApp.
+        if let Some(phone) = rota::notify::e164(to) {
+            let phones = [ChannelKind::Sms, ChannelKind::Whatsapp].into_iter();
+            return phones.filter_map(|kind| Some((kind, notifier.channel(kind)?, phone.clone()))).collect();
+        }
         return vec![(ChannelKind::Email, notifier.email.as_ref(), to.to_owned())];
     };
     let mut preferred = person.channels.clone();
     if !preferred.contains(&ChannelKind::Email) {
         preferred.push(ChannelKind::Email);
     }
-    let phone = person.phone.as_deref().filter(|phone| rota::notify::is_e164(phone));
+    let phone = person.phone.as_deref().and_then(rota::notify::e164);
     preferred
         .into_iter()
         .filter(|kind| *kind == ChannelKind::Email || allowed.is_none_or(|allowed| allowed.contains(kind)))
         .filter_map(|kind| {
             let address = match kind {
                 ChannelKind::Email => person.email.clone(),
-                ChannelKind::Sms | ChannelKind::Whatsapp => phone?.to_owned(),
+                ChannelKind::Sms | ChannelKind::Whatsapp => phone.clone()?,
             };
             Some((kind, notifier.channel(kind)?, address))
         })

@@ -6,11 +6,12 @@
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use rota::callbacks::{meta_signed, twilio_signed};
 use rota::clock::Now;
 use rota::error::Problem;
+use rota::http::ValidQuery;
 use rota::store::notifications::DeliveryStatus;
 use rota::{AppState, Error};
 use serde::{Deserialize, Serialize};
@@ -69,8 +70,9 @@ pub async fn sms_status(
 }
 
 /// Meta's webhook subscription handshake.
-#[derive(Debug, Deserialize, IntoParams)]
+#[derive(Debug, Deserialize, IntoParams, garde::Validate)]
 #[into_params(parameter_in = Query)]
+#[garde(allow_unvalidated)]
 pub struct Handshake {
     /// `subscribe`.
     #[serde(rename = "hub.mode")]
@@ -95,7 +97,7 @@ pub struct Handshake {
     ))]
 pub async fn whatsapp_handshake(
     State(state): State<AppState>,
-    Query(handshake): Query<Handshake>,
+    ValidQuery(handshake): ValidQuery<Handshake>,
 ) -> Result<String, Error> {
     let expected = state.config.whatsapp_verify_token.as_ref().map(|token| token.expose());
     if handshake.mode != "subscribe" || expected != Some(handshake.verify_token.as_str()) {

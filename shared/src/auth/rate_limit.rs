@@ -42,6 +42,17 @@ pub const RESET_PER_IP: RateLimit = RateLimit { name: "reset-ip", limit: 10, win
 /// million guesses; this keeps a stolen password at 5 of them per window.
 pub const MFA_PER_PERSON: RateLimit = RateLimit { name: "mfa-person", limit: 5, window_secs: 15 * 60 };
 
+/// Sign-in codes asked for per phone: 3 per 15 minutes (each is an SMS or WhatsApp message, and
+/// each new code brings 5 more guesses).
+pub const OTP_REQUEST_PER_PHONE: RateLimit = RateLimit { name: "otp-request-phone", limit: 3, window_secs: 15 * 60 };
+
+/// Sign-in codes asked for per client address: 10 per 15 minutes.
+pub const OTP_REQUEST_PER_IP: RateLimit = RateLimit { name: "otp-request-ip", limit: 10, window_secs: 15 * 60 };
+
+/// Sign-in codes tried per client address, whatever the phone: 20 per 15 minutes (a code itself
+/// takes 5 tries).
+pub const OTP_VERIFY_PER_IP: RateLimit = RateLimit { name: "otp-verify-ip", limit: 20, window_secs: 15 * 60 };
+
 /// Invitations (new and re-sent) per organisation: 100 an hour. Each mails an address the
 /// organisation names; bulk onboarding goes through imports.
 pub const INVITES_PER_TENANT: RateLimit = RateLimit { name: "invite-tenant", limit: 100, window_secs: 3600 };

@@ -85,6 +85,10 @@ pub struct Settings {
     /// action beyond their own profile.
     #[garde(skip)]
     pub require_admin_mfa: bool,
+    /// Staff may sign in with a code sent to their phone (`POST /auth/otp/request`) instead of
+    /// their password. Other roles always need their password (and their second factor).
+    #[garde(skip)]
+    pub phone_sign_in: bool,
     /// Which channels besides email may carry each kind of message (SMS and WhatsApp cost
     /// more): a kind not listed goes by any channel its recipient prefers. Email always may.
     #[garde(length(max = 30), dive)]
@@ -134,6 +138,7 @@ impl Default for Settings {
             reminder_hours_before: 12,
             message_channels: Vec::new(),
             require_admin_mfa: true,
+            phone_sign_in: false,
         }
     }
 }

@@ -113,6 +113,18 @@ pub fn provider_message(provider_id: &str) -> String {
 }
 pub const PROVIDER_MESSAGE_SK: &str = "MESSAGE";
 
+/// The people with a phone number (E.164), in gsi1 (any organisation's: phone sign-in finds them
+/// by it), each keyed `{tenant}#{person}`.
+pub fn phone(e164: &str) -> String {
+    format!("PHONE#{e164}")
+}
+
+/// A phone's pending sign-in code (secrets table).
+pub fn sign_in_code(e164: &str) -> String {
+    format!("OTP#{e164}")
+}
+pub const SIGN_IN_CODE_SK: &str = "OTP";
+
 /// A tenant's notification log, newest last by `{at}#{id}`.
 pub fn notifications(tenant_id: &str) -> String {
     format!("T#{tenant_id}#NOTIFY")

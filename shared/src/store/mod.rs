@@ -40,6 +40,7 @@ pub mod revenue;
 pub mod round_trips;
 pub mod schedule;
 pub mod sessions;
+pub mod sign_in_codes;
 pub mod signups;
 pub mod tenants;
 pub mod unlocks;

@@ -120,13 +120,21 @@ impl Person {
     }
 }
 
-// The lower-cased name and email are kept as `search_text`, for `GET /people?q=`.
+// The lower-cased name and email are kept as `search_text`, for `GET /people?q=`; a phone in
+// international form puts the person in gsi1 under it (phone sign-in finds them by it).
 crate::entity!(
     Person,
     "PERSON#",
     "person",
     imported = true,
-    extra = |person: &Person| vec![("search_text", format!("{} {}", person.name.to_lowercase(), person.email))]
+    extra = |person: &Person| {
+        let mut extra = vec![("search_text", format!("{} {}", person.name.to_lowercase(), person.email))];
+        if let Some(phone) = person.phone.as_deref().and_then(crate::notify::e164) {
+            extra.push(("gsi1pk", keys::phone(&phone)));
+            extra.push(("gsi1sk", format!("{}#{}", person.tenant_id, person.id)));
+        }
+        extra
+    }
 );
 
 #[derive(Debug, Deserialize, garde::Validate, utoipa::ToSchema)]
