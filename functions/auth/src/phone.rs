@@ -35,10 +35,10 @@ const WRONG_CODE: Error = Error::Unauthorized("the code is wrong or has expired;
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({ "phone": "+44 7700 900123" }))]
-pub struct CodeRequest {
+pub struct PhoneCodeRequest {
     /// The phone in international form (`+44 7700 900123`; spaces, dashes and brackets allowed).
     #[garde(length(chars, min = 1, max = 32), custom(international))]
-    #[schema(min_length = 1, max_length = 32, pattern = r"^(\+|00)[0-9 ().-]+$")]
+    #[schema(min_length = 1, max_length = 32, pattern = r"^(\+|00)[ ().-]*[1-9]([ ().-]*[0-9]){7,14}[ ().-]*$")]
     pub phone: String,
 }
 
@@ -59,7 +59,7 @@ fn six_digits(code: &str, _: &()) -> garde::Result {
 
 /// The same answer whether or not the number reaches anyone.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct CodeRequested {
+pub struct PhoneCodeSent {
     /// Seconds a code works (300).
     pub code_expires_in: i64,
 }
@@ -87,17 +87,17 @@ impl Attempt {
 /// an organisation that allows phone sign-in. The answer is the same 202, in about the same time,
 /// either way. A new code replaces the last; 3 requests per phone and 10 per client address in 15
 /// minutes.
-#[utoipa::path(post, path = "/auth/otp/request", tag = "auth", request_body = CodeRequest,
+#[utoipa::path(post, path = "/auth/otp/request", tag = "auth", request_body = PhoneCodeRequest,
     extensions(("x-rate-limit" = json!("3 per phone and 10 per client address, in 15 minutes"))),
     responses(
-        (status = 202, description = "If the phone is a staff member's who may sign in by phone, a code is on its way", body = CodeRequested),
+        (status = 202, description = "If the phone is a staff member's who may sign in by phone, a code is on its way", body = PhoneCodeSent),
         (status = 422, description = "Not a phone number in international form", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn request_code(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
-    ValidJson(request): ValidJson<CodeRequest>,
-) -> Result<(StatusCode, Json<CodeRequested>), Error> {
+    ValidJson(request): ValidJson<PhoneCodeRequest>,
+) -> Result<(StatusCode, Json<PhoneCodeSent>), Error> {
     let answer_at = tokio::time::Instant::now() + ANSWER_FLOOR;
     let now = Now::get();
     let phone = e164(&request.phone).ok_or_else(|| Error::field("phone", "must be in international form"))?;
@@ -141,15 +141,15 @@ pub async fn request_code(
         }
     }
     tokio::time::sleep_until(answer_at).await;
-    Ok((StatusCode::ACCEPTED, Json(CodeRequested { code_expires_in: CODE_SECS })))
+    Ok((StatusCode::ACCEPTED, Json(PhoneCodeSent { code_expires_in: CODE_SECS })))
 }
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({ "phone": "+44 7700 900123", "code": "492817" }))]
-pub struct CodeSignIn {
+pub struct PhoneSignIn {
     #[garde(length(chars, min = 1, max = 32), custom(international))]
-    #[schema(min_length = 1, max_length = 32, pattern = r"^(\+|00)[0-9 ().-]+$")]
+    #[schema(min_length = 1, max_length = 32, pattern = r"^(\+|00)[ ().-]*[1-9]([ ().-]*[0-9]){7,14}[ ().-]*$")]
     pub phone: String,
     /// The six digits sent.
     #[garde(custom(six_digits))]
@@ -167,7 +167,7 @@ pub struct CodeSignIn {
 /// and none was named, the list to choose from (the code stays valid for the choice).
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(untagged)]
-pub enum CodeSignedIn {
+pub enum PhoneSignedIn {
     Tokens(TokenPair),
     ChooseOrganisation(ChooseOrganisation),
 }
@@ -188,10 +188,10 @@ pub struct OrganisationChoice {
 /// Signs in with a code from `POST /auth/otp/request` and starts a device session, as login
 /// does. A code works once, for 5 minutes, for 5 tries (then a new one is needed); 20 tries per
 /// client address in 15 minutes.
-#[utoipa::path(post, path = "/auth/otp/verify", tag = "auth", request_body = CodeSignIn,
+#[utoipa::path(post, path = "/auth/otp/verify", tag = "auth", request_body = PhoneSignIn,
     extensions(("x-rate-limit" = json!("5 tries a code; 20 per client address in 15 minutes"))),
     responses(
-        (status = 200, description = "Signed in (a token pair), or the organisations to choose from", body = CodeSignedIn),
+        (status = 200, description = "Signed in (a token pair), or the organisations to choose from", body = PhoneSignedIn),
         (status = 401, description = "The code is wrong, used or expired, or phone sign-in is not open to this person", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Not a phone number in international form, or not six digits", body = Problem, content_type = "application/problem+json"),
     ))]
@@ -199,8 +199,8 @@ pub async fn verify_code(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
-    ValidJson(request): ValidJson<CodeSignIn>,
-) -> Result<(HeaderMap, Json<CodeSignedIn>), Error> {
+    ValidJson(request): ValidJson<PhoneSignIn>,
+) -> Result<(HeaderMap, Json<PhoneSignedIn>), Error> {
     let now = Now::get();
     let phone = e164(&request.phone).ok_or_else(|| Error::field("phone", "must be in international form"))?;
     let attempt = Attempt::code_try(ip.as_deref());
@@ -234,7 +234,7 @@ pub async fn verify_code(
                 .map(|tenant| OrganisationChoice { tenant_id: tenant.id, name: tenant.name })
                 .collect();
             let choice = ChooseOrganisation { choose_organisation: true, organisations };
-            return Ok((HeaderMap::new(), Json(CodeSignedIn::ChooseOrganisation(choice))));
+            return Ok((HeaderMap::new(), Json(PhoneSignedIn::ChooseOrganisation(choice))));
         }
     };
     let ids = (candidate.tenant_id.parse::<Ulid>(), candidate.person_id.parse::<Ulid>());
@@ -260,5 +260,5 @@ pub async fn verify_code(
     let require_admin_mfa = tenant.is_some_and(|tenant| tenant.require_admin_mfa);
     let delivery = TokenDelivery::choose(request.token_delivery, &state, &headers, false);
     let (cookie, tokens) = issue(&state, &session, &refresh, &now, delivery, require_admin_mfa)?;
-    Ok((cookie, Json(CodeSignedIn::Tokens(tokens))))
+    Ok((cookie, Json(PhoneSignedIn::Tokens(tokens))))
 }

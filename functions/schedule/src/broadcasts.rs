@@ -1,0 +1,253 @@
+//! `POST /broadcasts` and `GET /broadcasts/{broadcast_id}`: an emergency message to everyone on a
+//! shift of an event or a location now, and who it has reached.
+//!
+//! The request records the broadcast (with its audit entry, once per `Idempotency-Key`) and
+//! queues one job for the notifier, which works out the people on site (published shifts whose
+//! check-in window is open now, their assignments not declined) and sends each of them the
+//! message on every channel they have (`notifier::broadcast`); each attempt is a line of the
+//! broadcast, so the coordinator sees who has not been reached yet.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use garde::Validate;
+use rota::auth::{Caller, Role};
+use rota::clock::Now;
+use rota::error::Problem;
+use rota::http::{ValidJson, idempotency_key};
+use rota::notify::{ChannelKind, Envelope, Message};
+use rota::records::committed;
+use rota::store::attendance::Replay;
+use rota::store::audit::AuditEntry;
+use rota::store::broadcasts::{Broadcast, Line, Scope};
+use rota::store::notifications::DeliveryStatus;
+use rota::store::people::Person;
+use rota::store::places::Location;
+use rota::store::schedule::Event;
+use rota::validate::not_blank;
+use rota::{AppState, Error};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+#[derive(Debug, Serialize, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({ "event_id": "01JSAMPLEEVENT000000000000", "message": "Fire alarm in hall B: leave by the east doors and gather at the car park.", "urgent": true }))]
+pub struct NewBroadcast {
+    /// Everyone on a shift of this event now; or give `location_id`.
+    #[garde(length(min = 1, max = 64))]
+    #[schema(min_length = 1, max_length = 64)]
+    pub event_id: Option<String>,
+    /// Everyone on a shift at this location now; or give `event_id`.
+    #[garde(length(min = 1, max = 64))]
+    #[schema(min_length = 1, max_length = 64)]
+    pub location_id: Option<String>,
+    /// What is happening and what to do (at most four SMS segments).
+    #[garde(length(chars, min = 1, max = 600), custom(not_blank))]
+    #[schema(min_length = 1, max_length = 600)]
+    pub message: String,
+    /// Urgent (the default): on every channel each person has, whatever they opted out of.
+    /// Otherwise their opt-outs of `broadcast` messages are kept.
+    #[garde(skip)]
+    #[serde(default = "urgent")]
+    pub urgent: bool,
+}
+
+fn urgent() -> bool {
+    true
+}
+
+/// A broadcast and who it has reached.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct BroadcastReport {
+    pub id: String,
+    /// `{"event": id}` or `{"location": id}`.
+    pub scope: Scope,
+    /// The event's or location's name.
+    pub place: String,
+    pub message: String,
+    pub urgent: bool,
+    pub sent_by: String,
+    pub sent_by_name: String,
+    pub created_at: String,
+    /// When the people on site were worked out and their messages queued (none: not yet; the
+    /// notifier does it within seconds).
+    pub fanned_out_at: Option<String>,
+    /// People it went to, those reached on at least one channel, and those not (yet).
+    pub recipients: usize,
+    pub reached: usize,
+    pub not_reached: usize,
+    /// Each person, those not reached first.
+    pub people: Vec<PersonReport>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct PersonReport {
+    pub person_id: String,
+    pub name: String,
+    /// Sent or delivered on at least one channel.
+    pub reached: bool,
+    pub channels: Vec<ChannelReport>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ChannelReport {
+    pub channel: ChannelKind,
+    /// None: not tried yet.
+    pub status: Option<DeliveryStatus>,
+    pub at: Option<String>,
+    pub detail: Option<String>,
+}
+
+impl BroadcastReport {
+    fn of(broadcast: Broadcast, lines: &[Line]) -> Self {
+        let mut people: Vec<PersonReport> = broadcast
+            .recipients
+            .iter()
+            .map(|recipient| {
+                let channels: Vec<ChannelReport> = recipient
+                    .channels
+                    .iter()
+                    .map(|channel| {
+                        let line =
+                            lines.iter().find(|line| line.person_id == recipient.person_id && line.channel == *channel);
+                        ChannelReport {
+                            channel: *channel,
+                            status: line.map(|line| line.status),
+                            at: line.map(|line| line.at.clone()),
+                            detail: line.and_then(|line| line.detail.clone()),
+                        }
+                    })
+                    .collect();
+                let reached = channels
+                    .iter()
+                    .any(|channel| matches!(channel.status, Some(DeliveryStatus::Sent | DeliveryStatus::Delivered)));
+                PersonReport { person_id: recipient.person_id.clone(), name: recipient.name.clone(), reached, channels }
+            })
+            .collect();
+        people.sort_by(|a, b| a.reached.cmp(&b.reached).then_with(|| a.name.cmp(&b.name)));
+        let reached = people.iter().filter(|person| person.reached).count();
+        Self {
+            id: broadcast.id,
+            scope: broadcast.scope,
+            place: broadcast.place,
+            message: broadcast.message,
+            urgent: broadcast.urgent,
+            sent_by: broadcast.sent_by,
+            sent_by_name: broadcast.sent_by_name,
+            created_at: broadcast.created_at,
+            fanned_out_at: broadcast.fanned_out_at,
+            recipients: people.len(),
+            reached,
+            not_reached: people.len() - reached,
+            people,
+        }
+    }
+}
+
+/// Sends a message to everyone on a shift of an event or a location now (coordinators and up).
+/// Needs an `Idempotency-Key`: the same key and body within a day answer the same, sent once.
+#[utoipa::path(post, path = "/broadcasts", tag = "scheduling", security(("bearer" = ["coordinator"])),
+    params(("Idempotency-Key" = String, Header, description = "1–128 visible ASCII characters; the same key and body within a day answer the same, sent once", max_length = 128, pattern = "^[!-~]{1,128}$")),
+    request_body = NewBroadcast,
+    responses(
+        (status = 202, description = "Recorded and on its way (or the answer kept for this Idempotency-Key)", body = BroadcastReport),
+        (status = 404, description = "No such event or location in this organisation", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Neither or both of event_id and location_id, or no Idempotency-Key", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn send_broadcast(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    ValidJson(request): ValidJson<NewBroadcast>,
+) -> Result<(StatusCode, Json<BroadcastReport>), Error> {
+    caller.require(Role::Coordinator)?;
+    let key = idempotency_key(&headers)?.ok_or_else(|| Error::field("Idempotency-Key", "is required: a broadcast is sent once per key"))?;
+    let scope = match (&request.event_id, &request.location_id) {
+        (Some(event), None) => Scope::Event(event.clone()),
+        (None, Some(location)) => Scope::Location(location.clone()),
+        _ => return Err(Error::field("event_id", "give exactly one of event_id and location_id")),
+    };
+    let fingerprint = Replay::fingerprint("broadcast", &request)?;
+    // Round trip 1: the answer kept for the key, the place, and the sender, in parallel.
+    let (replay, place, sender) = tokio::try_join!(
+        state.store.replay(&caller.tenant_id, &caller.person_id, &key),
+        place(&state, &caller.tenant_id, &scope),
+        state.store.entity::<Person>(&caller.tenant_id, &caller.person_id),
+    )?;
+    if let Some(replay) = replay {
+        return replay.answer(&fingerprint);
+    }
+    let now = Now::get();
+    let broadcast = Broadcast {
+        id: ulid::Ulid::new().to_string(),
+        tenant_id: caller.tenant_id.clone(),
+        scope,
+        place,
+        message: request.message.trim().to_owned(),
+        urgent: request.urgent,
+        sent_by: caller.person_id.clone(),
+        sent_by_name: sender.map(|person| person.name).unwrap_or_default(),
+        created_at: now.iso.clone(),
+        recipients: Vec::new(),
+        fanned_out_at: None,
+    };
+    let report = BroadcastReport::of(broadcast.clone(), &[]);
+    let replay = Replay::of(&fingerprint, StatusCode::ACCEPTED, &report)?;
+    let audit = AuditEntry::new(
+        &caller.actor(),
+        "broadcast.sent",
+        ("broadcast", &broadcast.id),
+        None::<&Broadcast>,
+        Some(&broadcast),
+        &now.iso,
+    );
+    // Round trip 2: the broadcast, the answer kept for the key and the audit entry, together.
+    let items = vec![
+        state.store.broadcast_put(&broadcast)?,
+        state.store.replay_put(&caller.tenant_id, &caller.person_id, &key, &replay, now.epoch)?,
+        state.store.audit_put(&audit)?,
+    ];
+    if state.store.transact(items).await?.is_err() {
+        // Another request with this key won: its answer.
+        return match state.store.replay(&caller.tenant_id, &caller.person_id, &key).await? {
+            Some(replay) => replay.answer(&fingerprint),
+            None => committed(Err(rota::store::entities::Refused(Vec::new()))).map(|()| unreachable!()),
+        };
+    }
+    let message = Message::Broadcast {
+        place: broadcast.place.clone(),
+        from: broadcast.sent_by_name.clone(),
+        text: broadcast.message.clone(),
+        urgent: broadcast.urgent,
+    };
+    let job = Envelope { broadcast_id: Some(broadcast.id.clone()), ..Envelope::new(Some(&caller.tenant_id), None, "", message) };
+    state.outbox.send(&job).await?;
+    Ok((StatusCode::ACCEPTED, Json(report)))
+}
+
+/// The name of the broadcast's event or location (404 when it is not the organisation's).
+async fn place(state: &AppState, tenant_id: &str, scope: &Scope) -> Result<String, Error> {
+    match scope {
+        Scope::Event(id) => Ok(state.store.entity::<Event>(tenant_id, id).await?.ok_or(Error::NotFound)?.title),
+        Scope::Location(id) => Ok(state.store.entity::<Location>(tenant_id, id).await?.ok_or(Error::NotFound)?.name),
+    }
+}
+
+/// A broadcast: each person it went to, on which channels, and whether it has reached them
+/// (coordinators and up).
+#[utoipa::path(get, path = "/broadcasts/{broadcast_id}", tag = "scheduling", security(("bearer" = ["coordinator"])),
+    params(("broadcast_id" = String, Path)),
+    responses(
+        (status = 200, description = "The broadcast and who it has reached", body = BroadcastReport),
+        (status = 404, description = "No such broadcast in this organisation", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn get_broadcast(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(broadcast_id): Path<String>,
+) -> Result<Json<BroadcastReport>, Error> {
+    caller.require(Role::Coordinator)?;
+    // Round trip 1: the broadcast's partition.
+    let (broadcast, lines) = state.store.broadcast(&caller.tenant_id, &broadcast_id).await?.ok_or(Error::NotFound)?;
+    Ok(Json(BroadcastReport::of(broadcast, &lines)))
+}
