@@ -20,6 +20,13 @@ pub struct Envelope {
     pub person_id: Option<String>,
     pub to: String,
     pub message: Message,
+    /// The broadcast it belongs to: its job (no person: the notifier fans it out) or one person's
+    /// message on one channel (recorded as a line of the broadcast).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub broadcast_id: Option<String>,
+    /// Only this channel, none other instead (a broadcast goes on each channel by itself).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel: Option<ChannelKind>,
 }
 
 impl Envelope {
@@ -35,6 +42,8 @@ impl Envelope {
             person_id: person_id.map(str::to_owned),
             to: to.to_owned(),
             message,
+            broadcast_id: None,
+            channel: None,
         }
     }
 }
@@ -112,6 +121,14 @@ pub enum Message {
     PasswordReset {
         token: String,
         valid_minutes: i64,
+    },
+    /// A coordinator's broadcast to everyone on site at `place` (`POST /broadcasts`); an urgent
+    /// one ignores opt-outs.
+    Broadcast {
+        place: String,
+        from: String,
+        text: String,
+        urgent: bool,
     },
     /// A one-time code to sign in with (`POST /auth/otp/verify`), sent to the phone it proves.
     SignInCode {
@@ -222,6 +239,16 @@ pub enum RequestSubject {
     TimeOff { from: String, to: String, released_shifts: usize },
     /// A shift handed from one person to another.
     Swap { shift: ShiftSummary, from: String, to: String },
+}
+
+impl ChannelKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChannelKind::Email => "email",
+            ChannelKind::Sms => "sms",
+            ChannelKind::Whatsapp => "whatsapp",
+        }
+    }
 }
 
 /// The ways a message reaches a person: a person lists theirs in the order they prefer.
@@ -338,6 +365,7 @@ pub enum Kind {
     Invitation,
     PasswordReset,
     SignInCode,
+    Broadcast,
     ShiftOffered,
     ShiftPublished,
     ShiftChanged,
@@ -356,6 +384,11 @@ pub enum Kind {
 }
 
 impl Message {
+    /// An urgent broadcast: whatever the person opted out of, it goes.
+    pub fn is_urgent(&self) -> bool {
+        matches!(self, Message::Broadcast { urgent: true, .. })
+    }
+
     pub fn kind(&self) -> Kind {
         match self {
             Message::SignupVerification { .. } => Kind::SignupVerification,
@@ -363,6 +396,7 @@ impl Message {
             Message::Invitation { .. } => Kind::Invitation,
             Message::PasswordReset { .. } => Kind::PasswordReset,
             Message::SignInCode { .. } => Kind::SignInCode,
+            Message::Broadcast { .. } => Kind::Broadcast,
             Message::ShiftOffered { .. } => Kind::ShiftOffered,
             Message::ShiftPublished { .. } => Kind::ShiftPublished,
             Message::ShiftChanged { .. } => Kind::ShiftChanged,
@@ -468,6 +502,11 @@ pub fn render(message: &Message, app_url: &str) -> Rendered {
                 ),
             ],
             Some(format!("{app}/reset-password?token={token}")),
+        ),
+        Message::Broadcast { place, from, text, urgent } => (
+            if *urgent { format!("URGENT from {place}") } else { format!("Message from {place}") },
+            vec![text.clone(), format!("Sent by {from} to everyone on shift at {place}.")],
+            None,
         ),
         Message::SignInCode { code, valid_minutes } => (
             format!("{code} is your Rota code"),

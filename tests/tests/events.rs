@@ -28,6 +28,8 @@ const SHIFT_ID: &str = "01JSAMPLESH1FT000000000000";
 const REQUEST_ID: &str = "01JSAMPLEREQUEST0000000000";
 const SWAP_ID: &str = "01JSAMPLESWAP0000000000000";
 const IMPORT_ID: &str = "01JSAMPLEIMPORT00000000000";
+/// A broadcast the owner sent to the event.
+const BROADCAST_ID: &str = "01JSAMPLEBR0ADCAST00000000";
 /// The owner's attendance samples: a shift on now (not checked in), and one that just ended,
 /// checked in, whose record waits for review.
 const NOW_SHIFT_ID: &str = "01JSAMPLENOWSH1FT000000000";
@@ -123,6 +125,7 @@ async fn every_sample_event_succeeds_with_real_tokens() {
             REQUEST_ID,
             SWAP_ID,
             IMPORT_ID,
+            BROADCAST_ID,
             NOW_SHIFT_ID,
             ENDED_SHIFT_ID,
             ATTENDANCE_ID,
@@ -171,6 +174,11 @@ async fn every_sample_event_succeeds_with_real_tokens() {
                     let quote = app.post_empty(&format!("/events/{}/quote", org.event_id), &owner.access_token).await;
                     text = text.replace(QUOTE_ID, json_of(quote, StatusCode::CREATED).await["id"].as_str().unwrap());
                 }
+            }
+            if text.contains(BROADCAST_ID) {
+                let body = serde_json::json!({ "event_id": org.event_id, "message": "Doors open at 18:30" });
+                let sent = app.post("/broadcasts", Some(&owner.access_token), body).await;
+                text = text.replace(BROADCAST_ID, json_of(sent, StatusCode::ACCEPTED).await["id"].as_str().unwrap());
             }
             if text.contains(STAFF_TOKEN) {
                 text = text.replace(STAFF_TOKEN, &app.staff_token(&org).await);

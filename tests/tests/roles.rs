@@ -30,6 +30,8 @@ fn fixture(org: &Organisation, site: &OnSite, tenant_id: &str, name: &str) -> St
         "pack_id" => "01JN0SUCHPACK0000000000000".to_owned(),
         // Owners' operations refuse everyone else before looking anything up.
         "invoice_id" => "RT-2027-000001".to_owned(),
+        // Coordinators' operations refuse staff before looking anything up.
+        "broadcast_id" => "01JN0SUCHBR0ADCAST00000000".to_owned(),
         _ => panic!("add a fixture for `{name}` so the role check covers it"),
     }
 }

@@ -34,6 +34,11 @@ const BUDGETS: &[(&str, &str, RangeInclusive<usize>)] = &[
     // A try of the code taken and counted; then the code used up with the session (or the
     // organisations' names to choose from).
     ("POST", "/auth/otp/verify", 2..=2),
+    // The kept answer, the event (or location) and the sender in parallel; then the broadcast,
+    // its audit entry and the answer kept, in one transaction.
+    ("POST", "/broadcasts", 2..=2),
+    // One Query of the broadcast's partition (itself and its lines).
+    ("GET", "/broadcasts/{broadcast_id}", 1..=1),
     ("POST", "/auth/logout", 1..=2),
     ("POST", "/auth/logout-all", 1..=2),
     ("GET", "/auth/sessions", 1..=2),
@@ -288,11 +293,34 @@ async fn every_endpoint_stays_within_its_budget() {
     unlock_endpoints(&app).await;
     delivery_report_endpoints(&app).await;
     phone_sign_in_endpoints(&app).await;
+    broadcast_endpoints(&app).await;
 
     let measured = MEASURED.lock().unwrap().clone();
     let unmeasured: Vec<_> =
         BUDGETS.iter().filter(|(m, p, _)| !measured.contains(&(m.to_string(), p.to_string()))).collect();
     assert!(unmeasured.is_empty(), "measure these here too: {unmeasured:?}");
+}
+
+/// A coordinator's broadcast to an event, and its report.
+async fn broadcast_endpoints(app: &TestApp) {
+    let owner = app.signup().await;
+    let org = app.organisation(&owner).await;
+    let body = json!({ "event_id": org.event_id, "message": "Doors open late" });
+    let sent = app
+        .http
+        .post(format!("{}/broadcasts", app.address))
+        .bearer_auth(&owner.access_token)
+        .header("idempotency-key", "budget-1")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let sent = measured(app, "POST", "/broadcasts", sent, StatusCode::ACCEPTED).await;
+    let path = format!("/broadcasts/{}", sent["id"].as_str().unwrap());
+    let report =
+        measured(app, "GET", "/broadcasts/{broadcast_id}", app.get(&path, &owner.access_token).await, StatusCode::OK)
+            .await;
+    assert_eq!(report["id"], sent["id"]);
 }
 
 /// A staff member signing in with a code sent to their phone.

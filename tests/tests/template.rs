@@ -214,7 +214,7 @@ const TABLE_ACTIONS: [(&str, TableActions, TableActions); 10] = [
     ),
     ("admin", (&["BatchGetItem", "GetItem", "PutItem", "Query", "UpdateItem"], &["Query"]), NOTHING),
     ("billing", (&["GetItem", "PutItem", "Query", "UpdateItem"], &[]), NOTHING),
-    ("notifier", (&["DeleteItem", "GetItem", "PutItem", "UpdateItem"], &[]), NOTHING),
+    ("notifier", (&["BatchGetItem", "DeleteItem", "GetItem", "PutItem", "Query", "UpdateItem"], &["Query"]), NOTHING),
     ("nightly", (&["BatchGetItem", "DeleteItem", "GetItem", "PutItem", "Query", "UpdateItem"], &["Query"]), NOTHING),
     (
         "importer",

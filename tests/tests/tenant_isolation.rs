@@ -90,6 +90,7 @@ fn fixture(a: &Session, name: &str) -> String {
         "stub_id" => a.site().stub_id.clone(),
         "import_id" => a.org.import_id.clone(),
         "invoice_id" => a.invoice_id.clone(),
+        "broadcast_id" => a.broadcast_id.clone(),
         // Without a token nothing is looked up: any id does then.
         "plan_id" => PLAN_ID.get().cloned().unwrap_or_else(|| "01JN0SUCHPLAN0000000000000".to_owned()),
         // Set per call: the matrix asks A's event for a quote first.
@@ -136,6 +137,8 @@ struct Session {
     site: Option<OnSite>,
     /// An invoice of the organisation's.
     invoice_id: String,
+    /// A broadcast the owner sent to the organisation's event.
+    broadcast_id: String,
 }
 
 impl Session {
@@ -164,6 +167,10 @@ async fn login(app: &TestApp, account: &mut Account, site: bool) -> Session {
     let org = app.organisation_of(&access_token).await;
     let site = if site { Some(app.on_site(&access_token, &org).await) } else { None };
     let invoice_id = app.stored_invoice(&account.tenant_id).await;
+    let sent = app
+        .post("/broadcasts", Some(&access_token), json!({ "event_id": org.event_id, "message": "Fire drill" }))
+        .await;
+    let broadcast_id = json_of(sent, StatusCode::ACCEPTED).await["id"].as_str().unwrap().to_owned();
     Session {
         account: account.clone(),
         session_id: tokens["session_id"].as_str().unwrap().to_owned(),
@@ -171,6 +178,7 @@ async fn login(app: &TestApp, account: &mut Account, site: bool) -> Session {
         org,
         site,
         invoice_id,
+        broadcast_id,
     }
 }
 

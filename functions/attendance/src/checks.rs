@@ -14,17 +14,14 @@ use rota::domain::attendance::{GeofenceVerdict, Point, Status, Window, geofence_
 use rota::error::Problem;
 use rota::files::{ImageType, MAX_PHOTO_BYTES, Upload};
 use rota::http::ValidJson;
-use rota::store::attendance::{Attendance, AttendanceEvent, FaceReview, Happening, Mark, Replay};
+use rota::http::idempotency::{fingerprint, idempotency_key, kept, replayed};
+use rota::store::attendance::{Attendance, AttendanceEvent, FaceReview, Happening, Mark};
 use rota::store::audit::AuditEntry;
 use rota::store::entities::{Entity, Refused};
 use rota::store::schedule::{Assignment, AssignmentStatus, ShiftStatus};
 use rota::{AppState, Error};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
-
-/// The header that makes a check-in or check-out safe to retry.
-pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
 
 #[derive(Debug, Serialize, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -119,34 +116,6 @@ pub async fn check_out(
     check(&state, &caller, &headers, request, Direction::Out).await
 }
 
-fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, Error> {
-    let Some(value) = headers.get(IDEMPOTENCY_KEY) else { return Ok(None) };
-    match value.to_str() {
-        Ok(key) if (1..=128).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic()) => {
-            Ok(Some(key.to_owned()))
-        }
-        _ => Err(Error::field("Idempotency-Key", "must be 1 to 128 visible ASCII characters")),
-    }
-}
-
-/// What a request was, for telling a retry from another request under the same key.
-fn fingerprint(direction: Direction, request: &Check) -> Result<String, Error> {
-    let body = serde_json::to_vec(request).map_err(Error::internal)?;
-    let operation: &[u8] = if direction == Direction::In { b"check-in\0" } else { b"check-out\0" };
-    Ok(base64::Engine::encode(
-        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
-        Sha256::new_with_prefix(operation).chain_update(body).finalize(),
-    ))
-}
-
-fn replayed(replay: Replay, fingerprint: &str) -> Result<(StatusCode, Json<Checked>), Error> {
-    if replay.fingerprint != fingerprint {
-        return Err(Error::field("Idempotency-Key", "was used for another request; use a new key for each request"));
-    }
-    let status = StatusCode::from_u16(replay.status).map_err(Error::internal)?;
-    Ok((status, Json(serde_json::from_str(&replay.body).map_err(Error::internal)?)))
-}
-
 /// Where a check's photo must be: under the caller's folder of that shift.
 fn photo_folder(caller: &Caller, shift_id: &str) -> String {
     format!("tenants/{}/attendance/{shift_id}/{}/", caller.tenant_id, caller.person_id)
@@ -160,7 +129,8 @@ async fn check(
     direction: Direction,
 ) -> Result<(StatusCode, Json<Checked>), Error> {
     let key = idempotency_key(headers)?;
-    let fingerprint = fingerprint(direction, &request)?;
+    let operation = if direction == Direction::In { "check-in" } else { "check-out" };
+    let fingerprint = fingerprint(operation, &request)?;
     if let Some(photo) = &request.photo_key
         && !photo.starts_with(&photo_folder(caller, &request.shift_id))
     {
@@ -282,8 +252,7 @@ async fn check(
         items.push(state.store.audit_put(&audit)?);
     }
     if let Some(key) = &key {
-        let body = serde_json::to_string(&checked).map_err(Error::internal)?;
-        let replay = Replay { fingerprint: fingerprint.clone(), status: status.as_u16(), body };
+        let replay = kept(&fingerprint, status, &checked)?;
         items.push(state.store.replay_put(&caller.tenant_id, &caller.person_id, key, &replay, now.timestamp())?);
     }
     let kept_at = items.len() - 1;

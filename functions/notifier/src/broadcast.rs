@@ -69,24 +69,30 @@ async fn recipients(notifier: &Notifier, broadcast: &Broadcast) -> Result<Vec<Re
                 _ => false,
             }
     };
-    let held: Vec<Assignment> = match &broadcast.scope {
-        Scope::Event(event_id) => notifier
+    let Scope { event_id, location_id } = &broadcast.scope;
+    let here = |shift: &Shift| location_id.as_ref().is_none_or(|location| shift.location_id == *location);
+    let held: Vec<Assignment> = match event_id {
+        Some(event_id) => notifier
             .store
             .event_shifts(tenant_id, event_id)
             .await?
             .into_iter()
-            .filter(|(shift, _)| open(shift))
+            .filter(|(shift, _)| open(shift) && here(shift))
             .flat_map(|(_, assignments)| assignments)
             .collect(),
-        Scope::Location(location_id) => {
+        None => {
             // A shift on now started at most a day (the longest shift) and the closing minutes
             // ago, and at most the opening minutes ahead.
             let from = now
                 - TimeDelta::minutes(MAX_SHIFT_MINUTES)
                 - TimeDelta::minutes(i64::from(settings.check_in_closes_minutes_after));
-            let to = now + TimeDelta::minutes(i64::from(settings.check_in_opens_minutes_before)) + TimeDelta::seconds(1);
-            let shifts = notifier.store.shifts_starting(tenant_id, &rota::clock::instant(from), &rota::clock::instant(to)).await?;
-            let on_now = shifts.iter().filter(|shift| shift.location_id == *location_id && open(shift));
+            let to =
+                now + TimeDelta::minutes(i64::from(settings.check_in_opens_minutes_before)) + TimeDelta::seconds(1);
+            let shifts = notifier
+                .store
+                .shifts_starting(tenant_id, &rota::clock::instant(from), &rota::clock::instant(to))
+                .await?;
+            let on_now = shifts.iter().filter(|shift| here(shift) && open(shift));
             let held = on_now.map(|shift| notifier.store.shift_assignments(tenant_id, &shift.id));
             futures_util::future::try_join_all(held).await?.into_iter().flatten().collect()
         }

@@ -11,6 +11,7 @@
 //! Locally the dev server and the tests call [`poll`], which drains the queue into the same
 //! [`handle`] the Lambda runs.
 
+mod broadcast;
 mod channel;
 mod retry;
 mod sms;
@@ -19,6 +20,7 @@ mod whatsapp;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use rota::clock::Now;
 use rota::notify::{ChannelKind, Envelope, Rendered, render};
+use rota::store::broadcasts::{Line, line_key};
 use rota::store::notifications::{DeliveryStatus, Notification};
 use rota::store::people::Person;
 use rota::store::{RoundTrips, Store};
@@ -94,6 +96,9 @@ async fn deliver(notifier: &Notifier, record: &SqsMessage) -> Result<(), Error> 
     let body = record.body.as_deref().unwrap_or_default();
     let envelope: Envelope =
         serde_json::from_str(body).map_err(|e| Error::internal(format!("not an envelope: {e}")))?;
+    if envelope.broadcast_id.is_some() && envelope.person_id.is_none() {
+        return broadcast::fan_out(notifier, &envelope).await;
+    }
     let now = Now::get();
     if !notifier.store.claim_delivery(&envelope.id, now.epoch).await? {
         tracing::info!(envelope_id = envelope.id, "already delivered; skipped");
@@ -204,6 +209,20 @@ impl Outcome {
     }
 }
 
+/// The one channel an envelope names (a broadcast's), with the person's address for it: none when
+/// it is not configured or the person has no such address.
+fn only<'a>(
+    notifier: &'a Notifier,
+    kind: ChannelKind,
+    person: Option<&Person>,
+) -> Vec<(ChannelKind, &'a dyn Channel, String)> {
+    let address = person.and_then(|person| match kind {
+        ChannelKind::Email => Some(person.email.clone()),
+        ChannelKind::Sms | ChannelKind::Whatsapp => person.phone.as_deref().and_then(rota::notify::e164),
+    });
+    address.and_then(|address| Some((kind, notifier.channel(kind)?, address))).into_iter().collect()
+}
+
 /// Sends `rendered` by the first channel of `route` that takes it (the `receive_count`th time
 /// the message is tried), each paid for before it is tried at its price (`tenant_id`'s, in
 /// `month`; account mail is free) and given back when it fails: the outcome, the address it went
@@ -286,7 +305,9 @@ async fn attempt(
         if envelope.to.is_empty() && person.is_none() {
             return Err(Error::internal("the recipient is not in the organisation"));
         }
-        if !kind.is_account_mail() && person.as_ref().is_some_and(|person| person.notification_opt_outs.contains(&kind))
+        if !kind.is_account_mail()
+            && !envelope.message.is_urgent()
+            && person.as_ref().is_some_and(|person| person.notification_opt_outs.contains(&kind))
         {
             envelope.to = person.map(|person| person.email).unwrap_or_default();
             return Ok(Ok(Outcome::skipped(DeliveryStatus::OptedOut)));
@@ -297,7 +318,10 @@ async fn attempt(
     let month = &Now::get().iso[..7];
     let payer = envelope.tenant_id.as_deref().filter(|_| !kind.is_account_mail()).map(|tenant_id| (tenant_id, month));
     let rendered = render(&envelope.message, &notifier.app_url);
-    let route = route(notifier, &envelope.to, person.as_ref(), allowed.as_deref());
+    let route = match envelope.channel {
+        Some(channel) => only(notifier, channel, person.as_ref()),
+        None => route(notifier, &envelope.to, person.as_ref(), allowed.as_deref()),
+    };
     let sent = send(notifier, envelope, route, &rendered, receive_count, payer).await?;
     // The log names the address it went to, else the one it was meant for.
     let (outcome, address) = match sent {
@@ -320,9 +344,25 @@ async fn attempt(
     Ok(Ok(outcome))
 }
 
-/// The organisation's log of the attempt (mail sent before an organisation exists has none).
+/// The organisation's log of the attempt (mail sent before an organisation exists has none), and
+/// the broadcast's line when it is one of a broadcast's messages.
 async fn log(notifier: &Notifier, envelope: &Envelope, outcome: Outcome, at: &str) -> Result<(), Error> {
     let Some(tenant_id) = &envelope.tenant_id else { return Ok(()) };
+    let line = match (&envelope.broadcast_id, &envelope.person_id, outcome.channel.or(envelope.channel)) {
+        (Some(broadcast_id), Some(person_id), Some(channel)) => Some((
+            broadcast_id,
+            Line {
+                person_id: person_id.clone(),
+                channel,
+                status: outcome.status,
+                detail: outcome.detail.clone(),
+                at: at.to_owned(),
+            },
+        )),
+        _ => None,
+    };
+    let way_back =
+        line.as_ref().map(|(broadcast_id, line)| line_key(tenant_id, broadcast_id, &line.person_id, line.channel));
     let notification = Notification {
         id: envelope.id.clone(),
         tenant_id: tenant_id.clone(),
@@ -336,7 +376,16 @@ async fn log(notifier: &Notifier, envelope: &Envelope, outcome: Outcome, at: &st
         detail: outcome.detail,
         at: at.to_owned(),
     };
-    notifier.store.record_notification(&notification).await
+    match &line {
+        Some((broadcast_id, line)) => {
+            tokio::try_join!(
+                notifier.store.record_notification(&notification, way_back),
+                notifier.store.record_broadcast_line(tenant_id, broadcast_id, line),
+            )?;
+            Ok(())
+        }
+        None => notifier.store.record_notification(&notification, None).await,
+    }
 }
 
 /// Drains `queue_url` once through [`handle`], as the Lambda trigger would deliver it (see

@@ -1,7 +1,7 @@
 //! `POST /broadcasts` and `GET /broadcasts/{broadcast_id}`: an emergency message to everyone on a
 //! shift of an event or a location now, and who it has reached.
 //!
-//! The request records the broadcast (with its audit entry, once per `Idempotency-Key`) and
+//! The request records the broadcast (with its audit entry; once per `Idempotency-Key`) and
 //! queues one job for the notifier, which works out the people on site (published shifts whose
 //! check-in window is open now, their assignments not declined) and sends each of them the
 //! message on every channel they have (`notifier::broadcast`); each attempt is a line of the
@@ -14,10 +14,9 @@ use garde::Validate;
 use rota::auth::{Caller, Role};
 use rota::clock::Now;
 use rota::error::Problem;
-use rota::http::{ValidJson, idempotency_key};
+use rota::http::ValidJson;
+use rota::http::idempotency::{fingerprint, idempotency_key, kept, replayed};
 use rota::notify::{ChannelKind, Envelope, Message};
-use rota::records::committed;
-use rota::store::attendance::Replay;
 use rota::store::audit::AuditEntry;
 use rota::store::broadcasts::{Broadcast, Line, Scope};
 use rota::store::notifications::DeliveryStatus;
@@ -33,11 +32,11 @@ use utoipa::ToSchema;
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({ "event_id": "01JSAMPLEEVENT000000000000", "message": "Fire alarm in hall B: leave by the east doors and gather at the car park.", "urgent": true }))]
 pub struct NewBroadcast {
-    /// Everyone on a shift of this event now; or give `location_id`.
+    /// Everyone on a shift of this event now (with `location_id`: at that location).
     #[garde(length(min = 1, max = 64))]
     #[schema(min_length = 1, max_length = 64)]
     pub event_id: Option<String>,
-    /// Everyone on a shift at this location now; or give `event_id`.
+    /// Everyone on a shift at this location now (with `event_id`: of that event).
     #[garde(length(min = 1, max = 64))]
     #[schema(min_length = 1, max_length = 64)]
     pub location_id: Option<String>,
@@ -60,9 +59,8 @@ fn urgent() -> bool {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct BroadcastReport {
     pub id: String,
-    /// `{"event": id}` or `{"location": id}`.
     pub scope: Scope,
-    /// The event's or location's name.
+    /// The event's and location's names.
     pub place: String,
     pub message: String,
     pub urgent: bool,
@@ -145,14 +143,15 @@ impl BroadcastReport {
 }
 
 /// Sends a message to everyone on a shift of an event or a location now (coordinators and up).
-/// Needs an `Idempotency-Key`: the same key and body within a day answer the same, sent once.
+/// Send an `Idempotency-Key` so a retry or a double tap sends it once: the same key and body
+/// within a day answer the same.
 #[utoipa::path(post, path = "/broadcasts", tag = "scheduling", security(("bearer" = ["coordinator"])),
-    params(("Idempotency-Key" = String, Header, description = "1–128 visible ASCII characters; the same key and body within a day answer the same, sent once", max_length = 128, pattern = "^[!-~]{1,128}$")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "1–128 visible ASCII characters; the same key and body within a day answer the same, sent once", max_length = 128, pattern = "^[!-~]{1,128}$")),
     request_body = NewBroadcast,
     responses(
         (status = 202, description = "Recorded and on its way (or the answer kept for this Idempotency-Key)", body = BroadcastReport),
         (status = 404, description = "No such event or location in this organisation", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Neither or both of event_id and location_id, or no Idempotency-Key", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Neither event_id nor location_id, or an Idempotency-Key used for another request", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn send_broadcast(
     State(state): State<AppState>,
@@ -161,21 +160,25 @@ pub async fn send_broadcast(
     ValidJson(request): ValidJson<NewBroadcast>,
 ) -> Result<(StatusCode, Json<BroadcastReport>), Error> {
     caller.require(Role::Coordinator)?;
-    let key = idempotency_key(&headers)?.ok_or_else(|| Error::field("Idempotency-Key", "is required: a broadcast is sent once per key"))?;
-    let scope = match (&request.event_id, &request.location_id) {
-        (Some(event), None) => Scope::Event(event.clone()),
-        (None, Some(location)) => Scope::Location(location.clone()),
-        _ => return Err(Error::field("event_id", "give exactly one of event_id and location_id")),
-    };
-    let fingerprint = Replay::fingerprint("broadcast", &request)?;
+    let key = idempotency_key(&headers)?;
+    if request.event_id.is_none() && request.location_id.is_none() {
+        return Err(Error::field("event_id", "give event_id, location_id, or both"));
+    }
+    let scope = Scope { event_id: request.event_id.clone(), location_id: request.location_id.clone() };
+    let fingerprint = fingerprint("broadcast", &request)?;
     // Round trip 1: the answer kept for the key, the place, and the sender, in parallel.
     let (replay, place, sender) = tokio::try_join!(
-        state.store.replay(&caller.tenant_id, &caller.person_id, &key),
+        async {
+            match &key {
+                Some(key) => state.store.replay(&caller.tenant_id, &caller.person_id, key).await,
+                None => Ok(None),
+            }
+        },
         place(&state, &caller.tenant_id, &scope),
         state.store.entity::<Person>(&caller.tenant_id, &caller.person_id),
     )?;
     if let Some(replay) = replay {
-        return replay.answer(&fingerprint);
+        return replayed(replay, &fingerprint);
     }
     let now = Now::get();
     let broadcast = Broadcast {
@@ -192,7 +195,6 @@ pub async fn send_broadcast(
         fanned_out_at: None,
     };
     let report = BroadcastReport::of(broadcast.clone(), &[]);
-    let replay = Replay::of(&fingerprint, StatusCode::ACCEPTED, &report)?;
     let audit = AuditEntry::new(
         &caller.actor(),
         "broadcast.sent",
@@ -201,17 +203,18 @@ pub async fn send_broadcast(
         Some(&broadcast),
         &now.iso,
     );
-    // Round trip 2: the broadcast, the answer kept for the key and the audit entry, together.
-    let items = vec![
-        state.store.broadcast_put(&broadcast)?,
-        state.store.replay_put(&caller.tenant_id, &caller.person_id, &key, &replay, now.epoch)?,
-        state.store.audit_put(&audit)?,
-    ];
+    // Round trip 2: the broadcast, its audit entry and the answer kept for the key, together.
+    let mut items = vec![state.store.broadcast_put(&broadcast)?, state.store.audit_put(&audit)?];
+    if let Some(key) = &key {
+        let replay = kept(&fingerprint, StatusCode::ACCEPTED, &report)?;
+        items.push(state.store.replay_put(&caller.tenant_id, &caller.person_id, key, &replay, now.epoch)?);
+    }
     if state.store.transact(items).await?.is_err() {
         // Another request with this key won: its answer.
-        return match state.store.replay(&caller.tenant_id, &caller.person_id, &key).await? {
-            Some(replay) => replay.answer(&fingerprint),
-            None => committed(Err(rota::store::entities::Refused(Vec::new()))).map(|()| unreachable!()),
+        let key = key.as_deref().unwrap_or_default();
+        return match state.store.replay(&caller.tenant_id, &caller.person_id, key).await? {
+            Some(replay) => replayed(replay, &fingerprint),
+            None => Err(Error::Conflict("a request with this Idempotency-Key is still in progress")),
         };
     }
     let message = Message::Broadcast {
@@ -220,17 +223,31 @@ pub async fn send_broadcast(
         text: broadcast.message.clone(),
         urgent: broadcast.urgent,
     };
-    let job = Envelope { broadcast_id: Some(broadcast.id.clone()), ..Envelope::new(Some(&caller.tenant_id), None, "", message) };
+    let job = Envelope {
+        broadcast_id: Some(broadcast.id.clone()),
+        ..Envelope::new(Some(&caller.tenant_id), None, "", message)
+    };
     state.outbox.send(&job).await?;
     Ok((StatusCode::ACCEPTED, Json(report)))
 }
 
 /// The name of the broadcast's event or location (404 when it is not the organisation's).
 async fn place(state: &AppState, tenant_id: &str, scope: &Scope) -> Result<String, Error> {
-    match scope {
-        Scope::Event(id) => Ok(state.store.entity::<Event>(tenant_id, id).await?.ok_or(Error::NotFound)?.title),
-        Scope::Location(id) => Ok(state.store.entity::<Location>(tenant_id, id).await?.ok_or(Error::NotFound)?.name),
-    }
+    let (event, location) = tokio::try_join!(
+        async {
+            match &scope.event_id {
+                Some(id) => Ok(Some(state.store.entity::<Event>(tenant_id, id).await?.ok_or(Error::NotFound)?.title)),
+                None => Ok(None),
+            }
+        },
+        async {
+            match &scope.location_id {
+                Some(id) => Ok(Some(state.store.entity::<Location>(tenant_id, id).await?.ok_or(Error::NotFound)?.name)),
+                None => Ok::<_, Error>(None),
+            }
+        },
+    )?;
+    Ok([event, location].into_iter().flatten().collect::<Vec<_>>().join(", "))
 }
 
 /// A broadcast: each person it went to, on which channels, and whether it has reached them

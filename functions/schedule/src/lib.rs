@@ -6,6 +6,7 @@
 
 mod assignments;
 mod availability;
+mod broadcasts;
 mod calendar;
 mod events;
 mod hours;
@@ -40,6 +41,8 @@ rota::function_routes!(
     [requests::approve_request],
     [requests::reject_request],
     [requests::cancel_request],
+    [broadcasts::send_broadcast],
+    [broadcasts::get_broadcast],
     [shifts::publish_shift],
     [shifts::cancel_shift],
     [assignments::delete_assignment],

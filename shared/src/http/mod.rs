@@ -3,10 +3,12 @@
 
 mod body;
 pub mod cors;
+pub mod idempotency;
 pub mod openapi;
 mod query;
 
 pub use body::{BODY_LIMIT_BYTES, ValidJson};
+pub use idempotency::idempotency_key;
 pub use openapi::OPENAPI_PATH;
 pub use query::{PageQuery, ValidQuery};
 

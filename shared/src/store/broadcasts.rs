@@ -16,12 +16,12 @@ use crate::notify::ChannelKind;
 
 const BROADCAST_SK: &str = "BROADCAST";
 
-/// Where a broadcast goes: the people on a shift of this event, or at this location, now.
+/// Where a broadcast goes: the people on a shift of this event, at this location, or both (the
+/// event's shifts at the location), now.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Scope {
-    Event(String),
-    Location(String),
+pub struct Scope {
+    pub event_id: Option<String>,
+    pub location_id: Option<String>,
 }
 
 /// One person a broadcast went to, with the channels it went by.

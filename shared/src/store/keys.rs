@@ -125,6 +125,11 @@ pub fn sign_in_code(e164: &str) -> String {
 }
 pub const SIGN_IN_CODE_SK: &str = "OTP";
 
+/// A broadcast and its lines (see `store::broadcasts`).
+pub fn broadcast(tenant_id: &str, broadcast_id: &str) -> String {
+    format!("T#{tenant_id}#BROADCAST#{broadcast_id}")
+}
+
 /// A tenant's notification log, newest last by `{at}#{id}`.
 pub fn notifications(tenant_id: &str) -> String {
     format!("T#{tenant_id}#NOTIFY")

@@ -16,6 +16,7 @@
 pub mod attendance;
 pub mod audit;
 pub mod billing;
+pub mod broadcasts;
 pub mod calendar;
 pub mod closing;
 pub mod credits;

@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 
 use super::credits::{CreditEntry, CreditKind};
 use super::page::{Index, Page};
-use super::{Item, Store, key, keys, n, s, to_item, value, written};
+use super::{Store, key, keys, n, s, to_item, value, written};
 use crate::Error;
 use crate::notify::{ChannelKind, Kind};
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -207,20 +207,28 @@ impl Store {
     }
 
     /// Writes a line of the log; one a provider took (`provider_id`) also gets the way back to
-    /// it from the provider's id, for its status callbacks (kept as long as the marker).
-    pub async fn record_notification(&self, notification: &Notification) -> Result<(), Error> {
+    /// it (and to its broadcast's line, `broadcast_line`, if it is one) from the provider's id, for
+    /// its status callbacks (kept as long as the marker).
+    pub async fn record_notification(
+        &self,
+        notification: &Notification,
+        broadcast_line: Option<(String, String)>,
+    ) -> Result<(), Error> {
         let sk = format!("{}#{}", notification.at, notification.id);
         let item = to_item(notification, &[("pk", keys::notifications(&notification.tenant_id)), ("sk", sk.clone())])?;
         let line = self.client.put_item().table_name(&self.table).set_item(Some(item)).send();
         let way_back = notification.provider_id.as_deref().map(|provider_id| {
             let expires_at = crate::clock::Now::get().epoch + MARKER_SECS;
-            let item = HashMap::from([
+            let mut item = HashMap::from([
                 ("pk".to_owned(), s(keys::provider_message(provider_id))),
                 ("sk".to_owned(), s(keys::PROVIDER_MESSAGE_SK)),
                 ("tenant_id".to_owned(), s(&notification.tenant_id)),
                 ("line".to_owned(), s(sk)),
                 ("expires_at".to_owned(), n(expires_at)),
             ]);
+            if let Some((pk, sk)) = broadcast_line {
+                item.extend([("broadcast_pk".to_owned(), s(pk)), ("broadcast_sk".to_owned(), s(sk))]);
+            }
             self.client.put_item().table_name(&self.table).set_item(Some(item)).send()
         });
         match way_back {
@@ -249,28 +257,43 @@ impl Store {
             .send()
             .await?
             .item;
-        let text = |item: &Item, name: &str| item.get(name).and_then(|value| value.as_s().ok()).cloned();
-        let Some((tenant_id, line)) = way_back.and_then(|item| Some((text(&item, "tenant_id")?, text(&item, "line")?)))
-        else {
-            return Ok(false);
-        };
+        let Some(way_back) = way_back else { return Ok(false) };
+        let text = |name: &str| way_back.get(name).and_then(|value| value.as_s().ok()).cloned();
+        let (Some(tenant_id), Some(line)) = (text("tenant_id"), text("line")) else { return Ok(false) };
+        // The log's line (it names the provider's id), and the broadcast's line if it is one.
         let mut update = "SET #status = :status, reported_at = :at".to_owned();
-        let mut request = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key(keys::notifications(&tenant_id), line)))
-            .condition_expression("#status = :sent AND provider_id = :provider")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":status", value(&status)?)
-            .expression_attribute_values(":sent", value(&DeliveryStatus::Sent)?)
-            .expression_attribute_values(":provider", s(provider_id))
-            .expression_attribute_values(":at", s(at));
-        if let Some(detail) = detail {
+        if detail.is_some() {
             update.push_str(", detail = :detail");
-            request = request.expression_attribute_values(":detail", s(detail));
         }
-        written(request.update_expression(update).send().await)
+        let report = |pk: String, sk: String, condition: &str| -> Result<_, Error> {
+            let mut request = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(key(pk, sk)))
+                .update_expression(update.as_str())
+                .condition_expression(condition)
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":status", value(&status)?)
+                .expression_attribute_values(":sent", value(&DeliveryStatus::Sent)?)
+                .expression_attribute_values(":at", s(at));
+            if let Some(detail) = detail {
+                request = request.expression_attribute_values(":detail", s(detail));
+            }
+            Ok(request)
+        };
+        let logged = report(keys::notifications(&tenant_id), line, "#status = :sent AND provider_id = :provider")?
+            .expression_attribute_values(":provider", s(provider_id))
+            .send();
+        match (text("broadcast_pk"), text("broadcast_sk")) {
+            (Some(pk), Some(sk)) => {
+                let broadcast = report(pk, sk, "#status = :sent")?.send();
+                let (logged, broadcast) = tokio::join!(logged, broadcast);
+                written(broadcast)?;
+                written(logged)
+            }
+            _ => written(logged.await),
+        }
     }
 
     /// The organisation's delivery attempts, newest first.
