@@ -649,6 +649,10 @@ class ContractAuth:
                 case.body = {**case.body, "unit_id": ORG_UNIT}
             if case.body.get("position_ids"):
                 case.body = {**case.body, "position_ids": [ORG_POSITION]}
+        if positive and case.method.upper() == "POST" and case.path == "/broadcasts":
+            # A new broadcast gets a new key, as a client makes one per message it sends (the
+            # generated keys repeat, and a key sent again with another body is refused, 422).
+            case.headers = {**(case.headers or {}), "Idempotency-Key": uuid.uuid4().hex}
         if case.path == "/availability/me":
             return AVAILABILITY_TOKEN
         for operation in ("POST /attendance/check-in", "POST /attendance/check-out", "POST /attendance/photo-url"):
