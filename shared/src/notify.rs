@@ -27,6 +27,9 @@ pub struct Envelope {
     /// Only this channel, none other instead (a broadcast goes on each channel by itself).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub channel: Option<ChannelKind>,
+    /// It waits for the recipient's quiet hours to end (logged once, when it first did).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub deferred: bool,
 }
 
 impl Envelope {
@@ -44,6 +47,7 @@ impl Envelope {
             message,
             broadcast_id: None,
             channel: None,
+            deferred: false,
         }
     }
 }

@@ -58,6 +58,19 @@ pub async fn send<T: Serialize>(sqs: &aws_sdk_sqs::Client, queue_url: &str, mess
     Ok(())
 }
 
+/// Queues one message, out of sight for `delay_secs` (SQS allows up to 900).
+pub async fn send_later<T: Serialize>(
+    sqs: &aws_sdk_sqs::Client,
+    queue_url: &str,
+    message: &T,
+    delay_secs: i32,
+) -> Result<(), Error> {
+    let body = serde_json::to_string(message).map_err(Error::internal)?;
+    let delay = delay_secs.clamp(0, 900);
+    sqs.send_message().queue_url(queue_url).message_body(body).delay_seconds(delay).send().await.map_err(sqs_error)?;
+    Ok(())
+}
+
 /// Serves SQS batches to `handle` as a Lambda: the rest of an SQS-triggered worker's `main`, after
 /// its state is built.
 pub async fn serve<Handled>(handle: impl Fn(SqsEvent) -> Handled) -> Result<(), lambda_runtime::Error>

@@ -537,6 +537,13 @@ impl TestApp {
 /// One of each record an organisation keeps, made through the API by its owner: what tests
 /// need an id of.
 #[derive(Debug, Clone)]
+/// A member of a crew written straight into the table ([`TestApp::crew_on_now`]).
+pub struct CrewMember {
+    pub id: String,
+    pub email: String,
+    pub phone: Option<String>,
+}
+
 pub struct Organisation {
     pub location_id: String,
     pub position_id: String,
@@ -692,6 +699,54 @@ impl TestApp {
         let body = json!({ "token": token, "password": PASSWORD, "token_delivery": "body" });
         let accepted = json_of(self.post("/auth/invitations/accept", None, body).await, StatusCode::CREATED).await;
         accepted["tokens"]["access_token"].as_str().unwrap().to_owned()
+    }
+
+    /// A published shift of `org`'s event, from an hour ago to three hours from now, with `count`
+    /// active staff accepted on it, written straight into the table (25 items a request):
+    /// hundreds of people on site at once. Every tenth has a phone of their own.
+    pub async fn crew_on_now(&self, token: &str, org: &Organisation, count: usize) -> Vec<CrewMember> {
+        use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+        use rota::store::people::{Person, PersonStatus};
+        use rota::store::schedule::{Assignment, AssignmentStatus, Shift};
+        let now = chrono::Utc::now();
+        let times = ((now - chrono::Duration::hours(1)).to_rfc3339(), (now + chrono::Duration::hours(3)).to_rfc3339());
+        let body = json!({ "location_id": org.location_id, "position_id": org.position_id, "event_id": org.event_id,
+            "start": times.0, "end": times.1, "headcount": 3 });
+        let created = json_of(self.post("/shifts", Some(token), body).await, StatusCode::CREATED).await;
+        let shift_id = created["id"].as_str().unwrap();
+        json_of(self.post_empty(&format!("/shifts/{shift_id}/publish"), token).await, StatusCode::OK).await;
+        let tenant_id = created["tenant_id"].as_str().unwrap();
+        let shift: Shift = self.store.entity(tenant_id, shift_id).await.unwrap().unwrap();
+        let now = rota::clock::iso(now);
+        let run = ulid::Ulid::new().random() % 10_000;
+        let mut crew = Vec::new();
+        let mut writes = Vec::new();
+        for n in 0..count {
+            let id = ulid::Ulid::new().to_string();
+            let email = format!("crew-{run}-{n}@example.com");
+            let name = format!("Crew {n:03}");
+            let mut person = Person::invited(
+                id.clone(),
+                shift.tenant_id.clone(),
+                email.clone(),
+                name,
+                rota::auth::Role::Staff,
+                &now,
+            );
+            person.status = PersonStatus::Active;
+            person.phone = (n % 10 == 0).then(|| format!("+44770{run:04}{n:04}"));
+            let assignment = Assignment::new(&shift, &id, AssignmentStatus::Accepted, ("seed", false), &now);
+            for item in [self.store.entity_item(&person).unwrap(), self.store.entity_item(&assignment).unwrap()] {
+                let put = PutRequest::builder().set_item(Some(item)).build().unwrap();
+                writes.push(WriteRequest::builder().put_request(put).build());
+            }
+            crew.push(CrewMember { id, email, phone: person.phone });
+        }
+        let (client, table) = self.store.raw();
+        for batch in writes.chunks(25) {
+            client.batch_write_item().request_items(table, batch.to_vec()).send().await.unwrap();
+        }
+        crew
     }
 
     /// Forgets a rate limit's count for `subject` this window (its counter, straight in the table).

@@ -4,12 +4,7 @@
 
 use api_tests::{TestApp, json_of, spawn_app};
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
-use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
-use chrono::{Duration, Utc};
 use reqwest::StatusCode;
-use rota::auth::Role;
-use rota::store::people::{Person, PersonStatus};
-use rota::store::schedule::{Assignment, AssignmentStatus, Shift};
 use serde_json::{Value, json};
 
 /// People on the shift: this many, every tenth with a phone (SMS and WhatsApp too).
@@ -21,47 +16,6 @@ async fn broadcast(app: &TestApp, token: &str, key: &str, body: Value) -> reqwes
     request.json(&body).send().await.unwrap()
 }
 
-/// `count` active staff, written straight into the table, each accepted on `shift`; every tenth
-/// has a phone. Their ids and emails, and the phones.
-async fn on_site(app: &TestApp, shift: &Shift, count: usize) -> (Vec<(String, String)>, Vec<String>) {
-    let now = rota::clock::iso(Utc::now());
-    let (mut ids, mut phones, mut items) = (Vec::new(), Vec::new(), Vec::new());
-    let run = ulid::Ulid::new().random() % 10_000;
-    for n in 0..count {
-        let id = ulid::Ulid::new().to_string();
-        let email = format!("site-{run}-{n}@example.com");
-        let mut person = Person::invited(
-            id.clone(),
-            shift.tenant_id.clone(),
-            email.clone(),
-            format!("Crew {n:03}"),
-            Role::Staff,
-            &now,
-        );
-        person.status = PersonStatus::Active;
-        if n % 10 == 0 {
-            let phone = format!("+44770{run:04}{n:04}");
-            person.phone = Some(phone.clone());
-            phones.push(phone);
-        }
-        let assignment = Assignment::new(shift, &id, AssignmentStatus::Accepted, ("seed", false), &now);
-        items.push(app.store.entity_item(&person).unwrap());
-        items.push(app.store.entity_item(&assignment).unwrap());
-        ids.push((id, email));
-    }
-    let (client, table) = app.store.raw();
-    let writes: Vec<WriteRequest> = items
-        .into_iter()
-        .map(|item| {
-            WriteRequest::builder().put_request(PutRequest::builder().set_item(Some(item)).build().unwrap()).build()
-        })
-        .collect();
-    for batch in writes.chunks(25) {
-        client.batch_write_item().request_items(table, batch.to_vec()).send().await.unwrap();
-    }
-    (ids, phones)
-}
-
 #[tokio::test]
 async fn a_broadcast_reaches_everyone_on_site_on_every_channel_once() {
     let app = spawn_app().await;
@@ -71,18 +25,10 @@ async fn a_broadcast_reaches_everyone_on_site_on_every_channel_once() {
     app.set(&format!("T#{}", owner.tenant_id), "TENANT", &[("message_credits", json!(100_000))]).await;
 
     // A shift of the event on now, with 500 people on it; one has opted out of broadcasts.
-    let now = Utc::now();
-    let body = json!({ "location_id": org.location_id, "position_id": org.position_id, "event_id": org.event_id,
-        "start": (now - Duration::hours(1)).to_rfc3339(), "end": (now + Duration::hours(3)).to_rfc3339(), "headcount": 3 });
-    let shift_id = json_of(app.post("/shifts", Some(token), body).await, StatusCode::CREATED).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    json_of(app.post_empty(&format!("/shifts/{shift_id}/publish"), token).await, StatusCode::OK).await;
-    let shift: Shift = app.store.entity(&owner.tenant_id, &shift_id).await.unwrap().unwrap();
-    let (people, phones) = on_site(&app, &shift, PEOPLE).await;
+    let crew = app.crew_on_now(token, &org, PEOPLE).await;
+    let phones: Vec<&str> = crew.iter().filter_map(|member| member.phone.as_deref()).collect();
     let opted = format!("T#{}", owner.tenant_id);
-    app.set(&opted, &format!("PERSON#{}", people[1].0), &[("notification_opt_outs", json!(["broadcast"]))]).await;
+    app.set(&opted, &format!("PERSON#{}", crew[1].id), &[("notification_opt_outs", json!(["broadcast"]))]).await;
 
     // Staff cannot broadcast; a coordinator and up can, once per key.
     let staff = app.staff_token(&org).await;
@@ -142,7 +88,8 @@ async fn a_broadcast_reaches_everyone_on_site_on_every_channel_once() {
         assert!(got[0]["body"].as_str().unwrap().contains("Fire alarm in hall B"));
     }
     // Email once each, the person who opted out of broadcasts too (it is urgent).
-    for (_, email) in people.iter().take(3) {
+    for member in crew.iter().take(3) {
+        let email = &member.email;
         let mail = app.mail_to(email).await;
         assert_eq!(mail.len(), 1, "{email}: {mail:?}");
         assert_eq!(mail[0]["subject"], format!("URGENT from {}", sent["place"].as_str().unwrap()));
@@ -161,7 +108,7 @@ async fn a_broadcast_reaches_everyone_on_site_on_every_channel_once() {
     assert_eq!(reported["status"], 200, "{reported}");
     let report = json_of(app.get(&path, token).await, StatusCode::OK).await;
     let first =
-        report["people"].as_array().unwrap().iter().find(|person| person["person_id"] == people[0].0.as_str()).unwrap();
+        report["people"].as_array().unwrap().iter().find(|person| person["person_id"] == crew[0].id.as_str()).unwrap();
     let delivered = first["channels"].as_array().unwrap().iter().filter(|line| line["status"] == "delivered").count();
     assert_eq!(delivered, 1, "{first}");
 

@@ -315,3 +315,97 @@ async fn staff_reach_their_shifts_supervisor_by_whatsapp_or_a_call_from_the_shif
         json_of(app.request(Method::PATCH, &shift, Some(&owner.access_token), Some(none)).await, StatusCode::OK).await;
     assert_eq!(changed.get("supervisor"), None, "{changed}");
 }
+
+/// `envelope` handled as the queue delivers it once: no record may fail.
+async fn handled(app: &TestApp, envelope: &Envelope) {
+    let mut record = SqsMessage::default();
+    record.message_id = Some(format!("{}-{}", envelope.id, ulid::Ulid::new()));
+    record.body = Some(serde_json::to_string(envelope).unwrap());
+    let mut event = SqsEvent::default();
+    event.records = vec![record];
+    assert!(notifier::handle(&app.notifier, event).await.batch_item_failures.is_empty());
+}
+
+#[tokio::test]
+async fn quiet_hours_hold_a_message_until_they_end_but_never_an_urgent_one() {
+    let app = spawn_app().await;
+    let owner = app.signup().await;
+    let org = app.organisation(&owner).await;
+    let staff = app.staff_token(&org).await;
+
+    // Quiet from an hour ago to an hour from now (UTC).
+    let now = chrono::Utc::now();
+    let hour = chrono::Duration::hours(1);
+    let quiet = json!({ "start": (now - hour).format("%H:%M").to_string(), "end": (now + hour).format("%H:%M").to_string(),
+        "time_zone": "UTC" });
+    let body = json!({ "quiet_hours": quiet });
+    let me = json_of(app.request(Method::PATCH, "/me", Some(&staff), Some(body)).await, StatusCode::OK).await;
+    assert_eq!(me["quiet_hours"], quiet);
+    let wrong = json!({ "quiet_hours": { "start": "25:00", "end": "07:00" } });
+    let refused = app.request(Method::PATCH, "/me", Some(&staff), Some(wrong)).await;
+    assert_eq!(json_of(refused, StatusCode::UNPROCESSABLE_ENTITY).await["errors"][0]["field"], "quiet_hours.start");
+
+    // A message now waits, logged once as deferred with when; it is queued again out of sight.
+    let envelope = Envelope::to_person(&owner.tenant_id, &org.person_id, imported());
+    handled(&app, &envelope).await;
+    let line =
+        json_of(app.get("/notifications?limit=1", &owner.access_token).await, StatusCode::OK).await["items"][0].clone();
+    assert_eq!(
+        (line["id"].as_str(), line["status"].as_str()),
+        (Some(envelope.id.as_str()), Some("deferred")),
+        "{line}"
+    );
+    assert!(line["detail"].as_str().unwrap().starts_with("quiet hours until "), "{line}");
+    let delayed = app
+        .sqs
+        .get_queue_attributes()
+        .queue_url(&app.config.notification_queue)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesDelayed)
+        .send()
+        .await
+        .unwrap();
+    let delayed = delayed.attributes.unwrap_or_default();
+    assert_eq!(
+        delayed.get(&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesDelayed).map(String::as_str),
+        Some("1")
+    );
+    let mail = |mail: &[Value]| mail.iter().filter(|mail| mail["subject"] == "Import finished: staff.csv").count();
+    assert_eq!(mail(&app.mail_to(&org.person_email).await), 0, "nothing sent in the quiet hours");
+
+    // The hop back while it is still quiet: nothing more is logged or sent.
+    let hop = Envelope { deferred: true, ..envelope.clone() };
+    handled(&app, &hop).await;
+    let log = json_of(app.get("/notifications?limit=5", &owner.access_token).await, StatusCode::OK).await;
+    let lines = log["items"].as_array().unwrap().iter().filter(|line| line["id"] == envelope.id.as_str()).count();
+    assert_eq!(lines, 1, "{log}");
+
+    // An urgent broadcast is not held.
+    let urgent = Envelope {
+        broadcast_id: Some("01JN0SUCHBR0ADCAST00000000".into()),
+        channel: Some(rota::notify::ChannelKind::Email),
+        ..Envelope::to_person(
+            &owner.tenant_id,
+            &org.person_id,
+            Message::Broadcast {
+                place: "Hall B".into(),
+                from: "Olive".into(),
+                text: "Leave by the east doors".into(),
+                urgent: true,
+            },
+        )
+    };
+    handled(&app, &urgent).await;
+    let got = app.mail_to(&org.person_email).await;
+    assert_eq!(got.iter().filter(|mail| mail["subject"] == "URGENT from Hall B").count(), 1, "{got:?}");
+
+    // Once the quiet hours are over (here: taken off), the hop is sent, once.
+    let body = json!({ "quiet_hours": null });
+    let me = json_of(app.request(Method::PATCH, "/me", Some(&staff), Some(body)).await, StatusCode::OK).await;
+    assert!(me.get("quiet_hours").is_none(), "{me}");
+    handled(&app, &hop).await;
+    handled(&app, &hop).await;
+    assert_eq!(mail(&app.mail_to(&org.person_email).await), 1);
+    let line =
+        json_of(app.get("/notifications?limit=1", &owner.access_token).await, StatusCode::OK).await["items"][0].clone();
+    assert_eq!((line["id"].as_str(), line["status"].as_str()), (Some(envelope.id.as_str()), Some("sent")), "{line}");
+}

@@ -5,6 +5,7 @@ use axum::extract::State;
 use garde::Validate;
 use rota::auth::Caller;
 use rota::clock::Now;
+use rota::domain::quiet::QuietHours;
 use rota::error::Problem;
 use rota::http::ValidJson;
 use rota::notify::{ChannelKind, Kind};
@@ -45,6 +46,12 @@ pub struct UpdateMe {
     #[garde(length(max = 3), custom(distinct))]
     #[schema(schema_with = channels_schema)]
     pub channels: Option<Vec<ChannelKind>>,
+    /// Hours when only urgent messages reach you (`{"start": "22:00", "end": "07:00"}`, in your
+    /// organisation's time zone or `time_zone`); the rest wait until they end. `null` removes them.
+    #[garde(dive)]
+    #[serde(default, deserialize_with = "rota::validate::nullable")]
+    #[schema(value_type = Option<QuietHours>)]
+    pub quiet_hours: Option<Option<QuietHours>>,
     /// The `version` last read; when given, a stale write answers 409.
     #[garde(range(max = rota::validate::MAX_VERSION))]
     pub version: Option<u64>,
@@ -77,6 +84,7 @@ pub async fn update_me(
         && update.phone.is_none()
         && update.notification_opt_outs.is_none()
         && update.channels.is_none()
+        && update.quiet_hours.is_none()
     {
         // Nothing to change: answer the profile as it is, like a form saved untouched.
         return get_me(State(state), caller).await;
@@ -94,6 +102,7 @@ pub async fn update_me(
     after.phone = update.phone.map(|phone| phone.trim().to_owned()).or(after.phone);
     after.notification_opt_outs = update.notification_opt_outs.unwrap_or(after.notification_opt_outs);
     after.channels = update.channels.unwrap_or(after.channels);
+    after.quiet_hours = update.quiet_hours.unwrap_or(after.quiet_hours);
     after.touch(&now.iso);
     let audit = AuditEntry::new(
         &caller.actor(),

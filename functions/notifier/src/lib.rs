@@ -108,6 +108,9 @@ async fn deliver(notifier: &Notifier, record: &SqsMessage) -> Result<(), Error> 
     let receive_count =
         record.attributes.get("ApproximateReceiveCount").and_then(|count| count.parse().ok()).unwrap_or(1);
     let failed = match attempt(notifier, &mut envelope, receive_count).await {
+        Ok(Ok(outcome)) if outcome.status == DeliveryStatus::Deferred => {
+            return defer(notifier, envelope, outcome).await;
+        }
         Ok(Ok(outcome)) => return log(notifier, &envelope, outcome, &now.iso).await,
         Ok(Err(not_sent)) => not_sent,
         Err(error) => {
@@ -201,11 +204,13 @@ struct Outcome {
     provider_id: Option<String>,
     /// Why it failed, and when it is tried again.
     detail: Option<String>,
+    /// Deferred: until when (the end of the recipient's quiet hours).
+    until: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl Outcome {
     fn skipped(status: DeliveryStatus) -> Self {
-        Self { status, channel: None, provider_id: None, detail: None }
+        Self { status, channel: None, provider_id: None, detail: None, until: None }
     }
 }
 
@@ -297,10 +302,11 @@ async fn attempt(
     if let (Some(tenant_id), Some(person_id)) = (&envelope.tenant_id, &envelope.person_id)
         && (!kind.is_account_mail() || envelope.to.is_empty())
     {
-        // The person and the organisation's channels for the kind, in parallel.
+        // The person and the organisation's channels for the kind and time zone, in parallel.
         let (read, tenant) =
             tokio::try_join!(notifier.store.entity::<Person>(tenant_id, person_id), notifier.store.tenant(tenant_id))?;
         person = read;
+        let zone = tenant.as_ref().and_then(|tenant| tenant.time_zone.parse().ok()).unwrap_or(chrono_tz::UTC);
         allowed = tenant.and_then(|tenant| tenant.settings.channels_for(kind).map(<[ChannelKind]>::to_vec));
         if envelope.to.is_empty() && person.is_none() {
             return Err(Error::internal("the recipient is not in the organisation"));
@@ -311,6 +317,19 @@ async fn attempt(
         {
             envelope.to = person.map(|person| person.email).unwrap_or_default();
             return Ok(Ok(Outcome::skipped(DeliveryStatus::OptedOut)));
+        }
+        let quiet = person.as_ref().and_then(|person| person.quiet_hours.as_ref());
+        if let Some(until) = quiet
+            .filter(|_| !kind.is_account_mail() && !envelope.message.is_urgent())
+            .and_then(|quiet| quiet.until(chrono::Utc::now(), zone))
+        {
+            envelope.to = person.map(|person| person.email).unwrap_or_default();
+            let detail = format!("quiet hours until {}", rota::clock::iso(until));
+            return Ok(Ok(Outcome {
+                detail: Some(detail),
+                until: Some(until),
+                ..Outcome::skipped(DeliveryStatus::Deferred)
+            }));
         }
     }
     // The month (`yyyy-mm` of the ISO instant) the message counts in: the plan's messages of the
@@ -342,6 +361,23 @@ async fn attempt(
         }
     }
     Ok(Ok(outcome))
+}
+
+/// Puts a message off until its recipient's quiet hours end: the claim given back, and the
+/// envelope queued again out of sight until then, in hops of SQS's longest delay (15 minutes; a
+/// night of 8 hours is 32 hops, each a fresh message, so waiting never uses up its receives). Logged
+/// the first time only.
+async fn defer(notifier: &Notifier, mut envelope: Envelope, outcome: Outcome) -> Result<(), Error> {
+    notifier.store.release_delivery(&envelope.id).await?;
+    let wait = outcome.until.map(|until| (until - chrono::Utc::now()).num_seconds()).unwrap_or(0);
+    let first = !envelope.deferred;
+    envelope.deferred = true;
+    rota::queue::send_later(&notifier.sqs, &notifier.queue_url, &envelope, i32::try_from(wait.max(1)).unwrap_or(900))
+        .await?;
+    if first {
+        log(notifier, &envelope, outcome, &Now::get().iso).await?;
+    }
+    Ok(())
 }
 
 /// The organisation's log of the attempt (mail sent before an organisation exists has none), and

@@ -8,6 +8,7 @@ pub mod imports;
 pub mod invoices;
 pub mod money;
 pub mod payroll;
+pub mod quiet;
 pub mod revenue;
 pub mod settings;
 pub mod time;

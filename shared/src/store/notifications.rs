@@ -26,6 +26,8 @@ pub enum DeliveryStatus {
     SkippedNoCredit,
     /// The recipient opted out of this kind.
     OptedOut,
+    /// Inside the recipient's quiet hours: it waits until they end (`detail` says when).
+    Deferred,
     /// The channel refused it; the queue retries it, then keeps it in the dead-letter queue.
     Failed,
 }

@@ -53,6 +53,9 @@ pub struct Person {
     /// after the others when not listed. SMS and WhatsApp need `phone` in E.164 (`+447700900123`).
     #[serde(default)]
     pub channels: Vec<crate::notify::ChannelKind>,
+    /// When nothing but urgent messages reaches them: the rest waits until these end.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quiet_hours: Option<crate::domain::quiet::QuietHours>,
     /// When they joined: accepted their invitation or confirmed their sign-up. None while
     /// invited, and for an invitation revoked before it was accepted: such a person has no
     /// credential and cannot be reactivated (invite the address again).
@@ -110,6 +113,7 @@ impl Person {
             emergency_contact: None,
             notification_opt_outs: Vec::new(),
             channels: Vec::new(),
+            quiet_hours: None,
             joined_at: None,
             sessions_valid_after: None,
             import_id: None,
