@@ -11,8 +11,10 @@ a fresh login or an authenticator app gives, so the first few calls of each phas
 pools made before the run (without them every call would be refused and schemathesis would
 report missing test data or missing authentication):
 - DELETE /auth/sessions/{session_id} signs up a fresh owner and ends that owner's just-started
-  session with its own token. (The run's own owner is no use: the run calls POST
-  /auth/logout-all with its token, and soon locks its email out by fuzzing logins with it.)
+  session with its own token. (The run's own owner is no use: the run soon locks its email out
+  by fuzzing logins with it.)
+- POST /auth/logout and /auth/logout-all end a session of an owner kept for them (a password
+  login each time), never the run's owner's, whose token every other call carries.
 - POST /auth/verify-email gets the token of a sign-up just started.
 - POST /auth/2fa/setup, /auth/2fa/enable and /auth/2fa/disable get a fresh owner in the state
   the operation acts on (2FA off; a secret set up; 2FA on) and that owner's own code, made when
@@ -221,6 +223,18 @@ with urllib.request.urlopen(f"{BASE}/openapi.json") as response:
     signup(json.load(response)["components"]["schemas"]["SignupRequest"]["example"])
 OWNER = {**owner_with_2fa(), "at": time.time()}
 OWNER_LOCK = threading.Lock()
+
+
+# The owner whose sessions the logouts end.
+LEAVER = new_signup()
+signup(LEAVER)
+
+
+def leaving_session():
+    """A new session of the owner kept for logging out: its access token."""
+    status, tokens = post("/auth/login", {"email": LEAVER["email"], "password": LEAVER["password"]})
+    assert status == 200 and "access_token" in tokens, f"the leaver's login answered {status}"
+    return tokens["access_token"]
 
 
 def owner_token():
@@ -585,6 +599,8 @@ def uploaded_import():
 class ContractAuth:
     def get(self, case, context):
         positive = case.meta and case.meta.generation.mode.is_positive
+        if case.method.upper() == "POST" and case.path in ("/auth/logout", "/auth/logout-all"):
+            return leaving_session()
         if positive and case.method.upper() == "POST" and case.path == "/imports/{import_id}/start":
             case.path_parameters = {**(case.path_parameters or {}), "import_id": uploaded_import()}
         if tokens := supply(case, "DELETE /auth/sessions/{session_id}"):

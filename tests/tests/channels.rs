@@ -305,6 +305,18 @@ async fn staff_reach_their_shifts_supervisor_by_whatsapp_or_a_call_from_the_shif
     // The staff member on it sees whom to call.
     let seen = json_of(app.get(&shift, &staff).await, StatusCode::OK).await;
     assert_eq!(seen["supervisor"], expected);
+    // ... and on their own list of shifts, which follows the shift.
+    let on_my_list = |mine: &Value| {
+        mine["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|held| held["shift_id"] == org.shift_id.as_str())
+            .cloned()
+            .unwrap()
+    };
+    let mine = json_of(app.get("/me/shifts", &staff).await, StatusCode::OK).await;
+    assert_eq!(on_my_list(&mine)["supervisor"], expected);
 
     // Nobody of another organisation, nor nobody at all, can be named; `null` takes it off.
     let unknown = json!({ "supervisor_id": "01JNOSUCHPERSON00000000000" });
@@ -314,6 +326,8 @@ async fn staff_reach_their_shifts_supervisor_by_whatsapp_or_a_call_from_the_shif
     let changed =
         json_of(app.request(Method::PATCH, &shift, Some(&owner.access_token), Some(none)).await, StatusCode::OK).await;
     assert_eq!(changed.get("supervisor"), None, "{changed}");
+    let mine = json_of(app.get("/me/shifts", &staff).await, StatusCode::OK).await;
+    assert_eq!(on_my_list(&mine).get("supervisor"), None);
 }
 
 /// `envelope` handled as the queue delivers it once: no record may fail.

@@ -436,6 +436,7 @@ async fn hand_over(
         location_name: shift.location_name.clone(),
         position_name: shift.position_name.clone(),
         event_id: shift.event_id.clone(),
+        supervisor: shift.supervisor.clone(),
         shift_status: ShiftStatus::Published,
         version: 1,
         created_at: now.to_owned(),

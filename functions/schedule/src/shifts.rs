@@ -444,6 +444,7 @@ pub fn follow(
         after.start.clone_from(&shift.start);
         after.end.clone_from(&shift.end);
         after.shift_status = shift.status;
+        after.supervisor.clone_from(&shift.supervisor);
         after.touch(now);
         items.push(state.store.entity_put(&after, Some(before.version))?);
         let booked = (shift.status != ShiftStatus::Cancelled).then(|| Booked::of(shift));

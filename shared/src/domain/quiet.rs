@@ -22,6 +22,7 @@ pub struct QuietHours {
     pub end: String,
     /// IANA time zone the times are in; the organisation's when absent.
     #[garde(inner(custom(crate::domain::settings::time_zone)))]
+    #[schema(value_type = Option<crate::domain::settings::TimeZone>, example = "Europe/London")]
     pub time_zone: Option<String>,
 }
 

@@ -116,6 +116,8 @@ pub struct SwapShift {
     pub time_zone: String,
     pub break_minutes: u32,
     pub event_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub supervisor: Option<super::schedule::Supervisor>,
 }
 
 impl SwapShift {
@@ -133,6 +135,7 @@ impl SwapShift {
             time_zone: shift.time_zone.clone(),
             break_minutes: shift.break_minutes,
             event_id: shift.event_id.clone(),
+            supervisor: shift.supervisor.clone(),
         }
     }
 

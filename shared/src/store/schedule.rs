@@ -286,6 +286,9 @@ pub struct Assignment {
     pub position_name: String,
     /// The shift's event, if it has one (a shift's event never changes).
     pub event_id: Option<String>,
+    /// The shift's supervisor, kept in step with it: who to call or message from the gate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub supervisor: Option<Supervisor>,
     pub shift_status: ShiftStatus,
     pub version: u64,
     pub created_at: String,
@@ -334,6 +337,7 @@ impl Assignment {
             location_name: shift.location_name.clone(),
             position_name: shift.position_name.clone(),
             event_id: shift.event_id.clone(),
+            supervisor: shift.supervisor.clone(),
             shift_status: shift.status,
             version: 1,
             created_at: now.to_owned(),
