@@ -1,12 +1,15 @@
 //! The notifier worker: takes envelopes off the notification queue and sends each once.
 //!
 //! Per record: claim the envelope's id (a conditional put of a `SENT#` marker, so a redelivery or
-//! a concurrent delivery sends nothing), check the recipient's opt-outs, take a message credit
-//! (account mail is free), send through the person's channels in the order they prefer (email,
-//! SMS, WhatsApp: see [`route`]) — a failing provider is waited for, then passed over (see
-//! `retry`) — and log the attempt with the channel that carried it for the organisation's admins. A record that no channel takes is reported in
+//! a concurrent delivery sends nothing), check the recipient's opt-outs and quiet hours (a message
+//! inside them is queued again until they end: `defer`), then send through the person's channels
+//! in the order they prefer (email, SMS, WhatsApp: see [`route`]), each paid for at its price in
+//! credits before it is tried and given back if it fails (account mail is free) — a failing
+//! provider is waited for, then passed over (see `retry`) — and log the attempt with the channel
+//! that carried it for the organisation's admins. A record that no channel takes is reported in
 //! the batch response alone (`ReportBatchItemFailures`); SQS retries it and, after 5 receives,
-//! moves it to the dead-letter queue.
+//! moves it to the dead-letter queue. A broadcast's job is fanned out to one envelope per person
+//! and channel (`broadcast`).
 //!
 //! Locally the dev server and the tests call [`poll`], which drains the queue into the same
 //! [`handle`] the Lambda runs.
@@ -158,11 +161,11 @@ struct NotSent {
 }
 
 /// The channels a message may go by, in order, each with the address it takes: an address the
-/// envelope names is email's (a phone number's: SMS, then WhatsApp); a person's own are taken in the order they prefer (email when they
-/// said nothing), each only where its provider is configured and the person has an address for it
-/// (a number in E.164 for SMS and WhatsApp) and the organisation lets the message's kind go by it
-/// (`allowed`, when it limits them; email always may), and email last of all if they did not list
-/// it.
+/// envelope names is email's (a phone number's: SMS, then WhatsApp); a person's own are taken in
+/// the order they prefer (email when they said nothing), each only where its provider is
+/// configured and the person has an address for it (a number in E.164 for SMS and WhatsApp) and
+/// the organisation lets the message's kind go by it (`allowed`, when it limits them; email always
+/// may), and email last of all if they did not list it.
 pub fn route<'a>(
     notifier: &'a Notifier,
     to: &str,
@@ -365,8 +368,8 @@ async fn attempt(
 
 /// Puts a message off until its recipient's quiet hours end: the claim given back, and the
 /// envelope queued again out of sight until then, in hops of SQS's longest delay (15 minutes; a
-/// night of 8 hours is 32 hops, each a fresh message, so waiting never uses up its receives). Logged
-/// the first time only.
+/// night of 8 hours is 32 hops, each a fresh message, so waiting never uses up its receives).
+/// Logged the first time only.
 async fn defer(notifier: &Notifier, mut envelope: Envelope, outcome: Outcome) -> Result<(), Error> {
     notifier.store.release_delivery(&envelope.id).await?;
     let wait = outcome.until.map(|until| (until - chrono::Utc::now()).num_seconds()).unwrap_or(0);
