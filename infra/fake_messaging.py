@@ -16,12 +16,12 @@ Credentials are the ones infra/stack exports (ROTA_SMS_ACCOUNT_SID / ROTA_SMS_AU
 ROTA_WHATSAPP_PHONE_NUMBER_ID / ROTA_WHATSAPP_TOKEN); anything else is 401, as the providers do.
 
 For tests, like the mailbox:
-- `GET /_fake/messages?to=+447700900123` lists what was accepted for a number, oldest first
+- `GET /_fake/messages?to=+447911123456` lists what was accepted for a number, oldest first
   (`channel`, `to`, `body`, `template`, `id`);
-- `POST /_fake/fail` `{"to": "+447700900123", "channel": "sms", "status": 429, "retry_after": 2,
+- `POST /_fake/fail` `{"to": "+447911123456", "channel": "sms", "status": 429, "retry_after": 2,
   "times": 1}` makes the next `times` sends to that number fail that way (`status` 429 or 5xx, or
   `"timeout"`: the answer never comes). Keyed by number, so tests running at once do not meet;
-- `POST /_fake/report` `{"to": "+447700900123", "status": "delivered", "error_code": 30003,
+- `POST /_fake/report` `{"to": "+447911123456", "status": "delivered", "error_code": 30003,
   "forge": false, "callback": "http://…/webhooks/whatsapp"}` reports the number's last message
   as the provider would: an SMS's to the `StatusCallback` it was sent with (a form signed with
   `X-Twilio-Signature`), a WhatsApp message's to `callback` (Meta's webhook JSON signed with

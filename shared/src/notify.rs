@@ -264,26 +264,6 @@ pub enum ChannelKind {
     Whatsapp,
 }
 
-/// `phone` as E.164 (`+447700900123`), the way people write numbers in international form:
-/// spaces, dashes, dots and brackets dropped, a leading `00` read as `+`. None when it is not an
-/// international number.
-pub fn e164(phone: &str) -> Option<String> {
-    let compact: String = phone.chars().filter(|c| !" -.()".contains(*c)).collect();
-    let number = match compact.strip_prefix("00") {
-        Some(rest) => format!("+{rest}"),
-        None => compact,
-    };
-    is_e164(&number).then_some(number)
-}
-
-/// Whether `phone` is a number in E.164 (`+` and 8 to 15 digits, no leading 0), as SMS and
-/// WhatsApp providers take it.
-fn is_e164(phone: &str) -> bool {
-    phone.strip_prefix('+').is_some_and(|digits| {
-        (8..=15).contains(&digits.len()) && !digits.starts_with('0') && digits.bytes().all(|byte| byte.is_ascii_digit())
-    })
-}
-
 /// What a message costs in credits on each channel (`ROTA_MESSAGE_PRICES`, default
 /// `email=1,sms=2,whatsapp=3`): an email, each SMS segment (see [`sms_segments`]), a WhatsApp
 /// template message (charged as a conversation of its own). The plan's monthly messages count in
@@ -745,16 +725,6 @@ mod tests {
         assert_eq!(sms_segments(&format!("{}…", "a".repeat(70))), 2);
         assert_eq!(sms_segments(&"😀".repeat(35)), 1, "an emoji is two UTF-16 units");
         assert_eq!(sms_segments(&"😀".repeat(36)), 2);
-    }
-
-    #[test]
-    fn numbers_written_internationally_read_as_e164() {
-        assert_eq!(e164("+44 20 7946 0958").as_deref(), Some("+442079460958"));
-        assert_eq!(e164("0044 (20) 7946-0958").as_deref(), Some("+442079460958"));
-        assert_eq!(e164("+1.415.867.5309").as_deref(), Some("+14158675309"));
-        for national in ["020 7946 0958", "", "+", "+0 20 7946 0958", "+44 20 7946 0958 ext 2", "+1234567"] {
-            assert_eq!(e164(national), None, "{national}");
-        }
     }
 
     #[test]

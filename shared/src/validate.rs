@@ -12,6 +12,10 @@ pub const NOT_BLANK: &str = r"[^\s\x00-\x1f\x7f-\x9f]";
 /// Schema pattern of [`phone_number`] (with `max_length = 32`).
 pub const PHONE_NUMBER: &str = r"^[ +\-.()]*(?:[0-9][ +\-.()]*){5,20}$";
 
+/// Schema pattern of [`international_phone`] (with `max_length = 32`): the shape only; the rule
+/// also checks the number against its country's plan.
+pub const INTERNATIONAL_PHONE: &str = r"^ *(?:\+|00)[ ().-]*[1-9](?:[ ().-]*[0-9]){7,14}[ ().-]*$";
+
 /// Schema pattern of [`totp_code`].
 pub const TOTP_CODE: &str = "^[0-9]{6}$";
 
@@ -54,6 +58,17 @@ pub fn phone_number<T: Text>(value: &T, _: &()) -> garde::Result {
         Ok(())
     } else {
         Err(garde::Error::new("must be a phone number: 5 to 20 digits, optionally with + - . ( ) and spaces"))
+    }
+}
+
+/// A phone Rota sends messages to: a valid number in international form (see
+/// [`crate::phone::parse`]; stored as E.164).
+pub fn international_phone<T: Text>(value: &T, _: &()) -> garde::Result {
+    match value.text() {
+        Some(text) if crate::phone::parse(text).is_none() => {
+            Err(garde::Error::new("must be a valid phone number in international form, such as +44 7911 123456"))
+        }
+        _ => Ok(()),
     }
 }
 
@@ -190,6 +205,27 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn international_phone_agrees_with_its_schema_pattern() {
+        let pattern = regex::Regex::new(INTERNATIONAL_PHONE).unwrap();
+        let pieces = ["", "+", "00", " ", "-", "(", ")", "x", "0", "44", "7911", "123456", "4479111234569999"];
+        for a in pieces {
+            for b in pieces {
+                for c in pieces {
+                    let text = format!("{a}{b}{c}{b}");
+                    let shape = pattern.is_match(&text);
+                    assert_eq!(crate::phone::written_internationally(&text), shape, "{text:?}");
+                    if international_phone(&text, &()).is_ok() {
+                        assert!(shape && text.chars().count() <= 32, "{text:?}");
+                    }
+                }
+            }
+        }
+        assert!(international_phone(&"+44 (7911) 123-456".to_owned(), &()).is_ok());
+        assert!(international_phone(&"+44 7700 900123".to_owned(), &()).is_err(), "never allocated");
+        assert!(international_phone(&None::<String>, &()).is_ok());
     }
 
     #[test]

@@ -112,6 +112,17 @@ async fn a_broadcast_reaches_everyone_on_site_on_every_channel_once() {
     let delivered = first["channels"].as_array().unwrap().iter().filter(|line| line["status"] == "delivered").count();
     assert_eq!(delivered, 1, "{first}");
 
+    // The organisation's list has it once, with how many people it went to; staff cannot list.
+    let list = json_of(app.get("/broadcasts", token).await, StatusCode::OK).await;
+    let listed: Vec<(&str, Option<u64>)> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| (item["id"].as_str().unwrap(), item["recipients_count"].as_u64()))
+        .collect();
+    assert_eq!(listed, [(sent["id"].as_str().unwrap(), Some(PEOPLE as u64))]);
+    assert_eq!(app.get("/broadcasts", &staff).await.status(), StatusCode::FORBIDDEN);
+
     // The audit log has it once.
     let audit = json_of(app.get("/audit-logs?action=broadcast.sent", token).await, StatusCode::OK).await;
     assert_eq!(audit["items"].as_array().unwrap().len(), 1, "{audit}");

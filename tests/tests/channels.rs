@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 /// A number of its own per test (the fake keeps messages and failures per number).
 fn phone() -> String {
-    format!("+4477009{:05}", ulid::Ulid::new().random() % 100_000)
+    format!("+4474009{:05}", ulid::Ulid::new().random() % 100_000)
 }
 
 /// The next `times` sends on `channel` to `to` fail with `status` (429, 500, "timeout").
@@ -317,6 +317,14 @@ async fn staff_reach_their_shifts_supervisor_by_whatsapp_or_a_call_from_the_shif
     };
     let mine = json_of(app.get("/me/shifts", &staff).await, StatusCode::OK).await;
     assert_eq!(on_my_list(&mine)["supervisor"], expected);
+    // Shifts made from a weekly pattern each name the pattern's supervisor.
+    let pattern = json!({ "location_id": org.location_id, "position_id": org.position_id, "headcount": 1,
+        "weekdays": ["sat"], "start_local": "09:00", "end_local": "17:00", "from": "2030-08-01", "to": "2030-08-14",
+        "supervisor_id": me["id"] });
+    let made =
+        json_of(app.post("/shifts/recurring", Some(&owner.access_token), pattern).await, StatusCode::CREATED).await;
+    let supervisors: Vec<&Value> = made["items"].as_array().unwrap().iter().map(|shift| &shift["supervisor"]).collect();
+    assert_eq!(supervisors, [&expected, &expected]);
 
     // Nobody of another organisation, nor nobody at all, can be named; `null` takes it off.
     let unknown = json!({ "supervisor_id": "01JNOSUCHPERSON00000000000" });

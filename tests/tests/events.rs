@@ -297,7 +297,7 @@ fn providers_signed(app: &api_tests::TestApp, text: String) -> String {
 /// A staff member of the owner's organisation (which allows phone sign-in) with a phone of their
 /// own, for the phone sign-in samples; the verify sample gets the code just sent to it.
 async fn phone_signed_in(app: &api_tests::TestApp, owner: &api_tests::Account, text: String) -> String {
-    let phone = format!("+4477009{:05}", ulid::Ulid::new().random() % 100_000);
+    let phone = format!("+4474008{:05}", ulid::Ulid::new().random() % 100_000);
     let settings = serde_json::json!({ "settings": { "phone_sign_in": true } });
     let allowed = app.request(reqwest::Method::PATCH, "/tenant", Some(&owner.access_token), Some(settings)).await;
     json_of(allowed, StatusCode::OK).await;

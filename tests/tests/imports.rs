@@ -70,10 +70,10 @@ async fn an_admins_spreadsheet_of_staff_is_imported_whole_and_each_is_invited() 
 
     let d = domain(&owner);
     let file = format!(
-        "\u{feff}Name;E-mail;Role;Positions;Unit;Hourly rate;Weekly hours cap;Emergency contact name;Emergency contact phone\r\n\
-         Olive Ortiz;Olive@{d};coordinator;bar;North Stand;14,50;38;Omar Ortiz;+44 20 7946 0001\r\n\
-         Kim Lee;kim@{d};;;;;;;\r\n\
-         \"Lee; Sam\";sam@{d};staff;Bar;;12;;;\r\n"
+        "\u{feff}Name;E-mail;Role;Positions;Unit;Hourly rate;Weekly hours cap;Phone;Emergency contact name;Emergency contact phone\r\n\
+         Olive Ortiz;Olive@{d};coordinator;bar;North Stand;14,50;38;+44 (7911) 123-456;Omar Ortiz;+44 20 7946 0001\r\n\
+         Kim Lee;kim@{d};;;;;;;;\r\n\
+         \"Lee; Sam\";sam@{d};staff;Bar;;12;;;;\r\n"
     );
     let import_id = upload(&app, &owner, "csv", file.into_bytes()).await;
     let pending = import(&app, &owner, &import_id).await;
@@ -98,6 +98,7 @@ async fn an_admins_spreadsheet_of_staff_is_imported_whole_and_each_is_invited() 
     assert_eq!(olive["position_ids"], json!([bar["id"]]));
     assert_eq!(olive["unit_id"], north["id"]);
     assert_eq!((olive["hourly_rate_minor"].as_u64(), olive["weekly_hours_cap"].as_u64()), (Some(1450), Some(38)));
+    assert_eq!(olive["phone"], "+447911123456", "kept as E.164, for SMS and WhatsApp");
     assert_eq!(olive["emergency_contact"]["name"], "Omar Ortiz");
     assert_eq!(olive["import_id"], import_id.as_str());
     let sam = people.iter().find(|p| p["email"] == format!("sam@{d}")).unwrap();
@@ -214,11 +215,12 @@ async fn duplicates_members_unknown_names_and_bad_headers_are_each_named() {
     let owner = app.signup().await;
     let d = domain(&owner);
     let file = format!(
-        "name,email,role,positions\n\
-         Ann,ann@{d},staff,\n\
-         Ann Again,ANN@{d},staff,\n\
-         The Owner,{},staff,\n\
-         Bo,bo@{d},captain,Juggler\n",
+        "name,email,role,positions,phone\n\
+         Ann,ann@{d},staff,,\n\
+         Ann Again,ANN@{d},staff,,\n\
+         The Owner,{},staff,,\n\
+         Bo,bo@{d},captain,Juggler,\n\
+         Cy,cy@{d},staff,,07911 123456\n",
         owner.email
     );
     let import_id = upload(&app, &owner, "csv", file.into_bytes()).await;
@@ -238,6 +240,7 @@ async fn duplicates_members_unknown_names_and_bad_headers_are_each_named() {
             (4, "email", "already_member"),
             (5, "role", "invalid"),
             (5, "positions", "unknown_position"),
+            (6, "phone", "invalid"),
         ]
     );
 

@@ -8,8 +8,8 @@ use serde_json::json;
 
 /// A number of its own per test, as people write it (spaces), and as E.164.
 fn phone() -> (String, String) {
-    let digits = format!("{:06}", ulid::Ulid::new().random() % 1_000_000);
-    (format!("+44 7700 9{digits}"), format!("+4477009{digits}"))
+    let digits = format!("{:05}", ulid::Ulid::new().random() % 100_000);
+    (format!("+44 7400 1{digits}"), format!("+4474001{digits}"))
 }
 
 /// A staff member of the owner's organisation with `phone`, who accepted their invitation: their
@@ -88,6 +88,14 @@ async fn staff_sign_in_with_a_code_sent_to_their_phone_once_their_organisation_a
     assert!(tokens["refresh_token"].as_str().is_some_and(|token| !token.is_empty()));
     let replayed = verify(&app, &e164, &code, None).await;
     assert_eq!(replayed.status(), StatusCode::UNAUTHORIZED);
+
+    // She puts WhatsApp first: her next code comes that way.
+    let access = tokens["access_token"].as_str().unwrap();
+    let body = json!({ "channels": ["whatsapp", "sms"] });
+    json_of(app.request(Method::PATCH, "/me", Some(access), Some(body)).await, StatusCode::OK).await;
+    json_of(request_code(&app, &written).await, StatusCode::ACCEPTED).await;
+    let sent = app.messages_to(&e164).await;
+    assert_eq!((sent.len(), sent[1]["channel"].as_str()), (2, Some("whatsapp")), "{sent:?}");
 
     // A number that is nobody's: the same 202, and nothing sent.
     let (nobody, nobody_e164) = phone();

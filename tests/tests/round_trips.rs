@@ -39,6 +39,8 @@ const BUDGETS: &[(&str, &str, RangeInclusive<usize>)] = &[
     ("POST", "/broadcasts", 2..=2),
     // One Query of the broadcast's partition (itself and its lines).
     ("GET", "/broadcasts/{broadcast_id}", 1..=1),
+    // One Query of the organisation's broadcasts (gsi1).
+    ("GET", "/broadcasts", 1..=1),
     ("POST", "/auth/logout", 1..=2),
     ("POST", "/auth/logout-all", 1..=2),
     ("GET", "/auth/sessions", 1..=2),
@@ -321,6 +323,9 @@ async fn broadcast_endpoints(app: &TestApp) {
         measured(app, "GET", "/broadcasts/{broadcast_id}", app.get(&path, &owner.access_token).await, StatusCode::OK)
             .await;
     assert_eq!(report["id"], sent["id"]);
+    let list =
+        measured(app, "GET", "/broadcasts", app.get("/broadcasts", &owner.access_token).await, StatusCode::OK).await;
+    assert_eq!(list["items"][0]["id"], sent["id"]);
 }
 
 /// A staff member signing in with a code sent to their phone.
@@ -329,7 +334,7 @@ async fn phone_sign_in_endpoints(app: &TestApp) {
     let settings = json!({ "settings": { "phone_sign_in": true } });
     json_of(app.request(Method::PATCH, "/tenant", Some(&owner.access_token), Some(settings)).await, StatusCode::OK)
         .await;
-    let phone = format!("+4477007{:05}", ulid::Ulid::new().random() % 100_000);
+    let phone = format!("+4474007{:05}", ulid::Ulid::new().random() % 100_000);
     let email = unique_email("budget-phone");
     let body = json!({ "email": email, "name": "Gate", "role": "staff", "phone": phone });
     json_of(app.post("/people", Some(&owner.access_token), body).await, StatusCode::CREATED).await;
@@ -349,7 +354,7 @@ async fn phone_sign_in_endpoints(app: &TestApp) {
 /// The messaging providers' reports of an SMS and a WhatsApp message sent to the owner.
 async fn delivery_report_endpoints(app: &TestApp) {
     let owner = app.signup().await;
-    let phone = format!("+4477008{:05}", ulid::Ulid::new().random() % 100_000);
+    let phone = format!("+4474006{:05}", ulid::Ulid::new().random() % 100_000);
     let mut provider_ids = Vec::new();
     for channel in ["sms", "whatsapp"] {
         let body = json!({ "phone": phone, "channels": [channel] });

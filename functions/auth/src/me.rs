@@ -12,7 +12,7 @@ use rota::notify::{ChannelKind, Kind};
 use rota::store::audit::AuditEntry;
 use rota::store::entities::Entity;
 use rota::store::people::Person;
-use rota::validate::{not_blank, phone_number};
+use rota::validate::{international_phone, not_blank};
 use rota::{AppState, Error};
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -27,14 +27,15 @@ pub async fn get_me(State(state): State<AppState>, caller: Caller) -> Result<Jso
 /// Own contact details; omitted fields stay as they are.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({ "name": "Olive Owner", "phone": "+44 20 7946 0958" }))]
+#[schema(example = json!({ "name": "Olive Owner", "phone": "+44 7911 123456" }))]
 pub struct UpdateMe {
     #[garde(length(chars, min = 1, max = 100), custom(not_blank))]
     #[schema(min_length = 1, max_length = 100, pattern = r"[^\s\x00-\x1f\x7f-\x9f]")]
     pub name: Option<String>,
-    /// 5 to 20 digits, optionally with `+`, spaces, dashes, dots and parentheses.
-    #[garde(custom(phone_number))]
-    #[schema(max_length = 32, pattern = r"^[ +\-.()]*(?:[0-9][ +\-.()]*){5,20}$")]
+    /// In international form (`+44 7911 123456`; spaces, dots, dashes and brackets allowed), a valid
+    /// number of its country; kept as E.164 (`+447911123456`), which SMS and WhatsApp need.
+    #[garde(custom(international_phone))]
+    #[schema(max_length = 32, pattern = r"^ *(?:\+|00)[ ().-]*[1-9](?:[ ().-]*[0-9]){7,14}[ ().-]*$")]
     pub phone: Option<String>,
     /// Kinds of notification not to receive (account mail — sign-up, password reset — always
     /// arrives). Replaces the list.
@@ -42,7 +43,7 @@ pub struct UpdateMe {
     #[schema(max_items = 20)]
     pub notification_opt_outs: Option<Vec<Kind>>,
     /// How to reach you, in order (`whatsapp`, `sms`, `email`); email comes after the ones listed
-    /// anyway. SMS and WhatsApp need `phone` in E.164 (`+447700900123`). Replaces the list.
+    /// anyway. SMS and WhatsApp need a `phone`. Replaces the list.
     #[garde(length(max = 3), custom(distinct))]
     #[schema(schema_with = channels_schema)]
     pub channels: Option<Vec<ChannelKind>>,
@@ -99,7 +100,7 @@ pub async fn update_me(
     if let Some(name) = update.name {
         after.name = name.trim().to_owned();
     }
-    after.phone = update.phone.map(|phone| phone.trim().to_owned()).or(after.phone);
+    after.phone = update.phone.map(|phone| rota::phone::stored(&phone)).or(after.phone);
     after.notification_opt_outs = update.notification_opt_outs.unwrap_or(after.notification_opt_outs);
     after.channels = update.channels.unwrap_or(after.channels);
     after.quiet_hours = update.quiet_hours.unwrap_or(after.quiet_hours);

@@ -14,10 +14,11 @@ use rota::auth::{Role, rate_limit::RateLimit};
 use rota::clock::Now;
 use rota::error::Problem;
 use rota::http::{ClientIp, ValidJson};
-use rota::notify::{Envelope, Message, e164};
+use rota::notify::{Envelope, Message};
 use rota::store::people::PersonStatus;
 use rota::store::sign_in_codes::{CODE_SECS, CODE_TRIES, Candidate, SignInCode, SignInRefused};
 use rota::store::tenants::TenantStatus;
+use rota::validate::international_phone;
 use rota::{AppState, Error};
 use serde::{Deserialize, Serialize};
 use ulid::Ulid;
@@ -34,18 +35,12 @@ const WRONG_CODE: Error = Error::Unauthorized("the code is wrong or has expired;
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({ "phone": "+44 7700 900123" }))]
+#[schema(example = json!({ "phone": "+44 7911 123456" }))]
 pub struct PhoneCodeRequest {
-    /// The phone in international form (`+44 7700 900123`; spaces, dashes and brackets allowed).
-    #[garde(length(chars, min = 1, max = 32), custom(international))]
-    #[schema(min_length = 1, max_length = 32, pattern = r"^(\+|00)[ ().-]*[1-9]([ ().-]*[0-9]){7,14}[ ().-]*$")]
+    /// The phone in international form (`+44 7911 123456`; spaces, dashes and brackets allowed).
+    #[garde(length(chars, min = 1, max = 32), custom(international_phone))]
+    #[schema(min_length = 1, max_length = 32, pattern = r"^ *(?:\+|00)[ ().-]*[1-9](?:[ ().-]*[0-9]){7,14}[ ().-]*$")]
     pub phone: String,
-}
-
-fn international(phone: &str, _: &()) -> garde::Result {
-    e164(phone)
-        .map(drop)
-        .ok_or_else(|| garde::Error::new("must be a phone number in international form, e.g. +44 7700 900123"))
 }
 
 fn six_digits(code: &str, _: &()) -> garde::Result {
@@ -100,7 +95,8 @@ pub async fn request_code(
 ) -> Result<(StatusCode, Json<PhoneCodeSent>), Error> {
     let answer_at = tokio::time::Instant::now() + ANSWER_FLOOR;
     let now = Now::get();
-    let phone = e164(&request.phone).ok_or_else(|| Error::field("phone", "must be in international form"))?;
+    let phone =
+        rota::phone::parse(&request.phone).ok_or_else(|| Error::field("phone", "must be in international form"))?;
     let attempt = Attempt::code_request(&phone, ip.as_deref());
     // Round trip 1: the people with this phone, and the request counted, in parallel.
     let (people, counted) = tokio::try_join!(state.store.people_by_phone(&phone), attempt.count(&state, now.epoch))?;
@@ -146,10 +142,10 @@ pub async fn request_code(
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({ "phone": "+44 7700 900123", "code": "492817" }))]
+#[schema(example = json!({ "phone": "+44 7911 123456", "code": "492817" }))]
 pub struct PhoneSignIn {
-    #[garde(length(chars, min = 1, max = 32), custom(international))]
-    #[schema(min_length = 1, max_length = 32, pattern = r"^(\+|00)[ ().-]*[1-9]([ ().-]*[0-9]){7,14}[ ().-]*$")]
+    #[garde(length(chars, min = 1, max = 32), custom(international_phone))]
+    #[schema(min_length = 1, max_length = 32, pattern = r"^ *(?:\+|00)[ ().-]*[1-9](?:[ ().-]*[0-9]){7,14}[ ().-]*$")]
     pub phone: String,
     /// The six digits sent.
     #[garde(custom(six_digits))]
@@ -202,7 +198,8 @@ pub async fn verify_code(
     ValidJson(request): ValidJson<PhoneSignIn>,
 ) -> Result<(HeaderMap, Json<PhoneSignedIn>), Error> {
     let now = Now::get();
-    let phone = e164(&request.phone).ok_or_else(|| Error::field("phone", "must be in international form"))?;
+    let phone =
+        rota::phone::parse(&request.phone).ok_or_else(|| Error::field("phone", "must be in international form"))?;
     let attempt = Attempt::code_try(ip.as_deref());
     // Round trip 1: a try of the phone's code taken, and the try counted, in parallel.
     let (pending, counted) =

@@ -113,7 +113,7 @@ async fn recipients(notifier: &Notifier, broadcast: &Broadcast) -> Result<Vec<Re
 /// Every channel `person` can be reached on: email, and SMS and WhatsApp where they are
 /// configured and the person has a phone in international form.
 fn channels_of(notifier: &Notifier, person: &Person) -> Vec<ChannelKind> {
-    let phone = person.phone.as_deref().and_then(rota::notify::e164).is_some();
+    let phone = person.phone.as_deref().and_then(rota::phone::e164).is_some();
     [ChannelKind::Email, ChannelKind::Sms, ChannelKind::Whatsapp]
         .into_iter()
         .filter(|kind| *kind == ChannelKind::Email || (phone && notifier.channel(*kind).is_some()))

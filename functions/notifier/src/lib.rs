@@ -22,7 +22,7 @@ mod whatsapp;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use rota::clock::Now;
-use rota::notify::{ChannelKind, Envelope, Rendered, render};
+use rota::notify::{ChannelKind, Envelope, Kind, Rendered, render};
 use rota::store::broadcasts::{Line, line_key};
 use rota::store::notifications::{DeliveryStatus, Notification};
 use rota::store::people::Person;
@@ -173,10 +173,20 @@ pub fn route<'a>(
     allowed: Option<&[ChannelKind]>,
 ) -> Vec<(ChannelKind, &'a dyn Channel, String)> {
     let Some(person) = person.filter(|_| to.is_empty()) else {
-        // A phone number (a sign-in code, which must reach that phone) goes by SMS, then WhatsApp.
-        if let Some(phone) = rota::notify::e164(to) {
-            let phones = [ChannelKind::Sms, ChannelKind::Whatsapp].into_iter();
-            return phones.filter_map(|kind| Some((kind, notifier.channel(kind)?, phone.clone()))).collect();
+        // A phone number (a sign-in code, which must reach that phone) goes by SMS, then WhatsApp,
+        // or the other way round for a person who put WhatsApp first.
+        if let Some(phone) = rota::phone::e164(to) {
+            let at = |kind| person.and_then(|person| person.channels.iter().position(|listed| *listed == kind));
+            let phones = match (at(ChannelKind::Whatsapp), at(ChannelKind::Sms)) {
+                (Some(whatsapp), sms) if sms.is_none_or(|sms| whatsapp < sms) => {
+                    [ChannelKind::Whatsapp, ChannelKind::Sms]
+                }
+                _ => [ChannelKind::Sms, ChannelKind::Whatsapp],
+            };
+            return phones
+                .into_iter()
+                .filter_map(|kind| Some((kind, notifier.channel(kind)?, phone.clone())))
+                .collect();
         }
         return vec![(ChannelKind::Email, notifier.email.as_ref(), to.to_owned())];
     };
@@ -184,7 +194,7 @@ pub fn route<'a>(
     if !preferred.contains(&ChannelKind::Email) {
         preferred.push(ChannelKind::Email);
     }
-    let phone = person.phone.as_deref().and_then(rota::notify::e164);
+    let phone = person.phone.as_deref().and_then(rota::phone::e164);
     preferred
         .into_iter()
         .filter(|kind| *kind == ChannelKind::Email || allowed.is_none_or(|allowed| allowed.contains(kind)))
@@ -226,7 +236,7 @@ fn only<'a>(
 ) -> Vec<(ChannelKind, &'a dyn Channel, String)> {
     let address = person.and_then(|person| match kind {
         ChannelKind::Email => Some(person.email.clone()),
-        ChannelKind::Sms | ChannelKind::Whatsapp => person.phone.as_deref().and_then(rota::notify::e164),
+        ChannelKind::Sms | ChannelKind::Whatsapp => person.phone.as_deref().and_then(rota::phone::e164),
     });
     address.and_then(|address| Some((kind, notifier.channel(kind)?, address))).into_iter().collect()
 }
@@ -299,11 +309,12 @@ async fn attempt(
 ) -> Result<Result<Outcome, NotSent>, Error> {
     let kind = envelope.message.kind();
     // The person's opt-outs (account mail has none), and their channels and addresses as they are
-    // now when the envelope names no address.
+    // now when the envelope names no address (or which of a phone's channels they prefer, for a
+    // sign-in code).
     let mut person = None;
     let mut allowed = None;
     if let (Some(tenant_id), Some(person_id)) = (&envelope.tenant_id, &envelope.person_id)
-        && (!kind.is_account_mail() || envelope.to.is_empty())
+        && (!kind.is_account_mail() || envelope.to.is_empty() || kind == Kind::SignInCode)
     {
         // The person and the organisation's channels for the kind and time zone, in parallel.
         let (read, tenant) =

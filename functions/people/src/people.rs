@@ -23,7 +23,7 @@ use rota::store::page::Page;
 use rota::store::people::{CreatePerson, EmergencyContact, EmploymentType, OrganisationRole, Person, PersonStatus};
 use rota::store::places::{Position, Unit};
 use rota::store::{s, value};
-use rota::validate::{not_blank, nullable, phone_number, texts_or_null};
+use rota::validate::{international_phone, not_blank, nullable, texts_or_null};
 use rota::{AppState, Error};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -212,8 +212,10 @@ pub struct UpdatePerson {
     #[garde(length(chars, min = 1, max = 100), custom(not_blank))]
     #[schema(min_length = 1, max_length = 100, pattern = r"[^\s\x00-\x1f\x7f-\x9f]")]
     pub name: Option<String>,
-    #[garde(custom(phone_number))]
-    #[schema(max_length = 32, pattern = r"^[ +\-.()]*(?:[0-9][ +\-.()]*){5,20}$")]
+    /// In international form (`+44 7911 123456`; spaces, dots, dashes and brackets allowed), a valid
+    /// number of its country; kept as E.164 (`+447911123456`), which SMS and WhatsApp need.
+    #[garde(custom(international_phone))]
+    #[schema(max_length = 32, pattern = r"^ *(?:\+|00)[ ().-]*[1-9](?:[ ().-]*[0-9]){7,14}[ ().-]*$")]
     pub phone: Option<String>,
     /// Changing it ends the person's sessions; `owner` only by an owner.
     #[garde(skip)]
@@ -306,7 +308,7 @@ pub async fn update_person(
     if let Some(name) = update.name {
         after.name = name.trim().to_owned();
     }
-    after.phone = update.phone.map(|phone| phone.trim().to_owned()).or(after.phone);
+    after.phone = update.phone.map(|phone| rota::phone::stored(&phone)).or(after.phone);
     after.employment_type = update.employment_type.unwrap_or(after.employment_type);
     after.position_ids = update.position_ids.unwrap_or(after.position_ids);
     after.hourly_rate_minor = update.hourly_rate_minor.or(after.hourly_rate_minor);

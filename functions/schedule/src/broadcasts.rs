@@ -1,5 +1,6 @@
-//! `POST /broadcasts` and `GET /broadcasts/{broadcast_id}`: an emergency message to everyone on a
-//! shift of an event or a location now, and who it has reached.
+//! `POST /broadcasts`, `GET /broadcasts` and `GET /broadcasts/{broadcast_id}`: an emergency
+//! message to everyone on a shift of an event or a location now, the organisation's list of them,
+//! and who each has reached.
 //!
 //! The request records the broadcast (with its audit entry; once per `Idempotency-Key`) and
 //! queues one job for the notifier, which works out the people on site (published shifts whose
@@ -14,12 +15,13 @@ use garde::Validate;
 use rota::auth::{Caller, Role};
 use rota::clock::Now;
 use rota::error::Problem;
-use rota::http::ValidJson;
 use rota::http::idempotency::{fingerprint, idempotency_key, kept, replayed};
+use rota::http::{PageQuery, ValidJson, ValidQuery};
 use rota::notify::{ChannelKind, Envelope, Message};
 use rota::store::audit::AuditEntry;
-use rota::store::broadcasts::{Broadcast, Line, Scope};
+use rota::store::broadcasts::{Broadcast, BroadcastSummary, Line, Scope};
 use rota::store::notifications::DeliveryStatus;
+use rota::store::page::Page;
 use rota::store::people::Person;
 use rota::store::places::Location;
 use rota::store::schedule::Event;
@@ -248,6 +250,23 @@ async fn place(state: &AppState, tenant_id: &str, scope: &Scope) -> Result<Strin
         },
     )?;
     Ok([event, location].into_iter().flatten().collect::<Vec<_>>().join(", "))
+}
+
+/// The organisation's broadcasts, newest first, with how many people each went to (coordinators
+/// and up).
+#[utoipa::path(get, path = "/broadcasts", tag = "scheduling", security(("bearer" = ["coordinator"])),
+    params(PageQuery),
+    responses(
+        (status = 200, description = "A page of broadcasts", body = Page<BroadcastSummary>),
+    ))]
+pub async fn list_broadcasts(
+    State(state): State<AppState>,
+    caller: Caller,
+    ValidQuery(query): ValidQuery<PageQuery>,
+) -> Result<Json<Page<BroadcastSummary>>, Error> {
+    caller.require(Role::Coordinator)?;
+    // Round trip 1: a page of the organisation's broadcasts.
+    Ok(Json(state.store.broadcasts(&caller.tenant_id, query.limit, query.cursor.as_deref()).await?))
 }
 
 /// A broadcast: each person it went to, on which channels, and whether it has reached them

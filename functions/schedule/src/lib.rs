@@ -41,7 +41,7 @@ rota::function_routes!(
     [requests::approve_request],
     [requests::reject_request],
     [requests::cancel_request],
-    [broadcasts::send_broadcast],
+    [broadcasts::list_broadcasts, broadcasts::send_broadcast],
     [broadcasts::get_broadcast],
     [shifts::publish_shift],
     [shifts::cancel_shift],

@@ -586,6 +586,10 @@ pub struct CreateRecurring {
     #[garde(length(chars, max = 1000))]
     #[schema(max_length = 1000)]
     pub notes: Option<String>,
+    /// The supervisor of every shift made (as on `POST /shifts`).
+    #[garde(length(min = 1, max = 64))]
+    #[schema(min_length = 1, max_length = 64)]
+    pub supervisor_id: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -606,7 +610,7 @@ fn wall_clock(field: &str, text: &str) -> Result<chrono::NaiveTime, Error> {
 #[utoipa::path(post, path = "/shifts/recurring", tag = "scheduling", security(("bearer" = ["coordinator"])), request_body = CreateRecurring,
     responses(
         (status = 201, description = "The shifts made, by start", body = Created),
-        (status = 404, description = "No such location, position or event in this organisation", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such location, position, event or supervisor in this organisation", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn create_recurring(
     State(state): State<AppState>,
@@ -621,9 +625,11 @@ pub async fn create_recurring(
         return Err(Error::field("to", "must not be before from"));
     }
     let notes = rota::validate::trimmed(request.notes);
-    // Round trip 1: the location (its zone), the position and the event.
-    let (location, position) =
-        place(&state, &caller, &request.location_id, &request.position_id, request.event_id.as_ref()).await?;
+    // Round trip 1: the location (its zone), the position, the event and the supervisor.
+    let ((location, position), supervisor) = tokio::try_join!(
+        place(&state, &caller, &request.location_id, &request.position_id, request.event_id.as_ref()),
+        supervisor(&state, &caller, request.supervisor_id.as_deref()),
+    )?;
     let zone = zone(&location.time_zone)?;
     let occurrences =
         expand_weekly(zone, &request.weekdays, start_local, end_local, request.from, request.to, MAX_RECURRING)
@@ -642,7 +648,7 @@ pub async fn create_recurring(
         .iter()
         .map(|occurrence| {
             let times = times(occurrence.start, occurrence.end, request.break_minutes)?;
-            draft(
+            let mut shift = draft(
                 &caller,
                 (&location, &position),
                 request.event_id.clone(),
@@ -651,7 +657,9 @@ pub async fn create_recurring(
                 request.break_minutes,
                 notes.clone(),
                 &now.iso,
-            )
+            )?;
+            shift.supervisor.clone_from(&supervisor);
+            Ok::<_, Error>(shift)
         })
         .collect::<Result<Vec<_>, _>>()?;
     let ids: Vec<&str> = shifts.iter().map(|shift| shift.id.as_str()).collect();

@@ -3,14 +3,16 @@
 //! (`T#{t}#BROADCAST#{id}`): the broadcast itself (`BROADCAST`: what, where, who sent it, and the
 //! people it went to once the notifier fanned it out) and a line per person and channel
 //! (`LINE#{person}#{channel}`) that the notifier writes as it tries them (and a delivery report
-//! moves on), so one Query answers who has been reached and who not yet.
+//! moves on), so one Query answers who has been reached and who not yet. Broadcasts are listed,
+//! newest first, from gsi1 (`T#{t}#BROADCASTS`, by id).
 
 use aws_sdk_dynamodb::types::TransactWriteItem;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::notifications::DeliveryStatus;
-use super::{Store, from_item, key, keys, put_new, s, to_item, written};
+use super::page::{Index, Page};
+use super::{Store, from_item, key, keys, n, put_new, s, to_item, written};
 use crate::Error;
 use crate::notify::ChannelKind;
 
@@ -54,6 +56,22 @@ pub struct Broadcast {
     pub fanned_out_at: Option<String>,
 }
 
+/// A broadcast in the organisation's list (who it reached: `GET /broadcasts/{id}`).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct BroadcastSummary {
+    pub id: String,
+    pub scope: Scope,
+    pub place: String,
+    pub message: String,
+    pub urgent: bool,
+    pub sent_by: String,
+    pub sent_by_name: String,
+    pub created_at: String,
+    pub fanned_out_at: Option<String>,
+    /// How many people it went to (none until the notifier worked them out).
+    pub recipients_count: Option<usize>,
+}
+
 /// What became of a broadcast on one channel of one person.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Line {
@@ -76,7 +94,12 @@ impl Store {
     pub fn broadcast_put(&self, broadcast: &Broadcast) -> Result<TransactWriteItem, Error> {
         let item = to_item(
             broadcast,
-            &[("pk", keys::broadcast(&broadcast.tenant_id, &broadcast.id)), ("sk", BROADCAST_SK.to_owned())],
+            &[
+                ("pk", keys::broadcast(&broadcast.tenant_id, &broadcast.id)),
+                ("sk", BROADCAST_SK.to_owned()),
+                ("gsi1pk", keys::broadcasts(&broadcast.tenant_id)),
+                ("gsi1sk", broadcast.id.clone()),
+            ],
         )?;
         put_new(&self.table, item)
     }
@@ -100,6 +123,16 @@ impl Store {
         Ok(broadcast.map(|broadcast| (broadcast, lines)))
     }
 
+    /// The organisation's broadcasts, newest first (gsi1; one Query).
+    pub async fn broadcasts(
+        &self,
+        tenant_id: &str,
+        limit: Option<u32>,
+        cursor: Option<&str>,
+    ) -> Result<Page<BroadcastSummary>, Error> {
+        self.newest_first(Index::Gsi1, keys::broadcasts(tenant_id), "", limit, cursor).await
+    }
+
     /// Keeps the people a broadcast went to, once: `false` when they were kept before (a fan-out
     /// run again keeps the first list, so each person is sent to once).
     pub async fn broadcast_fanned_out(
@@ -114,9 +147,10 @@ impl Store {
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key(keys::broadcast(tenant_id, id), BROADCAST_SK)))
-            .update_expression("SET recipients = :recipients, fanned_out_at = :at")
+            .update_expression("SET recipients = :recipients, recipients_count = :count, fanned_out_at = :at")
             .condition_expression("attribute_exists(pk) AND attribute_not_exists(fanned_out_at)")
             .expression_attribute_values(":recipients", serde_dynamo::to_attribute_value(recipients)?)
+            .expression_attribute_values(":count", n(recipients.len()))
             .expression_attribute_values(":at", s(at))
             .send()
             .await;

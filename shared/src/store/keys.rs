@@ -130,6 +130,11 @@ pub fn broadcast(tenant_id: &str, broadcast_id: &str) -> String {
     format!("T#{tenant_id}#BROADCAST#{broadcast_id}")
 }
 
+/// gsi1 partition of an organisation's broadcasts (sorted by id: by time).
+pub fn broadcasts(tenant_id: &str) -> String {
+    format!("T#{tenant_id}#BROADCASTS")
+}
+
 /// A tenant's notification log, newest last by `{at}#{id}`.
 pub fn notifications(tenant_id: &str) -> String {
     format!("T#{tenant_id}#NOTIFY")

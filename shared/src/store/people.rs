@@ -50,7 +50,7 @@ pub struct Person {
     #[serde(default)]
     pub notification_opt_outs: Vec<crate::notify::Kind>,
     /// How they want to be reached, in order (`whatsapp`, `sms`, `email`); email when empty, and
-    /// after the others when not listed. SMS and WhatsApp need `phone` in E.164 (`+447700900123`).
+    /// after the others when not listed. SMS and WhatsApp need a `phone`.
     #[serde(default)]
     pub channels: Vec<crate::notify::ChannelKind>,
     /// When nothing but urgent messages reaches them: the rest waits until these end.
@@ -133,7 +133,7 @@ crate::entity!(
     imported = true,
     extra = |person: &Person| {
         let mut extra = vec![("search_text", format!("{} {}", person.name.to_lowercase(), person.email))];
-        if let Some(phone) = person.phone.as_deref().and_then(crate::notify::e164) {
+        if let Some(phone) = person.phone.as_deref().and_then(crate::phone::e164) {
             extra.push(("gsi1pk", keys::phone(&phone)));
             extra.push(("gsi1sk", format!("{}#{}", person.tenant_id, person.id)));
         }
@@ -155,8 +155,10 @@ pub struct CreatePerson {
     /// `owner` only by an owner.
     #[garde(skip)]
     pub role: OrganisationRole,
-    #[garde(custom(crate::validate::phone_number))]
-    #[schema(max_length = 32, pattern = r"^[ +\-.()]*(?:[0-9][ +\-.()]*){5,20}$")]
+    /// In international form (`+44 7911 123456`; spaces, dots, dashes and brackets allowed), a valid
+    /// number of its country; kept as E.164 (`+447911123456`), which SMS and WhatsApp need.
+    #[garde(custom(crate::validate::international_phone))]
+    #[schema(max_length = 32, pattern = r"^ *(?:\+|00)[ ().-]*[1-9](?:[ ().-]*[0-9]){7,14}[ ().-]*$")]
     pub phone: Option<String>,
     #[garde(skip)]
     pub employment_type: Option<EmploymentType>,
@@ -215,7 +217,7 @@ impl CreatePerson {
     pub fn into_person(self, id: String, tenant_id: String, role: Role, now: &str) -> Person {
         let email = self.email.trim().to_lowercase();
         let mut person = Person::invited(id, tenant_id, email, self.name.trim().to_owned(), role, now);
-        person.phone = self.phone.map(|phone| phone.trim().to_owned());
+        person.phone = self.phone.map(|phone| crate::phone::stored(&phone));
         person.employment_type = self.employment_type.unwrap_or_default();
         person.position_ids = self.position_ids;
         person.hourly_rate_minor = self.hourly_rate_minor;

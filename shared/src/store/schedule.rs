@@ -83,7 +83,7 @@ pub struct Supervisor {
 impl Supervisor {
     pub fn of(person: &crate::store::people::Person) -> Self {
         let phone = person.phone.clone();
-        let e164 = phone.as_deref().and_then(crate::notify::e164);
+        let e164 = phone.as_deref().and_then(crate::phone::e164);
         Self {
             person_id: person.id.clone(),
             name: person.name.clone(),
