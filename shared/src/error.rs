@@ -76,6 +76,9 @@ pub enum Error {
     /// The payment provider did not answer or failed: nothing was charged twice; retry later.
     #[error("the payment provider is unavailable; try again in a minute")]
     PaymentProviderUnavailable,
+    /// An identity provider's discovery document or keys could not be read.
+    #[error("the identity provider could not be reached; try again shortly")]
+    IdentityProviderUnavailable,
     #[error("too many requests; retry after {retry_after_secs} s")]
     RateLimited { retry_after_secs: u64 },
     /// Anything we did not expect. Logged in full, answered without detail.
@@ -153,6 +156,7 @@ impl Error {
             Self::PaymentDeclined { .. } => (StatusCode::PAYMENT_REQUIRED, "payment_declined"),
             Self::PaymentRequired { .. } => (StatusCode::PAYMENT_REQUIRED, "payment_required"),
             Self::PaymentProviderUnavailable => (StatusCode::SERVICE_UNAVAILABLE, "payment_provider_unavailable"),
+            Self::IdentityProviderUnavailable => (StatusCode::SERVICE_UNAVAILABLE, "identity_provider_unavailable"),
             Self::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error"),
         }

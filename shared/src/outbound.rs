@@ -79,6 +79,14 @@ impl Outbound {
         }
     }
 
+    /// A GET of `path` (see [`Self::url`]), without headers or body.
+    pub async fn get(&self, path: &str) -> Result<Answer, Unreachable> {
+        let request = http::Request::get(self.url(path))
+            .body(SdkBody::empty())
+            .map_err(|error| Unreachable(error.to_string()))?;
+        self.send(request).await
+    }
+
     /// One request (its URI from [`Self::url`]): the answer, whole, within the timeout.
     pub async fn send(&self, request: http::Request<SdkBody>) -> Result<Answer, Unreachable> {
         let request = HttpRequest::try_from(request).map_err(|error| Unreachable(error.to_string()))?;

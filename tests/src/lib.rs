@@ -2,6 +2,8 @@
 //! AWS stack (moto), and each test signs up its own fresh tenant, so tests run in parallel.
 //! Run through `make test`, which starts the stack and sets the environment.
 
+pub mod oidc;
+
 use std::time::Duration;
 
 use reqwest::{Method, Response, StatusCode};

@@ -64,6 +64,12 @@ const STAFF_TOKEN: &str = "REPLACE_WITH_STAFF_ACCESS_TOKEN";
 /// sent to it.
 const STAFF_PHONE: &str = "REPLACE_WITH_STAFF_PHONE";
 const SIGN_IN_CODE: &str = "REPLACE_WITH_SIGN_IN_CODE";
+/// Single sign-on: the organisation's own email domain, and a sign-in through a local identity
+/// provider (its provider, the nonce the start gave, and the provider's ID token).
+const SSO_DOMAIN: &str = "REPLACE_WITH_SSO_DOMAIN";
+const OIDC_PROVIDER_ID: &str = "REPLACE_WITH_OIDC_PROVIDER_ID";
+const OIDC_NONCE: &str = "REPLACE_WITH_OIDC_NONCE";
+const ID_TOKEN: &str = "REPLACE_WITH_ID_TOKEN";
 /// A code of the authenticator app (for enable: of the secret from setup).
 const TOTP_CODE: &str = "REPLACE_WITH_TOTP_CODE";
 /// The `mfa_token` a password login answered.
@@ -256,6 +262,11 @@ async fn every_sample_event_succeeds_with_real_tokens() {
         };
         let text = providers_signed(&app, text);
         let text = if text.contains(STAFF_PHONE) { phone_signed_in(&app, &owner, text).await } else { text };
+        let text = if text.contains(SSO_DOMAIN) || text.contains(ID_TOKEN) {
+            sso_signed_in(&app, &owner, text).await
+        } else {
+            text
+        };
         assert!(!text.contains("REPLACE_WITH_"), "{name}: a placeholder this test does not know");
 
         let (status, _, body) = app.invoke(&serde_json::from_str(&text).unwrap()).await;
@@ -292,6 +303,33 @@ fn providers_signed(app: &api_tests::TestApp, text: String) -> String {
         return text.replace(WHATSAPP_SIGNATURE, &signature);
     }
     text.replace(WHATSAPP_VERIFY_TOKEN, &secret("ROTA_WHATSAPP_VERIFY_TOKEN"))
+}
+
+/// The owner's organisation's own domain; for the callback sample, its provider (a local issuer)
+/// connected, a staff member of the domain, a sign-in started for them and the provider's token.
+async fn sso_signed_in(app: &api_tests::TestApp, owner: &api_tests::Account, text: String) -> String {
+    let domain = format!("{}.example", owner.tenant_id.to_lowercase());
+    if !text.contains(ID_TOKEN) {
+        return text.replace(SSO_DOMAIN, &domain);
+    }
+    let issuer = api_tests::oidc::Issuer::start().await;
+    let body = serde_json::json!({ "providers": [{ "kind": "okta", "issuer": issuer.url, "client_id": "rota-web",
+        "allowed_domains": [domain] }] });
+    let connected = app.request(reqwest::Method::PUT, "/tenant/sso", Some(&owner.access_token), Some(body)).await;
+    json_of(connected, StatusCode::OK).await;
+    let email = format!("sam@{domain}");
+    let body = serde_json::json!({ "email": email, "name": "Sam Staff", "role": "staff" });
+    json_of(app.post("/people", Some(&owner.access_token), body).await, StatusCode::CREATED).await;
+    let token = app.link_token(&email, "/accept-invitation").await;
+    let body = serde_json::json!({ "token": token, "password": api_tests::PASSWORD, "token_delivery": "body" });
+    json_of(app.post("/auth/invitations/accept", None, body).await, StatusCode::CREATED).await;
+    let started = app.post("/auth/oidc/start", None, serde_json::json!({ "email": email })).await;
+    let started = json_of(started, StatusCode::OK).await;
+    let nonce = started["nonce"].as_str().unwrap();
+    let id_token = issuer.sign(&issuer.claims("rota-web", &email, nonce), "rsa-1");
+    text.replace(OIDC_PROVIDER_ID, started["provider_id"].as_str().unwrap())
+        .replace(OIDC_NONCE, nonce)
+        .replace(ID_TOKEN, &id_token)
 }
 
 /// A staff member of the owner's organisation (which allows phone sign-in) with a phone of their

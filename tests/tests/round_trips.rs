@@ -39,6 +39,15 @@ const BUDGETS: &[(&str, &str, RangeInclusive<usize>)] = &[
     ("POST", "/broadcasts", 2..=2),
     // One Query of the broadcast's partition (itself and its lines).
     ("GET", "/broadcasts/{broadcast_id}", 1..=1),
+    // The settings as they are; then the settings, domains, password rule and audit entry in one
+    // transaction.
+    ("PUT", "/tenant/sso", 2..=2),
+    ("GET", "/tenant/sso", 1..=1),
+    // The domain's provider; then the sign-in under way.
+    ("POST", "/auth/oidc/start", 2..=2),
+    // The sign-in under way taken with the address's account read; then the session with the
+    // organisation's rule (the provider's keys are kept per warm Lambda, not read from the table).
+    ("POST", "/auth/oidc/callback", 2..=2),
     // One Query of the organisation's broadcasts (gsi1).
     ("GET", "/broadcasts", 1..=1),
     ("POST", "/auth/logout", 1..=2),
@@ -295,6 +304,7 @@ async fn every_endpoint_stays_within_its_budget() {
     unlock_endpoints(&app).await;
     delivery_report_endpoints(&app).await;
     phone_sign_in_endpoints(&app).await;
+    sso_endpoints(&app).await;
     broadcast_endpoints(&app).await;
 
     let measured = MEASURED.lock().unwrap().clone();
@@ -326,6 +336,32 @@ async fn broadcast_endpoints(app: &TestApp) {
     let list =
         measured(app, "GET", "/broadcasts", app.get("/broadcasts", &owner.access_token).await, StatusCode::OK).await;
     assert_eq!(list["items"][0]["id"], sent["id"]);
+}
+
+/// An owner connecting an identity provider, and a staff member signing in through it.
+async fn sso_endpoints(app: &TestApp) {
+    let owner = app.signup().await;
+    let issuer = api_tests::oidc::Issuer::start().await;
+    let domain = format!("{}.example", owner.tenant_id.to_lowercase());
+    let body = json!({ "providers": [{ "kind": "okta", "issuer": issuer.url, "client_id": "rota-web",
+        "allowed_domains": [domain] }] });
+    let put = app.request(Method::PUT, "/tenant/sso", Some(&owner.access_token), Some(body)).await;
+    measured(app, "PUT", "/tenant/sso", put, StatusCode::OK).await;
+    measured(app, "GET", "/tenant/sso", app.get("/tenant/sso", &owner.access_token).await, StatusCode::OK).await;
+    let email = format!("sam@{domain}");
+    let body = json!({ "email": email, "name": "Sam", "role": "staff" });
+    json_of(app.post("/people", Some(&owner.access_token), body).await, StatusCode::CREATED).await;
+    let token = app.link_token(&email, "/accept-invitation").await;
+    let body = json!({ "token": token, "password": PASSWORD, "token_delivery": "body" });
+    json_of(app.post("/auth/invitations/accept", None, body).await, StatusCode::CREATED).await;
+    let started = app.post("/auth/oidc/start", None, json!({ "email": email })).await;
+    let started = measured(app, "POST", "/auth/oidc/start", started, StatusCode::OK).await;
+    let nonce = started["nonce"].as_str().unwrap();
+    let id_token = issuer.sign(&issuer.claims("rota-web", &email, nonce), "rsa-1");
+    let body = json!({ "provider_id": started["provider_id"], "nonce": nonce, "id_token": id_token, "token_delivery": "body" });
+    let signed_in = app.post("/auth/oidc/callback", None, body).await;
+    let signed_in = measured(app, "POST", "/auth/oidc/callback", signed_in, StatusCode::OK).await;
+    assert!(signed_in["access_token"].is_string(), "{signed_in}");
 }
 
 /// A staff member signing in with a code sent to their phone.

@@ -29,6 +29,8 @@ const PUBLIC: &[(&str, &str)] = &[
     ("POST", "/auth/reset-password"),
     ("POST", "/auth/otp/request"),
     ("POST", "/auth/otp/verify"),
+    ("POST", "/auth/oidc/start"),
+    ("POST", "/auth/oidc/callback"),
     ("GET", "/openapi.json"),
     // The calendar feed: the secret in its path is the credential (a calendar app sends no token).
     ("GET", "/calendar/{token}"),

@@ -10,6 +10,7 @@ mod password_reset;
 mod phone;
 mod sessions;
 mod signup;
+mod sso;
 mod tokens;
 
 /// The clients besides DynamoDB's that its Lambda builds at cold start: invitations, password
@@ -26,6 +27,9 @@ rota::function_routes!(
     [mfa::login_mfa],
     [phone::request_code],
     [phone::verify_code],
+    [sso::start],
+    [sso::callback],
+    [sso::get_sso, sso::put_sso],
     [sessions::refresh],
     [sessions::logout],
     [sessions::logout_all],

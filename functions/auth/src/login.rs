@@ -4,6 +4,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use garde::Validate;
+use rota::auth::Role;
 use rota::auth::mfa::{MFA_TOKEN_SECS, MfaToken};
 use rota::auth::password;
 use rota::clock::Now;
@@ -11,6 +12,8 @@ use rota::error::Problem;
 use rota::http::{ClientIp, ValidJson};
 use rota::store::mfa::MfaLogin;
 use rota::store::people::{Login, PersonStatus};
+use rota::store::sso::PasswordLogin;
+use rota::store::tenants::TenantGate;
 use rota::{AppState, Error};
 use serde::{Deserialize, Serialize};
 use ulid::Ulid;
@@ -18,6 +21,30 @@ use utoipa::ToSchema;
 
 use crate::limits::Attempt;
 use crate::tokens::{TokenDelivery, TokenPair, issue, new_session, normalise_email};
+
+/// A sign-in waiting for its second factor: what is stored, and the answer carrying its token.
+pub(crate) fn waiting_for_code(tenant_id: Ulid, person_id: Ulid, now: &Now) -> (MfaLogin, MfaRequired) {
+    let token = MfaToken::generate(tenant_id, person_id);
+    let waiting = MfaLogin {
+        token_hash: token.hash(),
+        tenant_id: tenant_id.to_string(),
+        person_id: person_id.to_string(),
+        created_at: now.iso.clone(),
+        expires_at: now.epoch + MFA_TOKEN_SECS,
+    };
+    (waiting, MfaRequired { mfa_required: true, mfa_token: token.encode(), expires_in: MFA_TOKEN_SECS })
+}
+
+/// Where the organisation signs in with its identity provider only, a password still opens the
+/// door to its owners (the way back in if the provider fails), to nobody else.
+fn password_allowed(tenant: Option<&TenantGate>, role: Role) -> Result<(), Error> {
+    match tenant.map(|tenant| tenant.password_login) {
+        Some(PasswordLogin::Disabled) if role != Role::Owner => Err(Error::Forbidden(
+            "this organisation signs in with its identity provider: use single sign-on (POST /auth/oidc/start)",
+        )),
+        _ => Ok(()),
+    }
+}
 
 const BAD_CREDENTIALS: Error = Error::Unauthorized("email or password is incorrect");
 
@@ -105,14 +132,7 @@ pub async fn login(
     let ids = (claim.tenant_id.parse::<Ulid>(), claim.person_id.parse::<Ulid>());
     let (Ok(tenant_id), Ok(person_id)) = ids else { return Err(Error::internal("an email claim with malformed ids")) };
     if credential.mfa {
-        let token = MfaToken::generate(tenant_id, person_id);
-        let waiting = MfaLogin {
-            token_hash: token.hash(),
-            tenant_id: claim.tenant_id.clone(),
-            person_id: claim.person_id.clone(),
-            created_at: now.iso.clone(),
-            expires_at: now.epoch + MFA_TOKEN_SECS,
-        };
+        let (waiting, answer) = waiting_for_code(tenant_id, person_id, &now);
         // Round trip 2: the login waiting for its second factor, the organisation's status, and
         // the attempt taken back. (Completing the login checks the organisation again.)
         let ((), tenant, ()) = tokio::try_join!(
@@ -120,11 +140,11 @@ pub async fn login(
             state.store.tenant_gate(&claim.tenant_id),
             counted.undo(&state),
         )?;
-        if !tenant.is_some_and(|tenant| tenant.is_active()) {
+        if !tenant.as_ref().is_some_and(|tenant| tenant.is_active()) {
             return Err(Error::TenantSuspended);
         }
-        let waiting = MfaRequired { mfa_required: true, mfa_token: token.encode(), expires_in: MFA_TOKEN_SECS };
-        return Ok((HeaderMap::new(), Json(LoginResponse::MfaRequired(waiting))));
+        password_allowed(tenant.as_ref(), claim.role)?;
+        return Ok((HeaderMap::new(), Json(LoginResponse::MfaRequired(answer))));
     }
     let (session, refresh) = new_session(tenant_id, person_id, claim.role, &headers, &now);
     // Round trip 2: the new session, written only while the organisation is active (so a
@@ -136,6 +156,8 @@ pub async fn login(
         counted.undo(&state),
     )?;
     let Some(tenant) = tenant.filter(|_| written) else { return Err(Error::TenantSuspended) };
+    // (The session just written is never handed out when the rule refuses: it expires unused.)
+    password_allowed(Some(&tenant), claim.role)?;
     let delivery = TokenDelivery::choose(request.token_delivery, &state, &headers, false);
     let (cookie, tokens) = issue(&state, &session, &refresh, &now, delivery, tenant.require_admin_mfa)?;
     Ok((cookie, Json(LoginResponse::Tokens(tokens))))

@@ -4,6 +4,7 @@
 pub mod caller;
 pub mod jwt;
 pub mod mfa;
+pub mod oidc;
 pub mod one_time;
 pub mod password;
 pub mod policy;

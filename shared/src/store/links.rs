@@ -120,6 +120,17 @@ impl Store {
         Ok(TransactWriteItem::builder().put(put).build())
     }
 
+    /// A transaction's check that no invitation waits for `email` in the organisation.
+    pub fn invitation_absent(&self, tenant_id: &str, email: &str) -> Result<TransactWriteItem, Error> {
+        let check = aws_sdk_dynamodb::types::ConditionCheck::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::tenant(tenant_id), keys::invitation_sk(email))))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .map_err(Error::internal)?;
+        Ok(TransactWriteItem::builder().condition_check(check).build())
+    }
+
     /// Revokes the invitation waiting for `email` (if one does), for a transaction: its link stops
     /// working and the address is free to be invited again.
     pub fn invitation_revoke(&self, tenant_id: &str, email: &str) -> Result<TransactWriteItem, Error> {

@@ -43,6 +43,7 @@ pub mod schedule;
 pub mod sessions;
 pub mod sign_in_codes;
 pub mod signups;
+pub mod sso;
 pub mod tenants;
 pub mod unlocks;
 

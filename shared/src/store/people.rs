@@ -182,7 +182,7 @@ pub struct CreatePerson {
 
 /// The roles a person of an organisation can have (platform admins come only from the ops
 /// command).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum OrganisationRole {
     Owner,

@@ -65,6 +65,10 @@ pub struct Tenant {
     /// invoice job.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub invoiced_through: Option<String>,
+    /// Whether people other than owners may sign in with a password; set with the organisation's
+    /// identity providers (`PUT /tenant/sso`).
+    #[serde(default)]
+    pub password_login: crate::store::sso::PasswordLogin,
     /// Incremented by every change; send it back on update to refuse overwriting someone
     /// else's change (409).
     #[serde(default = "first_version")]
@@ -118,6 +122,7 @@ impl Tenant {
             billing_details: None,
             tax_rate_bp: 0,
             invoiced_through: None,
+            password_login: Default::default(),
             version: first_version(),
             created_at: now.to_owned(),
             updated_at: now.to_owned(),
@@ -165,6 +170,8 @@ fn tenant_item(tenant: &Tenant) -> Result<Item, Error> {
 pub struct TenantGate {
     pub status: TenantStatus,
     pub require_admin_mfa: bool,
+    /// Whether people other than owners may sign in with a password (`PUT /tenant/sso`).
+    pub password_login: crate::store::sso::PasswordLogin,
 }
 
 /// The two attributes of a tenant item a [`TenantGate`] reads (the rest may be of a newer version).
@@ -173,6 +180,8 @@ struct GateItem {
     status: TenantStatus,
     #[serde(default)]
     settings: GateSettings,
+    #[serde(default)]
+    password_login: crate::store::sso::PasswordLogin,
 }
 
 #[derive(Deserialize)]
@@ -194,7 +203,11 @@ fn require_admin_mfa() -> bool {
 impl TenantGate {
     pub(crate) fn from_item(item: Item) -> Result<Self, Error> {
         let gate: GateItem = from_item(item)?;
-        Ok(Self { status: gate.status, require_admin_mfa: gate.settings.require_admin_mfa })
+        Ok(Self {
+            status: gate.status,
+            require_admin_mfa: gate.settings.require_admin_mfa,
+            password_login: gate.password_login,
+        })
     }
 
     pub fn is_active(&self) -> bool {
@@ -204,7 +217,11 @@ impl TenantGate {
 
 impl From<&Tenant> for TenantGate {
     fn from(tenant: &Tenant) -> Self {
-        Self { status: tenant.status, require_admin_mfa: tenant.settings.require_admin_mfa }
+        Self {
+            status: tenant.status,
+            require_admin_mfa: tenant.settings.require_admin_mfa,
+            password_login: tenant.password_login,
+        }
     }
 }
 
@@ -268,7 +285,7 @@ impl Store {
             .get_item()
             .table_name(&self.table)
             .set_key(Some(key(keys::tenant(tenant_id), keys::TENANT_SK)))
-            .projection_expression("#status, settings.require_admin_mfa")
+            .projection_expression("#status, settings.require_admin_mfa, password_login")
             .expression_attribute_names("#status", "status")
             .consistent_read(true)
             .send()
