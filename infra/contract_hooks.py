@@ -665,7 +665,7 @@ class ContractAuth:
                 case.body = {**case.body, "unit_id": ORG_UNIT}
             if case.body.get("position_ids"):
                 case.body = {**case.body, "position_ids": [ORG_POSITION]}
-        phones = ("/people", "/people/{person_id}", "/me", "/auth/otp/request")
+        phones = ("/people", "/people/{person_id}", "/me", "/auth/otp/request", "/auth/otp/verify")
         if positive and case.path in phones and isinstance(case.body, dict) and isinstance(case.body.get("phone"), str):
             # A number that exists (libphonenumber's ranges per country, which no pattern states).
             case.body = {**case.body, "phone": "+44 7911 123456"}

@@ -73,6 +73,7 @@ async fn staff_sign_in_through_their_organisations_identity_provider_and_its_rot
         (Some(issuer.url.as_str()), Some(CLIENT_ID))
     );
     assert_eq!(start(&app, "nobody@elsewhere.example").await, json!({ "sso": false }));
+    assert_eq!(start(&app, "not an address").await, json!({ "sso": false }));
 
     // The provider's token signs Sam in, as a password login would.
     let nonce = started["nonce"].as_str().unwrap();

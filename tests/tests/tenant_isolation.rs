@@ -499,6 +499,11 @@ async fn tenant_b_never_reaches_tenant_a() {
             (body, carries_ids) =
                 (Some(json!({ "pack_id": PACK_ID.get().unwrap(), "payment_method_id": card })), false);
         }
+        if operation.method == Method::PUT && operation.template == "/tenant/sso" {
+            // An email domain signs in to one organisation, so B's call (its own settings) would
+            // take the example's from A: no providers, for both.
+            body = Some(json!({ "providers": [], "password_login": "allowed" }));
+        }
         let charged_per_event = operation.template.starts_with("/events/{event_id}/")
             && operation.method == Method::POST
             && ["/quote", "/unlock"].iter().any(|action| operation.template.ends_with(action));

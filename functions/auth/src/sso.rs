@@ -105,16 +105,18 @@ async fn fetch_json<T: serde::de::DeserializeOwned>(url: &str) -> Result<T, Erro
 /// (the provider rotated its keys).
 async fn signed_in(pending: &PendingSignIn, token: &str, nonce: &str, now: i64) -> Result<SignedIn, Error> {
     let provider = &pending.provider;
+    let refused = |refused: Refused| {
+        tracing::info!(issuer = provider.issuer, %refused, "an ID token was refused");
+        NOT_SIGNED_IN
+    };
+    oidc::key_of(token).map_err(refused)?;
     let check = |keys: &JwkSet| oidc::verify(token, keys, &provider.issuer, &provider.client_id, nonce, now);
     let first = check(&*provider_keys(&provider.issuer, now, false).await?);
     let result = match first {
         Err(Refused::UnknownKey) => check(&*provider_keys(&provider.issuer, now, true).await?),
         other => other,
     };
-    result.map_err(|refused| {
-        tracing::info!(issuer = provider.issuer, %refused, "an ID token was refused");
-        NOT_SIGNED_IN
-    })
+    result.map_err(refused)
 }
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
@@ -298,9 +300,12 @@ pub async fn start(
     ValidJson(request): ValidJson<OidcStart>,
 ) -> Result<Json<OidcStarted>, Error> {
     let email = request.email.trim().to_lowercase();
-    let domain = oidc::domain_of(&email).ok_or_else(|| Error::field("email", "must be an email address"))?;
-    // Round trip 1: the domain's organisation and provider.
-    let Some(claim) = state.store.sso_domain(domain).await? else {
+    // Round trip 1: the domain's organisation and provider (none for what is not an address).
+    let claim = match oidc::domain_of(&email) {
+        Some(domain) => state.store.sso_domain(domain).await?,
+        None => None,
+    };
+    let Some(claim) = claim else {
         return Ok(Json(OidcStarted {
             sso: false,
             provider_id: None,

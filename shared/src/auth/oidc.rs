@@ -83,6 +83,18 @@ fn pinned(key: &Jwk) -> Option<Algorithm> {
     }
 }
 
+/// The key a token names and the algorithm it claims, when it is a signed JWT (RS256 or ES256)
+/// naming one: checked before the provider's keys are fetched, so that text which cannot be an
+/// ID token never makes Rota call the provider.
+pub fn key_of(token: &str) -> Result<(String, Algorithm), Refused> {
+    let header = jsonwebtoken::decode_header(token).map_err(|_| invalid("not a signed JWT (RS256 or ES256)"))?;
+    if !matches!(header.alg, Algorithm::RS256 | Algorithm::ES256) {
+        return Err(invalid("the token is neither RS256 nor ES256"));
+    }
+    let kid = header.kid.ok_or_else(|| invalid("the token names no key (`kid`)"))?;
+    Ok((kid, header.alg))
+}
+
 /// Checks `token` as an ID token of `issuer` for `client_id`, answering the sign-in of `nonce`,
 /// at `now` (epoch seconds): signature by a key of `keys` in that key's algorithm, `iss`, `aud`,
 /// `exp` and `iat` (with [`LEEWAY_SECS`]), `nonce`, and a verified `email`.
@@ -94,11 +106,10 @@ pub fn verify(
     nonce: &str,
     now: i64,
 ) -> Result<SignedIn, Refused> {
-    let header = jsonwebtoken::decode_header(token).map_err(|_| invalid("not a signed JWT (RS256 or ES256)"))?;
-    let kid = header.kid.ok_or_else(|| invalid("the token names no key (`kid`)"))?;
+    let (kid, claimed) = key_of(token)?;
     let key = keys.find(&kid).ok_or(Refused::UnknownKey)?;
     let algorithm = pinned(key).ok_or_else(|| invalid("the provider's key is neither RS256 nor ES256"))?;
-    if header.alg != algorithm {
+    if claimed != algorithm {
         return Err(invalid(format!("the token's algorithm is not its key's ({algorithm:?})")));
     }
     let decoding = DecodingKey::from_jwk(key).map_err(|_| invalid("the provider's key is malformed"))?;
@@ -227,7 +238,9 @@ mod tests {
         let none = format!("{}.{}.", base64_json(&json!({ "alg": "none", "kid": "rsa-1" })), base64_json(&claims()));
         assert!(refused(&none).contains("not a signed JWT"));
         let hs = signed(&claims(), Algorithm::HS256, "rsa-1", &EncodingKey::from_secret(RSA_PUBLIC.as_bytes()));
-        assert!(refused(&hs).contains("algorithm"));
+        assert!(refused(&hs).contains("neither RS256 nor ES256"));
+        let ec_as_rsa = signed(&claims(), Algorithm::RS256, "ec-1", &EncodingKey::from_rsa_der(RSA));
+        assert!(refused(&ec_as_rsa).contains("not its key's"));
         // A forged signature, and a key the set does not have.
         let mut forged = rsa(&claims());
         forged.replace_range(forged.len() - 8.., "AAAAAAAA");
