@@ -147,3 +147,22 @@ async fn a_window_that_has_ended_starts_over_even_before_ttl_removes_it() {
     let (status, body) = login_from(&app, &owner.email, PASSWORD, &ip).await;
     assert_eq!(status, StatusCode::OK, "{body}");
 }
+
+#[tokio::test]
+async fn a_parallel_burst_of_single_sign_on_starts_from_one_address_gets_exactly_thirty() {
+    let app = spawn_app().await;
+    let ip = random_ip();
+    let start = |email: String| {
+        let mut event: Value =
+            serde_json::from_str(include_str!("../../events/auth-oidc-start.json")).expect("the sample start event");
+        event["body"] = json!(json!({ "email": email }).to_string());
+        event["requestContext"]["http"]["sourceIp"] = json!(ip);
+        event
+    };
+    let events: Vec<Value> = (0..40).map(|_| start(unique_email("sso"))).collect();
+    let answers = join_all(events.iter().map(|event| app.invoke(event))).await;
+    let count = |status| answers.iter().filter(|(s, _, _)| *s == status).count();
+    assert_eq!((count(StatusCode::OK), count(StatusCode::TOO_MANY_REQUESTS)), (30, 10));
+    let started = answers.iter().find(|(status, _, _)| *status == StatusCode::OK).unwrap();
+    assert_eq!(started.2, json!({ "sso": false }), "an address of a domain without single sign-on");
+}

@@ -3,7 +3,7 @@
 
 use rota::auth::rate_limit::{
     Counter, LOGIN_PER_EMAIL, LOGIN_PER_EMAIL_AND_IP, LOGIN_PER_IP, MFA_PER_PERSON, RESET_PER_EMAIL, RESET_PER_IP,
-    RateLimit, SIGNUP_PER_EMAIL, SIGNUP_PER_IP, client_key,
+    RateLimit, SIGNUP_PER_EMAIL, SIGNUP_PER_IP, SSO_START_PER_IP, client_key,
 };
 use rota::{AppState, Error};
 
@@ -46,6 +46,11 @@ impl Attempt {
         let mut limits = vec![(per_email, email.to_owned())];
         limits.extend(ip.map(|ip| (per_ip, client_key(ip))));
         Self { limits }
+    }
+
+    /// A single sign-on start: limited per client address (none is known outside API Gateway).
+    pub fn sso_start(ip: Option<&str>) -> Self {
+        Self { limits: ip.map(|ip| (SSO_START_PER_IP, client_key(ip))).into_iter().collect() }
     }
 
     /// A second-factor code of a person (completing a login, turning 2FA on or off).

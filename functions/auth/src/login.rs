@@ -102,7 +102,7 @@ pub struct MfaRequired {
         (status = 200, description = "Logged in (a token pair), or the password was right and a second factor is needed (`mfa_required`)", body = LoginResponse,
             links(("RevokeSession" = (operation_id = "revoke_session", parameters(("session_id" = "$response.body#/session_id")))))),
         (status = 401, description = "Email or password is incorrect, or the account is not active (the same answer for all)", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The organisation is suspended (`tenant_suspended`)", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The organisation is suspended (`tenant_suspended`), or signs in with its identity provider only and this is not an owner", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn login(
     State(state): State<AppState>,

@@ -32,6 +32,7 @@ use serde::{Deserialize, Serialize};
 use ulid::Ulid;
 use utoipa::ToSchema;
 
+use crate::limits::Attempt;
 use crate::login::{LoginResponse, waiting_for_code};
 use crate::tokens::{TokenDelivery, issue, new_session};
 
@@ -294,17 +295,31 @@ pub struct OidcStarted {
 /// nonce for the sign-in (used once, for 10 minutes). The answer depends on the domain only,
 /// never on whether the address has an account.
 #[utoipa::path(post, path = "/auth/oidc/start", tag = "auth", request_body = OidcStart,
-    responses((status = 200, description = "The provider and nonce, or `sso: false`", body = OidcStarted)))]
+    extensions(("x-rate-limit" = json!("30 per client address in 15 minutes"))),
+    responses(
+        (status = 200, description = "The provider and nonce, or `sso: false`", body = OidcStarted),
+        (status = 429, description = "Too many sign-ins started from this client address", body = Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn start(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     ValidJson(request): ValidJson<OidcStart>,
 ) -> Result<Json<OidcStarted>, Error> {
     let email = request.email.trim().to_lowercase();
-    // Round trip 1: the domain's organisation and provider (none for what is not an address).
-    let claim = match oidc::domain_of(&email) {
-        Some(domain) => state.store.sso_domain(domain).await?,
-        None => None,
+    let now = Now::get();
+    let attempt = Attempt::sso_start(ip.as_deref());
+    let domain_claim = async {
+        match oidc::domain_of(&email) {
+            Some(domain) => state.store.sso_domain(domain).await,
+            None => Ok(None),
+        }
     };
+    // Round trip 1: the domain's organisation and provider (none for what is not an address),
+    // and the start counted against its client's limit, in parallel.
+    let (claim, counted) = tokio::try_join!(domain_claim, attempt.count(&state, now.epoch))?;
+    if let Some(retry_after_secs) = counted.retry_after(now.epoch) {
+        return Err(Error::RateLimited { retry_after_secs });
+    }
     let Some(claim) = claim else {
         return Ok(Json(OidcStarted {
             sso: false,
@@ -319,7 +334,6 @@ pub async fn start(
     let mut bytes = [0u8; 32];
     OsRng.fill_bytes(&mut bytes);
     let nonce = URL_SAFE_NO_PAD.encode(bytes);
-    let now = Now::get();
     let pending =
         PendingSignIn { tenant_id: claim.tenant_id, provider: claim.provider, expires_at: now.epoch + PENDING_SECS };
     // Round trip 2: the sign-in under way.

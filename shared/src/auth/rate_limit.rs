@@ -42,6 +42,9 @@ pub const RESET_PER_IP: RateLimit = RateLimit { name: "reset-ip", limit: 10, win
 /// million guesses; this keeps a stolen password at 5 of them per window.
 pub const MFA_PER_PERSON: RateLimit = RateLimit { name: "mfa-person", limit: 5, window_secs: 15 * 60 };
 
+/// Single sign-on starts per client address: 30 per 15 minutes (each stores a sign-in under way).
+pub const SSO_START_PER_IP: RateLimit = RateLimit { name: "sso-start-ip", limit: 30, window_secs: 15 * 60 };
+
 /// Sign-in codes asked for per phone: 3 per 15 minutes (each is an SMS or WhatsApp message, and
 /// each new code brings 5 more guesses).
 pub const OTP_REQUEST_PER_PHONE: RateLimit = RateLimit { name: "otp-request-phone", limit: 3, window_secs: 15 * 60 };
