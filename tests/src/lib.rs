@@ -696,6 +696,17 @@ impl TestApp {
 
     /// As [`TestApp::organisation`], made with an owner's (or admin's) access token.
     /// The organisation's staff member, logged in through their invitation: their access token.
+    /// A person the owner (`owner_token`) invites with `person` (`email`, `name`, `role`, …), who
+    /// accepts with [`PASSWORD`]: the person as created.
+    pub async fn member(&self, owner_token: &str, person: Value) -> Value {
+        let email = person["email"].as_str().expect("the person's email").to_owned();
+        let created = json_of(self.post("/people", Some(owner_token), person).await, StatusCode::CREATED).await;
+        let token = self.link_token(&email, "/accept-invitation").await;
+        let body = json!({ "token": token, "password": PASSWORD, "token_delivery": "body" });
+        json_of(self.post("/auth/invitations/accept", None, body).await, StatusCode::CREATED).await;
+        created
+    }
+
     pub async fn staff_token(&self, org: &Organisation) -> String {
         let token = self.link_token(&org.person_email, "/accept-invitation").await;
         let body = json!({ "token": token, "password": PASSWORD, "token_delivery": "body" });

@@ -318,11 +318,7 @@ async fn sso_signed_in(app: &api_tests::TestApp, owner: &api_tests::Account, tex
     let connected = app.request(reqwest::Method::PUT, "/tenant/sso", Some(&owner.access_token), Some(body)).await;
     json_of(connected, StatusCode::OK).await;
     let email = format!("sam@{domain}");
-    let body = serde_json::json!({ "email": email, "name": "Sam Staff", "role": "staff" });
-    json_of(app.post("/people", Some(&owner.access_token), body).await, StatusCode::CREATED).await;
-    let token = app.link_token(&email, "/accept-invitation").await;
-    let body = serde_json::json!({ "token": token, "password": api_tests::PASSWORD, "token_delivery": "body" });
-    json_of(app.post("/auth/invitations/accept", None, body).await, StatusCode::CREATED).await;
+    app.member(&owner.access_token, serde_json::json!({ "email": email, "name": "Sam Staff", "role": "staff" })).await;
     let started = app.post("/auth/oidc/start", None, serde_json::json!({ "email": email })).await;
     let started = json_of(started, StatusCode::OK).await;
     let nonce = started["nonce"].as_str().unwrap();
@@ -341,10 +337,7 @@ async fn phone_signed_in(app: &api_tests::TestApp, owner: &api_tests::Account, t
     json_of(allowed, StatusCode::OK).await;
     let email = unique_email("sample-phone");
     let body = serde_json::json!({ "email": email, "name": "Sam Staff", "role": "staff", "phone": phone });
-    json_of(app.post("/people", Some(&owner.access_token), body).await, StatusCode::CREATED).await;
-    let token = app.link_token(&email, "/accept-invitation").await;
-    let body = serde_json::json!({ "token": token, "password": api_tests::PASSWORD, "token_delivery": "body" });
-    json_of(app.post("/auth/invitations/accept", None, body).await, StatusCode::CREATED).await;
+    app.member(&owner.access_token, body).await;
     if !text.contains(SIGN_IN_CODE) {
         return text.replace(STAFF_PHONE, &phone);
     }

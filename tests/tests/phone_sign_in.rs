@@ -2,7 +2,7 @@
 //! staff, never telling whether a number is anyone's; a code works once, for 5 tries, and bursts
 //! of requests and guesses are held to their limits exactly.
 
-use api_tests::{Account, PASSWORD, TestApp, json_of, spawn_app, unique_email};
+use api_tests::{Account, TestApp, json_of, spawn_app, unique_email};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
@@ -17,10 +17,7 @@ fn phone() -> (String, String) {
 async fn staff_with_phone(app: &TestApp, owner: &Account, phone: &str) -> String {
     let email = unique_email("gate");
     let body = json!({ "email": email, "name": "Gate Staff", "role": "staff", "phone": phone });
-    let person = json_of(app.post("/people", Some(&owner.access_token), body).await, StatusCode::CREATED).await;
-    let token = app.link_token(&email, "/accept-invitation").await;
-    let body = json!({ "token": token, "password": PASSWORD, "token_delivery": "body" });
-    json_of(app.post("/auth/invitations/accept", None, body).await, StatusCode::CREATED).await;
+    let person = app.member(&owner.access_token, body).await;
     person["id"].as_str().unwrap().to_owned()
 }
 

@@ -349,11 +349,7 @@ async fn sso_endpoints(app: &TestApp) {
     measured(app, "PUT", "/tenant/sso", put, StatusCode::OK).await;
     measured(app, "GET", "/tenant/sso", app.get("/tenant/sso", &owner.access_token).await, StatusCode::OK).await;
     let email = format!("sam@{domain}");
-    let body = json!({ "email": email, "name": "Sam", "role": "staff" });
-    json_of(app.post("/people", Some(&owner.access_token), body).await, StatusCode::CREATED).await;
-    let token = app.link_token(&email, "/accept-invitation").await;
-    let body = json!({ "token": token, "password": PASSWORD, "token_delivery": "body" });
-    json_of(app.post("/auth/invitations/accept", None, body).await, StatusCode::CREATED).await;
+    app.member(&owner.access_token, json!({ "email": email, "name": "Sam", "role": "staff" })).await;
     let started = app.post("/auth/oidc/start", None, json!({ "email": email })).await;
     let started = measured(app, "POST", "/auth/oidc/start", started, StatusCode::OK).await;
     let nonce = started["nonce"].as_str().unwrap();
@@ -372,11 +368,7 @@ async fn phone_sign_in_endpoints(app: &TestApp) {
         .await;
     let phone = format!("+4474007{:05}", ulid::Ulid::new().random() % 100_000);
     let email = unique_email("budget-phone");
-    let body = json!({ "email": email, "name": "Gate", "role": "staff", "phone": phone });
-    json_of(app.post("/people", Some(&owner.access_token), body).await, StatusCode::CREATED).await;
-    let token = app.link_token(&email, "/accept-invitation").await;
-    let body = json!({ "token": token, "password": PASSWORD, "token_delivery": "body" });
-    json_of(app.post("/auth/invitations/accept", None, body).await, StatusCode::CREATED).await;
+    app.member(&owner.access_token, json!({ "email": email, "name": "Gate", "role": "staff", "phone": phone })).await;
     let requested = app.post("/auth/otp/request", None, json!({ "phone": phone })).await;
     measured(app, "POST", "/auth/otp/request", requested, StatusCode::ACCEPTED).await;
     let sent = app.messages_to(&phone).await;
