@@ -254,10 +254,11 @@ pub async fn put_sso(
     // audit entry, in one transaction.
     match state.store.put_sso_settings(&caller.tenant_id, &before, &after, &audit).await? {
         Ok(()) => Ok(Json(after)),
-        Err(Declined(failed)) => match after.domains().enumerate().find(|(position, _)| failed.contains(position)) {
-            Some((_, _)) => Err(Error::Conflict("a domain signs in to another organisation already")),
-            None => Err(Error::Conflict("the organisation's settings changed at the same time; retry")),
-        },
+        // The domains' claims come first in the transaction.
+        Err(Declined(failed)) if failed.iter().any(|position| *position < after.domains().count()) => {
+            Err(Error::Conflict("a domain signs in to another organisation already"))
+        }
+        Err(_) => Err(Error::Conflict("the organisation's settings changed at the same time; retry")),
     }
 }
 
