@@ -237,18 +237,19 @@ def leaving_session():
     return tokens["access_token"]
 
 
-def owner_token():
-    """The run's owner's access token, refreshed before its 15 minutes run out: a run on a busy
-    machine outlasts them."""
+def owner_token(owner=None):
+    """An owner's access token (the run's owner's by default), refreshed before its 15 minutes
+    run out: a run on a busy machine outlasts them."""
+    owner = owner or OWNER
     with OWNER_LOCK:
-        if time.time() - OWNER["at"] > 10 * 60:
-            status, tokens = post("/auth/refresh", {"refresh_token": OWNER["tokens"]["refresh_token"]})
+        if time.time() - owner["at"] > 10 * 60:
+            status, tokens = post("/auth/refresh", {"refresh_token": owner["tokens"]["refresh_token"]})
             if status != 200:
                 # An operation of the run ended the owner's sessions: log in again, with a code.
-                tokens = log_in_again(OWNER)
+                tokens = log_in_again(owner)
             if tokens:
-                OWNER.update(tokens=tokens, at=time.time())
-        return OWNER["tokens"]["access_token"]
+                owner.update(tokens=tokens, at=time.time())
+        return owner["tokens"]["access_token"]
 
 
 def log_in_again(owner):
@@ -297,6 +298,14 @@ with urllib.request.urlopen(_hold) as response:
 # Another owner sets their availability: the run's own owner claims places and takes swaps, which
 # generated availability would rule out (`outside_availability`).
 AVAILABILITY_TOKEN = fresh_owner()["access_token"]
+
+# SCIM: the run's organisation's token, and a person its identity provider provisioned, whom the
+# user operations act on. Making and removing a token is done by an owner of another organisation,
+# so the run's token stays valid.
+SCIM_TOKEN = post("/tenant/scim/token", None, owner_token())[1]["token"]
+SCIM_EMAIL = f"scim-{uuid.uuid4().hex}@example.com"
+SCIM_USER = post("/scim/v2/Users", {"userName": SCIM_EMAIL}, SCIM_TOKEN)[1]["id"]
+SCIM_OWNER = {**owner_with_2fa(), "at": time.time()}
 # Records the hooks give valid bodies: kept from deletion (see ContractAuth.get).
 KEPT = {ORG_UNIT, ORG_POSITION, ORG_LOCATION, ORG_EVENT}
 shifts_made = Counter()
@@ -595,10 +604,29 @@ def uploaded_import():
     return created["import_id"]
 
 
+def scim_case(case, positive):
+    """A SCIM call as the organisation's identity provider makes it: with its token, on the
+    person it provisioned, with a valid body where one is meant to be valid."""
+    if positive and "user_id" in (case.path_parameters or {}):
+        case.path_parameters = {**case.path_parameters, "user_id": SCIM_USER}
+    if positive and isinstance(case.body, dict) and case.method.upper() in ("POST", "PUT"):
+        # An address of its own for a new person; the provisioned person's own (it cannot change).
+        email = f"scim-{uuid.uuid4().hex}@example.com" if case.method.upper() == "POST" else SCIM_EMAIL
+        case.body = {**case.body, "userName": email}
+        case.body.pop("emails", None)
+    if positive and case.method.upper() == "GET" and isinstance(case.query, dict) and "filter" in case.query:
+        case.query = {**case.query, "filter": f'userName eq "{SCIM_EMAIL}"'}
+    return SCIM_TOKEN
+
+
 @schemathesis.auth(refresh_interval=None)
 class ContractAuth:
     def get(self, case, context):
         positive = case.meta and case.meta.generation.mode.is_positive
+        if case.path.startswith("/scim/"):
+            return scim_case(case, positive)
+        if case.path == "/tenant/scim/token":
+            return owner_token(SCIM_OWNER)
         if case.method.upper() == "POST" and case.path in ("/auth/logout", "/auth/logout-all"):
             return leaving_session()
         if positive and case.method.upper() == "POST" and case.path == "/imports/{import_id}/start":

@@ -93,8 +93,9 @@ pub struct FieldError {
     pub message: String,
 }
 
-/// RFC 9457 problem details, as every error is answered.
-#[derive(Debug, Serialize, ToSchema)]
+/// RFC 9457 problem details, as every error is answered. (The response carries it in its
+/// extensions too, for [`crate::http::scim`] to answer in SCIM's form.)
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Problem {
     /// A URI reference naming the problem type: `/problems/{code}`.
     #[serde(rename = "type")]
@@ -205,12 +206,50 @@ impl Error {
     }
 }
 
+/// The error body of the SCIM endpoints (RFC 7644 §3.12), which identity providers read instead
+/// of problem+json: made from the same [`Problem`], so the mapping stays here.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ScimError {
+    #[schema(example = json!(["urn:ietf:params:scim:api:messages:2.0:Error"]))]
+    pub schemas: Vec<String>,
+    /// The HTTP status, as a string (as SCIM has it).
+    pub status: String,
+    /// `invalidFilter`, `invalidSyntax`, `invalidValue` or `uniqueness`, where one applies.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scim_type: Option<&'static str>,
+    pub detail: String,
+}
+
+impl ScimError {
+    /// `problem` as SCIM says it: a broken rule is SCIM's 400 `invalidValue` (`invalidFilter`
+    /// for the filter) with each field in the detail, a conflict 409 `uniqueness`.
+    pub fn of(problem: &Problem) -> (StatusCode, Self) {
+        let field_named = |name: &str| problem.errors.iter().any(|error| error.field == name);
+        let (status, scim_type) = match problem.code {
+            "validation_failed" if field_named("filter") => (400, Some("invalidFilter")),
+            "validation_failed" => (400, Some("invalidValue")),
+            "invalid_request" => (400, Some("invalidSyntax")),
+            "conflict" => (409, Some("uniqueness")),
+            _ => (problem.status, None),
+        };
+        let mut detail = problem.detail.clone();
+        for error in &problem.errors {
+            detail.push_str(&format!("; {}: {}", error.field, error.message));
+        }
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let schemas = vec!["urn:ietf:params:scim:api:messages:2.0:Error".to_owned()];
+        (status, Self { schemas, status: status.as_u16().to_string(), scim_type, detail })
+    }
+}
+
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
         let problem = self.problem();
         let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let body = serde_json::to_vec(&problem).unwrap_or_default();
         let mut response = (status, body).into_response();
+        response.extensions_mut().insert(problem);
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
         match self {

@@ -70,6 +70,11 @@ const SSO_DOMAIN: &str = "REPLACE_WITH_SSO_DOMAIN";
 const OIDC_PROVIDER_ID: &str = "REPLACE_WITH_OIDC_PROVIDER_ID";
 const OIDC_NONCE: &str = "REPLACE_WITH_OIDC_NONCE";
 const ID_TOKEN: &str = "REPLACE_WITH_ID_TOKEN";
+/// SCIM: the organisation's token (made by the owner), a user the provider created, and the
+/// address of a user created or replaced.
+const SCIM_TOKEN: &str = "REPLACE_WITH_SCIM_TOKEN";
+const SCIM_USER_ID: &str = "01JSAMPLESC1MUSER000000000";
+const SCIM_USER_NAME: &str = "REPLACE_WITH_SCIM_USER_NAME";
 /// A code of the authenticator app (for enable: of the secret from setup).
 const TOTP_CODE: &str = "REPLACE_WITH_TOTP_CODE";
 /// The `mfa_token` a password login answered.
@@ -262,6 +267,7 @@ async fn every_sample_event_succeeds_with_real_tokens() {
         };
         let text = providers_signed(&app, text);
         let text = if text.contains(STAFF_PHONE) { phone_signed_in(&app, &owner, text).await } else { text };
+        let text = if text.contains(SCIM_TOKEN) { scim_provisioned(&app, &owner, text).await } else { text };
         let text = if text.contains(SSO_DOMAIN) || text.contains(ID_TOKEN) {
             sso_signed_in(&app, &owner, text).await
         } else {
@@ -285,6 +291,21 @@ async fn every_sample_event_succeeds_with_real_tokens() {
         }
     }
     assert!(missing.is_empty(), "add a sample event to events/ for {missing:?}");
+}
+
+/// The owner's SCIM token in the sample, and a user it provisioned where one is named.
+async fn scim_provisioned(app: &api_tests::TestApp, owner: &api_tests::Account, text: String) -> String {
+    let created = json_of(app.post_empty("/tenant/scim/token", &owner.access_token).await, StatusCode::CREATED).await;
+    let token = created["token"].as_str().unwrap();
+    let user_name = unique_email("scim");
+    let mut text = text.replace(SCIM_TOKEN, token).replace(SCIM_USER_NAME, &user_name);
+    if text.contains(SCIM_USER_ID) {
+        let body = serde_json::json!({ "userName": user_name });
+        let request = app.http.post(format!("{}/scim/v2/Users", app.address)).bearer_auth(token);
+        let user = request.header("content-type", "application/scim+json").body(body.to_string()).send().await.unwrap();
+        text = text.replace(SCIM_USER_ID, json_of(user, StatusCode::CREATED).await["id"].as_str().unwrap());
+    }
+    text
 }
 
 /// A sample delivery report, signed as its provider signs it (the stack's secrets, the app's URL).

@@ -1,8 +1,9 @@
-//! Roles, walked from the document: every operation it marks for a role above staff
-//! (`security: bearer: [coordinator | admin | owner | platform_admin]`) answers a staff member's
-//! token with `403 forbidden`, and every owner-only or platform operation an admin's too — with a
-//! well-formed request naming the organisation's own records, so the refusal is the role's and
-//! not a bad body or an unknown id. A new route is covered the day it is documented.
+//! Permissions, walked from the document: every operation names the permission it needs as its
+//! bearer scope (`security: bearer: [schedule.write]`), and each built-in role whose set
+//! (`GET /permission-sets`) lacks it — staff, coordinator, admin, owner — gets `403 forbidden`,
+//! with a well-formed request naming the organisation's own records, so the refusal is the
+//! permission's and not a bad body or an unknown id. A new route is covered the day it is
+//! documented.
 
 use api_tests::{OnSite, Organisation, json_of, spawn_app};
 use reqwest::{Method, StatusCode};
@@ -45,12 +46,13 @@ fn resolve<'a>(doc: &'a Value, schema: &'a Value) -> &'a Value {
 }
 
 #[tokio::test]
-async fn staff_and_admin_tokens_on_every_operation_above_their_role_are_forbidden() {
+async fn every_built_in_role_lacking_an_operations_permission_is_forbidden() {
     let app = spawn_app().await;
     let owner = app.signup().await;
     let org = app.organisation(&owner).await;
     let site = app.on_site(&owner.access_token, &org).await;
     let staff = app.staff_token(&org).await;
+    let coordinator = api_tests::member(&app, &owner, "Cory Coordinator", "coordinator", &[]).await.access_token;
     // An admin of the organisation: everything but the owner's and the platform's.
     let email = api_tests::unique_email("admin");
     let invited = serde_json::json!({ "email": email, "name": "Alex Admin", "role": "admin" });
@@ -60,6 +62,12 @@ async fn staff_and_admin_tokens_on_every_operation_above_their_role_are_forbidde
     let accepted = json_of(app.post("/auth/invitations/accept", None, body).await, StatusCode::CREATED).await;
     let admin = accepted["tokens"]["access_token"].as_str().unwrap().to_owned();
     let doc = serde_json::to_value(&app.doc).unwrap();
+    let sets = json_of(app.get("/permission-sets", &staff).await, StatusCode::OK).await;
+    let holds = |role: &str, permission: &str| {
+        let set = sets["items"].as_array().unwrap().iter().find(|set| set["id"] == role).unwrap();
+        set["permissions"].as_array().unwrap().iter().any(|held| held == permission)
+    };
+    let roles = [("staff", &staff), ("coordinator", &coordinator), ("admin", &admin), ("owner", &owner.access_token)];
 
     let mut checked = Vec::new();
     for (template, item) in doc["paths"].as_object().unwrap() {
@@ -88,11 +96,11 @@ async fn staff_and_admin_tokens_on_every_operation_above_their_role_are_forbidde
                 schema.get("example").cloned().unwrap_or_else(|| serde_json::json!({}))
             });
             let method: Method = method.to_uppercase().parse().unwrap();
-            let above_admin = scopes.iter().any(|scope| ["owner", "platform_admin"].contains(scope));
-            let refused = [("staff", &staff)].into_iter().chain(above_admin.then_some(("admin", &admin)));
+            assert_eq!(scopes.len(), 1, "{method} {template} names one permission: {scopes:?}");
+            let refused = roles.iter().filter(|(role, _)| !holds(role, scopes[0]));
             for (role, token) in refused {
                 let what = format!("{method} {path} ({scopes:?}) as {role}");
-                let response = app.request(method.clone(), &path, Some(token), body.clone()).await;
+                let response = app.request(method.clone(), &path, Some(token.as_str()), body.clone()).await;
                 let status = response.status();
                 let text = response.text().await.unwrap();
                 let problem: Value = serde_json::from_str(&text).unwrap_or_default();
@@ -105,9 +113,12 @@ async fn staff_and_admin_tokens_on_every_operation_above_their_role_are_forbidde
             }
         }
     }
-    assert!(checked.len() >= 30, "only {} operations above staff: {checked:?}", checked.len());
-    let as_admin = checked.iter().filter(|operation| operation.ends_with(" as admin")).count();
-    assert!(as_admin >= 15, "only {as_admin} owner or platform operations: {checked:?}");
+    let refused_as =
+        |role: &str| checked.iter().filter(|operation| operation.ends_with(&format!(" as {role}"))).count();
+    assert!(refused_as("staff") >= 60, "only {} operations above staff: {checked:?}", refused_as("staff"));
+    assert!(refused_as("coordinator") >= 40, "only {} above coordinators: {checked:?}", refused_as("coordinator"));
+    assert!(refused_as("admin") >= 20, "only {} owner or platform operations: {checked:?}", refused_as("admin"));
+    assert_eq!(refused_as("owner"), 14, "the platform's operations only: {checked:?}");
     // The refusals changed nothing: the organisation's shift is as it was made.
     let shift = json_of(app.get(&format!("/shifts/{}", org.shift_id), &owner.access_token).await, StatusCode::OK).await;
     assert_eq!((shift["status"].as_str(), shift["assigned_count"].as_u64()), (Some("published"), Some(1)));

@@ -50,6 +50,22 @@ const BUDGETS: &[(&str, &str, RangeInclusive<usize>)] = &[
     ("POST", "/auth/oidc/callback", 2..=2),
     // One Query of the organisation's broadcasts (gsi1).
     ("GET", "/broadcasts", 1..=1),
+    // The token's hash on the organisation with its audit entry, in one transaction; the gate
+    // that holds it.
+    ("POST", "/tenant/scim/token", 1..=1),
+    ("DELETE", "/tenant/scim/token", 1..=1),
+    ("GET", "/tenant/scim", 1..=1),
+    // The built-in sets are the code's: nothing is read.
+    ("GET", "/permission-sets", 0..=0),
+    // Every SCIM call reads the organisation's token with its own first read. A filter: whom the
+    // name names, then that person; a list: the people (under 1 MB here).
+    ("GET", "/scim/v2/ServiceProviderConfig", 1..=1),
+    ("GET", "/scim/v2/Users", 1..=2),
+    ("POST", "/scim/v2/Users", 2..=2),
+    ("GET", "/scim/v2/Users/{user_id}", 1..=1),
+    ("PUT", "/scim/v2/Users/{user_id}", 2..=2),
+    ("PATCH", "/scim/v2/Users/{user_id}", 2..=2),
+    ("DELETE", "/scim/v2/Users/{user_id}", 2..=2),
     ("POST", "/auth/logout", 1..=2),
     ("POST", "/auth/logout-all", 1..=2),
     ("GET", "/auth/sessions", 1..=2),
@@ -305,6 +321,7 @@ async fn every_endpoint_stays_within_its_budget() {
     delivery_report_endpoints(&app).await;
     phone_sign_in_endpoints(&app).await;
     sso_endpoints(&app).await;
+    scim_endpoints(&app).await;
     broadcast_endpoints(&app).await;
 
     let measured = MEASURED.lock().unwrap().clone();
@@ -336,6 +353,49 @@ async fn broadcast_endpoints(app: &TestApp) {
     let list =
         measured(app, "GET", "/broadcasts", app.get("/broadcasts", &owner.access_token).await, StatusCode::OK).await;
     assert_eq!(list["items"][0]["id"], sent["id"]);
+}
+
+/// An owner making a SCIM token, and the identity provider provisioning a person with it.
+async fn scim_endpoints(app: &TestApp) {
+    let owner = app.signup().await;
+    let created = app.post_empty("/tenant/scim/token", &owner.access_token).await;
+    let token = measured(app, "POST", "/tenant/scim/token", created, StatusCode::CREATED).await;
+    let token = token["token"].as_str().unwrap().to_owned();
+    measured(app, "GET", "/tenant/scim", app.get("/tenant/scim", &owner.access_token).await, StatusCode::OK).await;
+    let sets = app.get("/permission-sets", &owner.access_token).await;
+    measured(app, "GET", "/permission-sets", sets, StatusCode::OK).await;
+    let scim = |method: Method, path: &str, body: Option<Value>| {
+        let mut request = app.http.request(method, format!("{}/scim/v2{path}", app.address)).bearer_auth(&token);
+        if let Some(body) = body {
+            request = request.header("content-type", "application/scim+json").body(body.to_string());
+        }
+        request.send()
+    };
+    let config = scim(Method::GET, "/ServiceProviderConfig", None).await.unwrap();
+    measured(app, "GET", "/scim/v2/ServiceProviderConfig", config, StatusCode::OK).await;
+    let email = api_tests::unique_email("scim");
+    let user = scim(Method::POST, "/Users", Some(json!({ "userName": email }))).await.unwrap();
+    let user = measured(app, "POST", "/scim/v2/Users", user, StatusCode::CREATED).await;
+    let path = format!("/Users/{}", user["id"].as_str().unwrap());
+    let filter = format!("/Users?filter=userName%20eq%20%22{email}%22");
+    let found =
+        measured(app, "GET", "/scim/v2/Users", scim(Method::GET, &filter, None).await.unwrap(), StatusCode::OK).await;
+    assert_eq!(found["totalResults"], 1);
+    measured(app, "GET", "/scim/v2/Users", scim(Method::GET, "/Users", None).await.unwrap(), StatusCode::OK).await;
+    let read = scim(Method::GET, &path, None).await.unwrap();
+    measured(app, "GET", "/scim/v2/Users/{user_id}", read, StatusCode::OK).await;
+    let renamed = json!({ "userName": email, "displayName": "Sam Renamed" });
+    let replaced = scim(Method::PUT, &path, Some(renamed)).await.unwrap();
+    measured(app, "PUT", "/scim/v2/Users/{user_id}", replaced, StatusCode::OK).await;
+    let patch = json!({ "Operations": [{ "op": "replace", "path": "active", "value": false }] });
+    let patched = scim(Method::PATCH, &path, Some(patch)).await.unwrap();
+    measured(app, "PATCH", "/scim/v2/Users/{user_id}", patched, StatusCode::OK).await;
+    let patch = json!({ "Operations": [{ "op": "replace", "path": "active", "value": true }] });
+    scim(Method::PATCH, &path, Some(patch)).await.unwrap();
+    let deleted = scim(Method::DELETE, &path, None).await.unwrap();
+    measured(app, "DELETE", "/scim/v2/Users/{user_id}", deleted, StatusCode::NO_CONTENT).await;
+    let removed = app.request(Method::DELETE, "/tenant/scim/token", Some(&owner.access_token), None).await;
+    measured(app, "DELETE", "/tenant/scim/token", removed, StatusCode::NO_CONTENT).await;
 }
 
 /// An owner connecting an identity provider, and a staff member signing in through it.

@@ -68,6 +68,16 @@ static PLAN_ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
 /// A credit pack the platform admin made, likewise.
 static PACK_ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
 
+/// A person of A's that A's identity provider provisioned, for the SCIM operations; the matrix
+/// makes it with A's SCIM token before it walks them.
+static SCIM_USER: std::sync::OnceLock<(String, String)> = std::sync::OnceLock::new();
+
+/// Whether an operation is SCIM's: called with the organisation's SCIM token, answering errors
+/// in SCIM's form.
+fn is_scim(template: &str) -> bool {
+    template.starts_with("/scim/")
+}
+
 /// The operations on the caller's own second factor, which [`prepare`] sets the scene for.
 const OWN_FACTOR: &[(&str, &str)] =
     &[("POST", "/auth/2fa/setup"), ("POST", "/auth/2fa/enable"), ("POST", "/auth/2fa/disable")];
@@ -107,6 +117,7 @@ fn fixture(a: &Session, name: &str) -> String {
         // The audit log's filters: the owner made A's records, the staff member is one of them.
         "actor_id" => a.account.person_id.clone(),
         "entity_id" => a.org.person_id.clone(),
+        "user_id" => SCIM_USER.get().map_or_else(|| "01JN0SUCHUSER0000000000000".to_owned(), |(id, _)| id.clone()),
         _ => panic!("add a fixture for `{name}` (one of tenant A's ids) so the tenant matrix covers it"),
     }
 }
@@ -452,7 +463,12 @@ async fn only_the_public_operations_answer_without_a_token() {
         let response = app.request(operation.method.clone(), &path, None, body).await;
         let what = format!("{} {} without a token", operation.method, operation.template);
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{what}: add it to PUBLIC if it is meant to be");
-        problem_of(response, StatusCode::UNAUTHORIZED, "unauthorized").await;
+        if is_scim(&operation.template) {
+            let content_type = response.headers()["content-type"].to_str().unwrap().to_owned();
+            assert_eq!(content_type, "application/scim+json", "{what}");
+        } else {
+            problem_of(response, StatusCode::UNAUTHORIZED, "unauthorized").await;
+        }
         assert!(operation.spec["security"].is_array(), "{what}: the document should name its bearer security");
         protected += 1;
     }
@@ -470,6 +486,27 @@ async fn tenant_b_never_reaches_tenant_a() {
     PLAN_ID.set(plan["id"].as_str().unwrap().to_owned()).unwrap();
     let pack = api_tests::credit_pack(&app, &platform_admin, json!({})).await;
     PACK_ID.set(pack["id"].as_str().unwrap().to_owned()).unwrap();
+
+    // Each organisation's SCIM token, and a person A's identity provider provisioned.
+    let scim_tokens = {
+        let (a, b) = (login(&app, &mut a_account, false).await, login(&app, &mut b_account, false).await);
+        let mut tokens = Vec::new();
+        for owner in [&a, &b] {
+            let created = app.post_empty("/tenant/scim/token", &owner.access_token).await;
+            tokens.push(json_of(created, StatusCode::CREATED).await["token"].as_str().unwrap().to_owned());
+        }
+        (tokens.remove(0), tokens.remove(0))
+    };
+    let email = api_tests::unique_email("provisioned");
+    let user = app
+        .http
+        .post(format!("{}/scim/v2/Users", app.address))
+        .bearer_auth(&scim_tokens.0)
+        .json(&json!({ "userName": email }))
+        .send()
+        .await
+        .unwrap();
+    SCIM_USER.set((json_of(user, StatusCode::CREATED).await["id"].as_str().unwrap().to_owned(), email)).unwrap();
 
     let mut checked = 0;
     let mut subscribed = false;
@@ -504,6 +541,21 @@ async fn tenant_b_never_reaches_tenant_a() {
             // take the example's from A: no providers, for both.
             body = Some(json!({ "providers": [], "password_login": "allowed" }));
         }
+        let scim = is_scim(&operation.template);
+        if scim && operation.method == Method::PUT {
+            // The address cannot change: A's provisioned person's own.
+            body = Some(json!({ "userName": SCIM_USER.get().unwrap().1, "displayName": "Sam Provisioned" }));
+        } else if scim && operation.method == Method::PATCH {
+            body = Some(json!({ "Operations": [{ "op": "replace", "path": "displayName", "value": "Sam P." }] }));
+        } else if scim && operation.method == Method::POST {
+            // Each creates a person of its caller's own; an address is one person's.
+            body = Some(json!({ "userName": api_tests::unique_email("created") }));
+        }
+        let (a_token, b_token) = if scim {
+            (scim_tokens.0.clone(), scim_tokens.1.clone())
+        } else {
+            (a.access_token.clone(), b.access_token.clone())
+        };
         let charged_per_event = operation.template.starts_with("/events/{event_id}/")
             && operation.method == Method::POST
             && ["/quote", "/unlock"].iter().any(|action| operation.template.ends_with(action));
@@ -538,7 +590,12 @@ async fn tenant_b_never_reaches_tenant_a() {
         }
         let what = format!("{} {path} (body {b_body:?})", operation.method);
 
-        let response = app.request(operation.method.clone(), &path, Some(&b.access_token), b_body).await;
+        let b_body = if scim && operation.method == Method::POST {
+            Some(json!({ "userName": api_tests::unique_email("created") }))
+        } else {
+            b_body
+        };
+        let response = app.request(operation.method.clone(), &path, Some(&b_token), b_body).await;
         let status = response.status();
         let text = response.text().await.unwrap();
         for secret in secrets_of(&a) {
@@ -548,7 +605,12 @@ async fn tenant_b_never_reaches_tenant_a() {
         // A list filtered by A's ids finds nothing of B's: an empty page is the honest answer.
         let empty_page = status == StatusCode::OK && answer["items"].as_array().is_some_and(Vec::is_empty);
         if carries_ids && !(operation.method == Method::GET && empty_page) {
-            let code = answer["code"].clone();
+            // SCIM's errors carry their status, not a code.
+            let code = if scim {
+                json!(if answer["status"] == "404" { "not_found" } else { "" })
+            } else {
+                answer["code"].clone()
+            };
             let refused = (status, code.as_str());
             assert!(
                 matches!(
@@ -574,7 +636,7 @@ async fn tenant_b_never_reaches_tenant_a() {
             let prepared = prepare(&app, operation, &mut a_account, &a.access_token).await;
             (body, after) = (prepared.body, Some(prepared.secret_after));
         }
-        let response = app.request(operation.method.clone(), &path, Some(&a.access_token), body).await;
+        let response = app.request(operation.method.clone(), &path, Some(&a_token), body).await;
         let status = response.status();
         assert!(status.is_success(), "{what} with A's own token: {status} {}", response.text().await.unwrap());
         if let Some(secret_after) = after {

@@ -6,7 +6,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use garde::Validate;
-use rota::auth::{Caller, Role};
+use rota::auth::{Caller, Permission};
 use rota::clock::Now;
 use rota::domain::settings;
 use rota::error::Problem;
@@ -68,15 +68,15 @@ pub struct CreditPackChange {
 }
 
 /// Every credit pack, retired ones included, oldest first.
-#[utoipa::path(get, path = "/admin/credit-packs", tag = "platform", security(("bearer" = ["platform_admin"])),
+#[utoipa::path(get, path = "/admin/credit-packs", tag = "platform", security(("bearer" = ["platform.manage"])),
     responses((status = 200, description = "The credit packs", body = Vec<CreditPack>)))]
 pub async fn list_packs(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<CreditPack>>, Error> {
-    caller.require(Role::PlatformAdmin)?;
+    caller.require(Permission::PlatformManage)?;
     Ok(Json(state.store.credit_packs().await?))
 }
 
 /// Adds a credit pack for organisations to buy.
-#[utoipa::path(post, path = "/admin/credit-packs", tag = "platform", security(("bearer" = ["platform_admin"])),
+#[utoipa::path(post, path = "/admin/credit-packs", tag = "platform", security(("bearer" = ["platform.manage"])),
     request_body = NewCreditPack,
     responses((status = 201, description = "The new pack", body = CreditPack)))]
 pub async fn create_pack(
@@ -84,7 +84,7 @@ pub async fn create_pack(
     caller: Caller,
     ValidJson(request): ValidJson<NewCreditPack>,
 ) -> Result<(StatusCode, Json<CreditPack>), Error> {
-    caller.require(Role::PlatformAdmin)?;
+    caller.require(Permission::PlatformManage)?;
     let now = Now::get();
     let pack = CreditPack {
         id: ulid::Ulid::new().to_string(),
@@ -111,7 +111,7 @@ pub async fn create_pack(
 }
 
 /// Changes a pack's name, credits or price, or retires it.
-#[utoipa::path(patch, path = "/admin/credit-packs/{pack_id}", tag = "platform", security(("bearer" = ["platform_admin"])),
+#[utoipa::path(patch, path = "/admin/credit-packs/{pack_id}", tag = "platform", security(("bearer" = ["platform.manage"])),
     params(("pack_id" = String, Path)), request_body = CreditPackChange,
     responses(
         (status = 200, description = "The pack as changed", body = CreditPack),
@@ -124,7 +124,7 @@ pub async fn update_pack(
     Path(pack_id): Path<String>,
     ValidJson(change): ValidJson<CreditPackChange>,
 ) -> Result<Json<CreditPack>, Error> {
-    caller.require(Role::PlatformAdmin)?;
+    caller.require(Permission::PlatformManage)?;
     // Round trip 1: the pack.
     let before = state.store.entity::<CreditPack>(CreditPack::OWNER, &pack_id).await?.ok_or(Error::NotFound)?;
     if change.version.is_some_and(|version| version != before.version) {

@@ -7,7 +7,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use garde::Validate;
-use rota::auth::{Caller, Role};
+use rota::auth::{Caller, Permission};
 use rota::clock::Now;
 use rota::domain::settings;
 use rota::error::Problem;
@@ -109,15 +109,15 @@ fn object<'de, D: serde::Deserializer<'de>, T: serde::de::DeserializeOwned>(dese
 }
 
 /// Every plan, retired ones included, oldest first.
-#[utoipa::path(get, path = "/admin/plans", tag = "platform", security(("bearer" = ["platform_admin"])),
+#[utoipa::path(get, path = "/admin/plans", tag = "platform", security(("bearer" = ["platform.manage"])),
     responses((status = 200, description = "The plans", body = Vec<Plan>)))]
 pub async fn list_plans(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<Plan>>, Error> {
-    caller.require(Role::PlatformAdmin)?;
+    caller.require(Permission::PlatformManage)?;
     Ok(Json(state.store.plans().await?))
 }
 
 /// Adds a plan.
-#[utoipa::path(post, path = "/admin/plans", tag = "platform", security(("bearer" = ["platform_admin"])), request_body = NewPlan,
+#[utoipa::path(post, path = "/admin/plans", tag = "platform", security(("bearer" = ["platform.manage"])), request_body = NewPlan,
     responses(
         (status = 201, description = "The new plan", body = Plan),
         (status = 409, description = "The default plan changed at the same time; retry", body = Problem, content_type = "application/problem+json"),
@@ -128,7 +128,7 @@ pub async fn create_plan(
     caller: Caller,
     ValidJson(request): ValidJson<NewPlan>,
 ) -> Result<(StatusCode, Json<Plan>), Error> {
-    caller.require(Role::PlatformAdmin)?;
+    caller.require(Permission::PlatformManage)?;
     let now = Now::get();
     let mut plan = Plan {
         id: ulid::Ulid::new().to_string(),
@@ -165,7 +165,7 @@ pub async fn create_plan(
 
 /// Changes a plan: its name, price, limits, trial, per-event payment, whether it is the default
 /// or retired.
-#[utoipa::path(patch, path = "/admin/plans/{plan_id}", tag = "platform", security(("bearer" = ["platform_admin"])),
+#[utoipa::path(patch, path = "/admin/plans/{plan_id}", tag = "platform", security(("bearer" = ["platform.manage"])),
     params(("plan_id" = String, Path)), request_body = PlanChange,
     responses(
         (status = 200, description = "The plan as changed", body = Plan),
@@ -179,7 +179,7 @@ pub async fn update_plan(
     Path(plan_id): Path<String>,
     ValidJson(change): ValidJson<PlanChange>,
 ) -> Result<Json<Plan>, Error> {
-    caller.require(Role::PlatformAdmin)?;
+    caller.require(Permission::PlatformManage)?;
     // Round trip 1: every plan (a handful): this one, and the default it may replace.
     let plans = state.store.plans().await?;
     let before = plans.iter().find(|plan| plan.id == plan_id).cloned().ok_or(Error::NotFound)?;

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use axum::Json;
 use axum::extract::State;
 use garde::Validate;
-use rota::auth::{Caller, Role};
+use rota::auth::{Caller, Permission};
 use rota::clock::Now;
 use rota::http::ValidQuery;
 use rota::{AppState, Error};
@@ -63,14 +63,14 @@ pub struct Revenue {
 
 /// The platform's revenue: MRR and organisations by subscription status now, and a month's churn,
 /// failed payments and one-off sales (platform admins). One read of the counters' shards.
-#[utoipa::path(get, path = "/admin/revenue", tag = "platform", security(("bearer" = ["platform_admin"])), params(RevenueQuery),
+#[utoipa::path(get, path = "/admin/revenue", tag = "platform", security(("bearer" = ["platform.manage"])), params(RevenueQuery),
     responses((status = 200, description = "The figures", body = Revenue)))]
 pub async fn revenue(
     State(state): State<AppState>,
     caller: Caller,
     ValidQuery(query): ValidQuery<RevenueQuery>,
 ) -> Result<Json<Revenue>, Error> {
-    caller.require(Role::PlatformAdmin)?;
+    caller.require(Permission::PlatformManage)?;
     let month = query.month.unwrap_or_else(|| Now::get().iso[..7].to_owned());
     let counters = state.store.revenue_counters(&month).await?;
     let (totals, monthly) = (&counters.totals, &counters.month);

@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use garde::Validate;
-use rota::auth::{Caller, Role};
+use rota::auth::{Caller, Permission, Role};
 use rota::clock::Now;
 use rota::error::Problem;
 use rota::http::{PageQuery, ValidJson, ValidQuery};
@@ -47,14 +47,14 @@ impl From<Tenant> for TenantOverview {
 }
 
 /// Every organisation, newest first.
-#[utoipa::path(get, path = "/admin/tenants", tag = "platform", security(("bearer" = ["platform_admin"])), params(PageQuery),
+#[utoipa::path(get, path = "/admin/tenants", tag = "platform", security(("bearer" = ["platform.manage"])), params(PageQuery),
     responses((status = 200, description = "A page of organisations", body = Page<TenantOverview>)))]
 pub async fn list_tenants(
     State(state): State<AppState>,
     caller: Caller,
     ValidQuery(query): ValidQuery<PageQuery>,
 ) -> Result<Json<Page<TenantOverview>>, Error> {
-    caller.require(Role::PlatformAdmin)?;
+    caller.require(Permission::PlatformManage)?;
     let page = state.store.tenants(query.limit, query.cursor.as_deref()).await?;
     Ok(Json(Page { items: page.items.into_iter().map(Into::into).collect(), next_cursor: page.next_cursor }))
 }
@@ -62,7 +62,7 @@ pub async fn list_tenants(
 /// Suspends an organisation: its people cannot log in, refresh or accept invitations until it is
 /// reactivated (their sessions then resume). One that Rota suspended for an overdue payment is
 /// taken over: paying no longer reactivates it.
-#[utoipa::path(post, path = "/admin/tenants/{tenant_id}/suspend", tag = "platform", security(("bearer" = ["platform_admin"])),
+#[utoipa::path(post, path = "/admin/tenants/{tenant_id}/suspend", tag = "platform", security(("bearer" = ["platform.manage"])),
     params(("tenant_id" = String, Path)),
     responses(
         (status = 200, description = "Suspended (or suspended already)", body = TenantOverview),
@@ -77,7 +77,7 @@ pub async fn suspend_tenant(
 }
 
 /// Reactivates a suspended organisation.
-#[utoipa::path(post, path = "/admin/tenants/{tenant_id}/activate", tag = "platform", security(("bearer" = ["platform_admin"])),
+#[utoipa::path(post, path = "/admin/tenants/{tenant_id}/activate", tag = "platform", security(("bearer" = ["platform.manage"])),
     params(("tenant_id" = String, Path)),
     responses(
         (status = 200, description = "Active (or active already)", body = TenantOverview),
@@ -97,7 +97,7 @@ async fn set_status(
     tenant_id: &str,
     status: TenantStatus,
 ) -> Result<Json<TenantOverview>, Error> {
-    caller.require(Role::PlatformAdmin)?;
+    caller.require(Permission::PlatformManage)?;
     if tenant_id == PLATFORM_TENANT {
         return Err(Error::NotFound);
     }
@@ -139,7 +139,7 @@ pub struct CreditBalance {
 }
 
 /// Grants an organisation message credits (an entry of its ledger); answers the new balance.
-#[utoipa::path(post, path = "/admin/tenants/{tenant_id}/credits", tag = "platform", security(("bearer" = ["platform_admin"])),
+#[utoipa::path(post, path = "/admin/tenants/{tenant_id}/credits", tag = "platform", security(("bearer" = ["platform.manage"])),
     params(("tenant_id" = String, Path)), request_body = GrantCredits,
     responses(
         (status = 200, description = "The new balance", body = CreditBalance),
@@ -151,7 +151,7 @@ pub async fn grant_credits(
     Path(tenant_id): Path<String>,
     ValidJson(request): ValidJson<GrantCredits>,
 ) -> Result<Json<CreditBalance>, Error> {
-    caller.require(Role::PlatformAdmin)?;
+    caller.require(Permission::PlatformManage)?;
     if tenant_id == PLATFORM_TENANT {
         return Err(Error::NotFound);
     }
@@ -173,7 +173,7 @@ pub struct TaxRate {
 
 /// Sets the tax rate of an organisation's invoices, as its jurisdiction has it (audited in the
 /// organisation's log). Invoices issued from now on use it; issued ones keep theirs.
-#[utoipa::path(put, path = "/admin/tenants/{tenant_id}/tax-rate", tag = "platform", security(("bearer" = ["platform_admin"])),
+#[utoipa::path(put, path = "/admin/tenants/{tenant_id}/tax-rate", tag = "platform", security(("bearer" = ["platform.manage"])),
     params(("tenant_id" = String, Path)), request_body = TaxRate,
     responses(
         (status = 200, description = "The rate as kept", body = TaxRate),
@@ -185,7 +185,7 @@ pub async fn set_tax_rate(
     Path(tenant_id): Path<String>,
     ValidJson(request): ValidJson<TaxRate>,
 ) -> Result<Json<TaxRate>, Error> {
-    caller.require(Role::PlatformAdmin)?;
+    caller.require(Permission::PlatformManage)?;
     if tenant_id == PLATFORM_TENANT {
         return Err(Error::NotFound);
     }
@@ -216,10 +216,10 @@ pub struct PlatformStats {
 }
 
 /// The platform's figures.
-#[utoipa::path(get, path = "/admin/stats", tag = "platform", security(("bearer" = ["platform_admin"])),
+#[utoipa::path(get, path = "/admin/stats", tag = "platform", security(("bearer" = ["platform.manage"])),
     responses((status = 200, description = "Counts across every organisation", body = PlatformStats)))]
 pub async fn platform_stats(State(state): State<AppState>, caller: Caller) -> Result<Json<PlatformStats>, Error> {
-    caller.require(Role::PlatformAdmin)?;
+    caller.require(Permission::PlatformManage)?;
     let month = Now::get().iso[..7].to_owned();
     // Round trip 1: the tenant counters and the month's count, in parallel.
     let (totals, messages_sent_this_month) = tokio::try_join!(state.store.totals(), state.store.messages_sent(&month))?;

@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{Days, NaiveDate, NaiveTime, Utc};
 use garde::Validate;
-use rota::auth::{Caller, Role};
+use rota::auth::{Caller, Permission};
 use rota::clock::instant;
 use rota::domain::attendance::Status;
 use rota::domain::time::{local_date, resolve};
@@ -104,7 +104,7 @@ fn row(record: &Attendance, zone: chrono_tz::Tz) -> Vec<String> {
 /// Writes the organisation's attendance between two days (by shift start; one person's or one
 /// event's if asked) to a CSV file and answers a download link valid 15 minutes (coordinators
 /// and up). Text cells that a spreadsheet would run as formulas are quoted with `'`.
-#[utoipa::path(post, path = "/attendance/exports", tag = "attendance", security(("bearer" = ["coordinator"])),
+#[utoipa::path(post, path = "/attendance/exports", tag = "attendance", security(("bearer" = ["attendance.read"])),
     request_body = ExportRequest,
     responses(
         (status = 201, description = "GET the file from `url` before `expires_at`", body = Export),
@@ -115,7 +115,7 @@ pub async fn export_attendance(
     caller: Caller,
     ValidJson(request): ValidJson<ExportRequest>,
 ) -> Result<(StatusCode, Json<Export>), Error> {
-    caller.require(Role::Coordinator)?;
+    caller.require(Permission::AttendanceRead)?;
     if request.to < request.from || (request.to - request.from).num_days() > 366 {
         return Err(Error::field("to", "must be on or after from, and at most 366 days after it"));
     }

@@ -7,7 +7,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use chrono::{DateTime, Days, NaiveDate, NaiveTime, Utc};
 use garde::Validate;
-use rota::auth::{Caller, Role};
+use rota::auth::{Caller, Permission, Role};
 use rota::clock::{instant, iso};
 use rota::domain::attendance::{CORRECTION_MARGIN, Status, correction_bounds};
 use rota::domain::payroll::{first_day_of_week, split};
@@ -80,7 +80,7 @@ async fn list(
 /// The organisation's attendance by shift start, oldest first (coordinators and up): everyone's
 /// or one person's, within `from`–`to`, of one event or in one status. One event's is its
 /// dashboard data: on a plan that charges per event, `402 payment_required` until it is unlocked.
-#[utoipa::path(get, path = "/attendance", tag = "attendance", security(("bearer" = ["coordinator"])), params(AttendanceQuery),
+#[utoipa::path(get, path = "/attendance", tag = "attendance", security(("bearer" = ["attendance.read"])), params(AttendanceQuery),
     responses(
         (status = 200, description = "A page of attendance records", body = Page<Attendance>),
         (status = 402, description = "The event asked for is locked (`payment_required`), with its quote", body = Problem, content_type = "application/problem+json"),
@@ -90,7 +90,7 @@ pub async fn list_attendance(
     caller: Caller,
     ValidQuery(query): ValidQuery<AttendanceQuery>,
 ) -> Result<Json<Page<Attendance>>, Error> {
-    caller.require(Role::Coordinator)?;
+    caller.require(Permission::AttendanceRead)?;
     let person_id = query.person_id.clone();
     let Some(event_id) = query.event_id.clone() else {
         return Ok(Json(list(&state, &caller, person_id.as_deref(), query).await?));
@@ -165,7 +165,7 @@ pub async fn get_attendance(
 ) -> Result<Json<AttendanceWithLog>, Error> {
     let (attendance, events) =
         state.store.attendance_with_events(&caller.tenant_id, &attendance_id).await?.ok_or(Error::NotFound)?;
-    caller.require_unless_own(&attendance.person_id, Role::Coordinator)?;
+    caller.require_unless_own(&attendance.person_id, Permission::AttendanceRead)?;
     Ok(Json(AttendanceWithLog { attendance, events }))
 }
 
@@ -199,7 +199,7 @@ pub struct Override {
 /// Corrected times stay within the shift's check-in window and 2 hours either side unless an
 /// owner confirms (`owner_confirmed`), and a record never counts more than the shift's length
 /// plus 2 hours of work (a longer day is a change to the shift).
-#[utoipa::path(post, path = "/attendance/{attendance_id}/override", tag = "attendance", security(("bearer" = ["coordinator"])),
+#[utoipa::path(post, path = "/attendance/{attendance_id}/override", tag = "attendance", security(("bearer" = ["attendance.correct"])),
     params(("attendance_id" = String, Path)), request_body = Override,
     responses(
         (status = 200, description = "The corrected record", body = Attendance),
@@ -213,7 +213,7 @@ pub async fn override_attendance(
     Path(attendance_id): Path<String>,
     ValidJson(request): ValidJson<Override>,
 ) -> Result<Json<Attendance>, Error> {
-    caller.require(Role::Coordinator)?;
+    caller.require(Permission::AttendanceCorrect)?;
     let confirmed = request.owner_confirmed == Some(true);
     if confirmed && caller.role != Role::Owner {
         return Err(Error::Forbidden("only an owner confirms corrected times beyond the shift's window and margin"));

@@ -5,7 +5,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use chrono::Utc;
 use garde::Validate;
-use rota::auth::{Caller, Role};
+use rota::auth::{Caller, Permission};
 use rota::clock::iso;
 use rota::error::Problem;
 use rota::http::{PageQuery, ValidJson, ValidQuery};
@@ -28,14 +28,14 @@ pub struct Waiting {
 }
 
 /// Check-ins waiting for review, oldest first (admins and owners).
-#[utoipa::path(get, path = "/admin/face-reviews", tag = "attendance", security(("bearer" = ["admin"])), params(PageQuery),
+#[utoipa::path(get, path = "/admin/face-reviews", tag = "attendance", security(("bearer" = ["attendance.review"])), params(PageQuery),
     responses((status = 200, description = "A page of check-ins to review", body = Page<Waiting>)))]
 pub async fn face_reviews(
     State(state): State<AppState>,
     caller: Caller,
     ValidQuery(query): ValidQuery<PageQuery>,
 ) -> Result<Json<Page<Waiting>>, Error> {
-    caller.require(Role::Admin)?;
+    caller.require(Permission::AttendanceReview)?;
     let page = state.store.face_reviews(&caller.tenant_id, query.limit, query.cursor.as_deref()).await?;
     let now = Utc::now();
     let mut items = Vec::with_capacity(page.items.len());
@@ -63,7 +63,7 @@ pub struct Verify {
 /// Decides a waiting check-in (admins and owners): `verified` or `rejected`, with a note. The
 /// decision is one more event of the record; it leaves the queue. Nobody below owner decides on
 /// their own check-in (403 `own_record`).
-#[utoipa::path(post, path = "/admin/verify-face/{attendance_id}", tag = "attendance", security(("bearer" = ["admin"])),
+#[utoipa::path(post, path = "/admin/verify-face/{attendance_id}", tag = "attendance", security(("bearer" = ["attendance.review"])),
     params(("attendance_id" = String, Path)), request_body = Verify,
     responses(
         (status = 200, description = "The record with its review decided", body = Attendance),
@@ -77,7 +77,7 @@ pub async fn verify_face(
     Path(attendance_id): Path<String>,
     ValidJson(request): ValidJson<Verify>,
 ) -> Result<Json<Attendance>, Error> {
-    caller.require(Role::Admin)?;
+    caller.require(Permission::AttendanceReview)?;
     // Round trip 1: the record (with the rules), and the reviewer's name.
     let (desk, me) = tokio::try_join!(
         state.store.correcting(&caller.tenant_id, &attendance_id),

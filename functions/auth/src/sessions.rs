@@ -74,7 +74,7 @@ pub async fn refresh(
         .session
         .filter(|session| session.is_live(now.epoch) && session.person_id == token.person_id.to_string())
         .ok_or(BAD_REFRESH)?;
-    let suspended = match ended(&session, context.person.as_ref(), context.tenant) {
+    let suspended = match ended(&session, context.person.as_ref(), context.tenant.as_ref()) {
         None => false,
         Some(Ended::Suspended) => true,
         Some(Ended::For(reason)) => {
@@ -128,7 +128,7 @@ enum Ended {
     Suspended,
 }
 
-fn ended(session: &Session, person: Option<&PersonGate>, tenant: Option<TenantGate>) -> Option<Ended> {
+fn ended(session: &Session, person: Option<&PersonGate>, tenant: Option<&TenantGate>) -> Option<Ended> {
     let Some(person) = person else { return Some(Ended::For("the person no longer exists")) };
     if person.status != PersonStatus::Active {
         Some(Ended::For("the person is not active"))

@@ -18,7 +18,7 @@ use garde::Validate;
 use jsonwebtoken::jwk::JwkSet;
 use rand_core::{OsRng, RngCore};
 use rota::auth::oidc::{self, Refused, SignedIn};
-use rota::auth::{Caller, Role};
+use rota::auth::{Caller, Permission};
 use rota::clock::Now;
 use rota::error::Problem;
 use rota::http::{ClientIp, RequestId, ValidJson};
@@ -181,10 +181,10 @@ pub struct SsoRequest {
 }
 
 /// The organisation's single sign-on settings (owners and admins).
-#[utoipa::path(get, path = "/tenant/sso", tag = "auth", security(("bearer" = ["admin"])),
+#[utoipa::path(get, path = "/tenant/sso", tag = "auth", security(("bearer" = ["integrations.read"])),
     responses((status = 200, description = "The providers and the password rule", body = SsoSettings)))]
 pub async fn get_sso(State(state): State<AppState>, caller: Caller) -> Result<Json<SsoSettings>, Error> {
-    caller.require(Role::Admin)?;
+    caller.require(Permission::IntegrationsRead)?;
     // Round trip 1: the settings.
     Ok(Json(state.store.sso_settings(&caller.tenant_id).await?))
 }
@@ -192,7 +192,7 @@ pub async fn get_sso(State(state): State<AppState>, caller: Caller) -> Result<Js
 /// Sets the organisation's identity providers and whether people may still sign in with a
 /// password (owners only; owners always may). Each email domain signs in to one organisation:
 /// one another organisation holds is a 409 naming it. Audited.
-#[utoipa::path(put, path = "/tenant/sso", tag = "auth", security(("bearer" = ["owner"])), request_body = SsoRequest,
+#[utoipa::path(put, path = "/tenant/sso", tag = "auth", security(("bearer" = ["integrations.manage"])), request_body = SsoRequest,
     responses(
         (status = 200, description = "The settings now", body = SsoSettings),
         (status = 409, description = "A domain signs in to another organisation", body = Problem, content_type = "application/problem+json"),
@@ -203,7 +203,7 @@ pub async fn put_sso(
     caller: Caller,
     ValidJson(request): ValidJson<SsoRequest>,
 ) -> Result<Json<SsoSettings>, Error> {
-    caller.require(Role::Owner)?;
+    caller.require(Permission::IntegrationsManage)?;
     let mut providers: Vec<Provider> = Vec::with_capacity(request.providers.len());
     for (index, provider) in request.providers.into_iter().enumerate() {
         let default_role = provider.default_role.unwrap_or(OrganisationRole::Staff);

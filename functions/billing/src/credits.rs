@@ -9,7 +9,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use garde::Validate;
-use rota::auth::{Caller, Role};
+use rota::auth::{Caller, Permission};
 use rota::clock::Now;
 use rota::error::Problem;
 use rota::http::{PageQuery, ValidJson, ValidQuery};
@@ -68,7 +68,7 @@ pub struct CreditPurchase {
 /// Buys a credit pack for the organisation (owners). Answers 200 when the payment went through
 /// and the credits are in the balance, 202 when the card's bank asks the customer to confirm
 /// first (or the provider is still at it): the credits come when it is paid.
-#[utoipa::path(post, path = "/billing/credits", tag = "billing", security(("bearer" = ["owner"])),
+#[utoipa::path(post, path = "/billing/credits", tag = "billing", security(("bearer" = ["billing.manage"])),
     request_body = CreditPurchaseRequest,
     responses(
         (status = 200, description = "Paid and credited", body = CreditPurchase),
@@ -82,7 +82,7 @@ pub async fn buy_credits(
     caller: Caller,
     ValidJson(request): ValidJson<CreditPurchaseRequest>,
 ) -> Result<(StatusCode, Json<CreditPurchase>), Error> {
-    caller.require(Role::Owner)?;
+    caller.require(Permission::BillingManage)?;
     // Round trip 1: the organisation, the packs and the owner (their email for the provider).
     let (tenant, packs, owner) = tokio::try_join!(
         state.store.tenant(&caller.tenant_id),
@@ -132,13 +132,13 @@ pub async fn buy_credits(
 
 /// Every change of the organisation's message credits, newest first: grants, purchases, spends
 /// (one per message that took a credit) and refunds. They sum to the balance (owners).
-#[utoipa::path(get, path = "/billing/credits/transactions", tag = "billing", security(("bearer" = ["owner"])), params(PageQuery),
+#[utoipa::path(get, path = "/billing/credits/transactions", tag = "billing", security(("bearer" = ["billing.manage"])), params(PageQuery),
     responses((status = 200, description = "A page of the ledger", body = Page<CreditEntry>)))]
 pub async fn list_credit_entries(
     State(state): State<AppState>,
     caller: Caller,
     ValidQuery(query): ValidQuery<PageQuery>,
 ) -> Result<Json<Page<CreditEntry>>, Error> {
-    caller.require(Role::Owner)?;
+    caller.require(Permission::BillingManage)?;
     Ok(Json(state.store.credit_entries(&caller.tenant_id, query.limit, query.cursor.as_deref()).await?))
 }

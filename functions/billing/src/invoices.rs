@@ -4,7 +4,7 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use rota::auth::{Caller, Role};
+use rota::auth::{Caller, Permission};
 use rota::clock::Now;
 use rota::error::Problem;
 use rota::files::Download;
@@ -16,19 +16,19 @@ use rota::store::page::Page;
 use rota::{AppState, Error};
 
 /// The organisation's invoices, newest first (owners).
-#[utoipa::path(get, path = "/billing/invoices", tag = "billing", security(("bearer" = ["owner"])), params(PageQuery),
+#[utoipa::path(get, path = "/billing/invoices", tag = "billing", security(("bearer" = ["billing.manage"])), params(PageQuery),
     responses((status = 200, description = "A page of invoices", body = Page<Invoice>)))]
 pub async fn list_invoices(
     State(state): State<AppState>,
     caller: Caller,
     ValidQuery(query): ValidQuery<PageQuery>,
 ) -> Result<Json<Page<Invoice>>, Error> {
-    caller.require(Role::Owner)?;
+    caller.require(Permission::BillingManage)?;
     Ok(Json(state.store.invoices(&caller.tenant_id, query.limit, query.cursor.as_deref()).await?))
 }
 
 /// One invoice of the organisation's, by its number (owners).
-#[utoipa::path(get, path = "/billing/invoices/{invoice_id}", tag = "billing", security(("bearer" = ["owner"])),
+#[utoipa::path(get, path = "/billing/invoices/{invoice_id}", tag = "billing", security(("bearer" = ["billing.manage"])),
     params(("invoice_id" = String, Path, description = "Its number, e.g. `RT-2027-000123`")),
     responses(
         (status = 200, description = "The invoice", body = Invoice),
@@ -39,13 +39,13 @@ pub async fn get_invoice(
     caller: Caller,
     Path(invoice_id): Path<String>,
 ) -> Result<Json<Invoice>, Error> {
-    caller.require(Role::Owner)?;
+    caller.require(Permission::BillingManage)?;
     state.store.invoice(&caller.tenant_id, &invoice_id).await?.map(Json).ok_or(Error::NotFound)
 }
 
 /// The invoice as a PDF (seller and buyer with their addresses, number, dates, lines, tax and
 /// total), stored in the organisation's files and answered as a presigned download (owners).
-#[utoipa::path(get, path = "/billing/invoices/{invoice_id}/pdf", tag = "billing", security(("bearer" = ["owner"])),
+#[utoipa::path(get, path = "/billing/invoices/{invoice_id}/pdf", tag = "billing", security(("bearer" = ["billing.manage"])),
     params(("invoice_id" = String, Path, description = "Its number, e.g. `RT-2027-000123`")),
     responses(
         (status = 200, description = "Where to download the PDF, for 15 minutes", body = Download),
@@ -56,7 +56,7 @@ pub async fn invoice_pdf(
     caller: Caller,
     Path(invoice_id): Path<String>,
 ) -> Result<Json<Download>, Error> {
-    caller.require(Role::Owner)?;
+    caller.require(Permission::BillingManage)?;
     let invoice = state.store.invoice(&caller.tenant_id, &invoice_id).await?.ok_or(Error::NotFound)?;
     // The invoice never changes, so neither does its document: rendering it again is writing the
     // same file.
@@ -67,7 +67,7 @@ pub async fn invoice_pdf(
 
 /// Sets who the organisation's invoices are made out to (owners): its legal name, address and tax
 /// number. Invoices issued from now on carry them; issued ones keep what they were issued with.
-#[utoipa::path(put, path = "/billing/details", tag = "billing", security(("bearer" = ["owner"])),
+#[utoipa::path(put, path = "/billing/details", tag = "billing", security(("bearer" = ["billing.manage"])),
     request_body = Party,
     responses(
         (status = 200, description = "The billing details as kept", body = Party),
@@ -78,7 +78,7 @@ pub async fn set_details(
     caller: Caller,
     ValidJson(details): ValidJson<Party>,
 ) -> Result<Json<Party>, Error> {
-    caller.require(Role::Owner)?;
+    caller.require(Permission::BillingManage)?;
     let now = Now::get();
     let audit = AuditEntry::new(
         &caller.actor(),

@@ -2,7 +2,7 @@
 
 use axum::Json;
 use axum::extract::State;
-use rota::auth::{Caller, Role};
+use rota::auth::{Caller, Permission};
 use rota::notify::MessagePrices;
 use rota::store::billing::{Plan, Subscription};
 use rota::store::credits::CreditPack;
@@ -45,10 +45,10 @@ pub struct Usage {
 }
 
 /// The organisation's plan, subscription, usage and credits (owners).
-#[utoipa::path(get, path = "/billing", tag = "billing", security(("bearer" = ["owner"])),
+#[utoipa::path(get, path = "/billing", tag = "billing", security(("bearer" = ["billing.manage"])),
     responses((status = 200, description = "The organisation's billing", body = Billing)))]
 pub async fn get_billing(State(state): State<AppState>, caller: Caller) -> Result<Json<Billing>, Error> {
-    caller.require(Role::Owner)?;
+    caller.require(Permission::BillingManage)?;
     // One round trip: the organisation, the plans and the packs (a handful each), in parallel.
     let (tenant, plans, packs) =
         tokio::try_join!(state.store.tenant(&caller.tenant_id), state.store.plans(), state.store.credit_packs())?;

@@ -6,7 +6,7 @@
 use axum::Json;
 use axum::extract::State;
 use garde::Validate;
-use rota::auth::{Caller, Role};
+use rota::auth::{Caller, Permission};
 use rota::clock::Now;
 use rota::error::Problem;
 use rota::http::ValidJson;
@@ -40,7 +40,7 @@ pub struct SubscriptionRequest {
 /// Subscribes the organisation to a plan, or moves its subscription to another (prorated: the
 /// unused time of the old price is credited on the next invoice). What is left of a trial is
 /// kept. Subscribing again to the plan it is on takes back a cancellation.
-#[utoipa::path(post, path = "/billing/subscription", tag = "billing", security(("bearer" = ["owner"])),
+#[utoipa::path(post, path = "/billing/subscription", tag = "billing", security(("bearer" = ["billing.manage"])),
     request_body = SubscriptionRequest,
     responses(
         (status = 200, description = "The organisation's billing with its subscription", body = Billing),
@@ -54,7 +54,7 @@ pub async fn subscribe(
     caller: Caller,
     ValidJson(request): ValidJson<SubscriptionRequest>,
 ) -> Result<Json<Billing>, Error> {
-    caller.require(Role::Owner)?;
+    caller.require(Permission::BillingManage)?;
     // Round trip 1: the organisation, the plans, the packs (for the answer) and the owner (their
     // email for the provider).
     let (tenant, plans, packs, owner) = tokio::try_join!(
@@ -147,7 +147,7 @@ pub async fn subscribe(
 
 /// Cancels the subscription at the end of its current period (a trial: at its end): it stays
 /// as it is until then. Subscribing again to its plan before then takes the cancellation back.
-#[utoipa::path(delete, path = "/billing/subscription", tag = "billing", security(("bearer" = ["owner"])),
+#[utoipa::path(delete, path = "/billing/subscription", tag = "billing", security(("bearer" = ["billing.manage"])),
     responses(
         (status = 200, description = "The organisation's billing, its subscription ending with the period", body = Billing),
         (status = 404, description = "No subscription to cancel", body = Problem, content_type = "application/problem+json"),
@@ -155,7 +155,7 @@ pub async fn subscribe(
         (status = 503, description = "The payment provider is unavailable; retry", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn cancel(State(state): State<AppState>, caller: Caller) -> Result<Json<Billing>, Error> {
-    caller.require(Role::Owner)?;
+    caller.require(Permission::BillingManage)?;
     // Round trip 1: the organisation, the plans and the packs.
     let (tenant, plans, packs) =
         tokio::try_join!(state.store.tenant(&caller.tenant_id), state.store.plans(), state.store.credit_packs())?;

@@ -14,7 +14,7 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, Duration, Utc};
 use futures_util::{StreamExt, TryStreamExt};
 use rota::Error;
-use rota::auth::Role;
+use rota::auth::Permission;
 use rota::clock::{instant, iso};
 use rota::domain::hours::{Level, Place, Record, level, week_loads};
 use rota::domain::time::{local_date, week_bounds};
@@ -114,7 +114,9 @@ pub async fn check_weekly_hours(nightly: &Nightly, tenant_id: &str, now: DateTim
     let coordinators: Vec<&Person> = people
         .values()
         .copied()
-        .filter(|person| person.status == PersonStatus::Active && person.role.includes(Role::Coordinator))
+        .filter(|person| {
+            person.status == PersonStatus::Active && person.role.permissions().contains(Permission::ScheduleWrite)
+        })
         .collect();
     let digests = if warnings.is_empty() { 0 } else { send_digests(nightly, &week, &warnings, &coordinators).await? };
     Ok(HoursCheck { week, warnings: warnings.len(), digests, items_read })

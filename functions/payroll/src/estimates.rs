@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use axum::Json;
 use axum::extract::{Path, State};
-use rota::auth::{Caller, Role};
+use rota::auth::{Caller, Permission};
 use rota::domain::payroll::{Cost, Staffing, straight_cost};
 use rota::error::Problem;
 use rota::store::people::Person;
@@ -79,7 +79,7 @@ pub struct ShiftCost {
 /// cancelled, its people (offered or accepted) at their own hourly rate, else the shift
 /// position's default rate, and its open places at that default rate. Straight time only:
 /// overtime depends on each person's whole week, which closing the pay period settles.
-#[utoipa::path(get, path = "/events/{event_id}/cost-estimate", tag = "payroll", security(("bearer" = ["coordinator"])),
+#[utoipa::path(get, path = "/events/{event_id}/cost-estimate", tag = "payroll", security(("bearer" = ["costs.read"])),
     params(("event_id" = String, Path)),
     responses(
         (status = 200, description = "The estimate", body = CostEstimate),
@@ -91,7 +91,7 @@ pub async fn cost_estimate(
     caller: Caller,
     Path(event_id): Path<String>,
 ) -> Result<Json<CostEstimate>, Error> {
-    caller.require(Role::Coordinator)?;
+    caller.require(Permission::CostsRead)?;
     let tenant_id = &caller.tenant_id;
     // Round trip 1, in parallel: the event, its shifts with their assignments (the event's own
     // index), the organisation (its currency, its plan) and the event's unlock.

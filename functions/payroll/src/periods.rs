@@ -8,7 +8,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use chrono::{Days, NaiveDate, NaiveTime, Utc};
-use rota::auth::{Caller, Role};
+use rota::auth::{Caller, Permission};
 use rota::clock::{instant, iso};
 use rota::domain::payroll::period;
 use rota::domain::time::local_date;
@@ -65,7 +65,7 @@ fn rate(person: Option<&Person>, records: &[&Attendance], positions: &BTreeMap<&
 /// stub per person with worked minutes in it and locks its weeks: corrections of attendance
 /// counted there are refused (409) until an owner reopens it. Closing a closed period answers
 /// the same stubs and writes nothing; closing a reopened one computes them again.
-#[utoipa::path(post, path = "/pay-periods/{start}/close", tag = "payroll", security(("bearer" = ["admin"])),
+#[utoipa::path(post, path = "/pay-periods/{start}/close", tag = "payroll", security(("bearer" = ["payroll.close"])),
     params(("start" = String, Path, description = "The period's first day, YYYY-MM-DD", format = Date)),
     responses(
         (status = 201, description = "Closed now, with its stubs", body = ClosedPeriod),
@@ -78,7 +78,7 @@ pub async fn close_period(
     caller: Caller,
     Path(start): Path<String>,
 ) -> Result<(StatusCode, Json<ClosedPeriod>), Error> {
-    caller.require(Role::Admin)?;
+    caller.require(Permission::PayrollClose)?;
     let first = first_day(&start)?;
     let start = first.to_string();
     // Round trip 1, in parallel: the organisation, the period and its stubs so far, the people and
@@ -181,7 +181,7 @@ pub async fn close_period(
 
 /// Reopens a closed period (owners): its weeks unlock, so attendance there can be corrected;
 /// its stubs stay until it is closed again, which computes them anew. Audited.
-#[utoipa::path(post, path = "/pay-periods/{start}/reopen", tag = "payroll", security(("bearer" = ["owner"])),
+#[utoipa::path(post, path = "/pay-periods/{start}/reopen", tag = "payroll", security(("bearer" = ["payroll.reopen"])),
     params(("start" = String, Path, description = "The period's first day, YYYY-MM-DD", format = Date)),
     responses(
         (status = 200, description = "The reopened period", body = PayPeriodRecord),
@@ -194,7 +194,7 @@ pub async fn reopen_period(
     caller: Caller,
     Path(start): Path<String>,
 ) -> Result<Json<PayPeriodRecord>, Error> {
-    caller.require(Role::Owner)?;
+    caller.require(Permission::PayrollReopen)?;
     let first = first_day(&start)?;
     let start = first.to_string();
     // Round trip 1: the organisation and the period.

@@ -5,7 +5,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use chrono::{NaiveDate, Utc};
 use garde::Validate;
-use rota::auth::{Caller, Role};
+use rota::auth::{Caller, Permission};
 use rota::error::Problem;
 use rota::files::{Download, cell};
 use rota::http::{ValidJson, ValidQuery};
@@ -37,8 +37,8 @@ pub async fn list_stubs(
     caller: Caller,
     ValidQuery(query): ValidQuery<StubQuery>,
 ) -> Result<Json<Page<PayStub>>, Error> {
-    let person = if caller.role.includes(Role::Admin) {
-        caller.require(Role::Admin)?;
+    let person = if caller.holds(Permission::PayrollRead) {
+        caller.require(Permission::PayrollRead)?;
         query.person_id.clone()
     } else {
         Some(caller.person_id.clone())
@@ -64,7 +64,7 @@ pub async fn get_stub(
     Path(stub_id): Path<String>,
 ) -> Result<Json<PayStub>, Error> {
     let stub: PayStub = state.store.entity(&caller.tenant_id, &stub_id).await?.ok_or(Error::NotFound)?;
-    caller.require_unless_own(&stub.person_id, Role::Admin)?;
+    caller.require_unless_own(&stub.person_id, Permission::PayrollRead)?;
     Ok(Json(stub))
 }
 
@@ -128,7 +128,7 @@ fn row(stub: &PayStub) -> [String; 16] {
 
 /// Writes a period's pay stubs to a CSV file (admins) and answers a download link valid 15
 /// minutes. Amounts are integer minor units of the currency named on each row.
-#[utoipa::path(post, path = "/pay-stubs/exports", tag = "payroll", security(("bearer" = ["admin"])),
+#[utoipa::path(post, path = "/pay-stubs/exports", tag = "payroll", security(("bearer" = ["payroll.read"])),
     request_body = StubExportRequest,
     responses((status = 201, description = "GET the file from `url` before `expires_at`", body = StubExport)))]
 pub async fn export_stubs(
@@ -136,7 +136,7 @@ pub async fn export_stubs(
     caller: Caller,
     ValidJson(request): ValidJson<StubExportRequest>,
 ) -> Result<(StatusCode, Json<StubExport>), Error> {
-    caller.require(Role::Admin)?;
+    caller.require(Permission::PayrollRead)?;
     let period = request.period.to_string();
     let stubs = state.store.period_stubs(&caller.tenant_id, &period).await?;
     let mut writer = csv::Writer::from_writer(Vec::new());

@@ -10,7 +10,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use chrono::Duration;
 use garde::Validate;
-use rota::auth::{Caller, Role};
+use rota::auth::{Caller, Permission};
 use rota::clock::{Now, instant};
 use rota::error::Problem;
 use rota::http::ValidJson;
@@ -93,7 +93,7 @@ fn event_price(tenant: &Tenant) -> Result<EventPrice, Error> {
 /// A quote to unlock the event (admins): staff × days × the plan's rate per place per day, over
 /// the event's shifts that are not cancelled; valid for 7 days, and the one `unlock` pays.
 /// Asking again replaces it (after the event's shifts change, say).
-#[utoipa::path(post, path = "/events/{event_id}/quote", tag = "payroll", security(("bearer" = ["admin"])),
+#[utoipa::path(post, path = "/events/{event_id}/quote", tag = "payroll", security(("bearer" = ["billing.quote"])),
     params(("event_id" = String, Path)),
     responses(
         (status = 201, description = "The quote", body = Quote),
@@ -105,7 +105,7 @@ pub async fn quote_event(
     caller: Caller,
     Path(event_id): Path<String>,
 ) -> Result<(StatusCode, Json<Quote>), Error> {
-    caller.require(Role::Admin)?;
+    caller.require(Permission::BillingQuote)?;
     let tenant_id = &caller.tenant_id;
     // Round trip 1, in parallel: the event, its shifts, the organisation and the event's unlock.
     let (event, shifts, tenant, unlock) = tokio::try_join!(
@@ -149,7 +149,7 @@ pub async fn quote_event(
 /// Answers 200 when it is paid and open, 202 when the card's bank asks the customer to confirm
 /// first (or the provider is still at it): it opens when it is paid, once, and a receipt is
 /// mailed to whoever paid.
-#[utoipa::path(post, path = "/events/{event_id}/unlock", tag = "payroll", security(("bearer" = ["owner"])),
+#[utoipa::path(post, path = "/events/{event_id}/unlock", tag = "payroll", security(("bearer" = ["billing.manage"])),
     params(("event_id" = String, Path)), request_body = UnlockRequest,
     responses(
         (status = 200, description = "Paid and unlocked", body = Unlocking),
@@ -166,7 +166,7 @@ pub async fn unlock_event(
     Path(event_id): Path<String>,
     ValidJson(request): ValidJson<UnlockRequest>,
 ) -> Result<(StatusCode, Json<Unlocking>), Error> {
-    caller.require(Role::Owner)?;
+    caller.require(Permission::BillingManage)?;
     let tenant_id = &caller.tenant_id;
     // Round trip 1, in parallel: the event, the organisation, the event's unlock and the owner
     // (their email for the provider).

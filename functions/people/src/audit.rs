@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::State;
 use chrono::{DateTime, Utc};
-use rota::auth::{Caller, Role};
+use rota::auth::{Caller, Permission};
 use rota::clock::iso;
 use rota::http::ValidQuery;
 use rota::store::audit::{AuditEntry, AuditQuery};
@@ -41,14 +41,14 @@ rota::list_query! {
 
 /// The organisation's audit log, newest first (admins). One query on the narrowest key the
 /// filters allow: a record's history, an actor's, or the whole log.
-#[utoipa::path(get, path = "/audit-logs", tag = "organisation", security(("bearer" = ["admin"])), params(AuditLogQuery),
+#[utoipa::path(get, path = "/audit-logs", tag = "organisation", security(("bearer" = ["audit.read"])), params(AuditLogQuery),
     responses((status = 200, description = "A page of audit entries", body = Page<AuditEntry>)))]
 pub async fn list_audit_logs(
     State(state): State<AppState>,
     caller: Caller,
     ValidQuery(query): ValidQuery<AuditLogQuery>,
 ) -> Result<Json<Page<AuditEntry>>, Error> {
-    caller.require(Role::Admin)?;
+    caller.require(Permission::AuditRead)?;
     if let (Some(from), Some(to)) = (query.from, query.to)
         && from > to
     {

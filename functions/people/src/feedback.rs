@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use garde::Validate;
-use rota::auth::{Caller, Role};
+use rota::auth::{Caller, Permission};
 use rota::clock::Now;
 use rota::error::Problem;
 use rota::http::{PageQuery, ValidJson, ValidQuery};
@@ -30,7 +30,7 @@ pub struct GiveFeedback {
 }
 
 /// Gives a person feedback (coordinators and up; not on oneself).
-#[utoipa::path(post, path = "/people/{person_id}/feedback", tag = "people", security(("bearer" = ["coordinator"])),
+#[utoipa::path(post, path = "/people/{person_id}/feedback", tag = "people", security(("bearer" = ["people.review"])),
     params(("person_id" = String, Path)), request_body = GiveFeedback,
     responses(
         (status = 201, description = "The feedback, now visible to the person", body = Feedback),
@@ -42,7 +42,7 @@ pub async fn give_feedback(
     Path(person_id): Path<String>,
     ValidJson(request): ValidJson<GiveFeedback>,
 ) -> Result<(StatusCode, Json<Feedback>), Error> {
-    caller.require(Role::Coordinator)?;
+    caller.require(Permission::PeopleReview)?;
     if person_id == caller.person_id {
         return Err(Error::Forbidden("feedback is for someone else"));
     }
@@ -84,7 +84,7 @@ pub async fn list_feedback(
     Path(person_id): Path<String>,
     ValidQuery(query): ValidQuery<PageQuery>,
 ) -> Result<Json<Page<Feedback>>, Error> {
-    caller.require_unless_own(&person_id, Role::Coordinator)?;
+    caller.require_unless_own(&person_id, Permission::PeopleReview)?;
     // Round trip 1: the person and their feedback, in parallel.
     let (person, page) = tokio::try_join!(
         state.store.entity::<Person>(&caller.tenant_id, &person_id),

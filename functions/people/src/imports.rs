@@ -7,7 +7,7 @@ use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use garde::Validate;
-use rota::auth::{Caller, Role};
+use rota::auth::{Caller, Permission};
 use rota::clock::Now;
 use rota::domain::imports::{PEOPLE, SHIFTS, template};
 use rota::error::Problem;
@@ -61,7 +61,7 @@ pub struct ImportUpload {
 /// A new import of people, or of draft shifts, from a CSV or .xlsx file (admins): upload the file
 /// to `upload_url`, then `POST /imports/{import_id}/start`. Columns: `GET
 /// /imports/templates/{kind}`. Files are deleted a day after upload.
-#[utoipa::path(post, path = "/imports", tag = "imports", security(("bearer" = ["admin"])), request_body = NewImport,
+#[utoipa::path(post, path = "/imports", tag = "imports", security(("bearer" = ["imports.run"])), request_body = NewImport,
     responses(
         (status = 201, description = "PUT the file to `upload_url` with exactly `headers`", body = ImportUpload,
             links(
@@ -74,7 +74,7 @@ pub async fn create_import(
     caller: Caller,
     ValidJson(request): ValidJson<NewImport>,
 ) -> Result<(StatusCode, Json<ImportUpload>), Error> {
-    caller.require(Role::Admin)?;
+    caller.require(Permission::ImportsRun)?;
     let now = Now::get();
     let import = Import {
         id: ulid::Ulid::new().to_string(),
@@ -120,7 +120,7 @@ pub async fn create_import(
 
 /// Starts an import whose file is uploaded: it is validated whole, then written all or nothing
 /// (admins). Follow it with `GET /imports/{import_id}`; the admin is mailed when it finishes.
-#[utoipa::path(post, path = "/imports/{import_id}/start", tag = "imports", security(("bearer" = ["admin"])),
+#[utoipa::path(post, path = "/imports/{import_id}/start", tag = "imports", security(("bearer" = ["imports.run"])),
     params(("import_id" = String, Path)),
     responses(
         (status = 202, description = "Queued: `validating`", body = Import),
@@ -132,7 +132,7 @@ pub async fn start_import(
     caller: Caller,
     Path(import_id): Path<String>,
 ) -> Result<(StatusCode, Json<Import>), Error> {
-    caller.require(Role::Admin)?;
+    caller.require(Permission::ImportsRun)?;
     let queue = state.config.import_queue.as_deref().ok_or_else(|| Error::internal("ROTA_IMPORT_QUEUE is not set"))?;
     let now = Now::get();
     // Round trip 1: the import, and whether its file arrived.
@@ -171,7 +171,7 @@ pub async fn start_import(
 const STARTED: &str = "this import was started already";
 
 /// One import: its status, progress and errors (admins).
-#[utoipa::path(get, path = "/imports/{import_id}", tag = "imports", security(("bearer" = ["admin"])),
+#[utoipa::path(get, path = "/imports/{import_id}", tag = "imports", security(("bearer" = ["imports.run"])),
     params(("import_id" = String, Path)),
     responses(
         (status = 200, description = "The import", body = Import),
@@ -182,33 +182,33 @@ pub async fn get_import(
     caller: Caller,
     Path(import_id): Path<String>,
 ) -> Result<Json<Import>, Error> {
-    caller.require(Role::Admin)?;
+    caller.require(Permission::ImportsRun)?;
     let import = state.store.import(&caller.tenant_id, &import_id).await?.ok_or(Error::NotFound)?;
     Ok(Json(import))
 }
 
 /// The organisation's imports, oldest first (admins).
-#[utoipa::path(get, path = "/imports", tag = "imports", security(("bearer" = ["admin"])), params(PageQuery),
+#[utoipa::path(get, path = "/imports", tag = "imports", security(("bearer" = ["imports.run"])), params(PageQuery),
     responses((status = 200, description = "A page of imports, oldest first", body = Page<Import>)))]
 pub async fn list_imports(
     State(state): State<AppState>,
     caller: Caller,
     ValidQuery(query): ValidQuery<PageQuery>,
 ) -> Result<Json<Page<Import>>, Error> {
-    caller.require(Role::Admin)?;
+    caller.require(Permission::ImportsRun)?;
     Ok(Json(state.store.imports(&caller.tenant_id, query.limit, query.cursor.as_deref()).await?))
 }
 
 /// The columns of an import file: its header row and one example row, as CSV (admins). Headers
 /// match ignoring case, spaces and underscores; optional columns may be left out.
-#[utoipa::path(get, path = "/imports/templates/{kind}", tag = "imports", security(("bearer" = ["admin"])),
+#[utoipa::path(get, path = "/imports/templates/{kind}", tag = "imports", security(("bearer" = ["imports.run"])),
     params(("kind" = ImportKind, Path)),
     responses(
         (status = 200, description = "The template", content_type = "text/csv", body = String),
         (status = 404, description = "No such kind of import", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn import_template(caller: Caller, Path(kind): Path<String>) -> Result<impl IntoResponse, Error> {
-    caller.require(Role::Admin)?;
+    caller.require(Permission::ImportsRun)?;
     let columns = match kind.as_str() {
         "people" => PEOPLE,
         "shifts" => SHIFTS,

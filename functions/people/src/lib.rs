@@ -1,6 +1,7 @@
 //! The people function: the organisation (settings, locations, positions, units), its people and
 //! their invitations, imports of people from spreadsheets, the audit log of every change, and the
-//! log of its messages (with the messaging providers' delivery reports).
+//! log of its messages (with the messaging providers' delivery reports), and the people the
+//! organisation's identity provider provisions (SCIM 2.0).
 
 mod audit;
 mod deliveries;
@@ -9,8 +10,10 @@ mod imports;
 mod locations;
 mod notifications;
 mod people;
+mod permission_sets;
 mod photo;
 mod positions;
+mod scim;
 mod tenant;
 mod units;
 
@@ -39,4 +42,10 @@ rota::function_routes!(
     [imports::get_import],
     [imports::start_import],
     [imports::import_template],
+    [permission_sets::list_permission_sets],
+    [scim::get_scim],
+    [scim::create_scim_token, scim::delete_scim_token],
+    [scim::service_provider_config],
+    [scim::list_users, scim::create_user],
+    [scim::get_user, scim::replace_user, scim::patch_user, scim::delete_user],
 );

@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use garde::Validate;
-use rota::auth::{Caller, Role};
+use rota::auth::{Caller, Permission};
 use rota::clock::Now;
 use rota::domain::settings::{self, TimeZone};
 use rota::error::Problem;
@@ -98,14 +98,14 @@ pub async fn list_locations(
 }
 
 /// Adds a location (admins).
-#[utoipa::path(post, path = "/locations", tag = "organisation", security(("bearer" = ["admin"])), request_body = CreateLocation,
+#[utoipa::path(post, path = "/locations", tag = "organisation", security(("bearer" = ["organisation.manage"])), request_body = CreateLocation,
     responses((status = 201, description = "The new location", body = Location)))]
 pub async fn create_location(
     State(state): State<AppState>,
     caller: Caller,
     ValidJson(request): ValidJson<CreateLocation>,
 ) -> Result<(StatusCode, Json<Location>), Error> {
-    caller.require(Role::Admin)?;
+    caller.require(Permission::OrganisationManage)?;
     let time_zone = match request.time_zone {
         Some(zone) => zone,
         // Round trip 1 (only without a zone): the organisation's.
@@ -154,7 +154,7 @@ pub async fn get_location(
 }
 
 /// Changes a location (admins).
-#[utoipa::path(patch, path = "/locations/{location_id}", tag = "organisation", security(("bearer" = ["admin"])),
+#[utoipa::path(patch, path = "/locations/{location_id}", tag = "organisation", security(("bearer" = ["organisation.manage"])),
     params(("location_id" = String, Path)), request_body = UpdateLocation,
     responses(
         (status = 200, description = "The updated location", body = Location),
@@ -167,7 +167,7 @@ pub async fn update_location(
     Path(location_id): Path<String>,
     ValidJson(update): ValidJson<UpdateLocation>,
 ) -> Result<Json<Location>, Error> {
-    caller.require(Role::Admin)?;
+    caller.require(Permission::OrganisationManage)?;
     // Round trip 1: the location as it is.
     let before: Location = state.store.entity(&caller.tenant_id, &location_id).await?.ok_or(Error::NotFound)?;
     // Round trip 2: the change and its audit entry, if nobody changed it meanwhile.
@@ -188,7 +188,7 @@ pub async fn update_location(
 }
 
 /// Archives a location (admins): it leaves the list, and what happened there stays.
-#[utoipa::path(delete, path = "/locations/{location_id}", tag = "organisation", security(("bearer" = ["admin"])),
+#[utoipa::path(delete, path = "/locations/{location_id}", tag = "organisation", security(("bearer" = ["organisation.manage"])),
     params(("location_id" = String, Path)),
     responses(
         (status = 204, description = "Archived (or already archived)"),
@@ -199,6 +199,6 @@ pub async fn delete_location(
     caller: Caller,
     Path(location_id): Path<String>,
 ) -> Result<StatusCode, Error> {
-    caller.require(Role::Admin)?;
+    caller.require(Permission::OrganisationManage)?;
     archived::<Location>(&state, &caller, &location_id).await
 }

@@ -2,7 +2,7 @@
 
 use axum::Json;
 use axum::extract::State;
-use rota::auth::{Caller, Role};
+use rota::auth::{Caller, Permission};
 use rota::http::{PageQuery, ValidQuery};
 use rota::store::notifications::Notification;
 use rota::store::page::Page;
@@ -10,13 +10,13 @@ use rota::{AppState, Error};
 
 /// The organisation's notifications, newest first: kind, recipient, and whether each was sent,
 /// skipped (no message credit left, or the person opted out) or failed.
-#[utoipa::path(get, path = "/notifications", tag = "organisation", security(("bearer" = ["admin"])), params(PageQuery),
+#[utoipa::path(get, path = "/notifications", tag = "organisation", security(("bearer" = ["audit.read"])), params(PageQuery),
     responses((status = 200, description = "A page of notifications", body = Page<Notification>)))]
 pub async fn list_notifications(
     State(state): State<AppState>,
     caller: Caller,
     ValidQuery(query): ValidQuery<PageQuery>,
 ) -> Result<Json<Page<Notification>>, Error> {
-    caller.require(Role::Admin)?;
+    caller.require(Permission::AuditRead)?;
     Ok(Json(state.store.notifications(&caller.tenant_id, query.limit, query.cursor.as_deref()).await?))
 }

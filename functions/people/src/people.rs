@@ -10,11 +10,12 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use garde::Validate;
 use rota::auth::rate_limit::INVITES_PER_TENANT;
-use rota::auth::{Caller, Role};
+use rota::auth::{Caller, Permission, Role};
 use rota::clock::Now;
 use rota::error::Problem;
 use rota::http::{ValidJson, ValidQuery};
-use rota::store::audit::AuditEntry;
+use rota::store::TransactWriteItem;
+use rota::store::audit::{Actor, AuditEntry};
 use rota::store::billing::people_limit_reached;
 use rota::store::entities::Filter;
 use rota::store::entities::{Entity, Refused};
@@ -51,14 +52,14 @@ rota::list_query! {
 }
 
 /// The organisation's people, oldest first (coordinators and up).
-#[utoipa::path(get, path = "/people", tag = "people", security(("bearer" = ["coordinator"])), params(PeopleQuery),
+#[utoipa::path(get, path = "/people", tag = "people", security(("bearer" = ["people.read"])), params(PeopleQuery),
     responses((status = 200, description = "A page of people", body = Page<Person>)))]
 pub async fn list_people(
     State(state): State<AppState>,
     caller: Caller,
     ValidQuery(query): ValidQuery<PeopleQuery>,
 ) -> Result<Json<Page<Person>>, Error> {
-    caller.require(Role::Coordinator)?;
+    caller.require(Permission::PeopleRead)?;
     let mut filter = Filter::default();
     if let Some(role) = query.role {
         filter = filter.and("#role = :role", ("#role", "role"), (":role", value(&role)?));
@@ -101,7 +102,7 @@ fn may_grant(caller: &Caller, role: OrganisationRole) -> Result<Role, Error> {
 /// platform-wide when the invitation is accepted. An address with an account in another
 /// organisation gets the same answer, and its owner an email saying so instead of a link. 100
 /// invitations an hour per organisation (re-sent ones included), then `429`.
-#[utoipa::path(post, path = "/people", tag = "people", security(("bearer" = ["admin"])), request_body = CreatePerson,
+#[utoipa::path(post, path = "/people", tag = "people", security(("bearer" = ["people.write"])), request_body = CreatePerson,
     extensions(("x-rate-limit" = json!("100 invitations per organisation an hour, new and re-sent"))),
     responses(
         (status = 201, description = "The invited person; the invitation is on its way", body = Person,
@@ -120,7 +121,7 @@ pub async fn create_person(
     caller: Caller,
     ValidJson(request): ValidJson<CreatePerson>,
 ) -> Result<(StatusCode, Json<Person>), Error> {
-    caller.require(Role::Admin)?;
+    caller.require(Permission::PeopleWrite)?;
     let role = may_grant(&caller, request.role)?;
     let now = Now::get();
     let email = request.email.trim().to_lowercase();
@@ -198,7 +199,7 @@ pub async fn get_person(
     caller: Caller,
     Path(person_id): Path<String>,
 ) -> Result<Json<Person>, Error> {
-    caller.require_unless_own(&person_id, Role::Coordinator)?;
+    caller.require_unless_own(&person_id, Permission::PeopleRead)?;
     let person = state.store.entity(&caller.tenant_id, &person_id).await?.ok_or(Error::NotFound)?;
     Ok(Json(seen_by(person, &caller)))
 }
@@ -265,7 +266,7 @@ impl From<SettableStatus> for PersonStatus {
 
 /// Changes a person (admins). Nobody changes their own role or status here, and only an owner
 /// changes an owner.
-#[utoipa::path(patch, path = "/people/{person_id}", tag = "people", security(("bearer" = ["admin"])),
+#[utoipa::path(patch, path = "/people/{person_id}", tag = "people", security(("bearer" = ["people.write"])),
     params(("person_id" = String, Path)), request_body = UpdatePerson,
     responses(
         (status = 200, description = "The updated person", body = Person),
@@ -278,7 +279,7 @@ pub async fn update_person(
     Path(person_id): Path<String>,
     ValidJson(update): ValidJson<UpdatePerson>,
 ) -> Result<Json<Person>, Error> {
-    caller.require(Role::Admin)?;
+    caller.require(Permission::PeopleWrite)?;
     let role = update.role.map(|role| may_grant(&caller, role)).transpose()?;
     let positions = update.position_ids.clone().unwrap_or_default();
     let unit = update.unit_id.clone().flatten();
@@ -315,12 +316,13 @@ pub async fn update_person(
     after.weekly_hours_cap = update.weekly_hours_cap.or(after.weekly_hours_cap);
     after.unit_id = update.unit_id.unwrap_or(after.unit_id);
     after.emergency_contact = update.emergency_contact.or(after.emergency_contact);
-    Ok(Json(changed(&state, &caller, before, after, "person.updated").await?))
+    may_change(&caller, &before, &after)?;
+    Ok(Json(changed(&state, &caller.actor(), (before, after), "person.updated", (Vec::new(), "")).await?))
 }
 
 /// Deactivates a person (admins): their logins, refreshes and calendar feed stop at once; their
 /// history stays.
-#[utoipa::path(delete, path = "/people/{person_id}", tag = "people", security(("bearer" = ["admin"])),
+#[utoipa::path(delete, path = "/people/{person_id}", tag = "people", security(("bearer" = ["people.write"])),
     params(("person_id" = String, Path)),
     responses(
         (status = 204, description = "Deactivated (or inactive already)"),
@@ -331,37 +333,49 @@ pub async fn deactivate_person(
     caller: Caller,
     Path(person_id): Path<String>,
 ) -> Result<StatusCode, Error> {
-    caller.require(Role::Admin)?;
+    caller.require(Permission::PeopleWrite)?;
     // Round trip 1: the person as they are.
     let before = state.store.entity::<Person>(&caller.tenant_id, &person_id).await?.ok_or(Error::NotFound)?;
     if before.status == PersonStatus::Inactive {
         return Ok(StatusCode::NO_CONTENT);
     }
     let after = Person { status: PersonStatus::Inactive, ..before.clone() };
-    changed(&state, &caller, before, after, "person.deactivated").await?;
+    may_change(&caller, &before, &after)?;
+    changed(&state, &caller.actor(), (before, after), "person.deactivated", (Vec::new(), "")).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Writes a person's change (round trip 2). When their role or status changes, the email claim
-/// changes with it and every session they have ends, all in the one transaction.
-async fn changed(
-    state: &AppState,
-    caller: &Caller,
-    before: Person,
-    mut after: Person,
-    action: &str,
-) -> Result<Person, Error> {
-    let access_changes = after.role != before.role || after.status != before.status;
-    if access_changes && after.id == caller.person_id {
+/// Whether `caller` may make this change: nobody changes their own role or status, and only an
+/// owner changes an owner.
+fn may_change(caller: &Caller, before: &Person, after: &Person) -> Result<(), Error> {
+    if access_changes(before, after) && after.id == caller.person_id {
         return Err(Error::Forbidden("nobody changes their own role or status; ask another admin"));
     }
     if before.role == Role::Owner && caller.role != Role::Owner {
         return Err(Error::Forbidden("only an owner can change an owner"));
     }
+    Ok(())
+}
+
+pub(crate) fn access_changes(before: &Person, after: &Person) -> bool {
+    after.role != before.role || after.status != before.status
+}
+
+/// Writes a person's change (round trip 2), with `more` of the caller's (refused: `more_refused`).
+/// When their role or status changes, the email claim changes with it and every session they
+/// have ends, all in the one transaction.
+pub(crate) async fn changed(
+    state: &AppState,
+    actor: &Actor,
+    (before, mut after): (Person, Person),
+    action: &str,
+    (mut more, more_refused): (Vec<TransactWriteItem>, &'static str),
+) -> Result<Person, Error> {
     let now = Now::get();
     after.touch(&now.iso);
-    let mut more = Vec::new();
-    if access_changes {
+    // Positions: 0 the person, 1 the audit entry, then the caller's own items.
+    let theirs = 2..2 + more.len();
+    if access_changes(&before, &after) {
         after.sessions_valid_after = Some(now.iso.clone());
         // Only a person who joined has a claim; an invitation carries its role when accepted.
         if after.joined_at.is_some() {
@@ -380,15 +394,15 @@ async fn changed(
             more.push(state.store.calendar_feed_end(&after.tenant_id, &after.id)?);
         }
         (true, false) => {
-            // After the person and the audit entry.
             head_count = Some(2 + more.len());
             more.push(state.store.person_joined(&after.tenant_id)?);
         }
         _ => {}
     }
-    let audit = AuditEntry::new(&caller.actor(), action, ("person", &after.id), Some(&before), Some(&after), &now.iso);
+    let audit = AuditEntry::new(actor, action, ("person", &after.id), Some(&before), Some(&after), &now.iso);
     match state.store.update(&after, before.version, &audit, more).await? {
         Err(Refused(failed)) if head_count.is_some_and(|at| failed.contains(&at)) => Err(people_limit_reached()),
+        Err(Refused(failed)) if failed.iter().any(|at| theirs.contains(at)) => Err(Error::Conflict(more_refused)),
         written => committed(written).map(|()| after),
     }
 }
@@ -402,7 +416,7 @@ pub struct InvitationSent {
 
 /// Emails an invited person a new invitation link; the old link stops working (admins). Counts
 /// against the organisation's 100 invitations an hour.
-#[utoipa::path(post, path = "/people/{person_id}/invite", tag = "people", security(("bearer" = ["admin"])),
+#[utoipa::path(post, path = "/people/{person_id}/invite", tag = "people", security(("bearer" = ["people.write"])),
     extensions(("x-rate-limit" = json!("100 invitations per organisation an hour, new and re-sent"))),
     params(("person_id" = String, Path)),
     responses(
@@ -415,7 +429,7 @@ pub async fn resend_invitation(
     caller: Caller,
     Path(person_id): Path<String>,
 ) -> Result<(StatusCode, Json<InvitationSent>), Error> {
-    caller.require(Role::Admin)?;
+    caller.require(Permission::PeopleWrite)?;
     let now = Now::get();
     // Round trip 1: the person and the organisation, and this invitation counted against the
     // organisation's limit, in parallel.

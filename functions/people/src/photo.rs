@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use garde::Validate;
-use rota::auth::{Caller, Role};
+use rota::auth::{Caller, Permission};
 use rota::error::Problem;
 use rota::files::{ImageType, MAX_PHOTO_BYTES, Upload};
 use rota::http::ValidJson;
@@ -43,7 +43,7 @@ pub async fn photo_upload(
     ValidJson(upload): ValidJson<PhotoUpload>,
 ) -> Result<(StatusCode, Json<Upload>), Error> {
     if person_id != caller.person_id {
-        caller.require(Role::Admin)?;
+        caller.require(Permission::PeopleWrite)?;
     }
     let person: Person = state.store.entity(&caller.tenant_id, &person_id).await?.ok_or(Error::NotFound)?;
     let key = format!("tenants/{}/people/{}/photo.jpg", person.tenant_id, person.id);

@@ -5,7 +5,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use garde::Validate;
-use rota::auth::{Caller, Role};
+use rota::auth::{Caller, Permission};
 use rota::clock::Now;
 use rota::error::Problem;
 use rota::http::{ValidJson, ValidQuery};
@@ -71,14 +71,14 @@ pub async fn list_positions(
 }
 
 /// Adds a position (admins).
-#[utoipa::path(post, path = "/positions", tag = "organisation", security(("bearer" = ["admin"])), request_body = CreatePosition,
+#[utoipa::path(post, path = "/positions", tag = "organisation", security(("bearer" = ["organisation.manage"])), request_body = CreatePosition,
     responses((status = 201, description = "The new position", body = Position)))]
 pub async fn create_position(
     State(state): State<AppState>,
     caller: Caller,
     ValidJson(request): ValidJson<CreatePosition>,
 ) -> Result<(StatusCode, Json<Position>), Error> {
-    caller.require(Role::Admin)?;
+    caller.require(Permission::OrganisationManage)?;
     let now = Now::get();
     let position = Position {
         id: ulid::Ulid::new().to_string(),
@@ -104,7 +104,7 @@ pub async fn create_position(
 }
 
 /// Changes a position (admins).
-#[utoipa::path(patch, path = "/positions/{position_id}", tag = "organisation", security(("bearer" = ["admin"])),
+#[utoipa::path(patch, path = "/positions/{position_id}", tag = "organisation", security(("bearer" = ["organisation.manage"])),
     params(("position_id" = String, Path)), request_body = UpdatePosition,
     responses(
         (status = 200, description = "The updated position", body = Position),
@@ -117,7 +117,7 @@ pub async fn update_position(
     Path(position_id): Path<String>,
     ValidJson(update): ValidJson<UpdatePosition>,
 ) -> Result<Json<Position>, Error> {
-    caller.require(Role::Admin)?;
+    caller.require(Permission::OrganisationManage)?;
     // Round trip 1: the position as it is.
     let before: Position = state.store.entity(&caller.tenant_id, &position_id).await?.ok_or(Error::NotFound)?;
     // Round trip 2: the change and its audit entry, if nobody changed it meanwhile.
@@ -134,7 +134,7 @@ pub async fn update_position(
 }
 
 /// Archives a position (admins): it leaves the list; people and shifts keep naming it.
-#[utoipa::path(delete, path = "/positions/{position_id}", tag = "organisation", security(("bearer" = ["admin"])),
+#[utoipa::path(delete, path = "/positions/{position_id}", tag = "organisation", security(("bearer" = ["organisation.manage"])),
     params(("position_id" = String, Path)),
     responses(
         (status = 204, description = "Archived (or already archived)"),
@@ -145,6 +145,6 @@ pub async fn delete_position(
     caller: Caller,
     Path(position_id): Path<String>,
 ) -> Result<StatusCode, Error> {
-    caller.require(Role::Admin)?;
+    caller.require(Permission::OrganisationManage)?;
     archived::<Position>(&state, &caller, &position_id).await
 }

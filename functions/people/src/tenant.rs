@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::State;
 use garde::Validate;
-use rota::auth::{Caller, Role};
+use rota::auth::{Caller, Permission};
 use rota::clock::Now;
 use rota::domain::settings::{self, Settings, TimeZone, Weekday};
 use rota::error::{FieldError, Problem};
@@ -51,7 +51,7 @@ pub struct UpdateTenant {
 }
 
 /// Changes the organisation's profile or settings (admins).
-#[utoipa::path(patch, path = "/tenant", tag = "organisation", security(("bearer" = ["admin"])), request_body = UpdateTenant,
+#[utoipa::path(patch, path = "/tenant", tag = "organisation", security(("bearer" = ["organisation.manage"])), request_body = UpdateTenant,
     responses(
         (status = 200, description = "The updated organisation", body = Tenant),
         (status = 409, description = "`version` is stale", body = Problem, content_type = "application/problem+json"),
@@ -61,7 +61,7 @@ pub async fn update_tenant(
     caller: Caller,
     ValidJson(update): ValidJson<UpdateTenant>,
 ) -> Result<Json<Tenant>, Error> {
-    caller.require(Role::Admin)?;
+    caller.require(Permission::OrganisationManage)?;
     // Round trip 1: the organisation as it is.
     let before = state.store.tenant(&caller.tenant_id).await?.ok_or(Error::NotFound)?;
     if update.version.is_some_and(|version| version != before.version) {

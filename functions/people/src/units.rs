@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use garde::Validate;
-use rota::auth::{Caller, Role};
+use rota::auth::{Caller, Permission};
 use rota::clock::Now;
 use rota::error::Problem;
 use rota::http::{PageQuery, ValidJson, ValidQuery};
@@ -74,7 +74,7 @@ async fn check_lead(state: &AppState, caller: &Caller, lead: Option<&str>) -> Re
 }
 
 /// Adds a unit (admins).
-#[utoipa::path(post, path = "/units", tag = "organisation", security(("bearer" = ["admin"])), request_body = CreateUnit,
+#[utoipa::path(post, path = "/units", tag = "organisation", security(("bearer" = ["organisation.manage"])), request_body = CreateUnit,
     responses(
         (status = 201, description = "The new unit", body = Unit),
         (status = 404, description = "The lead named is not a person of this organisation", body = Problem, content_type = "application/problem+json"),
@@ -84,7 +84,7 @@ pub async fn create_unit(
     caller: Caller,
     ValidJson(request): ValidJson<CreateUnit>,
 ) -> Result<(StatusCode, Json<Unit>), Error> {
-    caller.require(Role::Admin)?;
+    caller.require(Permission::OrganisationManage)?;
     // Round trip 1: the lead, if one is named.
     check_lead(&state, &caller, request.lead_person_id.as_deref()).await?;
     let now = Now::get();
@@ -105,7 +105,7 @@ pub async fn create_unit(
 }
 
 /// Renames a unit or changes its lead (admins).
-#[utoipa::path(patch, path = "/units/{unit_id}", tag = "organisation", security(("bearer" = ["admin"])),
+#[utoipa::path(patch, path = "/units/{unit_id}", tag = "organisation", security(("bearer" = ["organisation.manage"])),
     params(("unit_id" = String, Path)), request_body = UpdateUnit,
     responses(
         (status = 200, description = "The updated unit", body = Unit),
@@ -118,7 +118,7 @@ pub async fn update_unit(
     Path(unit_id): Path<String>,
     ValidJson(update): ValidJson<UpdateUnit>,
 ) -> Result<Json<Unit>, Error> {
-    caller.require(Role::Admin)?;
+    caller.require(Permission::OrganisationManage)?;
     let new_lead = update.lead_person_id.as_ref().and_then(Option::as_deref);
     // Round trip 1: the unit and the new lead, in parallel.
     let (before, ()) = tokio::try_join!(

@@ -10,7 +10,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use chrono::Utc;
 use garde::Validate;
-use rota::auth::{Caller, Role};
+use rota::auth::{Caller, Permission};
 use rota::clock::Now;
 use rota::domain::conflicts::{self, Code, Placement, Violation};
 use rota::error::Problem;
@@ -160,7 +160,7 @@ async fn place(
     let ((shift, assignments), tenant) = (found.ok_or(Error::NotFound)?, tenant.ok_or(Error::NotFound)?);
     if request.placement == Placement::Claim && shift.status == ShiftStatus::Draft {
         // A worker does not learn of drafts; whoever plans them is told why.
-        caller.require_or_hidden(Role::Coordinator)?;
+        caller.require_or_hidden(Permission::ScheduleWrite)?;
         return Err(Error::Conflict("the shift is a draft: its places can be claimed once it is published"));
     }
     let (slot, rules) = (slot(&shift)?, rules(&tenant)?);
@@ -266,7 +266,7 @@ async fn place(
 /// Assigns people to a shift (coordinators and up); each is offered the place. All of them are
 /// placed, or none: blocking violations answer 422 listing every one; warnings too, unless
 /// `force` (then they are kept in the answer and the audit entry).
-#[utoipa::path(post, path = "/shifts/{shift_id}/assignments", tag = "scheduling", security(("bearer" = ["coordinator"])),
+#[utoipa::path(post, path = "/shifts/{shift_id}/assignments", tag = "scheduling", security(("bearer" = ["schedule.write"])),
     params(("shift_id" = String, Path)), request_body = Assign,
     responses(
         (status = 201, description = "The new assignments (offered to each person)", body = Assigned),
@@ -280,7 +280,7 @@ pub async fn assign(
     Path(shift_id): Path<String>,
     ValidJson(request): ValidJson<Assign>,
 ) -> Result<(StatusCode, Json<Assigned>), Error> {
-    caller.require(Role::Coordinator)?;
+    caller.require(Permission::ScheduleWrite)?;
     let request = Request {
         person_ids: request.person_ids,
         placement: Placement::Assign,
@@ -348,7 +348,7 @@ pub async fn answer(
 ) -> Result<Json<Assignment>, Error> {
     let Some((shift_id, person_id)) = Assignment::parts(&assignment_id) else { return Err(Error::NotFound) };
     // A coordinator records an answer given another way (a call, say); staff only their own.
-    caller.require_unless_own(person_id, Role::Coordinator)?;
+    caller.require_unless_own(person_id, Permission::ScheduleWrite)?;
     // Round trip 1: the assignment, its shift and the person (for the coordinator's message).
     let (before, shift, person) = tokio::try_join!(
         state.store.entity::<Assignment>(&caller.tenant_id, &assignment_id),
@@ -431,7 +431,7 @@ pub struct Reassigned {
 /// concurrent reassignments one wins and the others get 409), the new one is offered, the old
 /// person's schedule drops the shift and the new person's takes it (only as the check read it).
 /// On a published shift both people hear of it.
-#[utoipa::path(post, path = "/assignments/{assignment_id}/reassign", tag = "scheduling", security(("bearer" = ["coordinator"])),
+#[utoipa::path(post, path = "/assignments/{assignment_id}/reassign", tag = "scheduling", security(("bearer" = ["schedule.write"])),
     params(("assignment_id" = String, Path)), request_body = Reassign,
     responses(
         (status = 201, description = "The place is offered to the new person", body = Reassigned),
@@ -446,7 +446,7 @@ pub async fn reassign(
     Path(assignment_id): Path<String>,
     ValidJson(request): ValidJson<Reassign>,
 ) -> Result<(StatusCode, Json<Reassigned>), Error> {
-    caller.require(Role::Coordinator)?;
+    caller.require(Permission::ScheduleWrite)?;
     let Some((shift_id, _)) = Assignment::parts(&assignment_id) else { return Err(Error::NotFound) };
     let to = request.person_id;
     // Round trip 1, in parallel: the shift with its assignments, the rules, the new person.
@@ -535,9 +535,9 @@ pub async fn delete_assignment(
     caller: Caller,
     Path(assignment_id): Path<String>,
 ) -> Result<StatusCode, Error> {
-    let coordinator = caller.role.includes(Role::Coordinator);
+    let coordinator = caller.holds(Permission::ScheduleWrite);
     if coordinator {
-        caller.require(Role::Coordinator)?;
+        caller.require(Permission::ScheduleWrite)?;
     }
     // Round trip 1: the assignment and the organisation's cut-off.
     let (assignment, tenant) = tokio::try_join!(
@@ -610,7 +610,7 @@ pub struct Eligibility {
 /// Who could take a place on the shift (coordinators and up): everyone in the organisation not
 /// on it and not deactivated, ranked, and everyone else with the blocking violations that rule
 /// them out.
-#[utoipa::path(get, path = "/shifts/{shift_id}/eligible", tag = "scheduling", security(("bearer" = ["coordinator"])),
+#[utoipa::path(get, path = "/shifts/{shift_id}/eligible", tag = "scheduling", security(("bearer" = ["schedule.write"])),
     params(("shift_id" = String, Path)),
     responses(
         (status = 200, description = "Candidates, ranked, and who is excluded", body = Eligibility),
@@ -621,7 +621,7 @@ pub async fn eligible(
     caller: Caller,
     Path(shift_id): Path<String>,
 ) -> Result<Json<Eligibility>, Error> {
-    caller.require(Role::Coordinator)?;
+    caller.require(Permission::ScheduleWrite)?;
     // Round trip 1: the shift with its assignments, the rules, and the organisation's people.
     let (found, tenant, people) = tokio::try_join!(
         state.store.shift_with_assignments(&caller.tenant_id, &shift_id),

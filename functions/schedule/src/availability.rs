@@ -5,7 +5,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use chrono::NaiveDate;
 use garde::Validate;
-use rota::auth::{Caller, Role};
+use rota::auth::{Caller, Permission};
 use rota::clock::Now;
 use rota::domain::settings::Weekday;
 use rota::error::Problem;
@@ -121,7 +121,7 @@ pub async fn get_availability(
     caller: Caller,
     Path(person_id): Path<String>,
 ) -> Result<Json<Availability>, Error> {
-    caller.require_unless_own(&person_id, Role::Coordinator)?;
+    caller.require_unless_own(&person_id, Permission::PeopleRead)?;
     // One round trip: the person (so an unknown id is a 404) and their availability.
     let (person, availability) = tokio::try_join!(
         state.store.entity::<rota::store::people::Person>(&caller.tenant_id, &person_id),

@@ -12,7 +12,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use garde::Validate;
-use rota::auth::{Caller, Role};
+use rota::auth::{Caller, Permission};
 use rota::clock::Now;
 use rota::error::Problem;
 use rota::http::idempotency::{fingerprint, idempotency_key, kept, replayed};
@@ -147,7 +147,7 @@ impl BroadcastReport {
 /// Sends a message to everyone on a shift of an event or a location now (coordinators and up).
 /// Send an `Idempotency-Key` so a retry or a double tap sends it once: the same key and body
 /// within a day answer the same.
-#[utoipa::path(post, path = "/broadcasts", tag = "scheduling", security(("bearer" = ["coordinator"])),
+#[utoipa::path(post, path = "/broadcasts", tag = "scheduling", security(("bearer" = ["schedule.write"])),
     params(("Idempotency-Key" = Option<String>, Header, description = "1–128 visible ASCII characters; the same key and body within a day answer the same, sent once", max_length = 128, pattern = "^[!-~]{1,128}$")),
     request_body = NewBroadcast,
     responses(
@@ -161,7 +161,7 @@ pub async fn send_broadcast(
     headers: HeaderMap,
     ValidJson(request): ValidJson<NewBroadcast>,
 ) -> Result<(StatusCode, Json<BroadcastReport>), Error> {
-    caller.require(Role::Coordinator)?;
+    caller.require(Permission::ScheduleWrite)?;
     let key = idempotency_key(&headers)?;
     if request.event_id.is_none() && request.location_id.is_none() {
         return Err(Error::field("event_id", "give event_id, location_id, or both"));
@@ -254,7 +254,7 @@ async fn place(state: &AppState, tenant_id: &str, scope: &Scope) -> Result<Strin
 
 /// The organisation's broadcasts, newest first, with how many people each went to (coordinators
 /// and up).
-#[utoipa::path(get, path = "/broadcasts", tag = "scheduling", security(("bearer" = ["coordinator"])),
+#[utoipa::path(get, path = "/broadcasts", tag = "scheduling", security(("bearer" = ["schedule.write"])),
     params(PageQuery),
     responses(
         (status = 200, description = "A page of broadcasts", body = Page<BroadcastSummary>),
@@ -264,14 +264,14 @@ pub async fn list_broadcasts(
     caller: Caller,
     ValidQuery(query): ValidQuery<PageQuery>,
 ) -> Result<Json<Page<BroadcastSummary>>, Error> {
-    caller.require(Role::Coordinator)?;
+    caller.require(Permission::ScheduleWrite)?;
     // Round trip 1: a page of the organisation's broadcasts.
     Ok(Json(state.store.broadcasts(&caller.tenant_id, query.limit, query.cursor.as_deref()).await?))
 }
 
 /// A broadcast: each person it went to, on which channels, and whether it has reached them
 /// (coordinators and up).
-#[utoipa::path(get, path = "/broadcasts/{broadcast_id}", tag = "scheduling", security(("bearer" = ["coordinator"])),
+#[utoipa::path(get, path = "/broadcasts/{broadcast_id}", tag = "scheduling", security(("bearer" = ["schedule.write"])),
     params(("broadcast_id" = String, Path)),
     responses(
         (status = 200, description = "The broadcast and who it has reached", body = BroadcastReport),
@@ -282,7 +282,7 @@ pub async fn get_broadcast(
     caller: Caller,
     Path(broadcast_id): Path<String>,
 ) -> Result<Json<BroadcastReport>, Error> {
-    caller.require(Role::Coordinator)?;
+    caller.require(Permission::ScheduleWrite)?;
     // Round trip 1: the broadcast's partition.
     let (broadcast, lines) = state.store.broadcast(&caller.tenant_id, &broadcast_id).await?.ok_or(Error::NotFound)?;
     Ok(Json(BroadcastReport::of(broadcast, &lines)))

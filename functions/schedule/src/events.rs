@@ -5,7 +5,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use chrono::NaiveDate;
 use garde::Validate;
-use rota::auth::{Caller, Role};
+use rota::auth::{Caller, Permission};
 use rota::clock::Now;
 use rota::error::Problem;
 use rota::http::{ValidJson, ValidQuery};
@@ -89,7 +89,7 @@ pub async fn list_events(
 }
 
 /// Adds an event (coordinators and up).
-#[utoipa::path(post, path = "/events", tag = "scheduling", security(("bearer" = ["coordinator"])), request_body = CreateEvent,
+#[utoipa::path(post, path = "/events", tag = "scheduling", security(("bearer" = ["schedule.write"])), request_body = CreateEvent,
     responses(
         (status = 201, description = "The new event", body = Event),
         (status = 404, description = "No such location in this organisation", body = Problem, content_type = "application/problem+json"),
@@ -99,7 +99,7 @@ pub async fn create_event(
     caller: Caller,
     ValidJson(request): ValidJson<CreateEvent>,
 ) -> Result<(StatusCode, Json<Event>), Error> {
-    caller.require(Role::Coordinator)?;
+    caller.require(Permission::ScheduleWrite)?;
     days_in_order(request.starts_on, request.ends_on)?;
     // Round trip 1: the location named exists here.
     if let Some(location) = &request.location_id {
@@ -142,7 +142,7 @@ pub async fn get_event(
 }
 
 /// Changes an event (coordinators and up).
-#[utoipa::path(patch, path = "/events/{event_id}", tag = "scheduling", security(("bearer" = ["coordinator"])),
+#[utoipa::path(patch, path = "/events/{event_id}", tag = "scheduling", security(("bearer" = ["schedule.write"])),
     params(("event_id" = String, Path)), request_body = UpdateEvent,
     responses(
         (status = 200, description = "The updated event", body = Event),
@@ -155,7 +155,7 @@ pub async fn update_event(
     Path(event_id): Path<String>,
     ValidJson(update): ValidJson<UpdateEvent>,
 ) -> Result<Json<Event>, Error> {
-    caller.require(Role::Coordinator)?;
+    caller.require(Permission::ScheduleWrite)?;
     let location: Vec<String> = update.location_id.clone().flatten().into_iter().collect();
     // Round trip 1: the event as it is, and the location named.
     let (before, ()) = tokio::try_join!(
@@ -189,7 +189,7 @@ pub async fn update_event(
 }
 
 /// Archives an event (coordinators and up): it leaves the list; its shifts stay.
-#[utoipa::path(delete, path = "/events/{event_id}", tag = "scheduling", security(("bearer" = ["coordinator"])),
+#[utoipa::path(delete, path = "/events/{event_id}", tag = "scheduling", security(("bearer" = ["schedule.write"])),
     params(("event_id" = String, Path)),
     responses(
         (status = 204, description = "Archived (or already archived)"),
@@ -200,6 +200,6 @@ pub async fn delete_event(
     caller: Caller,
     Path(event_id): Path<String>,
 ) -> Result<StatusCode, Error> {
-    caller.require(Role::Coordinator)?;
+    caller.require(Permission::ScheduleWrite)?;
     archived::<Event>(&state, &caller, &event_id).await
 }

@@ -5,7 +5,7 @@ use axum::Json;
 use axum::extract::State;
 use chrono::{Datelike, Days, NaiveDate, Utc};
 use garde::Validate;
-use rota::auth::{Caller, Role};
+use rota::auth::{Caller, Permission};
 use rota::domain::time::local_date;
 use rota::http::ValidQuery;
 use rota::store::hours::HoursWarning;
@@ -36,7 +36,7 @@ pub struct HoursWarnings {
 /// Who is near (90 %) or over their weekly hours cap — worked plus still scheduled, against their
 /// own cap or the organisation's — in a week, as the hourly check last found them (coordinators
 /// and up).
-#[utoipa::path(get, path = "/hours-warnings", tag = "scheduling", security(("bearer" = ["coordinator"])),
+#[utoipa::path(get, path = "/hours-warnings", tag = "scheduling", security(("bearer" = ["schedule.write"])),
     params(WeekQuery),
     responses((status = 200, description = "The week's warnings", body = HoursWarnings)))]
 pub async fn hours_warnings(
@@ -44,7 +44,7 @@ pub async fn hours_warnings(
     caller: Caller,
     ValidQuery(query): ValidQuery<WeekQuery>,
 ) -> Result<Json<HoursWarnings>, Error> {
-    caller.require(Role::Coordinator)?;
+    caller.require(Permission::ScheduleWrite)?;
     // Round trip 1: the organisation's calendar.
     let tenant = state.store.tenant(&caller.tenant_id).await?.ok_or(Error::NotFound)?;
     let day = query

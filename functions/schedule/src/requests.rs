@@ -13,7 +13,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use chrono::{NaiveDate, Utc};
 use garde::Validate;
-use rota::auth::{Caller, Role};
+use rota::auth::{Caller, Permission};
 use rota::clock::Now;
 use rota::domain::conflicts::{self, DateRange, Placement};
 use rota::error::Problem;
@@ -125,7 +125,7 @@ pub async fn create_request(
         NewRequest::Swap { assignment_id, to_person_id } => {
             let Some((shift_id, holder)) = Assignment::parts(&assignment_id) else { return Err(Error::NotFound) };
             // A coordinator arranges a swap for the person on the shift; staff only their own.
-            caller.require_unless_own(holder, Role::Coordinator)?;
+            caller.require_unless_own(holder, Permission::ScheduleWrite)?;
             if to_person_id.as_deref() == Some(holder) {
                 return Err(Error::field("to_person_id", "must be someone other than the person on the shift"));
             }
@@ -234,14 +234,14 @@ pub async fn list_requests(
     if mine && to_review {
         return Err(Error::field("to_review", "choose mine or to_review, not both"));
     }
-    let coordinator = caller.role.includes(Role::Coordinator);
+    let coordinator = caller.holds(Permission::ScheduleWrite);
     let filter = match query.status {
         Some(status) => Filter::default().and("#status = :status", ("#status", "status"), (":status", value(&status)?)),
         None => Filter::default(),
     };
     let (tenant, limit, cursor) = (&caller.tenant_id, query.limit, query.cursor.as_deref());
     let page = if to_review && coordinator {
-        caller.require(Role::Coordinator)?;
+        caller.require(Permission::ScheduleWrite)?;
         state.store.waiting_requests(tenant, RequestStatus::Pending, None, filter, limit, cursor).await?
     } else if to_review {
         state
@@ -251,7 +251,7 @@ pub async fn list_requests(
     } else if mine || !coordinator {
         state.store.my_requests(tenant, &caller.person_id, filter, limit, cursor).await?
     } else {
-        caller.require(Role::Coordinator)?;
+        caller.require(Permission::ScheduleWrite)?;
         state.store.entities::<Request>(tenant, limit, cursor, filter).await?
     };
     Ok(Json(page))
@@ -270,7 +270,7 @@ fn party(request: &Request, caller: &Caller) -> bool {
 async fn read_request(state: &AppState, caller: &Caller, request_id: &str) -> Result<Request, Error> {
     let request = state.store.entity::<Request>(&caller.tenant_id, request_id).await?.ok_or(Error::NotFound)?;
     if !party(&request, caller) {
-        caller.require_or_hidden(Role::Coordinator)?;
+        caller.require_or_hidden(Permission::ScheduleWrite)?;
     }
     Ok(request)
 }
@@ -337,7 +337,7 @@ pub async fn accept_request(
     let request = request.ok_or(Error::NotFound)?;
     // A colleague who lost the race for a swap offered to anyone no longer sees it, but saw it:
     // they are told it is gone (409). A swap named for someone else stays unseen (404).
-    let seen = party(&request, &caller) || caller.role.includes(Role::Coordinator) || request.offered_to_anyone;
+    let seen = party(&request, &caller) || caller.holds(Permission::ScheduleWrite) || request.offered_to_anyone;
     if request.kind != RequestKind::Swap || request.requester_id == caller.person_id || !seen {
         return Err(Error::NotFound);
     }
@@ -477,7 +477,7 @@ async fn hand_over(
 /// those days, whose places open again. A swap the colleague took: the rules are checked for
 /// the colleague again now (`force` overrides warnings), then the place is handed over. Nobody
 /// below owner approves their own request, nor a swap they take (403 `own_record`).
-#[utoipa::path(post, path = "/requests/{request_id}/approve", tag = "requests", security(("bearer" = ["coordinator"])),
+#[utoipa::path(post, path = "/requests/{request_id}/approve", tag = "requests", security(("bearer" = ["schedule.write"])),
     params(("request_id" = String, Path)), request_body(content = Option<Decide>, description = "Optional"),
     responses(
         (status = 200, description = "The approved request", body = Request),
@@ -492,7 +492,7 @@ pub async fn approve_request(
     Path(request_id): Path<String>,
     body: Option<ValidJson<Decide>>,
 ) -> Result<Json<Request>, Error> {
-    caller.require(Role::Coordinator)?;
+    caller.require(Permission::ScheduleWrite)?;
     let Decide { note, force } = body.map(|ValidJson(body)| body).unwrap_or_default();
     // Round trip 1: the request, the rules and the reviewer's name.
     let (request, tenant, reviewer) = tokio::try_join!(
@@ -632,13 +632,13 @@ pub async fn reject_request(
         person(&state, &caller.tenant_id, &caller.person_id),
     )?;
     let named_colleague = request.to_person_id.as_deref() == Some(caller.person_id.as_str());
-    if caller.role.includes(Role::Coordinator) {
-        caller.require(Role::Coordinator)?;
+    if caller.holds(Permission::ScheduleWrite) {
+        caller.require(Permission::ScheduleWrite)?;
     } else if !named_colleague {
         return Err(Error::NotFound);
     }
     let allowed = match request.status {
-        RequestStatus::Pending => caller.role.includes(Role::Coordinator),
+        RequestStatus::Pending => caller.holds(Permission::ScheduleWrite),
         RequestStatus::Open => true,
         _ => false,
     };

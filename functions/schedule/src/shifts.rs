@@ -6,7 +6,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use chrono::{DateTime, Timelike, Utc};
 use garde::Validate;
-use rota::auth::{Caller, Role};
+use rota::auth::{Caller, Permission};
 use rota::clock::{Now, instant};
 use rota::domain::time::minutes_between;
 use rota::error::Problem;
@@ -243,9 +243,9 @@ pub async fn list_shifts(
     // Drafts are for coordinators, under their 2FA rule; without it a coordinator sees what
     // staff see, and asking for drafts outright is refused.
     if query.status == Some(ShiftStatus::Draft) {
-        caller.require(Role::Coordinator)?;
+        caller.require(Permission::ScheduleWrite)?;
     }
-    match (query.status, caller.require(Role::Coordinator).is_ok()) {
+    match (query.status, caller.require(Permission::ScheduleWrite).is_ok()) {
         (Some(status), _) => {
             filter = filter.and("#status = :status", ("#status", "status"), (":status", value(&status)?))
         }
@@ -269,7 +269,7 @@ pub async fn list_shifts(
 }
 
 /// Adds a draft shift (coordinators and up).
-#[utoipa::path(post, path = "/shifts", tag = "scheduling", security(("bearer" = ["coordinator"])), request_body = CreateShift,
+#[utoipa::path(post, path = "/shifts", tag = "scheduling", security(("bearer" = ["schedule.write"])), request_body = CreateShift,
     responses(
         (status = 201, description = "The new draft shift", body = Shift),
         (status = 404, description = "No such location, position, event or supervisor in this organisation", body = Problem, content_type = "application/problem+json"),
@@ -279,7 +279,7 @@ pub async fn create_shift(
     caller: Caller,
     ValidJson(request): ValidJson<CreateShift>,
 ) -> Result<(StatusCode, Json<Shift>), Error> {
-    caller.require(Role::Coordinator)?;
+    caller.require(Permission::ScheduleWrite)?;
     let times = times(request.start, request.end, request.break_minutes)?;
     let notes = rota::validate::trimmed(request.notes);
     // Round trip 1: the location (its zone), the position, the event and the supervisor.
@@ -321,7 +321,7 @@ pub async fn get_shift(
     let (shift, assignments) =
         state.store.shift_with_assignments(&caller.tenant_id, &shift_id).await?.ok_or(Error::NotFound)?;
     if shift.status == ShiftStatus::Draft {
-        caller.require_or_hidden(Role::Coordinator)?;
+        caller.require_or_hidden(Permission::ScheduleWrite)?;
     }
     Ok(Json(ShiftDetail { shift, assignments }))
 }
@@ -330,7 +330,7 @@ pub async fn get_shift(
 /// place on it, by the rules of assigning: a blocking violation (the shift moved onto another
 /// of theirs, say) answers 422 listing who, a warning too unless `force`. They then reach every
 /// assignee's schedule and assignment in the same transaction.
-#[utoipa::path(patch, path = "/shifts/{shift_id}", tag = "scheduling", security(("bearer" = ["coordinator"])),
+#[utoipa::path(patch, path = "/shifts/{shift_id}", tag = "scheduling", security(("bearer" = ["schedule.write"])),
     params(("shift_id" = String, Path)), request_body = UpdateShift,
     responses(
         (status = 200, description = "The updated shift", body = Shift),
@@ -344,7 +344,7 @@ pub async fn update_shift(
     Path(shift_id): Path<String>,
     ValidJson(update): ValidJson<UpdateShift>,
 ) -> Result<Json<Shift>, Error> {
-    caller.require(Role::Coordinator)?;
+    caller.require(Permission::ScheduleWrite)?;
     // Round trip 1: the shift with its assignments, the position and supervisor named, and the
     // rules.
     let (found, position, tenant, supervisor) = tokio::try_join!(
@@ -461,7 +461,7 @@ pub fn follow(
 /// Publishes a draft (coordinators and up): staff see it, and its open places can be claimed.
 /// Everyone placed on it is judged again first: what blocks (time off approved, deactivation)
 /// answers 422 listing who; warnings were judged when they were placed.
-#[utoipa::path(post, path = "/shifts/{shift_id}/publish", tag = "scheduling", security(("bearer" = ["coordinator"])),
+#[utoipa::path(post, path = "/shifts/{shift_id}/publish", tag = "scheduling", security(("bearer" = ["schedule.write"])),
     params(("shift_id" = String, Path)),
     responses(
         (status = 200, description = "The published shift", body = Shift),
@@ -474,13 +474,13 @@ pub async fn publish_shift(
     caller: Caller,
     Path(shift_id): Path<String>,
 ) -> Result<Json<Shift>, Error> {
-    caller.require(Role::Coordinator)?;
+    caller.require(Permission::ScheduleWrite)?;
     status_change(&state, &caller, &shift_id, ShiftStatus::Published).await
 }
 
 /// Cancels a shift (coordinators and up): it leaves its assignees' schedules; the assignments
 /// stay as history.
-#[utoipa::path(post, path = "/shifts/{shift_id}/cancel", tag = "scheduling", security(("bearer" = ["coordinator"])),
+#[utoipa::path(post, path = "/shifts/{shift_id}/cancel", tag = "scheduling", security(("bearer" = ["schedule.write"])),
     params(("shift_id" = String, Path)),
     responses(
         (status = 200, description = "The cancelled shift", body = Shift),
@@ -491,7 +491,7 @@ pub async fn cancel_shift(
     caller: Caller,
     Path(shift_id): Path<String>,
 ) -> Result<Json<Shift>, Error> {
-    caller.require(Role::Coordinator)?;
+    caller.require(Permission::ScheduleWrite)?;
     status_change(&state, &caller, &shift_id, ShiftStatus::Cancelled).await
 }
 
@@ -607,7 +607,7 @@ fn wall_clock(field: &str, text: &str) -> Result<chrono::NaiveTime, Error> {
 /// or 9 hours on the nights the clocks change. A start or end the clock skips (spring forward)
 /// moves later by the gap (02:30 → 03:30); one the clock shows twice (autumn) is the first.
 /// At most 99 shifts per request, all made or none.
-#[utoipa::path(post, path = "/shifts/recurring", tag = "scheduling", security(("bearer" = ["coordinator"])), request_body = CreateRecurring,
+#[utoipa::path(post, path = "/shifts/recurring", tag = "scheduling", security(("bearer" = ["schedule.write"])), request_body = CreateRecurring,
     responses(
         (status = 201, description = "The shifts made, by start", body = Created),
         (status = 404, description = "No such location, position, event or supervisor in this organisation", body = Problem, content_type = "application/problem+json"),
@@ -618,7 +618,7 @@ pub async fn create_recurring(
     ValidJson(request): ValidJson<CreateRecurring>,
 ) -> Result<(StatusCode, Json<Created>), Error> {
     use rota::domain::time::{ExpandError, expand_weekly};
-    caller.require(Role::Coordinator)?;
+    caller.require(Permission::ScheduleWrite)?;
     let (start_local, end_local) =
         (wall_clock("start_local", &request.start_local)?, wall_clock("end_local", &request.end_local)?);
     if request.to < request.from {

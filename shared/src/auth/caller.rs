@@ -2,10 +2,9 @@
 //! here, never from the client.
 
 use axum::extract::FromRequestParts;
-use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 
-use crate::http::{ClientIp, RequestId};
+use crate::http::{ClientIp, RequestId, bearer_token};
 use crate::store::audit::Actor;
 use crate::{AppState, Error};
 
@@ -29,13 +28,8 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
-        let token = parts
-            .headers
-            .get(AUTHORIZATION)
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.strip_prefix("Bearer "))
-            .ok_or(Error::Unauthorized("a Bearer access token is required"))?;
-        let claims = state.keys.verify(token.trim())?;
+        let token = bearer_token(&parts.headers).ok_or(Error::Unauthorized("a Bearer access token is required"))?;
+        let claims = state.keys.verify(token)?;
         let Ok(RequestId(request_id)) = RequestId::from_request_parts(parts, state).await;
         let Ok(ClientIp(ip)) = ClientIp::from_request_parts(parts, state).await;
         Ok(Self {

@@ -7,6 +7,7 @@ pub mod mfa;
 pub mod oidc;
 pub mod one_time;
 pub mod password;
+pub mod permissions;
 pub mod policy;
 pub mod rate_limit;
 pub mod refresh;
@@ -14,4 +15,5 @@ pub mod totp;
 pub mod totp_keys;
 
 pub use caller::Caller;
+pub use permissions::Permission;
 pub use policy::Role;

@@ -1,10 +1,12 @@
-//! Roles and the policy helper handlers call before acting.
+//! Roles, and the policy helpers handlers call before acting (each names the permission it
+//! needs: [`super::permissions`]).
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::Error;
 use crate::auth::Caller;
+use crate::auth::permissions::{Permission, Permissions};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -17,26 +19,6 @@ pub enum Role {
 }
 
 impl Role {
-    /// Tenant roles are a ladder: owner ⊇ admin ⊇ coordinator ⊇ staff. The platform admin
-    /// stands outside any tenant and gets no tenant role by default.
-    fn tenant_rank(self) -> Option<u8> {
-        match self {
-            Role::Owner => Some(4),
-            Role::Admin => Some(3),
-            Role::Coordinator => Some(2),
-            Role::Staff => Some(1),
-            Role::PlatformAdmin => None,
-        }
-    }
-
-    /// Whether this role may do what `required` may do within its tenant.
-    pub fn includes(self, required: Role) -> bool {
-        match (self.tenant_rank(), required.tenant_rank()) {
-            (Some(have), Some(need)) => have >= need,
-            _ => self == required,
-        }
-    }
-
     /// Whether this role must pass two-factor authentication before acting above staff, under its
     /// organisation's `require_admin_mfa` setting: owners, admins and platform admins do.
     pub fn mfa_enforced(self, require_admin_mfa: bool) -> bool {
@@ -45,15 +27,25 @@ impl Role {
 }
 
 impl Caller {
-    /// Allows the call when the caller's role includes `required`, otherwise 403 `forbidden`. An
-    /// action above staff also needs a session that passed two-factor authentication when the
-    /// caller's role must have one (the token's `mfa_enforced`), otherwise 403 `mfa_required`.
-    /// What anyone may do for themselves (their profile, sessions, enabling 2FA) calls no
-    /// `require` and needs neither.
-    pub fn require(&self, required: Role) -> Result<(), Error> {
-        if !self.role.includes(required) {
-            Err(Error::Forbidden("your role does not allow this"))
-        } else if required != Role::Staff && self.mfa_enforced && !self.mfa {
+    /// What the caller may do: their role's fixed set.
+    pub fn permissions(&self) -> Permissions {
+        self.role.permissions()
+    }
+
+    /// Whether the caller holds `permission` (the second factor aside: see [`Caller::require`]).
+    pub fn holds(&self, permission: Permission) -> bool {
+        self.permissions().contains(permission)
+    }
+
+    /// Allows the call when the caller holds `required`, otherwise 403 `forbidden`. Every
+    /// permission is above what staff may do, so it also needs a session that passed two-factor
+    /// authentication when the caller's role must have one (the token's `mfa_enforced`),
+    /// otherwise 403 `mfa_required`. What anyone may do for themselves (their profile, sessions,
+    /// enabling 2FA) calls no `require` and needs neither.
+    pub fn require(&self, required: Permission) -> Result<(), Error> {
+        if !self.holds(required) {
+            Err(Error::Forbidden("you do not have the permission this needs"))
+        } else if self.mfa_enforced && !self.mfa {
             Err(Error::MfaRequired)
         } else {
             Ok(())
@@ -62,20 +54,20 @@ impl Caller {
 
     /// For reading or acting on `person_id`'s records: their own need nothing more; anyone
     /// else's need `required`, under the same 2FA rule as [`Caller::require`] (403
-    /// `mfa_required`), and below `required` are not found (see [`Caller::require_or_hidden`]).
-    pub fn require_unless_own(&self, person_id: &str, required: Role) -> Result<(), Error> {
+    /// `mfa_required`), and without it are not found (see [`Caller::require_or_hidden`]).
+    pub fn require_unless_own(&self, person_id: &str, required: Permission) -> Result<(), Error> {
         if person_id == self.person_id { Ok(()) } else { self.require_or_hidden(required) }
     }
 
-    /// As [`Caller::require`], but below `required` the thing is not found (404), as if it did
-    /// not exist: for what only some roles may even know of (another's records, draft shifts).
-    pub fn require_or_hidden(&self, required: Role) -> Result<(), Error> {
-        if self.role.includes(required) { self.require(required) } else { Err(Error::NotFound) }
+    /// As [`Caller::require`], but without `required` the thing is not found (404), as if it did
+    /// not exist: for what only some may even know of (another's records, draft shifts).
+    pub fn require_or_hidden(&self, required: Permission) -> Result<(), Error> {
+        if self.holds(required) { self.require(required) } else { Err(Error::NotFound) }
     }
 
-    /// Whether the caller sees pay (rates, as pay stubs): admins and up, with their 2FA.
+    /// Whether the caller sees pay (rates, as pay stubs): `payroll.read`, with their 2FA.
     pub fn sees_pay(&self) -> bool {
-        self.require(Role::Admin).is_ok()
+        self.require(Permission::PayrollRead).is_ok()
     }
 
     /// Whether the caller sees `person_id`'s pay: their own, or as [`Caller::sees_pay`].
@@ -96,6 +88,7 @@ impl Caller {
 mod tests {
     use super::Role::*;
     use super::*;
+    use crate::auth::permissions::Permission::*;
 
     fn caller(role: Role, mfa: bool, mfa_enforced: bool) -> Caller {
         Caller {
@@ -111,18 +104,6 @@ mod tests {
     }
 
     #[test]
-    fn tenant_roles_form_a_ladder() {
-        assert!(Owner.includes(Admin) && Admin.includes(Coordinator) && Coordinator.includes(Staff));
-        assert!(!Staff.includes(Coordinator) && !Coordinator.includes(Admin) && !Admin.includes(Owner));
-    }
-
-    #[test]
-    fn platform_admin_is_separate_from_tenant_roles() {
-        assert!(PlatformAdmin.includes(PlatformAdmin));
-        assert!(!PlatformAdmin.includes(Staff) && !Owner.includes(PlatformAdmin));
-    }
-
-    #[test]
     fn owners_admins_and_platform_admins_must_pass_2fa_when_their_organisation_says_so() {
         for role in [Owner, Admin, PlatformAdmin] {
             assert!(role.mfa_enforced(true), "{role:?}");
@@ -134,16 +115,16 @@ mod tests {
     }
 
     #[test]
-    fn ones_own_records_are_open_and_others_follow_the_role_and_its_2fa() {
+    fn ones_own_records_are_open_and_others_follow_the_permission_and_its_2fa() {
         let staff = caller(Staff, false, false);
-        assert!(staff.require_unless_own("P", Coordinator).is_ok());
-        assert!(matches!(staff.require_unless_own("Q", Coordinator), Err(Error::NotFound)));
+        assert!(staff.require_unless_own("P", PeopleRead).is_ok());
+        assert!(matches!(staff.require_unless_own("Q", PeopleRead), Err(Error::NotFound)));
         let admin_without = caller(Admin, false, true);
-        assert!(admin_without.require_unless_own("P", Coordinator).is_ok());
-        assert!(matches!(admin_without.require_unless_own("Q", Coordinator), Err(Error::MfaRequired)));
-        assert!(matches!(admin_without.require_or_hidden(Coordinator), Err(Error::MfaRequired)));
-        assert!(caller(Admin, true, true).require_unless_own("Q", Coordinator).is_ok());
-        assert!(matches!(caller(Coordinator, false, false).require_or_hidden(Admin), Err(Error::NotFound)));
+        assert!(admin_without.require_unless_own("P", PeopleRead).is_ok());
+        assert!(matches!(admin_without.require_unless_own("Q", PeopleRead), Err(Error::MfaRequired)));
+        assert!(matches!(admin_without.require_or_hidden(ScheduleWrite), Err(Error::MfaRequired)));
+        assert!(caller(Admin, true, true).require_unless_own("Q", PeopleRead).is_ok());
+        assert!(matches!(caller(Coordinator, false, false).require_or_hidden(PayrollRead), Err(Error::NotFound)));
     }
 
     #[test]
@@ -165,19 +146,20 @@ mod tests {
     #[test]
     fn an_admin_action_without_2fa_is_mfa_required_where_it_is_enforced() {
         let without = caller(Owner, false, true);
-        assert!(matches!(without.require(Admin), Err(Error::MfaRequired)));
-        assert!(matches!(without.require(Coordinator), Err(Error::MfaRequired)));
-        assert!(without.require(Staff).is_ok(), "what staff may do needs no second factor");
-        assert!(caller(Owner, true, true).require(Owner).is_ok());
-        assert!(caller(Owner, false, false).require(Owner).is_ok(), "the organisation does not require it");
-        assert!(caller(PlatformAdmin, false, true).require(PlatformAdmin).is_err());
-        assert!(caller(Coordinator, false, false).require(Coordinator).is_ok());
+        assert!(matches!(without.require(PeopleWrite), Err(Error::MfaRequired)));
+        assert!(matches!(without.require(ScheduleWrite), Err(Error::MfaRequired)));
+        assert!(without.sees_pay_of("P"), "what is one's own needs no second factor");
+        assert!(caller(Owner, true, true).require(BillingManage).is_ok());
+        assert!(caller(Owner, false, false).require(BillingManage).is_ok(), "the organisation does not require it");
+        assert!(caller(PlatformAdmin, false, true).require(PlatformManage).is_err());
+        assert!(caller(Coordinator, false, false).require(ScheduleWrite).is_ok());
     }
 
     #[test]
-    fn the_role_is_checked_before_the_second_factor() {
-        assert!(matches!(caller(Staff, false, false).require(Admin), Err(Error::Forbidden(_))));
-        assert!(matches!(caller(Admin, false, true).require(Owner), Err(Error::Forbidden(_))));
-        assert!(matches!(caller(Admin, true, true).require(Owner), Err(Error::Forbidden(_))));
+    fn the_permission_is_checked_before_the_second_factor() {
+        assert!(matches!(caller(Staff, false, false).require(PeopleWrite), Err(Error::Forbidden(_))));
+        assert!(matches!(caller(Admin, false, true).require(BillingManage), Err(Error::Forbidden(_))));
+        assert!(matches!(caller(Admin, true, true).require(BillingManage), Err(Error::Forbidden(_))));
+        assert!(matches!(caller(Owner, true, true).require(PlatformManage), Err(Error::Forbidden(_))));
     }
 }

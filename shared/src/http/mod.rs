@@ -6,6 +6,7 @@ pub mod cors;
 pub mod idempotency;
 pub mod openapi;
 mod query;
+pub mod scim;
 
 pub use body::{BODY_LIMIT_BYTES, ValidJson};
 pub use idempotency::idempotency_key;
@@ -54,6 +55,12 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestId {
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         Ok(parts.extensions.get::<RequestId>().cloned().unwrap_or_else(|| RequestId(String::new())))
     }
+}
+
+/// The token of an `Authorization: Bearer …` header, if the request has one.
+pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    value.strip_prefix("Bearer ").map(str::trim)
 }
 
 /// Reads one cookie from the request headers. The same name twice is refused (`Err`): a cookie
@@ -113,6 +120,7 @@ pub fn serve(router: Router<AppState>, state: AppState) -> Router {
     let router = router.layer(tower_http::catch_panic::CatchPanicLayer::custom(|_: Box<dyn std::any::Any + Send>| {
         axum::response::IntoResponse::into_response(Error::internal("the handler panicked"))
     }));
+    let router = router.layer(middleware::from_fn(scim::errors));
     let router = router.layer(middleware::from_fn_with_state(state.clone(), log_request));
     match cors::layer(&state.config.cors_origins) {
         Some(cors) => router.layer(cors),

@@ -34,7 +34,20 @@ impl Actor {
             ip: None,
         }
     }
+
+    /// The organisation's identity provider, provisioning its people over SCIM.
+    pub fn identity_provider(tenant_id: &str, request_id: &str, ip: Option<String>) -> Self {
+        Self {
+            tenant_id: tenant_id.to_owned(),
+            person_id: IDENTITY_PROVIDER.to_owned(),
+            request_id: request_id.to_owned(),
+            ip,
+        }
+    }
 }
+
+/// The actor id of changes the organisation's identity provider made (SCIM).
+pub const IDENTITY_PROVIDER: &str = "scim";
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct AuditEntry {

@@ -40,6 +40,7 @@ pub mod requests;
 pub mod revenue;
 pub mod round_trips;
 pub mod schedule;
+pub mod scim;
 pub mod sessions;
 pub mod sign_in_codes;
 pub mod signups;

@@ -68,6 +68,10 @@ pub struct Person {
     /// The import that added this person, if one did (`GET /imports/{import_id}`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub import_id: Option<String>,
+    /// Present when the organisation's identity provider provisioned the person (SCIM): its names
+    /// for them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scim: Option<crate::store::scim::ScimLink>,
     /// Incremented by every change; send it back on update to refuse overwriting someone
     /// else's change (409).
     pub version: u64,
@@ -117,6 +121,7 @@ impl Person {
             joined_at: None,
             sessions_valid_after: None,
             import_id: None,
+            scim: None,
             version: 1,
             created_at: now.to_owned(),
             updated_at: now.to_owned(),

@@ -166,15 +166,17 @@ fn tenant_item(tenant: &Tenant) -> Result<Item, Error> {
 
 /// What issuing tokens needs to know of an organisation: whether it is active, and whether its
 /// owners and admins must pass two-factor authentication (`settings.require_admin_mfa`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TenantGate {
     pub status: TenantStatus,
     pub require_admin_mfa: bool,
     /// Whether people other than owners may sign in with a password (`PUT /tenant/sso`).
     pub password_login: crate::store::sso::PasswordLogin,
+    /// The organisation's SCIM token (its hash), if an owner made one.
+    pub scim_token: Option<crate::store::scim::ScimToken>,
 }
 
-/// The two attributes of a tenant item a [`TenantGate`] reads (the rest may be of a newer version).
+/// The attributes of a tenant item a [`TenantGate`] reads (the rest may be of a newer version).
 #[derive(Deserialize)]
 struct GateItem {
     status: TenantStatus,
@@ -182,6 +184,8 @@ struct GateItem {
     settings: GateSettings,
     #[serde(default)]
     password_login: crate::store::sso::PasswordLogin,
+    #[serde(default)]
+    scim_token: Option<crate::store::scim::ScimToken>,
 }
 
 #[derive(Deserialize)]
@@ -207,6 +211,7 @@ impl TenantGate {
             status: gate.status,
             require_admin_mfa: gate.settings.require_admin_mfa,
             password_login: gate.password_login,
+            scim_token: gate.scim_token,
         })
     }
 
@@ -221,6 +226,7 @@ impl From<&Tenant> for TenantGate {
             status: tenant.status,
             require_admin_mfa: tenant.settings.require_admin_mfa,
             password_login: tenant.password_login,
+            scim_token: None,
         }
     }
 }
@@ -285,7 +291,7 @@ impl Store {
             .get_item()
             .table_name(&self.table)
             .set_key(Some(key(keys::tenant(tenant_id), keys::TENANT_SK)))
-            .projection_expression("#status, settings.require_admin_mfa, password_login")
+            .projection_expression("#status, settings.require_admin_mfa, password_login, scim_token")
             .expression_attribute_names("#status", "status")
             .consistent_read(true)
             .send()
