@@ -68,6 +68,15 @@ async fn every_built_in_role_lacking_an_operations_permission_is_forbidden() {
         set["permissions"].as_array().unwrap().iter().any(|held| held == permission)
     };
     let roles = [("staff", &staff), ("coordinator", &coordinator), ("admin", &admin), ("owner", &owner.access_token)];
+    // Each session's own permissions (`GET /me`, for a frontend to show what may be done) are its
+    // role's set, from staff's none to the owner's all but the platform's.
+    for (role, token) in &roles {
+        let me = json_of(app.get("/me", token).await, StatusCode::OK).await;
+        let set = sets["items"].as_array().unwrap().iter().find(|set| set["id"] == *role).unwrap();
+        assert_eq!(me["permissions"], set["permissions"], "{role}");
+    }
+    let held = |index: usize| sets["items"][index]["permissions"].as_array().unwrap().len();
+    assert_eq!((held(0), held(3)), (0, sets["permissions"].as_array().unwrap().len()), "staff none, owners all");
 
     let mut checked = Vec::new();
     for (template, item) in doc["paths"].as_object().unwrap() {

@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::State;
 use garde::Validate;
-use rota::auth::Caller;
+use rota::auth::{Caller, Permission};
 use rota::clock::Now;
 use rota::domain::quiet::QuietHours;
 use rota::error::Problem;
@@ -14,14 +14,30 @@ use rota::store::entities::Entity;
 use rota::store::people::Person;
 use rota::validate::{international_phone, not_blank};
 use rota::{AppState, Error};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+/// The caller's profile, and what they may do.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Me {
+    #[serde(flatten)]
+    pub person: Person,
+    /// The permissions this session holds (its role's set, `GET /permission-sets`): a frontend
+    /// shows only what the person may do.
+    pub permissions: Vec<Permission>,
+}
+
+impl Me {
+    fn of(person: Person, caller: &Caller) -> Json<Self> {
+        Json(Self { person, permissions: caller.permissions().list() })
+    }
+}
+
 #[utoipa::path(get, path = "/me", tag = "me", security(("bearer" = [])),
-    responses((status = 200, description = "The caller's profile", body = Person)))]
-pub async fn get_me(State(state): State<AppState>, caller: Caller) -> Result<Json<Person>, Error> {
+    responses((status = 200, description = "The caller's profile and permissions", body = Me)))]
+pub async fn get_me(State(state): State<AppState>, caller: Caller) -> Result<Json<Me>, Error> {
     let person = state.store.entity::<Person>(&caller.tenant_id, &caller.person_id).await?.ok_or(Error::NotFound)?;
-    Ok(Json(person))
+    Ok(Me::of(person, &caller))
 }
 
 /// Own contact details; omitted fields stay as they are.
@@ -73,14 +89,14 @@ fn distinct(channels: &Option<Vec<ChannelKind>>, _: &()) -> garde::Result {
 
 #[utoipa::path(patch, path = "/me", tag = "me", security(("bearer" = [])), request_body = UpdateMe,
     responses(
-        (status = 200, description = "The updated profile", body = Person),
+        (status = 200, description = "The updated profile, and the caller's permissions", body = Me),
         (status = 409, description = "`version` is stale", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn update_me(
     State(state): State<AppState>,
     caller: Caller,
     ValidJson(update): ValidJson<UpdateMe>,
-) -> Result<Json<Person>, Error> {
+) -> Result<Json<Me>, Error> {
     if update.name.is_none()
         && update.phone.is_none()
         && update.notification_opt_outs.is_none()
@@ -119,5 +135,5 @@ pub async fn update_me(
         .update(&after, before.version, &audit, Vec::new())
         .await?
         .map_err(|_| Error::Conflict(Person::STALE))?;
-    Ok(Json(after))
+    Ok(Me::of(after, &caller))
 }
