@@ -230,3 +230,41 @@ async fn password_login_turned_off_leaves_owners_theirs_and_a_domain_is_one_orga
         refused["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
     assert_eq!(fields, ["providers[0].allowed_domains[0]", "providers[0].issuer"], "{refused}");
 }
+
+/// People invited before the organisation turned single sign-on on: signing in through the
+/// provider accepts the invitation (once; its link stops working), with no password set.
+#[tokio::test]
+async fn an_invited_person_joins_by_signing_in_through_the_provider() {
+    let app = spawn_app().await;
+    let owner = app.signup().await;
+    let issuer = Issuer::start().await;
+    let email = format!("ivy@{}", domain(&owner));
+    let invited = json!({ "email": email, "name": "Ivy Invited", "role": "coordinator" });
+    let invited = json_of(app.post("/people", Some(&owner.access_token), invited).await, StatusCode::CREATED).await;
+    let link = app.link_token(&email, "/accept-invitation").await;
+    json_of(connect(&app, &owner, &issuer, json!({})).await, StatusCode::OK).await;
+
+    let started = start(&app, &email).await;
+    let token = issuer.sign(&issuer.claims(CLIENT_ID, &email, started["nonce"].as_str().unwrap()), "rsa-1");
+    let tokens = json_of(callback(&app, &started, &token).await, StatusCode::OK).await;
+    let me = json_of(app.get("/me", tokens["access_token"].as_str().unwrap()).await, StatusCode::OK).await;
+    assert_eq!(
+        (me["id"].as_str(), me["status"].as_str(), me["role"].as_str()),
+        (invited["id"].as_str(), Some("active"), Some("coordinator"))
+    );
+    assert!(me["joined_at"].is_string());
+
+    // The emailed link is used up; the next sign-in is an ordinary one; nobody was added.
+    let accept = json!({ "token": link, "password": PASSWORD });
+    problem_of(app.post("/auth/invitations/accept", None, accept).await, StatusCode::NOT_FOUND, "not_found").await;
+    let started = start(&app, &email).await;
+    let token = issuer.sign(&issuer.claims(CLIENT_ID, &email, started["nonce"].as_str().unwrap()), "rsa-1");
+    assert!(json_of(callback(&app, &started, &token).await, StatusCode::OK).await["access_token"].is_string());
+    assert_eq!(people(&app, &owner).await.len(), 2, "the owner and Ivy");
+    let audit = json_of(
+        app.get(&format!("/audit-logs?entity_id={}", invited["id"].as_str().unwrap()), &owner.access_token).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(audit["items"][0]["action"], "person.accepted_invitation", "{audit}");
+}

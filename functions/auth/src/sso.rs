@@ -24,7 +24,7 @@ use rota::error::Problem;
 use rota::http::{ClientIp, RequestId, ValidJson};
 use rota::outbound::Outbound;
 use rota::store::audit::{Actor, AuditEntry};
-use rota::store::entities::Refused as Declined;
+use rota::store::entities::{Entity, Refused as Declined};
 use rota::store::people::{EmailClaim, Login, OrganisationRole, Person, PersonStatus};
 use rota::store::sso::{PENDING_SECS, PasswordLogin, PendingSignIn, Provider, ProviderKind, SsoSettings};
 use rota::{AppState, Error};
@@ -40,6 +40,17 @@ const NOT_SIGNED_IN: Error = Error::Unauthorized("the identity provider's answer
 const NO_ACCOUNT: Error =
     Error::Unauthorized("no one in the organisation has this address; ask an admin to add you, then sign in again");
 const EXPIRED: Error = Error::Unauthorized("this sign-in has expired or was used; start again");
+
+/// The address claim of a person who joins by signing in through the provider.
+fn claim_of(person: &Person) -> EmailClaim {
+    EmailClaim {
+        email: person.email.clone(),
+        tenant_id: person.tenant_id.clone(),
+        person_id: person.id.clone(),
+        role: person.role,
+        status: person.status,
+    }
+}
 
 /// How long a provider's keys are kept. A token signed with a key not among them fetches them
 /// again at once (the provider rotated its keys), but only once a minute: a stream of made-up key
@@ -437,65 +448,102 @@ pub async fn callback(
             let (cookie, tokens) = issue(&state, &session, &refresh, &now, delivery, tenant.require_admin_mfa)?;
             Ok((cookie, Json(LoginResponse::Tokens(tokens))))
         }
-        None if pending.provider.auto_provision => {
-            let tenant_id = pending.tenant_id.parse::<Ulid>().map_err(Error::internal)?;
-            let person_id = Ulid::new();
-            let role = pending.provider.default_role;
-            let name = signed_in.email.split('@').next().unwrap_or_default().to_owned();
-            let mut person = Person::invited(
-                person_id.to_string(),
-                pending.tenant_id.clone(),
-                signed_in.email.clone(),
-                name,
-                role.into(),
-                &now.iso,
-            );
-            person.status = PersonStatus::Active;
-            person.joined_at = Some(now.iso.clone());
-            let claim = EmailClaim {
-                email: person.email.clone(),
-                tenant_id: person.tenant_id.clone(),
-                person_id: person.id.clone(),
-                role: role.into(),
-                status: PersonStatus::Active,
-            };
-            let (mut session, refresh) = new_session(tenant_id, person_id, role.into(), &headers, &now);
-            session.mfa = signed_in.mfa;
-            let actor = Actor { tenant_id: person.tenant_id.clone(), person_id: person.id.clone(), request_id, ip };
-            let audit = AuditEntry::new(
-                &actor,
-                "person.provisioned",
-                ("person", &person.id),
-                None::<&Person>,
-                Some(&person),
-                &now.iso,
-            );
-            let more = vec![
-                state.store.claim_put(&claim)?,
-                state.store.invitation_absent(&person.tenant_id, &person.email)?,
-                state.store.person_joined(&person.tenant_id)?,
-                state.store.session_put(&session)?,
-            ];
-            // Round trip 2: the person, their address claimed, the head count, the session and
-            // the audit entry, in one transaction (none while an invitation waits for the
-            // address, or past the plan's people).
-            // Positions: 0 the person, 1 the audit entry, then `more` in order.
-            match state.store.create(&person, &audit, more).await? {
-                Ok(()) => {}
-                Err(Declined(failed)) if failed.contains(&3) => {
-                    return Err(Error::Unauthorized("an invitation waits for this address: accept it from the email"));
-                }
-                Err(Declined(failed)) if failed.contains(&4) => {
-                    return Err(Error::Forbidden("the organisation's plan has no room for more people; ask an admin"));
-                }
-                Err(_) => return Err(NO_ACCOUNT),
-            }
-            // Round trip 3 (a first sign-in only): the organisation, active, and its 2FA rule.
-            let tenant = state.store.tenant_gate(&person.tenant_id).await?;
+        None => {
+            // Round trip 2: an invitation waiting for the address in the provider's organisation,
+            // and the organisation, active, with its 2FA rule.
+            let (invitation, tenant) = tokio::try_join!(
+                state.store.invitation(&pending.tenant_id, &signed_in.email),
+                state.store.tenant_gate(&pending.tenant_id),
+            )?;
             let Some(tenant) = tenant.filter(|tenant| tenant.is_active()) else { return Err(Error::TenantSuspended) };
+            let tenant_id = pending.tenant_id.parse::<Ulid>().map_err(Error::internal)?;
+            let actor = |person_id: &str| Actor {
+                tenant_id: pending.tenant_id.clone(),
+                person_id: person_id.to_owned(),
+                request_id,
+                ip,
+            };
+            let (session, refresh) = match invitation {
+                // Invited before the organisation turned single sign-on on: signing in through
+                // the provider accepts the invitation, as its link would (no password is set).
+                Some(invitation) => {
+                    // Round trip 3 (the first sign-in of someone invited): the invited person.
+                    let before = state.store.entity::<Person>(&pending.tenant_id, &invitation.person_id).await?;
+                    let before = before.filter(|person| person.status == PersonStatus::Invited).ok_or(NO_ACCOUNT)?;
+                    let mut after =
+                        Person { status: PersonStatus::Active, joined_at: Some(now.iso.clone()), ..before.clone() };
+                    after.touch(&now.iso);
+                    let person_id = after.id.parse::<Ulid>().map_err(Error::internal)?;
+                    let (mut session, refresh) = new_session(tenant_id, person_id, after.role, &headers, &now);
+                    session.mfa = signed_in.mfa;
+                    let audit = AuditEntry::new(
+                        &actor(&after.id),
+                        "person.accepted_invitation",
+                        ("person", &after.id),
+                        Some(&before),
+                        Some(&after),
+                        &now.iso,
+                    );
+                    let mut more = state.store.invitation_accepted_by_provider(
+                        &after.tenant_id,
+                        &invitation,
+                        &claim_of(&after),
+                    )?;
+                    more.push(state.store.session_put(&session)?);
+                    // Round trip 4: the person active, the invitation and its link used up, the
+                    // address claimed and the first session, in one transaction.
+                    state.store.update(&after, before.version, &audit, more).await?.map_err(|_| NO_ACCOUNT)?;
+                    (session, refresh)
+                }
+                None if pending.provider.auto_provision => {
+                    let person_id = Ulid::new();
+                    let role = pending.provider.default_role;
+                    let name = signed_in.email.split('@').next().unwrap_or_default().to_owned();
+                    let mut person = Person::invited(
+                        person_id.to_string(),
+                        pending.tenant_id.clone(),
+                        signed_in.email.clone(),
+                        name,
+                        role.into(),
+                        &now.iso,
+                    );
+                    person.status = PersonStatus::Active;
+                    person.joined_at = Some(now.iso.clone());
+                    let (mut session, refresh) = new_session(tenant_id, person_id, role.into(), &headers, &now);
+                    session.mfa = signed_in.mfa;
+                    let audit = AuditEntry::new(
+                        &actor(&person.id),
+                        "person.provisioned",
+                        ("person", &person.id),
+                        None::<&Person>,
+                        Some(&person),
+                        &now.iso,
+                    );
+                    let more = vec![
+                        state.store.claim_put(&claim_of(&person))?,
+                        state.store.invitation_absent(&person.tenant_id, &person.email)?,
+                        state.store.person_joined(&person.tenant_id)?,
+                        state.store.session_put(&session)?,
+                    ];
+                    // Round trip 3 (a first sign-in only): the person, their address claimed, the
+                    // head count, the session and the audit entry, in one transaction (none while
+                    // an invitation waits for the address, or past the plan's people).
+                    // Positions: 0 the person, 1 the audit entry, then `more` in order.
+                    match state.store.create(&person, &audit, more).await? {
+                        Ok(()) => {}
+                        Err(Declined(failed)) if failed.contains(&4) => {
+                            return Err(Error::Forbidden(
+                                "the organisation's plan has no room for more people; ask an admin",
+                            ));
+                        }
+                        Err(_) => return Err(NO_ACCOUNT),
+                    }
+                    (session, refresh)
+                }
+                None => return Err(NO_ACCOUNT),
+            };
             let (cookie, tokens) = issue(&state, &session, &refresh, &now, delivery, tenant.require_admin_mfa)?;
             Ok((cookie, Json(LoginResponse::Tokens(tokens))))
         }
-        None => Err(NO_ACCOUNT),
     }
 }

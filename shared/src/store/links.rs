@@ -247,6 +247,46 @@ impl Store {
     }
 }
 
+impl Store {
+    /// The invitation waiting for `email` in the organisation, if one does.
+    pub async fn invitation(&self, tenant_id: &str, email: &str) -> Result<Option<PendingInvitation>, Error> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::tenant(tenant_id), keys::invitation_sk(email))))
+            .consistent_read(true)
+            .send()
+            .await?;
+        output.item.map(from_item).transpose()
+    }
+
+    /// For a transaction: `invitation` accepted by signing in through the organisation's identity
+    /// provider instead of its link: the invitation deleted (while it still names its person),
+    /// its link with it, and the address claimed platform-wide (refused when it has an account
+    /// already: the last item). No credential: the person signs in through the provider.
+    pub fn invitation_accepted_by_provider(
+        &self,
+        tenant_id: &str,
+        invitation: &PendingInvitation,
+        claim: &EmailClaim,
+    ) -> Result<Vec<TransactWriteItem>, Error> {
+        let pending = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::tenant(tenant_id), keys::invitation_sk(&invitation.email))))
+            .condition_expression("person_id = :person")
+            .expression_attribute_values(":person", s(invitation.person_id.clone()))
+            .build()
+            .map_err(Error::internal)?;
+        let mut items = vec![TransactWriteItem::builder().delete(pending).build()];
+        if let Some(hash) = &invitation.invitation_hash {
+            items.push(self.removal(key(keys::link(hash), keys::LINK_SK))?);
+        }
+        items.push(self.claim_put(claim)?);
+        Ok(items)
+    }
+}
+
 /// Where, among the items [`Store::invitation_use`] gives, the platform-wide claim and the
 /// credential are: either refused means the address has an account already.
 pub const INVITATION_USE_CLAIM: std::ops::RangeInclusive<usize> = 2..=3;
