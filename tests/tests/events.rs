@@ -75,6 +75,8 @@ const ID_TOKEN: &str = "REPLACE_WITH_ID_TOKEN";
 const SCIM_TOKEN: &str = "REPLACE_WITH_SCIM_TOKEN";
 const SCIM_USER_ID: &str = "01JSAMPLESC1MUSER000000000";
 const SCIM_USER_NAME: &str = "REPLACE_WITH_SCIM_USER_NAME";
+/// A permission set of the owner's organisation.
+const PERMISSION_SET_ID: &str = "01JSAMPLEPERM1SS10NSET0000";
 /// A code of the authenticator app (for enable: of the secret from setup).
 const TOTP_CODE: &str = "REPLACE_WITH_TOTP_CODE";
 /// The `mfa_token` a password login answered.
@@ -268,6 +270,13 @@ async fn every_sample_event_succeeds_with_real_tokens() {
         let text = providers_signed(&app, text);
         let text = if text.contains(STAFF_PHONE) { phone_signed_in(&app, &owner, text).await } else { text };
         let text = if text.contains(SCIM_TOKEN) { scim_provisioned(&app, &owner, text).await } else { text };
+        let text = if text.contains(PERMISSION_SET_ID) {
+            let body = serde_json::json!({ "name": "Finance clerk", "permissions": ["payroll.read"] });
+            let set = app.post("/permission-sets", Some(&owner.access_token), body).await;
+            text.replace(PERMISSION_SET_ID, json_of(set, StatusCode::CREATED).await["id"].as_str().unwrap())
+        } else {
+            text
+        };
         let text = if text.contains(SSO_DOMAIN) || text.contains(ID_TOKEN) {
             sso_signed_in(&app, &owner, text).await
         } else {

@@ -33,6 +33,8 @@ fn fixture(org: &Organisation, site: &OnSite, tenant_id: &str, name: &str) -> St
         "invoice_id" => "RT-2027-000001".to_owned(),
         // Coordinators' operations refuse staff before looking anything up.
         "broadcast_id" => "01JN0SUCHBR0ADCAST00000000".to_owned(),
+        // Only owners change the organisation's permission sets: everyone else is refused first.
+        "set_id" => "01JN0SUCHSET0000000000000".to_owned(),
         _ => panic!("add a fixture for `{name}` so the role check covers it"),
     }
 }

@@ -55,8 +55,11 @@ const BUDGETS: &[(&str, &str, RangeInclusive<usize>)] = &[
     ("POST", "/tenant/scim/token", 1..=1),
     ("DELETE", "/tenant/scim/token", 1..=1),
     ("GET", "/tenant/scim", 1..=1),
-    // The built-in sets are the code's: nothing is read.
-    ("GET", "/permission-sets", 0..=0),
+    // The organisation's own sets (the built-in ones are the code's); a new set with its audit
+    // entry; a change: the set, then the change with its audit entry.
+    ("GET", "/permission-sets", 1..=1),
+    ("POST", "/permission-sets", 1..=1),
+    ("PATCH", "/permission-sets/{set_id}", 2..=2),
     // Every SCIM call reads the organisation's token with its own first read. A filter: whom the
     // name names, then that person; a list: the people (under 1 MB here).
     ("GET", "/scim/v2/ServiceProviderConfig", 1..=1),
@@ -362,6 +365,13 @@ async fn scim_endpoints(app: &TestApp) {
     let token = measured(app, "POST", "/tenant/scim/token", created, StatusCode::CREATED).await;
     let token = token["token"].as_str().unwrap().to_owned();
     measured(app, "GET", "/tenant/scim", app.get("/tenant/scim", &owner.access_token).await, StatusCode::OK).await;
+    let body = json!({ "name": "Finance clerk", "permissions": ["payroll.read"] });
+    let created = app.post("/permission-sets", Some(&owner.access_token), body).await;
+    let set = measured(app, "POST", "/permission-sets", created, StatusCode::CREATED).await;
+    let path = format!("/permission-sets/{}", set["id"].as_str().unwrap());
+    let change = json!({ "permissions": ["payroll.read", "costs.read"] });
+    let changed = app.request(Method::PATCH, &path, Some(&owner.access_token), Some(change)).await;
+    measured(app, "PATCH", "/permission-sets/{set_id}", changed, StatusCode::OK).await;
     let sets = app.get("/permission-sets", &owner.access_token).await;
     measured(app, "GET", "/permission-sets", sets, StatusCode::OK).await;
     let scim = |method: Method, path: &str, body: Option<Value>| {

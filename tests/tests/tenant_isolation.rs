@@ -72,6 +72,9 @@ static PACK_ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
 /// makes it with A's SCIM token before it walks them.
 static SCIM_USER: std::sync::OnceLock<(String, String)> = std::sync::OnceLock::new();
 
+/// A permission set of A's, which the matrix makes before it walks the operations.
+static PERMISSION_SET: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
 /// Whether an operation is SCIM's: called with the organisation's SCIM token, answering errors
 /// in SCIM's form.
 fn is_scim(template: &str) -> bool {
@@ -117,6 +120,7 @@ fn fixture(a: &Session, name: &str) -> String {
         // The audit log's filters: the owner made A's records, the staff member is one of them.
         "actor_id" => a.account.person_id.clone(),
         "entity_id" => a.org.person_id.clone(),
+        "set_id" => PERMISSION_SET.get().cloned().unwrap_or_else(|| "01JN0SUCHSET0000000000000".to_owned()),
         "user_id" => SCIM_USER.get().map_or_else(|| "01JN0SUCHUSER0000000000000".to_owned(), |(id, _)| id.clone()),
         _ => panic!("add a fixture for `{name}` (one of tenant A's ids) so the tenant matrix covers it"),
     }
@@ -507,6 +511,10 @@ async fn tenant_b_never_reaches_tenant_a() {
         .await
         .unwrap();
     SCIM_USER.set((json_of(user, StatusCode::CREATED).await["id"].as_str().unwrap().to_owned(), email)).unwrap();
+    let a = login(&app, &mut a_account, false).await;
+    let body = json!({ "name": "Finance clerk", "permissions": ["payroll.read"] });
+    let set = json_of(app.post("/permission-sets", Some(&a.access_token), body).await, StatusCode::CREATED).await;
+    PERMISSION_SET.set(set["id"].as_str().unwrap().to_owned()).unwrap();
 
     let mut checked = 0;
     let mut subscribed = false;

@@ -3,8 +3,8 @@
 //! Every operation above what anyone may do for themselves names one permission
 //! (`Caller::require`), and the OpenAPI document states it as the operation's bearer scope. The
 //! built-in roles are fixed sets of them, nested as the old ladder was (staff ⊂ coordinator ⊂
-//! admin ⊂ owner); the platform admin holds only the platform's. (Custom sets an owner defines
-//! come next, on the same permissions.)
+//! admin ⊂ owner); the platform admin holds only the platform's. Owners define sets of their own
+//! (`POST /permission-sets`) from the organisation's permissions (all but `platform.manage`).
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -51,6 +51,8 @@ pub enum Permission {
     IntegrationsRead,
     #[serde(rename = "integrations.manage")]
     IntegrationsManage,
+    #[serde(rename = "permissions.manage")]
+    PermissionsManage,
     #[serde(rename = "platform.manage")]
     PlatformManage,
 }
@@ -58,7 +60,7 @@ pub enum Permission {
 use Permission::*;
 
 impl Permission {
-    pub const ALL: [Permission; 19] = [
+    pub const ALL: [Permission; 20] = [
         PeopleRead,
         PeopleReview,
         PeopleWrite,
@@ -77,6 +79,7 @@ impl Permission {
         AuditRead,
         IntegrationsRead,
         IntegrationsManage,
+        PermissionsManage,
         PlatformManage,
     ];
 
@@ -97,7 +100,7 @@ impl Permission {
 
 /// Each permission's name and what it allows, in the order of the enum (a test checks the names
 /// against serde's).
-const CATALOGUE: [(&str, &str); 19] = [
+const CATALOGUE: [(&str, &str); 20] = [
     ("people.read", "See everyone's profile (rates only with `payroll.read`), availability and feedback."),
     ("people.review", "Give a worker feedback."),
     ("people.write", "Invite, change and deactivate people, and re-send invitations."),
@@ -116,6 +119,7 @@ const CATALOGUE: [(&str, &str); 19] = [
     ("audit.read", "The audit log and the log of messages sent."),
     ("integrations.read", "See the single sign-on and SCIM set-up."),
     ("integrations.manage", "Change the single sign-on set-up and the SCIM token."),
+    ("permissions.manage", "Define the organisation's own permission sets."),
     ("platform.manage", "The platform's tenants, plans, packs, payments and figures (platform admins only)."),
 ];
 
@@ -145,6 +149,15 @@ impl Permissions {
         self.0 & other.0 == other.0
     }
 
+    /// Every permission an organisation's people can hold: all but the platform's.
+    pub fn organisation() -> Self {
+        Self::of(&Permission::ALL).without(PlatformManage)
+    }
+
+    pub fn without(self, permission: Permission) -> Self {
+        Self(self.0 & !permission.bit())
+    }
+
     /// Its permissions, in the order of [`Permission::ALL`].
     pub fn list(self) -> Vec<Permission> {
         Permission::ALL.into_iter().filter(|permission| self.contains(*permission)).collect()
@@ -164,7 +177,7 @@ const ADMIN: &[Permission] = &[
     AuditRead,
     IntegrationsRead,
 ];
-const OWNER: &[Permission] = &[PayrollReopen, BillingManage, IntegrationsManage];
+const OWNER: &[Permission] = &[PayrollReopen, BillingManage, IntegrationsManage, PermissionsManage];
 
 impl Role {
     /// The fixed set a built-in role holds: each tenant role holds the one below's and more.

@@ -32,6 +32,7 @@ pub mod notifications;
 pub mod page;
 pub mod payroll;
 pub mod people;
+pub mod permission_sets;
 pub mod places;
 pub mod placing;
 pub mod platform;
