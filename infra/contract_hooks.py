@@ -700,6 +700,8 @@ class ContractAuth:
                 case.body = {**case.body, "unit_id": ORG_UNIT}
             if case.body.get("position_ids"):
                 case.body = {**case.body, "position_ids": [ORG_POSITION]}
+            if case.body.get("permission_set_id"):
+                case.body = {**case.body, "permission_set_id": PERMISSION_SET}
         phones = ("/people", "/people/{person_id}", "/me", "/auth/otp/request", "/auth/otp/verify")
         if positive and case.path in phones and isinstance(case.body, dict) and isinstance(case.body.get("phone"), str):
             # A number that exists (libphonenumber's ranges per country, which no pattern states).

@@ -120,7 +120,9 @@ fn fixture(a: &Session, name: &str) -> String {
         // The audit log's filters: the owner made A's records, the staff member is one of them.
         "actor_id" => a.account.person_id.clone(),
         "entity_id" => a.org.person_id.clone(),
-        "set_id" => PERMISSION_SET.get().cloned().unwrap_or_else(|| "01JN0SUCHSET0000000000000".to_owned()),
+        "set_id" | "permission_set_id" => {
+            PERMISSION_SET.get().cloned().unwrap_or_else(|| "01JN0SUCHSET0000000000000".to_owned())
+        }
         "user_id" => SCIM_USER.get().map_or_else(|| "01JN0SUCHUSER0000000000000".to_owned(), |(id, _)| id.clone()),
         _ => panic!("add a fixture for `{name}` (one of tenant A's ids) so the tenant matrix covers it"),
     }

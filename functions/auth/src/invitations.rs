@@ -77,15 +77,10 @@ pub async fn accept_invitation(
     let password_hash = password::hash(request.password).await?;
     let mut after = Person { status: PersonStatus::Active, joined_at: Some(now.iso.clone()), ..before.clone() };
     after.touch(&now.iso);
-    let claim = EmailClaim {
-        email: after.email.clone(),
-        tenant_id: after.tenant_id.clone(),
-        person_id: after.id.clone(),
-        role: after.role,
-        status: after.status,
-    };
+    let claim = EmailClaim::of(&after);
     let credential = Credential::new(&claim, password_hash);
-    let (session, refresh) = new_session(tenant_id, person_id, after.role, &headers, &now);
+    let (mut session, refresh) = new_session(tenant_id, person_id, after.role, &headers, &now);
+    session.permission_set_id = after.permission_set_id.clone();
     let actor = Actor { tenant_id: tenant_key, person_id: person_key, request_id, ip };
     let audit = AuditEntry::new(
         &actor,
@@ -99,8 +94,12 @@ pub async fn accept_invitation(
     more.push(state.store.session_put(&session)?);
     // Round trip 2: the person active, the link and the invitation used up, the address claimed
     // with the credential and the first session, in one transaction (the person and the audit
-    // entry come first).
-    match state.store.update(&after, before.version, &audit, more).await? {
+    // entry come first); and the permissions of the person's set, if they were given one.
+    let (written, granted) = tokio::try_join!(
+        state.store.update(&after, before.version, &audit, more),
+        state.store.granted(&after.tenant_id, after.permission_set_id.as_deref()),
+    )?;
+    match written {
         Ok(()) => {}
         Err(Refused(failed))
             if !failed.is_empty() && failed.iter().all(|at| INVITATION_USE_CLAIM.contains(&at.wrapping_sub(2))) =>
@@ -112,6 +111,7 @@ pub async fn accept_invitation(
         Err(Refused(_)) => return Err(Error::NotFound),
     }
     let delivery = TokenDelivery::choose(request.token_delivery, &state, &headers, false);
-    let (cookie, tokens) = issue(&state, &session, &refresh, &now, delivery, tenant.settings.require_admin_mfa)?;
+    let (cookie, tokens) =
+        issue(&state, &session, &refresh, &now, delivery, (tenant.settings.require_admin_mfa, granted))?;
     Ok((StatusCode::CREATED, cookie, Json(Accepted { me: after, tokens })))
 }

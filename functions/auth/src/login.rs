@@ -146,19 +146,21 @@ pub async fn login(
         password_allowed(tenant.as_ref(), claim.role)?;
         return Ok((HeaderMap::new(), Json(LoginResponse::MfaRequired(answer))));
     }
-    let (session, refresh) = new_session(tenant_id, person_id, claim.role, &headers, &now);
+    let (mut session, refresh) = new_session(tenant_id, person_id, claim.role, &headers, &now);
+    session.permission_set_id = claim.permission_set_id.clone();
     // Round trip 2: the new session, written only while the organisation is active (so a
-    // suspended one never gets a session, not even briefly); the organisation's 2FA rule for the
-    // token; and the attempt taken back.
-    let (written, tenant, ()) = tokio::try_join!(
+    // suspended one never gets a session, not even briefly); the organisation's 2FA rule and
+    // the person's permission set for the token; and the attempt taken back.
+    let (written, tenant, granted, ()) = tokio::try_join!(
         state.store.put_session_if_active(&session),
         state.store.tenant_gate(&claim.tenant_id),
+        state.store.granted(&claim.tenant_id, claim.permission_set_id.as_deref()),
         counted.undo(&state),
     )?;
     let Some(tenant) = tenant.filter(|_| written) else { return Err(Error::TenantSuspended) };
     // (The session just written is never handed out when the rule refuses: it expires unused.)
     password_allowed(Some(&tenant), claim.role)?;
     let delivery = TokenDelivery::choose(request.token_delivery, &state, &headers, false);
-    let (cookie, tokens) = issue(&state, &session, &refresh, &now, delivery, tenant.require_admin_mfa)?;
+    let (cookie, tokens) = issue(&state, &session, &refresh, &now, delivery, (tenant.require_admin_mfa, granted))?;
     Ok((cookie, Json(LoginResponse::Tokens(tokens))))
 }

@@ -271,10 +271,13 @@ pub async fn login_mfa(
         factor(&state, &tenant_id, &person_id, &enrolment, &request.code, now.epoch).await?.ok_or(WRONG_CODE)?;
     let (mut session, refresh) = new_session(token.tenant_id, token.person_id, person.role, &headers, &now);
     session.mfa = true;
+    session.permission_set_id = person.permission_set_id.clone();
     // Round trip 2: the login token and the code used up, the session written and the
-    // organisation checked, in one transaction; and the attempt taken back.
-    let (completed, ()) = tokio::try_join!(
+    // organisation checked, in one transaction; the person's permission set; and the attempt
+    // taken back.
+    let (completed, granted, ()) = tokio::try_join!(
         state.store.complete_mfa_login(&login, secret, factor, &session, now.epoch),
+        state.store.granted(&session.tenant_id, session.permission_set_id.as_deref()),
         counted.undo(&state),
     )?;
     match completed {
@@ -283,7 +286,7 @@ pub async fn login_mfa(
         Err(NotCompleted::Suspended) => return Err(Error::TenantSuspended),
     }
     let delivery = TokenDelivery::choose(request.token_delivery, &state, &headers, false);
-    let (cookie, tokens) = issue(&state, &session, &refresh, &now, delivery, tenant.require_admin_mfa)?;
+    let (cookie, tokens) = issue(&state, &session, &refresh, &now, delivery, (tenant.require_admin_mfa, granted))?;
     Ok((cookie, Json(tokens)))
 }
 

@@ -9,6 +9,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use garde::Validate;
 use rota::auth::one_time::{code, code_hash, code_matches};
+use rota::auth::permissions::Permissions;
 use rota::auth::rate_limit::{OTP_REQUEST_PER_IP, OTP_REQUEST_PER_PHONE, OTP_VERIFY_PER_IP, client_key};
 use rota::auth::{Role, rate_limit::RateLimit};
 use rota::clock::Now;
@@ -256,6 +257,8 @@ pub async fn verify_code(
     }
     let require_admin_mfa = tenant.is_some_and(|tenant| tenant.require_admin_mfa);
     let delivery = TokenDelivery::choose(request.token_delivery, &state, &headers, false);
-    let (cookie, tokens) = issue(&state, &session, &refresh, &now, delivery, require_admin_mfa)?;
+    // A code by phone is one factor: it signs in with the role's permissions only, never a
+    // permission set's.
+    let (cookie, tokens) = issue(&state, &session, &refresh, &now, delivery, (require_admin_mfa, Permissions::none()))?;
     Ok((cookie, Json(PhoneSignedIn::Tokens(tokens))))
 }

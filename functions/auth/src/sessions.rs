@@ -5,6 +5,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use garde::Validate;
 use rota::auth::Caller;
+use rota::auth::permissions::Permissions;
 use rota::auth::refresh::{self, Presented, REFRESH_TOKEN_SECS, RefreshToken};
 use rota::clock::{Now, iso_from_epoch};
 use rota::error::Problem;
@@ -97,7 +98,11 @@ pub async fn refresh(
         Presented::Unknown => return Err(BAD_REFRESH),
         Presented::Replayed => return Err(replayed(&state, &session).await?),
         Presented::Repeated => match refresh::catch_up(&token, &session.token_hash, chain) {
-            Some(next) => return answer(&state, &session, &next, &now, delivery, require_admin_mfa),
+            Some(next) => {
+                // Round trip 2 (for a person with a permission set): its permissions now.
+                let granted = state.store.granted(&session.tenant_id, session.permission_set_id.as_deref()).await?;
+                return answer(&state, &session, &next, &now, delivery, (require_admin_mfa, granted));
+            }
             None => return Err(replayed(&state, &session).await?),
         },
         Presented::Current => token.next(chain),
@@ -110,14 +115,19 @@ pub async fn refresh(
         used_at: &now.iso,
         expires_at,
     };
-    // Round trip 2: the rotation, conditional on the token still being current.
-    match state.store.rotate_session(&session, rotation).await? {
+    // Round trip 2: the rotation, conditional on the token still being current; and the
+    // permissions of the person's set as it is now (a set's change counts from the next refresh).
+    let (rotated, granted) = tokio::try_join!(
+        state.store.rotate_session(&session, rotation),
+        state.store.granted(&session.tenant_id, session.permission_set_id.as_deref()),
+    )?;
+    match rotated {
         Rotate::Done => {}
         // A concurrent refresh with the same token won: it rotated to the same next token.
         Rotate::Lost(Some(current)) if current == next.hash() => {}
         Rotate::Lost(_) => return Err(BAD_REFRESH),
     }
-    answer(&state, &Session { expires_at, ..session }, &next, &now, delivery, require_admin_mfa)
+    answer(&state, &Session { expires_at, ..session }, &next, &now, delivery, (require_admin_mfa, granted))
 }
 
 /// Why a live session may not be refreshed now.
@@ -157,9 +167,9 @@ fn answer(
     next: &RefreshToken,
     now: &Now,
     delivery: TokenDelivery,
-    require_admin_mfa: bool,
+    rules: (bool, Permissions),
 ) -> Result<(HeaderMap, Json<TokenPair>), Error> {
-    let (cookie, tokens) = issue(state, session, next, now, delivery, require_admin_mfa)?;
+    let (cookie, tokens) = issue(state, session, next, now, delivery, rules)?;
     Ok((cookie, Json(tokens)))
 }
 

@@ -5,6 +5,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use garde::Validate;
+use rota::auth::permissions::Permissions;
 use rota::auth::{Role, one_time, password};
 use rota::clock::Now;
 use rota::error::Problem;
@@ -174,13 +175,7 @@ pub async fn verify_email(
             &now.iso,
         )
     };
-    let claim = EmailClaim {
-        email: signup.email,
-        tenant_id: tenant.id.clone(),
-        person_id: owner.id.clone(),
-        role: owner.role,
-        status: owner.status,
-    };
+    let claim = EmailClaim::of(&owner);
     let credential = Credential::new(&claim, signup.password_hash);
     let (session, refresh) = new_session(tenant_id, owner_id, owner.role, &headers, &now);
     // Round trip 2: everything, and the pending sign-up consumed, in one transaction.
@@ -192,7 +187,8 @@ pub async fn verify_email(
         }
     }
     let delivery = TokenDelivery::choose(request.token_delivery, &state, &headers, false);
-    let (cookie, tokens) = issue(&state, &session, &refresh, &now, delivery, tenant.settings.require_admin_mfa)?;
+    let (cookie, tokens) =
+        issue(&state, &session, &refresh, &now, delivery, (tenant.settings.require_admin_mfa, Permissions::none()))?;
     let tenant = TenantSummary { id: tenant.id, name: tenant.name, status: tenant.status };
     Ok((StatusCode::CREATED, cookie, Json(SignupResponse { tenant, me: owner, tokens })))
 }

@@ -18,6 +18,7 @@ use garde::Validate;
 use jsonwebtoken::jwk::JwkSet;
 use rand_core::{OsRng, RngCore};
 use rota::auth::oidc::{self, Refused, SignedIn};
+use rota::auth::permissions::Permissions;
 use rota::auth::{Caller, Permission};
 use rota::clock::Now;
 use rota::error::Problem;
@@ -40,17 +41,6 @@ const NOT_SIGNED_IN: Error = Error::Unauthorized("the identity provider's answer
 const NO_ACCOUNT: Error =
     Error::Unauthorized("no one in the organisation has this address; ask an admin to add you, then sign in again");
 const EXPIRED: Error = Error::Unauthorized("this sign-in has expired or was used; start again");
-
-/// The address claim of a person who joins by signing in through the provider.
-fn claim_of(person: &Person) -> EmailClaim {
-    EmailClaim {
-        email: person.email.clone(),
-        tenant_id: person.tenant_id.clone(),
-        person_id: person.id.clone(),
-        role: person.role,
-        status: person.status,
-    }
-}
 
 /// How long a provider's keys are kept. A token signed with a key not among them fetches them
 /// again at once (the provider rotated its keys), but only once a minute: a stream of made-up key
@@ -438,14 +428,17 @@ pub async fn callback(
             }
             let (mut session, refresh) = new_session(tenant_id, person_id, claim.role, &headers, &now);
             session.mfa = signed_in.mfa;
+            session.permission_set_id = claim.permission_set_id.clone();
             // Round trip 2: the session, written only while the organisation is active, and its
-            // 2FA rule for the token.
-            let (written, tenant) = tokio::try_join!(
+            // 2FA rule and the person's permission set for the token.
+            let (written, tenant, granted) = tokio::try_join!(
                 state.store.put_session_if_active(&session),
                 state.store.tenant_gate(&claim.tenant_id),
+                state.store.granted(&claim.tenant_id, claim.permission_set_id.as_deref()),
             )?;
             let Some(tenant) = tenant.filter(|_| written) else { return Err(Error::TenantSuspended) };
-            let (cookie, tokens) = issue(&state, &session, &refresh, &now, delivery, tenant.require_admin_mfa)?;
+            let (cookie, tokens) =
+                issue(&state, &session, &refresh, &now, delivery, (tenant.require_admin_mfa, granted))?;
             Ok((cookie, Json(LoginResponse::Tokens(tokens))))
         }
         None => {
@@ -463,7 +456,7 @@ pub async fn callback(
                 request_id,
                 ip,
             };
-            let (session, refresh) = match invitation {
+            let (session, refresh, granted) = match invitation {
                 // Invited before the organisation turned single sign-on on: signing in through
                 // the provider accepts the invitation, as its link would (no password is set).
                 Some(invitation) => {
@@ -476,6 +469,7 @@ pub async fn callback(
                     let person_id = after.id.parse::<Ulid>().map_err(Error::internal)?;
                     let (mut session, refresh) = new_session(tenant_id, person_id, after.role, &headers, &now);
                     session.mfa = signed_in.mfa;
+                    session.permission_set_id = after.permission_set_id.clone();
                     let audit = AuditEntry::new(
                         &actor(&after.id),
                         "person.accepted_invitation",
@@ -487,13 +481,18 @@ pub async fn callback(
                     let mut more = state.store.invitation_accepted_by_provider(
                         &after.tenant_id,
                         &invitation,
-                        &claim_of(&after),
+                        &EmailClaim::of(&after),
                     )?;
                     more.push(state.store.session_put(&session)?);
                     // Round trip 4: the person active, the invitation and its link used up, the
-                    // address claimed and the first session, in one transaction.
-                    state.store.update(&after, before.version, &audit, more).await?.map_err(|_| NO_ACCOUNT)?;
-                    (session, refresh)
+                    // address claimed and the first session, in one transaction; and the
+                    // permissions of the set they were given, if any.
+                    let (written, granted) = tokio::try_join!(
+                        state.store.update(&after, before.version, &audit, more),
+                        state.store.granted(&after.tenant_id, after.permission_set_id.as_deref()),
+                    )?;
+                    written.map_err(|_| NO_ACCOUNT)?;
+                    (session, refresh, granted)
                 }
                 None if pending.provider.auto_provision => {
                     let person_id = Ulid::new();
@@ -520,7 +519,7 @@ pub async fn callback(
                         &now.iso,
                     );
                     let more = vec![
-                        state.store.claim_put(&claim_of(&person))?,
+                        state.store.claim_put(&EmailClaim::of(&person))?,
                         state.store.invitation_absent(&person.tenant_id, &person.email)?,
                         state.store.person_joined(&person.tenant_id)?,
                         state.store.session_put(&session)?,
@@ -538,11 +537,12 @@ pub async fn callback(
                         }
                         Err(_) => return Err(NO_ACCOUNT),
                     }
-                    (session, refresh)
+                    (session, refresh, Permissions::none())
                 }
                 None => return Err(NO_ACCOUNT),
             };
-            let (cookie, tokens) = issue(&state, &session, &refresh, &now, delivery, tenant.require_admin_mfa)?;
+            let (cookie, tokens) =
+                issue(&state, &session, &refresh, &now, delivery, (tenant.require_admin_mfa, granted))?;
             Ok((cookie, Json(LoginResponse::Tokens(tokens))))
         }
     }

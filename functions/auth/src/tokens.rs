@@ -3,6 +3,7 @@
 use axum::http::{HeaderMap, HeaderValue, header};
 use rota::auth::Role;
 use rota::auth::jwt::{ACCESS_TOKEN_SECS, Subject};
+use rota::auth::permissions::Permissions;
 use rota::auth::refresh::{REFRESH_TOKEN_SECS, RefreshToken, SESSION_MAX_SECS};
 use rota::clock::Now;
 use rota::store::sessions::Session;
@@ -81,21 +82,25 @@ pub fn new_session(
         user_agent,
         // Set by whoever starts it after a second factor (`POST /auth/login/mfa`).
         mfa: false,
+        // Set by whoever starts it for a person who holds a permission set.
+        permission_set_id: None,
     };
     (session, refresh)
 }
 
 /// The token pair for `session`, with the refresh token in the body or in a `Set-Cookie` header.
 /// The access token's `mfa` is the session's; its `mfa_enforced` follows from the session's role
-/// and `require_admin_mfa`, the organisation's setting of that name (`tenant.settings`, or
-/// `TenantGate`), which every caller reads when it issues tokens.
+/// (and any permission set) and `require_admin_mfa`, the organisation's setting of that name
+/// (`tenant.settings`, or `TenantGate`), which every caller reads when it issues tokens. Its
+/// permissions are the role's and `granted`: those of the session's permission set
+/// ([`Store::granted`](rota::store::Store::granted), read in the caller's last round trip).
 pub fn issue(
     state: &AppState,
     session: &Session,
     refresh: &RefreshToken,
     now: &Now,
     delivery: TokenDelivery,
-    require_admin_mfa: bool,
+    (require_admin_mfa, granted): (bool, Permissions),
 ) -> Result<(HeaderMap, TokenPair), Error> {
     let subject = Subject {
         tenant_id: &session.tenant_id,
@@ -103,7 +108,9 @@ pub fn issue(
         role: session.role,
         session_id: &session.id,
         mfa: session.mfa,
-        mfa_enforced: session.role.mfa_enforced(require_admin_mfa),
+        // A set's permissions are above staff's: they need the second factor an admin does.
+        mfa_enforced: session.role.mfa_enforced(require_admin_mfa) || (require_admin_mfa && !granted.is_empty()),
+        permissions: session.role.permissions().with(granted),
     };
     let refresh_token = refresh.encode();
     let refresh_expires_in = (session.expires_at.min(session.ends_at) - now.epoch).max(0);

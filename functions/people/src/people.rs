@@ -9,6 +9,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use garde::Validate;
+use rota::auth::permissions::Permissions;
 use rota::auth::rate_limit::INVITES_PER_TENANT;
 use rota::auth::{Caller, Permission, Role};
 use rota::clock::Now;
@@ -22,6 +23,7 @@ use rota::store::entities::{Entity, Refused};
 use rota::store::links::{INVITATION_SECS, LinkKind, PendingInvitation, invitation_envelope, new_link};
 use rota::store::page::Page;
 use rota::store::people::{CreatePerson, EmergencyContact, EmploymentType, OrganisationRole, Person, PersonStatus};
+use rota::store::permission_sets::CustomPermissionSet;
 use rota::store::places::{Position, Unit};
 use rota::store::{s, value};
 use rota::validate::{international_phone, not_blank, nullable, texts_or_null};
@@ -90,9 +92,14 @@ fn seen_by(mut person: Person, caller: &Caller) -> Person {
     person
 }
 
-/// Only an owner makes someone an owner.
+/// Only an owner makes someone an owner, and nobody gives a role with a permission they do not
+/// hold themselves (a clerk's `people.write` makes no admins).
 fn may_grant(caller: &Caller, role: OrganisationRole) -> Result<Role, Error> {
-    role.granted_by(caller.role).ok_or(Error::Forbidden("only an owner can make someone an owner"))
+    let role = role.granted_by(caller.role).ok_or(Error::Forbidden("only an owner can make someone an owner"))?;
+    if !caller.permissions().is_superset_of(role.permissions()) {
+        return Err(Error::Forbidden("nobody gives a role holding a permission they do not hold"));
+    }
+    Ok(role)
 }
 
 /// Adds a person to the organisation as `invited` and emails them an invitation link (admins).
@@ -242,6 +249,13 @@ pub struct UpdatePerson {
     pub unit_id: Option<Option<String>>,
     #[garde(dive)]
     pub emergency_contact: Option<EmergencyContact>,
+    /// One of the organisation's permission sets (`GET /permission-sets`), held besides the role;
+    /// `null` takes it away. Only someone who holds every permission of the set gives it; a change
+    /// ends the person's sessions.
+    #[serde(default, deserialize_with = "nullable")]
+    #[garde(inner(inner(length(min = 1, max = 64))))]
+    #[schema(value_type = Option<String>, nullable, min_length = 1, max_length = 64)]
+    pub permission_set_id: Option<Option<String>>,
     /// The `version` last read; when given, a stale write answers 409.
     #[garde(range(max = rota::validate::MAX_VERSION))]
     pub version: Option<u64>,
@@ -283,13 +297,26 @@ pub async fn update_person(
     let role = update.role.map(|role| may_grant(&caller, role)).transpose()?;
     let positions = update.position_ids.clone().unwrap_or_default();
     let unit = update.unit_id.clone().flatten();
-    // Round trip 1: the person as they are, and the positions and unit named.
-    let (before, ..) = tokio::try_join!(
+    let set_id = update.permission_set_id.clone().flatten();
+    // Round trip 1: the person as they are, the positions and unit named, and the permission set.
+    let (before, _, _, set) = tokio::try_join!(
         state.store.entity::<Person>(&caller.tenant_id, &person_id),
         state.store.all_exist::<Position>(&caller.tenant_id, &positions),
         state.store.all_exist::<Unit>(&caller.tenant_id, unit.as_slice()),
+        async {
+            match &set_id {
+                Some(id) => state.store.entity::<CustomPermissionSet>(&caller.tenant_id, id).await,
+                None => Ok(None),
+            }
+        },
     )?;
     let before = before.ok_or(Error::NotFound)?;
+    if set_id.is_some() {
+        let set = set.ok_or(Error::NotFound)?;
+        if !caller.permissions().is_superset_of(Permissions::of(&set.permissions)) {
+            return Err(Error::Forbidden("nobody gives a permission set holding a permission they do not hold"));
+        }
+    }
     if update.version.is_some_and(|version| version != before.version) {
         return Err(Error::Conflict(Person::STALE));
     }
@@ -316,6 +343,7 @@ pub async fn update_person(
     after.weekly_hours_cap = update.weekly_hours_cap.or(after.weekly_hours_cap);
     after.unit_id = update.unit_id.unwrap_or(after.unit_id);
     after.emergency_contact = update.emergency_contact.or(after.emergency_contact);
+    after.permission_set_id = update.permission_set_id.unwrap_or(after.permission_set_id);
     may_change(&caller, &before, &after)?;
     Ok(Json(changed(&state, &caller.actor(), (before, after), "person.updated", (Vec::new(), "")).await?))
 }
@@ -358,7 +386,7 @@ fn may_change(caller: &Caller, before: &Person, after: &Person) -> Result<(), Er
 }
 
 pub(crate) fn access_changes(before: &Person, after: &Person) -> bool {
-    after.role != before.role || after.status != before.status
+    after.role != before.role || after.status != before.status || after.permission_set_id != before.permission_set_id
 }
 
 /// Writes a person's change (round trip 2), with `more` of the caller's (refused: `more_refused`).

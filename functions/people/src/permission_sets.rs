@@ -239,6 +239,7 @@ mod tests {
             session_id: "S".into(),
             mfa: true,
             mfa_enforced: true,
+            permissions: role.permissions(),
             request_id: "R".into(),
             ip: None,
         }

@@ -19,6 +19,8 @@ pub struct Caller {
     pub mfa: bool,
     /// The caller's role must have passed it before acting above staff (see [`Caller::require`]).
     pub mfa_enforced: bool,
+    /// What the caller may do: their role's set and their permission set's.
+    pub permissions: crate::auth::permissions::Permissions,
     /// The request being served and the client's address: what an audit entry records.
     pub request_id: String,
     pub ip: Option<String>,
@@ -39,6 +41,9 @@ impl FromRequestParts<AppState> for Caller {
             session_id: claims.sid,
             mfa: claims.mfa,
             mfa_enforced: claims.mfa_enforced,
+            permissions: claims
+                .perms
+                .map_or_else(|| claims.role.permissions(), crate::auth::permissions::Permissions::from_bits),
             request_id,
             ip,
         })

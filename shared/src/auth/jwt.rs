@@ -33,6 +33,10 @@ pub struct Claims {
     pub sid: String,
     pub mfa: bool,
     pub mfa_enforced: bool,
+    /// The permissions the session holds (bits of `Permissions`): the role's and those of the
+    /// person's permission set. Absent from tokens issued before permission sets: the role's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub perms: Option<u32>,
     pub jti: String,
     pub iat: i64,
     pub nbf: i64,
@@ -50,6 +54,8 @@ pub struct Subject<'a> {
     pub mfa: bool,
     /// The role must have passed it before acting above staff.
     pub mfa_enforced: bool,
+    /// What the session may do: the role's set and the person's permission set.
+    pub permissions: crate::auth::permissions::Permissions,
 }
 
 /// The token keys of one function: the public key set to verify with, and the private key to
@@ -136,6 +142,7 @@ impl Keys {
             sid: subject.session_id.to_owned(),
             mfa: subject.mfa,
             mfa_enforced: subject.mfa_enforced,
+            perms: Some(subject.permissions.bits()),
             jti: ulid::Ulid::new().to_string(),
             iat: now,
             nbf: now,
@@ -242,6 +249,7 @@ mod tests {
         session_id: "S1",
         mfa: true,
         mfa_enforced: true,
+        permissions: crate::auth::permissions::Permissions::none(),
     };
 
     fn now() -> i64 {

@@ -132,6 +132,20 @@ impl Permissions {
         Self(0)
     }
 
+    /// The set a token carries (`perms`), as bits.
+    pub fn bits(self) -> u32 {
+        self.0
+    }
+
+    /// The set of a token's bits; bits of no permission are dropped.
+    pub fn from_bits(bits: u32) -> Self {
+        Self(bits & Self::of(&Permission::ALL).0)
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
     pub fn of(permissions: &[Permission]) -> Self {
         Self(permissions.iter().fold(0, |bits, permission| bits | permission.bit()))
     }

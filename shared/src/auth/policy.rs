@@ -27,9 +27,9 @@ impl Role {
 }
 
 impl Caller {
-    /// What the caller may do: their role's fixed set.
+    /// What the caller may do: their role's fixed set and their permission set's.
     pub fn permissions(&self) -> Permissions {
-        self.role.permissions()
+        self.permissions
     }
 
     /// Whether the caller holds `permission` (the second factor aside: see [`Caller::require`]).
@@ -98,6 +98,7 @@ mod tests {
             session_id: "S".into(),
             mfa,
             mfa_enforced,
+            permissions: role.permissions(),
             request_id: "R".into(),
             ip: None,
         }

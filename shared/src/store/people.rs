@@ -68,6 +68,10 @@ pub struct Person {
     /// The import that added this person, if one did (`GET /imports/{import_id}`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub import_id: Option<String>,
+    /// The organisation's permission set the person holds besides their role's
+    /// (`GET /permission-sets`); changing it ends their sessions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permission_set_id: Option<String>,
     /// Present when the organisation's identity provider provisioned the person (SCIM): its names
     /// for them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -121,6 +125,7 @@ impl Person {
             joined_at: None,
             sessions_valid_after: None,
             import_id: None,
+            permission_set_id: None,
             scim: None,
             version: 1,
             created_at: now.to_owned(),
@@ -250,6 +255,23 @@ pub struct EmailClaim {
     pub person_id: String,
     pub role: Role,
     pub status: PersonStatus,
+    /// The person's permission set, for the tokens a login issues.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permission_set_id: Option<String>,
+}
+
+impl EmailClaim {
+    /// The claim of `person`'s address, as they are.
+    pub fn of(person: &Person) -> Self {
+        Self {
+            email: person.email.clone(),
+            tenant_id: person.tenant_id.clone(),
+            person_id: person.id.clone(),
+            role: person.role,
+            status: person.status,
+            permission_set_id: person.permission_set_id.clone(),
+        }
+    }
 }
 
 /// An email's credential (secrets table, the auth function only): made when the person first
@@ -323,17 +345,19 @@ impl Store {
         Ok(TransactWriteItem::builder().put(put).build())
     }
 
-    /// The claim following a role or status change of its person, for the same transaction.
+    /// The claim following a role, status or permission set change of its person, for the same
+    /// transaction.
     pub fn claim_access(&self, person: &Person) -> Result<TransactWriteItem, Error> {
         let update = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key(keys::email(&person.email), keys::EMAIL_SK)))
-            .update_expression("SET #role = :role, #status = :status")
+            .update_expression("SET #role = :role, #status = :status, permission_set_id = :set")
             .condition_expression("attribute_exists(pk)")
             .expression_attribute_names("#role", "role")
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":role", value(&person.role)?)
             .expression_attribute_values(":status", value(&person.status)?)
+            .expression_attribute_values(":set", value(&person.permission_set_id)?)
             .build()
             .map_err(Error::internal)?;
         Ok(TransactWriteItem::builder().update(update).build())

@@ -39,6 +39,9 @@ pub struct Session {
     /// turned on in it). Its tokens say so while 2FA stays on.
     #[serde(default)]
     pub mfa: bool,
+    /// The person's permission set when the session began (changing it ends their sessions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permission_set_id: Option<String>,
 }
 
 impl Session {
@@ -71,6 +74,9 @@ pub struct PersonGate {
     /// Sessions started at or before this instant (ISO 8601) have ended: set by log out everywhere.
     #[serde(default)]
     pub sessions_valid_after: Option<String>,
+    /// Their permission set (changing it ends their sessions, through `sessions_valid_after`).
+    #[serde(default)]
+    pub permission_set_id: Option<String>,
 }
 
 /// The session, person, organisation and 2FA enrolment a refresh token names, read in one round

@@ -299,13 +299,7 @@ pub async fn create_user(
     person.status = if profile.active { PersonStatus::Active } else { PersonStatus::Inactive };
     person.joined_at = Some(now.iso.clone());
     person.phone = profile.phone;
-    let claim = EmailClaim {
-        email: person.email.clone(),
-        tenant_id: person.tenant_id.clone(),
-        person_id: person.id.clone(),
-        role: person.role,
-        status: person.status,
-    };
+    let claim = EmailClaim::of(&person);
     let mut more = vec![
         state.store.claim_put(&claim)?,
         state.store.invitation_absent(&person.tenant_id, &person.email)?,
