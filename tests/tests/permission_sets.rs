@@ -171,3 +171,31 @@ async fn a_set_holder_grants_nothing_beyond_their_own_permissions() {
         .await;
     problem_of(unknown, StatusCode::NOT_FOUND, "not_found").await;
 }
+
+/// Invited with a set: accepting the invitation signs the person in holding it; inviting with a
+/// set beyond one's own permissions is refused like giving one.
+#[tokio::test]
+async fn a_person_invited_with_a_set_holds_it_from_their_first_sign_in() {
+    let app = spawn_app().await;
+    let owner = app.signup().await;
+    let body = json!({ "name": "Auditor", "permissions": ["audit.read"] });
+    let set = json_of(app.post("/permission-sets", Some(&owner.access_token), body).await, StatusCode::CREATED).await;
+    let email = api_tests::unique_email("auditor");
+    let invite = json!({ "email": email, "name": "Audrey Auditor", "role": "staff", "permission_set_id": set["id"] });
+    let invited = json_of(app.post("/people", Some(&owner.access_token), invite).await, StatusCode::CREATED).await;
+    assert_eq!(invited["permission_set_id"], set["id"]);
+    let token = app.link_token(&email, "/accept-invitation").await;
+    let accept = json!({ "token": token, "password": api_tests::PASSWORD, "token_delivery": "body" });
+    let accepted = json_of(app.post("/auth/invitations/accept", None, accept).await, StatusCode::CREATED).await;
+    let me = json_of(app.get("/me", accepted["tokens"]["access_token"].as_str().unwrap()).await, StatusCode::OK).await;
+    assert_eq!(me["permissions"], json!(["audit.read"]));
+
+    let coordinator = api_tests::member(&app, &owner, "Cory Coordinator", "coordinator", &[]).await;
+    let unknown = json!({ "email": api_tests::unique_email("x"), "name": "X", "role": "staff",
+        "permission_set_id": "01JN0SUCHSET0000000000000" });
+    problem_of(app.post("/people", Some(&owner.access_token), unknown).await, StatusCode::NOT_FOUND, "not_found").await;
+    let beyond =
+        json!({ "email": api_tests::unique_email("y"), "name": "Y", "role": "staff", "permission_set_id": set["id"] });
+    problem_of(app.post("/people", Some(&coordinator.access_token), beyond).await, StatusCode::FORBIDDEN, "forbidden")
+        .await;
+}

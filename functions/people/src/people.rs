@@ -120,7 +120,7 @@ fn may_grant(caller: &Caller, role: OrganisationRole) -> Result<Role, Error> {
                 ("GiveFeedback" = (operation_id = "give_feedback", parameters(("person_id" = "$response.body#/id")))),
                 ("ListFeedback" = (operation_id = "list_feedback", parameters(("person_id" = "$response.body#/id")))),
             )),
-        (status = 404, description = "A position or unit named is not this organisation's", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "A position, unit or permission set named is not this organisation's", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The address is a member of this organisation already, or has an invitation of its waiting; or `plan_limit_reached`: the plan allows no more people", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn create_person(
@@ -132,13 +132,14 @@ pub async fn create_person(
     let role = may_grant(&caller, request.role)?;
     let now = Now::get();
     let email = request.email.trim().to_lowercase();
-    // Round trip 1: the organisation, whose name the invitation gives, the positions and unit
-    // named, which must be the organisation's, whether the address has an account, and this
-    // invitation counted against the organisation's limit.
-    let (tenant, _, _, registered, ()) = tokio::try_join!(
+    // Round trip 1: the organisation, whose name the invitation gives, the positions, unit and
+    // permission set named, which must be the organisation's, whether the address has an
+    // account, and this invitation counted against the organisation's limit.
+    let (tenant, _, _, (), registered, ()) = tokio::try_join!(
         state.store.tenant(&caller.tenant_id),
         state.store.all_exist::<Position>(&caller.tenant_id, &request.position_ids),
         state.store.all_exist::<Unit>(&caller.tenant_id, request.unit_id.as_slice()),
+        may_give_set(&state, &caller, request.permission_set_id.as_deref()),
         state.store.email_claim(&email),
         count_invitation(&state, &caller.tenant_id, now.epoch),
     )?;
@@ -181,6 +182,17 @@ pub async fn create_person(
     }
     state.outbox.send(&invitation_envelope(&person, &tenant.name, link.map(|(_, token)| token))).await?;
     Ok((StatusCode::CREATED, Json(person)))
+}
+
+/// The permission set `set_id` (if one is named) is the organisation's (404 otherwise), and the
+/// caller holds every permission of it (403 otherwise).
+async fn may_give_set(state: &AppState, caller: &Caller, set_id: Option<&str>) -> Result<(), Error> {
+    let Some(set_id) = set_id else { return Ok(()) };
+    let set = state.store.entity::<CustomPermissionSet>(&caller.tenant_id, set_id).await?.ok_or(Error::NotFound)?;
+    if !caller.permissions().is_superset_of(Permissions::of(&set.permissions)) {
+        return Err(Error::Forbidden("nobody gives a permission set holding a permission they do not hold"));
+    }
+    Ok(())
 }
 
 /// Counts an invitation, new or re-sent, against the organisation's limit: `429` past it.
@@ -284,7 +296,7 @@ impl From<SettableStatus> for PersonStatus {
     params(("person_id" = String, Path)), request_body = UpdatePerson,
     responses(
         (status = 200, description = "The updated person", body = Person),
-        (status = 404, description = "No such person in this organisation, or a position or unit named is not its", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such person in this organisation, or a position, unit or permission set named is not its", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`version` is stale, or the change does not fit the person's state; or `plan_limit_reached`: bringing them back would exceed the plan's people", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn update_person(
@@ -298,25 +310,14 @@ pub async fn update_person(
     let positions = update.position_ids.clone().unwrap_or_default();
     let unit = update.unit_id.clone().flatten();
     let set_id = update.permission_set_id.clone().flatten();
-    // Round trip 1: the person as they are, the positions and unit named, and the permission set.
-    let (before, _, _, set) = tokio::try_join!(
+    // Round trip 1: the person as they are, and the positions, unit and permission set named.
+    let (before, ..) = tokio::try_join!(
         state.store.entity::<Person>(&caller.tenant_id, &person_id),
         state.store.all_exist::<Position>(&caller.tenant_id, &positions),
         state.store.all_exist::<Unit>(&caller.tenant_id, unit.as_slice()),
-        async {
-            match &set_id {
-                Some(id) => state.store.entity::<CustomPermissionSet>(&caller.tenant_id, id).await,
-                None => Ok(None),
-            }
-        },
+        may_give_set(&state, &caller, set_id.as_deref()),
     )?;
     let before = before.ok_or(Error::NotFound)?;
-    if set_id.is_some() {
-        let set = set.ok_or(Error::NotFound)?;
-        if !caller.permissions().is_superset_of(Permissions::of(&set.permissions)) {
-            return Err(Error::Forbidden("nobody gives a permission set holding a permission they do not hold"));
-        }
-    }
     if update.version.is_some_and(|version| version != before.version) {
         return Err(Error::Conflict(Person::STALE));
     }

@@ -188,6 +188,12 @@ pub struct CreatePerson {
     pub unit_id: Option<String>,
     #[garde(dive)]
     pub emergency_contact: Option<EmergencyContact>,
+    /// One of the organisation's permission sets, held besides the role (only by someone who
+    /// holds every permission of it).
+    #[garde(length(min = 1, max = 64))]
+    #[schema(min_length = 1, max_length = 64)]
+    #[serde(default)]
+    pub permission_set_id: Option<String>,
 }
 
 /// The roles a person of an organisation can have (platform admins come only from the ops
@@ -234,6 +240,7 @@ impl CreatePerson {
         person.weekly_hours_cap = self.weekly_hours_cap;
         person.unit_id = self.unit_id;
         person.emergency_contact = self.emergency_contact;
+        person.permission_set_id = self.permission_set_id;
         person
     }
 }
