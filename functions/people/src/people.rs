@@ -96,9 +96,7 @@ fn seen_by(mut person: Person, caller: &Caller) -> Person {
 /// hold themselves (a clerk's `people.write` makes no admins).
 fn may_grant(caller: &Caller, role: OrganisationRole) -> Result<Role, Error> {
     let role = role.granted_by(caller.role).ok_or(Error::Forbidden("only an owner can make someone an owner"))?;
-    if !caller.permissions().is_superset_of(role.permissions()) {
-        return Err(Error::Forbidden("nobody gives a role holding a permission they do not hold"));
-    }
+    caller.may_give(role.permissions())?;
     Ok(role)
 }
 
@@ -189,10 +187,7 @@ pub async fn create_person(
 async fn may_give_set(state: &AppState, caller: &Caller, set_id: Option<&str>) -> Result<(), Error> {
     let Some(set_id) = set_id else { return Ok(()) };
     let set = state.store.entity::<CustomPermissionSet>(&caller.tenant_id, set_id).await?.ok_or(Error::NotFound)?;
-    if !caller.permissions().is_superset_of(Permissions::of(&set.permissions)) {
-        return Err(Error::Forbidden("nobody gives a permission set holding a permission they do not hold"));
-    }
-    Ok(())
+    caller.may_give(Permissions::of(&set.permissions))
 }
 
 /// Counts an invitation, new or re-sent, against the organisation's limit: `429` past it.

@@ -147,9 +147,7 @@ fn permissions_schema() -> utoipa::openapi::Array {
 /// what they could not do themselves.
 fn granted_by(caller: &Caller, permissions: &[Permission]) -> Result<Vec<Permission>, Error> {
     let set = Permissions::of(permissions);
-    if !caller.permissions().is_superset_of(set) {
-        return Err(Error::Forbidden("nobody grants a permission they do not hold"));
-    }
+    caller.may_give(set)?;
     Ok(set.list())
 }
 

@@ -65,6 +65,16 @@ impl Caller {
         if self.holds(required) { self.require(required) } else { Err(Error::NotFound) }
     }
 
+    /// Nobody gives (in a role, a permission set, or a set's definition) a permission they do not
+    /// hold themselves: 403 `forbidden` otherwise.
+    pub fn may_give(&self, permissions: Permissions) -> Result<(), Error> {
+        if self.permissions.is_superset_of(permissions) {
+            Ok(())
+        } else {
+            Err(Error::Forbidden("nobody gives a permission they do not hold"))
+        }
+    }
+
     /// Whether the caller sees pay (rates, as pay stubs): `payroll.read`, with their 2FA.
     pub fn sees_pay(&self) -> bool {
         self.require(Permission::PayrollRead).is_ok()

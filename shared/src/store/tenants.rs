@@ -220,17 +220,6 @@ impl TenantGate {
     }
 }
 
-impl From<&Tenant> for TenantGate {
-    fn from(tenant: &Tenant) -> Self {
-        Self {
-            status: tenant.status,
-            require_admin_mfa: tenant.settings.require_admin_mfa,
-            password_login: tenant.password_login,
-            scim_token: None,
-        }
-    }
-}
-
 /// Why creating an organisation did not happen.
 #[derive(Debug, PartialEq, Eq)]
 pub enum NotCreated {

@@ -321,13 +321,14 @@ pub async fn create_user(
     // `userName`, the head count and the audit entry, in one transaction.
     // Positions: 0 the person, 1 the audit entry, then `more` in order.
     match state.store.create(&person, &audit, more).await? {
-        Ok(()) => Ok((StatusCode::CREATED, Scim(ScimUser::of(&person)))),
-        Err(Refused(failed)) if failed.contains(&2) => Err(Error::Conflict(ADDRESS_TAKEN)),
-        Err(Refused(failed)) if failed.contains(&3) => Err(Error::Conflict(INVITED)),
-        Err(Refused(failed)) if failed.contains(&4) => Err(Error::Conflict(USER_NAME_TAKEN)),
-        Err(Refused(failed)) if failed.contains(&5) => Err(people_limit_reached()),
-        Err(refused) => committed(Err(refused)).map(|()| unreachable!()),
+        Ok(()) => {}
+        Err(Refused(failed)) if failed.contains(&2) => return Err(Error::Conflict(ADDRESS_TAKEN)),
+        Err(Refused(failed)) if failed.contains(&3) => return Err(Error::Conflict(INVITED)),
+        Err(Refused(failed)) if failed.contains(&4) => return Err(Error::Conflict(USER_NAME_TAKEN)),
+        Err(Refused(failed)) if failed.contains(&5) => return Err(people_limit_reached()),
+        Err(refused) => committed(Err(refused))?,
     }
+    Ok((StatusCode::CREATED, Scim(ScimUser::of(&person))))
 }
 
 const ADDRESS_TAKEN: &str =
