@@ -103,7 +103,7 @@ fn row(record: &Attendance, zone: chrono_tz::Tz) -> Vec<String> {
 
 /// Writes the organisation's attendance between two days (by shift start; one person's or one
 /// event's if asked) to a CSV file and answers a download link valid 15 minutes (coordinators
-/// and up). Text cells that a spreadsheet would run as formulas are quoted with `'`.
+/// and up; within their locations when they are limited to some). Text cells that a spreadsheet would run as formulas are quoted with `'`.
 #[utoipa::path(post, path = "/attendance/exports", tag = "attendance", security(("bearer" = ["attendance.read"])),
     request_body = ExportRequest,
     responses(
@@ -147,8 +147,9 @@ pub async fn export_attendance(
         Some(event) => Filter::default().and("event_id = :event", ("", ""), (":event", s(event.clone()))),
         None => Filter::default(),
     };
-    let records =
-        state.store.all_attendance(&caller.tenant_id, request.person_id.as_deref(), (&first, &last), filter).await?;
+    let locations = caller.locations_to_read(None);
+    let read = (request.person_id.as_deref(), locations.as_deref());
+    let records = state.store.all_attendance(&caller.tenant_id, read, (&first, &last), filter).await?;
     let mut writer = csv::Writer::from_writer(Vec::new());
     writer.write_record(HEADER).map_err(Error::internal)?;
     for record in &records {

@@ -37,6 +37,10 @@ rota::list_query! {
         #[garde(length(min = 1, max = 64))]
         #[param(min_length = 1, max_length = 64)]
         pub person_id: Option<String>,
+        /// One location's records (its own index: no other location's record is read).
+        #[garde(length(min = 1, max = 64))]
+        #[param(min_length = 1, max_length = 64)]
+        pub location_id: Option<String>,
         #[garde(length(min = 1, max = 64))]
         #[param(min_length = 1, max_length = 64)]
         pub event_id: Option<String>,
@@ -57,10 +61,11 @@ fn filter(event_id: Option<&str>, status: Option<Status>) -> Result<Filter, Erro
     Ok(filter)
 }
 
+/// A page of records: `person_id`'s or everyone's, of `locations` (`None`: all).
 async fn list(
     state: &AppState,
     caller: &Caller,
-    person_id: Option<&str>,
+    (person_id, locations): (Option<&str>, Option<Vec<String>>),
     query: AttendanceQuery,
 ) -> Result<Page<Attendance>, Error> {
     let (from, to) = (query.from.map(instant), query.to.map(instant));
@@ -68,7 +73,7 @@ async fn list(
         .store
         .attendance_records(
             &caller.tenant_id,
-            person_id,
+            (person_id, locations.as_deref()),
             (from.as_deref(), to.as_deref()),
             filter(query.event_id.as_deref(), query.status)?,
             query.limit,
@@ -78,7 +83,8 @@ async fn list(
 }
 
 /// The organisation's attendance by shift start, oldest first (coordinators and up): everyone's
-/// or one person's, within `from`–`to`, of one event or in one status. One event's is its
+/// or one person's, at every location or one, within `from`–`to`, of one event or in one status.
+/// A caller limited to some locations gets only theirs. One event's is its
 /// dashboard data: on a plan that charges per event, `402 payment_required` until it is unlocked.
 #[utoipa::path(get, path = "/attendance", tag = "attendance", security(("bearer" = ["attendance.read"])), params(AttendanceQuery),
     responses(
@@ -92,13 +98,14 @@ pub async fn list_attendance(
 ) -> Result<Json<Page<Attendance>>, Error> {
     caller.require(Permission::AttendanceRead)?;
     let person_id = query.person_id.clone();
+    let read = |query: &AttendanceQuery| (person_id.as_deref(), caller.locations_to_read(query.location_id.as_deref()));
     let Some(event_id) = query.event_id.clone() else {
-        return Ok(Json(list(&state, &caller, person_id.as_deref(), query).await?));
+        return Ok(Json(list(&state, &caller, read(&query), query).await?));
     };
     // One round trip, in parallel: the page, and whether the event's data is open (its plan may
     // charge per event).
     let (page, tenant, unlock) = tokio::try_join!(
-        list(&state, &caller, person_id.as_deref(), query),
+        list(&state, &caller, read(&query), query),
         state.store.tenant(&caller.tenant_id),
         state.store.event_unlock(&caller.tenant_id, &event_id),
     )?;
@@ -135,12 +142,14 @@ pub async fn my_attendance(
         from: query.from,
         to: query.to,
         person_id: None,
+        location_id: None,
         event_id: None,
         status: query.status,
         limit: query.limit,
         cursor: query.cursor,
     };
-    Ok(Json(list(&state, &caller, Some(&caller.person_id), query).await?))
+    // One's own records, wherever they are.
+    Ok(Json(list(&state, &caller, (Some(&caller.person_id), None), query).await?))
 }
 
 /// A record with its log: every check-in, check-out, correction and review, oldest first.
@@ -166,6 +175,7 @@ pub async fn get_attendance(
     let (attendance, events) =
         state.store.attendance_with_events(&caller.tenant_id, &attendance_id).await?.ok_or(Error::NotFound)?;
     caller.require_unless_own(&attendance.person_id, Permission::AttendanceRead)?;
+    caller.within_location_unless_own(&attendance.person_id, &attendance.location_id)?;
     Ok(Json(AttendanceWithLog { attendance, events }))
 }
 
@@ -247,6 +257,7 @@ pub async fn override_attendance(
         }
         _ => return Err(Error::NotFound),
     };
+    caller.within_location(&record.location_id)?;
     caller.not_own(&record.person_id)?;
     if !confirmed {
         let shift = |at: &str| at.parse::<DateTime<Utc>>().map_err(Error::internal);
@@ -373,7 +384,12 @@ pub async fn my_hours(
     // One round trip: the organisation (zone, week, rules) and the records, in parallel.
     let (tenant, records) = tokio::try_join!(
         state.store.tenant(&caller.tenant_id),
-        state.store.all_attendance(&caller.tenant_id, Some(&caller.person_id), (&first, &last), Filter::default()),
+        state.store.all_attendance(
+            &caller.tenant_id,
+            (Some(&caller.person_id), None),
+            (&first, &last),
+            Filter::default()
+        ),
     )?;
     let tenant = tenant.ok_or(Error::NotFound)?;
     let zone = tenant.zone()?;

@@ -27,7 +27,8 @@ pub struct Waiting {
     pub photo_url: Option<String>,
 }
 
-/// Check-ins waiting for review, oldest first (admins and owners).
+/// Check-ins waiting for review, oldest first (admins and owners; within their locations when
+/// they are limited to some).
 #[utoipa::path(get, path = "/admin/face-reviews", tag = "attendance", security(("bearer" = ["attendance.review"])), params(PageQuery),
     responses((status = 200, description = "A page of check-ins to review", body = Page<Waiting>)))]
 pub async fn face_reviews(
@@ -36,7 +37,9 @@ pub async fn face_reviews(
     ValidQuery(query): ValidQuery<PageQuery>,
 ) -> Result<Json<Page<Waiting>>, Error> {
     caller.require(Permission::AttendanceReview)?;
-    let page = state.store.face_reviews(&caller.tenant_id, query.limit, query.cursor.as_deref()).await?;
+    let locations = caller.locations_to_read(None);
+    let page =
+        state.store.face_reviews(&caller.tenant_id, locations.as_deref(), query.limit, query.cursor.as_deref()).await?;
     let now = Utc::now();
     let mut items = Vec::with_capacity(page.items.len());
     for review in page.items {
@@ -84,6 +87,7 @@ pub async fn verify_face(
         state.store.entity::<Person>(&caller.tenant_id, &caller.person_id),
     )?;
     let (Some(before), Some(tenant)) = (desk.record, desk.tenant) else { return Err(Error::NotFound) };
+    caller.within_location(&before.location_id)?;
     caller.not_own(&before.person_id)?;
     let Some(queued_at) = before.review.as_ref().filter(|_| before.awaiting_review()).map(|r| r.queued_at.clone())
     else {

@@ -81,6 +81,7 @@ pub async fn accept_invitation(
     let credential = Credential::new(&claim, password_hash);
     let (mut session, refresh) = new_session(tenant_id, person_id, after.role, &headers, &now);
     session.permission_set_id = after.permission_set_id.clone();
+    session.scope = after.scope.clone();
     let actor = Actor { tenant_id: tenant_key, person_id: person_key, request_id, ip };
     let audit = AuditEntry::new(
         &actor,

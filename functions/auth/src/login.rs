@@ -148,6 +148,7 @@ pub async fn login(
     }
     let (mut session, refresh) = new_session(tenant_id, person_id, claim.role, &headers, &now);
     session.permission_set_id = claim.permission_set_id.clone();
+    session.scope = claim.scope.clone();
     // Round trip 2: the new session, written only while the organisation is active (so a
     // suspended one never gets a session, not even briefly); the organisation's 2FA rule and
     // the person's permission set for the token; and the attempt taken back.

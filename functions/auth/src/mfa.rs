@@ -272,6 +272,7 @@ pub async fn login_mfa(
     let (mut session, refresh) = new_session(token.tenant_id, token.person_id, person.role, &headers, &now);
     session.mfa = true;
     session.permission_set_id = person.permission_set_id.clone();
+    session.scope = person.scope.clone();
     // Round trip 2: the login token and the code used up, the session written and the
     // organisation checked, in one transaction; the person's permission set; and the attempt
     // taken back.

@@ -107,7 +107,11 @@ pub async fn request_code(
     let candidates: Vec<Candidate> = people
         .iter()
         .filter(|person| person.status == PersonStatus::Active && person.role == Role::Staff)
-        .map(|person| Candidate { tenant_id: person.tenant_id.clone(), person_id: person.id.clone() })
+        .map(|person| Candidate {
+            tenant_id: person.tenant_id.clone(),
+            person_id: person.id.clone(),
+            scope: person.scope.clone(),
+        })
         .collect();
     if !candidates.is_empty() {
         let (code, salt) = code();
@@ -237,7 +241,8 @@ pub async fn verify_code(
     };
     let ids = (candidate.tenant_id.parse::<Ulid>(), candidate.person_id.parse::<Ulid>());
     let (Ok(tenant_id), Ok(person_id)) = ids else { return Err(Error::internal("a sign-in code with malformed ids")) };
-    let (session, refresh) = new_session(tenant_id, person_id, Role::Staff, &headers, &now);
+    let (mut session, refresh) = new_session(tenant_id, person_id, Role::Staff, &headers, &now);
+    session.scope = candidate.scope.clone();
     // Round trip 2: the code used up with the new session (the organisation and the person
     // checked in the same transaction), the organisation's 2FA rule for the token, and the try
     // taken back.

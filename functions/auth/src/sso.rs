@@ -429,6 +429,7 @@ pub async fn callback(
             let (mut session, refresh) = new_session(tenant_id, person_id, claim.role, &headers, &now);
             session.mfa = signed_in.mfa;
             session.permission_set_id = claim.permission_set_id.clone();
+            session.scope = claim.scope.clone();
             // Round trip 2: the session, written only while the organisation is active, and its
             // 2FA rule and the person's permission set for the token.
             let (written, tenant, granted) = tokio::try_join!(
@@ -470,6 +471,7 @@ pub async fn callback(
                     let (mut session, refresh) = new_session(tenant_id, person_id, after.role, &headers, &now);
                     session.mfa = signed_in.mfa;
                     session.permission_set_id = after.permission_set_id.clone();
+                    session.scope = after.scope.clone();
                     let audit = AuditEntry::new(
                         &actor(&after.id),
                         "person.accepted_invitation",

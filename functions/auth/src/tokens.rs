@@ -82,8 +82,9 @@ pub fn new_session(
         user_agent,
         // Set by whoever starts it after a second factor (`POST /auth/login/mfa`).
         mfa: false,
-        // Set by whoever starts it for a person who holds a permission set.
+        // Set by whoever starts it for a person who holds a permission set or a scope.
         permission_set_id: None,
+        scope: Default::default(),
     };
     (session, refresh)
 }
@@ -111,6 +112,7 @@ pub fn issue(
         // A set's permissions are above staff's: they need the second factor an admin does.
         mfa_enforced: session.role.mfa_enforced(require_admin_mfa) || (require_admin_mfa && !granted.is_empty()),
         permissions: session.role.permissions().with(granted),
+        scope: &session.scope,
     };
     let refresh_token = refresh.encode();
     let refresh_expires_in = (session.expires_at.min(session.ends_at) - now.epoch).max(0);

@@ -175,6 +175,7 @@ fn person_of(cells: &Cells, names: &Names, import: &Import, id: String) -> Resul
         unit_id,
         emergency_contact,
         permission_set_id: None,
+        scope: None,
     };
     // The rules of `POST /people`, each failure named by its column.
     if let Err(report) = request.validate() {

@@ -54,7 +54,7 @@ pub async fn check_weekly_hours(nightly: &Nightly, tenant_id: &str, now: DateTim
     let (from, to) = (instant(start), instant(end));
     let (shifts, records, people, earlier) = tokio::try_join!(
         store.shifts_starting(tenant_id, &from, &to),
-        store.all_attendance(tenant_id, None, (&from, &to), Filter::default()),
+        store.all_attendance(tenant_id, (None, None), (&from, &to), Filter::default()),
         store.all::<Person>(tenant_id),
         store.hours_warnings(tenant_id, &week),
     )?;

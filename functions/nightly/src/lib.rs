@@ -291,7 +291,7 @@ async fn close(
     // Shift starts are stored to the second: the second after the last start bounds it from above.
     let after_last = instant(last.parse::<DateTime<Utc>>().map_err(Error::internal)? + chrono::TimeDelta::seconds(1));
     let (records, people) = tokio::try_join!(
-        store.all_attendance(tenant_id, None, (first, &after_last), Filter::default()),
+        store.all_attendance(tenant_id, (None, None), (first, &after_last), Filter::default()),
         store.entities_among::<Person>(tenant_id, &person_ids)
     )?;
     let records: HashMap<String, Attendance> = records.into_iter().map(|record| (record.id.clone(), record)).collect();

@@ -93,7 +93,7 @@ pub async fn close_period(
         state.store.period_with_stubs(&caller.tenant_id, &start),
         state.store.all::<Person>(&caller.tenant_id),
         state.store.all::<Position>(&caller.tenant_id),
-        state.store.all_attendance(&caller.tenant_id, None, (&from, &to), Filter::default()),
+        state.store.all_attendance(&caller.tenant_id, (None, None), (&from, &to), Filter::default()),
     )?;
     let tenant = tenant.ok_or(Error::NotFound)?;
     let days = days_of(first, &tenant)?;

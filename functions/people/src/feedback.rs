@@ -46,8 +46,8 @@ pub async fn give_feedback(
     if person_id == caller.person_id {
         return Err(Error::Forbidden("feedback is for someone else"));
     }
-    // Round trip 1: the person exists in this organisation.
-    state.store.entity::<Person>(&caller.tenant_id, &person_id).await?.ok_or(Error::NotFound)?;
+    // Round trip 1: the person exists in this organisation (and the caller's units).
+    caller.person_in_scope(state.store.entity::<Person>(&caller.tenant_id, &person_id).await?)?;
     let now = Now::get();
     let feedback = Feedback {
         id: ulid::Ulid::new().to_string(),
@@ -90,6 +90,6 @@ pub async fn list_feedback(
         state.store.entity::<Person>(&caller.tenant_id, &person_id),
         state.store.feedback_of(&caller.tenant_id, &person_id, query.limit, query.cursor.as_deref()),
     )?;
-    person.ok_or(Error::NotFound)?;
+    caller.person_in_scope(person)?;
     Ok(Json(page))
 }

@@ -85,7 +85,8 @@ fn coordinate(degrees: f64) -> f64 {
     (degrees * 1e7).round() / 1e7
 }
 
-/// The organisation's locations, oldest first; archived ones only when asked for.
+/// The organisation's locations, oldest first; archived ones only when asked for. A caller
+/// limited to some locations gets only theirs (the organisation's few are read, theirs kept).
 #[utoipa::path(get, path = "/locations", tag = "organisation", security(("bearer" = [])), params(ArchiveFilter),
     responses((status = 200, description = "A page of locations", body = Page<Location>)))]
 pub async fn list_locations(
@@ -93,7 +94,11 @@ pub async fn list_locations(
     caller: Caller,
     ValidQuery(query): ValidQuery<ArchiveFilter>,
 ) -> Result<Json<Page<Location>>, Error> {
-    let page = state.store.entities(&caller.tenant_id, query.limit, query.cursor.as_deref(), query.filter()).await?;
+    let mut filter = query.filter();
+    if let Some(locations) = caller.locations_to_read(None) {
+        filter = filter.and_among("id", &locations);
+    }
+    let page = state.store.entities(&caller.tenant_id, query.limit, query.cursor.as_deref(), filter).await?;
     Ok(Json(page))
 }
 
@@ -150,6 +155,7 @@ pub async fn get_location(
     caller: Caller,
     Path(location_id): Path<String>,
 ) -> Result<Json<Location>, Error> {
+    caller.within_location(&location_id)?;
     Ok(Json(state.store.entity(&caller.tenant_id, &location_id).await?.ok_or(Error::NotFound)?))
 }
 
@@ -168,6 +174,7 @@ pub async fn update_location(
     ValidJson(update): ValidJson<UpdateLocation>,
 ) -> Result<Json<Location>, Error> {
     caller.require(Permission::OrganisationManage)?;
+    caller.within_location(&location_id)?;
     // Round trip 1: the location as it is.
     let before: Location = state.store.entity(&caller.tenant_id, &location_id).await?.ok_or(Error::NotFound)?;
     // Round trip 2: the change and its audit entry, if nobody changed it meanwhile.
@@ -200,5 +207,6 @@ pub async fn delete_location(
     Path(location_id): Path<String>,
 ) -> Result<StatusCode, Error> {
     caller.require(Permission::OrganisationManage)?;
+    caller.within_location(&location_id)?;
     archived::<Location>(&state, &caller, &location_id).await
 }

@@ -11,7 +11,7 @@ use axum::http::StatusCode;
 use garde::Validate;
 use rota::auth::permissions::Permissions;
 use rota::auth::rate_limit::INVITES_PER_TENANT;
-use rota::auth::{Caller, Permission, Role};
+use rota::auth::{Caller, Permission, Role, Scope};
 use rota::clock::Now;
 use rota::error::Problem;
 use rota::http::{ValidJson, ValidQuery};
@@ -24,7 +24,7 @@ use rota::store::links::{INVITATION_SECS, LinkKind, PendingInvitation, invitatio
 use rota::store::page::Page;
 use rota::store::people::{CreatePerson, EmergencyContact, EmploymentType, OrganisationRole, Person, PersonStatus};
 use rota::store::permission_sets::CustomPermissionSet;
-use rota::store::places::{Position, Unit};
+use rota::store::places::{Location, Position, Unit};
 use rota::store::{s, value};
 use rota::validate::{international_phone, not_blank, nullable, texts_or_null};
 use rota::{AppState, Error};
@@ -53,7 +53,8 @@ rota::list_query! {
     }
 }
 
-/// The organisation's people, oldest first (coordinators and up).
+/// The organisation's people, oldest first (coordinators and up): everyone, or one unit's
+/// (`unit_id`, its own index). A caller limited to some units gets only theirs.
 #[utoipa::path(get, path = "/people", tag = "people", security(("bearer" = ["people.read"])), params(PeopleQuery),
     responses((status = 200, description = "A page of people", body = Page<Person>)))]
 pub async fn list_people(
@@ -72,14 +73,14 @@ pub async fn list_people(
     if let Some(position) = query.position_id {
         filter = filter.and("contains(position_ids, :position)", ("", ""), (":position", s(position)));
     }
-    if let Some(unit) = query.unit_id {
-        filter = filter.and("unit_id = :unit", ("", ""), (":unit", s(unit)));
-    }
     if let Some(q) = query.q {
         filter = filter.and("contains(search_text, :q)", ("", ""), (":q", s(q.trim().to_lowercase())));
     }
-    let mut page: Page<Person> =
-        state.store.entities(&caller.tenant_id, query.limit, query.cursor.as_deref(), filter).await?;
+    let (limit, cursor) = (query.limit, query.cursor.as_deref());
+    let mut page: Page<Person> = match caller.units_to_read(query.unit_id.as_deref()) {
+        None => state.store.entities(&caller.tenant_id, limit, cursor, filter).await?,
+        Some(units) => state.store.people_of_units(&caller.tenant_id, &units, filter, limit, cursor).await?,
+    };
     page.items = page.items.into_iter().map(|person| seen_by(person, &caller)).collect();
     Ok(Json(page))
 }
@@ -118,26 +119,30 @@ fn may_grant(caller: &Caller, role: OrganisationRole) -> Result<Role, Error> {
                 ("GiveFeedback" = (operation_id = "give_feedback", parameters(("person_id" = "$response.body#/id")))),
                 ("ListFeedback" = (operation_id = "list_feedback", parameters(("person_id" = "$response.body#/id")))),
             )),
-        (status = 404, description = "A position, unit or permission set named is not this organisation's", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "A position, unit, permission set or scope's location or unit named is not this organisation's", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The address is a member of this organisation already, or has an invitation of its waiting; or `plan_limit_reached`: the plan allows no more people", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn create_person(
     State(state): State<AppState>,
     caller: Caller,
-    ValidJson(request): ValidJson<CreatePerson>,
+    ValidJson(mut request): ValidJson<CreatePerson>,
 ) -> Result<(StatusCode, Json<Person>), Error> {
     caller.require(Permission::PeopleWrite)?;
     let role = may_grant(&caller, request.role)?;
+    in_units(&caller, request.unit_id.as_deref())?;
+    // Someone limited invites people limited as they are, unless they narrow it.
+    let scope = request.scope.get_or_insert_with(|| caller.scope.clone()).clone();
     let now = Now::get();
     let email = request.email.trim().to_lowercase();
-    // Round trip 1: the organisation, whose name the invitation gives, the positions, unit and
-    // permission set named, which must be the organisation's, whether the address has an
-    // account, and this invitation counted against the organisation's limit.
-    let (tenant, _, _, (), registered, ()) = tokio::try_join!(
+    // Round trip 1: the organisation, whose name the invitation gives, the positions, unit,
+    // permission set and scope named, which must be the organisation's, whether the address has
+    // an account, and this invitation counted against the organisation's limit.
+    let (tenant, _, _, (), (), registered, ()) = tokio::try_join!(
         state.store.tenant(&caller.tenant_id),
         state.store.all_exist::<Position>(&caller.tenant_id, &request.position_ids),
         state.store.all_exist::<Unit>(&caller.tenant_id, request.unit_id.as_slice()),
         may_give_set(&state, &caller, request.permission_set_id.as_deref()),
+        may_give_scope(&state, &caller, Some(&scope)),
         state.store.email_claim(&email),
         count_invitation(&state, &caller.tenant_id, now.epoch),
     )?;
@@ -190,6 +195,23 @@ async fn may_give_set(state: &AppState, caller: &Caller, set_id: Option<&str>) -
     caller.may_give(Permissions::of(&set.permissions))
 }
 
+/// The scope (if one is given) names the organisation's locations and units (404 otherwise) and
+/// is within the caller's own (403 otherwise).
+async fn may_give_scope(state: &AppState, caller: &Caller, scope: Option<&Scope>) -> Result<(), Error> {
+    let Some(scope) = scope else { return Ok(()) };
+    caller.may_give_scope(scope)?;
+    tokio::try_join!(
+        state.store.all_exist::<Location>(&caller.tenant_id, &scope.location_ids),
+        state.store.all_exist::<Unit>(&caller.tenant_id, &scope.unit_ids),
+    )?;
+    Ok(())
+}
+
+/// A caller limited to units keeps the people they place within them.
+fn in_units(caller: &Caller, unit_id: Option<&str>) -> Result<(), Error> {
+    if caller.scope.sees_unit(unit_id) { Ok(()) } else { Err(Error::field("unit_id", "must be one of your units")) }
+}
+
 /// Counts an invitation, new or re-sent, against the organisation's limit: `429` past it.
 async fn count_invitation(state: &AppState, tenant_id: &str, now: i64) -> Result<(), Error> {
     let counted = state.store.rate_limit_hit(&INVITES_PER_TENANT, tenant_id, now).await?;
@@ -214,7 +236,7 @@ pub async fn get_person(
     Path(person_id): Path<String>,
 ) -> Result<Json<Person>, Error> {
     caller.require_unless_own(&person_id, Permission::PeopleRead)?;
-    let person = state.store.entity(&caller.tenant_id, &person_id).await?.ok_or(Error::NotFound)?;
+    let person = caller.person_in_scope(state.store.entity(&caller.tenant_id, &person_id).await?)?;
     Ok(Json(seen_by(person, &caller)))
 }
 
@@ -263,6 +285,10 @@ pub struct UpdatePerson {
     #[garde(inner(inner(length(min = 1, max = 64))))]
     #[schema(value_type = Option<String>, nullable, min_length = 1, max_length = 64)]
     pub permission_set_id: Option<Option<String>>,
+    /// The locations and units the person is limited to (empty lists: everywhere); only within
+    /// the caller's own. A change ends the person's sessions.
+    #[garde(dive)]
+    pub scope: Option<Scope>,
     /// The `version` last read; when given, a stale write answers 409.
     #[garde(range(max = rota::validate::MAX_VERSION))]
     pub version: Option<u64>,
@@ -291,28 +317,34 @@ impl From<SettableStatus> for PersonStatus {
     params(("person_id" = String, Path)), request_body = UpdatePerson,
     responses(
         (status = 200, description = "The updated person", body = Person),
-        (status = 404, description = "No such person in this organisation, or a position, unit or permission set named is not its", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such person in this organisation (or within your units), or a position, unit, permission set or scope's location or unit named is not its", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`version` is stale, or the change does not fit the person's state; or `plan_limit_reached`: bringing them back would exceed the plan's people", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn update_person(
     State(state): State<AppState>,
     caller: Caller,
     Path(person_id): Path<String>,
-    ValidJson(update): ValidJson<UpdatePerson>,
+    ValidJson(mut update): ValidJson<UpdatePerson>,
 ) -> Result<Json<Person>, Error> {
     caller.require(Permission::PeopleWrite)?;
     let role = update.role.map(|role| may_grant(&caller, role)).transpose()?;
     let positions = update.position_ids.clone().unwrap_or_default();
     let unit = update.unit_id.clone().flatten();
     let set_id = update.permission_set_id.clone().flatten();
-    // Round trip 1: the person as they are, and the positions, unit and permission set named.
+    if update.unit_id.is_some() {
+        in_units(&caller, unit.as_deref())?;
+    }
+    let scope = update.scope.take().map(Scope::normalised);
+    // Round trip 1: the person as they are, and the positions, unit, permission set and scope
+    // named.
     let (before, ..) = tokio::try_join!(
         state.store.entity::<Person>(&caller.tenant_id, &person_id),
         state.store.all_exist::<Position>(&caller.tenant_id, &positions),
         state.store.all_exist::<Unit>(&caller.tenant_id, unit.as_slice()),
         may_give_set(&state, &caller, set_id.as_deref()),
+        may_give_scope(&state, &caller, scope.as_ref()),
     )?;
-    let before = before.ok_or(Error::NotFound)?;
+    let before = caller.person_in_scope(before)?;
     if update.version.is_some_and(|version| version != before.version) {
         return Err(Error::Conflict(Person::STALE));
     }
@@ -340,6 +372,7 @@ pub async fn update_person(
     after.unit_id = update.unit_id.unwrap_or(after.unit_id);
     after.emergency_contact = update.emergency_contact.or(after.emergency_contact);
     after.permission_set_id = update.permission_set_id.unwrap_or(after.permission_set_id);
+    after.scope = scope.unwrap_or(after.scope);
     may_change(&caller, &before, &after)?;
     Ok(Json(changed(&state, &caller.actor(), (before, after), "person.updated", (Vec::new(), "")).await?))
 }
@@ -359,7 +392,7 @@ pub async fn deactivate_person(
 ) -> Result<StatusCode, Error> {
     caller.require(Permission::PeopleWrite)?;
     // Round trip 1: the person as they are.
-    let before = state.store.entity::<Person>(&caller.tenant_id, &person_id).await?.ok_or(Error::NotFound)?;
+    let before = caller.person_in_scope(state.store.entity::<Person>(&caller.tenant_id, &person_id).await?)?;
     if before.status == PersonStatus::Inactive {
         return Ok(StatusCode::NO_CONTENT);
     }
@@ -369,20 +402,27 @@ pub async fn deactivate_person(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Whether `caller` may make this change: nobody changes their own role or status, and only an
-/// owner changes an owner.
+/// Whether `caller` may make this change: nobody changes their own role, status or scope, only an
+/// owner changes an owner, and a limited caller gives access (a role, a set, a return) only to
+/// someone limited within their own scope.
 fn may_change(caller: &Caller, before: &Person, after: &Person) -> Result<(), Error> {
     if access_changes(before, after) && after.id == caller.person_id {
-        return Err(Error::Forbidden("nobody changes their own role or status; ask another admin"));
+        return Err(Error::Forbidden("nobody changes their own role, status or scope; ask another admin"));
     }
     if before.role == Role::Owner && caller.role != Role::Owner {
         return Err(Error::Forbidden("only an owner can change an owner"));
+    }
+    if access_changes(before, after) && after.status != PersonStatus::Inactive {
+        caller.may_give_scope(&after.scope)?;
     }
     Ok(())
 }
 
 pub(crate) fn access_changes(before: &Person, after: &Person) -> bool {
-    after.role != before.role || after.status != before.status || after.permission_set_id != before.permission_set_id
+    after.role != before.role
+        || after.status != before.status
+        || after.permission_set_id != before.permission_set_id
+        || after.scope != before.scope
 }
 
 /// Writes a person's change (round trip 2), with `more` of the caller's (refused: `more_refused`).
@@ -462,7 +502,7 @@ pub async fn resend_invitation(
         state.store.tenant(&caller.tenant_id),
         count_invitation(&state, &caller.tenant_id, now.epoch),
     )?;
-    let (person, tenant) = (person.ok_or(Error::NotFound)?, tenant.ok_or(Error::NotFound)?);
+    let (person, tenant) = (caller.person_in_scope(person)?, tenant.ok_or(Error::NotFound)?);
     if person.status != PersonStatus::Invited {
         return Err(Error::Conflict("only an invited person gets an invitation; this one has accepted or is inactive"));
     }

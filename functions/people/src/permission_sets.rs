@@ -238,6 +238,7 @@ mod tests {
             mfa: true,
             mfa_enforced: true,
             permissions: role.permissions(),
+            scope: Default::default(),
             request_id: "R".into(),
             ip: None,
         }

@@ -45,7 +45,7 @@ pub async fn photo_upload(
     if person_id != caller.person_id {
         caller.require(Permission::PeopleWrite)?;
     }
-    let person: Person = state.store.entity(&caller.tenant_id, &person_id).await?.ok_or(Error::NotFound)?;
+    let person: Person = caller.person_in_scope(state.store.entity(&caller.tenant_id, &person_id).await?)?;
     let key = format!("tenants/{}/people/{}/photo.jpg", person.tenant_id, person.id);
     let upload = state.files.upload(key, upload.content_type.mime(), upload.content_length, chrono::Utc::now()).await?;
     Ok((StatusCode::CREATED, Json(upload)))

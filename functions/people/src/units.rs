@@ -9,6 +9,7 @@ use rota::clock::Now;
 use rota::error::Problem;
 use rota::http::{PageQuery, ValidJson, ValidQuery};
 use rota::store::audit::AuditEntry;
+use rota::store::entities::Filter;
 use rota::store::page::Page;
 use rota::store::people::{Person, PersonStatus};
 use rota::store::places::Unit;
@@ -52,13 +53,17 @@ pub struct UpdateUnit {
 }
 
 #[utoipa::path(get, path = "/units", tag = "organisation", security(("bearer" = [])), params(PageQuery),
-    responses((status = 200, description = "A page of units, oldest first", body = Page<Unit>)))]
+    responses((status = 200, description = "A page of units, oldest first (a caller limited to some units: only theirs)", body = Page<Unit>)))]
 pub async fn list_units(
     State(state): State<AppState>,
     caller: Caller,
     ValidQuery(query): ValidQuery<PageQuery>,
 ) -> Result<Json<Page<Unit>>, Error> {
-    Ok(Json(state.store.entities(&caller.tenant_id, query.limit, query.cursor.as_deref(), Default::default()).await?))
+    let filter = match caller.units_to_read(None) {
+        Some(units) => Filter::default().and_among("id", &units),
+        None => Filter::default(),
+    };
+    Ok(Json(state.store.entities(&caller.tenant_id, query.limit, query.cursor.as_deref(), filter).await?))
 }
 
 /// A lead must be a current (invited or active) person of this organisation: an unknown one is
@@ -119,6 +124,9 @@ pub async fn update_unit(
     ValidJson(update): ValidJson<UpdateUnit>,
 ) -> Result<Json<Unit>, Error> {
     caller.require(Permission::OrganisationManage)?;
+    if !caller.scope.sees_unit(Some(&unit_id)) {
+        return Err(Error::NotFound);
+    }
     let new_lead = update.lead_person_id.as_ref().and_then(Option::as_deref);
     // Round trip 1: the unit and the new lead, in parallel.
     let (before, ()) = tokio::try_join!(

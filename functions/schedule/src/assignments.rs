@@ -157,7 +157,7 @@ async fn place(
         state.store.tenant(&caller.tenant_id),
         state.store.placing(&caller.tenant_id, &person_ids),
     )?;
-    let ((shift, assignments), tenant) = (found.ok_or(Error::NotFound)?, tenant.ok_or(Error::NotFound)?);
+    let ((shift, assignments), tenant) = (caller.shift_in_scope(found)?, tenant.ok_or(Error::NotFound)?);
     if request.placement == Placement::Claim && shift.status == ShiftStatus::Draft {
         // A worker does not learn of drafts; whoever plans them is told why.
         caller.require_or_hidden(Permission::ScheduleWrite)?;
@@ -168,6 +168,9 @@ async fn place(
     let mut violations = Vec::new();
     let mut newcomers: Vec<(&String, &Placing)> = Vec::new();
     for (person_id, placing) in person_ids.iter().zip(&placings) {
+        if placing.person.as_ref().is_some_and(|person| !caller.sees_person(person)) {
+            return Err(Error::NotFound);
+        }
         let candidate = candidate(person_id, placing)?.ok_or(Error::NotFound)?;
         if holding(person_id).is_some_and(|held| held.status != AssignmentStatus::Declined) {
             continue;
@@ -357,6 +360,7 @@ pub async fn answer(
     )?;
     let (before, shift, person) =
         (before.ok_or(Error::NotFound)?, shift.ok_or(Error::NotFound)?, person.ok_or(Error::NotFound)?);
+    caller.within_location_unless_own(person_id, &shift.location_id)?;
     let wanted = match request.status {
         Answer::Accepted => AssignmentStatus::Accepted,
         Answer::Declined => AssignmentStatus::Declined,
@@ -455,9 +459,12 @@ pub async fn reassign(
         state.store.tenant(&caller.tenant_id),
         state.store.placing(&caller.tenant_id, std::slice::from_ref(&to)),
     )?;
-    let ((shift, assignments), tenant) = (found.ok_or(Error::NotFound)?, tenant.ok_or(Error::NotFound)?);
+    let ((shift, assignments), tenant) = (caller.shift_in_scope(found)?, tenant.ok_or(Error::NotFound)?);
     let before = assignments.iter().find(|held| held.id == assignment_id).ok_or(Error::NotFound)?;
     let placing = &placings[0];
+    if placing.person.as_ref().is_some_and(|person| !caller.sees_person(person)) {
+        return Err(Error::NotFound);
+    }
     let candidate = candidate(&to, placing)?.ok_or(Error::NotFound)?;
     if before.person_id == to {
         let unchanged = Reassigned { assignment: before.clone(), from_person_id: to, warnings: Vec::new() };
@@ -545,6 +552,7 @@ pub async fn delete_assignment(
         state.store.tenant(&caller.tenant_id),
     )?;
     let (assignment, tenant) = (assignment.ok_or(Error::NotFound)?, tenant.ok_or(Error::NotFound)?);
+    caller.within_location_unless_own(&assignment.person_id, &assignment.location_id)?;
     if !coordinator {
         if assignment.person_id != caller.person_id {
             return Err(Error::NotFound);
@@ -628,10 +636,10 @@ pub async fn eligible(
         state.store.tenant(&caller.tenant_id),
         state.store.all::<Person>(&caller.tenant_id),
     )?;
-    let ((shift, assignments), tenant) = (found.ok_or(Error::NotFound)?, tenant.ok_or(Error::NotFound)?);
+    let ((shift, assignments), tenant) = (caller.shift_in_scope(found)?, tenant.ok_or(Error::NotFound)?);
     let people: Vec<Person> = people
         .into_iter()
-        .filter(|person| person.status != PersonStatus::Inactive)
+        .filter(|person| person.status != PersonStatus::Inactive && caller.sees_person(person))
         .filter(|person| {
             !assignments.iter().any(|held| held.person_id == person.id && held.status != AssignmentStatus::Declined)
         })

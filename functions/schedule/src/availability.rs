@@ -127,6 +127,6 @@ pub async fn get_availability(
         state.store.entity::<rota::store::people::Person>(&caller.tenant_id, &person_id),
         state.store.availability(&caller.tenant_id, &person_id),
     )?;
-    person.ok_or(Error::NotFound)?;
+    caller.person_in_scope(person)?;
     Ok(Json(availability))
 }

@@ -199,7 +199,8 @@ pub async fn supervisor(
     Ok(Some(Supervisor::of(&person)))
 }
 
-/// The location and position, checking that they (and the event) exist here and are in use.
+/// The location and position, checking that they (and the event) exist here and are in use, and
+/// that the location is within the caller's.
 pub async fn place(
     state: &AppState,
     caller: &Caller,
@@ -207,6 +208,7 @@ pub async fn place(
     position_id: &str,
     event_id: Option<&String>,
 ) -> Result<(Location, Position), Error> {
+    caller.within_location(location_id)?;
     let events: Vec<String> = event_id.cloned().into_iter().collect();
     let (location, position, ()) = tokio::try_join!(
         state.store.entity::<Location>(&caller.tenant_id, location_id),
@@ -224,7 +226,8 @@ pub async fn place(
 }
 
 /// The organisation's shifts by start, oldest first: one location's (`location_id`) or all,
-/// within `from`–`to`; drafts only for coordinators and up.
+/// within `from`–`to`; drafts only for coordinators and up. A caller limited to some locations
+/// gets only theirs.
 #[utoipa::path(get, path = "/shifts", tag = "scheduling", security(("bearer" = [])), params(ShiftQuery),
     responses((status = 200, description = "A page of shifts", body = Page<Shift>)))]
 pub async fn list_shifts(
@@ -254,11 +257,12 @@ pub async fn list_shifts(
         }
         (None, true) => {}
     }
+    let locations = caller.locations_to_read(query.location_id.as_deref());
     let page = state
         .store
         .shifts(
             &caller.tenant_id,
-            query.location_id.as_deref(),
+            locations.as_deref(),
             (from.as_deref(), to.as_deref()),
             filter,
             query.limit,
@@ -319,7 +323,7 @@ pub async fn get_shift(
     Path(shift_id): Path<String>,
 ) -> Result<Json<ShiftDetail>, Error> {
     let (shift, assignments) =
-        state.store.shift_with_assignments(&caller.tenant_id, &shift_id).await?.ok_or(Error::NotFound)?;
+        caller.shift_in_scope(state.store.shift_with_assignments(&caller.tenant_id, &shift_id).await?)?;
     if shift.status == ShiftStatus::Draft {
         caller.require_or_hidden(Permission::ScheduleWrite)?;
     }
@@ -360,7 +364,7 @@ pub async fn update_shift(
         state.store.tenant(&caller.tenant_id),
         supervisor(&state, &caller, update.supervisor_id.as_ref().and_then(Option::as_deref)),
     )?;
-    let ((before, assignments), tenant) = (found.ok_or(Error::NotFound)?, tenant.ok_or(Error::NotFound)?);
+    let ((before, assignments), tenant) = (caller.shift_in_scope(found)?, tenant.ok_or(Error::NotFound)?);
     if update.version.is_some_and(|version| version != before.version) {
         return Err(Error::Conflict(Shift::STALE));
     }
@@ -506,7 +510,7 @@ async fn status_change(
         state.store.shift_with_assignments(&caller.tenant_id, shift_id),
         state.store.tenant(&caller.tenant_id),
     )?;
-    let ((before, assignments), tenant) = (found.ok_or(Error::NotFound)?, tenant.ok_or(Error::NotFound)?);
+    let ((before, assignments), tenant) = (caller.shift_in_scope(found)?, tenant.ok_or(Error::NotFound)?);
     if before.status == status {
         return Ok(Json(before));
     }

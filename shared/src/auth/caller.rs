@@ -21,6 +21,8 @@ pub struct Caller {
     pub mfa_enforced: bool,
     /// What the caller may do: their role's set and their permission set's.
     pub permissions: crate::auth::permissions::Permissions,
+    /// Where the caller may act: their locations and units (open: everywhere).
+    pub scope: crate::auth::Scope,
     /// The request being served and the client's address: what an audit entry records.
     pub request_id: String,
     pub ip: Option<String>,
@@ -44,6 +46,7 @@ impl FromRequestParts<AppState> for Caller {
             permissions: claims
                 .perms
                 .map_or_else(|| claims.role.permissions(), crate::auth::permissions::Permissions::from_bits),
+            scope: claims.scope.unwrap_or_default(),
             request_id,
             ip,
         })

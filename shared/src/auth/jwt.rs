@@ -37,6 +37,9 @@ pub struct Claims {
     /// person's permission set. Absent from tokens issued before permission sets: the role's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub perms: Option<u32>,
+    /// The locations and units the session is limited to; absent when it is not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<crate::auth::Scope>,
     pub jti: String,
     pub iat: i64,
     pub nbf: i64,
@@ -56,6 +59,8 @@ pub struct Subject<'a> {
     pub mfa_enforced: bool,
     /// What the session may do: the role's set and the person's permission set.
     pub permissions: crate::auth::permissions::Permissions,
+    /// Where it may act: the person's scope.
+    pub scope: &'a crate::auth::Scope,
 }
 
 /// The token keys of one function: the public key set to verify with, and the private key to
@@ -143,6 +148,7 @@ impl Keys {
             mfa: subject.mfa,
             mfa_enforced: subject.mfa_enforced,
             perms: Some(subject.permissions.bits()),
+            scope: (!subject.scope.is_open()).then(|| subject.scope.clone()),
             jti: ulid::Ulid::new().to_string(),
             iat: now,
             nbf: now,
@@ -250,6 +256,7 @@ mod tests {
         mfa: true,
         mfa_enforced: true,
         permissions: crate::auth::permissions::Permissions::none(),
+        scope: &crate::auth::Scope { location_ids: Vec::new(), unit_ids: Vec::new() },
     };
 
     fn now() -> i64 {

@@ -11,9 +11,11 @@ pub mod permissions;
 pub mod policy;
 pub mod rate_limit;
 pub mod refresh;
+pub mod scope;
 pub mod totp;
 pub mod totp_keys;
 
 pub use caller::Caller;
 pub use permissions::Permission;
 pub use policy::Role;
+pub use scope::Scope;

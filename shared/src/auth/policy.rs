@@ -109,6 +109,7 @@ mod tests {
             mfa,
             mfa_enforced,
             permissions: role.permissions(),
+            scope: Default::default(),
             request_id: "R".into(),
             ip: None,
         }

@@ -197,7 +197,9 @@ crate::entity!(
             ("gsi1pk", keys::person_attendance(&record.tenant_id, &record.person_id)),
             ("gsi1sk", sort.clone()),
             ("gsi2pk", keys::attendance(&record.tenant_id)),
-            ("gsi2sk", sort),
+            ("gsi2sk", sort.clone()),
+            ("gsi3pk", keys::location_attendance(&record.tenant_id, &record.location_id)),
+            ("gsi3sk", sort),
         ]
     }
 );
@@ -345,6 +347,8 @@ pub struct FaceReview {
     pub person_name: String,
     pub shift_id: String,
     pub shift_start: String,
+    #[serde(default)]
+    pub location_id: String,
     pub location_name: String,
     /// When the check-in (or check-out) that sent it here was made.
     pub queued_at: String,
@@ -364,6 +368,7 @@ impl FaceReview {
             person_name: record.person_name.clone(),
             shift_id: record.shift_id.clone(),
             shift_start: record.shift_start.clone(),
+            location_id: record.location_id.clone(),
             location_name: record.location_name.clone(),
             queued_at: mark.at.clone(),
             risk_score: mark.risk_score,
@@ -535,10 +540,12 @@ impl Store {
         Ok(TransactWriteItem::builder().delete(delete).build())
     }
 
-    /// The review queue, oldest first: one page.
+    /// The review queue, oldest first: one page; with `locations`, only theirs (the queue is
+    /// short-lived and small: its partition read, the rest filtered out).
     pub async fn face_reviews(
         &self,
         tenant_id: &str,
+        locations: Option<&[String]>,
         limit: Option<u32>,
         cursor: Option<&str>,
     ) -> Result<Page<FaceReview>, Error> {
@@ -546,54 +553,97 @@ impl Store {
         let request = PageRequest::new(limit, cursor, Index::Table, &partition)?;
         let query =
             self.client.query().key_condition_expression("pk = :pk").expression_attribute_values(":pk", s(partition));
-        self.page(query, request, Index::Table, false).await
+        let (query, filtered) = match locations {
+            Some(locations) => Filter::default().and_among("location_id", locations).apply(query),
+            None => (query, false),
+        };
+        self.page(query, request, Index::Table, filtered).await
     }
 
-    /// Records by shift start within `[from, to)`, one page: one person's (gsi1) or everyone's
-    /// (gsi2), with `filter` applied within that partition.
+    /// Records by shift start within `[from, to)`, one page: one person's (gsi1) or everyone's,
+    /// of the whole organisation (`locations` `None`, gsi2) or of some locations (gsi3, one
+    /// partition each, merged), with `filter` applied within each partition.
     pub async fn attendance_records(
         &self,
         tenant_id: &str,
-        person_id: Option<&str>,
+        (person_id, locations): (Option<&str>, Option<&[String]>),
         range: (Option<&str>, Option<&str>),
         filter: Filter,
         limit: Option<u32>,
         cursor: Option<&str>,
     ) -> Result<Page<Attendance>, Error> {
-        let (index, partition) = match person_id {
-            Some(person) => (Index::Gsi1, keys::person_attendance(tenant_id, person)),
-            None => (Index::Gsi2, keys::attendance(tenant_id)),
-        };
-        self.by_start(index, partition, range, filter, limit, cursor).await
+        match (person_id, locations) {
+            (_, Some([])) => {
+                self.merged(Index::Gsi3, Vec::new(), &keys::attendance(tenant_id), range, filter, limit, cursor).await
+            }
+            (Some(person), locations) => {
+                let filter = match locations {
+                    Some(locations) => filter.and_among("location_id", locations),
+                    None => filter,
+                };
+                let partition = keys::person_attendance(tenant_id, person);
+                self.by_start(Index::Gsi1, partition, range, filter, limit, cursor).await
+            }
+            (None, None) => self.by_start(Index::Gsi2, keys::attendance(tenant_id), range, filter, limit, cursor).await,
+            (None, Some([location])) => {
+                let partition = keys::location_attendance(tenant_id, location);
+                self.by_start(Index::Gsi3, partition, range, filter, limit, cursor).await
+            }
+            (None, Some(locations)) => {
+                let partitions =
+                    locations.iter().map(|location| keys::location_attendance(tenant_id, location)).collect();
+                self.merged(Index::Gsi3, partitions, &keys::attendance(tenant_id), range, filter, limit, cursor).await
+            }
+        }
     }
 
     /// Every record of one person (or everyone, `None`) whose shift starts within `[from, to)`,
     /// for sums, pay and exports: DynamoDB's own pages of up to 1 MB (about 700 records each),
-    /// one after another.
+    /// one after another. With `locations`, only theirs: each location's partition (gsi3) read
+    /// in parallel, the records in shift start order.
     pub async fn all_attendance(
         &self,
         tenant_id: &str,
-        person_id: Option<&str>,
+        (person_id, locations): (Option<&str>, Option<&[String]>),
         range: (&str, &str),
         filter: Filter,
     ) -> Result<Vec<Attendance>, Error> {
-        let (index, partition) = match person_id {
-            Some(person) => (Index::Gsi1, keys::person_attendance(tenant_id, person)),
-            None => (Index::Gsi2, keys::attendance(tenant_id)),
+        let (filter, partitions) = match (person_id, locations) {
+            (_, Some([])) => return Ok(Vec::new()),
+            (Some(person), locations) => {
+                let filter = match locations {
+                    Some(locations) => filter.and_among("location_id", locations),
+                    None => filter,
+                };
+                (filter, vec![(Index::Gsi1, keys::person_attendance(tenant_id, person))])
+            }
+            (None, None) => (filter, vec![(Index::Gsi2, keys::attendance(tenant_id))]),
+            (None, Some(locations)) => {
+                let partitions =
+                    locations.iter().map(|location| (Index::Gsi3, keys::location_attendance(tenant_id, location)));
+                (filter, partitions.collect())
+            }
         };
-        let (pk, sort) = if index == Index::Gsi1 { ("gsi1pk", "gsi1sk") } else { ("gsi2pk", "gsi2sk") };
-        let (condition, bounds) = super::schedule::start_range(sort, (Some(range.0), Some(range.1)));
-        let mut query = self
-            .client
-            .query()
-            .set_index_name(index.name().map(Into::into))
-            .key_condition_expression(format!("{pk} = :pk{condition}"))
-            .expression_attribute_values(":pk", s(partition));
-        for (placeholder, value) in bounds {
-            query = query.expression_attribute_values(placeholder, s(value));
+        let reads = partitions.into_iter().map(|(index, partition)| {
+            let [.., pk, sort] = index.attributes() else { unreachable!("every index has a key") };
+            let (condition, bounds) = super::schedule::start_range(sort, (Some(range.0), Some(range.1)));
+            let mut query = self
+                .client
+                .query()
+                .set_index_name(index.name().map(Into::into))
+                .key_condition_expression(format!("{pk} = :pk{condition}"))
+                .expression_attribute_values(":pk", s(partition));
+            for (placeholder, value) in bounds {
+                query = query.expression_attribute_values(placeholder, s(value));
+            }
+            self.every(filter.clone().apply(query).0)
+        });
+        let items = futures_util::future::try_join_all(reads).await?.into_iter().flatten();
+        let mut records: Vec<Attendance> = items.map(from_item).collect::<Result<_, _>>()?;
+        if locations.is_some_and(|locations| locations.len() > 1) {
+            records.sort_by(|a, b| (&a.shift_start, &a.shift_id).cmp(&(&b.shift_start, &b.shift_id)));
         }
-        let (query, _) = filter.apply(query);
-        self.every(query).await?.into_iter().map(from_item).collect()
+        Ok(records)
     }
 }
 

@@ -91,11 +91,11 @@ macro_rules! entity {
 }
 
 /// Conditions a list applies within the tenant's own partition, all of which must hold.
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub struct Filter {
-    conditions: Vec<&'static str>,
-    names: Vec<(&'static str, &'static str)>,
-    values: Vec<(&'static str, AttributeValue)>,
+    conditions: Vec<String>,
+    names: Vec<(String, &'static str)>,
+    values: Vec<(String, AttributeValue)>,
 }
 
 impl Filter {
@@ -106,11 +106,20 @@ impl Filter {
         name: (&'static str, &'static str),
         value: (&'static str, AttributeValue),
     ) -> Self {
-        self.conditions.push(condition);
+        self.conditions.push(condition.to_owned());
         if !name.0.is_empty() {
-            self.names.push(name);
+            self.names.push((name.0.to_owned(), name.1));
         }
-        self.values.push(value);
+        self.values.push((value.0.to_owned(), value.1));
+        self
+    }
+
+    /// One more condition: `attribute` is one of `among` (at least one).
+    pub fn and_among(mut self, attribute: &'static str, among: &[String]) -> Self {
+        let placeholders: Vec<String> = (0..among.len()).map(|i| format!(":{attribute}_{i}")).collect();
+        self.conditions.push(format!("#{attribute} IN ({})", placeholders.join(", ")));
+        self.names.push((format!("#{attribute}"), attribute));
+        self.values.extend(placeholders.into_iter().zip(among.iter().map(|value| AttributeValue::S(value.clone()))));
         self
     }
 }

@@ -197,6 +197,16 @@ pub fn requests(tenant_id: &str, status: &str) -> String {
     format!("T#{tenant_id}#REQUESTS#{status}")
 }
 
+/// gsi3 partition of the people of a unit, by id.
+pub fn unit_people(tenant_id: &str, unit_id: &str) -> String {
+    format!("T#{tenant_id}#UNIT#{unit_id}#PEOPLE")
+}
+
+/// gsi3 partition of the attendance records at a location, by `{shift start}#{shift}`.
+pub fn location_attendance(tenant_id: &str, location_id: &str) -> String {
+    format!("T#{tenant_id}#LOC#{location_id}#ATT")
+}
+
 /// gsi1 partition of a person's attendance records, by `{shift start}#{shift}`.
 pub fn person_attendance(tenant_id: &str, person_id: &str) -> String {
     format!("T#{tenant_id}#PERSON#{person_id}#ATT")

@@ -11,6 +11,7 @@ use serde::de::DeserializeOwned;
 use std::collections::BTreeMap;
 use utoipa::ToSchema;
 
+use super::entities::Filter;
 use super::{Item, Store, from_item, s};
 use crate::Error;
 
@@ -62,7 +63,7 @@ impl Index {
         }
     }
 
-    fn attributes(self) -> &'static [&'static str] {
+    pub(crate) fn attributes(self) -> &'static [&'static str] {
         match self {
             Index::Table => &["pk", "sk"],
             Index::Gsi1 => &["pk", "sk", "gsi1pk", "gsi1sk"],
@@ -107,7 +108,103 @@ fn encode(item: &Item, index: Index) -> Option<String> {
     Some(URL_SAFE_NO_PAD.encode(serde_json::to_vec(&key).ok()?))
 }
 
+/// Where a merged list ([`Store::merged`]) left off: the last sort key it gave out, under the
+/// list it belongs to.
+#[derive(serde::Deserialize, Serialize)]
+struct MergedCursor {
+    list: String,
+    after: String,
+}
+
 impl Store {
+    /// One page merged from several `partitions` of `index` whose sort keys are alike (shifts by
+    /// `{start}#{id}` under each of some locations, people by id under each of some units), in
+    /// sort key order: all partitions are read in parallel (one round trip), each within `range`
+    /// of `{start}#{id}` keys (`(None, None)` for any key) and with `filter` applied. The cursor
+    /// is the last sort key given out, under `list` (the partition of the whole list, so a cursor
+    /// of another list or tenant is refused). A partition DynamoDB stopped reading early (its
+    /// limit, or 1 MB of filtered items) holds the page to what it read, so nothing is skipped.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn merged<T: DeserializeOwned + ToSchema>(
+        &self,
+        index: Index,
+        partitions: Vec<String>,
+        list: &str,
+        range: (Option<&str>, Option<&str>),
+        filter: Filter,
+        limit: Option<u32>,
+        cursor: Option<&str>,
+    ) -> Result<Page<T>, Error> {
+        let limit = PageRequest::new(limit, None, index, list)?.limit as usize;
+        let after = match cursor {
+            None => None,
+            Some(cursor) => {
+                let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| bad_cursor())?;
+                let cursor: MergedCursor = serde_json::from_slice(&bytes).map_err(|_| bad_cursor())?;
+                (cursor.list == list).then_some(cursor.after).ok_or_else(bad_cursor).map(Some)?
+            }
+        };
+        let [.., pk, sort] = index.attributes() else { unreachable!("every index has a key") };
+        // The cursor's own key is read again (the bound is inclusive) and dropped below.
+        let from = match (range.0, after.as_deref()) {
+            (Some(from), Some(after)) => Some(from.max(after)),
+            (from, after) => from.or(after),
+        };
+        let (condition, bounds) = super::schedule::start_range(sort, (from, range.1));
+        if bounds.len() == 2 && bounds[0].1 > bounds[1].1 {
+            return Ok(Page { items: Vec::new(), next_cursor: None });
+        }
+        let queries = partitions.into_iter().map(|partition| {
+            let mut query = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .set_index_name(index.name().map(Into::into))
+                .key_condition_expression(format!("{pk} = :pk{condition}"))
+                .expression_attribute_values(":pk", s(partition));
+            for (placeholder, value) in &bounds {
+                query = query.expression_attribute_values(*placeholder, s(value.clone()));
+            }
+            let (query, filtered) = filter.clone().apply(query);
+            // Enough for a full page after the cursor's own key, and one more to tell there is more.
+            let query = if filtered { query } else { query.limit(limit as i32 + 2) };
+            query.send()
+        });
+        let outputs = futures_util::future::try_join_all(queries).await?;
+        let sort_key = |item: &Item| match item.get(*sort) {
+            Some(AttributeValue::S(key)) => key.clone(),
+            _ => String::new(),
+        };
+        // The lowest key a partition stopped at: beyond it, that partition was not read.
+        let mut read_to: Option<String> = None;
+        let mut items = Vec::new();
+        for output in outputs {
+            if let Some(last) = output.last_evaluated_key.as_ref().map(sort_key) {
+                read_to = Some(read_to.map_or(last.clone(), |read_to| read_to.min(last)));
+            }
+            items.extend(output.items.unwrap_or_default());
+        }
+        let mut items: Vec<(String, Item)> = items
+            .into_iter()
+            .map(|item| (sort_key(&item), item))
+            .filter(|(key, _)| after.as_ref().is_none_or(|after| key > after))
+            .filter(|(key, _)| read_to.as_ref().is_none_or(|read_to| key <= read_to))
+            .collect();
+        items.sort_by(|a, b| a.0.cmp(&b.0));
+        let next = if items.len() > limit {
+            items.truncate(limit);
+            items.last().map(|(key, _)| key.clone())
+        } else {
+            read_to
+        };
+        let next_cursor = next.map(|after| {
+            let cursor = MergedCursor { list: list.to_owned(), after };
+            URL_SAFE_NO_PAD.encode(serde_json::to_vec(&cursor).unwrap_or_default())
+        });
+        let items = items.into_iter().map(|(_, item)| from_item(item)).collect::<Result<_, _>>()?;
+        Ok(Page { items, next_cursor })
+    }
+
     /// A page of one partition (`partition` of `index`), newest (highest sort key) first, of its
     /// items whose sort key begins with `prefix` (every item: `""`).
     pub(crate) async fn newest_first<T: DeserializeOwned + ToSchema>(

@@ -15,6 +15,8 @@ use std::collections::{HashMap, HashSet};
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use serde::{Deserialize, Serialize};
 
+use super::entities::Filter;
+use super::page::{Index, Page};
 use super::{In, Item, Store, from_item, key, keys, to_item, value};
 use crate::Error;
 use crate::auth::Role;
@@ -72,6 +74,9 @@ pub struct Person {
     /// (`GET /permission-sets`); changing it ends their sessions.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub permission_set_id: Option<String>,
+    /// The locations and units they are limited to (open: everywhere).
+    #[serde(default)]
+    pub scope: crate::auth::Scope,
     /// Present when the organisation's identity provider provisioned the person (SCIM): its names
     /// for them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -126,6 +131,7 @@ impl Person {
             sessions_valid_after: None,
             import_id: None,
             permission_set_id: None,
+            scope: Default::default(),
             scim: None,
             version: 1,
             created_at: now.to_owned(),
@@ -135,7 +141,8 @@ impl Person {
 }
 
 // The lower-cased name and email are kept as `search_text`, for `GET /people?q=`; a phone in
-// international form puts the person in gsi1 under it (phone sign-in finds them by it).
+// international form puts the person in gsi1 under it (phone sign-in finds them by it); a unit
+// puts them in gsi3 under it, by id (the people of a scope limited to units).
 crate::entity!(
     Person,
     "PERSON#",
@@ -146,6 +153,10 @@ crate::entity!(
         if let Some(phone) = person.phone.as_deref().and_then(crate::phone::e164) {
             extra.push(("gsi1pk", keys::phone(&phone)));
             extra.push(("gsi1sk", format!("{}#{}", person.tenant_id, person.id)));
+        }
+        if let Some(unit) = &person.unit_id {
+            extra.push(("gsi3pk", keys::unit_people(&person.tenant_id, unit)));
+            extra.push(("gsi3sk", person.id.clone()));
         }
         extra
     }
@@ -194,6 +205,10 @@ pub struct CreatePerson {
     #[schema(min_length = 1, max_length = 64)]
     #[serde(default)]
     pub permission_set_id: Option<String>,
+    /// Limits the person to some locations and/or units (only within the inviter's own).
+    #[garde(dive)]
+    #[serde(default)]
+    pub scope: Option<crate::auth::Scope>,
 }
 
 /// The roles a person of an organisation can have (platform admins come only from the ops
@@ -241,6 +256,7 @@ impl CreatePerson {
         person.unit_id = self.unit_id;
         person.emergency_contact = self.emergency_contact;
         person.permission_set_id = self.permission_set_id;
+        person.scope = self.scope.unwrap_or_default().normalised();
         person
     }
 }
@@ -265,6 +281,9 @@ pub struct EmailClaim {
     /// The person's permission set, for the tokens a login issues.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub permission_set_id: Option<String>,
+    /// The person's scope, for the same.
+    #[serde(default, skip_serializing_if = "crate::auth::Scope::is_open")]
+    pub scope: crate::auth::Scope,
 }
 
 impl EmailClaim {
@@ -277,6 +296,7 @@ impl EmailClaim {
             role: person.role,
             status: person.status,
             permission_set_id: person.permission_set_id.clone(),
+            scope: person.scope.clone(),
         }
     }
 }
@@ -328,6 +348,26 @@ impl Store {
         self.entity_item(person)
     }
 
+    /// The people of some units (gsi3, one partition each, merged), in id order: one page, with
+    /// `filter` applied within each unit and people of imports not committed left out.
+    pub async fn people_of_units(
+        &self,
+        tenant_id: &str,
+        units: &[String],
+        filter: Filter,
+        limit: Option<u32>,
+        cursor: Option<&str>,
+    ) -> Result<Page<Person>, Error> {
+        let partitions = units.iter().map(|unit| keys::unit_people(tenant_id, unit)).collect();
+        let list = format!("{}#PEOPLE", keys::tenant(tenant_id));
+        let (mut page, staged) = tokio::try_join!(
+            self.merged::<Person>(Index::Gsi3, partitions, &list, (None, None), filter, limit, cursor),
+            self.staged_imports(tenant_id)
+        )?;
+        page.items.retain(|person| !person.import_id.as_ref().is_some_and(|id| staged.contains(id)));
+        Ok(page)
+    }
+
     pub(crate) fn claim_item(&self, claim: &EmailClaim) -> Result<Item, Error> {
         to_item(claim, &[("pk", keys::email(&claim.email)), ("sk", keys::EMAIL_SK.into())])
     }
@@ -352,19 +392,21 @@ impl Store {
         Ok(TransactWriteItem::builder().put(put).build())
     }
 
-    /// The claim following a role, status or permission set change of its person, for the same
+    /// The claim following a role, status, permission set or scope change of its person, for the same
     /// transaction.
     pub fn claim_access(&self, person: &Person) -> Result<TransactWriteItem, Error> {
         let update = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key(keys::email(&person.email), keys::EMAIL_SK)))
-            .update_expression("SET #role = :role, #status = :status, permission_set_id = :set")
+            .update_expression("SET #role = :role, #status = :status, permission_set_id = :set, #scope = :scope")
             .condition_expression("attribute_exists(pk)")
             .expression_attribute_names("#role", "role")
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":role", value(&person.role)?)
             .expression_attribute_values(":status", value(&person.status)?)
             .expression_attribute_values(":set", value(&person.permission_set_id)?)
+            .expression_attribute_names("#scope", "scope")
+            .expression_attribute_values(":scope", value(&person.scope)?)
             .build()
             .map_err(Error::internal)?;
         Ok(TransactWriteItem::builder().update(update).build())

@@ -635,26 +635,34 @@ impl Store {
         Ok(TransactWriteItem::builder().delete(delete).build())
     }
 
-    /// Shifts by start within `[from, to)` (either open), one page: under one location (gsi1)
-    /// or the whole organisation (gsi2), with `filter` applied within that partition.
+    /// Shifts by start within `[from, to)` (either open), one page: of the whole organisation
+    /// (`locations` `None`, gsi2) or of some locations (gsi1, one partition each, merged), with
+    /// `filter` applied within each partition.
     pub async fn shifts(
         &self,
         tenant_id: &str,
-        location_id: Option<&str>,
+        locations: Option<&[String]>,
         range: (Option<&str>, Option<&str>),
         filter: Filter,
         limit: Option<u32>,
         cursor: Option<&str>,
     ) -> Result<Page<Shift>, Error> {
-        let (index, partition) = match location_id {
-            Some(location) => (Index::Gsi1, keys::location_shifts(tenant_id, location)),
-            None => (Index::Gsi2, keys::shifts(tenant_id)),
+        let page = async {
+            match locations {
+                None => self.by_start(Index::Gsi2, keys::shifts(tenant_id), range, filter, limit, cursor).await,
+                Some([location]) => {
+                    let partition = keys::location_shifts(tenant_id, location);
+                    self.by_start(Index::Gsi1, partition, range, filter, limit, cursor).await
+                }
+                Some(locations) => {
+                    let partitions =
+                        locations.iter().map(|location| keys::location_shifts(tenant_id, location)).collect();
+                    self.merged(Index::Gsi1, partitions, &keys::shifts(tenant_id), range, filter, limit, cursor).await
+                }
+            }
         };
-        let (mut page, staged) = tokio::try_join!(
-            self.by_start::<Shift>(index, partition, range, filter, limit, cursor),
-            self.staged_imports(tenant_id)
-        )?;
-        page.items.retain(|shift| !shift.import_id.as_ref().is_some_and(|id| staged.contains(id)));
+        let (mut page, staged) = tokio::try_join!(page, self.staged_imports(tenant_id))?;
+        page.items.retain(|shift: &Shift| !shift.import_id.as_ref().is_some_and(|id| staged.contains(id)));
         Ok(page)
     }
 
@@ -709,9 +717,8 @@ impl Store {
             return Err(Error::field("to", "must not be before from"));
         }
         let request = PageRequest::new(limit, cursor, index, &partition)?;
-        let sort = if index == Index::Gsi1 { "gsi1sk" } else { "gsi2sk" };
+        let [.., pk, sort] = index.attributes() else { unreachable!("every index has a key") };
         let (condition, bounds) = start_range(sort, range);
-        let pk = index.partition_attribute();
         let mut query = self
             .client
             .query()

@@ -42,6 +42,9 @@ pub struct Session {
     /// The person's permission set when the session began (changing it ends their sessions).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub permission_set_id: Option<String>,
+    /// The person's scope when the session began (changing it ends their sessions too).
+    #[serde(default, skip_serializing_if = "crate::auth::Scope::is_open")]
+    pub scope: crate::auth::Scope,
 }
 
 impl Session {

@@ -29,6 +29,10 @@ pub const CODE_TRIES: u32 = 5;
 pub struct Candidate {
     pub tenant_id: String,
     pub person_id: String,
+    /// Their scope when the code was sent (staff only sign in by phone: a scope narrows no more
+    /// than which published shifts they browse).
+    #[serde(default, skip_serializing_if = "crate::auth::Scope::is_open")]
+    pub scope: crate::auth::Scope,
 }
 
 /// A phone's pending sign-in code.
