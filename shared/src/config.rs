@@ -62,6 +62,9 @@ pub struct Config {
     pub sms_auth_token: Option<Secret>,
     pub whatsapp_app_secret: Option<Secret>,
     pub whatsapp_verify_token: Option<Secret>,
+    /// `ROTA_DNS_API`: a DNS-over-HTTPS JSON API (Google Public DNS's, `https://dns.google`, by
+    /// default), asked for the TXT records that prove an organisation owns an email domain.
+    pub dns_api: String,
 }
 
 impl Config {
@@ -95,6 +98,7 @@ impl Config {
             sms_auth_token: set("ROTA_SMS_AUTH_TOKEN").map(Secret),
             whatsapp_app_secret: set("ROTA_WHATSAPP_APP_SECRET").map(Secret),
             whatsapp_verify_token: set("ROTA_WHATSAPP_VERIFY_TOKEN").map(Secret),
+            dns_api: or("ROTA_DNS_API", "https://dns.google"),
         })
     }
 }
@@ -128,6 +132,7 @@ pub(crate) mod tests {
             sms_auth_token: None,
             whatsapp_app_secret: None,
             whatsapp_verify_token: None,
+            dns_api: "https://dns.google".into(),
         }
     }
 }

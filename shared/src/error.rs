@@ -79,6 +79,9 @@ pub enum Error {
     /// An identity provider's discovery document or keys could not be read.
     #[error("the identity provider could not be reached; try again shortly")]
     IdentityProviderUnavailable,
+    /// The DNS resolver did not answer, or could not resolve the name (not that it has no record).
+    #[error("the DNS resolver could not be reached; try again shortly")]
+    DnsUnavailable,
     #[error("too many requests; retry after {retry_after_secs} s")]
     RateLimited { retry_after_secs: u64 },
     /// Anything we did not expect. Logged in full, answered without detail.
@@ -158,6 +161,7 @@ impl Error {
             Self::PaymentRequired { .. } => (StatusCode::PAYMENT_REQUIRED, "payment_required"),
             Self::PaymentProviderUnavailable => (StatusCode::SERVICE_UNAVAILABLE, "payment_provider_unavailable"),
             Self::IdentityProviderUnavailable => (StatusCode::SERVICE_UNAVAILABLE, "identity_provider_unavailable"),
+            Self::DnsUnavailable => (StatusCode::SERVICE_UNAVAILABLE, "dns_unavailable"),
             Self::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error"),
         }

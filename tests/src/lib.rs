@@ -488,6 +488,17 @@ impl TestApp {
         response.json().await.expect("the messaging fake answers a JSON list")
     }
 
+    /// Proves `domain` the organisation's, whose owner (or IT admin) holds `token`: the settings'
+    /// `domain_verification` published as the TXT record of `_rota-challenge.{domain}` in the
+    /// local stack's DNS, and `POST /tenant/sso/domains/{domain}/verify`. The settings after.
+    pub async fn prove_domain(&self, token: &str, domain: &str) -> Value {
+        let settings = json_of(self.get("/tenant/sso", token).await, StatusCode::OK).await;
+        let record = settings["domain_verification"].as_str().expect("settings with providers name their record");
+        publish_txt(&format!("_rota-challenge.{domain}"), &[record]).await;
+        let path = format!("/tenant/sso/domains/{domain}/verify");
+        json_of(self.post_empty(&path, token).await, StatusCode::OK).await
+    }
+
     /// The `token`s of every link to `{ROTA_APP_URL}{path}?token=…` mailed to `to`, oldest first.
     pub async fn link_tokens(&self, to: &str, path: &str) -> Vec<String> {
         let prefix = format!("{}{path}?token=", self.config.app_url);
@@ -684,6 +695,29 @@ pub async fn credit_pack(app: &TestApp, admin_token: &str, fields: Value) -> Val
 /// A point `metres` north of `(lat, lng)`, on the sphere the geofence is measured on.
 pub fn north_of(lat: f64, lng: f64, metres: f64) -> (f64, f64) {
     (lat + (metres / 6_371_008.8_f64).to_degrees(), lng)
+}
+
+/// Publishes `texts` as the TXT records of `name` in the local stack's DNS (ROTA_DNS_API, the
+/// fake in infra/fake_dns.py), in place of any it had.
+pub async fn publish_txt(name: &str, texts: &[&str]) {
+    let api = std::env::var("ROTA_DNS_API").expect("run with `infra/stack run` (the DNS fake)");
+    let response = reqwest::Client::new()
+        .put(format!("{api}/_fake/dns/{name}"))
+        .json(&json!({ "txt": texts }))
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success(), "the DNS fake took the records: {}", response.status());
+}
+
+/// Makes the local stack's DNS answer the next `times` lookups of `name` with `status` (an HTTP
+/// status, or `"servfail"`).
+pub async fn fail_dns(name: &str, status: Value, times: u32) {
+    let api = std::env::var("ROTA_DNS_API").expect("run with `infra/stack run` (the DNS fake)");
+    let body = json!({ "status": status, "times": times });
+    let response =
+        reqwest::Client::new().post(format!("{api}/_fake/dns/{name}/fail")).json(&body).send().await.unwrap();
+    assert!(response.status().is_success(), "the DNS fake took the failure: {}", response.status());
 }
 
 /// The fixture location's point (Riverside Hall; geofence 150 m).

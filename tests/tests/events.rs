@@ -70,6 +70,8 @@ const SSO_DOMAIN: &str = "REPLACE_WITH_SSO_DOMAIN";
 const OIDC_PROVIDER_ID: &str = "REPLACE_WITH_OIDC_PROVIDER_ID";
 const OIDC_NONCE: &str = "REPLACE_WITH_OIDC_NONCE";
 const ID_TOKEN: &str = "REPLACE_WITH_ID_TOKEN";
+/// The organisation's own email domain, one of its provider's, with its TXT record published.
+const DOMAIN_TO_PROVE: &str = "REPLACE_WITH_DOMAIN_TO_PROVE";
 /// SCIM: the organisation's token (made by the owner), a user the provider created, and the
 /// address of a user created or replaced.
 const SCIM_TOKEN: &str = "REPLACE_WITH_SCIM_TOKEN";
@@ -277,6 +279,7 @@ async fn every_sample_event_succeeds_with_real_tokens() {
         } else {
             text
         };
+        let text = if text.contains(DOMAIN_TO_PROVE) { domain_to_prove(&app, &owner, text).await } else { text };
         let text = if text.contains(SSO_DOMAIN) || text.contains(ID_TOKEN) {
             sso_signed_in(&app, &owner, text).await
         } else {
@@ -347,6 +350,7 @@ async fn sso_signed_in(app: &api_tests::TestApp, owner: &api_tests::Account, tex
         "allowed_domains": [domain] }] });
     let connected = app.request(reqwest::Method::PUT, "/tenant/sso", Some(&owner.access_token), Some(body)).await;
     json_of(connected, StatusCode::OK).await;
+    app.prove_domain(&owner.access_token, &domain).await;
     let email = format!("sam@{domain}");
     app.member(&owner.access_token, serde_json::json!({ "email": email, "name": "Sam Staff", "role": "staff" })).await;
     let started = app.post("/auth/oidc/start", None, serde_json::json!({ "email": email })).await;
@@ -356,6 +360,18 @@ async fn sso_signed_in(app: &api_tests::TestApp, owner: &api_tests::Account, tex
     text.replace(OIDC_PROVIDER_ID, started["provider_id"].as_str().unwrap())
         .replace(OIDC_NONCE, nonce)
         .replace(ID_TOKEN, &id_token)
+}
+
+/// The owner's organisation's own domain, named by a provider, its record published.
+async fn domain_to_prove(app: &api_tests::TestApp, owner: &api_tests::Account, text: String) -> String {
+    let domain = format!("{}.example", owner.tenant_id.to_lowercase());
+    let body = serde_json::json!({ "providers": [{ "kind": "google", "issuer": "https://accounts.google.com",
+        "client_id": "1234567890-abc.apps.googleusercontent.com", "allowed_domains": [domain] }] });
+    let connected = app.request(reqwest::Method::PUT, "/tenant/sso", Some(&owner.access_token), Some(body)).await;
+    let settings = json_of(connected, StatusCode::OK).await;
+    let record = settings["domain_verification"].as_str().unwrap();
+    api_tests::publish_txt(&format!("_rota-challenge.{domain}"), &[record]).await;
+    text.replace(DOMAIN_TO_PROVE, &domain)
 }
 
 /// A staff member of the owner's organisation (which allows phone sign-in) with a phone of their

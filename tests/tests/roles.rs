@@ -35,6 +35,8 @@ fn fixture(org: &Organisation, site: &OnSite, tenant_id: &str, name: &str) -> St
         "broadcast_id" => "01JN0SUCHBR0ADCAST00000000".to_owned(),
         // Only owners change the organisation's permission sets: everyone else is refused first.
         "set_id" => "01JN0SUCHSET0000000000000".to_owned(),
+        // No provider signs it in: a holder of the permission is told it is not found.
+        "domain" => format!("{}.example", tenant_id.to_lowercase()),
         _ => panic!("add a fixture for `{name}` so the role check covers it"),
     }
 }

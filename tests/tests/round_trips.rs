@@ -43,6 +43,7 @@ const BUDGETS: &[(&str, &str, RangeInclusive<usize>)] = &[
     // transaction.
     ("PUT", "/tenant/sso", 2..=2),
     ("GET", "/tenant/sso", 1..=1),
+    ("POST", "/tenant/sso/domains/{domain}/verify", 2..=2),
     // The domain's provider; then the sign-in under way.
     ("POST", "/auth/oidc/start", 2..=2),
     // The sign-in under way taken with the address's account read; then the session with the
@@ -417,7 +418,12 @@ async fn sso_endpoints(app: &TestApp) {
         "allowed_domains": [domain] }] });
     let put = app.request(Method::PUT, "/tenant/sso", Some(&owner.access_token), Some(body)).await;
     measured(app, "PUT", "/tenant/sso", put, StatusCode::OK).await;
-    measured(app, "GET", "/tenant/sso", app.get("/tenant/sso", &owner.access_token).await, StatusCode::OK).await;
+    let settings =
+        measured(app, "GET", "/tenant/sso", app.get("/tenant/sso", &owner.access_token).await, StatusCode::OK).await;
+    api_tests::publish_txt(&format!("_rota-challenge.{domain}"), &[settings["domain_verification"].as_str().unwrap()])
+        .await;
+    let verified = app.post_empty(&format!("/tenant/sso/domains/{domain}/verify"), &owner.access_token).await;
+    measured(app, "POST", "/tenant/sso/domains/{domain}/verify", verified, StatusCode::OK).await;
     let email = format!("sam@{domain}");
     app.member(&owner.access_token, json!({ "email": email, "name": "Sam", "role": "staff" })).await;
     let started = app.post("/auth/oidc/start", None, json!({ "email": email })).await;

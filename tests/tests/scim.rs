@@ -73,6 +73,7 @@ async fn single_sign_on(app: &TestApp, owner: &Account, issuer: &Issuer) -> Stri
     let body = json!({ "providers": [{ "kind": "okta", "issuer": issuer.url, "client_id": "rota-web",
         "allowed_domains": [domain] }], "password_login": "allowed" });
     json_of(app.request(Method::PUT, "/tenant/sso", Some(&owner.access_token), Some(body)).await, StatusCode::OK).await;
+    app.prove_domain(&owner.access_token, &domain).await;
     domain
 }
 

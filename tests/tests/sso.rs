@@ -26,6 +26,16 @@ async fn connect(app: &TestApp, owner: &Account, issuer: &Issuer, body: Value) -
     app.request(Method::PUT, "/tenant/sso", Some(&owner.access_token), Some(body)).await
 }
 
+/// `connect`ed, with the domain proved first (by its TXT record) when passwords are to be turned
+/// off: the settings then.
+async fn connected(app: &TestApp, owner: &Account, issuer: &Issuer, body: Value) -> Value {
+    let mut allowing = body.clone();
+    allowing["password_login"] = json!("allowed");
+    json_of(connect(app, owner, issuer, allowing).await, StatusCode::OK).await;
+    app.prove_domain(&owner.access_token, &domain(owner)).await;
+    json_of(connect(app, owner, issuer, body).await, StatusCode::OK).await
+}
+
 async fn start(app: &TestApp, email: &str) -> Value {
     json_of(app.post("/auth/oidc/start", None, json!({ "email": email })).await, StatusCode::OK).await
 }
@@ -54,7 +64,7 @@ async fn staff_sign_in_through_their_organisations_identity_provider_and_its_rot
     let email = format!("sam@{}", domain(&owner));
     staff(&app, &owner, &email).await;
 
-    let settings = json_of(connect(&app, &owner, &issuer, json!({})).await, StatusCode::OK).await;
+    let settings = connected(&app, &owner, &issuer, json!({})).await;
     assert_eq!(settings["providers"][0]["allowed_domains"], json!([domain(&owner)]));
     assert_eq!(settings["providers"][0]["default_role"], "staff");
     let read = json_of(app.get("/tenant/sso", &owner.access_token).await, StatusCode::OK).await;
@@ -122,7 +132,7 @@ async fn every_token_not_exactly_right_is_refused_and_creates_nobody() {
     let app = spawn_app().await;
     let owner = app.signup().await;
     let issuer = Issuer::start().await;
-    json_of(connect(&app, &owner, &issuer, json!({ "auto_provision": true })).await, StatusCode::OK).await;
+    connected(&app, &owner, &issuer, json!({ "auto_provision": true })).await;
     let newcomer = format!("new@{}", domain(&owner));
     let now = chrono::Utc::now().timestamp();
 
@@ -200,7 +210,7 @@ async fn password_login_turned_off_leaves_owners_theirs_and_a_domain_is_one_orga
     let email = format!("sam@{}", domain(&owner));
     staff(&app, &owner, &email).await;
     let off = json!({ "password_login": "disabled" });
-    let settings = json_of(connect(&app, &owner, &issuer, off).await, StatusCode::OK).await;
+    let settings = connected(&app, &owner, &issuer, off).await;
     assert_eq!(settings["password_login"], "disabled");
 
     // Staff sign in through the provider only; the owner keeps their password and second factor.
@@ -209,15 +219,27 @@ async fn password_login_turned_off_leaves_owners_theirs_and_a_domain_is_one_orga
     let owners = json_of(login(&owner.email).await, StatusCode::OK).await;
     assert_eq!(owners["mfa_required"], true);
 
-    // Another organisation cannot take the domain; nobody but the owner sets these.
+    // Another organisation naming the domain holds nothing by it: sign-ins still go to the first,
+    // and it cannot prove the domain with the first one's record, nor take it with its own.
     let other = app.signup().await;
     let taken = json!({ "providers": [{ "kind": "google", "issuer": "https://accounts.google.com",
         "client_id": "x.apps.googleusercontent.com", "allowed_domains": [domain(&owner)] }] });
     let answer = app.request(Method::PUT, "/tenant/sso", Some(&other.access_token), Some(taken)).await;
-    problem_of(answer, StatusCode::CONFLICT, "conflict").await;
-    let staff_token =
-        json_of(app.post("/auth/oidc/start", None, json!({ "email": email })).await, StatusCode::OK).await;
-    assert_eq!(staff_token["sso"], true, "still the first organisation's");
+    let theirs = json_of(answer, StatusCode::OK).await;
+    let started = start(&app, &email).await;
+    assert_eq!((started["sso"].as_bool(), started["issuer"].as_str()), (Some(true), Some(issuer.url.as_str())));
+    let verify = format!("/tenant/sso/domains/{}/verify", domain(&owner));
+    problem_of(
+        app.post_empty(&verify, &other.access_token).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    let ours = json_of(app.get("/tenant/sso", &owner.access_token).await, StatusCode::OK).await;
+    let both = [ours["domain_verification"].as_str().unwrap(), theirs["domain_verification"].as_str().unwrap()];
+    api_tests::publish_txt(&format!("_rota-challenge.{}", domain(&owner)), &both).await;
+    problem_of(app.post_empty(&verify, &other.access_token).await, StatusCode::CONFLICT, "conflict").await;
+    assert_eq!(start(&app, &email).await["issuer"].as_str(), Some(issuer.url.as_str()), "still the first's");
     let bad = json!({ "providers": [{ "kind": "oidc", "issuer": "http://id.example", "client_id": "c",
         "allowed_domains": ["Not A Domain"], "default_role": "owner" }] });
     let refused = problem_of(
@@ -242,7 +264,7 @@ async fn an_invited_person_joins_by_signing_in_through_the_provider() {
     let invited = json!({ "email": email, "name": "Ivy Invited", "role": "coordinator" });
     let invited = json_of(app.post("/people", Some(&owner.access_token), invited).await, StatusCode::CREATED).await;
     let link = app.link_token(&email, "/accept-invitation").await;
-    json_of(connect(&app, &owner, &issuer, json!({})).await, StatusCode::OK).await;
+    connected(&app, &owner, &issuer, json!({})).await;
 
     let started = start(&app, &email).await;
     let token = issuer.sign(&issuer.claims(CLIENT_ID, &email, started["nonce"].as_str().unwrap()), "rsa-1");
@@ -267,4 +289,68 @@ async fn an_invited_person_joins_by_signing_in_through_the_provider() {
     )
     .await;
     assert_eq!(audit["items"][0]["action"], "person.accepted_invitation", "{audit}");
+}
+
+/// Naming a domain holds it for nobody: its people are sent to the provider, and added at their
+/// first sign-in, only once the organisation proves the domain by the TXT record it is given;
+/// until then passwords cannot be turned off. A record that is not there, a resolver that fails
+/// and a domain no provider names are each told apart; dropping the domain gives it up.
+#[tokio::test]
+async fn a_domain_signs_nobody_in_until_the_organisation_proves_it() {
+    let app = spawn_app().await;
+    let owner = app.signup().await;
+    let issuer = Issuer::start().await;
+    let email = format!("sam@{}", domain(&owner));
+    let settings = json_of(connect(&app, &owner, &issuer, json!({})).await, StatusCode::OK).await;
+    let record = settings["domain_verification"].as_str().unwrap().to_owned();
+    assert!(record.starts_with("rota-domain-verification=") && record.len() == 25 + 32, "{record}");
+    assert_eq!(settings["verified_domains"], json!([]));
+    assert_eq!(start(&app, &email).await, json!({ "sso": false }), "not proved yet");
+    let off = connect(&app, &owner, &issuer, json!({ "password_login": "disabled" })).await;
+    let refused = problem_of(off, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    assert_eq!(refused["errors"][0]["field"], "password_login");
+
+    let name = format!("_rota-challenge.{}", domain(&owner));
+    let verify = format!("/tenant/sso/domains/{}/verify", domain(&owner));
+    let missing = app.post_empty(&verify, &owner.access_token).await;
+    let missing = problem_of(missing, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    let detail = missing["errors"][0]["message"].as_str().unwrap();
+    assert!(detail.contains(&name) && detail.contains(&record), "{missing}");
+    api_tests::publish_txt(&name, &["rota-domain-verification=someone-elses", "v=spf1 -all"]).await;
+    problem_of(
+        app.post_empty(&verify, &owner.access_token).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    api_tests::publish_txt(&name, &[&record]).await;
+    for failure in [json!(503), json!("servfail")] {
+        api_tests::fail_dns(&name, failure, 1).await;
+        problem_of(
+            app.post_empty(&verify, &owner.access_token).await,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "dns_unavailable",
+        )
+        .await;
+    }
+    let elsewhere = app.post_empty("/tenant/sso/domains/elsewhere.example/verify", &owner.access_token).await;
+    problem_of(elsewhere, StatusCode::NOT_FOUND, "not_found").await;
+
+    let proved = json_of(app.post_empty(&verify, &owner.access_token).await, StatusCode::OK).await;
+    assert_eq!(proved["verified_domains"][0]["domain"].as_str(), Some(domain(&owner).as_str()));
+    assert_eq!(json_of(app.post_empty(&verify, &owner.access_token).await, StatusCode::OK).await, proved, "once");
+    assert_eq!(start(&app, &email).await["sso"], true);
+    let audit =
+        json_of(app.get("/audit-logs?action=sso.domain_verified", &owner.access_token).await, StatusCode::OK).await;
+    assert_eq!(audit["items"].as_array().unwrap().len(), 1);
+
+    // Settings changed around a proved domain keep it; dropping it gives it up at once.
+    let kept = json_of(connect(&app, &owner, &issuer, json!({ "auto_provision": true })).await, StatusCode::OK).await;
+    assert_eq!(
+        (kept["verified_domains"].clone(), kept["domain_verification"].as_str()),
+        (proved["verified_domains"].clone(), Some(record.as_str()))
+    );
+    let dropped = connect(&app, &owner, &issuer, json!({ "allowed_domains": ["other.example"] })).await;
+    assert_eq!(json_of(dropped, StatusCode::OK).await["verified_domains"], json!([]));
+    assert_eq!(start(&app, &email).await, json!({ "sso": false }));
 }

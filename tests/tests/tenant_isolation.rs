@@ -123,6 +123,8 @@ fn fixture(a: &Session, name: &str) -> String {
         "set_id" | "permission_set_id" => {
             PERMISSION_SET.get().cloned().unwrap_or_else(|| "01JN0SUCHSET0000000000000".to_owned())
         }
+        // A's own email domain (B's settings never name it).
+        "domain" => format!("{}.example", a.account.tenant_id.to_lowercase()),
         "user_id" => SCIM_USER.get().map_or_else(|| "01JN0SUCHUSER0000000000000".to_owned(), |(id, _)| id.clone()),
         _ => panic!("add a fixture for `{name}` (one of tenant A's ids) so the tenant matrix covers it"),
     }
@@ -550,6 +552,15 @@ async fn tenant_b_never_reaches_tenant_a() {
             // An email domain signs in to one organisation, so B's call (its own settings) would
             // take the example's from A: no providers, for both.
             body = Some(json!({ "providers": [], "password_login": "allowed" }));
+        }
+        if operation.template == "/tenant/sso/domains/{domain}/verify" {
+            // A's provider names A's domain, whose record A published; B's settings name no domain.
+            let domain = fixture(&a, "domain");
+            let body = json!({ "providers": [{ "kind": "google", "issuer": "https://accounts.google.com",
+                "client_id": "a.apps.googleusercontent.com", "allowed_domains": [domain] }] });
+            let put = app.request(Method::PUT, "/tenant/sso", Some(&a.access_token), Some(body)).await;
+            let record = json_of(put, StatusCode::OK).await["domain_verification"].as_str().unwrap().to_owned();
+            api_tests::publish_txt(&format!("_rota-challenge.{domain}"), &[&record]).await;
         }
         let scim = is_scim(&operation.template);
         if scim && operation.method == Method::PUT {

@@ -1,6 +1,7 @@
 //! The auth function: sign-up, login (with two-factor authentication), refresh-token sessions and
 //! the caller's own profile.
 
+mod dns;
 mod invitations;
 mod limits;
 mod login;
@@ -30,6 +31,7 @@ rota::function_routes!(
     [sso::start],
     [sso::callback],
     [sso::get_sso, sso::put_sso],
+    [sso::verify_domain],
     [sessions::refresh],
     [sessions::logout],
     [sessions::logout_all],

@@ -10,7 +10,7 @@ use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 use std::time::Duration;
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -27,7 +27,9 @@ use rota::outbound::Outbound;
 use rota::store::audit::{Actor, AuditEntry};
 use rota::store::entities::{Entity, Refused as Declined};
 use rota::store::people::{EmailClaim, Login, OrganisationRole, Person, PersonStatus};
-use rota::store::sso::{PENDING_SECS, PasswordLogin, PendingSignIn, Provider, ProviderKind, SsoSettings};
+use rota::store::sso::{
+    CHALLENGE_LABEL, PENDING_SECS, PasswordLogin, PendingSignIn, Provider, ProviderKind, SsoSettings, VerifiedDomain,
+};
 use rota::{AppState, Error};
 use serde::{Deserialize, Serialize};
 use ulid::Ulid;
@@ -191,12 +193,14 @@ pub async fn get_sso(State(state): State<AppState>, caller: Caller) -> Result<Js
 }
 
 /// Sets the organisation's identity providers and whether people may still sign in with a
-/// password (owners only; owners always may). Each email domain signs in to one organisation:
-/// one another organisation holds is a 409 naming it. Audited.
+/// password (owners only; owners always may). A domain sends its people to its provider once the
+/// organisation proves it owns it (`domain_verification`, then `POST
+/// /tenant/sso/domains/{domain}/verify`); passwords can be turned off once a domain is proved.
+/// Audited.
 #[utoipa::path(put, path = "/tenant/sso", tag = "auth", security(("bearer" = ["integrations.manage"])), request_body = SsoRequest,
     responses(
         (status = 200, description = "The settings now", body = SsoSettings),
-        (status = 409, description = "A domain signs in to another organisation", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The settings changed at the same time", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid settings, naming the field", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn put_sso(
@@ -233,16 +237,32 @@ pub async fn put_sso(
             default_role,
         });
     }
-    let now = Now::get();
-    let after = SsoSettings { providers, password_login: request.password_login, updated_at: Some(now.iso.clone()) };
-    if after.domains().count() > 20 {
+    if providers.iter().map(|provider| provider.allowed_domains.len()).sum::<usize>() > 20 {
         return Err(Error::field("providers", "at most 20 domains over all providers"));
-    }
-    if after.password_login == PasswordLogin::Disabled && after.providers.is_empty() {
-        return Err(Error::field("password_login", "needs a provider to sign in with instead"));
     }
     // Round trip 1: the settings as they are.
     let before = state.store.sso_settings(&caller.tenant_id).await?;
+    let now = Now::get();
+    let mut after = SsoSettings {
+        providers,
+        password_login: request.password_login,
+        updated_at: Some(now.iso.clone()),
+        domain_verification: before.domain_verification.clone().or_else(|| Some(SsoSettings::new_verification())),
+        verified_domains: Vec::new(),
+    };
+    // A domain stays proved while a provider still signs it in.
+    after.verified_domains = before
+        .verified_domains
+        .iter()
+        .filter(|verified| after.provider_of(&verified.domain).is_some())
+        .cloned()
+        .collect();
+    if after.password_login == PasswordLogin::Disabled && after.verified_domains.is_empty() {
+        return Err(Error::field(
+            "password_login",
+            "needs a proved domain whose people sign in through a provider instead (POST /tenant/sso/domains/{domain}/verify)",
+        ));
+    }
     let audit = AuditEntry::new(
         &caller.actor(),
         "sso.configured",
@@ -251,15 +271,78 @@ pub async fn put_sso(
         Some(&after),
         &now.iso,
     );
-    // Round trip 2: the settings, the domains claimed and given up, the password rule and the
-    // audit entry, in one transaction.
+    // Round trip 2: the settings, the proved domains' claims kept and given up, the password rule
+    // and the audit entry, in one transaction.
     match state.store.put_sso_settings(&caller.tenant_id, &before, &after, &audit).await? {
         Ok(()) => Ok(Json(after)),
         // The domains' claims come first in the transaction.
-        Err(Declined(failed)) if failed.iter().any(|position| *position < after.domains().count()) => {
+        Err(Declined(failed)) if failed.iter().any(|position| *position < after.verified_domains.len()) => {
             Err(Error::Conflict("a domain signs in to another organisation already"))
         }
-        Err(_) => Err(Error::Conflict("the organisation's settings changed at the same time; retry")),
+        Err(_) => Err(CHANGED_MEANWHILE),
+    }
+}
+
+const CHANGED_MEANWHILE: Error = Error::Conflict("the organisation's settings changed at the same time; retry");
+
+/// Proves that the organisation owns an email domain one of its providers signs in: Rota looks
+/// up the TXT records of `_rota-challenge.{domain}` for the settings' `domain_verification`.
+/// From then on the domain's people are sent to that provider and, if it says so, added at their
+/// first sign-in; until then nobody is, and naming a domain holds it for nobody. A domain another
+/// organisation proved first stays theirs (409). Owners; audited; proving a proved domain again
+/// changes nothing.
+#[utoipa::path(post, path = "/tenant/sso/domains/{domain}/verify", tag = "auth", security(("bearer" = ["integrations.manage"])),
+    params(("domain" = String, Path, description = "A domain of one of the organisation's providers")),
+    responses(
+        (status = 200, description = "The settings, with the domain among `verified_domains`", body = SsoSettings),
+        (status = 404, description = "None of the organisation's providers signs this domain in", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Another organisation proved the domain first, or the settings changed at the same time", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The TXT record is not there (yet): the problem names the record to publish", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`dns_unavailable`: the DNS resolver did not answer; try again", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn verify_domain(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(domain): Path<String>,
+) -> Result<Json<SsoSettings>, Error> {
+    caller.require(Permission::IntegrationsManage)?;
+    let domain = domain.trim().trim_end_matches('.').to_lowercase();
+    // Round trip 1: the settings.
+    let before = state.store.sso_settings(&caller.tenant_id).await?;
+    let (Some(_), Some(expected)) = (before.provider_of(&domain), before.domain_verification.clone()) else {
+        return Err(Error::NotFound);
+    };
+    if before.is_verified(&domain) {
+        return Ok(Json(before));
+    }
+    let name = format!("{CHALLENGE_LABEL}.{domain}");
+    let records = crate::dns::txt_records(&state.config.dns_api, &name).await?;
+    if !records.iter().any(|record| record.trim() == expected) {
+        let message = format!(
+            "no TXT record \"{expected}\" at {name} yet (found {}); changes to DNS can take a few minutes to be seen",
+            records.len()
+        );
+        return Err(Error::field("domain", &message));
+    }
+    let now = Now::get();
+    let mut after = before.clone();
+    after.verified_domains.push(VerifiedDomain { domain: domain.clone(), verified_at: now.iso.clone() });
+    after.updated_at = Some(now.iso.clone());
+    let audit = AuditEntry::new(
+        &caller.actor(),
+        "sso.domain_verified",
+        ("tenant", &caller.tenant_id),
+        Some(&before),
+        Some(&after),
+        &now.iso,
+    );
+    // Round trip 2: the domain claimed, the settings and the audit entry, in one transaction.
+    match state.store.put_verified_domain(&caller.tenant_id, (&before, &after), &domain, &audit).await? {
+        Ok(()) => Ok(Json(after)),
+        Err(Declined(failed)) if failed.contains(&0) => {
+            Err(Error::Conflict("another organisation proved this domain first; ask support if it is yours"))
+        }
+        Err(_) => Err(CHANGED_MEANWHILE),
     }
 }
 

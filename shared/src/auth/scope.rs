@@ -16,7 +16,8 @@ pub const MAX_SCOPE_IDS: usize = 25;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema, garde::Validate)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({ "location_ids": ["01J2Z3LOCATIONRIVERSIDEHAL"], "unit_ids": [] }))]
+// Named apart from a broadcast's `Scope` (where it goes) in the OpenAPI document.
+#[schema(as = AccessScope, example = json!({ "location_ids": ["01J2Z3LOCATIONRIVERSIDEHAL"], "unit_ids": [] }))]
 pub struct Scope {
     /// Only these locations' shifts, assignments and attendance; every location when empty.
     #[garde(length(max = MAX_SCOPE_IDS), inner(length(min = 1, max = 64)))]

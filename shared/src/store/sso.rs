@@ -1,7 +1,8 @@
-//! Single sign-on: an organisation's identity providers (`T#{t}` / `SSO`), the email domains each
-//! signs in (`SSODOMAIN#{domain}`: one organisation per domain across the platform, with a copy
-//! of its provider, so discovery is one read), and the sign-ins under way (`OIDC#{sha256(nonce)}`
-//! in the secrets table: 10 minutes, used once).
+//! Single sign-on: an organisation's identity providers (`T#{t}` / `SSO`), the email domains it
+//! proved its own (`SSODOMAIN#{domain}`: one organisation per domain across the platform, with a
+//! copy of its provider, so discovery is one read; written only once a DNS record proves the
+//! domain, so nobody holds a domain by naming it first), and the sign-ins under way
+//! (`OIDC#{sha256(nonce)}` in the secrets table: 10 minutes, used once).
 
 use aws_sdk_dynamodb::types::{Delete, Put, ReturnValue, TransactWriteItem, Update};
 use serde::{Deserialize, Serialize};
@@ -68,18 +69,53 @@ pub enum PasswordLogin {
     Disabled,
 }
 
+/// The name under a domain whose TXT record proves it: `_rota-challenge.{domain}`.
+pub const CHALLENGE_LABEL: &str = "_rota-challenge";
+
+/// A domain the organisation proved its own.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct VerifiedDomain {
+    pub domain: String,
+    pub verified_at: String,
+}
+
 /// An organisation's single sign-on settings.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct SsoSettings {
     pub providers: Vec<Provider>,
     pub password_login: PasswordLogin,
     pub updated_at: Option<String>,
+    /// What proves a domain is the organisation's: publish it as a TXT record at
+    /// `_rota-challenge.{domain}`, then `POST /tenant/sso/domains/{domain}/verify`. The same for
+    /// each of its domains; made with the first providers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub domain_verification: Option<String>,
+    /// The domains proved (each of a provider above): only these send their people to a provider
+    /// (`POST /auth/oidc/start`) and add people at their first sign-in.
+    #[serde(default)]
+    pub verified_domains: Vec<VerifiedDomain>,
 }
 
 impl SsoSettings {
     /// Every domain of every provider.
     pub fn domains(&self) -> impl Iterator<Item = &str> {
         self.providers.iter().flat_map(|provider| provider.allowed_domains.iter().map(String::as_str))
+    }
+
+    pub fn is_verified(&self, domain: &str) -> bool {
+        self.verified_domains.iter().any(|verified| verified.domain == domain)
+    }
+
+    /// The provider that signs `domain` in, if one does.
+    pub fn provider_of(&self, domain: &str) -> Option<&Provider> {
+        self.providers.iter().find(|provider| provider.allowed_domains.iter().any(|own| own == domain))
+    }
+
+    /// A new `domain_verification` value: 128 random bits.
+    pub fn new_verification() -> String {
+        let mut bytes = [0u8; 16];
+        rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut bytes);
+        format!("rota-domain-verification={}", bytes.iter().map(|byte| format!("{byte:02x}")).collect::<String>())
     }
 }
 
@@ -122,10 +158,44 @@ impl Store {
         output.item.map(from_item).transpose().map(Option::unwrap_or_default)
     }
 
+    /// `domain`'s claim for the organisation with `provider`, for a transaction: refused if another
+    /// organisation holds it.
+    fn domain_claim(&self, tenant_id: &str, domain: &str, provider: &Provider) -> Result<TransactWriteItem, Error> {
+        let claim =
+            DomainClaim { domain: domain.to_owned(), tenant_id: tenant_id.to_owned(), provider: provider.clone() };
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(to_item(&claim, &[("pk", domain_key(domain)), ("sk", DOMAIN_SK.to_owned())])?))
+            .condition_expression("attribute_not_exists(pk) OR tenant_id = :tenant")
+            .expression_attribute_values(":tenant", s(tenant_id))
+            .build()
+            .map_err(Error::internal)?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    /// The settings `after`, for a transaction: refused if they are no longer `before` (changed
+    /// at the same time).
+    fn settings_put(
+        &self,
+        tenant_id: &str,
+        before: &SsoSettings,
+        after: &SsoSettings,
+    ) -> Result<TransactWriteItem, Error> {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(to_item(after, &[("pk", keys::tenant(tenant_id)), ("sk", SETTINGS_SK.to_owned())])?));
+        let put = match &before.updated_at {
+            Some(at) => put.condition_expression("updated_at = :before").expression_attribute_values(":before", s(at)),
+            None => put.condition_expression("attribute_not_exists(pk)"),
+        };
+        Ok(TransactWriteItem::builder().put(put.build().map_err(Error::internal)?).build())
+    }
+
     /// Replaces the organisation's settings (`before` are the ones read): the settings, its
-    /// domains claimed (each only if no other organisation holds it) and the ones dropped given
-    /// up, its password rule on the organisation, and the audit entry, in one transaction.
-    /// `Refused` names the positions of `after.domains()` another organisation holds.
+    /// verified domains' claims (with their provider as it is now) and the claims of those
+    /// dropped given up, its password rule on the organisation, and the audit entry, in one
+    /// transaction. `Refused` names the positions of `after.verified_domains` another
+    /// organisation holds; the next one is the settings, changed at the same time.
     pub async fn put_sso_settings(
         &self,
         tenant_id: &str,
@@ -134,22 +204,18 @@ impl Store {
         audit: &AuditEntry,
     ) -> Result<Result<(), Refused>, Error> {
         let mut items = Vec::new();
-        for provider in &after.providers {
-            for domain in &provider.allowed_domains {
-                let claim =
-                    DomainClaim { domain: domain.clone(), tenant_id: tenant_id.to_owned(), provider: provider.clone() };
-                let put = Put::builder()
-                    .table_name(&self.table)
-                    .set_item(Some(to_item(&claim, &[("pk", domain_key(domain)), ("sk", DOMAIN_SK.to_owned())])?))
-                    .condition_expression("attribute_not_exists(pk) OR tenant_id = :tenant")
-                    .expression_attribute_values(":tenant", s(tenant_id))
-                    .build()
-                    .map_err(Error::internal)?;
-                items.push(TransactWriteItem::builder().put(put).build());
-            }
+        for verified in &after.verified_domains {
+            let provider = after
+                .provider_of(&verified.domain)
+                .ok_or_else(|| Error::internal("a verified domain without its provider"))?;
+            items.push(self.domain_claim(tenant_id, &verified.domain, provider)?);
         }
-        let kept: Vec<&str> = after.domains().collect();
-        for domain in before.domains().filter(|domain| !kept.contains(domain)) {
+        for domain in before
+            .verified_domains
+            .iter()
+            .map(|verified| verified.domain.as_str())
+            .filter(|domain| !after.is_verified(domain))
+        {
             let delete = Delete::builder()
                 .table_name(&self.table)
                 .set_key(Some(key(domain_key(domain), DOMAIN_SK)))
@@ -159,12 +225,7 @@ impl Store {
                 .map_err(Error::internal)?;
             items.push(TransactWriteItem::builder().delete(delete).build());
         }
-        let settings = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(to_item(after, &[("pk", keys::tenant(tenant_id)), ("sk", SETTINGS_SK.to_owned())])?))
-            .build()
-            .map_err(Error::internal)?;
-        items.push(TransactWriteItem::builder().put(settings).build());
+        items.push(self.settings_put(tenant_id, before, after)?);
         let password_login = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key(keys::tenant(tenant_id), keys::TENANT_SK)))
@@ -178,7 +239,27 @@ impl Store {
         self.transact(items).await
     }
 
-    /// The organisation and provider of an email domain, if one claimed it.
+    /// Records `domain` proved the organisation's: its claim (refused, at position 0, if another
+    /// organisation holds it), the settings `after` (refused, at 1, if no longer `before`) and the
+    /// audit entry, in one transaction.
+    pub async fn put_verified_domain(
+        &self,
+        tenant_id: &str,
+        (before, after): (&SsoSettings, &SsoSettings),
+        domain: &str,
+        audit: &AuditEntry,
+    ) -> Result<Result<(), Refused>, Error> {
+        let provider =
+            after.provider_of(domain).ok_or_else(|| Error::internal("a verified domain without its provider"))?;
+        let items = vec![
+            self.domain_claim(tenant_id, domain, provider)?,
+            self.settings_put(tenant_id, before, after)?,
+            self.audit_put(audit)?,
+        ];
+        self.transact(items).await
+    }
+
+    /// The organisation and provider of an email domain, if one proved it.
     pub async fn sso_domain(&self, domain: &str) -> Result<Option<DomainClaim>, Error> {
         let output = self
             .client
