@@ -59,11 +59,17 @@ pub async fn save<T: Entity>(
     Ok(after)
 }
 
-/// Archives the record `id` of type `T` with its audit entry: 204, also when it was archived
-/// already (nothing changes then).
-pub async fn archived<T: Archivable>(state: &AppState, caller: &Caller, id: &str) -> Result<StatusCode, Error> {
+/// Archives the record `id` of type `T` with its audit entry, when `may` allows it as read: 204,
+/// also when it was archived already (nothing changes then).
+pub async fn archived<T: Archivable>(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    may: impl FnOnce(&T) -> Result<(), Error>,
+) -> Result<StatusCode, Error> {
     // Round trip 1: the record as it is.
     let before: T = state.store.entity(&caller.tenant_id, id).await?.ok_or(Error::NotFound)?;
+    may(&before)?;
     if before.archived() {
         return Ok(StatusCode::NO_CONTENT);
     }

@@ -239,3 +239,95 @@ async fn a_limited_admin_gives_no_wider_scope_than_their_own() {
     let widened = app.request(Method::PATCH, &format!("/people/{ada_id}"), Some(ada), Some(own)).await;
     problem_of(widened, StatusCode::FORBIDDEN, "forbidden").await;
 }
+
+/// The coordinator's other lists follow the same scope: events at their locations (and those at
+/// no one location, which they read but do not change), requests of their units' people,
+/// broadcasts to their locations, and nothing they send goes beyond them.
+#[tokio::test]
+async fn a_limited_coordinators_events_requests_and_broadcasts_are_theirs() {
+    let app = spawn_app().await;
+    let owner = app.signup().await;
+    let token = owner.access_token.as_str();
+    let org = app.organisation(&owner).await;
+    let riverside = org.location_id.as_str();
+    let dockside = location(&app, token, "Dockside").await;
+    let door_team = created(&app, token, "/units", json!({ "name": "Door team" })).await;
+    let event = |title: &str, location: Option<&str>| json!({ "title": title, "location_id": location, "starts_on": "2030-08-01", "ends_on": "2030-08-02" });
+    let dockside_event = created(&app, token, "/events", event("Dock party", Some(&dockside))).await;
+    let everywhere = created(&app, token, "/events", event("City week", None)).await;
+    let dee = app
+        .member(
+            token,
+            json!({ "email": unique_email("dee"), "name": "Dee Door", "role": "staff", "unit_id": door_team }),
+        )
+        .await;
+    let dee_token = json_of(app.login(dee["email"].as_str().unwrap(), PASSWORD).await, StatusCode::OK).await;
+    let sam_token = app.staff_token(&org).await;
+    let time_off = json!({ "kind": "time_off", "from": "2030-09-01", "to": "2030-09-02" });
+    let sams = created(&app, &sam_token, "/requests", time_off.clone()).await;
+    let dees = created(&app, dee_token["access_token"].as_str().unwrap(), "/requests", time_off).await;
+    let broadcast = |location: &str| json!({ "location_id": location, "message": "Doors open at six." });
+    let send = |location: &str| app.post("/broadcasts", Some(token), broadcast(location));
+    let to_riverside = json_of(send(riverside).await, StatusCode::ACCEPTED).await["id"].as_str().unwrap().to_owned();
+    let to_dockside = json_of(send(&dockside).await, StatusCode::ACCEPTED).await["id"].as_str().unwrap().to_owned();
+
+    let email = unique_email("coordinator");
+    let body = json!({ "email": email, "name": "Cory Coordinator", "role": "coordinator", "unit_id": org.unit_id,
+        "scope": { "location_ids": [riverside], "unit_ids": [org.unit_id] } });
+    app.member(token, body).await;
+    let tokens = json_of(app.login(&email, PASSWORD).await, StatusCode::OK).await;
+    let cory = tokens["access_token"].as_str().unwrap();
+
+    // Events: Riverside's and the one at no one location; Dockside's is not found.
+    let mut events = ids(&json_of(app.get("/events?limit=100", cory).await, StatusCode::OK).await)
+        .into_iter()
+        .map(str::to_owned)
+        .collect::<Vec<_>>();
+    events.sort_unstable();
+    let mut wanted = vec![org.event_id.clone(), everywhere.clone()];
+    wanted.sort_unstable();
+    assert_eq!(events, wanted);
+    problem_of(app.get(&format!("/events/{dockside_event}"), cory).await, StatusCode::NOT_FOUND, "not_found").await;
+    let rename = Some(json!({ "title": "Renamed" }));
+    let shared = app.request(Method::PATCH, &format!("/events/{everywhere}"), Some(cory), rename.clone()).await;
+    problem_of(shared, StatusCode::FORBIDDEN, "forbidden").await;
+    let own = app.request(Method::PATCH, &format!("/events/{}", org.event_id), Some(cory), rename).await;
+    json_of(own, StatusCode::OK).await;
+    problem_of(
+        app.post("/events", Some(cory), event("Elsewhere", Some(&dockside))).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    let nowhere = app.post("/events", Some(cory), event("Nowhere", None)).await;
+    problem_of(nowhere, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+
+    // Requests: their unit's people's — Sam's time off and the swap of Sam's shift; not Dee's.
+    let requests = json_of(app.get("/requests?limit=100", cory).await, StatusCode::OK).await;
+    let mut seen = ids(&requests);
+    seen.sort_unstable();
+    let mut wanted = vec![sams.as_str(), org.swap_id.as_str()];
+    wanted.sort_unstable();
+    assert_eq!(seen, wanted);
+    let review = json_of(app.get("/requests?to_review=true", cory).await, StatusCode::OK).await;
+    assert_eq!(ids(&review), [sams.as_str()]);
+    problem_of(app.get(&format!("/requests/{dees}"), cory).await, StatusCode::NOT_FOUND, "not_found").await;
+    let approve = app.post_empty(&format!("/requests/{dees}/approve"), cory).await;
+    problem_of(approve, StatusCode::NOT_FOUND, "not_found").await;
+
+    // Broadcasts: to Riverside only, both ways.
+    let sent = json_of(app.get("/broadcasts", cory).await, StatusCode::OK).await;
+    assert_eq!(ids(&sent), [to_riverside.as_str()]);
+    problem_of(app.get(&format!("/broadcasts/{to_dockside}"), cory).await, StatusCode::NOT_FOUND, "not_found").await;
+    problem_of(app.post("/broadcasts", Some(cory), broadcast(&dockside)).await, StatusCode::NOT_FOUND, "not_found")
+        .await;
+    let everyone = json!({ "event_id": org.event_id, "message": "Doors open at six." });
+    problem_of(
+        app.post("/broadcasts", Some(cory), everyone).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    let status = app.post("/broadcasts", Some(cory), broadcast(riverside)).await.status();
+    assert_eq!(status, StatusCode::ACCEPTED);
+}

@@ -93,6 +93,7 @@ pub async fn check_weekly_hours(nightly: &Nightly, tenant_id: &str, now: DateTim
                 tenant_id: tenant_id.to_owned(),
                 person_id,
                 person_name: person.name.clone(),
+                unit_id: person.unit_id.clone(),
                 week: week.clone(),
                 worked_minutes: load.worked_minutes,
                 scheduled_minutes: load.scheduled_minutes,

@@ -208,5 +208,5 @@ pub async fn delete_location(
 ) -> Result<StatusCode, Error> {
     caller.require(Permission::OrganisationManage)?;
     caller.within_location(&location_id)?;
-    archived::<Location>(&state, &caller, &location_id).await
+    archived::<Location>(&state, &caller, &location_id, |_| Ok(())).await
 }

@@ -146,5 +146,5 @@ pub async fn delete_position(
     Path(position_id): Path<String>,
 ) -> Result<StatusCode, Error> {
     caller.require(Permission::OrganisationManage)?;
-    archived::<Position>(&state, &caller, &position_id).await
+    archived::<Position>(&state, &caller, &position_id, |_| Ok(())).await
 }

@@ -152,8 +152,8 @@ impl BroadcastReport {
     request_body = NewBroadcast,
     responses(
         (status = 202, description = "Recorded and on its way (or the answer kept for this Idempotency-Key)", body = BroadcastReport),
-        (status = 404, description = "No such event or location in this organisation", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Neither event_id nor location_id, or an Idempotency-Key used for another request", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such event or location in this organisation (or of yours)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Neither event_id nor location_id (someone limited to locations: no location_id), or an Idempotency-Key used for another request", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn send_broadcast(
     State(state): State<AppState>,
@@ -165,6 +165,15 @@ pub async fn send_broadcast(
     let key = idempotency_key(&headers)?;
     if request.event_id.is_none() && request.location_id.is_none() {
         return Err(Error::field("event_id", "give event_id, location_id, or both"));
+    }
+    // Someone limited to some locations reaches the people at one of them, never an event's
+    // people everywhere.
+    match &request.location_id {
+        Some(location) => caller.within_location(location)?,
+        None if !caller.scope.location_ids.is_empty() => {
+            return Err(Error::field("location_id", "is needed: you send to the people at one of your locations"));
+        }
+        None => {}
     }
     let scope = Scope { event_id: request.event_id.clone(), location_id: request.location_id.clone() };
     let fingerprint = fingerprint("broadcast", &request)?;
@@ -253,7 +262,7 @@ async fn place(state: &AppState, tenant_id: &str, scope: &Scope) -> Result<Strin
 }
 
 /// The organisation's broadcasts, newest first, with how many people each went to (coordinators
-/// and up).
+/// and up; those limited to some locations: the broadcasts to them).
 #[utoipa::path(get, path = "/broadcasts", tag = "scheduling", security(("bearer" = ["schedule.write"])),
     params(PageQuery),
     responses(
@@ -265,8 +274,11 @@ pub async fn list_broadcasts(
     ValidQuery(query): ValidQuery<PageQuery>,
 ) -> Result<Json<Page<BroadcastSummary>>, Error> {
     caller.require(Permission::ScheduleWrite)?;
-    // Round trip 1: a page of the organisation's broadcasts.
-    Ok(Json(state.store.broadcasts(&caller.tenant_id, query.limit, query.cursor.as_deref()).await?))
+    // Round trip 1: a page of the organisation's broadcasts (of the caller's locations).
+    let locations = caller.locations_to_read(None);
+    Ok(Json(
+        state.store.broadcasts(&caller.tenant_id, locations.as_deref(), query.limit, query.cursor.as_deref()).await?,
+    ))
 }
 
 /// A broadcast: each person it went to, on which channels, and whether it has reached them
@@ -285,5 +297,8 @@ pub async fn get_broadcast(
     caller.require(Permission::ScheduleWrite)?;
     // Round trip 1: the broadcast's partition.
     let (broadcast, lines) = state.store.broadcast(&caller.tenant_id, &broadcast_id).await?.ok_or(Error::NotFound)?;
+    if !caller.scope.location_ids.is_empty() {
+        caller.within_location(broadcast.scope.location_id.as_deref().unwrap_or_default())?;
+    }
     Ok(Json(BroadcastReport::of(broadcast, &lines)))
 }

@@ -76,7 +76,8 @@ fn days_in_order(starts_on: NaiveDate, ends_on: NaiveDate) -> Result<(), Error> 
     Ok(())
 }
 
-/// The organisation's events in creation order; archived ones only when asked for.
+/// The organisation's events in creation order; archived ones only when asked for. Someone
+/// limited to some locations sees theirs and those of no one location.
 #[utoipa::path(get, path = "/events", tag = "scheduling", security(("bearer" = [])), params(ArchiveFilter),
     responses((status = 200, description = "A page of events", body = Page<Event>)))]
 pub async fn list_events(
@@ -84,7 +85,11 @@ pub async fn list_events(
     caller: Caller,
     ValidQuery(query): ValidQuery<ArchiveFilter>,
 ) -> Result<Json<Page<Event>>, Error> {
-    let page = state.store.entities(&caller.tenant_id, query.limit, query.cursor.as_deref(), query.filter()).await?;
+    let mut filter = query.filter();
+    if let Some(locations) = caller.locations_to_read(None) {
+        filter = filter.and_among_or_unset("location_id", &locations);
+    }
+    let page = state.store.entities(&caller.tenant_id, query.limit, query.cursor.as_deref(), filter).await?;
     Ok(Json(page))
 }
 
@@ -101,6 +106,13 @@ pub async fn create_event(
 ) -> Result<(StatusCode, Json<Event>), Error> {
     caller.require(Permission::ScheduleWrite)?;
     days_in_order(request.starts_on, request.ends_on)?;
+    match &request.location_id {
+        Some(location) => caller.within_location(location)?,
+        None if !caller.scope.location_ids.is_empty() => {
+            return Err(Error::field("location_id", "is needed: your events are at your locations"));
+        }
+        None => {}
+    }
     // Round trip 1: the location named exists here.
     if let Some(location) = &request.location_id {
         state.store.all_exist::<Location>(&caller.tenant_id, std::slice::from_ref(location)).await?;
@@ -138,7 +150,24 @@ pub async fn get_event(
     caller: Caller,
     Path(event_id): Path<String>,
 ) -> Result<Json<Event>, Error> {
-    Ok(Json(state.store.entity(&caller.tenant_id, &event_id).await?.ok_or(Error::NotFound)?))
+    Ok(Json(in_scope(&caller, state.store.entity(&caller.tenant_id, &event_id).await?)?))
+}
+
+/// Someone limited to some locations changes only the events at one of them (an event at no one
+/// location is everyone's: 403).
+fn may_change(caller: &Caller, event: &Event) -> Result<(), Error> {
+    match &event.location_id {
+        _ if caller.scope.location_ids.is_empty() => Ok(()),
+        Some(location) => caller.within_location(location),
+        None => Err(Error::Forbidden("an event at no one location is changed by someone not limited to locations")),
+    }
+}
+
+/// An event read, when the caller may see it: at one of their locations, or at no one location.
+fn in_scope(caller: &Caller, event: Option<Event>) -> Result<Event, Error> {
+    event
+        .filter(|event| event.location_id.as_deref().is_none_or(|location| caller.scope.sees_location(location)))
+        .ok_or(Error::NotFound)
 }
 
 /// Changes an event (coordinators and up).
@@ -157,12 +186,18 @@ pub async fn update_event(
 ) -> Result<Json<Event>, Error> {
     caller.require(Permission::ScheduleWrite)?;
     let location: Vec<String> = update.location_id.clone().flatten().into_iter().collect();
+    if let Some(location) = location.first() {
+        caller.within_location(location)?;
+    } else if update.location_id.is_some() && !caller.scope.location_ids.is_empty() {
+        return Err(Error::field("location_id", "is needed: your events are at your locations"));
+    }
     // Round trip 1: the event as it is, and the location named.
     let (before, ()) = tokio::try_join!(
         state.store.entity::<Event>(&caller.tenant_id, &event_id),
         state.store.all_exist::<Location>(&caller.tenant_id, &location)
     )?;
-    let before = before.ok_or(Error::NotFound)?;
+    let before = in_scope(&caller, before)?;
+    may_change(&caller, &before)?;
     // Round trip 2: the change and its audit entry, if nobody changed it meanwhile.
     let after = save(&state, &caller, before, update.version, "updated", |event| {
         if let Some(title) = update.title {
@@ -201,5 +236,5 @@ pub async fn delete_event(
     Path(event_id): Path<String>,
 ) -> Result<StatusCode, Error> {
     caller.require(Permission::ScheduleWrite)?;
-    archived::<Event>(&state, &caller, &event_id).await
+    archived::<Event>(&state, &caller, &event_id, |event| may_change(&caller, event)).await
 }

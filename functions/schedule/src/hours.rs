@@ -55,6 +55,8 @@ pub async fn hours_warnings(
         day.checked_sub_days(Days::new(u64::from(into_week))).ok_or_else(|| Error::field("week", "is out of range"))?;
     // Round trip 2: the week's warnings.
     let mut items = state.store.hours_warnings(&caller.tenant_id, &week.to_string()).await?;
+    // A week holds one warning a person at most: read whole, those beyond the caller's units left out.
+    items.retain(|warning| caller.scope.sees_unit(warning.unit_id.as_deref()));
     items.sort_by(HoursWarning::reading_order);
     Ok(Json(HoursWarnings { week, items }))
 }

@@ -92,6 +92,7 @@ pub async fn create_request(
         status: RequestStatus::Pending,
         requester_id: caller.person_id.clone(),
         requester_name: String::new(),
+        requester_unit_id: None,
         from: None,
         to: None,
         reason: None,
@@ -119,6 +120,7 @@ pub async fn create_request(
             // Round trip 1: the requester.
             let me = person(&state, &caller.tenant_id, &caller.person_id).await?;
             new.requester_name = me.name;
+            new.requester_unit_id = me.unit_id;
             (new.from, new.to) = (Some(from.to_string()), Some(to.to_string()));
             new.reason = rota::validate::trimmed(reason);
         }
@@ -161,6 +163,7 @@ pub async fn create_request(
             new.status = RequestStatus::Open;
             new.requester_id = holder.to_owned();
             new.requester_name = holder_person.name;
+            new.requester_unit_id = holder_person.unit_id;
             new.assignment_id = Some(assignment_id);
             new.shift = Some(SwapShift::of(&shift));
             new.to_person_name = colleague.map(|colleague| colleague.name);
@@ -239,10 +242,15 @@ pub async fn list_requests(
         Some(status) => Filter::default().and("#status = :status", ("#status", "status"), (":status", value(&status)?)),
         None => Filter::default(),
     };
+    // What a coordinator reviews is their units' people's (their own requests are theirs anyway).
+    let reviewed = match caller.units_to_read(None) {
+        Some(units) => filter.clone().and_among("requester_unit_id", &units),
+        None => filter.clone(),
+    };
     let (tenant, limit, cursor) = (&caller.tenant_id, query.limit, query.cursor.as_deref());
     let page = if to_review && coordinator {
         caller.require(Permission::ScheduleWrite)?;
-        state.store.waiting_requests(tenant, RequestStatus::Pending, None, filter, limit, cursor).await?
+        state.store.waiting_requests(tenant, RequestStatus::Pending, None, reviewed, limit, cursor).await?
     } else if to_review {
         state
             .store
@@ -252,7 +260,7 @@ pub async fn list_requests(
         state.store.my_requests(tenant, &caller.person_id, filter, limit, cursor).await?
     } else {
         caller.require(Permission::ScheduleWrite)?;
-        state.store.entities::<Request>(tenant, limit, cursor, filter).await?
+        state.store.entities::<Request>(tenant, limit, cursor, reviewed).await?
     };
     Ok(Json(page))
 }
@@ -266,11 +274,14 @@ fn party(request: &Request, caller: &Caller) -> bool {
 }
 
 /// The request, if the caller may see it: its parties, and coordinators and up (under their 2FA
-/// rule).
+/// rule; those limited to units, of their units' people).
 async fn read_request(state: &AppState, caller: &Caller, request_id: &str) -> Result<Request, Error> {
     let request = state.store.entity::<Request>(&caller.tenant_id, request_id).await?.ok_or(Error::NotFound)?;
     if !party(&request, caller) {
         caller.require_or_hidden(Permission::ScheduleWrite)?;
+        if !caller.scope.sees_unit(request.requester_unit_id.as_deref()) {
+            return Err(Error::NotFound);
+        }
     }
     Ok(request)
 }

@@ -10,8 +10,9 @@ use aws_sdk_dynamodb::types::TransactWriteItem;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::entities::Filter;
 use super::notifications::DeliveryStatus;
-use super::page::{Index, Page};
+use super::page::{Index, Page, PageRequest};
 use super::{Store, from_item, key, keys, n, put_new, s, to_item, written};
 use crate::Error;
 use crate::notify::ChannelKind;
@@ -123,14 +124,28 @@ impl Store {
         Ok(broadcast.map(|broadcast| (broadcast, lines)))
     }
 
-    /// The organisation's broadcasts, newest first (gsi1; one Query).
+    /// The organisation's broadcasts, newest first (gsi1; one Query): all, or those sent to some
+    /// `locations` (the partition read, the rest filtered out).
     pub async fn broadcasts(
         &self,
         tenant_id: &str,
+        locations: Option<&[String]>,
         limit: Option<u32>,
         cursor: Option<&str>,
     ) -> Result<Page<BroadcastSummary>, Error> {
-        self.newest_first(Index::Gsi1, keys::broadcasts(tenant_id), "", limit, cursor).await
+        let Some(locations) = locations else {
+            return self.newest_first(Index::Gsi1, keys::broadcasts(tenant_id), "", limit, cursor).await;
+        };
+        let partition = keys::broadcasts(tenant_id);
+        let request = PageRequest::new(limit, cursor, Index::Gsi1, &partition)?;
+        let query = self
+            .client
+            .query()
+            .key_condition_expression("gsi1pk = :pk")
+            .expression_attribute_values(":pk", s(partition))
+            .scan_index_forward(false);
+        let (query, filtered) = Filter::default().and_among("scope.location_id", locations).apply(query);
+        self.page(query, request, Index::Gsi1, filtered).await
     }
 
     /// Keeps the people a broadcast went to, once: `false` when they were kept before (a fan-out

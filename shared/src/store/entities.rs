@@ -114,11 +114,36 @@ impl Filter {
         self
     }
 
-    /// One more condition: `attribute` is one of `among` (at least one).
-    pub fn and_among(mut self, attribute: &'static str, among: &[String]) -> Self {
-        let placeholders: Vec<String> = (0..among.len()).map(|i| format!(":{attribute}_{i}")).collect();
-        self.conditions.push(format!("#{attribute} IN ({})", placeholders.join(", ")));
-        self.names.push((format!("#{attribute}"), attribute));
+    /// One more condition: the attribute at `path` (`location_id`, `scope.location_id`) is one of
+    /// `among` (at least one).
+    pub fn and_among(self, path: &'static str, among: &[String]) -> Self {
+        self.among(path, among, false)
+    }
+
+    /// As [`Filter::and_among`], or the attribute is unset (absent or null).
+    pub fn and_among_or_unset(self, path: &'static str, among: &[String]) -> Self {
+        self.among(path, among, true)
+    }
+
+    fn among(mut self, path: &'static str, among: &[String], or_unset: bool) -> Self {
+        let tag = path.replace('.', "_");
+        let mut aliases = Vec::new();
+        for part in path.split('.') {
+            aliases.push(format!("#{part}"));
+            self.names.push((format!("#{part}"), part));
+        }
+        let attribute = aliases.join(".");
+        let placeholders: Vec<String> = (0..among.len()).map(|i| format!(":{tag}_{i}")).collect();
+        let among_condition = format!("{attribute} IN ({})", placeholders.join(", "));
+        if or_unset {
+            let null = format!(":{tag}_null");
+            self.conditions.push(format!(
+                "(attribute_not_exists({attribute}) OR attribute_type({attribute}, {null}) OR {among_condition})"
+            ));
+            self.values.push((null, AttributeValue::S("NULL".into())));
+        } else {
+            self.conditions.push(among_condition);
+        }
         self.values.extend(placeholders.into_iter().zip(among.iter().map(|value| AttributeValue::S(value.clone()))));
         self
     }

@@ -17,6 +17,9 @@ pub struct HoursWarning {
     pub tenant_id: String,
     pub person_id: String,
     pub person_name: String,
+    /// Their unit, when the check found it: whose coordinators, limited to units, see it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit_id: Option<String>,
     /// The week's first day on the organisation's calendar (`YYYY-MM-DD`).
     pub week: String,
     /// Minutes worked so far (settled attendance records).

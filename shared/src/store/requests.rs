@@ -73,6 +73,9 @@ pub struct Request {
     pub status: RequestStatus,
     pub requester_id: String,
     pub requester_name: String,
+    /// The requester's unit when they asked: whose coordinators, limited to units, see it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requester_unit_id: Option<String>,
     /// Time off: first and last day off (`YYYY-MM-DD`, inclusive, on the clock of wherever the
     /// person works).
     pub from: Option<String>,
