@@ -116,6 +116,31 @@ struct MergedCursor {
     after: String,
 }
 
+/// What one partition of a merged list answered: its items with their sort keys, and the key
+/// DynamoDB stopped at if it stopped early.
+type Answer<T> = (Vec<(String, T)>, Option<String>);
+
+/// One page of a merged list from what each partition answered. The items after `after` (the cursor's key), in
+/// sort key order, up to `limit`, and never beyond the lowest key a partition stopped at (what lies
+/// beyond it in that partition was not read); and the key to go on after, if there is more.
+fn merged_page<T>(answers: Vec<Answer<T>>, after: Option<&str>, limit: usize) -> (Vec<T>, Option<String>) {
+    let read_to = answers.iter().filter_map(|(_, stopped_at)| stopped_at.clone()).min();
+    let mut items: Vec<(String, T)> = answers
+        .into_iter()
+        .flat_map(|(items, _)| items)
+        .filter(|(key, _)| after.is_none_or(|after| key.as_str() > after))
+        .filter(|(key, _)| read_to.as_ref().is_none_or(|read_to| key <= read_to))
+        .collect();
+    items.sort_by(|a, b| a.0.cmp(&b.0));
+    let next = if items.len() > limit {
+        items.truncate(limit);
+        items.last().map(|(key, _)| key.clone())
+    } else {
+        read_to
+    };
+    (items.into_iter().map(|(_, item)| item).collect(), next)
+}
+
 impl Store {
     /// One page merged from several `partitions` of `index` whose sort keys are alike (shifts by
     /// `{start}#{id}` under each of some locations, people by id under each of some units), in
@@ -175,33 +200,17 @@ impl Store {
             Some(AttributeValue::S(key)) => key.clone(),
             _ => String::new(),
         };
-        // The lowest key a partition stopped at: beyond it, that partition was not read.
-        let mut read_to: Option<String> = None;
-        let mut items = Vec::new();
-        for output in outputs {
-            if let Some(last) = output.last_evaluated_key.as_ref().map(sort_key) {
-                read_to = Some(read_to.map_or(last.clone(), |read_to| read_to.min(last)));
-            }
-            items.extend(output.items.unwrap_or_default());
-        }
-        let mut items: Vec<(String, Item)> = items
-            .into_iter()
-            .map(|item| (sort_key(&item), item))
-            .filter(|(key, _)| after.as_ref().is_none_or(|after| key > after))
-            .filter(|(key, _)| read_to.as_ref().is_none_or(|read_to| key <= read_to))
-            .collect();
-        items.sort_by(|a, b| a.0.cmp(&b.0));
-        let next = if items.len() > limit {
-            items.truncate(limit);
-            items.last().map(|(key, _)| key.clone())
-        } else {
-            read_to
-        };
+        let answers = outputs.into_iter().map(|output| {
+            let stopped_at = output.last_evaluated_key.as_ref().map(sort_key);
+            let items = output.items.unwrap_or_default().into_iter().map(|item| (sort_key(&item), item)).collect();
+            (items, stopped_at)
+        });
+        let (items, next) = merged_page(answers.collect(), after.as_deref(), limit);
         let next_cursor = next.map(|after| {
             let cursor = MergedCursor { list: list.to_owned(), after };
             URL_SAFE_NO_PAD.encode(serde_json::to_vec(&cursor).unwrap_or_default())
         });
-        let items = items.into_iter().map(|(_, item)| from_item(item)).collect::<Result<_, _>>()?;
+        let items = items.into_iter().map(from_item).collect::<Result<_, _>>()?;
         Ok(Page { items, next_cursor })
     }
 
@@ -278,6 +287,34 @@ mod tests {
         assert!(decode(&cursor, Index::Table, "T#b").is_err(), "another tenant's partition");
         assert!(decode(&cursor, Index::Gsi1, "T#a").is_err(), "another index");
         assert!(decode("not-a-cursor", Index::Table, "T#a").is_err());
+    }
+
+    fn answer(keys: &[&'static str], stopped_at: Option<&str>) -> Answer<&'static str> {
+        (keys.iter().map(|key| ((*key).to_owned(), *key)).collect(), stopped_at.map(str::to_owned))
+    }
+
+    #[test]
+    fn a_merged_page_interleaves_its_partitions_in_key_order_after_the_cursor() {
+        let answers = vec![answer(&["a1", "c3", "e5"], None), answer(&["b2", "d4"], None)];
+        assert_eq!(merged_page(answers.clone(), None, 10), (vec!["a1", "b2", "c3", "d4", "e5"], None));
+        assert_eq!(merged_page(answers.clone(), None, 2), (vec!["a1", "b2"], Some("b2".to_owned())));
+        assert_eq!(
+            merged_page(answers, Some("b2"), 2),
+            (vec!["c3", "d4"], Some("d4".to_owned())),
+            "the cursor's own key is read again and dropped"
+        );
+    }
+
+    #[test]
+    fn a_partition_stopped_early_holds_the_page_to_where_it_stopped() {
+        // The first partition was read to c3 only: e5 of the second waits, or d4 of the first
+        // (unread) would be skipped by a cursor after e5.
+        let answers = vec![answer(&["a1", "c3"], Some("c3")), answer(&["b2", "e5"], None)];
+        assert_eq!(merged_page(answers, None, 10), (vec!["a1", "b2", "c3"], Some("c3".to_owned())));
+        // A filtered partition may stop with nothing kept: the page ends where it stopped.
+        let answers = vec![answer(&[], Some("b9")), answer(&["a1", "c3"], None)];
+        assert_eq!(merged_page(answers, None, 10), (vec!["a1"], Some("b9".to_owned())));
+        assert_eq!(merged_page(Vec::<Answer<&str>>::new(), None, 10), (vec![], None));
     }
 
     #[test]
