@@ -168,13 +168,7 @@ pub async fn send_broadcast(
     }
     // Someone limited to some locations reaches the people at one of them, never an event's
     // people everywhere.
-    match &request.location_id {
-        Some(location) => caller.within_location(location)?,
-        None if !caller.scope.location_ids.is_empty() => {
-            return Err(Error::field("location_id", "is needed: you send to the people at one of your locations"));
-        }
-        None => {}
-    }
+    caller.may_act_at(request.location_id.as_deref())?;
     let scope = Scope { event_id: request.event_id.clone(), location_id: request.location_id.clone() };
     let fingerprint = fingerprint("broadcast", &request)?;
     // Round trip 1: the answer kept for the key, the place, and the sender, in parallel.

@@ -106,13 +106,7 @@ pub async fn create_event(
 ) -> Result<(StatusCode, Json<Event>), Error> {
     caller.require(Permission::ScheduleWrite)?;
     days_in_order(request.starts_on, request.ends_on)?;
-    match &request.location_id {
-        Some(location) => caller.within_location(location)?,
-        None if !caller.scope.location_ids.is_empty() => {
-            return Err(Error::field("location_id", "is needed: your events are at your locations"));
-        }
-        None => {}
-    }
+    caller.may_act_at(request.location_id.as_deref())?;
     // Round trip 1: the location named exists here.
     if let Some(location) = &request.location_id {
         state.store.all_exist::<Location>(&caller.tenant_id, std::slice::from_ref(location)).await?;
@@ -186,10 +180,8 @@ pub async fn update_event(
 ) -> Result<Json<Event>, Error> {
     caller.require(Permission::ScheduleWrite)?;
     let location: Vec<String> = update.location_id.clone().flatten().into_iter().collect();
-    if let Some(location) = location.first() {
-        caller.within_location(location)?;
-    } else if update.location_id.is_some() && !caller.scope.location_ids.is_empty() {
-        return Err(Error::field("location_id", "is needed: your events are at your locations"));
+    if let Some(moved) = &update.location_id {
+        caller.may_act_at(moved.as_deref())?;
     }
     // Round trip 1: the event as it is, and the location named.
     let (before, ()) = tokio::try_join!(

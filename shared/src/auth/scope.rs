@@ -97,21 +97,21 @@ impl Caller {
     /// the caller's scope, as another organisation's would be), else the scope's, else every
     /// location (`None`).
     pub fn locations_to_read(&self, asked: Option<&str>) -> Option<Vec<String>> {
-        match asked {
-            Some(location) => {
-                Some(self.scope.sees_location(location).then(|| location.to_owned()).into_iter().collect())
-            }
-            None if self.scope.location_ids.is_empty() => None,
-            None => Some(self.scope.location_ids.clone()),
-        }
+        to_read(&self.scope.location_ids, asked)
     }
 
     /// As [`Caller::locations_to_read`], of units.
     pub fn units_to_read(&self, asked: Option<&str>) -> Option<Vec<String>> {
-        match asked {
-            Some(unit) => Some(self.scope.sees_unit(Some(unit)).then(|| unit.to_owned()).into_iter().collect()),
-            None if self.scope.unit_ids.is_empty() => None,
-            None => Some(self.scope.unit_ids.clone()),
+        to_read(&self.scope.unit_ids, asked)
+    }
+
+    /// Where the caller makes something at `location_id`: one of their locations; something at
+    /// no one location (reaching every location) only when they are not limited to some.
+    pub fn may_act_at(&self, location_id: Option<&str>) -> Result<(), Error> {
+        match location_id {
+            Some(location) => self.within_location(location),
+            None if self.scope.location_ids.is_empty() => Ok(()),
+            None => Err(Error::field("location_id", "is needed: you act at your own locations")),
         }
     }
 
@@ -123,6 +123,18 @@ impl Caller {
         } else {
             Err(Error::Forbidden("nobody gives a scope wider than their own"))
         }
+    }
+}
+
+/// The ids a list reads under a scope's `limited` ids (empty: not limited): see
+/// [`Caller::locations_to_read`].
+fn to_read(limited: &[String], asked: Option<&str>) -> Option<Vec<String>> {
+    match asked {
+        Some(id) => {
+            let seen = limited.is_empty() || limited.iter().any(|own| own == id);
+            Some(seen.then(|| id.to_owned()).into_iter().collect())
+        }
+        None => (!limited.is_empty()).then(|| limited.to_vec()),
     }
 }
 

@@ -625,17 +625,7 @@ impl Store {
             }
         };
         let reads = partitions.into_iter().map(|(index, partition)| {
-            let [.., pk, sort] = index.attributes() else { unreachable!("every index has a key") };
-            let (condition, bounds) = super::schedule::start_range(sort, (Some(range.0), Some(range.1)));
-            let mut query = self
-                .client
-                .query()
-                .set_index_name(index.name().map(Into::into))
-                .key_condition_expression(format!("{pk} = :pk{condition}"))
-                .expression_attribute_values(":pk", s(partition));
-            for (placeholder, value) in bounds {
-                query = query.expression_attribute_values(placeholder, s(value));
-            }
+            let query = self.by_start_query(index, partition, (Some(range.0), Some(range.1)));
             self.every(filter.clone().apply(query).0)
         });
         let items = futures_util::future::try_join_all(reads).await?.into_iter().flatten();

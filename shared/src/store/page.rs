@@ -169,28 +169,18 @@ impl Store {
                 (cursor.list == list).then_some(cursor.after).ok_or_else(bad_cursor).map(Some)?
             }
         };
-        let [.., pk, sort] = index.attributes() else { unreachable!("every index has a key") };
+        let [.., sort] = index.attributes() else { unreachable!("every index has a key") };
         // The cursor's own key is read again (the bound is inclusive) and dropped below.
         let from = match (range.0, after.as_deref()) {
             (Some(from), Some(after)) => Some(from.max(after)),
             (from, after) => from.or(after),
         };
-        let (condition, bounds) = super::schedule::start_range(sort, (from, range.1));
+        let (_, bounds) = super::schedule::start_range(sort, (from, range.1));
         if bounds.len() == 2 && bounds[0].1 > bounds[1].1 {
             return Ok(Page { items: Vec::new(), next_cursor: None });
         }
         let queries = partitions.into_iter().map(|partition| {
-            let mut query = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .set_index_name(index.name().map(Into::into))
-                .key_condition_expression(format!("{pk} = :pk{condition}"))
-                .expression_attribute_values(":pk", s(partition));
-            for (placeholder, value) in &bounds {
-                query = query.expression_attribute_values(*placeholder, s(value.clone()));
-            }
-            let (query, filtered) = filter.clone().apply(query);
+            let (query, filtered) = filter.clone().apply(self.by_start_query(index, partition, (from, range.1)));
             // Enough for a full page after the cursor's own key, and one more to tell there is more.
             let query = if filtered { query } else { query.limit(limit as i32 + 2) };
             query.send()

@@ -14,6 +14,7 @@
 
 use std::collections::BTreeMap;
 
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::types::builders::UpdateBuilder;
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
 use serde::{Deserialize, Serialize};
@@ -717,18 +718,31 @@ impl Store {
             return Err(Error::field("to", "must not be before from"));
         }
         let request = PageRequest::new(limit, cursor, index, &partition)?;
+        let (query, filtered) = filter.apply(self.by_start_query(index, partition, range));
+        self.page(query, request, index, filtered).await
+    }
+
+    /// A Query of one index partition sorted by `{start}#{id}`, for starts within `[from, to)`
+    /// (either open).
+    pub(crate) fn by_start_query(
+        &self,
+        index: Index,
+        partition: String,
+        range: (Option<&str>, Option<&str>),
+    ) -> QueryFluentBuilder {
         let [.., pk, sort] = index.attributes() else { unreachable!("every index has a key") };
         let (condition, bounds) = start_range(sort, range);
         let mut query = self
             .client
             .query()
+            .table_name(&self.table)
+            .set_index_name(index.name().map(Into::into))
             .key_condition_expression(format!("{pk} = :pk{condition}"))
             .expression_attribute_values(":pk", s(partition));
         for (placeholder, value) in bounds {
             query = query.expression_attribute_values(placeholder, s(value));
         }
-        let (query, filtered) = filter.apply(query);
-        self.page(query, request, index, filtered).await
+        query
     }
 }
 
