@@ -562,6 +562,9 @@ pools["GET /attendance/{attendance_id}"] = list(pools["POST /attendance/check-ou
 pools["POST /attendance/{attendance_id}/override"] = list(pools["POST /attendance/check-out"])
 # The organisation's event (its shifts are the ones the run makes): a real estimate to check.
 pools["GET /events/{event_id}/cost-estimate"] = [ORG_EVENT] * SUPPLIED
+pools["GET /events/{event_id}/dashboard"] = [ORG_EVENT] * SUPPLIED
+# The organisation's location, where the run's check-ins put people on site.
+pools["GET /locations/{location_id}/on-site"] = [ORG_LOCATION] * SUPPLIED
 
 supplied = Counter()
 
@@ -749,8 +752,11 @@ class ContractAuth:
         for operation in ("GET /billing/invoices/{invoice_id}", "GET /billing/invoices/{invoice_id}/pdf"):
             if invoice_id := supply(case, operation):
                 case.path_parameters = {**(case.path_parameters or {}), "invoice_id": invoice_id}
-        if event_id := supply(case, "GET /events/{event_id}/cost-estimate"):
-            case.path_parameters = {**(case.path_parameters or {}), "event_id": event_id}
+        for operation in ("GET /events/{event_id}/cost-estimate", "GET /events/{event_id}/dashboard"):
+            if event_id := supply(case, operation):
+                case.path_parameters = {**(case.path_parameters or {}), "event_id": event_id}
+        if location_id := supply(case, "GET /locations/{location_id}/on-site"):
+            case.path_parameters = {**(case.path_parameters or {}), "location_id": location_id}
         if positive and case.method.upper() == "POST" and case.path in ("/events/{event_id}/quote", "/events/{event_id}/unlock"):
             # The owner's plan does not charge per event: its real event is quoted or unlocked
             # as often as asked, each time the same 409, changing nothing.

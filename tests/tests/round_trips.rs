@@ -177,6 +177,11 @@ const BUDGETS: &[(&str, &str, RangeInclusive<usize>)] = &[
     ("GET", "/me/hours", 1..=2),
     ("POST", "/attendance/exports", 2..=2),
     ("GET", "/admin/face-reviews", 1..=1),
+    // The event, its shifts' tallies (one small item each: one page for 2,000 shifts), the
+    // organisation and the event's unlock, in parallel.
+    ("GET", "/events/{event_id}/dashboard", 1..=1),
+    // The location and its on-site markers, in parallel.
+    ("GET", "/locations/{location_id}/on-site", 1..=1),
     ("POST", "/admin/verify-face/{attendance_id}", 2..=2),
     // Closing a period: the reads in parallel, the stubs (batches in parallel), then the closing
     // transaction, so a crash between leaves no closed period without its stubs. Closed already:
@@ -679,6 +684,12 @@ async fn attendance_endpoints(app: &TestApp) {
     let estimate = call("GET", format!("/events/{}/cost-estimate", org.event_id), None).await;
     let estimate = measured(app, "GET", "/events/{event_id}/cost-estimate", estimate, StatusCode::OK).await;
     assert_eq!((estimate["people"].as_u64(), estimate["places"].as_u64()), (Some(1), Some(3)));
+    let board = call("GET", format!("/events/{}/dashboard", org.event_id), None).await;
+    let board = measured(app, "GET", "/events/{event_id}/dashboard", board, StatusCode::OK).await;
+    assert_eq!((board["total"]["places"].as_i64(), board["total"]["filled"].as_i64()), (Some(3), Some(1)));
+    let gate = call("GET", format!("/locations/{}/on-site", org.location_id), None).await;
+    let gate = measured(app, "GET", "/locations/{location_id}/on-site", gate, StatusCode::OK).await;
+    assert_eq!(gate["items"].as_array().map(Vec::len), Some(1), "the owner, checked in to the ended shift");
 }
 
 /// Every schedule-function operation, as a fresh organisation's owner.

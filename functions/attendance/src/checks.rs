@@ -212,7 +212,9 @@ async fn check(
         Direction::In => Happening::CheckIn(mark.clone()),
         Direction::Out => Happening::CheckOut(mark.clone()),
     };
-    let mut record = before.clone().unwrap_or_else(|| Attendance::of(&shift, &assignment, &person.name, &at_iso));
+    let mut record = before
+        .clone()
+        .unwrap_or_else(|| Attendance::of(&shift, &assignment, &person.name, person.hourly_rate_minor, &at_iso));
     let event = AttendanceEvent::new(&record.id, (&person.id, &person.name), &at_iso, happening);
     record.apply(&event, settings);
     let checked = Checked {
@@ -225,12 +227,9 @@ async fn check(
         attendance: record.clone(),
     };
     let status = if direction == Direction::In { StatusCode::CREATED } else { StatusCode::OK };
-    // Round trip 2: the record, its event, the review queue's entry if it now waits for review,
-    // and the answer kept under the key: all or nothing.
-    let mut items = vec![
-        state.store.entity_put(&record, before.as_ref().map(|before| before.version))?,
-        state.store.attendance_event_put(&caller.tenant_id, &event)?,
-    ];
+    // Round trip 2: the record, its event, its shift's tally and on-site marker, the review
+    // queue's entry if it now waits for review, and the answer kept under the key: all or nothing.
+    let mut items = state.store.attendance_put(before.as_ref(), &record, &event, shift.supervisor.as_ref())?;
     if record.awaiting_review() && !before.as_ref().is_some_and(Attendance::awaiting_review) {
         items.push(state.store.review_queued(&caller.tenant_id, &FaceReview::of(&record, &mark))?);
     }

@@ -1,7 +1,9 @@
 //! The attendance function: checking in and out on site (geofence, window, photo, idempotent),
-//! the records and their logs, corrections, the review queue, hours and exports.
+//! the records and their logs, corrections, the review queue, hours and exports, the event
+//! dashboard and who is on site.
 
 mod checks;
+mod dashboard;
 mod exports;
 mod records;
 mod reviews;
@@ -22,4 +24,6 @@ rota::function_routes!(
     [exports::export_attendance],
     [reviews::face_reviews],
     [reviews::verify_face],
+    [dashboard::event_dashboard],
+    [dashboard::on_site],
 );

@@ -69,7 +69,7 @@ async fn list(
     query: AttendanceQuery,
 ) -> Result<Page<Attendance>, Error> {
     let (from, to) = (query.from.map(instant), query.to.map(instant));
-    state
+    let mut page = state
         .store
         .attendance_records(
             &caller.tenant_id,
@@ -79,7 +79,16 @@ async fn list(
             query.limit,
             query.cursor.as_deref(),
         )
-        .await
+        .await?;
+    page.items.iter_mut().for_each(|record| seen_by(record, caller));
+    Ok(page)
+}
+
+/// A record as `caller` may see it: its rate only for those who see the person's pay.
+fn seen_by(record: &mut Attendance, caller: &Caller) {
+    if !caller.sees_pay_of(&record.person_id) {
+        record.rate_minor = None;
+    }
 }
 
 /// The organisation's attendance by shift start, oldest first (coordinators and up): everyone's
@@ -176,6 +185,8 @@ pub async fn get_attendance(
         state.store.attendance_with_events(&caller.tenant_id, &attendance_id).await?.ok_or(Error::NotFound)?;
     caller.require_unless_own(&attendance.person_id, Permission::AttendanceRead)?;
     caller.within_location_unless_own(&attendance.person_id, &attendance.location_id)?;
+    let mut attendance = attendance;
+    seen_by(&mut attendance, &caller);
     Ok(Json(AttendanceWithLog { attendance, events }))
 }
 
@@ -244,6 +255,7 @@ pub async fn override_attendance(
     )?;
     let tenant = desk.tenant.ok_or(Error::NotFound)?;
     let before = desk.record;
+    let supervisor = desk.shift.as_ref().and_then(|shift| shift.supervisor.clone());
     let now = iso(Utc::now());
     let mut record = match (&before, desk.assignment, desk.shift, desk.person) {
         (Some(record), _, _, _) => record.clone(),
@@ -253,7 +265,7 @@ pub async fn override_attendance(
             if request.check_in_at.is_none() {
                 return Err(Error::field("check_in_at", "is needed for someone who never checked in"));
             }
-            Attendance::of(&shift, &assignment, &person.name, &now)
+            Attendance::of(&shift, &assignment, &person.name, person.hourly_rate_minor, &now)
         }
         _ => return Err(Error::NotFound),
     };
@@ -307,18 +319,18 @@ pub async fn override_attendance(
         .filter_map(|record| record.worked_on(zone))
         .map(|(date, _)| first_day_of_week(date, tenant.week_start))
         .collect();
-    // Round trip 2: the record, its event, the audit entry, and the weeks checked open.
-    let mut items = vec![
-        state.store.entity_put(&record, before.as_ref().map(|before| before.version))?,
-        state.store.attendance_event_put(&caller.tenant_id, &event)?,
-        state.store.audit_put(&audit)?,
-    ];
+    // Round trip 2: the audit entry, the weeks checked open, the record, its event and what
+    // follows from it (tally, on-site marker).
+    let mut items = vec![state.store.audit_put(&audit)?];
     for week in weeks {
         items.push(state.store.week_open(&caller.tenant_id, week)?);
     }
+    let weeks_at = 1..items.len();
+    items.extend(state.store.attendance_put(before.as_ref(), &record, &event, supervisor.as_ref())?);
+    seen_by(&mut record, &caller);
     match state.store.transact(items).await? {
         Ok(()) => Ok(Json(record)),
-        Err(Refused(failed)) if failed.iter().any(|position| *position >= 3) => Err(Error::Conflict(
+        Err(Refused(failed)) if failed.iter().any(|position| weeks_at.contains(position)) => Err(Error::Conflict(
             "the record counts in a closed pay period; an owner must reopen it (POST /pay-periods/{start}/reopen)",
         )),
         Err(Refused(_)) => Err(Error::Conflict("the record was changed by someone else; reload and retry")),

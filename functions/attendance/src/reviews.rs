@@ -108,13 +108,10 @@ pub async fn verify_face(
         Some(&record),
         &now,
     );
-    // Round trip 2: the record, its event, out of the queue, and the audit entry.
-    let items = vec![
-        state.store.entity_put(&record, Some(before.version))?,
-        state.store.attendance_event_put(&caller.tenant_id, &event)?,
-        state.store.review_dequeued(&caller.tenant_id, &record.id, &queued_at)?,
-        state.store.audit_put(&audit)?,
-    ];
+    // Round trip 2: the record, its event and tally, out of the queue, and the audit entry.
+    let mut items = state.store.attendance_put(Some(&before), &record, &event, None)?;
+    items.push(state.store.review_dequeued(&caller.tenant_id, &record.id, &queued_at)?);
+    items.push(state.store.audit_put(&audit)?);
     match state.store.transact(items).await? {
         Ok(()) => Ok(Json(record)),
         Err(Refused(_)) => Err(Error::Conflict("the record was changed or decided meanwhile; reload it")),

@@ -180,6 +180,8 @@ pub async fn run(importer: &Importer, tenant_id: &str, import_id: &str) -> Resul
                     .iter()
                     .map(|(shift, assignments)| {
                         let mut items = vec![store.entity_item(shift)?];
+                        let default_rate = staffing.default_rates.get(&shift.position_id).copied().flatten();
+                        items.extend(store.shift_tally_item(shift, default_rate)?);
                         for assignment in assignments {
                             items.push(store.entity_item(assignment)?);
                         }

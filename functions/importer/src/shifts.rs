@@ -40,6 +40,8 @@ pub struct Staffing {
     pub bookings: Vec<Bookings>,
     /// Placements made despite warnings (the import's `force`).
     pub forced: usize,
+    /// The positions' default hourly rates, by id: what their event's dashboard estimates at.
+    pub default_rates: HashMap<String, Option<u64>>,
 }
 
 pub struct Bookings {
@@ -101,7 +103,9 @@ pub async fn prepare(store: &Store, import: &Import, sheet: &Sheet) -> Result<Re
         }
     }
     let own: HashSet<String> = (0..sheet.rows.len()).map(|index| crate::row_id(&import.id, index)).collect();
-    let (staffing, leftovers) = staff(store, import, rows, &own, &mut errors).await?;
+    let (mut staffing, leftovers) = staff(store, import, rows, &own, &mut errors).await?;
+    staffing.default_rates =
+        names.positions.into_values().map(|position| (position.id, position.default_hourly_rate_minor)).collect();
     if errors.is_empty() {
         return Ok(Ok(staffing));
     }
@@ -143,7 +147,7 @@ async fn staff(
     let addresses: BTreeSet<&str> = rows.iter().flat_map(|row| row.assignees.iter().map(String::as_str)).collect();
     if addresses.is_empty() {
         let rows = rows.into_iter().map(|row| (row.shift, Vec::new())).collect();
-        return Ok((Staffing { rows, bookings: Vec::new(), forced: 0 }, Vec::new()));
+        return Ok((Staffing { rows, bookings: Vec::new(), forced: 0, default_rates: HashMap::new() }, Vec::new()));
     }
     // Every person record, not the address claims: someone imported a minute ago has no
     // invitation yet. A deactivated record gives way to a newer one of the same address.
@@ -227,7 +231,7 @@ async fn staff(
     let mut bookings: Vec<Bookings> =
         people.into_values().map(|assignee| assignee.bookings).filter(|bookings| !bookings.add.is_empty()).collect();
     bookings.sort_by(|a, b| a.person_id.cmp(&b.person_id));
-    Ok((Staffing { rows, bookings, forced }, leftovers))
+    Ok((Staffing { rows, bookings, forced, default_rates: HashMap::new() }, leftovers))
 }
 
 /// An assignee as the check goes down the file.

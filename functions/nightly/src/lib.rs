@@ -295,27 +295,27 @@ async fn close(
         store.entities_among::<Person>(tenant_id, &person_ids)
     )?;
     let records: HashMap<String, Attendance> = records.into_iter().map(|record| (record.id.clone(), record)).collect();
-    let names: HashMap<String, String> = people.into_iter().map(|person| (person.id, person.name)).collect();
+    let people: HashMap<String, Person> = people.into_iter().map(|person| (person.id.clone(), person)).collect();
     let at = iso(now);
-    let mut to_close: Vec<(Attendance, Option<u64>)> = Vec::new();
+    let mut to_close: Vec<(Attendance, Option<Attendance>)> = Vec::new();
     for (shift, assignment) in &places {
         match records.get(&assignment.id) {
             None => {
-                let name = names.get(&assignment.person_id).map_or("", String::as_str);
-                to_close.push((Attendance::of(shift, assignment, name, &at), None));
+                let person = people.get(&assignment.person_id);
+                let (name, rate) = person.map_or(("", None), |person| (person.name.as_str(), person.hourly_rate_minor));
+                to_close.push((Attendance::of(shift, assignment, name, rate, &at), None));
             }
-            Some(record) if record.open_after_window() => to_close.push((record.clone(), Some(record.version))),
+            Some(record) if record.open_after_window() => to_close.push((record.clone(), Some(record.clone()))),
             Some(_) => {}
         }
     }
     let outcomes: Vec<Result<Option<Status>, Refused>> = futures_util::stream::iter(to_close)
-        .map(|(mut record, expected_version)| {
+        .map(|(mut record, before)| {
             let at = &at;
             async move {
                 let event = AttendanceEvent::new(&record.id, SCHEDULED_JOB, at, Happening::WindowClosed);
                 record.apply(&event, settings);
-                let items =
-                    vec![store.entity_put(&record, expected_version)?, store.attendance_event_put(tenant_id, &event)?];
+                let items = store.attendance_put(before.as_ref(), &record, &event, None)?;
                 Ok::<_, Error>(store.transact(items).await?.map(|()| record.status))
             }
         })

@@ -205,6 +205,8 @@ async fn place(
     // Round trip 2: one transaction.
     let booked = Booked::of(&shift);
     let mut items = vec![state.store.shift_places_taken(&shift, new.len() as u32)?];
+    let tally = state.store.filled_changed(&shift.tenant_id, shift.event_id.as_deref(), &shift.id, new.len() as i64)?;
+    items.extend(tally);
     let action = match (request.placement, warnings.is_empty()) {
         (Placement::Claim, _) => "assignment.claimed",
         (Placement::Assign, true) => "assignment.created",
@@ -379,10 +381,15 @@ pub async fn answer(
     // Round trip 2: the answer with its audit entry; a decline also frees the place and the
     // person's schedule, in the same transaction.
     let more = match wanted {
-        AssignmentStatus::Declined => vec![
-            state.store.shift_place_freed(&caller.tenant_id, &before.shift_id)?,
-            state.store.schedule_change(&caller.tenant_id, &before.person_id, &before.shift_id, None)?,
-        ],
+        AssignmentStatus::Declined => {
+            let tenant_id = &caller.tenant_id;
+            let mut more = vec![
+                state.store.shift_place_freed(tenant_id, &before.shift_id)?,
+                state.store.schedule_change(tenant_id, &before.person_id, &before.shift_id, None)?,
+            ];
+            more.extend(state.store.filled_changed(tenant_id, before.event_id.as_deref(), &before.shift_id, -1)?);
+            more
+        }
         _ => Vec::new(),
     };
     let now = Now::get();
@@ -577,6 +584,8 @@ pub async fn delete_assignment(
     // A declined assignment holds no place and is on no schedule.
     if assignment.status != AssignmentStatus::Declined {
         items.push(state.store.shift_place_freed(&caller.tenant_id, &assignment.shift_id)?);
+        let event_id = assignment.event_id.as_deref();
+        items.extend(state.store.filled_changed(&caller.tenant_id, event_id, &assignment.shift_id, -1)?);
         items.push(state.store.schedule_change(
             &caller.tenant_id,
             &assignment.person_id,

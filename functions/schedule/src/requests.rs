@@ -39,9 +39,10 @@ use crate::assignments::{booked_slot, candidate, date, rules};
 /// The longest time off one request asks for, in days.
 pub const MAX_TIME_OFF_DAYS: i64 = 366;
 
-/// The most shifts approving time off takes a person off at once: each is two writes in the one
-/// transaction with the request, its audit entry and the person's schedule.
-pub const MAX_RELEASED: usize = 45;
+/// The most shifts approving time off takes a person off at once: each is up to three writes
+/// (the assignment, the shift's count, its event's tally) in the one transaction with the
+/// request, its audit entry and the person's schedule.
+pub const MAX_RELEASED: usize = 32;
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
@@ -546,7 +547,7 @@ pub async fn approve_request(
             after.released_shift_ids = released(&request, placing, &now.iso)?;
             if after.released_shift_ids.len() > MAX_RELEASED {
                 return Err(Error::Conflict(
-                    "the time off covers more than 45 of the person's shifts; take them off some first",
+                    "the time off covers more than 32 of the person's shifts; take them off some first",
                 ));
             }
             let mut time_off = placing.schedule.time_off.clone();
@@ -571,6 +572,8 @@ pub async fn approve_request(
             for shift_id in &after.released_shift_ids {
                 more.push(state.store.assignment_release(tenant_id, shift_id, &judged)?);
                 more.push(state.store.shift_place_freed(tenant_id, shift_id)?);
+                let event_id = placing.schedule.shifts.get(shift_id).and_then(|booked| booked.event_id.as_deref());
+                more.extend(state.store.filled_changed(tenant_id, event_id, shift_id, -1)?);
             }
             // Round trip 3: all of it, only if the schedule is as judged.
             committed(state.store.update(&after, request.version, &audit, more).await?).map_err(|_| {

@@ -305,8 +305,9 @@ pub async fn create_shift(
     shift.supervisor = supervisor;
     let audit =
         AuditEntry::new(&caller.actor(), "shift.created", ("shift", &shift.id), None::<&Shift>, Some(&shift), &now.iso);
-    // Round trip 2: the shift with its audit entry.
-    committed(state.store.create(&shift, &audit, Vec::new()).await?)?;
+    // Round trip 2: the shift with its audit entry and its event's tally.
+    let tally = state.store.shift_tally(&shift, Some(position.default_hourly_rate_minor))?;
+    committed(state.store.create(&shift, &audit, tally.into_iter().collect()).await?)?;
     Ok((StatusCode::CREATED, Json(shift)))
 }
 
@@ -372,6 +373,7 @@ pub async fn update_shift(
         return Err(Error::Conflict("the shift is cancelled"));
     }
     let mut after = before.clone();
+    let default_rate = position.as_ref().map(|position| position.default_hourly_rate_minor);
     if let Some(position) = position
         && position.id != before.position_id
     {
@@ -422,7 +424,8 @@ pub async fn update_shift(
     let audit = AuditEntry::new(&caller.actor(), verb, ("shift", &after.id), Some(&before), Some(&after), &now.iso);
     // Last round trip: the shift, its assignees' schedules (as judged) and assignments, and the
     // audit entry.
-    let more = follow(&state, &after, &assignments, &now.iso, retimed, &schedules)?;
+    let mut more = follow(&state, &after, &assignments, &now.iso, retimed, &schedules)?;
+    more.extend(state.store.shift_tally(&after, default_rate)?);
     committed(state.store.update(&after, before.version, &audit, more).await?)?;
     if retimed && after.status == ShiftStatus::Published {
         tell(&state, &after, &assignments, |shift| Message::ShiftChanged { shift }).await?;
@@ -530,7 +533,8 @@ async fn status_change(
     let verb = if status == ShiftStatus::Cancelled { "shift.cancelled" } else { "shift.published" };
     let audit = AuditEntry::new(&caller.actor(), verb, ("shift", &after.id), Some(&before), Some(&after), &now.iso);
     // Last round trip: the shift, its assignments (and schedules), the audit entry.
-    let more = follow(state, &after, &assignments, &now.iso, false, &schedules)?;
+    let mut more = follow(state, &after, &assignments, &now.iso, false, &schedules)?;
+    more.extend(state.store.shift_tally(&after, None)?);
     committed(state.store.update(&after, before.version, &audit, more).await?)?;
     match status {
         // Drafts were never announced: people offered a place on one hear of it now.
@@ -544,7 +548,8 @@ async fn status_change(
 }
 
 /// The most shifts one recurring request makes: they are written in one transaction with their
-/// audit entry, so the whole range is made or none of it.
+/// audit entry, so the whole range is made or none of it. An event's shifts take two writes each
+/// (the shift and its tally on the event's dashboard): half as many.
 pub const MAX_RECURRING: usize = 99;
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
@@ -635,15 +640,15 @@ pub async fn create_recurring(
         supervisor(&state, &caller, request.supervisor_id.as_deref()),
     )?;
     let zone = zone(&location.time_zone)?;
-    let occurrences =
-        expand_weekly(zone, &request.weekdays, start_local, end_local, request.from, request.to, MAX_RECURRING)
-            .map_err(|error| match error {
-                ExpandError::EmptyRange => Error::field("to", "must not be before from"),
-                ExpandError::TooMany { max } => {
-                    Error::field("to", &format!("the range makes more than {max} shifts; split it"))
-                }
-                ExpandError::ZeroLength => Error::field("end_local", "must differ from start_local"),
-            })?;
+    let most = if request.event_id.is_some() { MAX_RECURRING / 2 } else { MAX_RECURRING };
+    let occurrences = expand_weekly(zone, &request.weekdays, start_local, end_local, request.from, request.to, most)
+        .map_err(|error| match error {
+            ExpandError::EmptyRange => Error::field("to", "must not be before from"),
+            ExpandError::TooMany { max } => {
+                Error::field("to", &format!("the range makes more than {max} shifts; split it"))
+            }
+            ExpandError::ZeroLength => Error::field("end_local", "must differ from start_local"),
+        })?;
     if occurrences.is_empty() {
         return Err(Error::field("weekdays", "none of them falls within from–to"));
     }
@@ -678,8 +683,9 @@ pub async fn create_recurring(
     let mut items = vec![state.store.audit_put(&audit)?];
     for shift in &shifts {
         items.push(state.store.entity_put(shift, None)?);
+        items.extend(state.store.shift_tally(shift, Some(position.default_hourly_rate_minor))?);
     }
-    // Round trip 2: every shift with the audit entry, in one transaction.
+    // Round trip 2: every shift (and its event's tally) with the audit entry, in one transaction.
     committed(state.store.transact(items).await?)?;
     Ok((StatusCode::CREATED, Json(Created { items: shifts })))
 }

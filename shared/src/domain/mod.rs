@@ -2,6 +2,7 @@
 
 pub mod attendance;
 pub mod conflicts;
+pub mod dashboard;
 pub mod dunning;
 pub mod hours;
 pub mod imports;

@@ -138,7 +138,7 @@ pub fn straight_cost(staffing: &Staffing) -> Cost {
 }
 
 /// `numerator / denominator` rounded half up (both non-negative).
-fn rounded(numerator: i128, denominator: i128) -> i64 {
+pub(crate) fn rounded(numerator: i128, denominator: i128) -> i64 {
     ((numerator * 2 + denominator) / (denominator * 2)) as i64
 }
 

@@ -18,6 +18,7 @@ use super::tenants::Tenant;
 use super::{Store, from_item, key, keys, put_new, s, to_item};
 use crate::Error;
 use crate::domain::attendance::{REVIEW_AT, Status, verdict, worked_minutes};
+use crate::domain::dashboard::{self as presence, Presence};
 use crate::domain::settings::Settings;
 use crate::store::entities::{Entity, Filter};
 
@@ -158,6 +159,14 @@ pub struct Attendance {
     pub shift_start: String,
     pub shift_end: String,
     pub break_minutes: u32,
+    /// The day the shift starts on its location's calendar (`YYYY-MM-DD`).
+    #[serde(default)]
+    pub shift_date: String,
+    /// The person's own hourly rate when the record began, in minor units: what the event
+    /// dashboard prices their worked minutes at (without one, the position's default). Shown to
+    /// those who see the person's pay.
+    #[serde(default)]
+    pub rate_minor: Option<u64>,
     /// As made on site; corrections leave them as they were.
     pub check_in: Option<Mark>,
     pub check_out: Option<Mark>,
@@ -209,8 +218,9 @@ fn parse(instant: &str) -> Option<DateTime<Utc>> {
 }
 
 impl Attendance {
-    /// The empty record of `assignment`'s person on `shift`, before its first event.
-    pub fn of(shift: &Shift, assignment: &Assignment, person_name: &str, now: &str) -> Self {
+    /// The empty record of `assignment`'s person on `shift`, before its first event, priced at
+    /// `rate_minor`.
+    pub fn of(shift: &Shift, assignment: &Assignment, person_name: &str, rate_minor: Option<u64>, now: &str) -> Self {
         Self {
             id: assignment.id.clone(),
             tenant_id: shift.tenant_id.clone(),
@@ -225,6 +235,8 @@ impl Attendance {
             shift_start: shift.start.clone(),
             shift_end: shift.end.clone(),
             break_minutes: shift.break_minutes,
+            shift_date: shift.start_local.get(..10).unwrap_or_default().to_owned(),
+            rate_minor,
             check_in: None,
             check_out: None,
             check_in_at: None,
@@ -336,6 +348,20 @@ impl Attendance {
     /// Whether this record is in the review queue now.
     pub fn awaiting_review(&self) -> bool {
         self.review.as_ref().is_some_and(|review| review.state == ReviewState::Pending)
+    }
+
+    /// What it counts for on its shift's dashboard tally.
+    pub fn presence(&self) -> Presence {
+        Presence::of(&presence::Record {
+            checked_in: self.check_in_at.is_some(),
+            checked_out: self.check_out_at.is_some(),
+            window_closed: self.window_closed,
+            absent: self.status == Some(Status::Absent),
+            late_minutes: self.late_minutes,
+            awaiting_review: self.awaiting_review(),
+            worked_minutes: self.worked_minutes,
+            rate_minor: self.rate_minor,
+        })
     }
 }
 
@@ -655,6 +681,8 @@ pub(crate) fn sample(start: &str, end: &str, break_minutes: u32) -> Attendance {
         shift_start: start.into(),
         shift_end: end.into(),
         break_minutes,
+        shift_date: start.get(..10).unwrap_or_default().into(),
+        rate_minor: None,
         check_in: None,
         check_out: None,
         check_in_at: None,

@@ -202,6 +202,16 @@ pub fn unit_people(tenant_id: &str, unit_id: &str) -> String {
     format!("T#{tenant_id}#UNIT#{unit_id}#PEOPLE")
 }
 
+/// An event's dashboard: one tally per shift, by shift id (see `store::dashboard`).
+pub fn event_tally(tenant_id: &str, event_id: &str) -> String {
+    format!("T#{tenant_id}#EVENT#{event_id}#TALLY")
+}
+
+/// Who is on site at a location now: one marker per attendance record, by its id.
+pub fn on_site(tenant_id: &str, location_id: &str) -> String {
+    format!("T#{tenant_id}#LOC#{location_id}#ONSITE")
+}
+
 /// gsi3 partition of the attendance records at a location, by `{shift start}#{shift}`.
 pub fn location_attendance(tenant_id: &str, location_id: &str) -> String {
     format!("T#{tenant_id}#LOC#{location_id}#ATT")

@@ -149,6 +149,7 @@ impl SwapShift {
             break_minutes: self.break_minutes,
             position_id: self.position_id.clone(),
             time_zone: self.time_zone.clone(),
+            event_id: self.event_id.clone(),
         }
     }
 }

@@ -364,6 +364,9 @@ pub struct Booked {
     pub break_minutes: u32,
     pub position_id: String,
     pub time_zone: String,
+    /// The shift's event: whose dashboard a release changes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_id: Option<String>,
 }
 
 impl Booked {
@@ -374,6 +377,7 @@ impl Booked {
             break_minutes: shift.break_minutes,
             position_id: shift.position_id.clone(),
             time_zone: shift.time_zone.clone(),
+            event_id: shift.event_id.clone(),
         }
     }
 }
