@@ -560,6 +560,7 @@ pools = {
 pools["POST /attendance/photo-url"] = list(pools["POST /attendance/check-in"])
 pools["GET /attendance/{attendance_id}"] = list(pools["POST /attendance/check-out"])
 pools["POST /attendance/{attendance_id}/override"] = list(pools["POST /attendance/check-out"])
+pools["GET /pay-stubs/{stub_id}/pdf"] = list(pools["GET /pay-stubs/{stub_id}"])
 # The organisation's event (its shifts are the ones the run makes): a real estimate to check.
 pools["GET /events/{event_id}/cost-estimate"] = [ORG_EVENT] * SUPPLIED
 pools["GET /events/{event_id}/dashboard"] = [ORG_EVENT] * SUPPLIED
@@ -747,8 +748,9 @@ class ContractAuth:
         if positive and case.method.upper() == "POST" and case.path == "/pay-periods/{start}/close":
             # A week start (the organisation's weeks start on Monday) of a period long over.
             case.path_parameters = {**(case.path_parameters or {}), "start": next(OPEN_PERIODS)}
-        if stub_id := supply(case, "GET /pay-stubs/{stub_id}"):
-            case.path_parameters = {**(case.path_parameters or {}), "stub_id": stub_id}
+        for operation in ("GET /pay-stubs/{stub_id}", "GET /pay-stubs/{stub_id}/pdf"):
+            if stub_id := supply(case, operation):
+                case.path_parameters = {**(case.path_parameters or {}), "stub_id": stub_id}
         for operation in ("GET /billing/invoices/{invoice_id}", "GET /billing/invoices/{invoice_id}/pdf"):
             if invoice_id := supply(case, operation):
                 case.path_parameters = {**(case.path_parameters or {}), "invoice_id": invoice_id}

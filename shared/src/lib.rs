@@ -13,6 +13,7 @@ pub mod http;
 pub mod notify;
 pub mod outbound;
 pub mod payments;
+pub mod pdf;
 pub mod phone;
 pub mod queue;
 pub mod records;

@@ -159,6 +159,93 @@ async fn a_periods_stubs_export_to_a_csv_download() {
     problem_of(staff, StatusCode::FORBIDDEN, "forbidden").await;
 }
 
+/// The same period as the payroll providers import it: ADP paydata and Gusto hours.
+#[tokio::test]
+async fn a_periods_stubs_export_as_adp_paydata_and_gusto_hours() {
+    let (app, owner, org, sam) = payroll().await;
+    let token = Some(owner.access_token.as_str());
+    // 8 h a day, Monday to Friday, less the 30-minute breaks, and a long Saturday: 40 h regular
+    // and 2 h 30 overtime.
+    for day in 1..=5 {
+        worked(&app, &owner, &org, &sam.id, &format!("2026-06-0{day}T08:00:00Z"), &format!("2026-06-0{day}T16:30:00Z"))
+            .await;
+    }
+    worked(&app, &owner, &org, &sam.id, "2026-06-06T08:00:00Z", "2026-06-06T11:00:00Z").await;
+    let closed = json_of(close(&app, &owner, "2026-06-01").await, StatusCode::CREATED).await;
+    let stub = &closed["stubs"][0];
+    assert_eq!((stub["regular_minutes"].as_i64(), stub["overtime_minutes"].as_i64()), (Some(2400), Some(150)));
+    let export = |body: serde_json::Value| app.post("/pay-stubs/exports", token, body);
+
+    // ADP needs the company code, and everyone's File #.
+    let problem = problem_of(
+        export(json!({ "period": "2026-06-01", "format": "adp" })).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(problem["errors"][0]["field"], "company_code");
+    let adp = json!({ "period": "2026-06-01", "format": "adp", "company_code": "RTA" });
+    let problem = problem_of(export(adp.clone()).await, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    assert_eq!(problem["errors"][0]["field"], "payroll_id");
+    assert!(problem["errors"][0]["message"].as_str().unwrap().contains("Sam Paid"), "{problem}");
+    let number = json!({ "payroll_id": "004217" });
+    let path = format!("/people/{}", sam.id);
+    let person = json_of(app.request(Method::PATCH, &path, token, Some(number)).await, StatusCode::OK).await;
+    assert_eq!(person["payroll_id"], "004217");
+    let seen_by_sam = json_of(app.get(&path, &sam.token).await, StatusCode::OK).await;
+    assert_eq!(seen_by_sam["payroll_id"], "004217", "their own");
+
+    let download = json_of(export(adp).await, StatusCode::CREATED).await;
+    let url = download["url"].as_str().unwrap();
+    assert!(url.split('?').next().unwrap().ends_with("/PRRTAEPI.csv"), "ADP's file name: {url}");
+    let file = app.http.get(url).send().await.unwrap().text().await.unwrap();
+    assert_eq!(file, "Co Code,Batch ID,File #,Reg Hours,O/T Hours\nRTA,RO0601,004217,40.00,2.50\n");
+
+    let gusto = json_of(export(json!({ "period": "2026-06-01", "format": "gusto" })).await, StatusCode::CREATED).await;
+    let file = app.http.get(gusto["url"].as_str().unwrap()).send().await.unwrap().text().await.unwrap();
+    assert_eq!(
+        file,
+        "first_name,last_name,gusto_employee_id,regular_hours,overtime_hours\nSam,Paid,004217,40.00,2.50\n"
+    );
+}
+
+/// A stub as a PDF: its person downloads it; it reads as the stub it is.
+#[tokio::test]
+async fn a_stub_downloads_as_a_pdf_holding_its_figures() {
+    let (app, owner, org, sam) = payroll().await;
+    worked(&app, &owner, &org, &sam.id, "2026-06-02T08:00:00Z", "2026-06-02T16:30:00Z").await;
+    let closed = json_of(close(&app, &owner, "2026-06-01").await, StatusCode::CREATED).await;
+    let stub_id = closed["stubs"][0]["id"].as_str().unwrap();
+    let path = format!("/pay-stubs/{stub_id}/pdf");
+    let download = json_of(app.get(&path, &sam.token).await, StatusCode::OK).await;
+    let file = app.http.get(download["url"].as_str().unwrap()).send().await.unwrap();
+    assert_eq!(file.status(), StatusCode::OK);
+    let document = lopdf::Document::load_mem(&file.bytes().await.unwrap()).expect("a PDF");
+    let text = document.extract_text(&[1]).expect("its text");
+    // 8 h at 15.00 = 120.00 gross; 24.00 tax; 96.00 net.
+    for expected in [
+        "Pay stub",
+        "Sam Paid",
+        "2026-06-01 to 2026-06-07",
+        "Regular hours",
+        "8.00",
+        "Overtime hours",
+        "0.00",
+        "GBP 15.00",
+        "GBP 120.00",
+        "Tax",
+        "GBP -24.00",
+        "Net pay",
+        "GBP 96.00",
+    ] {
+        assert!(text.contains(expected), "{expected:?} not in the PDF's text: {text}");
+    }
+    // Another worker's stub is no stub of theirs; an admin reads anyone's.
+    let other = worker(&app, &owner, &org, "Kim Other").await;
+    problem_of(app.get(&path, &other.token).await, StatusCode::NOT_FOUND, "not_found").await;
+    json_of(app.get(&path, &owner.access_token).await, StatusCode::OK).await;
+}
+
 #[tokio::test]
 async fn an_events_estimate_prices_its_people_at_their_rates_and_its_open_places_at_the_positions() {
     let (app, owner, org, sam) = payroll().await;

@@ -190,7 +190,10 @@ const BUDGETS: &[(&str, &str, RangeInclusive<usize>)] = &[
     ("POST", "/pay-periods/{start}/reopen", 2..=2),
     ("GET", "/pay-stubs", 1..=1),
     ("GET", "/pay-stubs/{stub_id}", 1..=1),
-    ("POST", "/pay-stubs/exports", 1..=1),
+    // The stub, the organisation (the employer) and the person (their payroll number) in parallel.
+    ("GET", "/pay-stubs/{stub_id}/pdf", 1..=1),
+    // The period's stubs; for a provider's file, then their people's payroll numbers.
+    ("POST", "/pay-stubs/exports", 1..=2),
     // The event, its shifts with their assignments (its own index) and the organisation in
     // parallel; then the people's and positions' rates, in parallel.
     ("GET", "/events/{event_id}/cost-estimate", 2..=2),
@@ -679,6 +682,8 @@ async fn attendance_endpoints(app: &TestApp) {
     measured(app, "GET", "/pay-stubs", call("GET", "/pay-stubs".into(), None).await, StatusCode::OK).await;
     let stub = call("GET", format!("/pay-stubs/{}", site.stub_id), None).await;
     measured(app, "GET", "/pay-stubs/{stub_id}", stub, StatusCode::OK).await;
+    let pdf = call("GET", format!("/pay-stubs/{}/pdf", site.stub_id), None).await;
+    measured(app, "GET", "/pay-stubs/{stub_id}/pdf", pdf, StatusCode::OK).await;
     let export = call("POST", "/pay-stubs/exports".into(), Some(json!({ "period": site.period_start }))).await;
     measured(app, "POST", "/pay-stubs/exports", export, StatusCode::CREATED).await;
     let estimate = call("GET", format!("/events/{}/cost-estimate", org.event_id), None).await;

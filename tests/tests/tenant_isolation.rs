@@ -125,6 +125,8 @@ fn fixture(a: &Session, name: &str) -> String {
         }
         // A's own email domain (B's settings never name it).
         "domain" => format!("{}.example", a.account.tenant_id.to_lowercase()),
+        // A number in the payroll system, not a record's id.
+        "payroll_id" => "004217".to_owned(),
         "user_id" => SCIM_USER.get().map_or_else(|| "01JN0SUCHUSER0000000000000".to_owned(), |(id, _)| id.clone()),
         _ => panic!("add a fixture for `{name}` (one of tenant A's ids) so the tenant matrix covers it"),
     }

@@ -2,6 +2,7 @@
 //! daily and weekly overtime, deductions), reopening it, the stubs and their exports; what an
 //! event's staffing will cost, and (on a plan that charges per event) its quote and unlock.
 
+mod documents;
 mod estimates;
 mod periods;
 mod stubs;
@@ -16,6 +17,7 @@ rota::function_routes!(
     [periods::reopen_period],
     [stubs::list_stubs],
     [stubs::get_stub],
+    [stubs::stub_pdf],
     [stubs::export_stubs],
     [estimates::cost_estimate],
     [unlocks::quote_event],

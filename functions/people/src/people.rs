@@ -89,6 +89,7 @@ pub async fn list_people(
 fn seen_by(mut person: Person, caller: &Caller) -> Person {
     if !caller.sees_pay_of(&person.id) {
         person.hourly_rate_minor = None;
+        person.payroll_id = None;
     }
     person
 }
@@ -269,6 +270,11 @@ pub struct UpdatePerson {
     #[garde(range(max = 10_000_000))]
     #[schema(maximum = 10_000_000)]
     pub hourly_rate_minor: Option<u64>,
+    /// Their number in the payroll system (ADP's File #, Gusto's employee ID); `null` clears it.
+    #[serde(default, deserialize_with = "nullable")]
+    #[garde(inner(inner(pattern(r"^[A-Za-z0-9_-]{1,20}$"))))]
+    #[schema(value_type = Option<String>, nullable, pattern = r"^[A-Za-z0-9_-]{1,20}$")]
+    pub payroll_id: Option<Option<String>>,
     #[garde(range(min = 1, max = 168))]
     #[schema(minimum = 1, maximum = 168)]
     pub weekly_hours_cap: Option<u32>,
@@ -368,6 +374,7 @@ pub async fn update_person(
     after.employment_type = update.employment_type.unwrap_or(after.employment_type);
     after.position_ids = update.position_ids.unwrap_or(after.position_ids);
     after.hourly_rate_minor = update.hourly_rate_minor.or(after.hourly_rate_minor);
+    after.payroll_id = update.payroll_id.unwrap_or(after.payroll_id);
     after.weekly_hours_cap = update.weekly_hours_cap.or(after.weekly_hours_cap);
     after.unit_id = update.unit_id.unwrap_or(after.unit_id);
     after.emergency_contact = update.emergency_contact.or(after.emergency_contact);

@@ -42,6 +42,10 @@ pub struct Person {
     #[serde(default)]
     pub hourly_rate_minor: Option<u64>,
     /// Most hours a week this person may be scheduled; the tenant's setting when absent.
+    /// Their number in the organisation's payroll system (ADP's File #, Gusto's employee ID):
+    /// what payroll exports name them by. Shown to those who see their pay.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payroll_id: Option<String>,
     #[serde(default)]
     pub weekly_hours_cap: Option<u32>,
     #[serde(default)]
@@ -121,6 +125,7 @@ impl Person {
             employment_type: EmploymentType::Staff,
             position_ids: Vec::new(),
             hourly_rate_minor: None,
+            payroll_id: None,
             weekly_hours_cap: None,
             unit_id: None,
             emergency_contact: None,
