@@ -10,8 +10,10 @@ use utoipa::ToSchema;
 
 use super::payroll::rounded;
 
-/// What one attendance record counts for on its shift's tally.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// What one attendance record counts for on its shift's tally (and, added up, the tally's
+/// attendance counters, named as its item's attributes).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Presence {
     /// Checked in, not out, and the window still open.
     pub on_site: i64,
@@ -111,14 +113,9 @@ pub struct ShiftTally {
     pub rate_minor: Option<u64>,
     /// The import that added the shift, while it may not have committed.
     pub import_id: Option<String>,
-    pub on_site: i64,
-    pub checked_out: i64,
-    pub late: i64,
-    pub absent: i64,
-    pub awaiting_review: i64,
-    pub worked_minutes: i64,
-    pub cost_minor: i64,
-    pub unpriced_minutes: i64,
+    /// Its attendance records' presences, added up.
+    #[serde(flatten)]
+    pub presence: Presence,
 }
 
 /// A day's figures (or the whole event's).
@@ -184,16 +181,19 @@ impl DayFigures {
         }
         // People may have worked a shift before it was cancelled: what they did still counts.
         // Minutes of people without a rate of their own are priced at the position's default.
+        let presence = &tally.presence;
         let (cost_minor, unpriced_minutes) = match tally.rate_minor {
-            Some(rate) => (tally.cost_minor + rounded(i128::from(tally.unpriced_minutes) * i128::from(rate), 60), 0),
-            None => (tally.cost_minor, tally.unpriced_minutes),
+            Some(rate) => {
+                (presence.cost_minor + rounded(i128::from(presence.unpriced_minutes) * i128::from(rate), 60), 0)
+            }
+            None => (presence.cost_minor, presence.unpriced_minutes),
         };
-        self.on_site += tally.on_site;
-        self.checked_out += tally.checked_out;
-        self.late += tally.late;
-        self.absent += tally.absent;
-        self.awaiting_review += tally.awaiting_review;
-        self.worked_minutes += tally.worked_minutes;
+        self.on_site += presence.on_site;
+        self.checked_out += presence.checked_out;
+        self.late += presence.late;
+        self.absent += presence.absent;
+        self.awaiting_review += presence.awaiting_review;
+        self.worked_minutes += presence.worked_minutes;
         costs.cost_minor += cost_minor;
         costs.unpriced_minutes += unpriced_minutes;
     }
@@ -278,7 +278,11 @@ mod tests {
 
     #[test]
     fn days_and_the_total_add_up_and_cancelled_places_leave_the_plan() {
-        let cancelled = ShiftTally { cancelled: true, worked_minutes: 30, ..tally("c", "2030-05-01", 4, 2) };
+        let cancelled = ShiftTally {
+            cancelled: true,
+            presence: Presence { worked_minutes: 30, ..Presence::default() },
+            ..tally("c", "2030-05-01", 4, 2)
+        };
         let unpriced = ShiftTally { rate_minor: None, ..tally("d", "2030-05-02", 2, 0) };
         let tallies = [tally("a", "2030-05-01", 3, 2), tally("b", "2030-05-02", 5, 5), cancelled, unpriced];
         let (days, total) = figures(&tallies);
@@ -303,7 +307,10 @@ mod tests {
 
     #[test]
     fn minutes_without_a_rate_of_their_own_are_priced_at_the_positions_default() {
-        let worked = ShiftTally { cost_minor: 2_000, unpriced_minutes: 90, ..tally("a", "2030-05-01", 2, 2) };
+        let worked = ShiftTally {
+            presence: Presence { cost_minor: 2_000, unpriced_minutes: 90, ..Presence::default() },
+            ..tally("a", "2030-05-01", 2, 2)
+        };
         let (_, total) = figures(std::slice::from_ref(&worked));
         let costs = total.costs.unwrap_or_default();
         assert_eq!((costs.cost_minor, costs.unpriced_minutes), (2_000 + 1_800, 0));
