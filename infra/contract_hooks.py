@@ -763,7 +763,7 @@ class ContractAuth:
             # The owner's plan does not charge per event: its real event is quoted or unlocked
             # as often as asked, each time the same 409, changing nothing.
             case.path_parameters = {**(case.path_parameters or {}), "event_id": ORG_EVENT}
-        if positive and case.path == "/me/hours" and isinstance(case.query, dict):
+        if positive and case.path in ("/me/hours", "/reports/hours") and isinstance(case.query, dict):
             try:
                 first = datetime.date.fromisoformat(case.query["from"])
                 case.query = {**case.query, "to": (first + datetime.timedelta(days=6)).isoformat()}

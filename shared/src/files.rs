@@ -47,6 +47,14 @@ impl ImageType {
     }
 }
 
+/// Minutes as decimal hours to two places, rounded half up (`90` → `1.50`, `20` → `0.33`): how
+/// payroll files and reports write hours.
+pub fn hours(minutes: i64) -> String {
+    let sign = if minutes < 0 { "-" } else { "" };
+    let hundredths = (minutes.unsigned_abs() * 100 * 2 + 60) / 120;
+    format!("{sign}{}.{:02}", hundredths / 100, hundredths % 100)
+}
+
 /// A cell as a spreadsheet will read it safely (OWASP CSV injection). Text starting with `=`,
 /// `+`, `-`, `@`, a tab or a carriage return would be taken for a formula, so it gets a leading
 /// `'`. A spreadsheet may also split the cell where it finds its locale's separator (`;` where
@@ -238,7 +246,13 @@ impl Files {
 
 #[cfg(test)]
 mod tests {
-    use super::cell;
+    use super::{cell, hours};
+
+    #[test]
+    fn hours_have_two_places_rounded_half_up() {
+        assert_eq!([hours(0), hours(90), hours(20), hours(2_401), hours(1)], ["0.00", "1.50", "0.33", "40.02", "0.02"]);
+        assert_eq!(hours(-90), "-1.50");
+    }
 
     #[test]
     fn cells_a_spreadsheet_would_run_are_quoted() {

@@ -182,6 +182,10 @@ const BUDGETS: &[(&str, &str, RangeInclusive<usize>)] = &[
     ("GET", "/events/{event_id}/dashboard", 1..=1),
     // The location and its on-site markers, in parallel.
     ("GET", "/locations/{location_id}/on-site", 1..=1),
+    // The organisation, its people and positions, the range's shifts with their assignments and
+    // its attendance, in parallel (page after page: a 200-person month is a few pages each);
+    // grouped by event, then the events' titles.
+    ("GET", "/reports/hours", 1..=2),
     ("POST", "/admin/verify-face/{attendance_id}", 2..=2),
     // Closing a period: the reads in parallel, the stubs (batches in parallel), then the closing
     // transaction, so a crash between leaves no closed period without its stubs. Closed already:
@@ -695,6 +699,9 @@ async fn attendance_endpoints(app: &TestApp) {
     let gate = call("GET", format!("/locations/{}/on-site", org.location_id), None).await;
     let gate = measured(app, "GET", "/locations/{location_id}/on-site", gate, StatusCode::OK).await;
     assert_eq!(gate["items"].as_array().map(Vec::len), Some(1), "the owner, checked in to the ended shift");
+    let report = call("GET", "/reports/hours?from=2030-07-01&to=2030-07-31&group_by=event".into(), None).await;
+    let report = measured(app, "GET", "/reports/hours", report, StatusCode::OK).await;
+    assert_eq!(report["total"]["scheduled_places"].as_i64(), Some(1), "the staff member's offer on the 2030 shift");
 }
 
 /// Every schedule-function operation, as a fresh organisation's owner.

@@ -1,11 +1,12 @@
 //! The attendance function: checking in and out on site (geofence, window, photo, idempotent),
 //! the records and their logs, corrections, the review queue, hours and exports, the event
-//! dashboard and who is on site.
+//! dashboard, who is on site and the hours report.
 
 mod checks;
 mod dashboard;
 mod exports;
 mod records;
+mod reports;
 mod reviews;
 
 /// The clients besides DynamoDB's that its Lambda builds at cold start: check-in photos are
@@ -26,4 +27,5 @@ rota::function_routes!(
     [reviews::verify_face],
     [dashboard::event_dashboard],
     [dashboard::on_site],
+    [reports::hours_report],
 );

@@ -5,16 +5,10 @@
 
 use chrono::NaiveDate;
 use rota::domain::money;
-use rota::files::cell;
+use rota::files::{cell, hours};
 use rota::pdf::Document;
 use rota::store::invoices::Party;
 use rota::store::payroll::PayStub;
-
-/// Minutes as decimal hours to two places, rounded half up (`90` → `1.50`, `20` → `0.33`).
-pub fn hours(minutes: i64) -> String {
-    let hundredths = (minutes * 100 * 2 + 60) / 120;
-    format!("{}.{:02}", hundredths / 100, hundredths % 100)
-}
 
 /// The stub's PDF: the employer (its billing details, else its name), the person (and their
 /// payroll number), the period, hours regular and overtime, the rate, gross, deductions and net.
@@ -114,11 +108,6 @@ mod tests {
             created_at: "2030-07-08T09:00:00Z".into(),
             updated_at: "2030-07-08T09:00:00Z".into(),
         }
-    }
-
-    #[test]
-    fn hours_have_two_places_rounded_half_up() {
-        assert_eq!([hours(0), hours(90), hours(20), hours(2_401), hours(1)], ["0.00", "1.50", "0.33", "40.02", "0.02"]);
     }
 
     #[test]

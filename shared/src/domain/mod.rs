@@ -10,6 +10,7 @@ pub mod invoices;
 pub mod money;
 pub mod payroll;
 pub mod quiet;
+pub mod reports;
 pub mod revenue;
 pub mod settings;
 pub mod time;

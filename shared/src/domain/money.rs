@@ -7,13 +7,17 @@ const ZERO_DECIMAL: [&str; 16] =
 
 /// "EUR 29.00", "JPY 3000", "EUR -1.50".
 pub fn format(amount_minor: i64, currency: &str) -> String {
-    let currency = currency.to_uppercase();
-    if ZERO_DECIMAL.contains(&currency.as_str()) {
-        return format!("{currency} {amount_minor}");
+    format!("{} {}", currency.to_uppercase(), decimal(amount_minor, currency))
+}
+
+/// The amount alone, with its currency's decimals: "29.00", "3000", "-1.50" (for files).
+pub fn decimal(amount_minor: i64, currency: &str) -> String {
+    if ZERO_DECIMAL.contains(&currency.to_uppercase().as_str()) {
+        return amount_minor.to_string();
     }
     let sign = if amount_minor < 0 { "-" } else { "" };
     let amount = amount_minor.unsigned_abs();
-    format!("{currency} {sign}{}.{:02}", amount / 100, amount % 100)
+    format!("{sign}{}.{:02}", amount / 100, amount % 100)
 }
 
 #[cfg(test)]
@@ -24,5 +28,6 @@ mod tests {
         assert_eq!(super::format(5, "USD"), "USD 0.05");
         assert_eq!(super::format(-150, "EUR"), "EUR -1.50");
         assert_eq!(super::format(3000, "JPY"), "JPY 3000");
+        assert_eq!([super::decimal(2900, "eur"), super::decimal(3000, "jpy")], ["29.00", "3000"]);
     }
 }

@@ -20,25 +20,41 @@ pub struct Hours {
 /// beyond `weekly_overtime_after_minutes` are overtime too, counted in day order. Daily overtime
 /// does not count towards the week's threshold, so no minute is overtime twice.
 pub fn split(days: &BTreeMap<NaiveDate, i64>, week_start: Weekday, settings: &Settings) -> Hours {
+    let shares: Vec<(NaiveDate, i64)> = days.iter().map(|(&date, &minutes)| (date, minutes)).collect();
+    split_each(&shares, week_start, settings).into_iter().fold(Hours::default(), |sum, hours| Hours {
+        regular_minutes: sum.regular_minutes + hours.regular_minutes,
+        overtime_minutes: sum.overtime_minutes + hours.overtime_minutes,
+    })
+}
+
+/// Splits each share of worked minutes — `(local date, minutes)` in the order they were worked,
+/// a day's shares together — as [`split`] splits their days' sums: a share's minutes beyond the
+/// day's threshold (the day's earlier shares counted first) are overtime, then its regular
+/// minutes beyond the week's. Added up, the shares' splits are their days' split.
+pub fn split_each(shares: &[(NaiveDate, i64)], week_start: Weekday, settings: &Settings) -> Vec<Hours> {
     let daily_after = i64::from(settings.daily_overtime_after_minutes);
     let weekly_after = i64::from(settings.weekly_overtime_after_minutes);
-    let mut hours = Hours::default();
-    let mut week = None;
-    let mut week_regular = 0;
-    for (&date, &minutes) in days {
-        let this_week = first_day_of_week(date, week_start);
-        if week != Some(this_week) {
-            (week, week_regular) = (Some(this_week), 0);
-        }
-        let minutes = minutes.max(0);
-        let daily_overtime = (minutes - daily_after).max(0);
-        let regular_today = minutes - daily_overtime;
-        let weekly_overtime = (week_regular + regular_today - weekly_after).clamp(0, regular_today);
-        week_regular += regular_today - weekly_overtime;
-        hours.regular_minutes += regular_today - weekly_overtime;
-        hours.overtime_minutes += daily_overtime + weekly_overtime;
-    }
-    hours
+    let (mut week, mut week_regular) = (None, 0);
+    let (mut day, mut day_minutes) = (None, 0);
+    shares
+        .iter()
+        .map(|&(date, minutes)| {
+            let this_week = first_day_of_week(date, week_start);
+            if week != Some(this_week) {
+                (week, week_regular) = (Some(this_week), 0);
+            }
+            if day != Some(date) {
+                (day, day_minutes) = (Some(date), 0);
+            }
+            let minutes = minutes.max(0);
+            let daily_overtime = (day_minutes + minutes - daily_after).max(0) - (day_minutes - daily_after).max(0);
+            day_minutes += minutes;
+            let regular = minutes - daily_overtime;
+            let weekly_overtime = (week_regular + regular - weekly_after).clamp(0, regular);
+            week_regular += regular - weekly_overtime;
+            Hours { regular_minutes: regular - weekly_overtime, overtime_minutes: daily_overtime + weekly_overtime }
+        })
+        .collect()
 }
 
 /// The first day of the week `date` is in.
@@ -200,6 +216,31 @@ mod tests {
             period(date(2030, 6, 30), Weekday::Sunday, PayPeriod::Weekly),
             Some((date(2030, 6, 30), date(2030, 7, 6)))
         );
+    }
+
+    #[test]
+    fn each_share_gets_its_part_of_the_days_split_and_the_parts_add_up_to_it() {
+        let settings = Settings::default();
+        let monday = date(2030, 7, 1);
+        // Monday: 5 h then 5 h (the second crosses 8 h: 2 h overtime); Tuesday to Friday 8 h;
+        // Saturday 3 h, all beyond the week's 40 regular hours.
+        let mut shares = vec![(monday, 300), (monday, 300)];
+        shares.extend((1..5).map(|i| (monday + Days::new(i), 480)));
+        shares.push((monday + Days::new(5), 180));
+        let each = split_each(&shares, Weekday::Monday, &settings);
+        assert_eq!(each[0], Hours { regular_minutes: 300, overtime_minutes: 0 });
+        assert_eq!(each[1], Hours { regular_minutes: 180, overtime_minutes: 120 });
+        // 480 regular on Monday + 4 × 480 = 2,400: the week's threshold reached on Friday.
+        assert_eq!(each[5], Hours { regular_minutes: 480, overtime_minutes: 0 });
+        assert_eq!(each[6], Hours { regular_minutes: 0, overtime_minutes: 180 });
+        let mut days: BTreeMap<NaiveDate, i64> = BTreeMap::new();
+        for (day, minutes) in &shares {
+            *days.entry(*day).or_default() += minutes;
+        }
+        let whole = split(&days, Weekday::Monday, &settings);
+        assert_eq!(whole.regular_minutes, each.iter().map(|h| h.regular_minutes).sum::<i64>());
+        assert_eq!(whole.overtime_minutes, each.iter().map(|h| h.overtime_minutes).sum::<i64>());
+        assert_eq!(whole, Hours { regular_minutes: 2_400, overtime_minutes: 300 });
     }
 
     #[test]

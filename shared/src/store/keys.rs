@@ -176,6 +176,11 @@ pub fn shifts(tenant_id: &str) -> String {
     format!("T#{tenant_id}#SHIFTS")
 }
 
+/// gsi2 partition of every assignment of a tenant, by `{start}#{shift}#{person}`.
+pub fn assignments(tenant_id: &str) -> String {
+    format!("T#{tenant_id}#ASSIGNMENTS")
+}
+
 /// gsi3 partition of an event's shifts (`{start}#{shift}`) and their assignments
 /// (`{start}#{shift}#{person}`, right after their shift).
 pub fn event_shifts(tenant_id: &str, event_id: &str) -> String {

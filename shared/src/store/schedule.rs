@@ -302,7 +302,11 @@ crate::entity!(
     "assignment",
     extra = |assignment: &Assignment| {
         let sort = format!("{}#{}", assignment.start, assignment.shift_id);
-        let mut keys = vec![("gsi1pk", keys::person_shifts(&assignment.tenant_id, &assignment.person_id))];
+        let mut keys = vec![
+            ("gsi1pk", keys::person_shifts(&assignment.tenant_id, &assignment.person_id)),
+            ("gsi2pk", keys::assignments(&assignment.tenant_id)),
+            ("gsi2sk", format!("{sort}#{}", assignment.person_id)),
+        ];
         if let Some(event) = &assignment.event_id {
             keys.extend([
                 ("gsi3pk", keys::event_shifts(&assignment.tenant_id, event)),
@@ -443,6 +447,45 @@ impl Store {
                 (shift, held)
             })
             .collect())
+    }
+
+    /// Every shift starting within `[from, to)` with its assignments (declined ones included), of
+    /// the whole organisation or, with `locations`, of theirs: the organisation's shifts and its
+    /// assignments by start (gsi2 both), two Queries in parallel, page after page.
+    pub async fn shifts_with_assignments_between(
+        &self,
+        tenant_id: &str,
+        locations: Option<&[String]>,
+        range: (&str, &str),
+    ) -> Result<Vec<(Shift, Vec<Assignment>)>, Error> {
+        let read = |partition: String| {
+            let query = self.by_start_query(Index::Gsi2, partition, (Some(range.0), Some(range.1)));
+            let filter = match locations {
+                Some(locations) => Filter::default().and_among("location_id", locations),
+                None => Filter::default(),
+            };
+            self.every(filter.apply(query).0)
+        };
+        let (shifts, assignments, staged) = tokio::try_join!(
+            read(keys::shifts(tenant_id)),
+            read(keys::assignments(tenant_id)),
+            self.staged_imports(tenant_id)
+        )?;
+        let mut held: BTreeMap<String, Vec<Assignment>> = BTreeMap::new();
+        for item in assignments {
+            let assignment: Assignment = from_item(item)?;
+            held.entry(assignment.shift_id.clone()).or_default().push(assignment);
+        }
+        let mut found = Vec::new();
+        for item in shifts {
+            let shift: Shift = from_item(item)?;
+            // Shifts of an import that has not committed are not seen (see `super::imports`).
+            if !shift.import_id.as_ref().is_some_and(|id| staged.contains(id)) {
+                let assignments = held.remove(&shift.id).unwrap_or_default();
+                found.push((shift, assignments));
+            }
+        }
+        Ok(found)
     }
 
     /// A shift and its assignments, strongly consistent: two requests in parallel.
