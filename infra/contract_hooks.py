@@ -566,6 +566,19 @@ pools["GET /events/{event_id}/cost-estimate"] = [ORG_EVENT] * SUPPLIED
 pools["GET /events/{event_id}/dashboard"] = [ORG_EVENT] * SUPPLIED
 # The organisation's location, where the run's check-ins put people on site.
 pools["GET /locations/{location_id}/on-site"] = [ORG_LOCATION] * SUPPLIED
+# Support tickets of the owner's: one the organisation side reads and answers, one the platform
+# side reads, answers and moves on (perhaps closing it: then replies are refused, 409).
+ORG_TICKET = created_id("/support/tickets", {"subject": "Contract question", "body": "Where is the rota?"})
+PLATFORM_TICKET = created_id("/support/tickets", {"subject": "Contract platform", "body": "Over to you"})
+ORG_TICKET_OPERATIONS = ("GET /support/tickets/{ticket_id}", "POST /support/tickets/{ticket_id}/messages")
+PLATFORM_TICKET_OPERATIONS = tuple(
+    f"{method} /admin/tenants/{{tenant_id}}/support/tickets/{{ticket_id}}{action}"
+    for method, action in (("GET", ""), ("PATCH", ""), ("POST", "/messages"))
+)
+for operation in ORG_TICKET_OPERATIONS:
+    pools[operation] = [ORG_TICKET] * SUPPLIED
+for operation in PLATFORM_TICKET_OPERATIONS:
+    pools[operation] = [PLATFORM_TICKET] * SUPPLIED
 
 supplied = Counter()
 
@@ -757,6 +770,12 @@ class ContractAuth:
         for operation in ("GET /events/{event_id}/cost-estimate", "GET /events/{event_id}/dashboard"):
             if event_id := supply(case, operation):
                 case.path_parameters = {**(case.path_parameters or {}), "event_id": event_id}
+        for operation in ORG_TICKET_OPERATIONS:
+            if ticket_id := supply(case, operation):
+                case.path_parameters = {**(case.path_parameters or {}), "ticket_id": ticket_id}
+        if positive and case.path.startswith("/support/tickets") and isinstance(case.body, dict):
+            # A generated file key is no upload of the caller's (422 naming `attachments`).
+            case.body.pop("attachments", None)
         if location_id := supply(case, "GET /locations/{location_id}/on-site"):
             case.path_parameters = {**(case.path_parameters or {}), "location_id": location_id}
         if positive and case.method.upper() == "POST" and case.path in ("/events/{event_id}/quote", "/events/{event_id}/unlock"):
@@ -771,12 +790,19 @@ class ContractAuth:
                 pass
         if positive and case.method.upper() == "POST" and case.path == "/attendance/exports" and isinstance(case.body, dict):
             case.body = acceptable(case.path, case.body)
-        if case.path.startswith(("/admin/tenants", "/admin/stats", "/admin/plans", "/admin/credit-packs", "/admin/revenue")):
+        if case.path.startswith(("/admin/tenants", "/admin/stats", "/admin/plans", "/admin/credit-packs", "/admin/revenue", "/admin/support")):
             if pack_id := supply(case, "PATCH /admin/credit-packs/{pack_id}"):
                 case.path_parameters = {**(case.path_parameters or {}), "pack_id": pack_id}
                 if positive and isinstance(case.body, dict):
                     # A generated `version` is all but always stale (409 says only that).
                     case.body.pop("version", None)
+            for operation in PLATFORM_TICKET_OPERATIONS:
+                if ticket_id := supply(case, operation):
+                    case.path_parameters = {**(case.path_parameters or {}), "tenant_id": OWNER_TENANT, "ticket_id": ticket_id}
+                    if positive and isinstance(case.body, dict):
+                        # A generated `version` is all but always stale, an `assignee_id` no admin.
+                        case.body.pop("version", None)
+                        case.body.pop("assignee_id", None)
             on_a_tenant = [f"POST /admin/tenants/{{tenant_id}}/{action}" for action in ON_A_TENANT]
             for operation in [*on_a_tenant, "PUT /admin/tenants/{tenant_id}/tax-rate"]:
                 if tenant_id := supply(case, operation):

@@ -223,6 +223,20 @@ pub enum Message {
         payment_id: String,
         paid_at: String,
     },
+    /// A support ticket moved: to its requester when the operator wrote or changed its status
+    /// (`to_platform` false), to the operator's admins when the organisation wrote (true).
+    SupportTicket {
+        tenant_id: String,
+        ticket_id: String,
+        subject: String,
+        organisation: String,
+        /// Who wrote (or changed it).
+        author: String,
+        status: crate::store::support::TicketStatus,
+        /// The start of what they wrote; none for a change of status alone.
+        excerpt: Option<String>,
+        to_platform: bool,
+    },
 }
 
 /// One person of a weekly-hours digest.
@@ -365,6 +379,7 @@ pub enum Kind {
     PaymentOverdue,
     SuspendedForPayment,
     Receipt,
+    SupportTicket,
 }
 
 impl Message {
@@ -396,12 +411,14 @@ impl Message {
             Message::PaymentOverdue { .. } => Kind::PaymentOverdue,
             Message::SuspendedForPayment { .. } => Kind::SuspendedForPayment,
             Message::Receipt { .. } => Kind::Receipt,
+            Message::SupportTicket { .. } => Kind::SupportTicket,
         }
     }
 }
 
 impl Kind {
-    /// Account mail (sign-up, password reset, a sign-in code, an overdue payment, a receipt) is never charged and never
+    /// Account mail (sign-up, password reset, a sign-in code, an overdue payment, a receipt, a
+    /// support ticket's news) is never charged and never
     /// opted out of: without it nobody could get in, or stay in. Everything else an organisation
     /// sends costs a credit.
     pub fn is_account_mail(self) -> bool {
@@ -414,6 +431,7 @@ impl Kind {
                 | Kind::PaymentOverdue
                 | Kind::SuspendedForPayment
                 | Kind::Receipt
+                | Kind::SupportTicket
         )
     }
 }
@@ -646,6 +664,30 @@ pub fn render(message: &Message, app_url: &str) -> Rendered {
             ],
             Some(format!("{app}/billing")),
         ),
+        Message::SupportTicket {
+            tenant_id,
+            ticket_id,
+            subject,
+            organisation,
+            author,
+            status,
+            excerpt,
+            to_platform,
+        } => {
+            let mut paragraphs = match excerpt {
+                Some(excerpt) => vec![format!("{author} wrote"), format!("« {excerpt} »")],
+                None => vec![format!("{author} marked it {}.", status.as_str())],
+            };
+            if *to_platform {
+                paragraphs.push(format!("The ticket of {organisation} is {} now. Reply here:", status.as_str()));
+                let link = format!("{app}/admin/support/tickets/{tenant_id}/{ticket_id}");
+                (format!("[{organisation}] {subject}"), paragraphs, Some(link))
+            } else {
+                paragraphs
+                    .push(format!("Your ticket is {} now. Read the whole thread or reply here:", status.as_str()));
+                (format!("[Rota support] {subject}"), paragraphs, Some(format!("{app}/support/tickets/{ticket_id}")))
+            }
+        }
     };
     // The link goes after the paragraph that leads to it (the one ending in a colon).
     let mut text = Vec::new();

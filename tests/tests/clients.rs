@@ -30,7 +30,7 @@ fn every_function_declares_the_clients_its_handlers_use_and_no_others() {
         // `rota::sales::fulfil` queues the receipt of what a payment bought.
         let queues = source.contains("state.outbox.") || source.contains("fulfil(");
         assert_eq!(declared.outbox, queues, "{name}: CLIENTS.outbox");
-        assert_eq!(declared.files, source.contains("state.files."), "{name}: CLIENTS.files");
+        assert_eq!(declared.files, source.contains("state.files"), "{name}: CLIENTS.files");
         assert_eq!(declared.payments, source.contains("state.payments()"), "{name}: CLIENTS.payments");
     }
 }

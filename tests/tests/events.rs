@@ -38,6 +38,8 @@ const ATTENDANCE_ID: &str = "01JSAMPLEATTENDANCE0000000";
 /// A closed pay period of the owner's, and the owner's stub of it.
 const PERIOD_START: &str = "2020-01-06";
 const STUB_ID: &str = "01JSAMPLEPAYSTUB0000000000";
+/// A support ticket the owner opened.
+const TICKET_ID: &str = "01JSAMPLET1CKET00000000000";
 /// The platform samples act on the owner's organisation, as a platform admin.
 const TENANT_ID: &str = "01JSAMPLETENANT00000000000";
 const PLATFORM_ADMIN_TOKEN: &str = "REPLACE_WITH_PLATFORM_ADMIN_ACCESS_TOKEN";
@@ -167,6 +169,11 @@ async fn every_sample_event_succeeds_with_real_tokens() {
             let admin = app.platform_admin().await;
             let pack = api_tests::credit_pack(&app, &admin, serde_json::json!({})).await;
             text = text.replace(PACK_ID, pack["id"].as_str().unwrap()).replace(PLATFORM_ADMIN_TOKEN, &admin);
+        }
+        if text.contains(TICKET_ID) {
+            let ticket = serde_json::json!({ "subject": "Sample", "body": "A question for the sample" });
+            let ticket = app.post("/support/tickets", Some(&owner.access_token), ticket).await;
+            text = text.replace(TICKET_ID, json_of(ticket, StatusCode::CREATED).await["id"].as_str().unwrap());
         }
         if text.contains(INVOICE_ID) {
             text = text.replace(INVOICE_ID, &app.stored_invoice(&owner.tenant_id).await);

@@ -225,6 +225,21 @@ const BUDGETS: &[(&str, &str, RangeInclusive<usize>)] = &[
     ("GET", "/admin/payments", 1..=1),
     // One BatchGetItem of the revenue counters' shards.
     ("GET", "/admin/revenue", 1..=1),
+    // A support attachment's upload is signed, not stored: nothing is read or written.
+    ("POST", "/support/attachments", 0..=0),
+    // The organisation, the author and the platform's admins (to mail) in parallel; then the
+    // ticket with its first message, or the message with the ticket's count and status, in one
+    // transaction.
+    ("POST", "/support/tickets", 2..=2),
+    ("POST", "/support/tickets/{ticket_id}/messages", 2..=2),
+    ("POST", "/admin/tenants/{tenant_id}/support/tickets/{ticket_id}/messages", 2..=2),
+    // One Query of an index partition; the ticket and its messages in parallel.
+    ("GET", "/support/tickets", 1..=1),
+    ("GET", "/support/tickets/{ticket_id}", 1..=1),
+    ("GET", "/admin/support/tickets", 1..=1),
+    ("GET", "/admin/tenants/{tenant_id}/support/tickets/{ticket_id}", 1..=1),
+    // The ticket (and the admin it is given to); then the ticket at the version read.
+    ("PATCH", "/admin/tenants/{tenant_id}/support/tickets/{ticket_id}", 2..=2),
     // One Query of the organisation's invoices; one GetItem of one.
     ("GET", "/billing/invoices", 1..=1),
     ("GET", "/billing/invoices/{invoice_id}", 1..=1),
@@ -575,6 +590,31 @@ async fn platform_endpoints(app: &TestApp) {
     let revenue = app.get("/admin/revenue", &admin).await;
     let revenue = measured(app, "GET", "/admin/revenue", revenue, StatusCode::OK).await;
     assert!(revenue["organisations"]["past_due"].as_i64().is_some_and(|overdue| overdue >= 1), "{revenue}");
+    let file = serde_json::json!({ "content_type": "application/pdf", "content_length": 1000 });
+    let upload = app.post("/support/attachments", Some(&owner.access_token), file).await;
+    measured(app, "POST", "/support/attachments", upload, StatusCode::CREATED).await;
+    let ticket = serde_json::json!({ "subject": "Measured", "body": "How many round trips?" });
+    let ticket = app.post("/support/tickets", Some(&owner.access_token), ticket).await;
+    let ticket = measured(app, "POST", "/support/tickets", ticket, StatusCode::CREATED).await;
+    let mine = format!("/support/tickets/{}", ticket["id"].as_str().unwrap());
+    let list = app.get("/support/tickets", &owner.access_token).await;
+    measured(app, "GET", "/support/tickets", list, StatusCode::OK).await;
+    let read = app.get(&mine, &owner.access_token).await;
+    measured(app, "GET", "/support/tickets/{ticket_id}", read, StatusCode::OK).await;
+    let reply = serde_json::json!({ "body": "Still counting" });
+    let replied = app.post(&format!("{mine}/messages"), Some(&owner.access_token), reply.clone()).await;
+    measured(app, "POST", "/support/tickets/{ticket_id}/messages", replied, StatusCode::CREATED).await;
+    let queue = app.get("/admin/support/tickets", &admin).await;
+    measured(app, "GET", "/admin/support/tickets", queue, StatusCode::OK).await;
+    let theirs = tenant(&format!("support/tickets/{}", ticket["id"].as_str().unwrap()));
+    let read = app.get(&theirs, &admin).await;
+    measured(app, "GET", "/admin/tenants/{tenant_id}/support/tickets/{ticket_id}", read, StatusCode::OK).await;
+    let replied = app.post(&format!("{theirs}/messages"), admin_token, reply).await;
+    let template = "/admin/tenants/{tenant_id}/support/tickets/{ticket_id}";
+    measured(app, "POST", &format!("{template}/messages"), replied, StatusCode::CREATED).await;
+    let solve = serde_json::json!({ "status": "solved" });
+    let solved = app.request(reqwest::Method::PATCH, &theirs, admin_token, Some(solve)).await;
+    measured(app, "PATCH", template, solved, StatusCode::OK).await;
     let invoice_id = app.stored_invoice(&owner.tenant_id).await;
     let invoices = app.get("/billing/invoices", &owner.access_token).await;
     let invoices = measured(app, "GET", "/billing/invoices", invoices, StatusCode::OK).await;

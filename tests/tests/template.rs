@@ -228,16 +228,19 @@ type Objects = &'static [(&'static str, &'static str)];
 
 /// The objects each function may read or write (presigned URLs are signed with its role), by
 /// action and key pattern, and the prefixes it may list.
-const BUCKET_ACTIONS: [(&str, Objects, &[&str]); 5] = [
+const BUCKET_ACTIONS: [(&str, Objects, &[&str]); 6] = [
     (
         "people",
         &[
+            ("s3:GetObject", "tenants/*/support/*"),
             ("s3:PutObject", "tenants/*/imports/*"),
             ("s3:PutObject", "tenants/*/people/*"),
+            ("s3:PutObject", "tenants/*/support/*"),
             ("s3:PutObjectTagging", "tenants/*/imports/*"),
         ],
         &["tenants/*/imports/*"],
     ),
+    ("admin", &[("s3:GetObject", "tenants/*/support/*")], &[]),
     (
         "attendance",
         &[

@@ -60,6 +60,10 @@ const PLATFORM: &[(&str, &str)] = &[
     ("GET", "/admin/credit-packs"),
     ("POST", "/admin/credit-packs"),
     ("PATCH", "/admin/credit-packs/{pack_id}"),
+    ("GET", "/admin/support/tickets"),
+    ("GET", "/admin/tenants/{tenant_id}/support/tickets/{ticket_id}"),
+    ("PATCH", "/admin/tenants/{tenant_id}/support/tickets/{ticket_id}"),
+    ("POST", "/admin/tenants/{tenant_id}/support/tickets/{ticket_id}/messages"),
 ];
 
 /// A plan the platform admin made (plans are the platform's, not an organisation's): set by the
@@ -67,6 +71,8 @@ const PLATFORM: &[(&str, &str)] = &[
 static PLAN_ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
 /// A credit pack the platform admin made, likewise.
 static PACK_ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+/// The platform admin themself, whom a support ticket is given to.
+static PLATFORM_ADMIN_ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
 
 /// A person of A's that A's identity provider provisioned, for the SCIM operations; the matrix
 /// makes it with A's SCIM token before it walks them.
@@ -106,6 +112,9 @@ fn fixture(a: &Session, name: &str) -> String {
         "import_id" => a.org.import_id.clone(),
         "invoice_id" => a.invoice_id.clone(),
         "broadcast_id" => a.broadcast_id.clone(),
+        "ticket_id" => a.ticket_id.clone(),
+        // A platform admin's id, not A's: the platform's operation gives A's ticket to them.
+        "assignee_id" => PLATFORM_ADMIN_ID.get().cloned().unwrap_or_else(|| "01JN0SUCHADM1N000000000000".to_owned()),
         // Without a token nothing is looked up: any id does then.
         "plan_id" => PLAN_ID.get().cloned().unwrap_or_else(|| "01JN0SUCHPLAN0000000000000".to_owned()),
         // Set per call: the matrix asks A's event for a quote first.
@@ -162,6 +171,8 @@ struct Session {
     invoice_id: String,
     /// A broadcast the owner sent to the organisation's event.
     broadcast_id: String,
+    /// A support ticket the owner opened.
+    ticket_id: String,
 }
 
 impl Session {
@@ -194,6 +205,9 @@ async fn login(app: &TestApp, account: &mut Account, site: bool) -> Session {
         .post("/broadcasts", Some(&access_token), json!({ "event_id": org.event_id, "message": "Fire drill" }))
         .await;
     let broadcast_id = json_of(sent, StatusCode::ACCEPTED).await["id"].as_str().unwrap().to_owned();
+    let ticket = json!({ "subject": "Help", "body": "The rota looks empty" });
+    let ticket = app.post("/support/tickets", Some(&access_token), ticket).await;
+    let ticket_id = json_of(ticket, StatusCode::CREATED).await["id"].as_str().unwrap().to_owned();
     Session {
         account: account.clone(),
         session_id: tokens["session_id"].as_str().unwrap().to_owned(),
@@ -202,6 +216,7 @@ async fn login(app: &TestApp, account: &mut Account, site: bool) -> Session {
         site,
         invoice_id,
         broadcast_id,
+        ticket_id,
     }
 }
 
@@ -496,6 +511,8 @@ async fn tenant_b_never_reaches_tenant_a() {
     PLAN_ID.set(plan["id"].as_str().unwrap().to_owned()).unwrap();
     let pack = api_tests::credit_pack(&app, &platform_admin, json!({})).await;
     PACK_ID.set(pack["id"].as_str().unwrap().to_owned()).unwrap();
+    let me = json_of(app.get("/me", &platform_admin).await, StatusCode::OK).await;
+    PLATFORM_ADMIN_ID.set(me["id"].as_str().unwrap().to_owned()).unwrap();
 
     // Each organisation's SCIM token, and a person A's identity provider provisioned.
     let scim_tokens = {

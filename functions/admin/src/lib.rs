@@ -1,18 +1,20 @@
 //! The admin function: what only a platform admin may do — list organisations, suspend and
-//! reactivate them, grant message credits, keep the plans and credit packs on sale, read the platform's figures. The first platform admin
+//! reactivate them, grant message credits, keep the plans and credit packs on sale, read the platform's figures, answer
+//! the organisations' support tickets. The first platform admin
 //! comes from an ops command ([`create_platform_admin`], `make platform-admin`), never the API.
 
 mod packs;
 mod payments;
 mod plans;
 mod revenue;
+mod support;
 mod tenants;
 
 pub use tenants::create_platform_admin;
 
-/// The clients besides DynamoDB's that its Lambda builds at cold start: neither queues nor touches
-/// the bucket.
-pub const CLIENTS: rota::Clients = rota::Clients { outbox: false, files: false, payments: true };
+/// The clients besides DynamoDB's that its Lambda builds at cold start: support replies are mailed
+/// through the notification queue, and a ticket's attachments handed out as presigned downloads.
+pub const CLIENTS: rota::Clients = rota::Clients { outbox: true, files: true, payments: true };
 
 rota::function_routes!(
     [tenants::list_tenants],
@@ -27,4 +29,7 @@ rota::function_routes!(
     [packs::update_pack],
     [payments::list_payments],
     [revenue::revenue],
+    [support::support_queue],
+    [support::get_ticket, support::update_ticket],
+    [support::reply],
 );

@@ -1,7 +1,7 @@
 //! The people function: the organisation (settings, locations, positions, units), its people and
 //! their invitations, imports of people from spreadsheets, the audit log of every change, and the
 //! log of its messages (with the messaging providers' delivery reports), and the people the
-//! organisation's identity provider provisions (SCIM 2.0).
+//! organisation's identity provider provisions (SCIM 2.0), and its support tickets to the platform.
 
 mod audit;
 mod deliveries;
@@ -14,11 +14,12 @@ mod permission_sets;
 mod photo;
 mod positions;
 mod scim;
+mod support;
 mod tenant;
 mod units;
 
 /// The clients besides DynamoDB's that its Lambda builds at cold start: invitations and imports are
-/// queued, profile photos and import files uploaded.
+/// queued, profile photos, import files and support attachments uploaded.
 pub const CLIENTS: rota::Clients = rota::Clients { outbox: true, files: true, payments: false };
 
 rota::function_routes!(
@@ -49,4 +50,8 @@ rota::function_routes!(
     [scim::service_provider_config],
     [scim::list_users, scim::create_user],
     [scim::get_user, scim::replace_user, scim::patch_user, scim::delete_user],
+    [support::attachment_upload],
+    [support::list_tickets, support::open_ticket],
+    [support::get_ticket],
+    [support::reply],
 );

@@ -181,6 +181,27 @@ pub fn assignments(tenant_id: &str) -> String {
     format!("T#{tenant_id}#ASSIGNMENTS")
 }
 
+/// gsi1 partition of a person's support tickets, by id.
+pub fn person_tickets(tenant_id: &str, person_id: &str) -> String {
+    format!("T#{tenant_id}#PERSON#{person_id}#TICKETS")
+}
+
+/// gsi2 partition of an organisation's support tickets, by id.
+pub fn tickets(tenant_id: &str) -> String {
+    format!("T#{tenant_id}#TICKETS")
+}
+
+/// A support ticket's messages, by id (oldest first).
+pub fn ticket_messages(tenant_id: &str, ticket_id: &str) -> String {
+    format!("T#{tenant_id}#TICKET#{ticket_id}")
+}
+
+/// gsi3 partition of every organisation's support tickets in one status (the platform's
+/// queue), by `{ticket}#{tenant}`.
+pub fn support_queue(status: &str) -> String {
+    format!("SUPPORT#{status}")
+}
+
 /// gsi3 partition of an event's shifts (`{start}#{shift}`) and their assignments
 /// (`{start}#{shift}#{person}`, right after their shift).
 pub fn event_shifts(tenant_id: &str, event_id: &str) -> String {

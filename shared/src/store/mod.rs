@@ -47,6 +47,7 @@ pub mod sessions;
 pub mod sign_in_codes;
 pub mod signups;
 pub mod sso;
+pub mod support;
 pub mod tenants;
 pub mod unlocks;
 
