@@ -86,12 +86,19 @@ fn cases(org: &Organisation) -> Vec<Case> {
         let other = if field == "from" { "to=2030-07-07" } else { "from=2030-07-01" };
         case(Method::GET, "/me/hours", format!("/me/hours?{other}&{field}={{date}}"), field, At::Query, None)
     };
+    let report = |field| {
+        let other = if field == "from" { "to=2030-07-07" } else { "from=2030-07-01" };
+        let path = format!("/reports/hours?group_by=person&{other}&{field}={{date}}");
+        case(Method::GET, "/reports/hours", path, field, At::Query, None)
+    };
     let shift_path = format!("/shifts/{}", org.shift_id);
     let event_path = format!("/events/{}", org.event_id);
     let override_path = format!("/attendance/{record}/override");
     vec![
         query("/attendance", "from"),
         query("/attendance", "to"),
+        report("from"),
+        report("to"),
         query("/me/attendance", "from"),
         query("/me/attendance", "to"),
         query("/audit-logs", "from"),

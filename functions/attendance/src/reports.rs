@@ -17,6 +17,7 @@ use rota::domain::attendance::Status;
 use rota::domain::money;
 use rota::domain::reports::{GroupBy, HoursFigures, Place, Worked, report};
 use rota::domain::time::local_date;
+use rota::error::Problem;
 use rota::files::{cell, hours};
 use rota::http::ValidQuery;
 use rota::store::attendance::Attendance;
@@ -106,6 +107,7 @@ pub struct ReportGroup {
             (HoursReport = "application/json"),
             (String = "text/csv"),
         )),
+        (status = 404, description = "No such location in this organisation (or beyond the caller's locations)", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn hours_report(
     State(state): State<AppState>,
