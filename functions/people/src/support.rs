@@ -205,14 +205,14 @@ pub async fn list_tickets(
     Ok(Json(page))
 }
 
-/// A ticket the caller may read: theirs, or any of the organisation's for its admins.
-async fn readable(state: &AppState, caller: &Caller, ticket_id: &str) -> Result<(Ticket, Vec<TicketMessage>), Error> {
-    let (ticket, messages) =
-        state.store.ticket_with_messages(&caller.tenant_id, ticket_id).await?.ok_or(Error::NotFound)?;
-    if ticket.requester_id != caller.person_id && caller.require(Permission::OrganisationManage).is_err() {
-        return Err(Error::NotFound);
-    }
-    Ok((ticket, messages))
+/// A ticket the caller may read and answer: theirs, or any of the organisation's for its
+/// admins; anyone else's is not found.
+fn readable(caller: &Caller, ticket: Option<Ticket>) -> Result<Ticket, Error> {
+    ticket
+        .filter(|ticket| {
+            ticket.requester_id == caller.person_id || caller.require(Permission::OrganisationManage).is_ok()
+        })
+        .ok_or(Error::NotFound)
 }
 
 /// A ticket with its whole thread, oldest message first (its requester, or the organisation's
@@ -228,7 +228,10 @@ pub async fn get_ticket(
     caller: Caller,
     Path(ticket_id): Path<String>,
 ) -> Result<Json<TicketThread>, Error> {
-    let (ticket, messages) = readable(&state, &caller, &ticket_id).await?;
+    let found = state.store.ticket_with_messages(&caller.tenant_id, &ticket_id).await?;
+    let (ticket, messages) = found.unzip();
+    let ticket = readable(&caller, ticket)?;
+    let messages = messages.unwrap_or_default();
     Ok(Json(TicketThread::of(ticket, messages, &state.files, Utc::now()).await?))
 }
 
@@ -256,10 +259,7 @@ pub async fn reply(
         state.store.entity::<Person>(&caller.tenant_id, &caller.person_id),
         state.store.all::<Person>(PLATFORM_TENANT),
     )?;
-    let mut ticket = ticket.ok_or(Error::NotFound)?;
-    if ticket.requester_id != caller.person_id && caller.require(Permission::OrganisationManage).is_err() {
-        return Err(Error::NotFound);
-    }
+    let mut ticket = readable(&caller, ticket)?;
     let me = me.ok_or(Error::NotFound)?;
     let at = rota::clock::iso(Utc::now());
     let message = TicketMessage::new(&ticket.id, Side::Organisation, (me.id, me.name), new.body, attachments, &at);

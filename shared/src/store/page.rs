@@ -233,6 +233,28 @@ impl Store {
         self.page(query, request, index, false).await
     }
 
+    /// A page of one partition (`partition` of `index`) in sort-key order (`oldest_first`, or the
+    /// other way), with `filter` applied within it.
+    pub(crate) async fn partition_page<T: DeserializeOwned + ToSchema>(
+        &self,
+        index: Index,
+        partition: String,
+        filter: crate::store::entities::Filter,
+        oldest_first: bool,
+        limit: Option<u32>,
+        cursor: Option<&str>,
+    ) -> Result<Page<T>, Error> {
+        let request = PageRequest::new(limit, cursor, index, &partition)?;
+        let query = self
+            .client
+            .query()
+            .key_condition_expression(format!("{} = :pk", index.partition_attribute()))
+            .expression_attribute_values(":pk", s(partition))
+            .scan_index_forward(oldest_first);
+        let (query, filtered) = filter.apply(query);
+        self.page(query, request, index, filtered).await
+    }
+
     /// Runs `query` (key condition, filter and direction already set) for one page: at most
     /// `limit` items from where the cursor left off. With a filter, DynamoDB reads up to 1 MB and
     /// filters; the page ends at the last item kept (or where DynamoDB stopped), so a page can be

@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 use super::entities::Filter;
 use aws_sdk_dynamodb::types::{ConditionCheck, TransactWriteItem};
 
-use super::page::{Index, Page, PageRequest};
+use super::page::{Index, Page};
 use super::schedule::{Booked, Shift};
 use super::{Store, key, keys, n, s};
 use crate::Error;
@@ -276,16 +276,8 @@ impl Store {
         limit: Option<u32>,
         cursor: Option<&str>,
     ) -> Result<Page<Request>, Error> {
-        let request = PageRequest::new(limit, cursor, index, &partition)?;
-        let query = self
-            .client
-            .query()
-            .key_condition_expression(format!("{} = :pk", index.partition_attribute()))
-            .expression_attribute_values(":pk", s(partition))
-            // Ids are ULIDs: a person's own list reads newest first, a queue oldest first.
-            .scan_index_forward(index != Index::Gsi1);
-        let (query, filtered) = filter.apply(query);
-        self.page(query, request, index, filtered).await
+        // Ids are ULIDs: a person's own list reads newest first, a queue oldest first.
+        self.partition_page(index, partition, filter, index != Index::Gsi1, limit, cursor).await
     }
 }
 

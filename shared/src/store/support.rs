@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::entities::{Entity, Filter};
-use super::page::{Index, Page, PageRequest};
+use super::page::{Index, Page};
 use super::{Store, from_item, key, keys, n, s, to_item};
 use crate::Error;
 
@@ -248,21 +248,13 @@ impl Store {
         limit: Option<u32>,
         cursor: Option<&str>,
     ) -> Result<Page<Ticket>, Error> {
-        let request = PageRequest::new(limit, cursor, index, &partition)?;
-        let query = self
-            .client
-            .query()
-            .key_condition_expression(format!("{} = :pk", index.partition_attribute()))
-            .expression_attribute_values(":pk", s(partition))
-            .scan_index_forward(oldest_first);
         let filter = match status {
             Some(status) => {
                 Filter::default().and("#status = :status", ("#status", "status"), (":status", s(status.as_str())))
             }
             None => Filter::default(),
         };
-        let (query, filtered) = filter.apply(query);
-        self.page(query, request, index, filtered).await
+        self.partition_page(index, partition, filter, oldest_first, limit, cursor).await
     }
 }
 
