@@ -580,6 +580,30 @@ for operation in ORG_TICKET_OPERATIONS:
 for operation in PLATFORM_TICKET_OPERATIONS:
     pools[operation] = [PLATFORM_TICKET] * SUPPLIED
 
+# The operator's CRM: a lead and a deal the run reads, logs on and changes (the deal perhaps to won
+# or lost), and won deals to convert, each once (to the owner's organisation: then 409).
+def crm_deal(won=False):
+    body = {"title": "Contract deal", "contact_name": "Casey", "contact_email": f"deal-{uuid.uuid4().hex}@example.com",
+            "organisation": "Contract", "value_minor": 1000, "currency": "EUR"}
+    status, deal = post("/admin/crm/deals", body, PLATFORM_TOKEN)
+    assert status == 201, f"opening a deal answered {status}: {deal}"
+    if won:
+        status, _ = post(f"/admin/crm/deals/{deal['id']}", {"stage": "won"}, PLATFORM_TOKEN, method="PATCH")
+        assert status == 200, f"winning a deal answered {status}"
+    return deal["id"]
+
+
+status, crm_lead = post("/admin/crm/leads", {"name": "Contract lead", "email": f"lead-{uuid.uuid4().hex}@example.com"}, PLATFORM_TOKEN)
+assert status == 201, f"entering a lead answered {status}"
+CRM_LEAD, CRM_DEAL = crm_lead["id"], crm_deal()
+CRM_LEAD_OPERATIONS = tuple(f"{method} /admin/crm/leads/{{lead_id}}{action}" for method, action in (("GET", ""), ("PATCH", ""), ("POST", "/activities")))
+CRM_DEAL_OPERATIONS = tuple(f"{method} /admin/crm/deals/{{deal_id}}{action}" for method, action in (("GET", ""), ("PATCH", ""), ("POST", "/activities")))
+for operation in CRM_LEAD_OPERATIONS:
+    pools[operation] = [CRM_LEAD] * SUPPLIED
+for operation in CRM_DEAL_OPERATIONS:
+    pools[operation] = [CRM_DEAL] * SUPPLIED
+pools["POST /admin/crm/deals/{deal_id}/convert"] = [crm_deal(won=True) for _ in range(SUPPLIED)]
+
 supplied = Counter()
 
 
@@ -790,7 +814,20 @@ class ContractAuth:
                 pass
         if positive and case.method.upper() == "POST" and case.path == "/attendance/exports" and isinstance(case.body, dict):
             case.body = acceptable(case.path, case.body)
-        if case.path.startswith(("/admin/tenants", "/admin/stats", "/admin/plans", "/admin/credit-packs", "/admin/revenue", "/admin/support")):
+        if case.path.startswith(("/admin/tenants", "/admin/stats", "/admin/plans", "/admin/credit-packs", "/admin/revenue", "/admin/support", "/admin/crm")):
+            for operation in CRM_LEAD_OPERATIONS:
+                if lead_id := supply(case, operation):
+                    case.path_parameters = {**(case.path_parameters or {}), "lead_id": lead_id}
+            for operation in CRM_DEAL_OPERATIONS:
+                if deal_id := supply(case, operation):
+                    case.path_parameters = {**(case.path_parameters or {}), "deal_id": deal_id}
+            if deal_id := supply(case, "POST /admin/crm/deals/{deal_id}/convert"):
+                case.path_parameters = {**(case.path_parameters or {}), "deal_id": deal_id}
+                if positive and isinstance(case.body, dict):
+                    case.body = {**case.body, "organisation_id": OWNER_TENANT}
+            if positive and case.path.startswith("/admin/crm/") and isinstance(case.body, dict):
+                # A generated `version` is all but always stale (409 says only that).
+                case.body.pop("version", None)
             if pack_id := supply(case, "PATCH /admin/credit-packs/{pack_id}"):
                 case.path_parameters = {**(case.path_parameters or {}), "pack_id": pack_id}
                 if positive and isinstance(case.body, dict):

@@ -92,6 +92,9 @@ fn cases(org: &Organisation) -> Vec<Case> {
         case(Method::GET, "/reports/hours", path, field, At::Query, None)
     };
     let shift_path = format!("/shifts/{}", org.shift_id);
+    let deal = json!({ "title": "Dated", "contact_name": "D", "contact_email": "d@example.com", "organisation": "D",
+        "value_minor": 1, "currency": "EUR" });
+    let deal_path = "/admin/crm/deals/01JN0SUCHDEA10000000000000".to_owned();
     let event_path = format!("/events/{}", org.event_id);
     let override_path = format!("/attendance/{record}/override");
     vec![
@@ -142,6 +145,16 @@ fn cases(org: &Organisation) -> Vec<Case> {
         body(Method::POST, "/shifts/recurring", "/shifts/recurring", "to", "/to", &recurring),
         body(Method::PUT, "/availability/me", "/availability/me", "from", "/blackouts/0/from", &availability),
         body(Method::PUT, "/availability/me", "/availability/me", "to", "/blackouts/0/to", &availability),
+        // The platform's CRM: the body is judged before the caller's permission.
+        body(Method::POST, "/admin/crm/deals", "/admin/crm/deals", "expected_close_on", "/expected_close_on", &deal),
+        body(
+            Method::PATCH,
+            "/admin/crm/deals/{deal_id}",
+            &deal_path,
+            "expected_close_on",
+            "/expected_close_on",
+            &json!({}),
+        ),
         case(Method::POST, "/pay-periods/{start}/close", "/pay-periods/{date}/close".into(), "start", At::Path, None),
         case(Method::POST, "/pay-periods/{start}/reopen", "/pay-periods/{date}/reopen".into(), "start", At::Path, None),
     ]

@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 
 use api_tests::{json_of, spawn_app, unique_email};
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
 /// What the sample events carry where a real value goes, as a developer pastes it in.
@@ -42,6 +42,10 @@ const STUB_ID: &str = "01JSAMPLEPAYSTUB0000000000";
 const TICKET_ID: &str = "01JSAMPLET1CKET00000000000";
 /// The platform samples act on the owner's organisation, as a platform admin.
 const TENANT_ID: &str = "01JSAMPLETENANT00000000000";
+/// A lead and a deal of the operator's CRM, made by a platform admin (the deal won, for the
+/// sample that converts it).
+const LEAD_ID: &str = "01JSAMPLELEAD0000000000000";
+const DEAL_ID: &str = "01JSAMPLEDEA10000000000000";
 const PLATFORM_ADMIN_TOKEN: &str = "REPLACE_WITH_PLATFORM_ADMIN_ACCESS_TOKEN";
 /// The plan samples (a change, a subscription) use a plan the platform admin makes first.
 const PLAN_ID: &str = "01JSAMPLEPLAN0000000000000";
@@ -169,6 +173,24 @@ async fn every_sample_event_succeeds_with_real_tokens() {
             let admin = app.platform_admin().await;
             let pack = api_tests::credit_pack(&app, &admin, serde_json::json!({})).await;
             text = text.replace(PACK_ID, pack["id"].as_str().unwrap()).replace(PLATFORM_ADMIN_TOKEN, &admin);
+        }
+        if text.contains(LEAD_ID) || text.contains(DEAL_ID) {
+            let admin = app.platform_admin().await;
+            let lead = serde_json::json!({ "name": "Sample", "email": unique_email("lead") });
+            let lead = json_of(app.post("/admin/crm/leads", Some(&admin), lead).await, StatusCode::CREATED).await;
+            let deal =
+                serde_json::json!({ "title": "Sample", "lead_id": lead["id"], "value_minor": 1000, "currency": "EUR" });
+            let deal = json_of(app.post("/admin/crm/deals", Some(&admin), deal).await, StatusCode::CREATED).await;
+            let deal_id = deal["id"].as_str().unwrap();
+            if route.ends_with("/convert") {
+                let path = format!("/admin/crm/deals/{deal_id}");
+                let won = app.request(Method::PATCH, &path, Some(&admin), Some(serde_json::json!({ "stage": "won" })));
+                json_of(won.await, StatusCode::OK).await;
+            }
+            text = text
+                .replace(LEAD_ID, lead["id"].as_str().unwrap())
+                .replace(DEAL_ID, deal_id)
+                .replace(PLATFORM_ADMIN_TOKEN, &admin);
         }
         if text.contains(TICKET_ID) {
             let ticket = serde_json::json!({ "subject": "Sample", "body": "A question for the sample" });

@@ -256,6 +256,24 @@ const BUDGETS: &[(&str, &str, RangeInclusive<usize>)] = &[
     // The organisation, the packs and the owner in parallel; then (paid) the payment, the credits
     // and their ledger entry in one transaction (the provider is called between).
     ("POST", "/billing/credits", 2..=2),
+    // The message counted; then the lead.
+    ("POST", "/contact", 2..=2),
+    // The CRM: one Query of the leads' or deals' index; a lead or deal with its activities in
+    // parallel (a deal then the contact's account); a new lead with its audit entry.
+    ("GET", "/admin/crm/leads", 1..=1),
+    ("POST", "/admin/crm/leads", 1..=1),
+    ("GET", "/admin/crm/leads/{lead_id}", 1..=1),
+    ("GET", "/admin/crm/deals", 1..=1),
+    ("GET", "/admin/crm/deals/{deal_id}", 2..=2),
+    ("GET", "/admin/crm/pipeline", 1..=1),
+    // The record (with the admin's name, the lead or the organisation) in parallel; then the
+    // change with its audit entry, activity and the pipeline's move, in one transaction.
+    ("PATCH", "/admin/crm/leads/{lead_id}", 2..=2),
+    ("POST", "/admin/crm/leads/{lead_id}/activities", 2..=2),
+    ("POST", "/admin/crm/deals", 2..=2),
+    ("PATCH", "/admin/crm/deals/{deal_id}", 2..=2),
+    ("POST", "/admin/crm/deals/{deal_id}/activities", 2..=2),
+    ("POST", "/admin/crm/deals/{deal_id}/convert", 2..=2),
 ];
 
 fn budget(method: &str, path: &str) -> RangeInclusive<usize> {
@@ -348,6 +366,7 @@ async fn every_endpoint_stays_within_its_budget() {
     schedule_endpoints(&app).await;
     attendance_endpoints(&app).await;
     platform_endpoints(&app).await;
+    crm_endpoints(&app).await;
     unlock_endpoints(&app).await;
     delivery_report_endpoints(&app).await;
     phone_sign_in_endpoints(&app).await;
@@ -536,6 +555,43 @@ async fn delivery_report_endpoints(app: &TestApp) {
     MEASURED.lock().unwrap().insert(("GET".to_owned(), "/webhooks/whatsapp".to_owned()));
     assert_eq!((handshake.status(), app.round_trips_of(handshake.headers())), (StatusCode::OK, 0));
     assert_eq!(handshake.text().await.unwrap(), "42");
+}
+
+/// The CRM's operations, from the contact form to a won deal converted.
+async fn crm_endpoints(app: &TestApp) {
+    let admin = app.platform_admin().await;
+    let owner = app.signup().await;
+    let token = Some(admin.as_str());
+    let email = unique_email("crm");
+    let message = json!({ "name": "Ada", "email": email, "message": "Hello" });
+    measured(app, "POST", "/contact", app.post("/contact", None, message).await, StatusCode::ACCEPTED).await;
+    let leads = app.get(&format!("/admin/crm/leads?email={email}"), &admin).await;
+    let leads = measured(app, "GET", "/admin/crm/leads", leads, StatusCode::OK).await;
+    let lead = format!("/admin/crm/leads/{}", leads["items"][0]["id"].as_str().unwrap());
+    let entered = app.post("/admin/crm/leads", token, json!({ "name": "Bo", "email": unique_email("bo") })).await;
+    measured(app, "POST", "/admin/crm/leads", entered, StatusCode::CREATED).await;
+    measured(app, "GET", "/admin/crm/leads/{lead_id}", app.get(&lead, &admin).await, StatusCode::OK).await;
+    let contacted = app.request(Method::PATCH, &lead, token, Some(json!({ "status": "contacted" }))).await;
+    measured(app, "PATCH", "/admin/crm/leads/{lead_id}", contacted, StatusCode::OK).await;
+    let call = json!({ "kind": "call", "body": "Counted" });
+    let logged = app.post(&format!("{lead}/activities"), token, call.clone()).await;
+    measured(app, "POST", "/admin/crm/leads/{lead_id}/activities", logged, StatusCode::CREATED).await;
+    let deal =
+        json!({ "title": "Measured", "lead_id": leads["items"][0]["id"], "value_minor": 100, "currency": "EUR" });
+    let deal =
+        measured(app, "POST", "/admin/crm/deals", app.post("/admin/crm/deals", token, deal).await, StatusCode::CREATED)
+            .await;
+    let deal = format!("/admin/crm/deals/{}", deal["id"].as_str().unwrap());
+    measured(app, "GET", "/admin/crm/deals", app.get("/admin/crm/deals", &admin).await, StatusCode::OK).await;
+    measured(app, "GET", "/admin/crm/deals/{deal_id}", app.get(&deal, &admin).await, StatusCode::OK).await;
+    let logged = app.post(&format!("{deal}/activities"), token, call).await;
+    measured(app, "POST", "/admin/crm/deals/{deal_id}/activities", logged, StatusCode::CREATED).await;
+    let won = app.request(Method::PATCH, &deal, token, Some(json!({ "stage": "won" }))).await;
+    measured(app, "PATCH", "/admin/crm/deals/{deal_id}", won, StatusCode::OK).await;
+    let converted = app.post(&format!("{deal}/convert"), token, json!({ "organisation_id": owner.tenant_id })).await;
+    measured(app, "POST", "/admin/crm/deals/{deal_id}/convert", converted, StatusCode::OK).await;
+    let pipeline = app.get("/admin/crm/pipeline", &admin).await;
+    measured(app, "GET", "/admin/crm/pipeline", pipeline, StatusCode::OK).await;
 }
 
 /// Every admin-function operation, as a platform admin on a fresh organisation.

@@ -212,7 +212,11 @@ const TABLE_ACTIONS: [(&str, TableActions, TableActions); 10] = [
         (&["BatchGetItem", "BatchWriteItem", "DeleteItem", "GetItem", "PutItem", "Query", "UpdateItem"], &["Query"]),
         NOTHING,
     ),
-    ("admin", (&["BatchGetItem", "GetItem", "PutItem", "Query", "UpdateItem"], &["Query"]), NOTHING),
+    (
+        "admin",
+        (&["BatchGetItem", "ConditionCheckItem", "GetItem", "PutItem", "Query", "UpdateItem"], &["Query"]),
+        NOTHING,
+    ),
     ("billing", (&["GetItem", "PutItem", "Query", "UpdateItem"], &[]), NOTHING),
     ("notifier", (&["BatchGetItem", "DeleteItem", "GetItem", "PutItem", "Query", "UpdateItem"], &["Query"]), NOTHING),
     ("nightly", (&["BatchGetItem", "DeleteItem", "GetItem", "PutItem", "Query", "UpdateItem"], &["Query"]), NOTHING),

@@ -31,6 +31,8 @@ const PUBLIC: &[(&str, &str)] = &[
     ("POST", "/auth/otp/verify"),
     ("POST", "/auth/oidc/start"),
     ("POST", "/auth/oidc/callback"),
+    // The contact form: a message to the operator, from anyone.
+    ("POST", "/contact"),
     ("GET", "/openapi.json"),
     // The calendar feed: the secret in its path is the credential (a calendar app sends no token).
     ("GET", "/calendar/{token}"),
@@ -64,6 +66,18 @@ const PLATFORM: &[(&str, &str)] = &[
     ("GET", "/admin/tenants/{tenant_id}/support/tickets/{ticket_id}"),
     ("PATCH", "/admin/tenants/{tenant_id}/support/tickets/{ticket_id}"),
     ("POST", "/admin/tenants/{tenant_id}/support/tickets/{ticket_id}/messages"),
+    ("GET", "/admin/crm/leads"),
+    ("POST", "/admin/crm/leads"),
+    ("GET", "/admin/crm/leads/{lead_id}"),
+    ("PATCH", "/admin/crm/leads/{lead_id}"),
+    ("POST", "/admin/crm/leads/{lead_id}/activities"),
+    ("GET", "/admin/crm/deals"),
+    ("POST", "/admin/crm/deals"),
+    ("GET", "/admin/crm/deals/{deal_id}"),
+    ("PATCH", "/admin/crm/deals/{deal_id}"),
+    ("POST", "/admin/crm/deals/{deal_id}/activities"),
+    ("POST", "/admin/crm/deals/{deal_id}/convert"),
+    ("GET", "/admin/crm/pipeline"),
 ];
 
 /// A plan the platform admin made (plans are the platform's, not an organisation's): set by the
@@ -71,6 +85,9 @@ const PLATFORM: &[(&str, &str)] = &[
 static PLAN_ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
 /// A credit pack the platform admin made, likewise.
 static PACK_ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+/// A lead and a deal of the platform's CRM (no organisation's), made afresh for each CRM
+/// operation: the deal won for the one that converts it.
+static CRM_RECORDS: std::sync::Mutex<(String, String)> = std::sync::Mutex::new((String::new(), String::new()));
 /// The platform admin themself, whom a support ticket is given to.
 static PLATFORM_ADMIN_ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
 
@@ -113,6 +130,14 @@ fn fixture(a: &Session, name: &str) -> String {
         "invoice_id" => a.invoice_id.clone(),
         "broadcast_id" => a.broadcast_id.clone(),
         "ticket_id" => a.ticket_id.clone(),
+        // Without a token nothing is looked up: any id does before the matrix made them.
+        "lead_id" | "deal_id" => {
+            let records = CRM_RECORDS.lock().unwrap();
+            let made = if name == "lead_id" { &records.0 } else { &records.1 };
+            if made.is_empty() { "01JN0SUCHCRMRECORD00000000".to_owned() } else { made.clone() }
+        }
+        // A won deal is converted to A, as the platform admin does.
+        "organisation_id" => a.account.tenant_id.clone(),
         // A platform admin's id, not A's: the platform's operation gives A's ticket to them.
         "assignee_id" => PLATFORM_ADMIN_ID.get().cloned().unwrap_or_else(|| "01JN0SUCHADM1N000000000000".to_owned()),
         // Without a token nothing is looked up: any id does then.
@@ -505,6 +530,23 @@ async fn only_the_public_operations_answer_without_a_token() {
     assert!(protected >= 6, "only {protected} protected operations in the document");
 }
 
+/// A fresh lead and a deal opened from it (and won), as the platform admin makes them.
+async fn crm_records(app: &TestApp, platform_admin: &str, won: bool) -> (String, String) {
+    let token = Some(platform_admin);
+    let lead = json!({ "name": "Matrix", "email": api_tests::unique_email("lead") });
+    let lead = json_of(app.post("/admin/crm/leads", token, lead).await, StatusCode::CREATED).await;
+    let lead_id = lead["id"].as_str().unwrap().to_owned();
+    let deal = json!({ "title": "Matrix", "contact_name": "M", "contact_email": api_tests::unique_email("deal"),
+        "organisation": "Matrix", "value_minor": 100, "currency": "EUR" });
+    let deal = json_of(app.post("/admin/crm/deals", token, deal).await, StatusCode::CREATED).await;
+    let deal_id = deal["id"].as_str().unwrap().to_owned();
+    if won {
+        let path = format!("/admin/crm/deals/{deal_id}");
+        json_of(app.request(Method::PATCH, &path, token, Some(json!({ "stage": "won" }))).await, StatusCode::OK).await;
+    }
+    (lead_id, deal_id)
+}
+
 #[tokio::test]
 async fn tenant_b_never_reaches_tenant_a() {
     let app = spawn_app().await;
@@ -559,6 +601,10 @@ async fn tenant_b_never_reaches_tenant_a() {
                 json_of(app.post("/billing/subscription", Some(&owner.access_token), body).await, StatusCode::OK).await;
             }
             subscribed = true;
+        }
+        if operation.template.starts_with("/admin/crm/") {
+            let won = operation.template.ends_with("/convert");
+            *CRM_RECORDS.lock().unwrap() = crm_records(&app, &platform_admin, won).await;
         }
         let Filled { path, mut body, mut carries_ids } = fill(&doc, operation, &a);
         if operation.method == Method::POST && operation.template == "/billing/subscription" {

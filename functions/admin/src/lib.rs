@@ -1,8 +1,9 @@
 //! The admin function: what only a platform admin may do — list organisations, suspend and
 //! reactivate them, grant message credits, keep the plans and credit packs on sale, read the platform's figures, answer
-//! the organisations' support tickets. The first platform admin
+//! the organisations' support tickets, work the operator's CRM. The first platform admin
 //! comes from an ops command ([`create_platform_admin`], `make platform-admin`), never the API.
 
+mod crm;
 mod packs;
 mod payments;
 mod plans;
@@ -32,4 +33,12 @@ rota::function_routes!(
     [support::support_queue],
     [support::get_ticket, support::update_ticket],
     [support::reply],
+    [crm::list_leads, crm::create_lead],
+    [crm::get_lead, crm::update_lead],
+    [crm::log_lead_activity],
+    [crm::list_deals, crm::create_deal],
+    [crm::get_deal, crm::update_deal],
+    [crm::log_deal_activity],
+    [crm::convert_deal],
+    [crm::pipeline],
 );

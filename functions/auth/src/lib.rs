@@ -1,6 +1,7 @@
 //! The auth function: sign-up, login (with two-factor authentication), refresh-token sessions and
 //! the caller's own profile.
 
+mod contact;
 mod dns;
 mod invitations;
 mod limits;
@@ -20,6 +21,7 @@ pub const CLIENTS: rota::Clients = rota::Clients { outbox: true, files: false, p
 
 rota::function_routes!(
     [signup::signup],
+    [contact::contact],
     [signup::verify_email],
     [login::login],
     [invitations::accept_invitation],

@@ -1,9 +1,9 @@
-//! The limits an attempt (a login, a sign-up, a reset request) counts against, counted before the work they guard
+//! The limits an attempt (a login, a sign-up, a reset request, a contact-form message) counts against, counted before the work they guard
 //! (see `rota::auth::rate_limit`).
 
 use rota::auth::rate_limit::{
-    Counter, LOGIN_PER_EMAIL, LOGIN_PER_EMAIL_AND_IP, LOGIN_PER_IP, MFA_PER_PERSON, RESET_PER_EMAIL, RESET_PER_IP,
-    RateLimit, SIGNUP_PER_EMAIL, SIGNUP_PER_IP, SSO_START_PER_IP, client_key,
+    CONTACT_PER_EMAIL, CONTACT_PER_IP, Counter, LOGIN_PER_EMAIL, LOGIN_PER_EMAIL_AND_IP, LOGIN_PER_IP, MFA_PER_PERSON,
+    RESET_PER_EMAIL, RESET_PER_IP, RateLimit, SIGNUP_PER_EMAIL, SIGNUP_PER_IP, SSO_START_PER_IP, client_key,
 };
 use rota::{AppState, Error};
 
@@ -34,6 +34,11 @@ impl Attempt {
     /// A sign-up.
     pub fn signup(email: &str, ip: Option<&str>) -> Self {
         Self::mailing((SIGNUP_PER_EMAIL, SIGNUP_PER_IP), email, ip)
+    }
+
+    /// A message through the contact form.
+    pub fn contact(email: &str, ip: Option<&str>) -> Self {
+        Self::mailing((CONTACT_PER_EMAIL, CONTACT_PER_IP), email, ip)
     }
 
     /// A password-reset request.

@@ -7,11 +7,12 @@ use axum::http::{HeaderMap, StatusCode};
 use garde::Validate;
 use rota::auth::permissions::Permissions;
 use rota::auth::{Role, one_time, password};
-use rota::clock::Now;
+use rota::clock::{Now, iso_from_epoch};
 use rota::error::Problem;
 use rota::http::{ClientIp, ValidJson};
 use rota::notify::{Envelope, Message};
 use rota::store::billing::Subscription;
+use rota::store::crm::Lead;
 use rota::store::people::{Credential, EmailClaim, Person, PersonStatus};
 use rota::store::signups::PendingSignup;
 use rota::store::tenants::{NotCreated, Tenant, TenantStatus};
@@ -90,17 +91,23 @@ pub async fn signup(
     }
     let (token, token_hash) = one_time::generate();
     let organisation = request.organisation_name.trim().to_owned();
+    let name = request.name.trim().to_owned();
+    let expires_at = now.epoch + SIGNUP_LINK_SECS;
+    let link_expires = iso_from_epoch(expires_at);
+    // Until it is confirmed, a sign-up is a lead of the operator's CRM (one per address).
+    let lead = state.store.signup_lead(&email, &name, &organisation, &link_expires, &now.iso);
     let pending = PendingSignup {
         token_hash,
         organisation_name: organisation.clone(),
-        name: request.name.trim().to_owned(),
+        name: name.clone(),
         email: email.clone(),
         password_hash,
-        created_at: now.iso,
-        expires_at: now.epoch + SIGNUP_LINK_SECS,
+        created_at: now.iso.clone(),
+        expires_at,
+        lead_id: Some(Lead::signup_id(&email)),
     };
-    // Round trip 2: the pending sign-up; then the link.
-    state.store.put_pending_signup(&pending).await?;
+    // Round trip 2, in parallel: the pending sign-up and its lead; then the link.
+    tokio::try_join!(state.store.put_pending_signup(&pending), lead)?;
     let verify = Message::SignupVerification { organisation, token, valid_hours: SIGNUP_LINK_SECS / 3600 };
     state.outbox.send(&Envelope::new(None, None, &email, verify)).await?;
     Ok((StatusCode::ACCEPTED, Json(accepted)))
@@ -161,7 +168,7 @@ pub async fn verify_email(
     let tenant = Tenant {
         people_count: 1,
         subscription: trial,
-        ..Tenant::new(tenant_id.to_string(), signup.organisation_name, &now.iso)
+        ..Tenant::new(tenant_id.to_string(), signup.organisation_name.clone(), &now.iso)
     };
     let owner = Person {
         status: PersonStatus::Active,
@@ -170,16 +177,17 @@ pub async fn verify_email(
             owner_id.to_string(),
             tenant.id.clone(),
             signup.email.clone(),
-            signup.name,
+            signup.name.clone(),
             Role::Owner,
             &now.iso,
         )
     };
     let claim = EmailClaim::of(&owner);
-    let credential = Credential::new(&claim, signup.password_hash);
+    let credential = Credential::new(&claim, signup.password_hash.clone());
     let (session, refresh) = new_session(tenant_id, owner_id, owner.role, &headers, &now);
-    // Round trip 2: everything, and the pending sign-up consumed, in one transaction.
-    match state.store.create_tenant_with_owner(&tenant, &owner, &claim, &credential, &session, &token_hash).await? {
+    // Round trip 2: everything, the pending sign-up consumed and its lead converted, in one
+    // transaction.
+    match state.store.create_tenant_with_owner(&tenant, &owner, &claim, &credential, &session, &signup).await? {
         Ok(()) => {}
         Err(NotCreated::SignupUsed) => return Err(Error::NotFound),
         Err(NotCreated::EmailTaken) => {

@@ -32,6 +32,12 @@ pub const SIGNUP_PER_EMAIL: RateLimit = RateLimit { name: "signup-email", limit:
 /// Sign-ups per client address: 10 an hour.
 pub const SIGNUP_PER_IP: RateLimit = RateLimit { name: "signup-ip", limit: 10, window_secs: 3600 };
 
+/// Contact-form messages per email: 3 an hour (each is a lead for the operator to read).
+pub const CONTACT_PER_EMAIL: RateLimit = RateLimit { name: "contact-email", limit: 3, window_secs: 3600 };
+
+/// Contact-form messages per client address: 10 an hour.
+pub const CONTACT_PER_IP: RateLimit = RateLimit { name: "contact-ip", limit: 10, window_secs: 3600 };
+
 /// Password-reset requests per email: 3 an hour (each sends that address a message).
 pub const RESET_PER_EMAIL: RateLimit = RateLimit { name: "reset-email", limit: 3, window_secs: 3600 };
 

@@ -202,6 +202,23 @@ pub fn support_queue(status: &str) -> String {
     format!("SUPPORT#{status}")
 }
 
+/// gsi1 partitions of the operator's CRM (in the platform's partition, see [`super::crm`]):
+/// leads by `{created_at}#{id}`, deals by id.
+pub const CRM_LEADS: &str = "CRM#LEADS";
+pub const CRM_DEALS: &str = "CRM#DEALS";
+/// Under the platform's tenant: the pipeline's totals per stage.
+pub const CRM_PIPELINE_SK: &str = "CRMPIPELINE";
+
+/// A lead's or a deal's activities, by id (oldest first).
+pub fn crm_activities(record_id: &str) -> String {
+    format!("T#{}#CRM#{record_id}", super::platform::PLATFORM_TENANT)
+}
+
+/// gsi2 partition of the deals converted to an organisation.
+pub fn tenant_deals(tenant_id: &str) -> String {
+    format!("T#{tenant_id}#DEALS")
+}
+
 /// gsi3 partition of an event's shifts (`{start}#{shift}`) and their assignments
 /// (`{start}#{shift}#{person}`, right after their shift).
 pub fn event_shifts(tenant_id: &str, event_id: &str) -> String {

@@ -20,6 +20,7 @@ pub mod broadcasts;
 pub mod calendar;
 pub mod closing;
 pub mod credits;
+pub mod crm;
 pub mod dashboard;
 pub mod entities;
 pub mod feedback;

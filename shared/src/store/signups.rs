@@ -17,6 +17,10 @@ pub struct PendingSignup {
     pub created_at: String,
     /// Epoch seconds; also the table's TTL attribute. TTL deletes late, so reads check it too.
     pub expires_at: i64,
+    /// Its lead in the operator's CRM, marked converted when the sign-up is confirmed (none for
+    /// sign-ups made before leads were).
+    #[serde(default)]
+    pub lead_id: Option<String>,
 }
 
 impl Store {

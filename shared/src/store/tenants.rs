@@ -9,6 +9,7 @@ use super::billing::Subscription;
 use super::credits::{CreditEntry, CreditKind};
 use super::people::{Credential, EmailClaim, Person};
 use super::sessions::Session;
+use super::signups::PendingSignup;
 use super::{Item, Store, failed_conditions, from_item, key, keys, n, put_new, to_item, value};
 use crate::Error;
 use crate::domain::settings::{Settings, Weekday};
@@ -299,8 +300,8 @@ impl Store {
     }
 
     /// Creates an organisation with its owner, their email claim, credential and first session,
-    /// and deletes the pending sign-up it comes from: all of it or none of it, in one
-    /// transaction across both tables.
+    /// deletes the pending sign-up it comes from and marks the sign-up's lead converted: all of it
+    /// or none of it, in one transaction across both tables.
     pub async fn create_tenant_with_owner(
         &self,
         tenant: &Tenant,
@@ -308,7 +309,7 @@ impl Store {
         claim: &EmailClaim,
         credential: &Credential,
         session: &Session,
-        signup_token_hash: &str,
+        signup: &PendingSignup,
     ) -> Result<Result<(), NotCreated>, Error> {
         let tenant_item = tenant_item(tenant)?;
         // The claim is new, so no one else has this email: a credential left under it (by no
@@ -320,7 +321,7 @@ impl Store {
             .map_err(Error::internal)?;
         let consume = Delete::builder()
             .table_name(self.secrets()?)
-            .set_key(Some(key(keys::signup(signup_token_hash), keys::SIGNUP_SK)))
+            .set_key(Some(key(keys::signup(&signup.token_hash), keys::SIGNUP_SK)))
             .condition_expression("attribute_exists(pk)")
             .build()
             .map_err(Error::internal)?;
@@ -339,6 +340,9 @@ impl Store {
             self.credit_entry_put(&first_credits(tenant))?,
         ];
         items.extend(counters);
+        if let Some(lead_id) = &signup.lead_id {
+            items.push(self.signup_lead_converted(lead_id, &tenant.id, &tenant.created_at)?);
+        }
         let result = self.client.transact_write_items().set_transact_items(Some(items)).send().await;
         match result {
             Ok(_) => Ok(Ok(())),
