@@ -604,6 +604,26 @@ for operation in CRM_DEAL_OPERATIONS:
     pools[operation] = [CRM_DEAL] * SUPPLIED
 pools["POST /admin/crm/deals/{deal_id}/convert"] = [crm_deal(won=True) for _ in range(SUPPLIED)]
 
+# Webhook endpoints of the owner's at the local receiver: one the run reads, changes (perhaps
+# disabling it: then pings are 409), pings and rotates; fresh ones for the deletes.
+def receiver_url():
+    return f"{os.environ['ROTA_SMS_API']}/hooks/contract-{uuid.uuid4().hex}"
+
+
+def webhook_endpoint():
+    return created_id("/webhooks/endpoints", {"url": receiver_url()})
+
+
+WEBHOOK_ENDPOINT = webhook_endpoint()
+WEBHOOK_OPERATIONS = tuple(
+    f"{method} /webhooks/endpoints/{{endpoint_id}}{action}"
+    for method, action in (("GET", ""), ("PATCH", ""), ("POST", "/rotate-secret"), ("POST", "/ping"), ("GET", "/deliveries"))
+)
+for operation in WEBHOOK_OPERATIONS:
+    pools[operation] = [WEBHOOK_ENDPOINT] * SUPPLIED
+# An organisation has at most 10 endpoints: the shared one and six to delete leave the run room.
+pools["DELETE /webhooks/endpoints/{endpoint_id}"] = [webhook_endpoint() for _ in range(6)]
+
 supplied = Counter()
 
 
@@ -797,6 +817,15 @@ class ContractAuth:
         for operation in ORG_TICKET_OPERATIONS:
             if ticket_id := supply(case, operation):
                 case.path_parameters = {**(case.path_parameters or {}), "ticket_id": ticket_id}
+        for operation in (*WEBHOOK_OPERATIONS, "DELETE /webhooks/endpoints/{endpoint_id}"):
+            if endpoint_id := supply(case, operation):
+                case.path_parameters = {**(case.path_parameters or {}), "endpoint_id": endpoint_id}
+        if positive and case.path.startswith("/webhooks/endpoints") and isinstance(case.body, dict):
+            # Only the local receiver's loopback address is deliverable here (422 naming `url`
+            # otherwise); a generated `version` is all but always stale.
+            if "url" in case.body or (case.method.upper() == "POST" and case.path == "/webhooks/endpoints"):
+                case.body["url"] = receiver_url()
+            case.body.pop("version", None)
         if positive and case.path.startswith("/support/tickets") and isinstance(case.body, dict):
             # A generated file key is no upload of the caller's (422 naming `attachments`).
             case.body.pop("attachments", None)

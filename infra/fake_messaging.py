@@ -28,8 +28,9 @@ For tests, like the mailbox:
   `X-Hub-Signature-256` by ROTA_WHATSAPP_APP_SECRET); `forge` signs with another key. Answers what
   the callback answered (`status`, `body`).
 
-It also answers DNS-over-HTTPS lookups (Google's JSON API), for proving single sign-on domains:
-see infra/fake_dns.py.
+It also answers DNS-over-HTTPS lookups (Google's JSON API), for proving single sign-on domains
+(see infra/fake_dns.py), and receives outgoing webhooks as an organisation's integration would,
+verifying them with the Standard Webhooks reference library (see infra/fake_webhooks.py).
 """
 
 import asyncio
@@ -46,6 +47,7 @@ from collections import defaultdict
 from aiohttp import ClientSession, web
 
 import fake_dns
+import fake_webhooks
 
 ACCOUNT_SID = os.environ.get("ROTA_SMS_ACCOUNT_SID", "ACfake")
 AUTH_TOKEN = os.environ.get("ROTA_SMS_AUTH_TOKEN", "fake-token")
@@ -172,6 +174,7 @@ app.router.add_get("/_fake/messages", list_messages)
 app.router.add_post("/_fake/fail", fail)
 app.router.add_post("/_fake/report", report)
 fake_dns.add_routes(app)
+fake_webhooks.add_routes(app)
 
 if __name__ == "__main__":
     web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None)

@@ -65,6 +65,12 @@ pub struct Config {
     /// `ROTA_DNS_API`: a DNS-over-HTTPS JSON API (Google Public DNS's, `https://dns.google`, by
     /// default), asked for the TXT records that prove an organisation owns an email domain.
     pub dns_api: String,
+    /// `ROTA_WEBHOOKS_REACH`: where outgoing webhooks may be delivered — `public` addresses only
+    /// (the default, in AWS) or `loopback` only (the local stack, whose receiver listens there).
+    pub webhook_reach: crate::webhooks::Reach,
+    /// `ROTA_WEBHOOK_RETRY_SCALE`: the retry schedule's waits are multiplied by it (1 in AWS; a
+    /// test that must not wait sets 0).
+    pub webhook_retry_scale: f64,
 }
 
 impl Config {
@@ -99,6 +105,14 @@ impl Config {
             whatsapp_app_secret: set("ROTA_WHATSAPP_APP_SECRET").map(Secret),
             whatsapp_verify_token: set("ROTA_WHATSAPP_VERIFY_TOKEN").map(Secret),
             dns_api: or("ROTA_DNS_API", "https://dns.google"),
+            webhook_reach: match or("ROTA_WEBHOOKS_REACH", "public").as_str() {
+                "public" => crate::webhooks::Reach::Public,
+                "loopback" => crate::webhooks::Reach::Loopback,
+                other => return Err(format!("ROTA_WEBHOOKS_REACH {other:?} is neither public nor loopback")),
+            },
+            webhook_retry_scale: or("ROTA_WEBHOOK_RETRY_SCALE", "1")
+                .parse()
+                .map_err(|_| "ROTA_WEBHOOK_RETRY_SCALE is not a number".to_owned())?,
         })
     }
 }
@@ -133,6 +147,8 @@ pub(crate) mod tests {
             whatsapp_app_secret: None,
             whatsapp_verify_token: None,
             dns_api: "https://dns.google".into(),
+            webhook_reach: crate::webhooks::Reach::Public,
+            webhook_retry_scale: 1.0,
         }
     }
 }

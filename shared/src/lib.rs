@@ -21,6 +21,7 @@ pub mod sales;
 pub mod store;
 pub mod telemetry;
 pub mod validate;
+pub mod webhooks;
 
 pub use config::{AppState, Clients, Config, Secret};
 pub use error::{Error, Result};

@@ -747,6 +747,12 @@ impl Outbox {
     pub async fn send(&self, envelope: &Envelope) -> Result<(), Error> {
         crate::queue::send(self.client.get(), &self.queue_url, envelope).await
     }
+
+    /// Queues a webhook message (see [`crate::webhooks::Job`]). Call it after the change it reports
+    /// is committed.
+    pub async fn webhook(&self, job: crate::webhooks::Job) -> Result<(), Error> {
+        crate::queue::send(self.client.get(), &self.queue_url, &crate::webhooks::Queued { webhook: job }).await
+    }
 }
 
 #[cfg(test)]

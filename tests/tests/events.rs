@@ -46,6 +46,10 @@ const TENANT_ID: &str = "01JSAMPLETENANT00000000000";
 /// sample that converts it).
 const LEAD_ID: &str = "01JSAMPLELEAD0000000000000";
 const DEAL_ID: &str = "01JSAMPLEDEA10000000000000";
+/// A webhook endpoint of the owner's at the local receiver, and a delivery to it (a ping).
+const ENDPOINT_ID: &str = "01JSAMPLEWEBH00KENDP01NT00";
+const DELIVERY_ID: &str = "REPLACE_WITH_DELIVERY_ID";
+const WEBHOOK_URL: &str = "REPLACE_WITH_WEBHOOK_URL";
 const PLATFORM_ADMIN_TOKEN: &str = "REPLACE_WITH_PLATFORM_ADMIN_ACCESS_TOKEN";
 /// The plan samples (a change, a subscription) use a plan the platform admin makes first.
 const PLAN_ID: &str = "01JSAMPLEPLAN0000000000000";
@@ -191,6 +195,21 @@ async fn every_sample_event_succeeds_with_real_tokens() {
                 .replace(LEAD_ID, lead["id"].as_str().unwrap())
                 .replace(DEAL_ID, deal_id)
                 .replace(PLATFORM_ADMIN_TOKEN, &admin);
+        }
+        if text.contains(WEBHOOK_URL) || text.contains(ENDPOINT_ID) {
+            let base = std::env::var("ROTA_SMS_API").expect("the local receiver");
+            let url = format!("{base}/hooks/{}", ulid::Ulid::new());
+            let body = serde_json::json!({ "url": url });
+            let created = app.post("/webhooks/endpoints", Some(&owner.access_token), body).await;
+            let endpoint_id = json_of(created, StatusCode::CREATED).await["id"].as_str().unwrap().to_owned();
+            if text.contains(DELIVERY_ID) {
+                let endpoint = format!("/webhooks/endpoints/{endpoint_id}");
+                let ping = app.post_empty(&format!("{endpoint}/ping"), &owner.access_token).await;
+                let ping = json_of(ping, StatusCode::ACCEPTED).await;
+                app.deliver().await;
+                text = text.replace(DELIVERY_ID, ping["message_id"].as_str().unwrap());
+            }
+            text = text.replace(WEBHOOK_URL, &url).replace(ENDPOINT_ID, &endpoint_id);
         }
         if text.contains(TICKET_ID) {
             let ticket = serde_json::json!({ "subject": "Sample", "body": "A question for the sample" });

@@ -32,6 +32,9 @@ fn fixture(org: &Organisation, site: &OnSite, tenant_id: &str, name: &str) -> St
         "ticket_id" => "01JN0SUCHT1CKET00000000000".to_owned(),
         "lead_id" => "01JN0SUCHLEAD0000000000000".to_owned(),
         "deal_id" => "01JN0SUCHDEA10000000000000".to_owned(),
+        // Webhook endpoints: the permission is judged before anything is looked up.
+        "endpoint_id" => "01JN0SUCHENDP01NT000000000".to_owned(),
+        "delivery_id" => "msg_01JN0SUCHDEL1VERY00000000".to_owned(),
         // Owners' operations refuse everyone else before looking anything up.
         "invoice_id" => "RT-2027-000001".to_owned(),
         // Coordinators' operations refuse staff before looking anything up.

@@ -258,6 +258,19 @@ const BUDGETS: &[(&str, &str, RangeInclusive<usize>)] = &[
     ("POST", "/billing/credits", 2..=2),
     // The message counted; then the lead.
     ("POST", "/contact", 2..=2),
+    // Webhook endpoints: one Query of the organisation's partition, or one GetItem; a new one
+    // with its audit entry and the organisation's count in one transaction; a change or removal
+    // reads it first. A ping and a redelivery read what they send (then SQS); deliveries are
+    // read with the endpoint in parallel.
+    ("GET", "/webhooks/endpoints", 1..=1),
+    ("POST", "/webhooks/endpoints", 1..=1),
+    ("GET", "/webhooks/endpoints/{endpoint_id}", 1..=1),
+    ("PATCH", "/webhooks/endpoints/{endpoint_id}", 2..=2),
+    ("DELETE", "/webhooks/endpoints/{endpoint_id}", 2..=2),
+    ("POST", "/webhooks/endpoints/{endpoint_id}/rotate-secret", 2..=2),
+    ("POST", "/webhooks/endpoints/{endpoint_id}/ping", 1..=1),
+    ("GET", "/webhooks/endpoints/{endpoint_id}/deliveries", 1..=1),
+    ("POST", "/webhooks/endpoints/{endpoint_id}/deliveries/{delivery_id}/redeliver", 1..=1),
     // The CRM: one Query of the leads' or deals' index; a lead or deal with its activities in
     // parallel (a deal then the contact's account); a new lead with its audit entry.
     ("GET", "/admin/crm/leads", 1..=1),
@@ -367,6 +380,7 @@ async fn every_endpoint_stays_within_its_budget() {
     attendance_endpoints(&app).await;
     platform_endpoints(&app).await;
     crm_endpoints(&app).await;
+    webhook_endpoints(&app).await;
     unlock_endpoints(&app).await;
     delivery_report_endpoints(&app).await;
     phone_sign_in_endpoints(&app).await;
@@ -555,6 +569,34 @@ async fn delivery_report_endpoints(app: &TestApp) {
     MEASURED.lock().unwrap().insert(("GET".to_owned(), "/webhooks/whatsapp".to_owned()));
     assert_eq!((handshake.status(), app.round_trips_of(handshake.headers())), (StatusCode::OK, 0));
     assert_eq!(handshake.text().await.unwrap(), "42");
+}
+
+/// The webhook endpoints' operations, from registering one to removing it.
+async fn webhook_endpoints(app: &TestApp) {
+    let owner = app.signup().await;
+    let (token, access) = (Some(owner.access_token.as_str()), owner.access_token.as_str());
+    let url = format!("{}/hooks/{}", std::env::var("ROTA_SMS_API").unwrap(), ulid::Ulid::new());
+    let created = app.post("/webhooks/endpoints", token, json!({ "url": url })).await;
+    let created = measured(app, "POST", "/webhooks/endpoints", created, StatusCode::CREATED).await;
+    let endpoint = format!("/webhooks/endpoints/{}", created["id"].as_str().unwrap());
+    let template = "/webhooks/endpoints/{endpoint_id}";
+    measured(app, "GET", "/webhooks/endpoints", app.get("/webhooks/endpoints", access).await, StatusCode::OK).await;
+    measured(app, "GET", template, app.get(&endpoint, access).await, StatusCode::OK).await;
+    let changed = app.request(Method::PATCH, &endpoint, token, Some(json!({ "description": "Measured" }))).await;
+    measured(app, "PATCH", template, changed, StatusCode::OK).await;
+    let rotated = app.post_empty(&format!("{endpoint}/rotate-secret"), access).await;
+    measured(app, "POST", &format!("{template}/rotate-secret"), rotated, StatusCode::OK).await;
+    let ping = app.post_empty(&format!("{endpoint}/ping"), access).await;
+    let ping = measured(app, "POST", &format!("{template}/ping"), ping, StatusCode::ACCEPTED).await;
+    app.deliver().await;
+    let deliveries = app.get(&format!("{endpoint}/deliveries"), access).await;
+    measured(app, "GET", &format!("{template}/deliveries"), deliveries, StatusCode::OK).await;
+    let again = format!("{endpoint}/deliveries/{}/redeliver", ping["message_id"].as_str().unwrap());
+    let again = app.post_empty(&again, access).await;
+    measured(app, "POST", &format!("{template}/deliveries/{{delivery_id}}/redeliver"), again, StatusCode::ACCEPTED)
+        .await;
+    let removed = app.request(Method::DELETE, &endpoint, token, None).await;
+    measured(app, "DELETE", template, removed, StatusCode::NO_CONTENT).await;
 }
 
 /// The CRM's operations, from the contact form to a won deal converted.

@@ -88,6 +88,9 @@ static PACK_ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
 /// A lead and a deal of the platform's CRM (no organisation's), made afresh for each CRM
 /// operation: the deal won for the one that converts it.
 static CRM_RECORDS: std::sync::Mutex<(String, String)> = std::sync::Mutex::new((String::new(), String::new()));
+/// A webhook endpoint of A's at the local receiver and a delivery to it, made afresh for each
+/// operation on one (one of them removes it).
+static WEBHOOK: std::sync::Mutex<(String, String)> = std::sync::Mutex::new((String::new(), String::new()));
 /// The platform admin themself, whom a support ticket is given to.
 static PLATFORM_ADMIN_ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
 
@@ -135,6 +138,11 @@ fn fixture(a: &Session, name: &str) -> String {
             let records = CRM_RECORDS.lock().unwrap();
             let made = if name == "lead_id" { &records.0 } else { &records.1 };
             if made.is_empty() { "01JN0SUCHCRMRECORD00000000".to_owned() } else { made.clone() }
+        }
+        "endpoint_id" | "delivery_id" => {
+            let made = WEBHOOK.lock().unwrap();
+            let id = if name == "endpoint_id" { &made.0 } else { &made.1 };
+            if id.is_empty() { "01JN0SUCHENDP01NT000000000".to_owned() } else { id.clone() }
         }
         // A won deal is converted to A, as the platform admin does.
         "organisation_id" => a.account.tenant_id.clone(),
@@ -530,6 +538,37 @@ async fn only_the_public_operations_answer_without_a_token() {
     assert!(protected >= 6, "only {protected} protected operations in the document");
 }
 
+/// An address at the local webhook receiver.
+fn receiver_url() -> String {
+    format!("{}/hooks/{}", std::env::var("ROTA_SMS_API").expect("the local receiver"), ulid::Ulid::new())
+}
+
+/// A fresh endpoint of the owner's (`token`, of `tenant_id`) and a delivery of a ping to it:
+/// their ids. The delivery is stored as the notifier stores one, not sent: running the notifier
+/// here would first deliver everything the matrix queued before.
+async fn webhook_of(app: &TestApp, token: &str, tenant_id: &str) -> (String, String) {
+    use rota::store::webhooks::{Delivery, EventType, WebhookDeliveryStatus};
+    let created = app.post("/webhooks/endpoints", Some(token), json!({ "url": receiver_url() })).await;
+    let endpoint_id = json_of(created, StatusCode::CREATED).await["id"].as_str().unwrap().to_owned();
+    let at = rota::clock::iso(chrono::Utc::now());
+    let job = rota::webhooks::Job::event(tenant_id, EventType::Ping, json!({ "endpoint_id": endpoint_id }), &at);
+    let delivery = Delivery {
+        id: job.message_id.clone(),
+        endpoint_id: endpoint_id.clone(),
+        event_type: EventType::Ping,
+        status: WebhookDeliveryStatus::Succeeded,
+        attempts: 1,
+        last_status_code: Some(204),
+        last_error: None,
+        next_attempt_at: None,
+        payload: job.payload,
+        created_at: at.clone(),
+        updated_at: at,
+    };
+    app.store.put_delivery(tenant_id, &delivery).await.unwrap();
+    (endpoint_id, delivery.id)
+}
+
 /// A fresh lead and a deal opened from it (and won), as the platform admin makes them.
 async fn crm_records(app: &TestApp, platform_admin: &str, won: bool) -> (String, String) {
     let token = Some(platform_admin);
@@ -602,11 +641,18 @@ async fn tenant_b_never_reaches_tenant_a() {
             }
             subscribed = true;
         }
+        if operation.template.starts_with("/webhooks/endpoints/{endpoint_id}") {
+            *WEBHOOK.lock().unwrap() = webhook_of(&app, &a.access_token, &a.account.tenant_id).await;
+        }
         if operation.template.starts_with("/admin/crm/") {
             let won = operation.template.ends_with("/convert");
             *CRM_RECORDS.lock().unwrap() = crm_records(&app, &platform_admin, won).await;
         }
         let Filled { path, mut body, mut carries_ids } = fill(&doc, operation, &a);
+        if operation.template == "/webhooks/endpoints" && operation.method == Method::POST {
+            // Each registers an endpoint of its own, at the local receiver.
+            body = Some(json!({ "url": receiver_url() }));
+        }
         if operation.method == Method::POST && operation.template == "/billing/subscription" {
             // A plan is the platform's, not A's: each organisation subscribes itself, with a card.
             let card = api_tests::card(api_tests::GOOD_CARD).await;

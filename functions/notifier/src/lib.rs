@@ -18,6 +18,7 @@ mod broadcast;
 mod channel;
 mod retry;
 mod sms;
+mod webhooks;
 mod whatsapp;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
@@ -46,6 +47,9 @@ pub struct Notifier {
     /// The notification queue, whose messages' visibility a failed send pushes back.
     pub sqs: aws_sdk_sqs::Client,
     pub queue_url: String,
+    /// Outgoing webhooks' deliveries, and how the retry schedule is scaled (see `Config`).
+    pub webhooks: rota::webhooks::Sender,
+    pub webhook_retry_scale: f64,
 }
 
 impl Notifier {
@@ -71,6 +75,8 @@ impl Notifier {
             prices: config.message_prices,
             sqs: aws_sdk_sqs::Client::new(&sdk),
             queue_url: config.notification_queue.clone(),
+            webhooks: rota::webhooks::Sender::new(config.webhook_reach),
+            webhook_retry_scale: config.webhook_retry_scale,
         })
     }
 
@@ -97,6 +103,9 @@ pub async fn handle(notifier: &Notifier, event: SqsEvent) -> SqsBatchResponse {
 
 async fn deliver(notifier: &Notifier, record: &SqsMessage) -> Result<(), Error> {
     let body = record.body.as_deref().unwrap_or_default();
+    if let Ok(rota::webhooks::Queued { webhook }) = serde_json::from_str(body) {
+        return webhooks::handle(notifier, webhook).await;
+    }
     let envelope: Envelope =
         serde_json::from_str(body).map_err(|e| Error::internal(format!("not an envelope: {e}")))?;
     if envelope.broadcast_id.is_some() && envelope.person_id.is_none() {

@@ -1,7 +1,8 @@
 //! The people function: the organisation (settings, locations, positions, units), its people and
 //! their invitations, imports of people from spreadsheets, the audit log of every change, and the
 //! log of its messages (with the messaging providers' delivery reports), and the people the
-//! organisation's identity provider provisions (SCIM 2.0), and its support tickets to the platform.
+//! organisation's identity provider provisions (SCIM 2.0), its support tickets to the platform, and
+//! its outgoing webhooks' endpoints.
 
 mod audit;
 mod deliveries;
@@ -17,6 +18,7 @@ mod scim;
 mod support;
 mod tenant;
 mod units;
+mod webhooks;
 
 /// The clients besides DynamoDB's that its Lambda builds at cold start: invitations and imports are
 /// queued, profile photos, import files and support attachments uploaded.
@@ -54,4 +56,10 @@ rota::function_routes!(
     [support::list_tickets, support::open_ticket],
     [support::get_ticket],
     [support::reply],
+    [webhooks::list_endpoints, webhooks::create_endpoint],
+    [webhooks::get_endpoint, webhooks::update_endpoint, webhooks::delete_endpoint],
+    [webhooks::rotate_secret],
+    [webhooks::ping],
+    [webhooks::list_deliveries],
+    [webhooks::redeliver],
 );

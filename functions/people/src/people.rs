@@ -27,8 +27,10 @@ use rota::store::permission_sets::CustomPermissionSet;
 use rota::store::places::{Location, Position, Unit};
 use rota::store::{s, value};
 use rota::validate::{international_phone, not_blank, nullable, texts_or_null};
+use rota::webhooks::{EventType, Job};
 use rota::{AppState, Error};
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use utoipa::ToSchema;
 
 use rota::records::committed;
@@ -185,6 +187,8 @@ pub async fn create_person(
         Err(refused) => committed(Err(refused))?,
     }
     state.outbox.send(&invitation_envelope(&person, &tenant.name, link.map(|(_, token)| token))).await?;
+    let created = Job::event(&person.tenant_id, EventType::PersonCreated, json!({ "person": person }), &now.iso);
+    state.outbox.webhook(created).await?;
     Ok((StatusCode::CREATED, Json(person)))
 }
 
@@ -406,6 +410,8 @@ pub async fn deactivate_person(
     let after = Person { status: PersonStatus::Inactive, ..before.clone() };
     may_change(&caller, &before, &after)?;
     changed(&state, &caller.actor(), (before, after), "person.deactivated", (Vec::new(), "")).await?;
+    let data = json!({ "person_id": person_id });
+    state.outbox.webhook(Job::event(&caller.tenant_id, EventType::PersonDeactivated, data, &Now::get().iso)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -20,6 +20,7 @@ use rota::store::people::{Person, PersonStatus};
 use rota::store::places::{Location, Position};
 use rota::store::schedule::{Assignment, AssignmentStatus, Booked, Event, Schedule, Shift, ShiftStatus, Supervisor};
 use rota::store::value;
+use rota::webhooks::{EventType, Job};
 use rota::{AppState, Error};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -536,6 +537,8 @@ async fn status_change(
     let mut more = follow(state, &after, &assignments, &now.iso, false, &schedules)?;
     more.extend(state.store.shift_tally(&after, None)?);
     committed(state.store.update(&after, before.version, &audit, more).await?)?;
+    let event = if status == ShiftStatus::Cancelled { EventType::ShiftCancelled } else { EventType::ShiftPublished };
+    state.outbox.webhook(Job::event(&after.tenant_id, event, serde_json::json!({ "shift": after }), &now.iso)).await?;
     match status {
         // Drafts were never announced: people offered a place on one hear of it now.
         ShiftStatus::Published => tell(state, &after, &assignments, |shift| Message::ShiftOffered { shift }).await?,

@@ -328,6 +328,26 @@ impl Store {
         }
     }
 
+    /// Deletes `entity` (read at its version) with its audit entry and any `more` items, in one
+    /// transaction; `Refused` when it changed or went meanwhile.
+    pub async fn delete_entity<T: Entity>(
+        &self,
+        entity: &T,
+        audit: &AuditEntry,
+        more: Vec<TransactWriteItem>,
+    ) -> Result<Result<(), Refused>, Error> {
+        let delete = aws_sdk_dynamodb::types::Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::tenant(entity.tenant_id()), format!("{}{}", T::PREFIX, entity.id()))))
+            .condition_expression("version = :expected")
+            .expression_attribute_values(":expected", n(entity.version()))
+            .build()
+            .map_err(Error::internal)?;
+        let mut items = vec![TransactWriteItem::builder().delete(delete).build(), self.audit_put(audit)?];
+        items.extend(more);
+        self.transact(items).await
+    }
+
     /// Runs the items as one transaction; a cancellation for failed conditions is `Refused`.
     ///
     /// DynamoDB also cancels a transaction that touches an item another transaction is writing

@@ -219,6 +219,11 @@ pub fn tenant_deals(tenant_id: &str) -> String {
     format!("T#{tenant_id}#DEALS")
 }
 
+/// A webhook endpoint's deliveries, by message id.
+pub fn webhook_deliveries(tenant_id: &str, endpoint_id: &str) -> String {
+    format!("T#{tenant_id}#WHEP#{endpoint_id}#DELIVERIES")
+}
+
 /// gsi3 partition of an event's shifts (`{start}#{shift}`) and their assignments
 /// (`{start}#{shift}#{person}`, right after their shift).
 pub fn event_shifts(tenant_id: &str, event_id: &str) -> String {
