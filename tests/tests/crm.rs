@@ -110,12 +110,13 @@ async fn a_contact_becomes_a_won_deal_converted_to_her_organisation() {
     // organisation, which the deal suggests.
     let convert = |id: &str| json!({ "organisation_id": id });
     let anyone = "01JSAMPLETENANT00000000000";
-    problem_of(
+    let problem = problem_of(
         app.post(&format!("{deal_path}/convert"), Some(&operator), convert(anyone)).await,
-        StatusCode::NOT_FOUND,
-        "not_found",
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
     )
     .await;
+    assert_eq!(problem["errors"][0]["field"], "organisation_id", "{problem}");
     json_of(app.signup_response(&email).await, StatusCode::ACCEPTED).await;
     let token = app.link_token(&email, "/verify-email").await;
     let signed_up =

@@ -603,8 +603,9 @@ pub async fn update_deal(
     params(("deal_id" = String, Path)), request_body = ConvertDeal,
     responses(
         (status = 200, description = "The deal, with its organisation", body = Deal),
-        (status = 404, description = "No such deal or organisation", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such deal", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The deal is not won, is converted already, or changed meanwhile", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`organisation_id` is no organisation", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn convert_deal(
     State(state): State<AppState>,
@@ -613,16 +614,16 @@ pub async fn convert_deal(
     ValidJson(request): ValidJson<ConvertDeal>,
 ) -> Result<Json<Deal>, Error> {
     caller.require(Permission::PlatformManage)?;
-    if request.organisation_id == PLATFORM_TENANT {
-        return Err(Error::NotFound);
-    }
     // Round trip 1, in parallel: the deal, the organisation and who converts it.
     let (deal, tenant, me) = tokio::try_join!(
         state.store.entity::<Deal>(PLATFORM_TENANT, &deal_id),
         state.store.tenant(&request.organisation_id),
         me(&state, &caller),
     )?;
-    let (before, tenant) = (deal.ok_or(Error::NotFound)?, tenant.ok_or(Error::NotFound)?);
+    let before = deal.ok_or(Error::NotFound)?;
+    let tenant = tenant
+        .filter(|tenant| tenant.id != PLATFORM_TENANT)
+        .ok_or_else(|| Error::field("organisation_id", "is no organisation"))?;
     if before.stage != Stage::Won {
         return Err(Error::Conflict("only a won deal is converted"));
     }
