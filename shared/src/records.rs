@@ -83,6 +83,15 @@ pub async fn archived<T: Archivable>(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// The record as the caller last read it: `expected` (a request's `version`, when it gives one) is
+/// still the stored version, else 409.
+pub fn unchanged_since<T: Entity>(expected: Option<u64>, record: &T) -> Result<(), Error> {
+    match expected {
+        Some(version) if version != record.version() => Err(Error::Conflict(T::STALE)),
+        _ => Ok(()),
+    }
+}
+
 /// A transaction refused for a reason the caller did not foresee: someone changed something at
 /// the same time.
 pub fn committed(result: Result<(), Refused>) -> Result<(), Error> {

@@ -13,6 +13,7 @@ use rota::clock::Now;
 use rota::domain::settings;
 use rota::error::Problem;
 use rota::http::{ValidJson, ValidQuery};
+use rota::records::unchanged_since;
 use rota::store::audit::AuditEntry;
 use rota::store::crm::{Activity, ActivityKind, Deal, Lead, LeadSource, LeadStatus, Stage, StageTotal};
 use rota::store::entities::{Entity, Refused};
@@ -242,13 +243,6 @@ fn audit(
     AuditEntry::new(&caller.actor(), action, entity, before, after, at)
 }
 
-fn stale<T: Entity>(expected: Option<u64>, record: &T) -> Result<(), Error> {
-    if expected.is_some_and(|version| version != record.version()) {
-        return Err(Error::Conflict(T::STALE));
-    }
-    Ok(())
-}
-
 /// Leads, newest first (platform admins): optionally in one status, from one source, of one
 /// address.
 #[utoipa::path(get, path = "/admin/crm/leads", tag = "crm", security(("bearer" = ["platform.manage"])),
@@ -324,7 +318,7 @@ pub async fn update_lead(
     caller.require(Permission::PlatformManage)?;
     // Round trip 1: the lead as it is.
     let before = state.store.entity::<Lead>(PLATFORM_TENANT, &lead_id).await?.ok_or(Error::NotFound)?;
-    stale(change.version, &before)?;
+    unchanged_since(change.version, &before)?;
     let mut after = before.clone();
     if let Some(status) = change.status {
         after.status = status;
@@ -547,7 +541,7 @@ pub async fn update_deal(
     // Round trip 1, in parallel: the deal and who changes it.
     let (deal, me) = tokio::try_join!(state.store.entity::<Deal>(PLATFORM_TENANT, &deal_id), me(&state, &caller))?;
     let before = deal.ok_or(Error::NotFound)?;
-    stale(change.version, &before)?;
+    unchanged_since(change.version, &before)?;
     let now = Now::get();
     let mut after = before.clone();
     if let Some(title) = change.title {

@@ -11,6 +11,7 @@ use rota::auth::{Caller, Permission};
 use rota::error::Problem;
 use rota::http::{ValidJson, ValidQuery};
 use rota::notify::{Envelope, Message};
+use rota::records::unchanged_since;
 use rota::store::entities::Entity;
 use rota::store::page::Page;
 use rota::store::people::Person;
@@ -189,9 +190,7 @@ pub async fn update_ticket(
         }
     })?;
     let before = ticket.ok_or(Error::NotFound)?;
-    if change.version.is_some_and(|version| version != before.version) {
-        return Err(Error::Conflict(Ticket::STALE));
-    }
+    unchanged_since(change.version, &before)?;
     let mut after = before.clone();
     if let Some(status) = change.status {
         after.status = status;

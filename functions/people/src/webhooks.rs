@@ -10,6 +10,7 @@ use rota::auth::{Caller, Permission};
 use rota::clock::Now;
 use rota::error::Problem;
 use rota::http::{ValidJson, ValidQuery};
+use rota::records::unchanged_since;
 use rota::store::audit::AuditEntry;
 use rota::store::entities::Entity;
 use rota::store::page::Page;
@@ -241,9 +242,7 @@ pub async fn update_endpoint(
     let event_types = change.event_types.map(without_ping).transpose()?;
     // Round trip 1: the endpoint as it is.
     let before = endpoint(&state, &caller, &endpoint_id).await?;
-    if change.version.is_some_and(|version| version != before.version) {
-        return Err(Error::Conflict(WebhookEndpoint::STALE));
-    }
+    unchanged_since(change.version, &before)?;
     let mut after = before.clone();
     if let Some(url) = url {
         after.url = url;
