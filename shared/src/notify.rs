@@ -237,6 +237,13 @@ pub enum Message {
         excerpt: Option<String>,
         to_platform: bool,
     },
+    /// To the owners: Rota stopped delivering to one of the organisation's webhook endpoints
+    /// (it answered 410 Gone, or a message failed every retry); `PATCH` it `enabled` again.
+    WebhookDisabled {
+        endpoint_id: String,
+        url: String,
+        reason: String,
+    },
 }
 
 /// One person of a weekly-hours digest.
@@ -380,6 +387,7 @@ pub enum Kind {
     SuspendedForPayment,
     Receipt,
     SupportTicket,
+    WebhookDisabled,
 }
 
 impl Message {
@@ -412,13 +420,14 @@ impl Message {
             Message::SuspendedForPayment { .. } => Kind::SuspendedForPayment,
             Message::Receipt { .. } => Kind::Receipt,
             Message::SupportTicket { .. } => Kind::SupportTicket,
+            Message::WebhookDisabled { .. } => Kind::WebhookDisabled,
         }
     }
 }
 
 impl Kind {
     /// Account mail (sign-up, password reset, a sign-in code, an overdue payment, a receipt, a
-    /// support ticket's news) is never charged and never
+    /// support ticket's news, a disabled webhook endpoint) is never charged and never
     /// opted out of: without it nobody could get in, or stay in. Everything else an organisation
     /// sends costs a credit.
     pub fn is_account_mail(self) -> bool {
@@ -432,6 +441,7 @@ impl Kind {
                 | Kind::SuspendedForPayment
                 | Kind::Receipt
                 | Kind::SupportTicket
+                | Kind::WebhookDisabled
         )
     }
 }
@@ -688,6 +698,16 @@ pub fn render(message: &Message, app_url: &str) -> Rendered {
                 (format!("[Rota support] {subject}"), paragraphs, Some(format!("{app}/support/tickets/{ticket_id}")))
             }
         }
+        Message::WebhookDisabled { endpoint_id, url, reason } => (
+            "A webhook endpoint was disabled".into(),
+            vec![
+                format!("Rota stopped sending events to {url}: {reason}."),
+                "Events that happen while it is disabled are not sent to it. Once it answers again, \
+                 turn it back on (PATCH it with enabled: true) and redeliver what it missed from its log:"
+                    .into(),
+            ],
+            Some(format!("{app}/settings/webhooks/{endpoint_id}")),
+        ),
     };
     // The link goes after the paragraph that leads to it (the one ending in a colon).
     let mut text = Vec::new();
@@ -752,6 +772,19 @@ impl Outbox {
     /// is committed.
     pub async fn webhook(&self, job: crate::webhooks::Job) -> Result<(), Error> {
         crate::queue::send(self.client.get(), &self.queue_url, &crate::webhooks::Queued { webhook: job }).await
+    }
+
+    /// [`Outbox::webhook`], when the organisation (as the request read it) has an endpoint: the
+    /// busy paths (check-ins) cost nothing more for the many without.
+    pub async fn webhook_for(
+        &self,
+        tenant: &crate::store::tenants::Tenant,
+        job: crate::webhooks::Job,
+    ) -> Result<(), Error> {
+        if tenant.webhook_endpoints == 0 {
+            return Ok(());
+        }
+        self.webhook(job).await
     }
 }
 

@@ -240,14 +240,20 @@ pub struct Queued {
 
 impl Job {
     /// `event` of the organisation, happened `at` (RFC 3339), with its `data`, for every endpoint
-    /// that wants it.
+    /// that wants it. A body that would pass [`MAX_BODY_BYTES`] carries only the records' ids
+    /// (`{"shift": {"id": …}}`) and `"truncated": true`: the receiver fetches the rest.
     pub fn event(tenant_id: &str, event: EventType, data: serde_json::Value, at: &str) -> Self {
+        let mut payload = serde_json::json!({ "type": event, "timestamp": at, "data": data });
+        if serde_json::to_vec(&payload).map_or(0, |body| body.len()) > MAX_BODY_BYTES {
+            payload["data"] = ids_only(&payload["data"]);
+            payload["truncated"] = true.into();
+        }
         Self {
             tenant_id: tenant_id.to_owned(),
             endpoint_id: None,
             message_id: format!("msg_{}", ulid::Ulid::new()),
             event_type: event,
-            payload: serde_json::json!({ "type": event, "timestamp": at, "data": data }),
+            payload,
             attempt: 1,
             not_before: None,
         }
@@ -259,9 +265,50 @@ impl Job {
     }
 }
 
+/// `data` with each record cut to its id.
+fn ids_only(data: &serde_json::Value) -> serde_json::Value {
+    let Some(fields) = data.as_object() else { return serde_json::Value::Null };
+    fields
+        .iter()
+        .map(|(name, value)| {
+            let id = match value {
+                serde_json::Value::Object(record) => serde_json::json!({ "id": record.get("id") }),
+                small @ (serde_json::Value::String(_) | serde_json::Value::Number(_)) => small.clone(),
+                _ => serde_json::Value::Null,
+            };
+            (name.clone(), id)
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_body_over_20_kb_carries_ids_only() {
+        let small = Job::event(
+            "t",
+            EventType::ShiftChanged,
+            serde_json::json!({ "shift": { "id": "s1", "notes": "x" } }),
+            "at",
+        );
+        assert_eq!(small.payload["data"]["shift"]["notes"], "x");
+        assert_eq!(small.payload.get("truncated"), None);
+        let notes = "x".repeat(MAX_BODY_BYTES);
+        let big = Job::event(
+            "t",
+            EventType::ShiftChanged,
+            serde_json::json!({ "shift": { "id": "s1", "notes": notes }, "shift_id": "s1" }),
+            "at",
+        );
+        assert_eq!(big.payload["data"], serde_json::json!({ "shift": { "id": "s1" }, "shift_id": "s1" }));
+        assert_eq!(
+            (big.payload["truncated"].as_bool(), big.payload["type"].as_str()),
+            (Some(true), Some("shift.changed"))
+        );
+        assert!((1..=MAX_BODY_BYTES).contains(&serde_json::to_vec(&big.payload).unwrap().len()));
+    }
 
     #[test]
     fn the_signature_is_the_specs_own_example() {

@@ -111,6 +111,10 @@ async fn deliveries_are_signed_retried_rotated_and_stopped_by_410() {
         (read["enabled"].as_bool(), read["disabled_reason"].as_str()),
         (Some(false), Some("the endpoint answered 410 Gone"))
     );
+    let mails = app.mail_to(&owner.email).await;
+    let told: Vec<&Value> = mails.iter().filter(|mail| mail["subject"] == "A webhook endpoint was disabled").collect();
+    assert_eq!(told.len(), 1, "{mails:?}");
+    assert!(told[0]["body"].as_str().unwrap().contains("the endpoint answered 410 Gone"), "{told:?}");
     problem_of(
         app.post_empty(&format!("{endpoint}/ping"), &owner.access_token).await,
         StatusCode::CONFLICT,
@@ -214,4 +218,79 @@ async fn each_endpoint_hears_only_the_events_it_asked_for() {
         (Some("shift.published"), Some(true))
     );
     assert!(heard.iter().all(|d| d["payload"]["type"] == "shift.published"), "{heard:?}");
+}
+
+#[tokio::test]
+async fn an_endpoint_for_everything_hears_a_whole_day_of_events() {
+    let app = app().await;
+    let owner = app.signup().await;
+    let token = Some(owner.access_token.as_str());
+    let name = ulid::Ulid::new().to_string();
+    let created = app.post("/webhooks/endpoints", token, json!({ "url": receiver(&name) })).await;
+    let secret = json_of(created, StatusCode::CREATED).await["secret"].as_str().unwrap().to_owned();
+
+    // A day: shifts published and one changed, offers accepted (one by checking in) and one
+    // declined, a check-in and check-out, a correction, a closed pay period, time off approved.
+    let org = app.organisation(&owner).await;
+    let site = app.on_site(&owner.access_token, &org).await;
+    let notes = json!({ "notes": "Bring the float" });
+    let path = format!("/shifts/{}", org.shift_id);
+    json_of(app.request(Method::PATCH, &path, token, Some(notes)).await, StatusCode::OK).await;
+    let answer = format!("/assignments/{}/status", org.assignment_id);
+    json_of(app.post(&answer, token, json!({ "status": "declined" })).await, StatusCode::OK).await;
+    let at_hall = json!({ "shift_id": site.now_shift_id, "lat": api_tests::HALL.0, "lng": api_tests::HALL.1, "accuracy_m": 10.0 });
+    json_of(app.post("/attendance/check-in", token, at_hall.clone()).await, StatusCode::CREATED).await;
+    json_of(app.post("/attendance/check-out", token, at_hall).await, StatusCode::OK).await;
+    let staff = app.staff_token(&org).await;
+    let away = json!({ "kind": "time_off", "from": "2031-03-02", "to": "2031-03-03" });
+    let request = json_of(app.post("/requests", Some(&staff), away).await, StatusCode::CREATED).await;
+    let approve = format!("/requests/{}/approve", request["id"].as_str().unwrap());
+    json_of(app.post_empty(&approve, &owner.access_token).await, StatusCode::OK).await;
+
+    let heard = received(&app, &name, &secret).await;
+    assert!(heard.iter().all(|d| d["verified"] == true), "{heard:?}");
+    let of = |kind: &str| -> Vec<Value> {
+        heard.iter().filter(|d| d["payload"]["type"] == kind).map(|d| d["payload"]["data"].clone()).collect()
+    };
+    let changed = of("shift.changed");
+    assert_eq!(changed.len(), 1, "{changed:?}");
+    assert_eq!(
+        (changed[0]["shift"]["id"].as_str(), changed[0]["shift"]["notes"].as_str()),
+        (Some(org.shift_id.as_str()), Some("Bring the float"))
+    );
+    let declined = of("assignment.declined");
+    assert_eq!(
+        declined.iter().map(|d| d["assignment"]["id"].as_str().unwrap()).collect::<Vec<_>>(),
+        [org.assignment_id.as_str()]
+    );
+    // Three shifts taken by answering, none yet by checking in.
+    let accepted = of("assignment.accepted");
+    assert_eq!(accepted.len(), 3, "{accepted:?}");
+    assert!(accepted.iter().all(|d| d["assignment"]["status"] == "accepted"), "{accepted:?}");
+    // The fixture's vague check-in and the one at the hall.
+    let checked_in = of("attendance.checked_in");
+    let shifts_in: Vec<&str> = checked_in.iter().map(|d| d["attendance"]["shift_id"].as_str().unwrap()).collect();
+    assert_eq!(shifts_in.len(), 2, "{checked_in:?}");
+    assert!(shifts_in.contains(&site.ended_shift_id.as_str()) && shifts_in.contains(&site.now_shift_id.as_str()));
+    let checked_out = of("attendance.checked_out");
+    assert_eq!(checked_out.len(), 1, "{checked_out:?}");
+    assert_eq!(checked_out[0]["attendance"]["shift_id"], site.now_shift_id.as_str());
+    assert!(checked_out[0]["attendance"]["check_out_at"].is_string(), "{checked_out:?}");
+    let corrected = of("attendance.corrected");
+    assert_eq!(corrected.len(), 1, "{corrected:?}");
+    assert_eq!(corrected[0]["attendance"]["check_in_at"].as_str().map(|at| &at[11..16]), Some("08:00"));
+    let closed = of("pay_period.closed");
+    assert_eq!(closed.len(), 1, "{closed:?}");
+    assert_eq!(
+        (closed[0]["pay_period"]["start"].as_str(), closed[0]["pay_period"]["stub_count"].as_u64()),
+        (Some(site.period_start.as_str()), Some(1))
+    );
+    let approved = of("time_off.approved");
+    assert_eq!(approved.len(), 1, "{approved:?}");
+    assert_eq!(
+        (approved[0]["request"]["id"].as_str(), approved[0]["request"]["status"].as_str()),
+        (request["id"].as_str(), Some("approved"))
+    );
+    // The organisation's shift and the three of the day on site.
+    assert_eq!(of("shift.published").len(), 4, "{heard:?}");
 }

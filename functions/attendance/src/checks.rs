@@ -19,8 +19,10 @@ use rota::store::attendance::{Attendance, AttendanceEvent, FaceReview, Happening
 use rota::store::audit::AuditEntry;
 use rota::store::entities::{Entity, Refused};
 use rota::store::schedule::{Assignment, AssignmentStatus, ShiftStatus};
+use rota::webhooks::{EventType, Job};
 use rota::{AppState, Error};
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use utoipa::ToSchema;
 
 #[derive(Debug, Serialize, Deserialize, Validate, ToSchema)]
@@ -234,6 +236,10 @@ async fn check(
         items.push(state.store.review_queued(&caller.tenant_id, &FaceReview::of(&record, &mark))?);
     }
     let assignment_at = items.len();
+    let mut events = vec![match direction {
+        Direction::In => (EventType::CheckedIn, json!({ "attendance": record })),
+        Direction::Out => (EventType::CheckedOut, json!({ "attendance": record })),
+    }];
     if accepts_offer {
         let mut accepted = assignment.clone();
         accepted.status = AssignmentStatus::Accepted;
@@ -249,6 +255,7 @@ async fn check(
         // Only while the offer is as read: a decline or a reassignment meanwhile wins.
         items.push(state.store.entity_put(&accepted, Some(assignment.version))?);
         items.push(state.store.audit_put(&audit)?);
+        events.push((EventType::AssignmentAccepted, json!({ "assignment": accepted })));
     }
     if let Some(key) = &key {
         let replay = kept(&fingerprint, status, &checked)?;
@@ -256,7 +263,12 @@ async fn check(
     }
     let kept_at = items.len() - 1;
     match state.store.transact(items).await? {
-        Ok(()) => Ok((status, Json(checked))),
+        Ok(()) => {
+            for (event, data) in events {
+                state.outbox.webhook_for(&tenant, Job::event(&caller.tenant_id, event, data, &at_iso)).await?;
+            }
+            Ok((status, Json(checked)))
+        }
         // The same key raced this request and won: answer what it answered.
         Err(Refused(failed)) if key.is_some() && failed.contains(&kept_at) => {
             let key = key.as_deref().unwrap_or_default();

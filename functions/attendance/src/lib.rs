@@ -11,7 +11,7 @@ mod reviews;
 
 /// The clients besides DynamoDB's that its Lambda builds at cold start: check-in photos are
 /// uploaded and checked, exports written and reviews shown their photos; nothing is queued.
-pub const CLIENTS: rota::Clients = rota::Clients { outbox: false, files: true, payments: false };
+pub const CLIENTS: rota::Clients = rota::Clients { outbox: true, files: true, payments: false };
 
 rota::function_routes!(
     [checks::photo_url],

@@ -19,8 +19,10 @@ use rota::store::entities::{Filter, Refused};
 use rota::store::page::Page;
 use rota::store::unlocks::require_unlocked;
 use rota::store::{s, value};
+use rota::webhooks::{EventType, Job};
 use rota::{AppState, Error};
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 
 rota::list_query! {
@@ -329,7 +331,12 @@ pub async fn override_attendance(
     items.extend(state.store.attendance_put(before.as_ref(), &record, &event, supervisor.as_ref())?);
     seen_by(&mut record, &caller);
     match state.store.transact(items).await? {
-        Ok(()) => Ok(Json(record)),
+        Ok(()) => {
+            let corrected =
+                Job::event(&caller.tenant_id, EventType::AttendanceCorrected, json!({ "attendance": record }), &now);
+            state.outbox.webhook_for(&tenant, corrected).await?;
+            Ok(Json(record))
+        }
         Err(Refused(failed)) if failed.iter().any(|position| weeks_at.contains(position)) => Err(Error::Conflict(
             "the record counts in a closed pay period; an owner must reopen it (POST /pay-periods/{start}/reopen)",
         )),

@@ -7,6 +7,7 @@
 use chrono::Utc;
 use rota::Error;
 use rota::clock::Now;
+use rota::notify::{Envelope, Message};
 use rota::store::webhooks::{Delivery, WebhookDeliveryStatus, WebhookEndpoint};
 use rota::webhooks::{Job, Queued, retry_after_secs, signature};
 
@@ -78,7 +79,7 @@ async fn attempt(notifier: &Notifier, job: Job) -> Result<(), Error> {
         Some(200..=299) => delivery.status = WebhookDeliveryStatus::Succeeded,
         Some(410) => {
             delivery.status = WebhookDeliveryStatus::Failed;
-            store.disable_endpoint(&endpoint, "the endpoint answered 410 Gone", &now.iso).await?;
+            disable(notifier, &endpoint, "the endpoint answered 410 Gone", &now.iso).await?;
         }
         _ => {
             let jitter = f64::from(Utc::now().timestamp_subsec_nanos() % 1000) / 1000.0;
@@ -92,7 +93,7 @@ async fn attempt(notifier: &Notifier, job: Job) -> Result<(), Error> {
                 None => {
                     delivery.status = WebhookDeliveryStatus::Failed;
                     let reason = format!("message {} failed every attempt", job.message_id);
-                    store.disable_endpoint(&endpoint, &reason, &now.iso).await?;
+                    disable(notifier, &endpoint, &reason, &now.iso).await?;
                 }
             }
         }
@@ -103,4 +104,19 @@ async fn attempt(notifier: &Notifier, job: Job) -> Result<(), Error> {
         rota::queue::send_later(&notifier.sqs, &notifier.queue_url, &Queued { webhook: job }, delay).await?;
     }
     Ok(())
+}
+
+/// Disables the endpoint and, unless someone changed it meanwhile, mails the organisation's
+/// owners why: their integration stopped hearing of events.
+async fn disable(notifier: &Notifier, endpoint: &WebhookEndpoint, reason: &str, now: &str) -> Result<(), Error> {
+    if !notifier.store.disable_endpoint(endpoint, reason, now).await? {
+        return Ok(());
+    }
+    let tenant_id = &endpoint.tenant_id;
+    let message =
+        Message::WebhookDisabled { endpoint_id: endpoint.id.clone(), url: endpoint.url.clone(), reason: reason.into() };
+    let owners = notifier.store.active_owners(tenant_id).await?;
+    let envelopes: Vec<Envelope> =
+        owners.iter().map(|owner| Envelope::to_person(tenant_id, &owner.id, message.clone())).collect();
+    rota::queue::send_all(&notifier.sqs, &notifier.queue_url, &envelopes).await
 }

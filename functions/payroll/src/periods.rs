@@ -20,8 +20,10 @@ use rota::store::payroll::{PayPeriodRecord, PayStub, Payee, PeriodStatus, Terms,
 use rota::store::people::Person;
 use rota::store::places::Position;
 use rota::store::tenants::Tenant;
+use rota::webhooks::{EventType, Job};
 use rota::{AppState, Error};
 use serde::Serialize;
+use serde_json::json;
 use utoipa::ToSchema;
 
 /// A closed (or reopened) period with its stubs.
@@ -171,7 +173,12 @@ pub async fn close_period(
     ];
     items.extend(state.store.weeks_locked(&tenant.id, &weeks_of(days, tenant.week_start), &start)?);
     match state.store.transact(items).await? {
-        Ok(()) => Ok((StatusCode::CREATED, Json(ClosedPeriod { period, stubs }))),
+        Ok(()) => {
+            // The period's totals; its stubs are read with GET /pay-stubs (a body stays small).
+            let closed = Job::event(&tenant.id, EventType::PayPeriodClosed, json!({ "pay_period": period }), &now);
+            state.outbox.webhook_for(&tenant, closed).await?;
+            Ok((StatusCode::CREATED, Json(ClosedPeriod { period, stubs })))
+        }
         Err(Refused(failed)) if failed.contains(&0) => {
             Err(Error::Conflict("the period was closed by someone else meanwhile; GET its stubs"))
         }

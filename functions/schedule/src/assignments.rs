@@ -24,8 +24,10 @@ use rota::store::placing::Placing;
 pub use rota::store::placing::{booked_slot, candidate, date, parse, rules, slot};
 use rota::store::schedule::{Assignment, AssignmentStatus, Booked, Schedule, Shift, ShiftStatus};
 use rota::store::tenants::Tenant;
+use rota::webhooks::{EventType, Job};
 use rota::{AppState, Error};
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use utoipa::ToSchema;
 
 use crate::shifts::summary;
@@ -400,6 +402,12 @@ pub async fn answer(
     let audit =
         AuditEntry::new(&caller.actor(), verb, ("assignment", &after.id), Some(&before), Some(&after), &now.iso);
     committed(state.store.update(&after, before.version, &audit, more).await?)?;
+    let event = if wanted == AssignmentStatus::Accepted {
+        EventType::AssignmentAccepted
+    } else {
+        EventType::AssignmentDeclined
+    };
+    state.outbox.webhook(Job::event(&caller.tenant_id, event, json!({ "assignment": after }), &now.iso)).await?;
     if after.assigned_by != after.person_id {
         let message = Message::AssignmentAnswered {
             shift: summary(&shift),

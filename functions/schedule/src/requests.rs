@@ -30,8 +30,10 @@ use rota::store::schedule::{Assignment, AssignmentStatus, Away, Shift, ShiftStat
 use rota::store::tenants::Tenant;
 use rota::store::value;
 use rota::validate::not_blank;
+use rota::webhooks::{EventType, Job};
 use rota::{AppState, Error};
 use serde::Deserialize;
+use serde_json::json;
 use utoipa::ToSchema;
 
 use crate::assignments::{booked_slot, candidate, date, rules};
@@ -579,6 +581,8 @@ pub async fn approve_request(
             committed(state.store.update(&after, request.version, &audit, more).await?).map_err(|_| {
                 Error::Conflict("the person's schedule changed at the same time; check again and retry")
             })?;
+            let approved = Job::event(tenant_id, EventType::TimeOffApproved, json!({ "request": after }), &now.iso);
+            state.outbox.webhook_for(&tenant, approved).await?;
             RequestSubject::TimeOff { from, to, released_shifts: after.released_shift_ids.len() }
         }
         RequestKind::Swap => {

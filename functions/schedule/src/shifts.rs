@@ -23,6 +23,7 @@ use rota::store::value;
 use rota::webhooks::{EventType, Job};
 use rota::{AppState, Error};
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use utoipa::ToSchema;
 
 use std::collections::HashMap;
@@ -428,6 +429,11 @@ pub async fn update_shift(
     let mut more = follow(&state, &after, &assignments, &now.iso, retimed, &schedules)?;
     more.extend(state.store.shift_tally(&after, default_rate)?);
     committed(state.store.update(&after, before.version, &audit, more).await?)?;
+    // Drafts are nobody's news: publishing one sends it whole.
+    if after.status == ShiftStatus::Published {
+        let changed = Job::event(&after.tenant_id, EventType::ShiftChanged, json!({ "shift": after }), &now.iso);
+        state.outbox.webhook_for(&tenant, changed).await?;
+    }
     if retimed && after.status == ShiftStatus::Published {
         tell(&state, &after, &assignments, |shift| Message::ShiftChanged { shift }).await?;
     }
@@ -538,7 +544,7 @@ async fn status_change(
     more.extend(state.store.shift_tally(&after, None)?);
     committed(state.store.update(&after, before.version, &audit, more).await?)?;
     let event = if status == ShiftStatus::Cancelled { EventType::ShiftCancelled } else { EventType::ShiftPublished };
-    state.outbox.webhook(Job::event(&after.tenant_id, event, serde_json::json!({ "shift": after }), &now.iso)).await?;
+    state.outbox.webhook_for(&tenant, Job::event(&after.tenant_id, event, json!({ "shift": after }), &now.iso)).await?;
     match status {
         // Drafts were never announced: people offered a place on one hear of it now.
         ShiftStatus::Published => tell(state, &after, &assignments, |shift| Message::ShiftOffered { shift }).await?,

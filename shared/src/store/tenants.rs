@@ -43,6 +43,10 @@ pub struct Tenant {
     /// deactivate and reactivate them.
     #[serde(default)]
     pub people_count: i64,
+    /// Its webhook endpoints (at most [`super::webhooks::MAX_ENDPOINTS`]), counted by the
+    /// transactions that add and remove them; none means no event is queued for it.
+    #[serde(default)]
+    pub webhook_endpoints: i64,
     /// The month (`yyyy-mm`) that `messages_used` counts: how many of the plan's messages of a
     /// month (`messages_per_month`) were sent then. Kept by the notifier.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -116,6 +120,7 @@ impl Tenant {
             settings: Settings::default(),
             message_credits: TRIAL_CREDITS,
             people_count: 0,
+            webhook_endpoints: 0,
             messages_month: None,
             messages_used: 0,
             subscription: None,

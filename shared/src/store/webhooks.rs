@@ -186,8 +186,8 @@ impl Store {
         self.partition_page(Index::Table, partition, filter, false, limit, cursor).await
     }
 
-    /// Disables an endpoint, saying why, unless someone changed it meanwhile.
-    pub async fn disable_endpoint(&self, endpoint: &WebhookEndpoint, reason: &str, now: &str) -> Result<(), Error> {
+    /// Disables an endpoint, saying why, unless someone changed it meanwhile (then false).
+    pub async fn disable_endpoint(&self, endpoint: &WebhookEndpoint, reason: &str, now: &str) -> Result<bool, Error> {
         let result = self
             .client
             .update_item()
@@ -202,7 +202,6 @@ impl Store {
             .expression_attribute_values(":read", n(endpoint.version))
             .send()
             .await;
-        super::written(result)?;
-        Ok(())
+        super::written(result)
     }
 }
