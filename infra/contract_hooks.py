@@ -191,6 +191,17 @@ def reset_token():
     return link_token(body["email"], "/reset-password")
 
 
+def claims(access_token):
+    """What an access token says: `tenant_id`, `sub` (the person)."""
+    return json.loads(base64.urlsafe_b64decode(access_token.split(".")[1] + "=="))
+
+
+def someone(tokens):
+    """The organisation and person of a signed-in owner, as a platform admin names them."""
+    said = claims(tokens["access_token"])
+    return said["tenant_id"], said["sub"]
+
+
 def new_tenant_id():
     """A fresh organisation's id."""
     status, created = post("/auth/verify-email", {"token": start_signup(new_signup())})
@@ -266,7 +277,7 @@ def log_in_again(owner):
     return tokens
 
 
-OWNER_TENANT = json.loads(base64.urlsafe_b64decode(owner_token().split(".")[1] + "=="))["tenant_id"]
+OWNER_TENANT = claims(owner_token())["tenant_id"]
 DYNAMODB = boto3.client("dynamodb", endpoint_url=os.environ["AWS_ENDPOINT_URL"])
 PLATFORM_TOKEN = platform_admin_token()
 
@@ -548,6 +559,10 @@ pools = {
     "POST /requests/{request_id}/accept": [swap_to_owner() for _ in range(SUPPLIED)],
     **{f"POST /admin/tenants/{{tenant_id}}/{action}": [new_tenant_id() for _ in range(SUPPLIED)] for action in ON_A_TENANT},
     "PUT /admin/tenants/{tenant_id}/tax-rate": [new_tenant_id() for _ in range(SUPPLIED)],
+    # People of fresh organisations: the run ends their sessions and resets their 2FA.
+    "DELETE /admin/tenants/{tenant_id}/people/{person_id}/sessions": [someone(fresh_owner()) for _ in range(SUPPLIED)],
+    "POST /admin/tenants/{tenant_id}/people/{person_id}/reset-2fa": [someone(owner_with_2fa()["tokens"]) for _ in range(SUPPLIED)],
+    "POST /admin/platform/face-reviews/{tenant_id}/{attendance_id}": [on_shift_now(checked_in=True, accuracy_m=5000.0) for _ in range(SUPPLIED)],
     "POST /attendance/check-in": [on_shift_now() for _ in range(SUPPLIED)],
     "POST /attendance/check-out": [on_shift_now(checked_in=True) for _ in range(SUPPLIED)],
     "POST /admin/verify-face/{attendance_id}": [on_shift_now(checked_in=True, accuracy_m=5000.0) for _ in range(SUPPLIED)],
@@ -561,6 +576,7 @@ pools["POST /attendance/photo-url"] = list(pools["POST /attendance/check-in"])
 pools["GET /attendance/{attendance_id}"] = list(pools["POST /attendance/check-out"])
 pools["POST /attendance/{attendance_id}/override"] = list(pools["POST /attendance/check-out"])
 pools["GET /pay-stubs/{stub_id}/pdf"] = list(pools["GET /pay-stubs/{stub_id}"])
+pools["GET /admin/tenants/{tenant_id}/people/{person_id}/sessions"] = list(pools["DELETE /admin/tenants/{tenant_id}/people/{person_id}/sessions"])
 # The organisation's event (its shifts are the ones the run makes): a real estimate to check.
 pools["GET /events/{event_id}/cost-estimate"] = [ORG_EVENT] * SUPPLIED
 pools["GET /events/{event_id}/dashboard"] = [ORG_EVENT] * SUPPLIED
@@ -596,6 +612,11 @@ def crm_deal(won=False):
 status, crm_lead = post("/admin/crm/leads", {"name": "Contract lead", "email": f"lead-{uuid.uuid4().hex}@example.com"}, PLATFORM_TOKEN)
 assert status == 201, f"entering a lead answered {status}"
 CRM_LEAD, CRM_DEAL = crm_lead["id"], crm_deal()
+# A platform admin's help with a person's account.
+PERSON_OPERATIONS = tuple(
+    f"{method} /admin/tenants/{{tenant_id}}/people/{{person_id}}{action}"
+    for method, action in (("GET", "/sessions"), ("DELETE", "/sessions"), ("POST", "/reset-2fa"))
+)
 CRM_LEAD_OPERATIONS = tuple(f"{method} /admin/crm/leads/{{lead_id}}{action}" for method, action in (("GET", ""), ("PATCH", ""), ("POST", "/activities")))
 CRM_DEAL_OPERATIONS = tuple(f"{method} /admin/crm/deals/{{deal_id}}{action}" for method, action in (("GET", ""), ("PATCH", ""), ("POST", "/activities")))
 for operation in CRM_LEAD_OPERATIONS:
@@ -843,7 +864,7 @@ class ContractAuth:
                 pass
         if positive and case.method.upper() == "POST" and case.path == "/attendance/exports" and isinstance(case.body, dict):
             case.body = acceptable(case.path, case.body)
-        if case.path.startswith(("/admin/tenants", "/admin/stats", "/admin/plans", "/admin/credit-packs", "/admin/revenue", "/admin/support", "/admin/crm")):
+        if case.path.startswith(("/admin/tenants", "/admin/stats", "/admin/plans", "/admin/credit-packs", "/admin/revenue", "/admin/support", "/admin/crm", "/admin/platform")):
             for operation in CRM_LEAD_OPERATIONS:
                 if lead_id := supply(case, operation):
                     case.path_parameters = {**(case.path_parameters or {}), "lead_id": lead_id}
@@ -873,6 +894,14 @@ class ContractAuth:
             for operation in [*on_a_tenant, "PUT /admin/tenants/{tenant_id}/tax-rate"]:
                 if tenant_id := supply(case, operation):
                     case.path_parameters = {**(case.path_parameters or {}), "tenant_id": tenant_id}
+            if positive and case.method.upper() == "GET" and case.path == "/admin/tenants/{tenant_id}":
+                case.path_parameters = {**(case.path_parameters or {}), "tenant_id": OWNER_TENANT}
+            for operation in PERSON_OPERATIONS:
+                if person := supply(case, operation):
+                    tenant_id, person_id = person
+                    case.path_parameters = {**(case.path_parameters or {}), "tenant_id": tenant_id, "person_id": person_id}
+            if record := supply(case, "POST /admin/platform/face-reviews/{tenant_id}/{attendance_id}"):
+                case.path_parameters = {**(case.path_parameters or {}), "tenant_id": OWNER_TENANT, "attendance_id": record["attendance_id"]}
             return PLATFORM_TOKEN
         if isinstance(case.body, dict):
             if token := supply(case, "POST /auth/verify-email"):

@@ -237,6 +237,11 @@ pub enum Message {
         excerpt: Option<String>,
         to_platform: bool,
     },
+    /// To a person: Rota's support ended every session of theirs, and with `two_factor_reset`
+    /// turned their two-factor authentication off (a lost phone, on their organisation's word).
+    AccountSecured {
+        two_factor_reset: bool,
+    },
     /// To the owners: Rota stopped delivering to one of the organisation's webhook endpoints
     /// (it answered 410 Gone, or a message failed every retry); `PATCH` it `enabled` again.
     WebhookDisabled {
@@ -388,6 +393,7 @@ pub enum Kind {
     Receipt,
     SupportTicket,
     WebhookDisabled,
+    AccountSecured,
 }
 
 impl Message {
@@ -421,13 +427,14 @@ impl Message {
             Message::Receipt { .. } => Kind::Receipt,
             Message::SupportTicket { .. } => Kind::SupportTicket,
             Message::WebhookDisabled { .. } => Kind::WebhookDisabled,
+            Message::AccountSecured { .. } => Kind::AccountSecured,
         }
     }
 }
 
 impl Kind {
     /// Account mail (sign-up, password reset, a sign-in code, an overdue payment, a receipt, a
-    /// support ticket's news, a disabled webhook endpoint) is never charged and never
+    /// support ticket's news, a disabled webhook endpoint, Rota's support securing an account) is never charged and never
     /// opted out of: without it nobody could get in, or stay in. Everything else an organisation
     /// sends costs a credit.
     pub fn is_account_mail(self) -> bool {
@@ -442,6 +449,7 @@ impl Kind {
                 | Kind::Receipt
                 | Kind::SupportTicket
                 | Kind::WebhookDisabled
+                | Kind::AccountSecured
         )
     }
 }
@@ -697,6 +705,27 @@ pub fn render(message: &Message, app_url: &str) -> Rendered {
                     .push(format!("Your ticket is {} now. Read the whole thread or reply here:", status.as_str()));
                 (format!("[Rota support] {subject}"), paragraphs, Some(format!("{app}/support/tickets/{ticket_id}")))
             }
+        }
+        Message::AccountSecured { two_factor_reset } => {
+            let mut paragraphs = vec!["Rota's support signed you out on every device.".to_owned()];
+            if *two_factor_reset {
+                paragraphs.push(
+                    "Your two-factor authentication was turned off too: set it up again with your new phone \
+                     the next time you log in."
+                        .into(),
+                );
+            }
+            paragraphs.push(
+                "Your organisation asked for this. If it was not you who asked, tell your organisation's \
+                 admins and change your password here:"
+                    .into(),
+            );
+            let subject = if *two_factor_reset {
+                "Your two-factor authentication was reset"
+            } else {
+                "You were signed out everywhere"
+            };
+            (subject.into(), paragraphs, Some(format!("{app}/forgot-password")))
         }
         Message::WebhookDisabled { endpoint_id, url, reason } => (
             "A webhook endpoint was disabled".into(),

@@ -111,3 +111,140 @@ async fn only_platform_admins_reach_the_platform() {
     let own = format!("/admin/tenants/{}/suspend", rota::store::platform::PLATFORM_TENANT);
     problem_of(app.post(&own, Some(&admin), json!(null)).await, StatusCode::NOT_FOUND, "not_found").await;
 }
+
+#[tokio::test]
+async fn a_platform_admin_looks_into_an_organisation_and_its_waiting_check_ins() {
+    let app = spawn_app().await;
+    let admin = app.platform_admin().await;
+    let owner = app.signup().await;
+    let org = app.organisation(&owner).await;
+    let site = app.on_site(&owner.access_token, &org).await;
+    let detail = json_of(app.get(&format!("/admin/tenants/{}", owner.tenant_id), &admin).await, StatusCode::OK).await;
+    assert_eq!(detail["id"], owner.tenant_id.as_str());
+    let month = chrono::Utc::now().format("%Y-%m").to_string();
+    // The owner and Sam; the festival runs in 2030; the one check-in is the fixture's (on a shift
+    // that started 70 minutes ago: this month unless it began since).
+    let check_ins =
+        i64::from((chrono::Utc::now() - chrono::Duration::minutes(70)).format("%Y-%m").to_string() == month);
+    let usage = &detail["usage"];
+    assert_eq!(
+        (
+            usage["month"].as_str(),
+            usage["active_people"].as_i64(),
+            usage["events"].as_i64(),
+            usage["check_ins"].as_i64()
+        ),
+        (Some(month.as_str()), Some(2), Some(0), Some(check_ins)),
+        "{detail}"
+    );
+    let contacts = detail["contacts"].as_array().unwrap();
+    assert_eq!(contacts.len(), 1, "{detail}");
+    assert_eq!(
+        (contacts[0]["person_id"].as_str(), contacts[0]["email"].as_str()),
+        (Some(owner.person_id.as_str()), Some(owner.email.as_str()))
+    );
+    problem_of(app.get("/admin/tenants/01JN0SUCHTENANT00000000000", &admin).await, StatusCode::NOT_FOUND, "not_found")
+        .await;
+
+    // The fixture's vague check-in waits for review: in the queue across organisations, with its
+    // organisation; Rota decides it, in the organisation's log.
+    let mut waiting = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let page =
+            json_of(app.get(&format!("/admin/platform/face-reviews?limit=100{cursor}"), &admin).await, StatusCode::OK)
+                .await;
+        waiting.extend(
+            page["items"].as_array().unwrap().iter().filter(|r| r["tenant_id"] == owner.tenant_id.as_str()).cloned(),
+        );
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = format!("&cursor={next}"),
+            None => break,
+        }
+    }
+    assert_eq!(
+        waiting.iter().map(|r| r["attendance_id"].as_str().unwrap()).collect::<Vec<_>>(),
+        [site.attendance_id.as_str()]
+    );
+    let decide = format!("/admin/platform/face-reviews/{}/{}", owner.tenant_id, site.attendance_id);
+    let decided =
+        json_of(app.post(&decide, Some(&admin), json!({ "decision": "verified" })).await, StatusCode::OK).await;
+    assert_eq!(decided["review"]["state"], "verified", "{decided}");
+    problem_of(
+        app.post(&decide, Some(&admin), json!({ "decision": "verified" })).await,
+        StatusCode::CONFLICT,
+        "conflict",
+    )
+    .await;
+    let queue = json_of(app.get("/admin/face-reviews", &owner.access_token).await, StatusCode::OK).await;
+    assert_eq!(queue["items"].as_array().map(Vec::len), Some(0), "{queue}");
+    let log = json_of(app.get("/audit-logs?entity_type=attendance", &owner.access_token).await, StatusCode::OK).await;
+    assert!(log["items"].as_array().unwrap().iter().any(|e| e["action"] == "attendance.reviewed"), "{log}");
+
+    // An organisation's owner reaches none of it.
+    for path in [format!("/admin/tenants/{}", owner.tenant_id), "/admin/platform/face-reviews".to_owned()] {
+        problem_of(app.get(&path, &owner.access_token).await, StatusCode::FORBIDDEN, "forbidden").await;
+    }
+}
+
+#[tokio::test]
+async fn a_platform_admin_signs_a_lost_phone_out_and_resets_its_2fa() {
+    let app = spawn_app().await;
+    let admin = app.platform_admin().await;
+    let owner = app.signup().await;
+    let other = app.signup().await;
+    let phone = app.login_tokens(&owner).await;
+    let person = format!("/admin/tenants/{}/people/{}", owner.tenant_id, owner.person_id);
+
+    // Two sessions: the sign-up's and the phone's.
+    let listed = json_of(app.get(&format!("{person}/sessions"), &admin).await, StatusCode::OK).await;
+    let ids: Vec<&str> = listed["items"].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap()).collect();
+    assert_eq!(ids.len(), 2, "{listed}");
+    assert!(ids.contains(&owner.session_id.as_str()) && ids.contains(&phone["session_id"].as_str().unwrap()));
+
+    // Resetting 2FA ends them all: no refresh works, and the next login asks for no code.
+    let reset = app.post(&format!("{person}/reset-2fa"), Some(&admin), json!(null)).await;
+    assert_eq!(reset.status(), StatusCode::NO_CONTENT);
+    for refresh in [owner.refresh_token.as_str(), phone["refresh_token"].as_str().unwrap()] {
+        assert_eq!(app.refresh(refresh).await.status(), StatusCode::UNAUTHORIZED);
+    }
+    let login = json_of(app.login(&owner.email, &owner.password).await, StatusCode::OK).await;
+    assert_ne!(login["mfa_required"], true, "{login}");
+    let again = app.post(&format!("{person}/reset-2fa"), Some(&admin), json!(null)).await;
+    problem_of(again, StatusCode::CONFLICT, "conflict").await;
+    let subjects: Vec<String> =
+        app.mail_to(&owner.email).await.iter().map(|m| m["subject"].as_str().unwrap().to_owned()).collect();
+    assert!(subjects.iter().any(|s| s == "Your two-factor authentication was reset"), "{subjects:?}");
+
+    // Signing out everywhere, on its own: the new login's session ends too.
+    let listed = json_of(app.get(&format!("{person}/sessions"), &admin).await, StatusCode::OK).await;
+    assert_eq!(listed["items"].as_array().map(Vec::len), Some(1), "{listed} {login}");
+    let ended = app.request(reqwest::Method::DELETE, &format!("{person}/sessions"), Some(&admin), None).await;
+    assert_eq!(ended.status(), StatusCode::NO_CONTENT);
+    assert_eq!(app.refresh(login["refresh_token"].as_str().unwrap()).await.status(), StatusCode::UNAUTHORIZED);
+    let listed = json_of(app.get(&format!("{person}/sessions"), &admin).await, StatusCode::OK).await;
+    assert_eq!(listed["items"].as_array().map(Vec::len), Some(0), "{listed}");
+    let subjects: Vec<String> =
+        app.mail_to(&owner.email).await.iter().map(|m| m["subject"].as_str().unwrap().to_owned()).collect();
+    assert!(subjects.iter().any(|s| s == "You were signed out everywhere"), "{subjects:?}");
+
+    // Both in the organisation's own log, by the platform admin (read once the owner's new phone
+    // makes their codes).
+    let mut owner = owner;
+    let tokens = json_of(app.login(&owner.email, &owner.password).await, StatusCode::OK).await;
+    app.enable_2fa(&mut owner, tokens["access_token"].as_str().unwrap()).await;
+    let tokens = json_of(app.refresh(tokens["refresh_token"].as_str().unwrap()).await, StatusCode::OK).await;
+    let token = tokens["access_token"].as_str().unwrap();
+    let log = json_of(app.get("/audit-logs?entity_type=person", token).await, StatusCode::OK).await;
+    let actions: Vec<&str> = log["items"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert!(
+        actions.contains(&"mfa.reset_by_platform") && actions.contains(&"sessions.ended_by_platform"),
+        "{actions:?}"
+    );
+
+    // A person is found only under their own organisation; an owner reaches none of it.
+    let elsewhere = format!("/admin/tenants/{}/people/{}/sessions", other.tenant_id, owner.person_id);
+    problem_of(app.get(&elsewhere, &admin).await, StatusCode::NOT_FOUND, "not_found").await;
+    problem_of(app.get(&format!("{person}/sessions"), &other.access_token).await, StatusCode::FORBIDDEN, "forbidden")
+        .await;
+}

@@ -42,6 +42,8 @@ const STUB_ID: &str = "01JSAMPLEPAYSTUB0000000000";
 const TICKET_ID: &str = "01JSAMPLET1CKET00000000000";
 /// The platform samples act on the owner's organisation, as a platform admin.
 const TENANT_ID: &str = "01JSAMPLETENANT00000000000";
+/// The owner's own person (the platform samples help them: their sessions, their 2FA).
+const OWNER_PERSON_ID: &str = "01JSAMPLEOWNERPERSON000000";
 /// A lead and a deal of the operator's CRM, made by a platform admin (the deal won, for the
 /// sample that converts it).
 const LEAD_ID: &str = "01JSAMPLELEAD0000000000000";
@@ -161,7 +163,7 @@ async fn every_sample_event_succeeds_with_real_tokens() {
         ]
         .iter()
         .any(|id| text.contains(id));
-        let mut text = text.replace(TENANT_ID, &owner.tenant_id);
+        let mut text = text.replace(TENANT_ID, &owner.tenant_id).replace(OWNER_PERSON_ID, &owner.person_id);
         if text.contains(PLATFORM_ADMIN_TOKEN) || text.contains(PLAN_ID) || route == "DELETE /billing/subscription" {
             let admin = app.platform_admin().await;
             let plan = api_tests::plan(&app, &admin, serde_json::json!({})).await;

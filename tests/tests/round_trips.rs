@@ -119,6 +119,15 @@ const BUDGETS: &[(&str, &str, RangeInclusive<usize>)] = &[
     ("POST", "/admin/tenants/{tenant_id}/credits", 2..=2),
     // The rate and its audit entry in one transaction.
     ("PUT", "/admin/tenants/{tenant_id}/tax-rate", 1..=1),
+    // The organisation, its owners and the month's counts, in parallel.
+    ("GET", "/admin/tenants/{tenant_id}", 1..=1),
+    // The person and their sessions; then the sessions ended, deleted and audited in parallel
+    // (2FA's reset in one transaction with its audit entry, beside them).
+    ("GET", "/admin/tenants/{tenant_id}/people/{person_id}/sessions", 1..=1),
+    ("DELETE", "/admin/tenants/{tenant_id}/people/{person_id}/sessions", 2..=2),
+    ("POST", "/admin/tenants/{tenant_id}/people/{person_id}/reset-2fa", 2..=2),
+    ("GET", "/admin/platform/face-reviews", 1..=1),
+    ("POST", "/admin/platform/face-reviews/{tenant_id}/{attendance_id}", 2..=2),
     ("GET", "/events", 1..=1),
     ("POST", "/events", 1..=2),
     ("GET", "/events/{event_id}", 1..=1),
@@ -379,6 +388,7 @@ async fn every_endpoint_stays_within_its_budget() {
     schedule_endpoints(&app).await;
     attendance_endpoints(&app).await;
     platform_endpoints(&app).await;
+    platform_help_endpoints(&app).await;
     crm_endpoints(&app).await;
     webhook_endpoints(&app).await;
     unlock_endpoints(&app).await;
@@ -634,6 +644,37 @@ async fn crm_endpoints(app: &TestApp) {
     measured(app, "POST", "/admin/crm/deals/{deal_id}/convert", converted, StatusCode::OK).await;
     let pipeline = app.get("/admin/crm/pipeline", &admin).await;
     measured(app, "GET", "/admin/crm/pipeline", pipeline, StatusCode::OK).await;
+}
+
+/// A platform admin looking into an organisation and helping its owner: the detail, the review
+/// queue across organisations, the owner's sessions and 2FA.
+async fn platform_help_endpoints(app: &TestApp) {
+    let admin = app.platform_admin().await;
+    let owner = app.signup().await;
+    let org = app.organisation(&owner).await;
+    let site = app.on_site(&owner.access_token, &org).await;
+    let detail = app.get(&format!("/admin/tenants/{}", owner.tenant_id), &admin).await;
+    let detail = measured(app, "GET", "/admin/tenants/{tenant_id}", detail, StatusCode::OK).await;
+    // The fixture's one check-in, to a shift that started 70 minutes ago: in this month unless
+    // the month began since.
+    let month = |at: chrono::DateTime<chrono::Utc>| at.format("%Y-%m").to_string();
+    let now = chrono::Utc::now();
+    let this_month = month(now - chrono::Duration::minutes(70)) == month(now);
+    assert_eq!(detail["usage"]["check_ins"], i64::from(this_month), "{detail}");
+    let queue = app.get("/admin/platform/face-reviews", &admin).await;
+    measured(app, "GET", "/admin/platform/face-reviews", queue, StatusCode::OK).await;
+    let decide = format!("/admin/platform/face-reviews/{}/{}", owner.tenant_id, site.attendance_id);
+    let decided = app.post(&decide, Some(&admin), json!({ "decision": "verified" })).await;
+    measured(app, "POST", "/admin/platform/face-reviews/{tenant_id}/{attendance_id}", decided, StatusCode::OK).await;
+    let person = format!("/admin/tenants/{}/people/{}", owner.tenant_id, owner.person_id);
+    let listed = app.get(&format!("{person}/sessions"), &admin).await;
+    measured(app, "GET", "/admin/tenants/{tenant_id}/people/{person_id}/sessions", listed, StatusCode::OK).await;
+    let reset = app.post(&format!("{person}/reset-2fa"), Some(&admin), Value::Null).await;
+    measured(app, "POST", "/admin/tenants/{tenant_id}/people/{person_id}/reset-2fa", reset, StatusCode::NO_CONTENT)
+        .await;
+    let ended = app.request(Method::DELETE, &format!("{person}/sessions"), Some(&admin), None).await;
+    measured(app, "DELETE", "/admin/tenants/{tenant_id}/people/{person_id}/sessions", ended, StatusCode::NO_CONTENT)
+        .await;
 }
 
 /// Every admin-function operation, as a platform admin on a fresh organisation.

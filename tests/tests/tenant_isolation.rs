@@ -53,6 +53,12 @@ const PLATFORM: &[(&str, &str)] = &[
     ("POST", "/admin/tenants/{tenant_id}/activate"),
     ("POST", "/admin/tenants/{tenant_id}/credits"),
     ("PUT", "/admin/tenants/{tenant_id}/tax-rate"),
+    ("GET", "/admin/tenants/{tenant_id}"),
+    ("GET", "/admin/tenants/{tenant_id}/people/{person_id}/sessions"),
+    ("DELETE", "/admin/tenants/{tenant_id}/people/{person_id}/sessions"),
+    ("POST", "/admin/tenants/{tenant_id}/people/{person_id}/reset-2fa"),
+    ("GET", "/admin/platform/face-reviews"),
+    ("POST", "/admin/platform/face-reviews/{tenant_id}/{attendance_id}"),
     ("GET", "/admin/stats"),
     ("GET", "/admin/plans"),
     ("POST", "/admin/plans"),
@@ -216,9 +222,17 @@ impl Session {
 
 /// Whether an operation acts on attendance or pay (it needs [`OnSite`] records).
 fn on_site(template: &str) -> bool {
-    ["/attendance", "/me/attendance", "/me/hours", "/admin/face-reviews", "/admin/verify-face", "/pay-"]
-        .iter()
-        .any(|prefix| template.starts_with(prefix))
+    [
+        "/attendance",
+        "/me/attendance",
+        "/me/hours",
+        "/admin/face-reviews",
+        "/admin/verify-face",
+        "/admin/platform/face-reviews",
+        "/pay-",
+    ]
+    .iter()
+    .any(|prefix| template.starts_with(prefix))
 }
 
 /// Logs `account` in, with 2FA (turned back on if an operation turned it off: owners need it
@@ -706,6 +720,13 @@ async fn tenant_b_never_reaches_tenant_a() {
             body = Some(json!({ "quote_id": quote["id"], "payment_method_id": card }));
         }
         if operation.is_platform() {
+            let path = if operation.template.ends_with("/reset-2fa") {
+                // Only someone with 2FA on has it reset: A's owner, whose next login turns it on again.
+                a_account.totp_secret = None;
+                format!("/admin/tenants/{}/people/{}/reset-2fa", a.account.tenant_id, a.account.person_id)
+            } else {
+                path
+            };
             let what = format!("{} {path}", operation.method);
             let refused = app.request(operation.method.clone(), &path, Some(&b.access_token), body.clone()).await;
             assert_eq!(refused.status(), StatusCode::FORBIDDEN, "{what} as an organisation's owner");

@@ -19,6 +19,7 @@ pub const CLIENTS: rota::Clients = rota::Clients { outbox: true, files: true, pa
 
 rota::function_routes!(
     [tenants::list_tenants],
+    [tenants::get_tenant],
     [tenants::suspend_tenant],
     [tenants::activate_tenant],
     [tenants::grant_credits],

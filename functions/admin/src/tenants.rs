@@ -2,6 +2,7 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
+use chrono::Datelike;
 use garde::Validate;
 use rota::auth::{Caller, Permission, Role};
 use rota::clock::Now;
@@ -57,6 +58,102 @@ pub async fn list_tenants(
     caller.require(Permission::PlatformManage)?;
     let page = state.store.tenants(query.limit, query.cursor.as_deref()).await?;
     Ok(Json(Page { items: page.items.into_iter().map(Into::into).collect(), next_cursor: page.next_cursor }))
+}
+
+/// An organisation's owner, as the operator contacts them.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Contact {
+    pub person_id: String,
+    pub name: String,
+    pub email: String,
+    pub phone: Option<String>,
+}
+
+/// What an organisation used in a month (UTC).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Usage {
+    /// `yyyy-mm`.
+    pub month: String,
+    /// People who are not deactivated (now).
+    pub active_people: i64,
+    /// Events running on a day of the month.
+    pub events: i64,
+    /// Check-ins to shifts starting in the month.
+    pub check_ins: i64,
+    /// Credits of the plan's monthly messages used this month; more come off `message_credits`.
+    pub plan_messages_used: i64,
+    pub message_credits: i64,
+    pub webhook_endpoints: i64,
+}
+
+/// An organisation as the operator looks into it: its plan, its use this month and whom to call.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TenantDetail {
+    #[serde(flatten)]
+    pub organisation: TenantOverview,
+    pub time_zone: String,
+    pub currency: String,
+    pub subscription: Option<rota::store::billing::Subscription>,
+    pub usage: Usage,
+    /// Its active owners.
+    pub contacts: Vec<Contact>,
+}
+
+/// One organisation: its plan, this month's usage (people, events, check-ins, messages) and its
+/// owners' contacts. One round trip: the organisation, its owners and the month's counts, in
+/// parallel (the counts are DynamoDB's, a page per 1 MB of the month's records).
+#[utoipa::path(get, path = "/admin/tenants/{tenant_id}", tag = "platform", security(("bearer" = ["platform.manage"])),
+    params(("tenant_id" = String, Path)),
+    responses(
+        (status = 200, description = "The organisation", body = TenantDetail),
+        (status = 404, description = "No such organisation", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn get_tenant(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(tenant_id): Path<String>,
+) -> Result<Json<TenantDetail>, Error> {
+    caller.require(Permission::PlatformManage)?;
+    if tenant_id == PLATFORM_TENANT {
+        return Err(Error::NotFound);
+    }
+    let today = chrono::Utc::now().date_naive();
+    let first = today.with_day(1).ok_or_else(|| Error::internal("a month has a first day"))?;
+    let next = first.checked_add_months(chrono::Months::new(1)).ok_or_else(|| Error::internal("a month follows"))?;
+    let last = next.pred_opt().ok_or_else(|| Error::internal("a month has a last day"))?;
+    let (days, instants) =
+        ((first.to_string(), last.to_string()), (format!("{first}T00:00:00Z"), format!("{next}T00:00:00Z")));
+    // Round trip 1, in parallel.
+    let (tenant, owners, (events, check_ins)) = tokio::try_join!(
+        state.store.tenant(&tenant_id),
+        state.store.active_owners(&tenant_id),
+        state.store.usage_counts(&tenant_id, (&days.0, &days.1), (&instants.0, &instants.1)),
+    )?;
+    let tenant = tenant.ok_or(Error::NotFound)?;
+    let month = first.format("%Y-%m").to_string();
+    let plan_messages_used =
+        if tenant.messages_month.as_deref() == Some(month.as_str()) { tenant.messages_used } else { 0 };
+    let usage = Usage {
+        month,
+        active_people: tenant.people_count,
+        events,
+        check_ins,
+        plan_messages_used,
+        message_credits: tenant.message_credits,
+        webhook_endpoints: tenant.webhook_endpoints,
+    };
+    let contacts = owners
+        .into_iter()
+        .map(|owner| Contact { person_id: owner.id, name: owner.name, email: owner.email, phone: owner.phone })
+        .collect();
+    Ok(Json(TenantDetail {
+        time_zone: tenant.time_zone.clone(),
+        currency: tenant.currency.clone(),
+        subscription: tenant.subscription.clone(),
+        organisation: tenant.into(),
+        usage,
+        contacts,
+    }))
 }
 
 /// Suspends an organisation: its people cannot log in, refresh or accept invitations until it is

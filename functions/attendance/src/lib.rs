@@ -25,6 +25,8 @@ rota::function_routes!(
     [exports::export_attendance],
     [reviews::face_reviews],
     [reviews::verify_face],
+    [reviews::platform_face_reviews],
+    [reviews::platform_verify_face],
     [dashboard::event_dashboard],
     [dashboard::on_site],
     [reports::hours_report],

@@ -1,6 +1,7 @@
 //! The auth function: sign-up, login (with two-factor authentication), refresh-token sessions and
 //! the caller's own profile.
 
+mod accounts;
 mod contact;
 mod dns;
 mod invitations;
@@ -20,6 +21,8 @@ mod tokens;
 pub const CLIENTS: rota::Clients = rota::Clients { outbox: true, files: false, payments: false };
 
 rota::function_routes!(
+    [accounts::person_sessions, accounts::end_person_sessions],
+    [accounts::reset_person_2fa],
     [signup::signup],
     [contact::contact],
     [signup::verify_email],

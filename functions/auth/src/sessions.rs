@@ -209,6 +209,20 @@ pub struct SessionView {
     pub current: bool,
 }
 
+impl SessionView {
+    /// `session` as listed to the holder of the session `current` (none for someone else).
+    pub fn of(session: Session, current: Option<&str>) -> Self {
+        Self {
+            current: current == Some(session.id.as_str()),
+            expires_at: iso_from_epoch(session.expires_at),
+            id: session.id,
+            created_at: session.created_at,
+            last_used_at: session.last_used_at,
+            user_agent: session.user_agent,
+        }
+    }
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SessionList {
     pub items: Vec<SessionView>,
@@ -219,17 +233,7 @@ pub struct SessionList {
     responses((status = 200, description = "The caller's sessions", body = SessionList)))]
 pub async fn list_sessions(State(state): State<AppState>, caller: Caller) -> Result<Json<SessionList>, Error> {
     let sessions = state.store.sessions_of(&caller.tenant_id, &caller.person_id, Now::get().epoch).await?;
-    let items = sessions
-        .into_iter()
-        .map(|session| SessionView {
-            current: session.id == caller.session_id,
-            expires_at: iso_from_epoch(session.expires_at),
-            id: session.id,
-            created_at: session.created_at,
-            last_used_at: session.last_used_at,
-            user_agent: session.user_agent,
-        })
-        .collect();
+    let items = sessions.into_iter().map(|session| SessionView::of(session, Some(&caller.session_id))).collect();
     Ok(Json(SessionList { items }))
 }
 

@@ -368,6 +368,10 @@ impl Attendance {
 /// A record waiting in the review queue, with what a reviewer needs to decide.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct FaceReview {
+    /// The organisation (entries queued before it was kept have none: the platform's queue lists
+    /// only entries that have it).
+    #[serde(default)]
+    pub tenant_id: String,
     pub attendance_id: String,
     pub person_id: String,
     pub person_name: String,
@@ -389,6 +393,7 @@ pub struct FaceReview {
 impl FaceReview {
     pub fn of(record: &Attendance, mark: &Mark) -> Self {
         Self {
+            tenant_id: record.tenant_id.clone(),
             attendance_id: record.id.clone(),
             person_id: record.person_id.clone(),
             person_name: record.person_name.clone(),
@@ -543,9 +548,15 @@ impl Store {
 
     /// Puts `review` in the queue.
     pub fn review_queued(&self, tenant_id: &str, review: &FaceReview) -> Result<TransactWriteItem, Error> {
+        let everywhere = format!("{}#{tenant_id}#{}", review.queued_at, review.attendance_id);
         let item = to_item(
             review,
-            &[("pk", keys::face_reviews(tenant_id)), ("sk", format!("{}#{}", review.queued_at, review.attendance_id))],
+            &[
+                ("pk", keys::face_reviews(tenant_id)),
+                ("sk", format!("{}#{}", review.queued_at, review.attendance_id)),
+                ("gsi1pk", keys::FACE_REVIEWS_EVERYWHERE.to_owned()),
+                ("gsi1sk", everywhere),
+            ],
         )?;
         put_new(&self.table, item)
     }
@@ -584,6 +595,17 @@ impl Store {
             None => (query, false),
         };
         self.page(query, request, Index::Table, filtered).await
+    }
+
+    /// Every organisation's check-ins waiting for review, oldest first, one page (the platform
+    /// admin's queue).
+    pub async fn face_reviews_everywhere(
+        &self,
+        limit: Option<u32>,
+        cursor: Option<&str>,
+    ) -> Result<Page<FaceReview>, Error> {
+        let partition = keys::FACE_REVIEWS_EVERYWHERE.to_owned();
+        self.partition_page(Index::Gsi1, partition, Filter::default(), true, limit, cursor).await
     }
 
     /// Records by shift start within `[from, to)`, one page: one person's (gsi1) or everyone's,

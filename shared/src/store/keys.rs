@@ -285,6 +285,11 @@ pub fn face_reviews(tenant_id: &str) -> String {
     format!("T#{tenant_id}#FACEREVIEWS")
 }
 
+/// The same entries, every organisation's, for the platform admin (gsi1, oldest first by
+/// `{queued_at}#{tenant}#{attendance}`). One partition: written only by check-ins that need a
+/// review (flagged or risky), a small share of all.
+pub const FACE_REVIEWS_EVERYWHERE: &str = "FACEREVIEWS";
+
 /// The answer kept under one person's `Idempotency-Key` (expires after a day).
 pub fn replay(tenant_id: &str, person_id: &str, idempotency_key: &str) -> String {
     format!("T#{tenant_id}#IDEM#{person_id}#{idempotency_key}")

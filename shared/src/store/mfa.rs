@@ -230,6 +230,28 @@ impl Store {
         }
     }
 
+    /// Resets 2FA for someone who lost their device (the platform admin, on the organisation's
+    /// word): while 2FA is on, in one transaction, the enrolment is deleted, the credential's flag
+    /// cleared and `audit` written. `false` (nothing written) when 2FA is not on.
+    pub async fn reset_mfa(&self, person: &Person, audit: &crate::store::audit::AuditEntry) -> Result<bool, Error> {
+        let delete = Delete::builder()
+            .table_name(self.secrets()?)
+            .set_key(Some(Self::enrolment_key(&person.tenant_id, &person.id)))
+            .condition_expression("attribute_type(secret, :string)")
+            .expression_attribute_values(":string", s("S"))
+            .build()
+            .map_err(Error::internal)?;
+        let items = vec![
+            TransactWriteItem::builder().delete(delete).build(),
+            self.credential_flag(&person.email, &person.id, false)?,
+            self.audit_put(audit)?,
+        ];
+        match self.transact(items).await? {
+            Ok(()) => Ok(true),
+            Err(_) => Ok(false),
+        }
+    }
+
     /// A transaction's update of the credential's copy of the 2FA flag.
     fn credential_flag(&self, email: &str, person_id: &str, on: bool) -> Result<TransactWriteItem, Error> {
         let update = Update::builder()

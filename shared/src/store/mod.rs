@@ -51,6 +51,7 @@ pub mod sso;
 pub mod support;
 pub mod tenants;
 pub mod unlocks;
+pub mod usage;
 pub mod webhooks;
 
 use std::collections::HashMap;
