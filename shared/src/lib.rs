@@ -10,6 +10,7 @@ pub mod domain;
 pub mod error;
 pub mod files;
 pub mod http;
+pub mod metrics;
 pub mod notify;
 pub mod outbound;
 pub mod payments;

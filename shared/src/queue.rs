@@ -3,8 +3,12 @@
 //! (`ReportBatchItemFailures`), and, for the dev server and the tests, draining a local queue into
 //! the same handler the Lambda runs.
 
+use std::collections::HashMap;
+
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
-use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
+use aws_sdk_sqs::types::{
+    MessageSystemAttributeNameForSends, MessageSystemAttributeValue, SendMessageBatchRequestEntry,
+};
 use futures_util::{StreamExt, TryStreamExt};
 use serde::Serialize;
 
@@ -26,6 +30,7 @@ pub async fn send_all<T: Serialize>(sqs: &aws_sdk_sqs::Client, queue_url: &str, 
                     SendMessageBatchRequestEntry::builder()
                         .id(i.to_string())
                         .message_body(body)
+                        .set_message_system_attributes(traced())
                         .build()
                         .map_err(Error::internal)
                 })
@@ -54,7 +59,8 @@ pub async fn send_all<T: Serialize>(sqs: &aws_sdk_sqs::Client, queue_url: &str, 
 /// Queues one message as JSON.
 pub async fn send<T: Serialize>(sqs: &aws_sdk_sqs::Client, queue_url: &str, message: &T) -> Result<(), Error> {
     let body = serde_json::to_string(message).map_err(Error::internal)?;
-    sqs.send_message().queue_url(queue_url).message_body(body).send().await.map_err(sqs_error)?;
+    let send = sqs.send_message().queue_url(queue_url).message_body(body);
+    send.set_message_system_attributes(traced()).send().await.map_err(sqs_error)?;
     Ok(())
 }
 
@@ -67,8 +73,18 @@ pub async fn send_later<T: Serialize>(
 ) -> Result<(), Error> {
     let body = serde_json::to_string(message).map_err(Error::internal)?;
     let delay = delay_secs.clamp(0, 900);
-    sqs.send_message().queue_url(queue_url).message_body(body).delay_seconds(delay).send().await.map_err(sqs_error)?;
+    let send = sqs.send_message().queue_url(queue_url).message_body(body).delay_seconds(delay);
+    send.set_message_system_attributes(traced()).send().await.map_err(sqs_error)?;
     Ok(())
+}
+
+/// The invocation's X-Ray trace (the Lambda runtime sets `_X_AMZN_TRACE_ID` for each), as the
+/// `AWSTraceHeader` a message carries so the worker that receives it joins the trace. None
+/// outside Lambda.
+fn traced() -> Option<HashMap<MessageSystemAttributeNameForSends, MessageSystemAttributeValue>> {
+    let trace = std::env::var("_X_AMZN_TRACE_ID").ok().filter(|trace| !trace.is_empty())?;
+    let value = MessageSystemAttributeValue::builder().data_type("String").string_value(trace).build().ok()?;
+    Some(HashMap::from([(MessageSystemAttributeNameForSends::AwsTraceHeader, value)]))
 }
 
 /// Serves SQS batches to `handle` as a Lambda: the rest of an SQS-triggered worker's `main`, after

@@ -153,3 +153,53 @@ async fn each_lambda_serves_exactly_its_documented_operations() {
         }
     }
 }
+
+/// utoipa names a schema after its type (or its `#[schema(as = …)]`), and of two types with one
+/// name the document keeps one, silently: a response then "violates" the other's schema. Every
+/// `ToSchema` type of the sources has a name of its own.
+#[test]
+fn no_two_schemas_share_a_name() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut files = Vec::new();
+    let mut folders = vec![root.join("shared/src"), root.join("functions")];
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(&folder).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() && !path.ends_with("target") {
+                folders.push(path);
+            } else if path.extension().is_some_and(|extension| extension == "rs") {
+                files.push(path);
+            }
+        }
+    }
+    let mut seen: std::collections::BTreeMap<String, String> = std::collections::BTreeMap::new();
+    for file in files {
+        let source = std::fs::read_to_string(&file).unwrap();
+        let lines: Vec<&str> = source.lines().collect();
+        for (at, line) in lines.iter().enumerate() {
+            if !(line.trim_start().starts_with("#[derive(") && line.contains("ToSchema")) {
+                continue;
+            }
+            // The attributes up to the item, then the item's own name.
+            let mut renamed = None;
+            for next in &lines[at + 1..] {
+                let next = next.trim_start();
+                if let Some(rest) = next.split("schema(as = ").nth(1) {
+                    renamed = rest.split([',', ')']).next().map(str::trim).map(str::to_owned);
+                }
+                if let Some(item) = next.strip_prefix("pub struct ").or_else(|| next.strip_prefix("pub enum ")) {
+                    let name = item.split([' ', '<', '(', '{', ';']).next().unwrap().to_owned();
+                    let name = renamed.take().unwrap_or(name);
+                    let place = format!("{}:{}", file.strip_prefix(&root).unwrap().display(), at + 1);
+                    if let Some(first) = seen.insert(name.clone(), place.clone()) {
+                        panic!(
+                            "two schemas named {name}: {first} and {place}; rename one or give it #[schema(as = …)]"
+                        );
+                    }
+                    break;
+                }
+            }
+        }
+    }
+    assert!(seen.len() > 100, "only {} schemas found: is the walk right?", seen.len());
+}

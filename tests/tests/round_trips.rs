@@ -77,6 +77,8 @@ const BUDGETS: &[(&str, &str, RangeInclusive<usize>)] = &[
     ("GET", "/me", 1..=1),
     ("PATCH", "/me", 1..=2),
     ("GET", "/openapi.json", 0..=0),
+    // A GetItem of a key that holds nothing.
+    ("GET", "/health", 1..=1),
     ("GET", "/tenant", 1..=1),
     ("PATCH", "/tenant", 2..=2),
     ("GET", "/locations", 1..=1),
@@ -379,6 +381,9 @@ async fn every_endpoint_stays_within_its_budget() {
 
     let document = app.request(Method::GET, "/openapi.json", None, None).await;
     measured(&app, "GET", "/openapi.json", document, StatusCode::OK).await;
+    let health =
+        measured(&app, "GET", "/health", app.request(Method::GET, "/health", None, None).await, StatusCode::OK).await;
+    assert_eq!(health, json!({ "status": "ok" }));
 
     let other = app.signup().await;
     let logout = app.request(Method::POST, "/auth/logout", Some(&other.access_token), None).await;

@@ -407,3 +407,60 @@ fn only_the_auth_function_may_unwrap_the_totp_keys() {
     }
     assert!(template["Globals"]["Function"]["Environment"]["Variables"]["ROTA_TOTP_KEYS"].is_null());
 }
+
+/// Observability, as the stack deploys it: every function traced and its logs kept for the
+/// stack's retention; every dead-letter queue, the API's 5xx rate, every worker's errors and every
+/// function's throttles watched by an alarm that tells the operator's topic when it fires and
+/// clears; the dashboard showing every function (docs/operations.md).
+#[test]
+fn every_function_and_queue_is_watched() {
+    let template = template();
+    assert_eq!(template["Globals"]["Function"]["Tracing"].as_str(), Some("Active"));
+    let resources = template["Resources"].as_mapping().unwrap();
+    let of_type = |kind: &str| -> Vec<(String, String)> {
+        resources
+            .iter()
+            .filter(|(_, resource)| resource["Type"].as_str() == Some(kind))
+            .map(|(name, resource)| (name.as_str().unwrap().to_owned(), serde_yaml_ng::to_string(resource).unwrap()))
+            .collect()
+    };
+    let functions = of_type("AWS::Serverless::Function");
+    let workers: Vec<&str> =
+        functions.iter().filter(|(_, text)| text.contains("Type: SQS")).map(|(name, _)| name.as_str()).collect();
+    assert_eq!(workers, ["NotifierFunction", "NightlyFunction", "ImporterFunction"]);
+    let logs = of_type("AWS::Logs::LogGroup");
+    let alarms = of_type("AWS::CloudWatch::Alarm");
+    let watched = |metric: &str, what: &str| {
+        alarms.iter().any(|(_, alarm)| alarm.contains(&format!("MetricName: {metric}")) && alarm.contains(what))
+    };
+    for (function, _) in &functions {
+        let group = format!("LogGroupName: !Sub /aws/lambda/${{{function}}}\n  RetentionInDays: !Ref LogRetentionDays");
+        assert!(logs.iter().any(|(_, log)| log.contains(&group)), "{function} has no log group kept LogRetentionDays");
+        assert!(watched("Throttles", &format!("!Ref {function}\n")), "no alarm watches {function}'s throttles");
+    }
+    for worker in &workers {
+        assert!(watched("Errors", &format!("!Ref {worker}\n")), "no alarm watches {worker}'s errors");
+    }
+    let dead_letters: Vec<&str> = resources
+        .iter()
+        .filter(|(_, resource)| resource["Type"].as_str() == Some("AWS::SQS::Queue"))
+        .filter_map(|(name, _)| name.as_str().filter(|name| name.ends_with("DeadLetterQueue")))
+        .collect();
+    assert_eq!(dead_letters.len(), 3, "{dead_letters:?}");
+    for queue in dead_letters {
+        let dimension = format!("!GetAtt {queue}.QueueName");
+        assert!(watched("ApproximateNumberOfMessagesVisible", &dimension), "no alarm on {queue}'s depth");
+    }
+    assert!(watched("5xx", "!Ref Api"), "no alarm on the API's 5xx rate");
+    for (name, alarm) in &alarms {
+        for actions in ["AlarmActions", "OKActions"] {
+            let tells = format!("{actions}: !If\n  - HasAlarmTopic\n  - - !Ref AlarmTopicArn");
+            assert!(alarm.contains(&tells), "{name} does not tell the alarm topic ({actions}):\n{alarm}");
+        }
+    }
+    let dashboard = of_type("AWS::CloudWatch::Dashboard");
+    assert_eq!(dashboard.len(), 1);
+    for (function, _) in &functions {
+        assert!(dashboard[0].1.contains(&format!("${{{function}}}")), "the dashboard leaves {function} out");
+    }
+}

@@ -34,6 +34,8 @@ const PUBLIC: &[(&str, &str)] = &[
     // The contact form: a message to the operator, from anyone.
     ("POST", "/contact"),
     ("GET", "/openapi.json"),
+    // For uptime checks: says only that Rota answers.
+    ("GET", "/health"),
     // The calendar feed: the secret in its path is the credential (a calendar app sends no token).
     ("GET", "/calendar/{token}"),
     // The payment provider's events: their signature is the credential.

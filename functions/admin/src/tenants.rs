@@ -71,7 +71,7 @@ pub struct Contact {
 
 /// What an organisation used in a month (UTC).
 #[derive(Debug, Serialize, ToSchema)]
-pub struct Usage {
+pub struct TenantUsage {
     /// `yyyy-mm`.
     pub month: String,
     /// People who are not deactivated (now).
@@ -94,7 +94,7 @@ pub struct TenantDetail {
     pub time_zone: String,
     pub currency: String,
     pub subscription: Option<rota::store::billing::Subscription>,
-    pub usage: Usage,
+    pub usage: TenantUsage,
     /// Its active owners.
     pub contacts: Vec<Contact>,
 }
@@ -133,7 +133,7 @@ pub async fn get_tenant(
     let month = first.format("%Y-%m").to_string();
     let plan_messages_used =
         if tenant.messages_month.as_deref() == Some(month.as_str()) { tenant.messages_used } else { 0 };
-    let usage = Usage {
+    let usage = TenantUsage {
         month,
         active_people: tenant.people_count,
         events,

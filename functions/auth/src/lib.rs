@@ -4,6 +4,7 @@
 mod accounts;
 mod contact;
 mod dns;
+mod health;
 mod invitations;
 mod limits;
 mod login;
@@ -21,6 +22,7 @@ mod tokens;
 pub const CLIENTS: rota::Clients = rota::Clients { outbox: true, files: false, payments: false };
 
 rota::function_routes!(
+    [health::health],
     [accounts::person_sessions, accounts::end_person_sessions],
     [accounts::reset_person_2fa],
     [signup::signup],

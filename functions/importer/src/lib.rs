@@ -168,6 +168,7 @@ pub async fn run(importer: &Importer, tenant_id: &str, import_id: &str) -> Resul
     let now = iso(Utc::now());
     match checked {
         Err(errors) => {
+            rota::metrics::count("ImportRows", ("Outcome", "refused"), rows);
             store.import_fail(&import, rows, errors, &now).await?;
         }
         Ok(added) => {
@@ -225,6 +226,7 @@ pub async fn run(importer: &Importer, tenant_id: &str, import_id: &str) -> Resul
                 None => Vec::new(),
             };
             store.import_commit(&import, rows, &audit, more, &now).await?;
+            rota::metrics::count("ImportRows", ("Outcome", "applied"), rows);
         }
     }
     reload_and_follow_up(importer, &import).await

@@ -152,6 +152,8 @@ pub async fn handle(nightly: &Nightly, event: SqsEvent) -> SqsBatchResponse {
             Job::CloseAttendance { tenant_id } => {
                 let closed = close_attendance(&nightly.store, &tenant_id, Utc::now()).await?;
                 tracing::info!(tenant_id, absent = closed.absent, incomplete = closed.incomplete, "windows closed");
+                rota::metrics::count("RecordsClosed", ("Status", "absent"), closed.absent);
+                rota::metrics::count("RecordsClosed", ("Status", "incomplete"), closed.incomplete);
                 Ok(())
             }
             Job::SendReminders { tenant_id } => {

@@ -406,6 +406,7 @@ async fn defer(notifier: &Notifier, mut envelope: Envelope, outcome: Outcome) ->
 /// The organisation's log of the attempt (mail sent before an organisation exists has none), and
 /// the broadcast's line when it is one of a broadcast's messages.
 async fn log(notifier: &Notifier, envelope: &Envelope, outcome: Outcome, at: &str) -> Result<(), Error> {
+    rota::metrics::count("Notifications", ("Status", &rota::metrics::name_of(&outcome.status)), 1);
     let Some(tenant_id) = &envelope.tenant_id else { return Ok(()) };
     let line = match (&envelope.broadcast_id, &envelope.person_id, outcome.channel.or(envelope.channel)) {
         (Some(broadcast_id), Some(person_id), Some(channel)) => Some((

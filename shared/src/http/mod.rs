@@ -138,6 +138,7 @@ async fn log_request(State(state): State<AppState>, mut request: Request, next: 
         .map(|context| context.request_id.clone())
         .unwrap_or_else(|| ulid::Ulid::new().to_string());
     request.extensions_mut().insert(RequestId(request_id.clone()));
+    let route = route_key(&request);
     let path = logged_path(request.uri().path());
     let span = tracing::info_span!("request", request_id = %request_id, method = %request.method(), path = %path);
     let (started, trips) = (Instant::now(), RequestTrips::default());
@@ -153,10 +154,33 @@ async fn log_request(State(state): State<AppState>, mut request: Request, next: 
             "request finished"
         )
     });
+    if let Some(route) = route {
+        let cold_start = !SERVED_ONE.swap(true, std::sync::atomic::Ordering::Relaxed);
+        crate::metrics::emit(
+            &[("Route", &route)],
+            &[
+                ("Latency", crate::metrics::Unit::Milliseconds, started.elapsed().as_secs_f64() * 1000.0),
+                ("DynamoDBRoundTrips", crate::metrics::Unit::Count, ddb_round_trips as f64),
+                ("ColdStart", crate::metrics::Unit::Count, f64::from(u8::from(cold_start))),
+            ],
+        );
+    }
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert("x-request-id", value);
     }
     response
+}
+
+/// Whether this process has served a request yet: its first is its cold start's.
+static SERVED_ONE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// The API Gateway route the request came by (`GET /shifts/{shift_id}`): a metric's dimension,
+/// one per operation whatever the ids. None outside API Gateway.
+fn route_key(request: &Request) -> Option<String> {
+    match request.extensions().get::<RequestContext>() {
+        Some(RequestContext::ApiGatewayV2(context)) => context.route_key.clone(),
+        _ => None,
+    }
 }
 
 /// The path as logged: a calendar feed's path is its credential (calendar apps send no token),

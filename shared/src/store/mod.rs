@@ -153,6 +153,13 @@ impl Store {
         }
     }
 
+    /// Reads a key that holds nothing: whether the table answers (`GET /health`).
+    pub async fn ping(&self) -> Result<(), Error> {
+        let health = key("HEALTH".to_owned(), "HEALTH".to_owned());
+        self.client.get_item().table_name(&self.table).set_key(Some(health)).projection_expression("pk").send().await?;
+        Ok(())
+    }
+
     /// The main table's item under `key` deleted, whether or not it exists, for a transaction.
     pub(crate) fn removal(&self, key: Item) -> Result<TransactWriteItem, Error> {
         let delete = Delete::builder().table_name(&self.table).set_key(Some(key)).build().map_err(Error::internal)?;
