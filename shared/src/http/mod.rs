@@ -13,6 +13,7 @@ pub use idempotency::idempotency_key;
 pub use openapi::OPENAPI_PATH;
 pub use query::{PageQuery, ValidQuery};
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use axum::Router;
@@ -26,6 +27,7 @@ use tracing::Instrument;
 use utoipa::openapi::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
+use crate::metrics::{self, Unit};
 use crate::store::RequestTrips;
 use crate::{AppState, Error};
 
@@ -155,13 +157,13 @@ async fn log_request(State(state): State<AppState>, mut request: Request, next: 
         )
     });
     if let Some(route) = route {
-        let cold_start = !SERVED_ONE.swap(true, std::sync::atomic::Ordering::Relaxed);
-        crate::metrics::emit(
+        let cold_start = !SERVED_ONE.swap(true, Ordering::Relaxed);
+        metrics::emit(
             &[("Route", &route)],
             &[
-                ("Latency", crate::metrics::Unit::Milliseconds, started.elapsed().as_secs_f64() * 1000.0),
-                ("DynamoDBRoundTrips", crate::metrics::Unit::Count, ddb_round_trips as f64),
-                ("ColdStart", crate::metrics::Unit::Count, f64::from(u8::from(cold_start))),
+                ("Latency", Unit::Milliseconds, started.elapsed().as_secs_f64() * 1000.0),
+                ("DynamoDBRoundTrips", Unit::Count, ddb_round_trips as f64),
+                ("ColdStart", Unit::Count, f64::from(u8::from(cold_start))),
             ],
         );
     }
@@ -172,7 +174,7 @@ async fn log_request(State(state): State<AppState>, mut request: Request, next: 
 }
 
 /// Whether this process has served a request yet: its first is its cold start's.
-static SERVED_ONE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+static SERVED_ONE: AtomicBool = AtomicBool::new(false);
 
 /// The API Gateway route the request came by (`GET /shifts/{shift_id}`): a metric's dimension,
 /// one per operation whatever the ids. None outside API Gateway.
