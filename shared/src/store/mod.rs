@@ -18,6 +18,7 @@ pub mod audit;
 pub mod billing;
 pub mod broadcasts;
 pub mod calendar;
+pub mod capacity;
 pub mod closing;
 pub mod credits;
 pub mod crm;
