@@ -25,6 +25,7 @@ pub mod crm;
 pub mod dashboard;
 pub mod entities;
 pub mod feedback;
+pub mod heat;
 pub mod hours;
 pub mod imports;
 pub mod invoices;
