@@ -113,10 +113,7 @@ pub async fn get_tenant(
     caller: Caller,
     Path(tenant_id): Path<String>,
 ) -> Result<Json<TenantDetail>, Error> {
-    caller.require(Permission::PlatformManage)?;
-    if tenant_id == PLATFORM_TENANT {
-        return Err(Error::NotFound);
-    }
+    caller.require_platform_over(&tenant_id)?;
     let today = chrono::Utc::now().date_naive();
     let first = today.with_day(1).ok_or_else(|| Error::internal("a month has a first day"))?;
     let next = first.checked_add_months(chrono::Months::new(1)).ok_or_else(|| Error::internal("a month follows"))?;
@@ -194,10 +191,7 @@ async fn set_status(
     tenant_id: &str,
     status: TenantStatus,
 ) -> Result<Json<TenantOverview>, Error> {
-    caller.require(Permission::PlatformManage)?;
-    if tenant_id == PLATFORM_TENANT {
-        return Err(Error::NotFound);
-    }
+    caller.require_platform_over(tenant_id)?;
     // Round trip 1: the organisation as it is.
     let before = state.store.tenant(tenant_id).await?.ok_or(Error::NotFound)?;
     // Suspending what Rota suspended for payment takes it over: a payment then does not lift it.
@@ -248,10 +242,7 @@ pub async fn grant_credits(
     Path(tenant_id): Path<String>,
     ValidJson(request): ValidJson<GrantCredits>,
 ) -> Result<Json<CreditBalance>, Error> {
-    caller.require(Permission::PlatformManage)?;
-    if tenant_id == PLATFORM_TENANT {
-        return Err(Error::NotFound);
-    }
+    caller.require_platform_over(&tenant_id)?;
     let message_credits = state.store.grant_credits(&tenant_id, request.amount, &caller.person_id).await?;
     tracing::info!(tenant_id, amount = request.amount, granted_by = caller.person_id, "message credits granted");
     Ok(Json(CreditBalance { tenant_id, message_credits }))
@@ -282,10 +273,7 @@ pub async fn set_tax_rate(
     Path(tenant_id): Path<String>,
     ValidJson(request): ValidJson<TaxRate>,
 ) -> Result<Json<TaxRate>, Error> {
-    caller.require(Permission::PlatformManage)?;
-    if tenant_id == PLATFORM_TENANT {
-        return Err(Error::NotFound);
-    }
+    caller.require_platform_over(&tenant_id)?;
     let mut actor = caller.actor();
     actor.tenant_id.clone_from(&tenant_id);
     let audit = AuditEntry::new(

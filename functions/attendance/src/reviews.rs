@@ -14,7 +14,6 @@ use rota::store::audit::{Actor, AuditEntry};
 use rota::store::entities::Refused;
 use rota::store::page::Page;
 use rota::store::people::Person;
-use rota::store::platform::PLATFORM_TENANT;
 use rota::store::tenants::Tenant;
 use rota::{AppState, Error};
 use serde::{Deserialize, Serialize};
@@ -129,10 +128,7 @@ pub async fn platform_verify_face(
     Path((tenant_id, attendance_id)): Path<(String, String)>,
     ValidJson(request): ValidJson<Verify>,
 ) -> Result<Json<Attendance>, Error> {
-    caller.require(Permission::PlatformManage)?;
-    if tenant_id == PLATFORM_TENANT {
-        return Err(Error::NotFound);
-    }
+    caller.require_platform_over(&tenant_id)?;
     // Round trip 1: the record (with the organisation's rules), and the reviewer's name.
     let (desk, me) = tokio::try_join!(
         state.store.correcting(&tenant_id, &attendance_id),

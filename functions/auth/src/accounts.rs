@@ -6,13 +6,13 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use rota::auth::{Caller, Permission};
+use rota::auth::Caller;
 use rota::clock::Now;
 use rota::error::Problem;
 use rota::notify::{Envelope, Message};
 use rota::store::audit::AuditEntry;
 use rota::store::people::Person;
-use rota::store::platform::PLATFORM_TENANT;
+use rota::store::sessions::Session;
 use rota::{AppState, Error};
 
 use crate::sessions::{SessionList, SessionView};
@@ -29,7 +29,7 @@ pub async fn person_sessions(
     caller: Caller,
     Path((tenant_id, person_id)): Path<(String, String)>,
 ) -> Result<Json<SessionList>, Error> {
-    platform_admin_of(&caller, &tenant_id)?;
+    caller.require_platform_over(&tenant_id)?;
     // Round trip 1: the person and their sessions, in parallel.
     let (person, sessions) = tokio::try_join!(
         state.store.entity::<Person>(&tenant_id, &person_id),
@@ -53,7 +53,7 @@ pub async fn end_person_sessions(
     caller: Caller,
     Path((tenant_id, person_id)): Path<(String, String)>,
 ) -> Result<StatusCode, Error> {
-    platform_admin_of(&caller, &tenant_id)?;
+    caller.require_platform_over(&tenant_id)?;
     let now = Now::get();
     // Round trip 1: the person and their sessions.
     let (person, sessions) = tokio::try_join!(
@@ -62,12 +62,10 @@ pub async fn end_person_sessions(
     )?;
     let person = person.ok_or(Error::NotFound)?;
     let audit = audited(&caller, &person, "sessions.ended_by_platform", &now.iso);
-    // Round trip 2: ended on the person (what refresh checks), the listed ones deleted, audited.
-    tokio::try_join!(
-        state.store.end_sessions_until(&tenant_id, &person_id, &now.iso),
-        state.store.delete_sessions(&sessions),
-        async { state.store.transact(vec![state.store.audit_put(&audit)?]).await.map(drop) },
-    )?;
+    // Round trip 2: every session ended, and audited.
+    tokio::try_join!(end_all(&state, &person, &sessions, &now.iso), async {
+        state.store.transact(vec![state.store.audit_put(&audit)?]).await.map(drop)
+    },)?;
     tell(&state, &person, false).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -88,7 +86,7 @@ pub async fn reset_person_2fa(
     caller: Caller,
     Path((tenant_id, person_id)): Path<(String, String)>,
 ) -> Result<StatusCode, Error> {
-    platform_admin_of(&caller, &tenant_id)?;
+    caller.require_platform_over(&tenant_id)?;
     let now = Now::get();
     // Round trip 1: the person with their enrolment, and their sessions.
     let ((person, enrolment), sessions) = tokio::try_join!(
@@ -102,11 +100,8 @@ pub async fn reset_person_2fa(
     let audit = audited(&caller, &person, "mfa.reset_by_platform", &now.iso);
     // Round trip 2: the enrolment gone with the credential's flag and the audit entry (only
     // while 2FA is on), and the sessions ended, in parallel.
-    let (reset, (), ()) = tokio::try_join!(
-        state.store.reset_mfa(&person, &audit),
-        state.store.end_sessions_until(&tenant_id, &person_id, &now.iso),
-        state.store.delete_sessions(&sessions),
-    )?;
+    let (reset, ()) =
+        tokio::try_join!(state.store.reset_mfa(&person, &audit), end_all(&state, &person, &sessions, &now.iso))?;
     if !reset {
         return Err(Error::Conflict("their two-factor authentication changed meanwhile; check again"));
     }
@@ -114,11 +109,12 @@ pub async fn reset_person_2fa(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// A platform admin asking about an organisation's person (the platform's own people are not
-/// helped here: 404).
-fn platform_admin_of(caller: &Caller, tenant_id: &str) -> Result<(), Error> {
-    caller.require(Permission::PlatformManage)?;
-    if tenant_id == PLATFORM_TENANT { Err(Error::NotFound) } else { Ok(()) }
+/// Every session of `person` ended: on the person (what refresh checks, so a session the index
+/// has not listed yet ends too), and the listed ones deleted.
+async fn end_all(state: &AppState, person: &Person, sessions: &[Session], now: &str) -> Result<(), Error> {
+    let tenant_id = &person.tenant_id;
+    tokio::try_join!(state.store.end_sessions_until(tenant_id, &person.id, now), state.store.delete_sessions(sessions))
+        .map(drop)
 }
 
 /// The audit entry, in the organisation's own log: its admins see who acted.

@@ -65,6 +65,14 @@ impl Caller {
         if self.holds(required) { self.require(required) } else { Err(Error::NotFound) }
     }
 
+    /// A platform admin acting on the organisation `tenant_id` (`platform.manage`, as
+    /// [`Caller::require`] has it): the platform's own organisation is none of theirs to act on
+    /// as one (404).
+    pub fn require_platform_over(&self, tenant_id: &str) -> Result<(), Error> {
+        self.require(Permission::PlatformManage)?;
+        if tenant_id == crate::store::platform::PLATFORM_TENANT { Err(Error::NotFound) } else { Ok(()) }
+    }
+
     /// Nobody gives (in a role, a permission set, or a set's definition) a permission they do not
     /// hold themselves: 403 `forbidden` otherwise.
     pub fn may_give(&self, permissions: Permissions) -> Result<(), Error> {
