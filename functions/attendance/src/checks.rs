@@ -236,10 +236,8 @@ async fn check(
         items.push(state.store.review_queued(&caller.tenant_id, &FaceReview::of(&record, &mark))?);
     }
     let assignment_at = items.len();
-    let mut events = vec![match direction {
-        Direction::In => (EventType::CheckedIn, json!({ "attendance": record })),
-        Direction::Out => (EventType::CheckedOut, json!({ "attendance": record })),
-    }];
+    let checked_event = if direction == Direction::In { EventType::CheckedIn } else { EventType::CheckedOut };
+    let mut events = vec![(checked_event, json!({ "attendance": record }))];
     if accepts_offer {
         let mut accepted = assignment.clone();
         accepted.status = AssignmentStatus::Accepted;
