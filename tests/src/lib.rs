@@ -7,7 +7,7 @@ pub mod oidc;
 use std::time::Duration;
 
 use reqwest::{Method, Response, StatusCode};
-use rota::store::RoundTrips;
+use rota::store::{RoundTrips, Spent};
 use rota::{AppState, Config};
 use serde_json::{Value, json};
 use utoipa::openapi::OpenApi;
@@ -282,11 +282,16 @@ impl TestApp {
     /// The sequential DynamoDB round trips of the request that got this response (found by its
     /// `x-request-id`), as its request log line reported them. Panics when none was reported.
     pub fn round_trips_of(&self, response_headers: &http::HeaderMap) -> usize {
+        self.spent_by(response_headers).round_trips
+    }
+
+    /// What the request that got this response spent: its round trips and DynamoDB units.
+    pub fn spent_by(&self, response_headers: &http::HeaderMap) -> Spent {
         let request_id = response_headers
             .get("x-request-id")
             .and_then(|id| id.to_str().ok())
             .expect("every response carries x-request-id");
-        self.round_trips.of_request(request_id).unwrap_or_else(|| panic!("no round trips reported for {request_id}"))
+        self.round_trips.spent_by(request_id).unwrap_or_else(|| panic!("nothing reported for {request_id}"))
     }
 }
 

@@ -1261,3 +1261,25 @@ async fn concurrent_requests_each_count_their_own_calls() {
         measured(&app, "GET", "/me", app.get("/me", &owner.access_token).await, StatusCode::OK).await;
     }
 }
+
+/// Each request's DynamoDB units, as its log line and metrics report them (on the local stack
+/// modelled from the items, `rota::store::consumed`): a read of nothing is half a unit; a new
+/// location is one write of a small item and one of its audit entry, each doubled in their
+/// transaction; listing the locations reads one small page.
+#[tokio::test]
+async fn each_request_reports_the_units_it_consumed() {
+    let app = spawn_app().await;
+    let units = |response: &Response| {
+        let spent = app.spent_by(response.headers());
+        (spent.consumed.read_units, spent.consumed.write_units)
+    };
+    let health = app.request(Method::GET, "/health", None, None).await;
+    assert_eq!((health.status(), units(&health)), (StatusCode::OK, (0.5, 0.0)));
+
+    let owner = app.signup().await;
+    let location = json!({ "name": "Quay", "lat": 51.5, "lng": -0.1, "radius_m": 150 });
+    let created = app.post("/locations", Some(&owner.access_token), location).await;
+    assert_eq!((created.status(), units(&created)), (StatusCode::CREATED, (0.5, 8.0)));
+    let listed = app.get("/locations", &owner.access_token).await;
+    assert_eq!((listed.status(), units(&listed)), (StatusCode::OK, (0.5, 0.0)));
+}

@@ -28,7 +28,7 @@ use utoipa::openapi::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::metrics::{self, Unit};
-use crate::store::RequestTrips;
+use crate::store::{RequestTrips, Spent};
 use crate::{AppState, Error};
 
 /// The client's IP address as API Gateway saw it. `None` outside Lambda (the dev server), where
@@ -146,13 +146,16 @@ async fn log_request(State(state): State<AppState>, mut request: Request, next: 
     let (started, trips) = (Instant::now(), RequestTrips::default());
     let mut response = trips.clone().scope(next.run(request)).instrument(span.clone()).await;
     // This request's own sequential DynamoDB round trips, exact however many run concurrently.
-    let ddb_round_trips = trips.count();
-    state.store.round_trips().report(&request_id, ddb_round_trips);
+    let (ddb_round_trips, consumed) = (trips.count(), trips.consumed());
+    let (read_units, write_units) = (consumed.read_units, consumed.write_units);
+    state.store.round_trips().report(&request_id, Spent { round_trips: ddb_round_trips, consumed });
     span.in_scope(|| {
         tracing::info!(
             status = response.status().as_u16(),
             elapsed_ms = started.elapsed().as_millis() as u64,
             ddb_round_trips,
+            read_units,
+            write_units,
             "request finished"
         )
     });
@@ -163,6 +166,8 @@ async fn log_request(State(state): State<AppState>, mut request: Request, next: 
             &[
                 ("Latency", Unit::Milliseconds, started.elapsed().as_secs_f64() * 1000.0),
                 ("DynamoDBRoundTrips", Unit::Count, ddb_round_trips as f64),
+                ("ReadUnits", Unit::Count, read_units),
+                ("WriteUnits", Unit::Count, write_units),
                 ("ColdStart", Unit::Count, f64::from(u8::from(cold_start))),
             ],
         );

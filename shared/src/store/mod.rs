@@ -20,6 +20,7 @@ pub mod broadcasts;
 pub mod calendar;
 pub mod capacity;
 pub mod closing;
+pub mod consumed;
 pub mod credits;
 pub mod crm;
 pub mod dashboard;
@@ -67,7 +68,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, Delete, KeysAndAttributes};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-pub use round_trips::{RequestTrips, RoundTrips};
+pub use round_trips::{RequestTrips, RoundTrips, Spent};
 
 use crate::Error;
 
@@ -116,8 +117,10 @@ impl Store {
     }
 
     /// A store on its own DynamoDB client, built from the shared SDK settings with the
-    /// round-trip interceptor.
+    /// round-trip interceptor. Against a local endpoint (moto) the interceptor models each call's
+    /// units; in AWS it asks DynamoDB for them.
     pub fn from_sdk(sdk: &aws_config::SdkConfig, table: String, round_trips: RoundTrips) -> Self {
+        let round_trips = round_trips.modelled(sdk.endpoint_url().is_some());
         let config = aws_sdk_dynamodb::config::Builder::from(sdk).interceptor(round_trips.clone()).build();
         Self::new(Client::from_conf(config), table, round_trips)
     }

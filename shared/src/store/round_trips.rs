@@ -5,6 +5,9 @@
 //! is a guard kept in the operation's config bag, so an attempt whose future is dropped (a
 //! `try_join!` sibling failed, a timeout, a client that hung up) is no longer in flight either.
 //! Work a request spawns onto another task counts when wrapped in [`in_current_request`].
+//!
+//! The interceptor also adds up the read and write units each call consumes ([`super::consumed`]:
+//! DynamoDB's own figures in AWS, modelled from the items on the local stack).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -13,11 +16,13 @@ use std::sync::{Arc, Mutex};
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::interceptors::context::{
-    BeforeTransmitInterceptorContextRef, FinalizerInterceptorContextRef,
+    BeforeSerializationInterceptorContextMut, BeforeTransmitInterceptorContextRef, FinalizerInterceptorContextRef,
 };
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::{ConfigBag, Storable, StoreReplace};
+
+use super::consumed::{self, Consumed, Planned};
 
 tokio::task_local! {
     static CURRENT: RequestTrips;
@@ -31,12 +36,18 @@ pub struct RequestTrips(Arc<Counters>);
 struct Counters {
     in_flight: AtomicUsize,
     trips: AtomicUsize,
+    consumed: Mutex<Consumed>,
 }
 
 impl RequestTrips {
     /// Sequential round trips made in this request's scope so far.
     pub fn count(&self) -> usize {
         self.0.trips.load(Ordering::SeqCst)
+    }
+
+    /// The units its calls consumed so far.
+    pub fn consumed(&self) -> Consumed {
+        lock(&self.0.consumed).clone()
     }
 
     /// Runs `future` as (part of) this request: DynamoDB attempts it makes count here.
@@ -84,20 +95,35 @@ impl Storable for InFlight {
     type Storer = StoreReplace<Self>;
 }
 
-/// The SDK interceptor, and in tests a record of each request's count by request id (see
-/// [`RoundTrips::recording`]). In production it records nothing: the log line is the report.
+/// The SDK interceptor, and in tests a record of each request's count and units by request id
+/// (see [`RoundTrips::recording`]). In production it records nothing: the log line is the report.
 #[derive(Clone, Debug, Default)]
 pub struct RoundTrips {
-    record: Option<Arc<Mutex<HashMap<String, usize>>>>,
+    record: Option<Arc<Mutex<HashMap<String, Spent>>>>,
     /// When recording: every request sent, by operation (`BatchWriteItem`…), retries included.
     operations: Option<Arc<Mutex<HashMap<String, usize>>>>,
+    /// Whether units are modelled from the items (the local stack) rather than asked of DynamoDB.
+    modelled: bool,
+}
+
+/// What one request spent, as its log line reports it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Spent {
+    pub round_trips: usize,
+    pub consumed: Consumed,
 }
 
 impl RoundTrips {
     /// An interceptor that also keeps every request's count, for tests to read by the request's
     /// `x-request-id` ([`RoundTrips::of_request`]).
     pub fn recording() -> Self {
-        Self { record: Some(Arc::default()), operations: Some(Arc::default()) }
+        Self { record: Some(Arc::default()), operations: Some(Arc::default()), modelled: false }
+    }
+
+    /// This interceptor, modelling units from the items (`true`: moto's figures are fixed).
+    pub fn modelled(mut self, modelled: bool) -> Self {
+        self.modelled = modelled;
+        self
     }
 
     /// How many requests of each operation were sent so far, when recording (a worker's writes,
@@ -106,27 +132,65 @@ impl RoundTrips {
         self.operations.as_ref().map(|counts| lock(counts).clone()).unwrap_or_default()
     }
 
-    /// Called once per request with its final count (by the request log middleware).
-    pub fn report(&self, request_id: &str, trips: usize) {
+    /// Called once per request with what it spent (by the request log middleware).
+    pub fn report(&self, request_id: &str, spent: Spent) {
         if let Some(record) = &self.record {
-            lock(record).insert(request_id.to_owned(), trips);
+            lock(record).insert(request_id.to_owned(), spent);
         }
     }
 
     /// The count reported for a request, when recording.
     pub fn of_request(&self, request_id: &str) -> Option<usize> {
+        self.spent_by(request_id).map(|spent| spent.round_trips)
+    }
+
+    /// What a request spent, when recording.
+    pub fn spent_by(&self, request_id: &str) -> Option<Spent> {
         let record = self.record.as_ref()?;
-        lock(record).get(request_id).copied()
+        lock(record).get(request_id).cloned()
     }
 }
 
-fn lock(counts: &Mutex<HashMap<String, usize>>) -> std::sync::MutexGuard<'_, HashMap<String, usize>> {
-    counts.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+fn lock<T>(value: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    value.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl Intercept for RoundTrips {
     fn name(&self) -> &'static str {
         "RoundTrips"
+    }
+
+    /// Once per call: asks for what its units will be counted from, and keeps what the input says.
+    fn modify_before_serialization(
+        &self,
+        context: &mut BeforeSerializationInterceptorContextMut<'_>,
+        _: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if let Some(planned) = consumed::plan(context.input_mut(), self.modelled) {
+            cfg.interceptor_state().store_put(planned);
+        }
+        Ok(())
+    }
+
+    /// Once per call, after its last attempt: its units, to its request.
+    fn read_after_execution(
+        &self,
+        context: &FinalizerInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let Some(planned) = cfg.load::<Planned>() else { return Ok(()) };
+        let consumed = match context.output_or_error() {
+            Some(Ok(output)) => consumed::consumed(planned, Some(output)),
+            // DynamoDB answered with an error (a failed condition): a write is still charged.
+            Some(Err(error)) if error.is_operation_error() => consumed::consumed(planned, None),
+            _ => return Ok(()),
+        };
+        if let Some(request) = RequestTrips::current() {
+            lock(&request.0.consumed).add(consumed);
+        }
+        Ok(())
     }
 
     /// Once per attempt, retries included, just before it is signed and sent.
@@ -180,6 +244,8 @@ mod tests {
         Hang,
         /// A throttling error (retryable), then `{}` from the next request on.
         ThrottleOnce,
+        /// A GetItem that found nothing, with the half unit DynamoDB reports for it.
+        HalfUnit,
     }
 
     fn response(status: &str, body: &str) -> String {
@@ -226,6 +292,7 @@ mod tests {
                     "400 Bad Request",
                     r#"{"__type":"com.amazonaws.dynamodb.v20120810#ThrottlingException","message":"slow down"}"#,
                 ),
+                Script::HalfUnit => response("200 OK", r#"{"ConsumedCapacity":{"TableName":"t","CapacityUnits":0.5}}"#),
                 _ => response("200 OK", "{}"),
             };
             stream.write_all(answer.as_bytes()).await.unwrap();
@@ -280,6 +347,21 @@ mod tests {
             })
             .await;
         assert_eq!(request.count(), 4, "the cancelled call and the three after it");
+    }
+
+    #[tokio::test]
+    async fn a_request_adds_up_the_units_dynamodb_reports() {
+        let client = client(Script::HalfUnit).await;
+        let request = RequestTrips::default();
+        request
+            .clone()
+            .scope(async {
+                get(&client).await;
+                tokio::join!(get(&client), get(&client));
+            })
+            .await;
+        let consumed = request.consumed();
+        assert_eq!((consumed.read_units, consumed.write_units), (1.5, 0.0));
     }
 
     #[tokio::test]
