@@ -59,9 +59,11 @@ pub struct AuditEntry {
     pub action: String,
     pub entity_type: String,
     pub entity_id: String,
-    /// The entity before the change; absent for a creation.
+    /// The entity's fields the change changed, as they were; absent for a creation. Every field
+    /// for a deletion.
     pub before: Option<Value>,
-    /// The entity after the change; absent for a deletion.
+    /// The entity's fields the change changed, as they are now; absent for a deletion. Every
+    /// field for a creation.
     pub after: Option<Value>,
     pub request_id: String,
     /// The client's address as API Gateway saw it (absent locally).
@@ -70,7 +72,9 @@ pub struct AuditEntry {
 }
 
 impl AuditEntry {
-    /// An entry for `actor`'s change of one entity, with its state before and after.
+    /// An entry for `actor`'s change of one entity, with the fields it changed before and after
+    /// (the whole entity when it is created or deleted): an entry is written with every change
+    /// and into two indexes, so a field that did not change would be paid for three times.
     pub fn new(
         actor: &Actor,
         action: &str,
@@ -92,6 +96,23 @@ impl AuditEntry {
             ip: actor.ip.clone(),
             at: at.to_owned(),
         }
+        .changes_only()
+    }
+
+    /// This entry with `before` and `after` narrowed to the fields that differ.
+    fn changes_only(mut self) -> Self {
+        if let (Some(Value::Object(before)), Some(Value::Object(after))) = (&mut self.before, &mut self.after) {
+            let unchanged: Vec<String> = before
+                .iter()
+                .filter(|(field, value)| after.get(*field) == Some(value))
+                .map(|(field, _)| field.clone())
+                .collect();
+            for field in unchanged {
+                before.remove(&field);
+                after.remove(&field);
+            }
+        }
+        self
     }
 
     fn sort_key(&self) -> String {
@@ -181,5 +202,39 @@ impl Store {
             query = query.filter_expression(filters.join(" AND "));
         }
         self.page(query, request, index, filtered).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn entry(before: Option<Value>, after: Option<Value>) -> AuditEntry {
+        let actor = Actor::rota("T1", "R1");
+        AuditEntry::new(
+            &actor,
+            "shift.updated",
+            ("shift", "S1"),
+            before.as_ref(),
+            after.as_ref(),
+            "2026-12-07T09:00:00Z",
+        )
+    }
+
+    #[test]
+    fn a_change_keeps_only_the_fields_it_changed() {
+        let draft = json!({ "id": "S1", "status": "draft", "notes": "Gate B", "version": 1, "published_at": null });
+        let published =
+            json!({ "id": "S1", "status": "published", "notes": "Gate B", "version": 2, "published_at": "2026-12-07" });
+        let changed = entry(Some(draft.clone()), Some(published.clone()));
+        assert_eq!(changed.before, Some(json!({ "status": "draft", "version": 1, "published_at": null })));
+        assert_eq!(changed.after, Some(json!({ "status": "published", "version": 2, "published_at": "2026-12-07" })));
+
+        let created = entry(None, Some(draft.clone()));
+        assert_eq!((created.before, created.after), (None, Some(draft.clone())), "a creation keeps every field");
+        let deleted = entry(Some(published.clone()), None);
+        assert_eq!((deleted.before, deleted.after), (Some(published), None), "so does a deletion");
     }
 }
