@@ -251,3 +251,19 @@ async fn a_platform_admin_signs_a_lost_phone_out_and_resets_its_2fa() {
     problem_of(app.get(&format!("{person}/sessions"), &other.access_token).await, StatusCode::FORBIDDEN, "forbidden")
         .await;
 }
+
+/// Every message sent counts on the month's counter, split in shards so the busiest hour does not
+/// heat one item: a burst of sends all at once still adds up exactly.
+#[tokio::test]
+async fn the_platforms_message_count_stays_exact_under_a_burst() {
+    let app = spawn_app().await;
+    let month = format!("burst-{}", ulid::Ulid::new()); // a month of this test's own
+    let sends = (0..200).map(|_| {
+        let (store, month) = (app.store.clone(), month.clone());
+        tokio::spawn(async move { store.count_sent(&month, &ulid::Ulid::new().to_string()).await })
+    });
+    for sent in futures_util::future::join_all(sends).await {
+        sent.unwrap().unwrap();
+    }
+    assert_eq!(app.store.messages_sent(&month).await.unwrap(), 200);
+}

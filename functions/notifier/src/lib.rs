@@ -379,7 +379,7 @@ async fn attempt(
     if outcome.status == DeliveryStatus::Sent {
         // The platform's count of this month's messages. The message is out: a failure here must
         // not make the queue send it again.
-        if let Err(error) = notifier.store.count_sent(month).await {
+        if let Err(error) = notifier.store.count_sent(month, &envelope.id).await {
             tracing::warn!(error = %error, "the monthly message count missed one");
         }
     }

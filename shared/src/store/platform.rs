@@ -2,7 +2,7 @@
 //! `TENANTS`, newest first), counters kept on each tenant item, and the platform's monthly
 //! message count (`STATS#{yyyy-mm}`).
 
-use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{KeysAndAttributes, TransactWriteItem, Update};
 use serde::Deserialize;
 
 use super::audit::AuditEntry;
@@ -44,12 +44,13 @@ impl Store {
         Ok(TransactWriteItem::builder().update(update).build())
     }
 
-    /// Counts one message sent this month (`yyyy-mm`).
-    pub async fn count_sent(&self, month: &str) -> Result<(), Error> {
+    /// Counts one message sent this month (`yyyy-mm`), on the shard its id (`message_id`) picks.
+    pub async fn count_sent(&self, month: &str, message_id: &str) -> Result<(), Error> {
+        let shard = message_id.bytes().fold(0u32, |hash, byte| hash.wrapping_mul(31).wrapping_add(u32::from(byte)));
         self.client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key(keys::stats(month), keys::STATS_SK)))
+            .set_key(Some(key(keys::stats(month, shard % keys::STATS_SHARDS), keys::STATS_SK)))
             .update_expression("ADD messages_sent :one")
             .expression_attribute_values(":one", n(1))
             .send()
@@ -57,15 +58,14 @@ impl Store {
         Ok(())
     }
 
+    /// This month's messages: the shards added up, read in one `BatchGetItem`.
     pub async fn messages_sent(&self, month: &str) -> Result<i64, Error> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(keys::stats(month), keys::STATS_SK)))
-            .send()
-            .await?;
-        Ok(output.item.map(from_item::<MonthStats>).transpose()?.unwrap_or_default().messages_sent)
+        let shards = (0..keys::STATS_SHARDS).map(|shard| key(keys::stats(month, shard), keys::STATS_SK));
+        let keys = KeysAndAttributes::builder().set_keys(Some(shards.collect())).build().map_err(Error::internal)?;
+        let output = self.client.batch_get_item().request_items(&self.table, keys).send().await?;
+        let items = output.responses.and_then(|mut tables| tables.remove(&self.table)).unwrap_or_default();
+        let counts = items.into_iter().map(|item| Ok(from_item::<MonthStats>(item)?.messages_sent));
+        counts.sum()
     }
 
     /// The organisations, newest first.
