@@ -463,4 +463,8 @@ fn every_function_and_queue_is_watched() {
     for (function, _) in &functions {
         assert!(dashboard[0].1.contains(&format!("${{{function}}}")), "the dashboard leaves {function} out");
     }
+    // The API's own figures per route (rota::http's EMF line), DynamoDB's units among them.
+    for metric in ["ReadUnits", "WriteUnits"] {
+        assert!(dashboard[0].1.contains(metric), "the dashboard leaves {metric} out");
+    }
 }
