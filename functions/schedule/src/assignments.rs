@@ -663,7 +663,7 @@ pub async fn eligible(
         .collect();
     let ids: Vec<String> = people.iter().map(|person| person.id.clone()).collect();
     // Round trip 2: their schedules and availability.
-    let placings = state.store.placing(&caller.tenant_id, &ids).await?;
+    let placings = state.store.placing_to_rank(&caller.tenant_id, &ids).await?;
     let (slot, rules) = (slot(&shift)?, rules(&tenant)?);
     let (mut candidates, mut excluded) = (Vec::new(), Vec::new());
     for (person, placing) in people.iter().zip(&placings) {

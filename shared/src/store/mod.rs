@@ -195,6 +195,17 @@ impl Store {
     /// (asking again for any DynamoDB leaves unprocessed under load): each key's item or `None`,
     /// in the order of `wanted`.
     pub(crate) async fn batch_get_from(&self, wanted: &[(In, Item)]) -> Result<Vec<Option<Item>>, Error> {
+        self.batch_get_read(wanted, true).await
+    }
+
+    /// As [`Store::batch_get`], eventually consistent: half the read units, for what only informs
+    /// (a ranking) and is read again strongly before anything is written.
+    pub(crate) async fn batch_get_eventually(&self, keys: &[Item]) -> Result<Vec<Option<Item>>, Error> {
+        let wanted: Vec<(In, Item)> = keys.iter().map(|key| (In::Main, key.clone())).collect();
+        self.batch_get_read(&wanted, false).await
+    }
+
+    async fn batch_get_read(&self, wanted: &[(In, Item)], consistent: bool) -> Result<Vec<Option<Item>>, Error> {
         let mut keys: HashMap<String, Vec<Item>> = HashMap::new();
         for (table, key) in wanted {
             keys.entry(self.name_of(*table)?.to_owned()).or_default().push(key.clone());
@@ -203,7 +214,7 @@ impl Store {
         while !keys.is_empty() {
             let mut requests = HashMap::new();
             for (table, keys) in keys.drain() {
-                let request = KeysAndAttributes::builder().consistent_read(true).set_keys(Some(keys));
+                let request = KeysAndAttributes::builder().consistent_read(consistent).set_keys(Some(keys));
                 requests.insert(table, request.build().map_err(Error::internal)?);
             }
             let output = self.client.batch_get_item().set_request_items(Some(requests)).send().await?;

@@ -24,6 +24,21 @@ impl Store {
     /// Each person's record, schedule and availability, strongly consistent, in the order of
     /// `person_ids`: `BatchGetItem`s of at most 100 keys, all in parallel (one round trip).
     pub async fn placing(&self, tenant_id: &str, person_ids: &[String]) -> Result<Vec<Placing>, Error> {
+        self.placing_read(tenant_id, person_ids, true).await
+    }
+
+    /// As [`Store::placing`], eventually consistent (half the read units): for ranking who could
+    /// take a place, which assigning judges again on strong reads.
+    pub async fn placing_to_rank(&self, tenant_id: &str, person_ids: &[String]) -> Result<Vec<Placing>, Error> {
+        self.placing_read(tenant_id, person_ids, false).await
+    }
+
+    async fn placing_read(
+        &self,
+        tenant_id: &str,
+        person_ids: &[String],
+        consistent: bool,
+    ) -> Result<Vec<Placing>, Error> {
         let partition = keys::tenant(tenant_id);
         let wanted: Vec<Item> = person_ids
             .iter()
@@ -32,7 +47,10 @@ impl Store {
                     .map(|sort| key(partition.clone(), sort))
             })
             .collect();
-        let batches = futures_util::future::try_join_all(wanted.chunks(99).map(|batch| self.batch_get(batch))).await?;
+        let batches = futures_util::future::try_join_all(wanted.chunks(99).map(|batch| async move {
+            if consistent { self.batch_get(batch).await } else { self.batch_get_eventually(batch).await }
+        }))
+        .await?;
         let found: Vec<Option<Item>> = batches.into_iter().flatten().collect();
         person_ids
             .iter()
