@@ -1,6 +1,6 @@
 # Rota: `make dev` serves the whole API locally; `make test` runs every test. Both set up the
 # local AWS stack (moto) and the tools themselves; see infra/stack.
-.PHONY: dev test lint openapi bench package tools build-tools platform-admin nightly
+.PHONY: dev test lint openapi bench cost package tools build-tools platform-admin nightly
 
 dev:
 	infra/stack run cargo run -p dev-server
@@ -26,6 +26,11 @@ openapi:
 bench:
 	infra/stack build-tools
 	infra/stack run bench/run
+
+# What a million requests cost: a 200-staff organisation-day replayed, priced per route
+# (docs/cost.md); rewrites docs/cost-figures.md, docs/cost.svg and README's summary.
+cost:
+	infra/stack run cargo bench -p api-tests --bench cost
 
 # `sam build` of every function (arm64, no Docker) into .aws-sam/; minutes, so not part of `test`.
 package:

@@ -2,6 +2,7 @@
 //! AWS stack (moto), and each test signs up its own fresh tenant, so tests run in parallel.
 //! Run through `make test`, which starts the stack and sets the environment.
 
+pub mod cost;
 pub mod oidc;
 
 use std::time::Duration;

@@ -1279,7 +1279,7 @@ async fn each_request_reports_the_units_it_consumed() {
     let owner = app.signup().await;
     let location = json!({ "name": "Quay", "lat": 51.5, "lng": -0.1, "radius_m": 150 });
     let created = app.post("/locations", Some(&owner.access_token), location).await;
-    assert_eq!((created.status(), units(&created)), (StatusCode::CREATED, (0.5, 8.0)));
+    assert_eq!((created.status(), units(&created)), (StatusCode::CREATED, (0.5, 6.0)));
     let listed = app.get("/locations", &owner.access_token).await;
     assert_eq!((listed.status(), units(&listed)), (StatusCode::OK, (0.5, 0.0)));
 }
