@@ -4,6 +4,7 @@
 //! call keeps the DynamoDB units and round trips its request reported and its time. The mix and
 //! its sources: docs/cost.md.
 
+use std::ops::Range;
 use std::time::{Duration, Instant};
 
 use chrono::{Duration as Span, Utc};
@@ -12,7 +13,7 @@ use rota::store::round_trips::RequestTrips;
 use rota::store::{Spent, consumed::Consumed};
 use serde_json::{Value, json};
 
-use crate::{Account, HALL, TestApp, json_of, member};
+use crate::{Account, HALL, Organisation, TestApp, json_of, member};
 
 /// One request of the day (or one run of a worker, standing for `count` of its invocations).
 #[derive(Debug, Clone)]
@@ -22,11 +23,6 @@ pub struct Call {
     pub count: usize,
     pub spent: Spent,
     pub elapsed: Duration,
-}
-
-/// How many people of `staff` work today: three in four.
-pub fn working(staff: usize) -> usize {
-    staff * 3 / 4
 }
 
 /// People a shift holds in the replay.
@@ -67,21 +63,16 @@ pub async fn organisation_day(app: &TestApp, staff: usize) -> Replay {
     let now = Utc::now();
     let today = ((now - Span::minutes(5)).to_rfc3339(), (now + Span::hours(8)).to_rfc3339());
     let tomorrow = ((now + Span::hours(24)).to_rfc3339(), (now + Span::hours(32)).to_rfc3339());
-    let on_today = working(staff);
-    // Today's shifts, each with the range of `people` on it.
+    // Three in four work today, five to a shift: each shift with the range of `people` on it.
+    let on_today = staff * 3 / 4;
+    let crews = || (0..on_today).step_by(PER_SHIFT).map(move |first| first..(first + PER_SHIFT).min(on_today));
+    // Today's shifts are set up the way tomorrow's are planned below, their calls not counted.
+    let mut setup = Day { app, calls: Vec::new() };
     let mut shifts_today = Vec::new();
-    for first in (0..on_today).step_by(PER_SHIFT) {
-        let crew = first..(first + PER_SHIFT).min(on_today);
-        let shift = shift(app, lead, &org.location_id, &org.position_id, &org.event_id, &today, crew.len()).await;
-        let ids: Vec<&str> = people[crew.clone()].iter().map(|person| person.person_id.as_str()).collect();
-        let placing = json!({ "person_ids": ids });
-        let placed = app.post(&format!("/shifts/{shift}/assignments"), Some(&lead.access_token), placing).await;
-        for assignment in json_of(placed, StatusCode::CREATED).await["assignments"].as_array().unwrap() {
-            let path = format!("/assignments/{}/status", assignment["id"].as_str().unwrap());
-            let person = people.iter().find(|person| assignment["person_id"] == person.person_id.as_str()).unwrap();
-            let accepted = app.post(&path, Some(&person.access_token), json!({ "status": "accepted" })).await;
-            json_of(accepted, StatusCode::OK).await;
-        }
+    for crew in crews() {
+        let shift = setup.published_shift(&org, &lead.access_token, &today, crew.len()).await;
+        let offers = setup.offer(&shift, &lead.access_token, &people, crew.clone()).await;
+        setup.accept(&offers, &people).await;
         shifts_today.push((shift, crew));
     }
     app.deliver().await; // the setup's mail, not the day's
@@ -93,9 +84,7 @@ pub async fn organisation_day(app: &TestApp, staff: usize) -> Replay {
     day.open_apps(&mut people).await;
     for (shift, crew) in &shifts_today {
         for person in &people[crew.clone()] {
-            let body = json!({ "shift_id": shift, "lat": HALL.0, "lng": HALL.1, "accuracy_m": 8.0 });
-            let path = "/attendance/check-in";
-            day.call(Method::POST, path, path, &person.access_token, Some(body), StatusCode::CREATED).await;
+            day.check("/attendance/check-in", shift, person, StatusCode::CREATED).await;
         }
     }
     // The coordinators watch the gate each minute of its half hour, the event's dashboard every
@@ -120,31 +109,13 @@ pub async fn organisation_day(app: &TestApp, staff: usize) -> Replay {
     // people, accepted by each.
     let token = &lead.access_token;
     let mut offers = Vec::new();
-    for first in (0..on_today).step_by(PER_SHIFT) {
-        let crew = first..(first + PER_SHIFT).min(on_today);
-        let body = json!({ "location_id": org.location_id, "position_id": org.position_id, "event_id": org.event_id,
-            "start": tomorrow.0, "end": tomorrow.1, "headcount": crew.len(), "break_minutes": 30 });
-        let created = day.call(Method::POST, "/shifts", "/shifts", token, Some(body), StatusCode::CREATED).await;
-        let id = created["id"].as_str().unwrap().to_owned();
-        let publish = format!("/shifts/{id}/publish");
-        day.call(Method::POST, "/shifts/{shift_id}/publish", &publish, token, None, StatusCode::OK).await;
-        let eligible = format!("/shifts/{id}/eligible");
+    for crew in crews() {
+        let shift = day.published_shift(&org, token, &tomorrow, crew.len()).await;
+        let eligible = format!("/shifts/{shift}/eligible");
         day.call(Method::GET, "/shifts/{shift_id}/eligible", &eligible, token, None, StatusCode::OK).await;
-        let ids: Vec<&str> = people[crew].iter().map(|person| person.person_id.as_str()).collect();
-        let (route, path) = ("/shifts/{shift_id}/assignments", format!("/shifts/{id}/assignments"));
-        let placed =
-            day.call(Method::POST, route, &path, token, Some(json!({ "person_ids": ids })), StatusCode::CREATED).await;
-        for assignment in placed["assignments"].as_array().unwrap() {
-            let person = people.iter().position(|person| assignment["person_id"] == person.person_id.as_str()).unwrap();
-            offers.push((assignment["id"].as_str().unwrap().to_owned(), person));
-        }
+        offers.extend(day.offer(&shift, token, &people, crew).await);
     }
-    for (assignment, person) in &offers {
-        let path = format!("/assignments/{assignment}/status");
-        let body = json!({ "status": "accepted" });
-        let route = "/assignments/{assignment_id}/status";
-        day.call(Method::POST, route, &path, &people[*person].access_token, Some(body), StatusCode::OK).await;
-    }
+    day.accept(&offers, &people).await;
     // One in twenty asks for time off, and one in twenty offers tomorrow's shift to a colleague
     // who is off today; the coordinator decides each.
     for (n, person) in people.iter().enumerate().step_by(20) {
@@ -173,9 +144,7 @@ pub async fn organisation_day(app: &TestApp, staff: usize) -> Replay {
     day.open_apps(&mut people).await;
     for (shift, crew) in &shifts_today {
         for person in &people[crew.clone()] {
-            let body = json!({ "shift_id": shift, "lat": HALL.0, "lng": HALL.1, "accuracy_m": 8.0 });
-            let path = "/attendance/check-out";
-            day.call(Method::POST, path, path, &person.access_token, Some(body), StatusCode::OK).await;
+            day.check("/attendance/check-out", shift, person, StatusCode::OK).await;
             day.call(Method::GET, "/me/hours", &week_hours, &person.access_token, None, StatusCode::OK).await;
         }
     }
@@ -198,25 +167,6 @@ pub async fn organisation_day(app: &TestApp, staff: usize) -> Replay {
     .await;
     day.worker("notifier (a message)", async { app.deliver().await }).await;
     Replay { tenant_id: owner.tenant_id, calls: day.calls }
-}
-
-/// A shift of `crew` places at `times` (published), as `coordinator`: its id.
-async fn shift(
-    app: &TestApp,
-    coordinator: &Account,
-    location_id: &str,
-    position_id: &str,
-    event_id: &str,
-    times: &(String, String),
-    crew: usize,
-) -> String {
-    let token = Some(coordinator.access_token.as_str());
-    let body = json!({ "location_id": location_id, "position_id": position_id, "event_id": event_id,
-        "start": times.0, "end": times.1, "headcount": crew, "break_minutes": 30 });
-    let created = json_of(app.post("/shifts", token, body).await, StatusCode::CREATED).await;
-    let id = created["id"].as_str().unwrap().to_owned();
-    json_of(app.post_empty(&format!("/shifts/{id}/publish"), &coordinator.access_token).await, StatusCode::OK).await;
-    id
 }
 
 fn urlencode(text: &str) -> String {
@@ -267,6 +217,59 @@ impl Day<'_> {
             self.refresh(person).await;
             self.call(Method::GET, "/me/shifts", "/me/shifts", &person.access_token, None, StatusCode::OK).await;
         }
+    }
+
+    /// A shift at `org`'s location and event of `places` places at `times`, published, as the
+    /// coordinator of `token`: its id.
+    async fn published_shift(
+        &mut self,
+        org: &Organisation,
+        token: &str,
+        times: &(String, String),
+        places: usize,
+    ) -> String {
+        let body = json!({ "location_id": org.location_id, "position_id": org.position_id, "event_id": org.event_id,
+            "start": times.0, "end": times.1, "headcount": places, "break_minutes": 30 });
+        let created = self.call(Method::POST, "/shifts", "/shifts", token, Some(body), StatusCode::CREATED).await;
+        let id = created["id"].as_str().unwrap().to_owned();
+        let publish = format!("/shifts/{id}/publish");
+        self.call(Method::POST, "/shifts/{shift_id}/publish", &publish, token, None, StatusCode::OK).await;
+        id
+    }
+
+    /// `shift` offered to `people[crew]`: each offer's assignment id and its person's index.
+    async fn offer(
+        &mut self,
+        shift: &str,
+        token: &str,
+        people: &[Account],
+        crew: Range<usize>,
+    ) -> Vec<(String, usize)> {
+        let ids: Vec<&str> = people[crew].iter().map(|person| person.person_id.as_str()).collect();
+        let (route, path) = ("/shifts/{shift_id}/assignments", format!("/shifts/{shift}/assignments"));
+        let placed =
+            self.call(Method::POST, route, &path, token, Some(json!({ "person_ids": ids })), StatusCode::CREATED).await;
+        let offers = placed["assignments"].as_array().unwrap().iter().map(|assignment| {
+            let person = people.iter().position(|person| assignment["person_id"] == person.person_id.as_str()).unwrap();
+            (assignment["id"].as_str().unwrap().to_owned(), person)
+        });
+        offers.collect()
+    }
+
+    /// Each offer accepted by its person.
+    async fn accept(&mut self, offers: &[(String, usize)], people: &[Account]) {
+        for (assignment, person) in offers {
+            let path = format!("/assignments/{assignment}/status");
+            let body = json!({ "status": "accepted" });
+            let route = "/assignments/{assignment_id}/status";
+            self.call(Method::POST, route, &path, &people[*person].access_token, Some(body), StatusCode::OK).await;
+        }
+    }
+
+    /// `person` checks in or out (`path`) of `shift` at the gate.
+    async fn check(&mut self, path: &str, shift: &str, person: &Account, status: StatusCode) {
+        let body = json!({ "shift_id": shift, "lat": HALL.0, "lng": HALL.1, "accuracy_m": 8.0 });
+        self.call(Method::POST, path, path, &person.access_token, Some(body), status).await;
     }
 
     async fn approve(&mut self, token: &str, request_id: &str) {

@@ -174,8 +174,15 @@ impl Store {
     /// The items under `keys` of the main table, strongly consistent, in one `BatchGetItem`:
     /// each key's item or `None`, in the order of `keys`.
     pub(crate) async fn batch_get(&self, keys: &[Item]) -> Result<Vec<Option<Item>>, Error> {
+        self.batch_get_read(keys, true).await
+    }
+
+    /// As [`Store::batch_get`], eventually consistent when not `consistent`: half the read
+    /// units, for what only informs (a ranking) and is read again strongly before anything is
+    /// written.
+    pub(crate) async fn batch_get_read(&self, keys: &[Item], consistent: bool) -> Result<Vec<Option<Item>>, Error> {
         let wanted: Vec<(In, Item)> = keys.iter().map(|key| (In::Main, key.clone())).collect();
-        self.batch_get_from(&wanted).await
+        self.batch_get_in(&wanted, consistent).await
     }
 
     /// The main table's items that exist among `keys` (any number), in no particular order:
@@ -195,17 +202,10 @@ impl Store {
     /// (asking again for any DynamoDB leaves unprocessed under load): each key's item or `None`,
     /// in the order of `wanted`.
     pub(crate) async fn batch_get_from(&self, wanted: &[(In, Item)]) -> Result<Vec<Option<Item>>, Error> {
-        self.batch_get_read(wanted, true).await
+        self.batch_get_in(wanted, true).await
     }
 
-    /// As [`Store::batch_get`], eventually consistent: half the read units, for what only informs
-    /// (a ranking) and is read again strongly before anything is written.
-    pub(crate) async fn batch_get_eventually(&self, keys: &[Item]) -> Result<Vec<Option<Item>>, Error> {
-        let wanted: Vec<(In, Item)> = keys.iter().map(|key| (In::Main, key.clone())).collect();
-        self.batch_get_read(&wanted, false).await
-    }
-
-    async fn batch_get_read(&self, wanted: &[(In, Item)], consistent: bool) -> Result<Vec<Option<Item>>, Error> {
+    async fn batch_get_in(&self, wanted: &[(In, Item)], consistent: bool) -> Result<Vec<Option<Item>>, Error> {
         let mut keys: HashMap<String, Vec<Item>> = HashMap::new();
         for (table, key) in wanted {
             keys.entry(self.name_of(*table)?.to_owned()).or_default().push(key.clone());

@@ -47,10 +47,8 @@ impl Store {
                     .map(|sort| key(partition.clone(), sort))
             })
             .collect();
-        let batches = futures_util::future::try_join_all(wanted.chunks(99).map(|batch| async move {
-            if consistent { self.batch_get(batch).await } else { self.batch_get_eventually(batch).await }
-        }))
-        .await?;
+        let batches = wanted.chunks(99).map(|batch| self.batch_get_read(batch, consistent));
+        let batches = futures_util::future::try_join_all(batches).await?;
         let found: Vec<Option<Item>> = batches.into_iter().flatten().collect();
         person_ids
             .iter()
