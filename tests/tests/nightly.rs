@@ -11,7 +11,7 @@ use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use chrono::{DateTime, Duration, Utc};
 use nightly::{Closed, Job, archive_stale_drafts, check_weekly_hours, close_attendance, send_reminders};
 use reqwest::StatusCode;
-use rota::store::RequestTrips;
+use rota::store::{RequestTrips, s};
 use serde_json::{Value, json};
 
 fn around(now: DateTime<Utc>, from_minutes: i64, to_minutes: i64) -> (String, String) {
@@ -153,6 +153,49 @@ async fn overlapping_runs_close_each_record_once() {
         assert_eq!((record["status"].as_str(), record["version"].as_u64()), (Some("absent"), Some(1)));
         assert_eq!(log_of(&app, &owner.access_token, record["id"].as_str().unwrap()).await.len(), 1);
     }
+}
+
+#[tokio::test]
+async fn records_kept_in_the_organisations_partition_are_moved_to_their_own_and_closed() {
+    let app = spawn_app().await;
+    let owner = app.signup().await;
+    let org = app.organisation(&owner).await;
+    let token = Some(owner.access_token.as_str());
+    let now = Utc::now();
+    let on_now = app.published_shift(token, &org.location_id, &org.position_id, around(now, 5, 65)).await;
+    app.on_shift(token, &on_now, &owner.person_id, true).await;
+    let record = check(&app, &owner.access_token, "in", &on_now).await;
+    let id = record["id"].as_str().unwrap();
+    // The record as it was kept before records had partitions of their own: in the
+    // organisation's, its log where it was.
+    let (client, table) = app.store.raw();
+    let (own, old) = (format!("T#{}#ATTLOG#{id}", owner.tenant_id), format!("T#{}", owner.tenant_id));
+    let item_at = |pk: String| {
+        let key = HashMap::from([("pk".to_owned(), s(pk)), ("sk".to_owned(), s(format!("ATT#{id}")))]);
+        async move { client.get_item().table_name(table).set_key(Some(key)).send().await.unwrap().item }
+    };
+    let mut kept = item_at(own.clone()).await.expect("a record in its own partition");
+    kept.insert("pk".into(), s(old.clone()));
+    client.put_item().table_name(table).set_item(Some(kept.clone())).send().await.unwrap();
+    let key = HashMap::from([("pk".to_owned(), s(own.clone())), ("sk".to_owned(), s(format!("ATT#{id}")))]);
+    client.delete_item().table_name(table).set_key(Some(key)).send().await.unwrap();
+    problem_of(app.get(&format!("/attendance/{id}"), &owner.access_token).await, StatusCode::NOT_FOUND, "not_found")
+        .await;
+
+    // The next hourly run moves it first, then closes it where it now is: never checked out.
+    let later = now + Duration::hours(3);
+    let closed = close_attendance(&app.store, &owner.tenant_id, later).await.unwrap();
+    assert_eq!(closed, Closed { absent: 0, incomplete: 1 });
+    assert_eq!(item_at(old.clone()).await, None);
+    let log = log_of(&app, &owner.access_token, id).await;
+    let kinds: Vec<&str> = log.iter().map(|event| event["happening"]["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["check_in", "window_closed"]);
+    // A stale copy left behind beside the record at its own key is dropped; the record is kept.
+    client.put_item().table_name(table).set_item(Some(kept)).send().await.unwrap();
+    assert_eq!(close_attendance(&app.store, &owner.tenant_id, later).await.unwrap(), Closed::default());
+    assert_eq!(item_at(old).await, None);
+    let record = json_of(app.get(&format!("/attendance/{id}"), &owner.access_token).await, StatusCode::OK).await;
+    assert_eq!((record["status"].as_str(), record["version"].as_u64()), (Some("incomplete"), Some(2)));
 }
 
 #[tokio::test]

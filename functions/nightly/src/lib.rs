@@ -251,11 +251,17 @@ pub struct Closed {
 /// Closes the records of one organisation's check-in windows that closed in `(since, now]`
 /// (see [`closing_range`]) and moves its mark to `now`.
 ///
-/// Reads: the organisation and its mark, then its published shifts by start, then the closing
+/// Reads: the organisation and its mark (and moves any records kept as before, see
+/// [`Store::attendance_moved_home`]), then its published shifts by start, then the closing
 /// shifts' assignments, then their records and people. Writes: one transaction per record, then
 /// the mark.
 pub async fn close_attendance(store: &Store, tenant_id: &str, now: DateTime<Utc>) -> Result<Closed, Error> {
-    let (tenant, last_run) = tokio::try_join!(store.tenant(tenant_id), store.closed_through(tenant_id))?;
+    // Records still in the organisation's partition are moved first: they are closed at their own.
+    let (tenant, last_run, _) = tokio::try_join!(
+        store.tenant(tenant_id),
+        store.closed_through(tenant_id),
+        store.attendance_moved_home(tenant_id)
+    )?;
     let Some(tenant) = tenant else { return Ok(Closed::default()) };
     let settings = &tenant.settings;
     let last_run = last_run.and_then(|at| at.parse::<DateTime<Utc>>().ok());

@@ -1,7 +1,7 @@
 //! Attendance: one record per person and shift (`ATT#{shift}_{person}`), derived from an
 //! append-only log of its events (check-in, check-out, override, review decision, the window's
-//! closing) under
-//! `T#{t}#ATTLOG#{id}`. Every event is written in the same transaction as the record it folds
+//! closing). The record and its log share a partition of their own (`T#{t}#ATTLOG#{id}`): a
+//! busy gate writes as many partitions as people. Every event is written in the same transaction as the record it folds
 //! into, so the record is always its log's fold ([`Attendance::apply`]) and nothing is edited away.
 //! Check-ins that need a person's eye wait in the review queue (`T#{t}#FACEREVIEWS`) until
 //! decided.
@@ -20,7 +20,7 @@ use crate::Error;
 use crate::domain::attendance::{REVIEW_AT, Status, verdict, worked_minutes};
 use crate::domain::dashboard::{self as presence, Presence};
 use crate::domain::settings::Settings;
-use crate::store::entities::{Entity, Filter};
+use crate::store::entities::{Entity, Filter, Refused};
 
 /// A check-in or check-out as the device reported it and the rules judged it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -200,6 +200,7 @@ crate::entity!(
     Attendance,
     "ATT#",
     "attendance",
+    partition = keys::attendance_record,
     extra = |record: &Attendance| {
         let sort = format!("{}#{}", record.shift_start, record.shift_id);
         vec![
@@ -451,8 +452,8 @@ impl Store {
             key(partition.clone(), keys::person_sk(person_id)),
             key(partition.clone(), format!("ASSIGN#{id}")),
             key(partition.clone(), format!("SHIFT#{shift_id}")),
-            key(partition.clone(), keys::TENANT_SK),
-            key(partition, format!("ATT#{id}")),
+            key(partition, keys::TENANT_SK),
+            Attendance::key(tenant_id, &id),
         ];
         if let Some(idempotency_key) = idempotency_key {
             wanted.push(key(keys::replay(tenant_id, person_id, idempotency_key), keys::REPLAY_SK));
@@ -512,38 +513,75 @@ impl Store {
         let item = to_item(
             event,
             &[
-                ("pk", keys::attendance_log(tenant_id, &event.attendance_id)),
+                ("pk", keys::attendance_record(tenant_id, &event.attendance_id)),
                 ("sk", format!("{}#{}", event.at, event.id)),
             ],
         )?;
         put_new(&self.table, item)
     }
 
-    /// A record's log, oldest first (one Query; a record has a handful of events).
-    pub async fn attendance_events(&self, tenant_id: &str, attendance_id: &str) -> Result<Vec<AttendanceEvent>, Error> {
-        let output = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk")
-            .expression_attribute_values(":pk", s(keys::attendance_log(tenant_id, attendance_id)))
-            .consistent_read(true)
-            .send()
-            .await?;
-        output.items.unwrap_or_default().into_iter().map(from_item).collect()
-    }
-
-    /// A record and its log, in parallel.
+    /// A record and its log, oldest first: one Query of the record's partition (a record has a
+    /// handful of events).
     pub async fn attendance_with_events(
         &self,
         tenant_id: &str,
         attendance_id: &str,
     ) -> Result<Option<(Attendance, Vec<AttendanceEvent>)>, Error> {
-        let (record, events) = tokio::try_join!(
-            self.entity::<Attendance>(tenant_id, attendance_id),
-            self.attendance_events(tenant_id, attendance_id)
-        )?;
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", s(Attendance::partition(tenant_id, attendance_id)))
+            .consistent_read(true)
+            .send()
+            .await?;
+        let (mut record, mut events) = (None, Vec::new());
+        for item in output.items.unwrap_or_default() {
+            let is_record =
+                item.get("sk").and_then(|sk| sk.as_s().ok()).is_some_and(|sk| sk.starts_with(Attendance::PREFIX));
+            if is_record {
+                record = Some(from_item(item)?);
+            } else {
+                events.push(from_item(item)?);
+            }
+        }
         Ok(record.map(|record| (record, events)))
+    }
+
+    /// Moves the organisation's attendance records still kept in its own partition, as they were
+    /// before each had one of its own, each to its own partition with its log (indexes and fields
+    /// as they were); one Query when none is left. A record written at its own key meanwhile is
+    /// kept and the old one dropped. Returns how many it found. (The nightly closing runs it
+    /// first, so every deployment moves its records within the hour; remove it once all have.)
+    pub async fn attendance_moved_home(&self, tenant_id: &str) -> Result<usize, Error> {
+        let query = self
+            .client
+            .query()
+            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+            .expression_attribute_values(":pk", s(keys::tenant(tenant_id)))
+            .expression_attribute_values(":prefix", s(Attendance::PREFIX));
+        let found = self.every(query).await?;
+        for old in &found {
+            let record: Attendance = from_item(old.clone())?;
+            let mut moved = old.clone();
+            moved.insert("pk".into(), s(Attendance::partition(tenant_id, &record.id)));
+            let dropped = Delete::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(keys::tenant(tenant_id), format!("{}{}", Attendance::PREFIX, record.id))))
+                .condition_expression("version = :version")
+                .expression_attribute_values(":version", super::n(record.version))
+                .build()
+                .map_err(Error::internal)?;
+            let dropped = TransactWriteItem::builder().delete(dropped).build();
+            // Refused at the put alone: the record has been written at its own key since.
+            if let Err(Refused(failed)) = self.transact(vec![put_new(&self.table, moved)?, dropped.clone()]).await?
+                && failed == [0]
+            {
+                self.transact(vec![dropped]).await?.ok();
+            }
+        }
+        Ok(found.len())
     }
 
     /// Puts `review` in the queue.

@@ -351,7 +351,7 @@ impl Store {
     pub async fn log_activity<T: super::entities::Entity>(&self, activity: &Activity) -> Result<bool, Error> {
         let exists = aws_sdk_dynamodb::types::ConditionCheck::builder()
             .table_name(&self.table)
-            .set_key(Some(key(keys::tenant(PLATFORM_TENANT), format!("{}{}", T::PREFIX, activity.record_id))))
+            .set_key(Some(T::key(PLATFORM_TENANT, &activity.record_id)))
             .condition_expression("attribute_exists(pk)")
             .build()
             .map_err(Error::internal)?;

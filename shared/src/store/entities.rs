@@ -30,6 +30,18 @@ pub trait Entity: Serialize + DeserializeOwned + ToSchema + Clone {
     /// Marks a change made at `now`: the next version, `updated_at`.
     fn touch(&mut self, now: &str);
 
+    /// The partition a record lives in: its organisation's (`T#{tenant}`), unless the kind keeps
+    /// each record in one of its own. Such a kind is listed through its indexes, never by
+    /// [`Store::entities`] or [`Store::all`], which read the organisation's partition.
+    fn partition(tenant_id: &str, _id: &str) -> String {
+        keys::tenant(tenant_id)
+    }
+
+    /// The key of record `id` of this kind.
+    fn key(tenant_id: &str, id: &str) -> Item {
+        key(Self::partition(tenant_id, id), format!("{}{id}", Self::PREFIX))
+    }
+
     /// Stored attributes besides the record's own fields (index keys, search text), if any.
     fn extra_attributes(&self) -> Vec<(&'static str, String)> {
         Vec::new()
@@ -53,10 +65,11 @@ pub trait Archivable: Entity {
 
 /// Implements [`Entity`] for a record with `id`, `tenant_id`, `version` and `updated_at` fields;
 /// `extra` (a closure from the record) gives [`Entity::extra_attributes`]; `imported = true` says
-/// imports write it (it has an `import_id: Option<String>` field).
+/// imports write it (it has an `import_id: Option<String>` field); `partition` (a function of the
+/// tenant and the id) gives [`Entity::partition`].
 #[macro_export]
 macro_rules! entity {
-    ($type:ty, $prefix:literal, $kind:literal $(, imported = $imported:literal)? $(, extra = $extra:expr)?) => {
+    ($type:ty, $prefix:literal, $kind:literal $(, imported = $imported:literal)? $(, partition = $partition:expr)? $(, extra = $extra:expr)?) => {
         impl $crate::store::entities::Entity for $type {
             const PREFIX: &'static str = $prefix;
             const KIND: &'static str = $kind;
@@ -75,6 +88,11 @@ macro_rules! entity {
                 self.version += 1;
                 self.updated_at = now.to_owned();
             }
+            $(
+                fn partition(tenant_id: &str, id: &str) -> String {
+                    ($partition)(tenant_id, id)
+                }
+            )?
             $(
                 fn extra_attributes(&self) -> Vec<(&'static str, String)> {
                     ($extra)(self)
@@ -176,7 +194,10 @@ pub struct Refused(pub Vec<usize>);
 impl Store {
     /// The item a record is stored as: its fields, its keys and its index attributes.
     pub fn entity_item<T: Entity>(&self, entity: &T) -> Result<Item, Error> {
-        let mut keys = vec![("pk", keys::tenant(entity.tenant_id())), ("sk", format!("{}{}", T::PREFIX, entity.id()))];
+        let mut keys = vec![
+            ("pk", T::partition(entity.tenant_id(), entity.id())),
+            ("sk", format!("{}{}", T::PREFIX, entity.id())),
+        ];
         keys.extend(entity.extra_attributes());
         to_item(entity, &keys)
     }
@@ -199,7 +220,7 @@ impl Store {
             .client
             .get_item()
             .table_name(&self.table)
-            .set_key(Some(key(keys::tenant(tenant_id), format!("{}{id}", T::PREFIX))))
+            .set_key(Some(T::key(tenant_id, id)))
             .consistent_read(true)
             .send()
             .await?;
@@ -212,8 +233,7 @@ impl Store {
         let mut ids: Vec<&String> = ids.iter().collect();
         ids.sort();
         ids.dedup();
-        let wanted: Vec<Item> =
-            ids.iter().map(|id| key(keys::tenant(tenant_id), format!("{}{id}", T::PREFIX))).collect();
+        let wanted: Vec<Item> = ids.iter().map(|id| T::key(tenant_id, id)).collect();
         if wanted.is_empty() {
             return Ok(());
         }
@@ -292,8 +312,7 @@ impl Store {
         let mut ids = ids.to_vec();
         ids.sort_unstable();
         ids.dedup();
-        let wanted: Vec<Item> =
-            ids.iter().map(|id| key(keys::tenant(tenant_id), format!("{}{id}", T::PREFIX))).collect();
+        let wanted: Vec<Item> = ids.iter().map(|id| T::key(tenant_id, id)).collect();
         let batches = futures_util::future::try_join_all(wanted.chunks(100).map(|batch| self.batch_get(batch))).await?;
         batches.into_iter().flatten().flatten().map(from_item).collect()
     }
@@ -338,7 +357,7 @@ impl Store {
     ) -> Result<Result<(), Refused>, Error> {
         let delete = aws_sdk_dynamodb::types::Delete::builder()
             .table_name(&self.table)
-            .set_key(Some(key(keys::tenant(entity.tenant_id()), format!("{}{}", T::PREFIX, entity.id()))))
+            .set_key(Some(T::key(entity.tenant_id(), entity.id())))
             .condition_expression("version = :expected")
             .expression_attribute_values(":expected", n(entity.version()))
             .build()

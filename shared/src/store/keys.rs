@@ -284,8 +284,10 @@ pub fn attendance(tenant_id: &str) -> String {
     format!("T#{tenant_id}#ATT")
 }
 
-/// An attendance record's log, oldest first by `{at}#{id}`.
-pub fn attendance_log(tenant_id: &str, attendance_id: &str) -> String {
+/// An attendance record's own partition: the record (`ATT#{id}`) and its log, oldest first by
+/// `{at}#{id}`. Not the organisation's partition: at a gate where thousands check in at once each
+/// record is written apart (docs/cost.md, partition heat), and one Query reads a record with its log.
+pub fn attendance_record(tenant_id: &str, attendance_id: &str) -> String {
     format!("T#{tenant_id}#ATTLOG#{attendance_id}")
 }
 

@@ -13,7 +13,7 @@ use utoipa::ToSchema;
 
 use super::entities::{Entity, Filter};
 use super::page::{Index, Page};
-use super::{Store, from_item, key, keys, n, s, to_item};
+use super::{Store, from_item, keys, n, s, to_item};
 use crate::Error;
 
 /// Messages a ticket holds at most: a thread that long is better started afresh.
@@ -165,7 +165,7 @@ impl Store {
     ) -> Result<bool, Error> {
         let update = Update::builder()
             .table_name(&self.table)
-            .set_key(Some(key(keys::tenant(&ticket.tenant_id), format!("{}{}", Ticket::PREFIX, ticket.id))))
+            .set_key(Some(Ticket::key(&ticket.tenant_id, &ticket.id)))
             .update_expression(
                 "SET #status = :status, gsi3pk = :queue, last_message_at = :at, last_message_by = :side, \
                  updated_at = :at ADD messages :one, version :one",
