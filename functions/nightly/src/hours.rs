@@ -5,9 +5,9 @@
 //! week listing them, claimed with a conditional marker per coordinator and week, sent by the
 //! first run that finds anyone near or over.
 //!
-//! Reads are proportional to the week, never to the organisation's history: the week's shifts by
-//! start (gsi2) and its attendance records by shift start (gsi2), the people and the week's
-//! warnings, in parallel; then the published shifts' assignments, ten at a time.
+//! Reads are proportional to the week, never to the organisation's history: the week's shifts and
+//! their assignments by start (gsi2, eventually consistent: a warning a run late is no harm), its
+//! attendance records by shift start (gsi2), the people and the week's warnings, all in parallel.
 
 use std::collections::{HashMap, HashSet};
 
@@ -23,9 +23,9 @@ use rota::store::entities::Filter;
 use rota::store::hours::HoursWarning;
 use rota::store::keys;
 use rota::store::people::{Person, PersonStatus};
-use rota::store::schedule::{Shift, ShiftStatus};
+use rota::store::schedule::ShiftStatus;
 
-use crate::{Nightly, SHIFTS_AT_ONCE, counted_places};
+use crate::{Nightly, SHIFTS_AT_ONCE};
 
 /// How long a digest's marker is kept (then TTL removes it): well past its week.
 const DIGEST_MARKER_DAYS: i64 = 60;
@@ -52,18 +52,21 @@ pub async fn check_weekly_hours(nightly: &Nightly, tenant_id: &str, now: DateTim
     let (start, end) = week_bounds(now, zone, tenant.week_start);
     let week = local_date(start, zone).to_string();
     let (from, to) = (instant(start), instant(end));
-    let (shifts, records, people, earlier) = tokio::try_join!(
-        store.shifts_starting(tenant_id, &from, &to),
+    let (staffed, records, people, earlier) = tokio::try_join!(
+        store.shifts_with_assignments_between(tenant_id, None, (&from, &to)),
         store.all_attendance(tenant_id, (None, None), (&from, &to), Filter::default()),
         store.all::<Person>(tenant_id),
         store.hours_warnings(tenant_id, &week),
     )?;
-    let mut items_read = shifts.len() + records.len() + people.len() + earlier.len();
-    let published: Vec<Shift> = shifts.into_iter().filter(|shift| shift.status == ShiftStatus::Published).collect();
-    let (places, assignments_read) = counted_places(store, &tenant, published).await?;
-    items_read += assignments_read;
-    let places: Vec<Place> = places
+    let assignments_read: usize = staffed.iter().map(|(_, held)| held.len()).sum();
+    let items_read = staffed.len() + assignments_read + records.len() + people.len() + earlier.len();
+    let places: Vec<Place> = staffed
         .iter()
+        .filter(|(shift, _)| shift.status == ShiftStatus::Published)
+        .flat_map(|(shift, held)| {
+            let counted = held.iter().filter(|assignment| tenant.settings.counts_as_scheduled(assignment.status));
+            counted.map(move |assignment| (shift, assignment))
+        })
         .map(|(shift, assignment)| {
             Ok(Place {
                 person_id: assignment.person_id.clone(),

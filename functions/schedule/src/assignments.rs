@@ -661,9 +661,8 @@ pub async fn eligible(
             !assignments.iter().any(|held| held.person_id == person.id && held.status != AssignmentStatus::Declined)
         })
         .collect();
-    let ids: Vec<String> = people.iter().map(|person| person.id.clone()).collect();
     // Round trip 2: their schedules and availability.
-    let placings = state.store.placing_to_rank(&caller.tenant_id, &ids).await?;
+    let placings = state.store.placing_to_rank(&caller.tenant_id, &people).await?;
     let (slot, rules) = (slot(&shift)?, rules(&tenant)?);
     let (mut candidates, mut excluded) = (Vec::new(), Vec::new());
     for (person, placing) in people.iter().zip(&placings) {

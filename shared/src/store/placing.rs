@@ -24,48 +24,53 @@ impl Store {
     /// Each person's record, schedule and availability, strongly consistent, in the order of
     /// `person_ids`: `BatchGetItem`s of at most 100 keys, all in parallel (one round trip).
     pub async fn placing(&self, tenant_id: &str, person_ids: &[String]) -> Result<Vec<Placing>, Error> {
-        self.placing_read(tenant_id, person_ids, true).await
-    }
-
-    /// As [`Store::placing`], eventually consistent (half the read units): for ranking who could
-    /// take a place, which assigning judges again on strong reads.
-    pub async fn placing_to_rank(&self, tenant_id: &str, person_ids: &[String]) -> Result<Vec<Placing>, Error> {
-        self.placing_read(tenant_id, person_ids, false).await
-    }
-
-    async fn placing_read(
-        &self,
-        tenant_id: &str,
-        person_ids: &[String],
-        consistent: bool,
-    ) -> Result<Vec<Placing>, Error> {
-        let partition = keys::tenant(tenant_id);
-        let wanted: Vec<Item> = person_ids
-            .iter()
-            .flat_map(|id| {
-                [keys::person_sk(id), keys::schedule_sk(id), keys::availability_sk(id)]
-                    .map(|sort| key(partition.clone(), sort))
-            })
-            .collect();
-        let batches = wanted.chunks(99).map(|batch| self.batch_get_read(batch, consistent));
-        let batches = futures_util::future::try_join_all(batches).await?;
-        let found: Vec<Option<Item>> = batches.into_iter().flatten().collect();
+        let found =
+            self.per_person(tenant_id, person_ids, &[keys::person_sk, keys::schedule_sk, keys::availability_sk], true);
+        let found = found.await?;
         person_ids
             .iter()
             .zip(found.chunks(3))
-            .map(|(id, items)| {
-                Ok(Placing {
-                    person: items[0].clone().map(from_item).transpose()?,
-                    schedule: items[1].clone().map(from_item).transpose()?.unwrap_or_default(),
-                    availability: items[2]
-                        .clone()
-                        .map(from_item)
-                        .transpose()?
-                        .unwrap_or_else(|| Availability::none_set(id)),
-                })
-            })
+            .map(|(id, items)| placing(id, items[0].clone().map(from_item).transpose()?, &items[1..]))
             .collect()
     }
+
+    /// As [`Store::placing`] for `people` already read (their records are not read again), and
+    /// eventually consistent (half the read units): for ranking who could take a place, which
+    /// assigning judges again on strong reads.
+    pub async fn placing_to_rank(&self, tenant_id: &str, people: &[Person]) -> Result<Vec<Placing>, Error> {
+        let ids: Vec<String> = people.iter().map(|person| person.id.clone()).collect();
+        let found = self.per_person(tenant_id, &ids, &[keys::schedule_sk, keys::availability_sk], false).await?;
+        people
+            .iter()
+            .zip(found.chunks(2))
+            .map(|(person, items)| placing(&person.id, Some(person.clone()), items))
+            .collect()
+    }
+
+    /// For each of `person_ids` in order, its items under `sorts` in the organisation's
+    /// partition (in that order): `BatchGetItem`s of at most 100 keys, all in parallel.
+    async fn per_person(
+        &self,
+        tenant_id: &str,
+        person_ids: &[String],
+        sorts: &[fn(&str) -> String],
+        consistent: bool,
+    ) -> Result<Vec<Option<Item>>, Error> {
+        let partition = keys::tenant(tenant_id);
+        let wanted: Vec<Item> =
+            person_ids.iter().flat_map(|id| sorts.iter().map(|sort| key(partition.clone(), sort(id)))).collect();
+        let batches = wanted.chunks(100).map(|batch| self.batch_get_read(batch, consistent));
+        Ok(futures_util::future::try_join_all(batches).await?.into_iter().flatten().collect())
+    }
+}
+
+/// A person's placing from their record and their `[schedule, availability]` items.
+fn placing(id: &str, person: Option<Person>, items: &[Option<Item>]) -> Result<Placing, Error> {
+    Ok(Placing {
+        person,
+        schedule: items[0].clone().map(from_item).transpose()?.unwrap_or_default(),
+        availability: items[1].clone().map(from_item).transpose()?.unwrap_or_else(|| Availability::none_set(id)),
+    })
 }
 
 /// The conflict rules' view of a stored shift.
