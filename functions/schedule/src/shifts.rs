@@ -541,7 +541,10 @@ async fn status_change(
     let audit = AuditEntry::new(&caller.actor(), verb, ("shift", &after.id), Some(&before), Some(&after), &now.iso);
     // Last round trip: the shift, its assignments (and schedules), the audit entry.
     let mut more = follow(state, &after, &assignments, &now.iso, false, &schedules)?;
-    more.extend(state.store.shift_tally(&after, None)?);
+    if status == ShiftStatus::Cancelled {
+        // Its places leave the event's tally; publishing changes nothing the tally holds.
+        more.extend(state.store.shift_tally(&after, None)?);
+    }
     committed(state.store.update(&after, before.version, &audit, more).await?)?;
     let event = if status == ShiftStatus::Cancelled { EventType::ShiftCancelled } else { EventType::ShiftPublished };
     state.outbox.webhook_for(&tenant, Job::event(&after.tenant_id, event, json!({ "shift": after }), &now.iso)).await?;
