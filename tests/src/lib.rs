@@ -85,12 +85,22 @@ pub fn local_config() -> Config {
 }
 
 /// As [`spawn_app`], with other settings (another key set, say). Each app gets a notification
-/// queue of its own, so one test's worker never takes another test's mail.
+/// queue of its own, so one test's worker never takes another test's mail, and, when `config`
+/// names the stack's tables, tables of its own (one that names another app's tables, as
+/// `..other.config.clone()` does, shares them).
 pub async fn spawn_app_with(mut config: Config) -> TestApp {
     let endpoint = std::env::var("AWS_ENDPOINT_URL")
         .expect("AWS_ENDPOINT_URL is not set; run the tests with `make test`, which starts the local AWS stack");
     check_stack(&endpoint).await;
     let sdk = rota::aws::sdk_config().await;
+    let stack = local_config();
+    if config.table == stack.table {
+        let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
+        config.table = table_of_its_own(&dynamodb, &stack.table).await;
+        if let Some(secrets) = stack.secrets_table.filter(|secrets| config.secrets_table.as_ref() == Some(secrets)) {
+            config.secrets_table = Some(table_of_its_own(&dynamodb, &secrets).await);
+        }
+    }
     let sqs = aws_sdk_sqs::Client::new(&sdk);
     // The app's own S3 client (path-style against moto), to look at what clients uploaded.
     let s3 = <aws_sdk_s3::Client as rota::aws::FromSdk>::from_sdk(&sdk);
@@ -126,6 +136,39 @@ pub async fn spawn_app_with(mut config: Config) -> TestApp {
         s3,
         state: app_state,
     }
+}
+
+/// A new table made as `table` is (its keys and indexes: the local bootstrap made it from
+/// template.yaml). moto reads every item of a table to answer a Query of an index, so an app's
+/// items kept apart from every other test's keep its tests as fast as the run's first.
+async fn table_of_its_own(dynamodb: &aws_sdk_dynamodb::Client, table: &str) -> String {
+    use aws_sdk_dynamodb::types::{BillingMode, GlobalSecondaryIndex};
+    let described = dynamodb.describe_table().table_name(table).send().await.expect("the stack's table");
+    let described = described.table.expect("a table description");
+    let indexes: Vec<GlobalSecondaryIndex> = described
+        .global_secondary_indexes()
+        .iter()
+        .map(|index| {
+            GlobalSecondaryIndex::builder()
+                .set_index_name(index.index_name.clone())
+                .set_key_schema(index.key_schema.clone())
+                .set_projection(index.projection.clone())
+                .build()
+                .expect("an index")
+        })
+        .collect();
+    let name = format!("{table}-{}", ulid::Ulid::new());
+    dynamodb
+        .create_table()
+        .table_name(&name)
+        .set_attribute_definitions(described.attribute_definitions)
+        .set_key_schema(described.key_schema)
+        .set_global_secondary_indexes((!indexes.is_empty()).then_some(indexes))
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await
+        .expect("a table of the app's own");
+    name
 }
 
 /// Panics with a clear message when nothing answers at the local AWS stack's address, rather than

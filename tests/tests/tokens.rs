@@ -149,7 +149,7 @@ async fn a_function_without_the_private_key_verifies_tokens_but_cannot_issue_the
     // Every function but auth runs like this: the JWKS, no private key.
     let auth = spawn_app().await;
     let owner = auth.signup().await;
-    let verifier = spawn_app_with(rota::Config { jwt_private_key: None, ..local_config() }).await;
+    let verifier = spawn_app_with(rota::Config { jwt_private_key: None, ..auth.config.clone() }).await;
 
     assert_eq!(verifier.get("/me", &owner.access_token).await.status(), StatusCode::OK);
     // The password step issues no token (the owner has 2FA on); the second step would.
