@@ -139,8 +139,9 @@ pub async fn spawn_app_with(mut config: Config) -> TestApp {
 }
 
 /// A new table made as `table` is (its keys and indexes: the local bootstrap made it from
-/// template.yaml). moto reads every item of a table to answer a Query of an index, so an app's
-/// items kept apart from every other test's keep its tests as fast as the run's first.
+/// template.yaml). An app's items apart from every other test's keep what reads across
+/// organisations (the nightly sweep, the platform's lists) and moto's shared partitions as small
+/// at the run's end as at its start.
 async fn table_of_its_own(dynamodb: &aws_sdk_dynamodb::Client, table: &str) -> String {
     use aws_sdk_dynamodb::types::{BillingMode, GlobalSecondaryIndex};
     let described = dynamodb.describe_table().table_name(table).send().await.expect("the stack's table");

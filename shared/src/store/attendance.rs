@@ -1,8 +1,9 @@
 //! Attendance: one record per person and shift (`ATT#{shift}_{person}`), derived from an
 //! append-only log of its events (check-in, check-out, override, review decision, the window's
 //! closing). The record and its log share a partition of their own (`T#{t}#ATTLOG#{id}`): a
-//! busy gate writes as many partitions as people. Every event is written in the same transaction as the record it folds
-//! into, so the record is always its log's fold ([`Attendance::apply`]) and nothing is edited away.
+//! busy gate writes as many partitions as people. Every event is written in the same transaction
+//! as the record it folds into, so the record is always its log's fold ([`Attendance::apply`])
+//! and nothing is edited away.
 //! Check-ins that need a person's eye wait in the review queue (`T#{t}#FACEREVIEWS`) until
 //! decided.
 

@@ -24,9 +24,8 @@ impl Store {
     /// Each person's record, schedule and availability, strongly consistent, in the order of
     /// `person_ids`: `BatchGetItem`s of at most 100 keys, all in parallel (one round trip).
     pub async fn placing(&self, tenant_id: &str, person_ids: &[String]) -> Result<Vec<Placing>, Error> {
-        let found =
-            self.per_person(tenant_id, person_ids, &[keys::person_sk, keys::schedule_sk, keys::availability_sk], true);
-        let found = found.await?;
+        let sorts = [keys::person_sk as fn(&str) -> String, keys::schedule_sk, keys::availability_sk];
+        let found = self.per_person(tenant_id, person_ids, &sorts, true).await?;
         person_ids
             .iter()
             .zip(found.chunks(3))
