@@ -556,13 +556,7 @@ impl Store {
     /// kept and the old one dropped. Returns how many it found. (The nightly closing runs it
     /// first, so every deployment moves its records within the hour; remove it once all have.)
     pub async fn attendance_moved_home(&self, tenant_id: &str) -> Result<usize, Error> {
-        let query = self
-            .client
-            .query()
-            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
-            .expression_attribute_values(":pk", s(keys::tenant(tenant_id)))
-            .expression_attribute_values(":prefix", s(Attendance::PREFIX));
-        let found = self.every(query).await?;
+        let found = self.every(self.organisation_query(tenant_id, Attendance::PREFIX)).await?;
         for old in &found {
             let record: Attendance = from_item(old.clone())?;
             let mut moved = old.clone();

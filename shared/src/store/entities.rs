@@ -271,19 +271,21 @@ impl Store {
         cursor: Option<&str>,
         filter: Filter,
     ) -> Result<Page<T>, Error> {
-        let partition = keys::tenant(tenant_id);
-        let request = PageRequest::new(limit, cursor, Index::Table, &partition)?;
-        let query = self
-            .client
-            .query()
-            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
-            .expression_attribute_values(":pk", s(partition))
-            .expression_attribute_values(":prefix", s(T::PREFIX));
-        let (query, filtered) = filter.apply(query);
+        let request = PageRequest::new(limit, cursor, Index::Table, &keys::tenant(tenant_id))?;
+        let (query, filtered) = filter.apply(self.organisation_query(tenant_id, T::PREFIX));
         let (mut page, staged) =
             tokio::try_join!(self.page::<T>(query, request, Index::Table, filtered), self.staged::<T>(tenant_id))?;
         page.items.retain(|entity| !is_staged(entity, &staged));
         Ok(page)
+    }
+
+    /// A Query of the organisation's partition for the items whose sort key starts with `prefix`.
+    pub(crate) fn organisation_query(&self, tenant_id: &str, prefix: &str) -> QueryFluentBuilder {
+        self.client
+            .query()
+            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+            .expression_attribute_values(":pk", s(keys::tenant(tenant_id)))
+            .expression_attribute_values(":prefix", s(prefix))
     }
 
     /// The imports whose rows of kind `T` are not to be seen yet (none to ask for when imports do
@@ -295,12 +297,7 @@ impl Store {
     /// Every record of a kind in the tenant, in id order: page after page (one round trip for
     /// any organisation whose records of the kind are under 1 MB).
     pub async fn all<T: Entity>(&self, tenant_id: &str) -> Result<Vec<T>, Error> {
-        let query = self
-            .client
-            .query()
-            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
-            .expression_attribute_values(":pk", s(keys::tenant(tenant_id)))
-            .expression_attribute_values(":prefix", s(T::PREFIX));
+        let query = self.organisation_query(tenant_id, T::PREFIX);
         let (items, staged) = tokio::try_join!(self.every(query), self.staged::<T>(tenant_id))?;
         let entities = items.into_iter().map(from_item::<T>).collect::<Result<Vec<_>, _>>()?;
         Ok(entities.into_iter().filter(|entity| !is_staged(entity, &staged)).collect())
