@@ -1,6 +1,6 @@
 # Rota: `make dev` serves the whole API locally; `make test` runs every test. Both set up the
 # local AWS stack (moto) and the tools themselves; see infra/stack.
-.PHONY: dev test lint openapi bench cost package tools build-tools platform-admin nightly
+.PHONY: dev test lint openapi bench bench-solver cost package tools build-tools platform-admin nightly
 
 dev:
 	infra/stack run cargo run -p dev-server
@@ -23,9 +23,15 @@ openapi:
 	cargo run --quiet -p dev-server --bin openapi > openapi.json
 
 # Release builds with cargo-lambda (and zig): the build tools are installed for these targets only.
+# Then auto-fill against OR-Tools CP-SAT (bench-solver).
 bench:
 	infra/stack build-tools
 	infra/stack run bench/run
+	bench/solver/run
+
+# Auto-fill's solver against OR-Tools CP-SAT at equal time (its own venv; docs/auto-fill.md).
+bench-solver:
+	bench/solver/run
 
 # What a million requests cost: a 200-staff organisation-day replayed, priced per route
 # (docs/cost.md); rewrites docs/cost-figures.md, docs/cost.svg and README's summary.
