@@ -488,6 +488,15 @@ def acceptable(path, body):
                 body["end_local"] = "06:00" if body["start_local"] != "06:00" else "07:00"
         elif path == "/events":
             body["ends_on"] = body["starts_on"]
+        elif path == "/auto-fill":
+            # A week of the organisation's, its own records, and a short search (the contract
+            # server's worker solves every job the run asks for).
+            first = datetime.date.fromisoformat(body["from"])
+            body["to"] = (first + datetime.timedelta(days=6)).isoformat()
+            body["time_limit_ms"] = 100
+            for field, value in (("location_ids", ORG_LOCATION), ("position_ids", ORG_POSITION)):
+                if body.get(field):
+                    body[field] = [value]
         elif path == "/attendance/exports":
             first = datetime.date.fromisoformat(body["from"])
             body["to"] = (first + datetime.timedelta(days=6)).isoformat()
@@ -534,7 +543,18 @@ assert status == 201, f"making the default plan answered {status}"
 PACK = {"name": "Contract pack", "credits": 100, "price_minor": 500, "currency": "EUR"}
 (status, pack), (changed_status, changed_pack) = post("/admin/credit-packs", PACK, PLATFORM_TOKEN), post("/admin/credit-packs", PACK, PLATFORM_TOKEN)
 assert status == changed_status == 201, f"making the credit packs answered {status}, {changed_status}"
+def auto_fill_job():
+    """An auto-fill job of a week of the owner's, which the contract server's worker solves."""
+    body = {"from": "2031-02-03", "to": "2031-02-09", "time_limit_ms": 100}
+    status, job = post("/auto-fill", body, owner_token())
+    assert status == 202, f"POST /auto-fill answered {status}: {job}"
+    return job["job_id"]
+
+
 pools = {
+    # Jobs read, and applied (each once; a second apply, or one before the job is done, is 409).
+    "GET /auto-fill/{job_id}": [auto_fill_job()] * SUPPLIED,
+    "POST /auto-fill/{job_id}/apply": [auto_fill_job() for _ in range(SUPPLIED)],
     # Free, so the run's owner subscribes to it without a card.
     "POST /billing/subscription": [trial_plan["id"]] * SUPPLIED,
     # A pack on sale, paid with a good card.
@@ -791,7 +811,7 @@ class ContractAuth:
             case.path_parameters = {**(case.path_parameters or {}), "assignment_id": assignment_id}
             if positive and isinstance(case.body, dict):
                 case.body = {**case.body, "person_id": person_id}
-        scheduling = ("/shifts", "/shifts/recurring", "/events", "/shifts/{shift_id}", "/events/{event_id}", "/requests")
+        scheduling = ("/shifts", "/shifts/recurring", "/events", "/shifts/{shift_id}", "/events/{event_id}", "/requests", "/auto-fill")
         if positive and case.method.upper() in ("POST", "PATCH") and case.path in scheduling:
             if isinstance(case.body, dict):
                 case.body = acceptable(case.path, case.body)
@@ -807,9 +827,10 @@ class ContractAuth:
         if positive and case.path in phones and isinstance(case.body, dict) and isinstance(case.body.get("phone"), str):
             # A number that exists (libphonenumber's ranges per country, which no pattern states).
             case.body = {**case.body, "phone": "+44 7911 123456"}
-        if positive and case.method.upper() == "POST" and case.path == "/broadcasts":
-            # A new broadcast gets a new key, as a client makes one per message it sends (the
-            # generated keys repeat, and a key sent again with another body is refused, 422).
+        if positive and case.method.upper() == "POST" and case.path in ("/broadcasts", "/auto-fill"):
+            # A new broadcast (or auto-fill) gets a new key, as a client makes one per request it
+            # means (the generated keys repeat, and a key sent again with another body is refused,
+            # 422).
             case.headers = {**(case.headers or {}), "Idempotency-Key": uuid.uuid4().hex}
         if case.path == "/availability/me":
             return AVAILABILITY_TOKEN
@@ -830,6 +851,9 @@ class ContractAuth:
         if positive and case.method.upper() == "POST" and case.path == "/pay-periods/{start}/close":
             # A week start (the organisation's weeks start on Monday) of a period long over.
             case.path_parameters = {**(case.path_parameters or {}), "start": next(OPEN_PERIODS)}
+        for operation in ("GET /auto-fill/{job_id}", "POST /auto-fill/{job_id}/apply"):
+            if job_id := supply(case, operation):
+                case.path_parameters = {**(case.path_parameters or {}), "job_id": job_id}
         for operation in ("GET /pay-stubs/{stub_id}", "GET /pay-stubs/{stub_id}/pdf"):
             if stub_id := supply(case, operation):
                 case.path_parameters = {**(case.path_parameters or {}), "stub_id": stub_id}

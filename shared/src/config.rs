@@ -41,6 +41,9 @@ pub struct Config {
     /// `ROTA_IMPORT_QUEUE`: the URL of the import worker's queue. The people function (which
     /// starts imports) and the importer only.
     pub import_queue: Option<String>,
+    /// `ROTA_AUTO_FILL_QUEUE`: the URL of the auto-fill solver's queue. The schedule function
+    /// (which queues jobs) and the solver only.
+    pub auto_fill_queue: Option<String>,
     /// `ROTA_TOTP_KEYS`: the data keys TOTP secrets are sealed with, `kid=kms:BASE64` (wrapped by
     /// KMS) or locally `kid=raw:BASE64` ([`crate::auth::totp_keys`]). The auth function only.
     pub totp_keys: Option<Secret>,
@@ -95,6 +98,7 @@ impl Config {
             notification_queue: var("ROTA_NOTIFICATION_QUEUE")?,
             bucket: var("ROTA_BUCKET")?,
             import_queue: std::env::var("ROTA_IMPORT_QUEUE").ok().filter(|url| !url.trim().is_empty()),
+            auto_fill_queue: set("ROTA_AUTO_FILL_QUEUE"),
             totp_keys: std::env::var("ROTA_TOTP_KEYS").ok().filter(|keys| !keys.trim().is_empty()).map(Secret),
             totp_kid: or("ROTA_TOTP_KID", "totp-1"),
             stripe: crate::payments::StripeSettings::from_env().ok(),
@@ -137,6 +141,7 @@ pub(crate) mod tests {
             notification_queue: "https://sqs.test/1/notifications".into(),
             bucket: "rota-test".into(),
             import_queue: None,
+            auto_fill_queue: None,
             totp_keys: None,
             totp_kid: "totp-1".into(),
             stripe: None,

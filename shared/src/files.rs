@@ -196,17 +196,23 @@ impl Files {
         body: Vec<u8>,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<Download, Error> {
+        self.write(&key, content_type, body).await?;
+        self.download(key, now).await
+    }
+
+    /// Writes `body` to `key` (a file the API makes and reads back itself).
+    pub async fn write(&self, key: &str, content_type: &str, body: Vec<u8>) -> Result<(), Error> {
         self.client
             .get()
             .put_object()
             .bucket(&self.bucket)
-            .key(&key)
+            .key(key)
             .content_type(content_type)
             .body(body.into())
             .send()
             .await
             .map_err(|error| Error::internal(aws_sdk_s3::error::DisplayErrorContext(error).to_string()))?;
-        self.download(key, now).await
+        Ok(())
     }
 
     /// The object at `key`, if there is one of at most `max_bytes` (a bigger one is an error: the

@@ -4,11 +4,13 @@
 //! the caller owns the clock (a stop callback) and the seed.
 
 pub mod check;
+pub mod explain;
 pub mod generate;
 pub mod instance;
 mod rng;
 pub mod solve;
 
 pub use check::{Report, check};
+pub use explain::{Blocked, Blocker, Unfilled, unfilled};
 pub use instance::{Candidate, Instance, Interval, Parts, Person, Rules, Shift, Weights};
 pub use solve::{Limits, Solution, solve};

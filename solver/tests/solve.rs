@@ -2,7 +2,7 @@
 
 use proptest::prelude::*;
 use solver::generate::{LARGE, SMALL, Shape, generate};
-use solver::{Instance, Limits, Solution, check, solve};
+use solver::{Instance, Limits, Solution, check, solve, unfilled};
 
 /// An organisation small enough for many cases a second, tight enough that rules bite.
 const TINY: Shape = Shape { name: "tiny", people: 6, days: 10, locations: 2, demand_percent: 110 };
@@ -28,6 +28,25 @@ proptest! {
         prop_assert_eq!(solution.parts.total(), solution.objective);
         // Filled places plus open ones are all the places there are.
         prop_assert_eq!(solution.assignments.len() as i64 + report.unfilled_places, instance.places());
+    }
+
+    /// The explanation of every place left open agrees with the checker: a candidate has no
+    /// blocker exactly when giving them the place breaks no rule.
+    #[test]
+    fn a_candidate_is_unblocked_exactly_when_the_checker_accepts_them(instance_seed: u64, moves in 0u64..2_000) {
+        let instance = generate(TINY, instance_seed);
+        let solution = solve_for(&instance, 1, moves);
+        let explained = unfilled(&instance, &solution.assignments);
+        let open: u32 = explained.iter().map(|shift| shift.open).sum();
+        prop_assert_eq!(i64::from(open), check(&instance, &solution.assignments).unfilled_places);
+        for shift in &explained {
+            for blocked in &shift.blocked {
+                let mut with = solution.assignments.clone();
+                with.push((shift.shift, blocked.person));
+                let broken = check(&instance, &with).violations;
+                prop_assert_eq!(blocked.blockers.is_empty(), broken.is_empty(), "{:?}: {:?}", blocked, broken);
+            }
+        }
     }
 }
 

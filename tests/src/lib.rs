@@ -27,6 +27,7 @@ pub struct TestApp {
     pub notifier: notifier::Notifier,
     /// The import worker, on this app's own import queue (see [`TestApp::run_imports`]).
     pub importer: importer::Importer,
+    pub auto_filler: autofill::AutoFiller,
     /// The app's state, for what only an operator does (see [`TestApp::platform_admin`]).
     pub state: AppState,
     pub sqs: aws_sdk_sqs::Client,
@@ -85,7 +86,7 @@ pub fn local_config() -> Config {
 }
 
 /// As [`spawn_app`], with other settings (another key set, say). Each app gets a notification
-/// queue of its own, so one test's worker never takes another test's mail, and, when `config`
+/// queue (and import and auto-fill queues) of its own, so one test's worker never takes another test's mail, and, when `config`
 /// names the stack's tables, tables of its own (one that names another app's tables, as
 /// `..other.config.clone()` does, shares them).
 pub async fn spawn_app_with(mut config: Config) -> TestApp {
@@ -110,12 +111,17 @@ pub async fn spawn_app_with(mut config: Config) -> TestApp {
         sqs.create_queue().queue_name(format!("imports-{}", ulid::Ulid::new())).send().await.expect("a queue");
     let import_queue = imports.queue_url.expect("a queue URL");
     config.import_queue = Some(import_queue.clone());
+    let auto_fills =
+        sqs.create_queue().queue_name(format!("auto-fill-{}", ulid::Ulid::new())).send().await.expect("a queue");
+    let auto_fill_queue = auto_fills.queue_url.expect("a queue URL");
+    config.auto_fill_queue = Some(auto_fill_queue.clone());
     // The app's own address is where the providers' delivery reports go.
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a port");
     let address = format!("http://{}", listener.local_addr().unwrap());
     config.api_url = Some(address.clone());
     let notifier = notifier::Notifier::new(&config).await.expect("the notifier's settings");
     let importer = importer::Importer::new(&config, import_queue, RoundTrips::recording()).await;
+    let auto_filler = autofill::AutoFiller::new(&config, auto_fill_queue, RoundTrips::recording()).await;
     let round_trips = RoundTrips::recording();
     let state = AppState::with_round_trips(config.clone(), round_trips.clone()).await.expect("state");
     let store = state.store.clone();
@@ -132,6 +138,7 @@ pub async fn spawn_app_with(mut config: Config) -> TestApp {
         round_trips,
         notifier,
         importer,
+        auto_filler,
         sqs,
         s3,
         state: app_state,
@@ -506,6 +513,12 @@ impl TestApp {
         importer::poll(&self.importer, 0).await.expect("the import queue answers")
     }
 
+    /// Runs the auto-fill solver on every job queued on this app's auto-fill queue, as its Lambda
+    /// trigger would; returns how many it handled.
+    pub async fn run_auto_fills(&self) -> usize {
+        autofill::poll(&self.auto_filler, 0).await.expect("the auto-fill queue answers")
+    }
+
     /// The nightly worker, on a nightly queue of its own (its notifications go to this app's).
     pub async fn nightly(&self) -> nightly::Nightly {
         let name = format!("nightly-{}", ulid::Ulid::new());
@@ -624,6 +637,9 @@ pub struct Organisation {
     pub swap_id: String,
     /// An import of people waiting for its file.
     pub import_id: String,
+    /// An auto-fill job of a week before the festival with no open place: solved (nothing to
+    /// propose, so applying it changes none of the fixture) and not applied.
+    pub auto_fill_id: String,
 }
 
 /// What attendance and payroll need of an organisation ([`TestApp::on_site`]): shifts on now
@@ -909,7 +925,9 @@ impl TestApp {
         // tenant matrix) would reach the organisation's invitations an hour.
         let tenant_id = owner["tenant_id"].as_str().unwrap();
         self.forget_rate_limit(rota::auth::rate_limit::INVITES_PER_TENANT.name, tenant_id).await;
+        let auto_fill_id = self.solved_auto_fill(tenant_id, owner["id"].as_str().unwrap()).await;
         Organisation {
+            auto_fill_id,
             location_id,
             position_id,
             unit_id,
@@ -922,6 +940,42 @@ impl TestApp {
             swap_id,
             import_id,
         }
+    }
+
+    /// An auto-fill job of a June week, as `POST /auto-fill` stores it, run by the worker straight
+    /// away (nothing is queued, so no test's worker meets it).
+    async fn solved_auto_fill(&self, tenant_id: &str, person_id: &str) -> String {
+        use rota::store::auto_fill::{AutoFill, AutoFillRequest, AutoFillStatus};
+        let now = rota::clock::iso(chrono::Utc::now());
+        let job = AutoFill {
+            id: ulid::Ulid::new().to_string(),
+            tenant_id: tenant_id.to_owned(),
+            status: AutoFillStatus::Queued,
+            request: AutoFillRequest {
+                from: "2030-06-03".into(),
+                to: "2030-06-09".into(),
+                location_ids: Vec::new(),
+                event_id: None,
+                position_ids: Vec::new(),
+                time_limit_ms: 100,
+                weights: Default::default(),
+            },
+            requested_by: person_id.to_owned(),
+            scope: Default::default(),
+            best_score: None,
+            summary: None,
+            error: None,
+            applied_at: None,
+            applied_by: None,
+            created_at: now.clone(),
+            version: 1,
+            updated_at: now,
+        };
+        let put = self.store.entity_put(&job, None).unwrap();
+        rota::records::committed(self.store.transact(vec![put]).await.unwrap()).unwrap();
+        // Boxed: the worker's future is large, and the fixture is awaited inside large test futures.
+        Box::pin(autofill::run(&self.auto_filler, tenant_id, &job.id)).await.expect("the fixture's auto-fill runs");
+        job.id
     }
 
     /// A new import of people from a `format` file, with `file` uploaded to it as a browser would;

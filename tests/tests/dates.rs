@@ -72,6 +72,7 @@ fn cases(org: &Organisation) -> Vec<Case> {
     let event = json!({ "title": "Harbour Festival", "starts_on": "2030-07-04", "ends_on": "2030-07-06" });
     let time_off = json!({ "kind": "time_off", "from": "2030-08-01", "to": "2030-08-03" });
     let range = json!({ "from": "2030-07-01", "to": "2030-07-31" });
+    let fill = json!({ "from": "2030-07-01", "to": "2030-07-07", "time_limit_ms": 100 });
     let times =
         json!({ "check_in_at": "2030-07-04T08:00:00Z", "check_out_at": "2030-07-04T16:00:00Z", "reason": "Timesheet" });
     let availability = json!({ "weekly": [], "blackouts": [{ "from": "2030-08-01", "to": "2030-08-14" }] });
@@ -135,6 +136,8 @@ fn cases(org: &Organisation) -> Vec<Case> {
         body(Method::PATCH, "/events/{event_id}", &event_path, "starts_on", "/starts_on", &json!({})),
         body(Method::PATCH, "/events/{event_id}", &event_path, "ends_on", "/ends_on", &json!({})),
         body(Method::POST, "/pay-stubs/exports", "/pay-stubs/exports", "period", "/period", &json!({})),
+        body(Method::POST, "/auto-fill", "/auto-fill", "from", "/from", &fill),
+        body(Method::POST, "/auto-fill", "/auto-fill", "to", "/to", &fill),
         body(Method::POST, "/requests", "/requests", "from", "/from", &time_off),
         body(Method::POST, "/requests", "/requests", "to", "/to", &time_off),
         body(Method::POST, "/shifts", "/shifts", "start", "/start", &shift),
@@ -268,6 +271,7 @@ async fn every_date_input_has_a_case() {
         request_id: "r".into(),
         swap_id: "w".into(),
         import_id: "i".into(),
+        auto_fill_id: "f".into(),
     };
     let covered: BTreeSet<_> =
         cases(&org).iter().map(|case| (case.method.to_string(), case.template.to_owned())).collect();

@@ -30,6 +30,8 @@ const SWAP_ID: &str = "01JSAMPLESWAP0000000000000";
 const IMPORT_ID: &str = "01JSAMPLEIMPORT00000000000";
 /// A broadcast the owner sent to the event.
 const BROADCAST_ID: &str = "01JSAMPLEBR0ADCAST00000000";
+/// An auto-fill job of the owner's, solved.
+const AUTO_FILL_ID: &str = "01JSAMPLEAUT0F1LLJ0B000000";
 /// The owner's attendance samples: a shift on now (not checked in), and one that just ended,
 /// checked in, whose record waits for review.
 const NOW_SHIFT_ID: &str = "01JSAMPLENOWSH1FT000000000";
@@ -153,6 +155,7 @@ async fn every_sample_event_succeeds_with_real_tokens() {
             SWAP_ID,
             IMPORT_ID,
             BROADCAST_ID,
+            AUTO_FILL_ID,
             NOW_SHIFT_ID,
             ENDED_SHIFT_ID,
             ATTENDANCE_ID,
@@ -244,6 +247,13 @@ async fn every_sample_event_succeeds_with_real_tokens() {
                 let body = serde_json::json!({ "event_id": org.event_id, "message": "Doors open at 18:30" });
                 let sent = app.post("/broadcasts", Some(&owner.access_token), body).await;
                 text = text.replace(BROADCAST_ID, json_of(sent, StatusCode::ACCEPTED).await["id"].as_str().unwrap());
+            }
+            if text.contains(AUTO_FILL_ID) {
+                let body = serde_json::json!({ "from": "2030-07-04", "to": "2030-07-06", "time_limit_ms": 200 });
+                let started = app.post("/auto-fill", Some(&owner.access_token), body).await;
+                let job = json_of(started, StatusCode::ACCEPTED).await;
+                app.run_auto_fills().await;
+                text = text.replace(AUTO_FILL_ID, job["job_id"].as_str().unwrap());
             }
             if text.contains(STAFF_TOKEN) {
                 text = text.replace(STAFF_TOKEN, &app.staff_token(&org).await);

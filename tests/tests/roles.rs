@@ -25,6 +25,7 @@ fn fixture(org: &Organisation, site: &OnSite, tenant_id: &str, name: &str) -> St
         "start" => site.period_start.clone(),
         "stub_id" => site.stub_id.clone(),
         "import_id" => org.import_id.clone(),
+        "job_id" => org.auto_fill_id.clone(),
         "kind" => "people".to_owned(),
         // Platform operations refuse staff before looking anything up.
         "plan_id" => "01JN0SUCHPLAN0000000000000".to_owned(),

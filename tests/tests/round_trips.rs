@@ -39,6 +39,16 @@ const BUDGETS: &[(&str, &str, RangeInclusive<usize>)] = &[
     ("POST", "/broadcasts", 2..=2),
     // One Query of the broadcast's partition (itself and its lines).
     ("GET", "/broadcasts/{broadcast_id}", 1..=1),
+    // Whether the locations, positions and event named are the organisation's, and with an
+    // Idempotency-Key what a first request under it made (in parallel; none of it when nothing
+    // is named); then the job, once.
+    ("POST", "/auto-fill", 1..=2),
+    // The job, with its proposal read from the bucket beside it.
+    ("GET", "/auto-fill/{job_id}", 1..=1),
+    // Three: the job (with its proposal); the period's shifts and the people's schedules as they
+    // are now, judged again; then each person's places in a transaction of their own, all at
+    // once, beside the job marked applied with its audit entry.
+    ("POST", "/auto-fill/{job_id}/apply", 3..=3),
     // The settings as they are; then the settings, domains, password rule and audit entry in one
     // transaction.
     ("PUT", "/tenant/sso", 2..=2),
@@ -402,6 +412,7 @@ async fn every_endpoint_stays_within_its_budget() {
     sso_endpoints(&app).await;
     scim_endpoints(&app).await;
     broadcast_endpoints(&app).await;
+    auto_fill_endpoints(&app).await;
 
     let measured = MEASURED.lock().unwrap().clone();
     let unmeasured: Vec<_> =
@@ -432,6 +443,28 @@ async fn broadcast_endpoints(app: &TestApp) {
     let list =
         measured(app, "GET", "/broadcasts", app.get("/broadcasts", &owner.access_token).await, StatusCode::OK).await;
     assert_eq!(list["items"][0]["id"], sent["id"]);
+}
+
+/// A coordinator's auto-fill of the fixture's festival: asked for, read, applied.
+async fn auto_fill_endpoints(app: &TestApp) {
+    let owner = app.signup().await;
+    let org = app.organisation(&owner).await;
+    // Another open place on the festival's second day: with the festival shift's, two the owner
+    // (who holds the position) can take.
+    let shift = json!({ "location_id": org.location_id, "position_id": org.position_id,
+        "start": "2030-07-05T08:00:00Z", "end": "2030-07-05T12:00:00Z", "headcount": 1 });
+    json_of(app.post("/shifts", Some(&owner.access_token), shift).await, StatusCode::CREATED).await;
+    let body = json!({ "from": "2030-07-04", "to": "2030-07-06", "time_limit_ms": 100 });
+    let started = app.post("/auto-fill", Some(&owner.access_token), body).await;
+    let job = measured(app, "POST", "/auto-fill", started, StatusCode::ACCEPTED).await;
+    assert_eq!(app.run_auto_fills().await, 1);
+    let path = format!("/auto-fill/{}", job["job_id"].as_str().unwrap());
+    let done =
+        measured(app, "GET", "/auto-fill/{job_id}", app.get(&path, &owner.access_token).await, StatusCode::OK).await;
+    assert_eq!(done["summary"]["filled"], 2, "{done}");
+    let applied = app.post_empty(&format!("{path}/apply"), &owner.access_token).await;
+    let applied = measured(app, "POST", "/auto-fill/{job_id}/apply", applied, StatusCode::OK).await;
+    assert_eq!(applied["applied"], 2, "{applied}");
 }
 
 /// An owner making a SCIM token, and the identity provider provisioning a person with it.

@@ -183,7 +183,7 @@ const NOTHING: TableActions = (&[], &[]);
 /// `PutItem`, `UpdateItem`, `DeleteItem` and `ConditionCheckItem` they are), on the main table
 /// and on the secrets table. A function that starts calling something new fails in AWS with
 /// AccessDenied, not here: add it to this table and to template.yaml together.
-const TABLE_ACTIONS: [(&str, TableActions, TableActions); 10] = [
+const TABLE_ACTIONS: [(&str, TableActions, TableActions); 11] = [
     // (binary, main table, secrets table)
     (
         "auth",
@@ -225,6 +225,7 @@ const TABLE_ACTIONS: [(&str, TableActions, TableActions); 10] = [
         (&["BatchGetItem", "BatchWriteItem", "DeleteItem", "GetItem", "PutItem", "Query", "UpdateItem"], &[]),
         NOTHING,
     ),
+    ("autofill", (&["BatchGetItem", "GetItem", "PutItem", "Query", "UpdateItem"], &["Query"]), NOTHING),
 ];
 
 /// `(action, key pattern)` pairs.
@@ -232,7 +233,7 @@ type Objects = &'static [(&'static str, &'static str)];
 
 /// The objects each function may read or write (presigned URLs are signed with its role), by
 /// action and key pattern, and the prefixes it may list.
-const BUCKET_ACTIONS: [(&str, Objects, &[&str]); 6] = [
+const BUCKET_ACTIONS: [(&str, Objects, &[&str]); 8] = [
     (
         "people",
         &[
@@ -257,6 +258,8 @@ const BUCKET_ACTIONS: [(&str, Objects, &[&str]); 6] = [
     ),
     ("payroll", &[("s3:GetObject", "tenants/*/exports/*"), ("s3:PutObject", "tenants/*/exports/*")], &[]),
     ("importer", &[("s3:GetObject", "tenants/*/imports/*")], &[]),
+    ("schedule", &[("s3:GetObject", "tenants/*/auto-fill/*")], &[]),
+    ("autofill", &[("s3:PutObject", "tenants/*/auto-fill/*")], &[]),
     ("billing", &[("s3:GetObject", "tenants/*/invoices/*"), ("s3:PutObject", "tenants/*/invoices/*")], &[]),
 ];
 
@@ -427,7 +430,7 @@ fn every_function_and_queue_is_watched() {
     let functions = of_type("AWS::Serverless::Function");
     let workers: Vec<&str> =
         functions.iter().filter(|(_, text)| text.contains("Type: SQS")).map(|(name, _)| name.as_str()).collect();
-    assert_eq!(workers, ["NotifierFunction", "NightlyFunction", "ImporterFunction"]);
+    assert_eq!(workers, ["NotifierFunction", "NightlyFunction", "AutoFillFunction", "ImporterFunction"]);
     let logs = of_type("AWS::Logs::LogGroup");
     let alarms = of_type("AWS::CloudWatch::Alarm");
     let watched = |metric: &str, what: &str| {
@@ -446,7 +449,7 @@ fn every_function_and_queue_is_watched() {
         .filter(|(_, resource)| resource["Type"].as_str() == Some("AWS::SQS::Queue"))
         .filter_map(|(name, _)| name.as_str().filter(|name| name.ends_with("DeadLetterQueue")))
         .collect();
-    assert_eq!(dead_letters.len(), 3, "{dead_letters:?}");
+    assert_eq!(dead_letters.len(), 4, "{dead_letters:?}");
     for queue in dead_letters {
         let dimension = format!("!GetAtt {queue}.QueueName");
         assert!(watched("ApproximateNumberOfMessagesVisible", &dimension), "no alarm on {queue}'s depth");

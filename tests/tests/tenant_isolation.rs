@@ -138,6 +138,7 @@ fn fixture(a: &Session, name: &str) -> String {
         "attendance_id" => a.site().attendance_id.clone(),
         "stub_id" => a.site().stub_id.clone(),
         "import_id" => a.org.import_id.clone(),
+        "job_id" => a.org.auto_fill_id.clone(),
         "invoice_id" => a.invoice_id.clone(),
         "broadcast_id" => a.broadcast_id.clone(),
         "ticket_id" => a.ticket_id.clone(),

@@ -1,7 +1,7 @@
 //! `make dev`: the whole API on `http://127.0.0.1:$PORT` (default 3000) against the local stack,
 //! with the notifier draining the local notification queue, the nightly worker its queue (fed by
-//! an hourly sweep, as the EventBridge rule does in AWS) and the importer its queue, as their
-//! Lambda triggers would.
+//! an hourly sweep, as the EventBridge rule does in AWS), the importer and the auto-fill solver
+//! theirs, as their Lambda triggers would.
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -44,6 +44,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         loop {
             if let Err(error) = importer::poll(&importer, 10).await {
                 tracing::error!(error = %error, "polling the import queue failed");
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            }
+        }
+    });
+    let filler = autofill::AutoFiller::from_env().await?;
+    tokio::spawn(async move {
+        loop {
+            if let Err(error) = autofill::poll(&filler, 10).await {
+                tracing::error!(error = %error, "polling the auto-fill queue failed");
                 tokio::time::sleep(std::time::Duration::from_secs(1)).await;
             }
         }

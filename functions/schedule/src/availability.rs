@@ -29,6 +29,10 @@ pub struct WindowInput {
     #[garde(pattern(r"^([01][0-9]|2[0-3]):[0-5][0-9]$"))]
     #[schema(pattern = r"^([01][0-9]|2[0-3]):[0-5][0-9]$", example = "17:00")]
     pub end_local: String,
+    /// A time they would rather work (auto-fill favours it); false when absent.
+    #[garde(skip)]
+    #[serde(default)]
+    pub preferred: bool,
 }
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
@@ -86,6 +90,7 @@ pub async fn set_my_availability(
                 weekday: window.weekday,
                 start_local: window.start_local,
                 end_local: window.end_local,
+                preferred: window.preferred,
             })
             .collect(),
         blackouts: request

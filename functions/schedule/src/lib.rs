@@ -5,6 +5,7 @@
 //! them after the routes that act on what they end.
 
 mod assignments;
+mod auto_fill;
 mod availability;
 mod broadcasts;
 mod calendar;
@@ -15,8 +16,8 @@ mod requests;
 mod shifts;
 
 /// The clients besides DynamoDB's that its Lambda builds at cold start: offers, changes and
-/// requests are queued; nothing is uploaded.
-pub const CLIENTS: rota::Clients = rota::Clients { outbox: true, files: false, payments: false };
+/// requests are queued; auto-fill's proposals are read from the bucket.
+pub const CLIENTS: rota::Clients = rota::Clients { outbox: true, files: true, payments: false };
 
 rota::function_routes!(
     [events::list_events, events::create_event],
@@ -43,6 +44,9 @@ rota::function_routes!(
     [requests::cancel_request],
     [broadcasts::list_broadcasts, broadcasts::send_broadcast],
     [broadcasts::get_broadcast],
+    [auto_fill::start_auto_fill],
+    [auto_fill::get_auto_fill],
+    [auto_fill::apply_auto_fill],
     [shifts::publish_shift],
     [shifts::cancel_shift],
     [assignments::delete_assignment],

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, Datelike, Days, NaiveDate, NaiveTime, TimeDelta, Utc};
 use chrono_tz::Tz;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::domain::settings::{Settings, Weekday};
@@ -15,7 +15,7 @@ use crate::domain::time::{local_date, minutes_between, resolve, week_bounds};
 
 /// The rule a violation breaks. Declared blocking codes first, then warnings; results are ordered
 /// by this declaration order (the derived `Ord`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Code {
     /// The person already works another shift at the same time.
@@ -353,7 +353,7 @@ fn outside_availability(shift: &Slot, availability: &Availability) -> Option<Str
 
 /// Whether one window occurrence holds the whole shift. A window lasts at most a day, so only
 /// windows opening on the shift's local start date or the day before (overnight) can hold it.
-fn inside_a_window(shift: &Slot, windows: &[Window]) -> bool {
+pub fn inside_a_window(shift: &Slot, windows: &[Window]) -> bool {
     let start_date = local_date(shift.start, shift.zone);
     let candidate_days = [start_date.pred_opt(), Some(start_date)];
     candidate_days.into_iter().flatten().any(|day| {

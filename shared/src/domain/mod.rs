@@ -1,6 +1,7 @@
 //! Plain types and pure rules: no I/O and no clock, so each is unit-tested on its own.
 
 pub mod attendance;
+pub mod auto_fill;
 pub mod conflicts;
 pub mod dashboard;
 pub mod dunning;

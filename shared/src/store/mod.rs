@@ -15,6 +15,7 @@
 
 pub mod attendance;
 pub mod audit;
+pub mod auto_fill;
 pub mod billing;
 pub mod broadcasts;
 pub mod calendar;

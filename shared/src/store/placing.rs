@@ -7,7 +7,7 @@ use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use chrono_tz::Tz;
 
 use super::people::{Person, PersonStatus};
-use super::schedule::{Availability, Booked, Schedule, Shift, ShiftStatus};
+use super::schedule::{Availability, Booked, Schedule, Shift, ShiftStatus, WeeklyWindow};
 use super::tenants::Tenant;
 use super::{Item, Store, from_item, key, keys};
 use crate::Error;
@@ -131,26 +131,33 @@ pub fn candidate(person_id: &str, placing: &Placing) -> Result<Option<Candidate>
 
 /// The conflict rules' view of a stored availability (stored values were checked on the way in).
 pub fn availability_view(availability: &Availability) -> conflicts::Availability {
-    let time = |text: &str| NaiveTime::parse_from_str(text, "%H:%M").ok();
     let date = |text: &str| text.parse::<NaiveDate>().ok();
     conflicts::Availability {
-        weekly: availability
-            .weekly
-            .iter()
-            .filter_map(|window| {
-                Some(Window {
-                    weekday: window.weekday,
-                    start_local: time(&window.start_local)?,
-                    end_local: time(&window.end_local)?,
-                })
-            })
-            .collect(),
+        weekly: windows(availability.weekly.iter()),
         blackouts: availability
             .blackouts
             .iter()
             .filter_map(|blackout| Some(DateRange { from: date(&blackout.from)?, to: date(&blackout.to)? }))
             .collect(),
     }
+}
+
+/// The windows a person marked preferred (auto-fill favours shifts inside them).
+pub fn preferred_windows(availability: &Availability) -> Vec<Window> {
+    windows(availability.weekly.iter().filter(|window| window.preferred))
+}
+
+fn windows<'a>(stored: impl Iterator<Item = &'a WeeklyWindow>) -> Vec<Window> {
+    let time = |text: &str| NaiveTime::parse_from_str(text, "%H:%M").ok();
+    stored
+        .filter_map(|window| {
+            Some(Window {
+                weekday: window.weekday,
+                start_local: time(&window.start_local)?,
+                end_local: time(&window.end_local)?,
+            })
+        })
+        .collect()
 }
 
 /// A stored instant (never malformed: a failure is ours, a 500).

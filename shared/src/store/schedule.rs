@@ -832,6 +832,9 @@ pub struct WeeklyWindow {
     pub start_local: String,
     /// `HH:MM`; at or before the start, the window runs past midnight.
     pub end_local: String,
+    /// When they would rather work: auto-fill favours shifts inside their preferred windows.
+    #[serde(default)]
+    pub preferred: bool,
 }
 
 /// Days a person cannot work at all, inclusive (`YYYY-MM-DD`).

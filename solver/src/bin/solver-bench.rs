@@ -1,10 +1,11 @@
 //! The benchmark's command line: `generate small|large|xl SEED`, `solve INSTANCE --time-ms N
-//! [--seed S] [--moves M]`, `check INSTANCE SOLUTION`; JSON out (docs/auto-fill.md).
+//! [--seed S] [--moves M]`, `check INSTANCE SOLUTION`, `explain INSTANCE SOLUTION` (why each
+//! place left open is); JSON out (docs/auto-fill.md).
 
 use std::time::Instant;
 
 use solver::generate::{Shape, generate};
-use solver::{Instance, Limits, check, solve};
+use solver::{Instance, Limits, check, solve, unfilled};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -46,14 +47,15 @@ fn main() {
         }
         ["check", instance, solution] => {
             let instance = read_instance(instance);
-            let solution: serde_json::Value = serde_json::from_str(&read(solution)).expect("a solution");
-            let assignments: Vec<(u32, u32)> =
-                serde_json::from_value(solution["assignments"].clone()).expect("assignments as [shift, person] pairs");
-            serde_json::to_value(check(&instance, &assignments)).expect("a report")
+            serde_json::to_value(check(&instance, &read_assignments(solution))).expect("a report")
+        }
+        ["explain", instance, solution] => {
+            let instance = read_instance(instance);
+            serde_json::to_value(unfilled(&instance, &read_assignments(solution))).expect("an explanation")
         }
         _ => {
             eprintln!(
-                "usage: solver-bench generate small|large|xl SEED | solve INSTANCE [--time-ms N] [--seed S] [--moves M] | check INSTANCE SOLUTION"
+                "usage: solver-bench generate small|large|xl SEED | solve INSTANCE [--time-ms N] [--seed S] [--moves M] | check|explain INSTANCE SOLUTION"
             );
             std::process::exit(2);
         }
@@ -71,4 +73,9 @@ fn read_instance(path: &str) -> Instance {
         panic!("{path}: {problem}");
     }
     instance
+}
+
+fn read_assignments(path: &str) -> Vec<(u32, u32)> {
+    let solution: serde_json::Value = serde_json::from_str(&read(path)).expect("a solution");
+    serde_json::from_value(solution["assignments"].clone()).expect("assignments as [shift, person] pairs")
 }
