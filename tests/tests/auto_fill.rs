@@ -224,8 +224,9 @@ async fn the_sample_sqs_event_is_handled_and_a_bad_message_fails_alone() {
     use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
     let app = spawn_app().await;
     let owner = app.signup().await;
-    app.organisation(&owner).await;
-    // A job of the festival's days: its shift has two open places, one of which the owner takes.
+    let org = app.organisation(&owner).await;
+    // A job of the festival's days: its shift has two open places, one of which the owner takes
+    // (Sam holds the third: not proposed again, nor listed as kept off).
     let body = json!({ "from": "2030-07-04", "to": "2030-07-06", "time_limit_ms": 100 });
     let job = json_of(app.post("/auto-fill", Some(&owner.access_token), body).await, StatusCode::ACCEPTED).await;
     let job_id = job["job_id"].as_str().unwrap();
@@ -245,4 +246,7 @@ async fn the_sample_sqs_event_is_handled_and_a_bad_message_fails_alone() {
     assert_eq!(job["status"], "done", "{job}");
     let proposed = job["proposal"]["assignments"].as_array().map(Vec::len);
     assert_eq!((job["summary"]["places"].as_u64(), proposed), (Some(2), Some(1)), "{job}");
+    assert_eq!(job["proposal"]["assignments"][0]["person_id"], owner.person_id.as_str());
+    let kept = job["proposal"]["left_open"][0]["people"].as_array().unwrap();
+    assert!(kept.iter().all(|kept| kept["person_id"] != org.person_id.as_str()), "{job}");
 }

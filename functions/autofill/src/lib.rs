@@ -24,7 +24,7 @@ use rota::store::auto_fill::{AutoFill, AutoFillJob, AutoFillStatus, AutoFillSumm
 use rota::store::entities::Entity;
 use rota::store::people::{Person, PersonStatus};
 use rota::store::placing::{candidate, preferred_windows, rules, slot, zone};
-use rota::store::schedule::ShiftStatus;
+use rota::store::schedule::{AssignmentStatus, ShiftStatus};
 use rota::store::{RoundTrips, Store};
 use rota::{Config, Error};
 
@@ -204,7 +204,14 @@ pub async fn read_period(store: &Store, job: &AutoFill) -> Result<(Built, (Strin
     let places: Vec<Place> = shifts
         .iter()
         .filter(|(shift, _)| wanted(shift))
-        .map(|(shift, _)| Ok(Place { slot: slot(shift)?, open: shift.headcount - shift.assigned_count }))
+        .map(|(shift, held)| {
+            let holders = held
+                .iter()
+                .filter(|assignment| assignment.status != AssignmentStatus::Declined)
+                .map(|assignment| assignment.person_id.clone())
+                .collect();
+            Ok(Place { slot: slot(shift)?, open: shift.headcount - shift.assigned_count, holders })
+        })
         .collect::<Result<_, Error>>()?;
     let people: Vec<Person> = people
         .into_iter()

@@ -54,6 +54,9 @@ pub struct Place {
     pub slot: Slot,
     /// Places still open (headcount less those assigned and not declined).
     pub open: u32,
+    /// Who holds a place on it already (not declined): not candidates for another, and not among
+    /// those kept off it.
+    pub holders: Vec<String>,
 }
 
 /// Someone who may be given places: the conflict engine's view of them (their booked shifts are
@@ -124,6 +127,9 @@ pub fn build(
     for (person, worker) in workers.iter().enumerate() {
         let candidate = &worker.candidate;
         for (index, place) in places.iter().enumerate() {
+            if place.holders.contains(&candidate.person_id) {
+                continue;
+            }
             // The two rules that rule most people out, without the engine's sentences.
             let mut codes: Vec<Code> = Vec::new();
             if !candidate.active {
@@ -419,7 +425,8 @@ mod tests {
     #[test]
     fn pairs_the_engine_passes_become_candidates_and_the_rest_keep_their_rules() {
         // Monday 1 April 2030: a bar shift 09:00–17:00 on the 2nd (Tuesday).
-        let places = [Place { slot: slot("bar", 2, 9, 8, "bartender"), open: 2 }];
+        // "held" is on it already: neither a candidate nor kept off.
+        let places = [Place { slot: slot("bar", 2, 9, 8, "bartender"), open: 2, holders: vec!["held".into()] }];
         let mut away = worker("away", &["bartender"]);
         away.candidate.time_off =
             vec![DateRange { from: "2030-04-02".parse().unwrap(), to: "2030-04-03".parse().unwrap() }];
@@ -433,7 +440,9 @@ mod tests {
             end_local: NaiveTime::from_hms_opt(12, 0, 0).unwrap(),
         }];
         choosy.rate_minor = None;
-        let workers = [worker("free", &["bartender"]), worker("cook", &["cook"]), away, tired, choosy];
+        let mut held = worker("held", &["bartender"]);
+        held.candidate.shifts = vec![slot("bar", 2, 9, 8, "bartender")];
+        let workers = [worker("free", &["bartender"]), worker("cook", &["cook"]), away, tired, choosy, held];
         let built =
             build(&places, &workers, &rules(), &Settings::default(), Tuning::default(), "2030-04-01".parse().unwrap());
 
@@ -465,7 +474,7 @@ mod tests {
         assert_eq!(built.instance.people[4].rate, 2000);
         // Only the two candidates share the 900 open minutes, by their caps (equal here).
         let targets: Vec<i64> = built.instance.people.iter().map(|person| person.target_minutes).collect();
-        assert_eq!(targets, vec![450, 0, 0, 0, 450]);
+        assert_eq!(targets, vec![450, 0, 0, 0, 450, 0]);
         assert_eq!(built.instance.validate(), Ok(()));
         assert!(built.instance.weights.unfilled > 2000 * 150 * 450);
 
@@ -486,9 +495,12 @@ mod tests {
             (free.minutes_before, free.minutes_after, free.cost_before_minor, free.cost_after_minor),
             (0, 450, 0, 15_000)
         );
-        assert_eq!(
-            report.people.iter().map(|load| load.person_id.as_str()).collect::<Vec<_>>(),
-            vec!["free", "choosy"]
-        );
+        // Those with a share, and "held" with the place they already have (unchanged).
+        let loads: Vec<(&str, i64, i64)> = report
+            .people
+            .iter()
+            .map(|load| (load.person_id.as_str(), load.minutes_before, load.minutes_after))
+            .collect();
+        assert_eq!(loads, vec![("free", 0, 450), ("choosy", 0, 0), ("held", 450, 450)]);
     }
 }
