@@ -489,10 +489,9 @@ def acceptable(path, body):
         elif path == "/events":
             body["ends_on"] = body["starts_on"]
         elif path == "/auto-fill":
-            # A week of the organisation's, its own records, and a short search (the contract
+            # A day of the organisation's, its own records, and a short search (the contract
             # server's worker solves every job the run asks for).
-            first = datetime.date.fromisoformat(body["from"])
-            body["to"] = (first + datetime.timedelta(days=6)).isoformat()
+            body["to"] = body["from"]
             body["time_limit_ms"] = 100
             for field, value in (("location_ids", ORG_LOCATION), ("position_ids", ORG_POSITION)):
                 if body.get(field):

@@ -129,13 +129,14 @@ async fn solve_job(filler: &AutoFiller, job: &AutoFill) -> Result<AutoFillSummar
     // The search on a thread of its own; the best score so far goes on the job every second.
     let best = Arc::new(AtomicI64::new(i64::MAX));
     let limit = Duration::from_millis(u64::from(job.request.time_limit_ms));
-    let instance = built.instance.clone();
+    // Everything that takes CPU (the search, and the report's explanations) stays off the
+    // runtime's threads: locally the same runtime serves the API.
     let mut search = {
         let best = best.clone();
         tokio::task::spawn_blocking(move || {
             let clock = Instant::now();
             let solution = solver::solve(
-                &instance,
+                &built.instance,
                 solver::Limits {
                     seed: SEED,
                     max_moves: u64::MAX,
@@ -143,13 +144,15 @@ async fn solve_job(filler: &AutoFiller, job: &AutoFill) -> Result<AutoFillSummar
                     on_best: &mut |_, score| best.store(score, Ordering::Relaxed),
                 },
             );
-            (solution, clock.elapsed())
+            let searched = clock.elapsed();
+            let body = serde_json::to_vec(&proposal(&built, &solution.assignments));
+            (solution, searched, body)
         })
     };
     let mut every_second =
         tokio::time::interval_at(tokio::time::Instant::now() + Duration::from_secs(1), Duration::from_secs(1));
     let mut reported = i64::MAX;
-    let (solution, searched) = loop {
+    let (solution, searched, body) = loop {
         tokio::select! {
             searched = &mut search => break searched.map_err(Error::internal)?,
             _ = every_second.tick() => {
@@ -162,8 +165,7 @@ async fn solve_job(filler: &AutoFiller, job: &AutoFill) -> Result<AutoFillSummar
         }
     };
 
-    let proposal = proposal(&built, &solution.assignments);
-    let body = serde_json::to_vec(&proposal).map_err(Error::internal)?;
+    let body = body.map_err(Error::internal)?;
     filler.files.write(&job.object_key(), "application/json", body).await?;
     let filled = solution.assignments.len() as u32;
     tracing::info!(job_id = %job.id, places, filled, moves = solution.moves, total_ms = started.elapsed().as_millis() as u64, "auto-fill solved");
@@ -227,7 +229,12 @@ pub async fn read_period(store: &Store, job: &AutoFill) -> Result<(Built, (Strin
             preferred: preferred_windows(&placing.availability),
         });
     }
-    Ok((build(&places, &workers, &rules(&tenant)?, &tenant.settings, request.weights, from), (start, end)))
+    // Judging every pair takes CPU: off the runtime's threads.
+    let (rules, settings, weights) = (rules(&tenant)?, tenant.settings.clone(), request.weights);
+    let built = tokio::task::spawn_blocking(move || build(&places, &workers, &rules, &settings, weights, from))
+        .await
+        .map_err(Error::internal)?;
+    Ok((built, (start, end)))
 }
 
 fn date(stored: &str) -> Result<NaiveDate, Error> {
