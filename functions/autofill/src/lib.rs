@@ -106,9 +106,8 @@ pub async fn run(filler: &AutoFiller, tenant_id: &str, job_id: &str) -> Result<(
             AutoFill { status: AutoFillStatus::Failed, error: Some(reason), ..job.clone() }
         }
     };
-    // The job may have moved on while solving (its progress); the latest version is the base.
-    let latest = store.entity::<AutoFill>(tenant_id, job_id).await?.map_or(job.version, |job| job.version);
-    save(store, finished, latest).await?;
+    // Progress writes leave the version alone: the job is still at the one `save` gave it.
+    save(store, finished, job.version).await?;
     Ok(())
 }
 
